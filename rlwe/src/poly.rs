@@ -1,0 +1,797 @@
+//! RNS polynomials in `Z_Q[X]/(X^N + 1)` that know their basis and their
+//! representation (coefficients or NTT evaluations).
+
+use std::sync::Arc;
+
+use num_bigint::BigInt;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
+use crate::ntt::NttPlan;
+use crate::rns::{BasisExtender, RnsBasis};
+use crate::zq::Modulus;
+use crate::{Error, Result};
+
+/// How a polynomial's limbs are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Representation {
+    /// Coefficients `a_0 .. a_{N-1}` modulo each prime.
+    Coefficient,
+    /// NTT evaluations (the order of [`NttPlan::forward`]).
+    Ntt,
+}
+
+/// A ring `Z_Q[X]/(X^N + 1)` for one RNS basis: the moduli and their NTT
+/// plans. Shared (`Arc`) by every polynomial in that ring.
+pub struct RingContext {
+    degree: usize,
+    moduli: Vec<Modulus>,
+    plans: Vec<Arc<NttPlan>>,
+    basis: RnsBasis,
+}
+
+impl std::fmt::Debug for RingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingContext")
+            .field("degree", &self.degree)
+            .field(
+                "moduli",
+                &self.moduli.iter().map(|m| m.value()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl RingContext {
+    /// A ring of degree `degree` (a power of two ≥ 16) over NTT-friendly primes.
+    pub fn new(degree: usize, moduli: &[u64]) -> Result<Arc<Self>> {
+        let plans = moduli
+            .iter()
+            .map(|&q| NttPlan::new(degree, q).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_plans(plans)
+    }
+
+    /// A ring reusing existing NTT plans (which must share one degree).
+    pub fn from_plans(plans: Vec<Arc<NttPlan>>) -> Result<Arc<Self>> {
+        let degree = plans
+            .first()
+            .map(|p| p.degree())
+            .ok_or(Error::InvalidParameters {
+                reason: "a ring needs at least one modulus".into(),
+            })?;
+        if plans.iter().any(|p| p.degree() != degree) {
+            return Err(Error::InvalidParameters {
+                reason: "NTT plans of different degrees".into(),
+            });
+        }
+        let moduli: Vec<Modulus> = plans.iter().map(|p| *p.modulus()).collect();
+        let basis = RnsBasis::new(&moduli.iter().map(|m| m.value()).collect::<Vec<_>>())?;
+        Ok(Arc::new(Self {
+            degree,
+            moduli,
+            plans,
+            basis,
+        }))
+    }
+
+    /// Ring degree N.
+    #[inline]
+    pub fn degree(&self) -> usize {
+        self.degree
+    }
+
+    /// The moduli of the basis.
+    #[inline]
+    pub fn moduli(&self) -> &[Modulus] {
+        &self.moduli
+    }
+
+    /// The NTT plans, one per modulus.
+    #[inline]
+    pub fn plans(&self) -> &[Arc<NttPlan>] {
+        &self.plans
+    }
+
+    /// CRT constants of the basis.
+    #[inline]
+    pub fn basis(&self) -> &RnsBasis {
+        &self.basis
+    }
+
+    /// Number of moduli (limbs).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.moduli.len()
+    }
+
+    /// Always false.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.moduli.is_empty()
+    }
+
+    /// Whether two contexts describe the same ring.
+    pub fn same_ring(&self, other: &RingContext) -> bool {
+        std::ptr::eq(self, other) || (self.degree == other.degree && self.moduli == other.moduli)
+    }
+}
+
+/// A polynomial in RNS form. Limb `i` holds the residues modulo the `i`-th
+/// prime of its context, limb-major in one buffer.
+#[derive(Clone)]
+pub struct Poly {
+    ctx: Arc<RingContext>,
+    repr: Representation,
+    data: Vec<u64>,
+}
+
+impl std::fmt::Debug for Poly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Coefficients are not printed: a polynomial may be secret.
+        f.debug_struct("Poly")
+            .field("degree", &self.ctx.degree)
+            .field("limbs", &self.ctx.len())
+            .field("repr", &self.repr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Zeroize for Poly {
+    fn zeroize(&mut self) {
+        self.data.zeroize();
+    }
+}
+
+impl PartialEq for Poly {
+    fn eq(&self, other: &Self) -> bool {
+        self.ctx.same_ring(&other.ctx) && self.repr == other.repr && self.data == other.data
+    }
+}
+impl Eq for Poly {}
+
+impl Poly {
+    /// The zero polynomial.
+    pub fn zero(ctx: &Arc<RingContext>, repr: Representation) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            repr,
+            data: vec![0; ctx.len() * ctx.degree],
+        }
+    }
+
+    /// A polynomial from limb-major residues, each checked against its modulus.
+    pub fn from_limbs(
+        ctx: &Arc<RingContext>,
+        repr: Representation,
+        data: Vec<u64>,
+    ) -> Result<Self> {
+        let n = ctx.degree;
+        if data.len() != ctx.len() * n {
+            return Err(Error::Malformed {
+                what: "polynomial",
+                reason: format!("{} words for {} limbs of degree {n}", data.len(), ctx.len()),
+            });
+        }
+        for (i, m) in ctx.moduli.iter().enumerate() {
+            if data[i * n..(i + 1) * n].iter().any(|&x| x >= m.value()) {
+                return Err(Error::Malformed {
+                    what: "polynomial",
+                    reason: format!("coefficient not below modulus {}", m.value()),
+                });
+            }
+        }
+        Ok(Self {
+            ctx: ctx.clone(),
+            repr,
+            data,
+        })
+    }
+
+    /// A polynomial (coefficient representation) from signed coefficients;
+    /// missing high coefficients are zero.
+    pub fn from_i64(ctx: &Arc<RingContext>, coeffs: &[i64]) -> Result<Self> {
+        let n = ctx.degree;
+        if coeffs.len() > n {
+            return Err(Error::OutOfRange {
+                what: "more coefficients than the ring degree",
+            });
+        }
+        let mut p = Self::zero(ctx, Representation::Coefficient);
+        for (i, m) in ctx.moduli.iter().enumerate() {
+            for (d, &c) in p.data[i * n..].iter_mut().zip(coeffs) {
+                *d = m.reduce_i64(c);
+            }
+        }
+        Ok(p)
+    }
+
+    /// A polynomial (coefficient representation) from arbitrary integers
+    /// (reduced modulo `Q`).
+    pub fn from_bigints(ctx: &Arc<RingContext>, coeffs: &[BigInt]) -> Result<Self> {
+        let n = ctx.degree;
+        if coeffs.len() > n {
+            return Err(Error::OutOfRange {
+                what: "more coefficients than the ring degree",
+            });
+        }
+        let mut p = Self::zero(ctx, Representation::Coefficient);
+        for (c, x) in coeffs.iter().enumerate() {
+            for (i, r) in ctx.basis.decompose_signed(x).into_iter().enumerate() {
+                p.data[i * n + c] = r;
+            }
+        }
+        Ok(p)
+    }
+
+    /// The ring this polynomial lives in.
+    #[inline]
+    pub fn context(&self) -> &Arc<RingContext> {
+        &self.ctx
+    }
+
+    /// Current representation.
+    #[inline]
+    pub fn representation(&self) -> Representation {
+        self.repr
+    }
+
+    /// Ring degree.
+    #[inline]
+    pub fn degree(&self) -> usize {
+        self.ctx.degree
+    }
+
+    /// All limbs, limb-major.
+    #[inline]
+    pub fn data(&self) -> &[u64] {
+        &self.data
+    }
+
+    /// Mutable access to all limbs. The caller keeps every value below its
+    /// modulus.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u64] {
+        &mut self.data
+    }
+
+    /// Limb `i`.
+    #[inline]
+    pub fn limb(&self, i: usize) -> &[u64] {
+        let n = self.ctx.degree;
+        &self.data[i * n..(i + 1) * n]
+    }
+
+    /// Mutable limb `i`.
+    #[inline]
+    pub fn limb_mut(&mut self, i: usize) -> &mut [u64] {
+        let n = self.ctx.degree;
+        &mut self.data[i * n..(i + 1) * n]
+    }
+
+    /// Sets the representation, transforming if needed.
+    pub fn set_representation(&mut self, repr: Representation) {
+        if self.repr == repr {
+            return;
+        }
+        let n = self.ctx.degree;
+        let plans = &self.ctx.plans;
+        let forward = repr == Representation::Ntt;
+        let run = |(i, limb): (usize, &mut [u64])| {
+            if forward {
+                plans[i].forward(limb)
+            } else {
+                plans[i].backward(limb)
+            }
+        };
+        if self.ctx.len() > 1 && n >= 2048 {
+            self.data.par_chunks_mut(n).enumerate().for_each(run);
+        } else {
+            self.data.chunks_mut(n).enumerate().for_each(run);
+        }
+        self.repr = repr;
+    }
+
+    /// Switches to the NTT representation (no-op if already there).
+    pub fn to_ntt(&mut self) {
+        self.set_representation(Representation::Ntt);
+    }
+
+    /// Switches to the coefficient representation (no-op if already there).
+    pub fn to_coeff(&mut self) {
+        self.set_representation(Representation::Coefficient);
+    }
+
+    fn check_ring(&self, other: &Poly) -> Result<()> {
+        if !self.ctx.same_ring(&other.ctx) {
+            return Err(Error::ParameterMismatch {
+                what: "polynomials over different RNS bases",
+            });
+        }
+        Ok(())
+    }
+
+    fn check_same(&self, other: &Poly) -> Result<()> {
+        self.check_ring(other)?;
+        if self.repr != other.repr {
+            return Err(Error::RepresentationMismatch {
+                expected: self.repr,
+                got: other.repr,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_ntt(&self) -> Result<()> {
+        if self.repr != Representation::Ntt {
+            return Err(Error::RepresentationMismatch {
+                expected: Representation::Ntt,
+                got: self.repr,
+            });
+        }
+        Ok(())
+    }
+
+    fn zip_limbs(&mut self, other: &Poly, f: impl Fn(&Modulus, &mut [u64], &[u64])) {
+        let n = self.ctx.degree;
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            f(
+                m,
+                &mut self.data[i * n..(i + 1) * n],
+                &other.data[i * n..(i + 1) * n],
+            );
+        }
+    }
+
+    /// `self += other`.
+    pub fn add_assign(&mut self, other: &Poly) -> Result<()> {
+        self.check_same(other)?;
+        self.zip_limbs(other, |m, a, b| m.add_vec(a, b));
+        Ok(())
+    }
+
+    /// `self -= other`.
+    pub fn sub_assign(&mut self, other: &Poly) -> Result<()> {
+        self.check_same(other)?;
+        self.zip_limbs(other, |m, a, b| m.sub_vec(a, b));
+        Ok(())
+    }
+
+    /// `self = -self`.
+    pub fn neg_assign(&mut self) {
+        let n = self.ctx.degree;
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            m.neg_vec(&mut self.data[i * n..(i + 1) * n]);
+        }
+    }
+
+    /// `self *= other`; both in NTT representation.
+    pub fn mul_assign(&mut self, other: &Poly) -> Result<()> {
+        self.check_same(other)?;
+        self.check_ntt()?;
+        let n = self.ctx.degree;
+        for (i, plan) in self.ctx.plans.iter().enumerate() {
+            plan.mul_assign(
+                &mut self.data[i * n..(i + 1) * n],
+                &other.data[i * n..(i + 1) * n],
+            );
+        }
+        Ok(())
+    }
+
+    /// `self += a * b`; all in NTT representation.
+    pub fn mul_acc(&mut self, a: &Poly, b: &Poly) -> Result<()> {
+        self.check_same(a)?;
+        self.check_same(b)?;
+        self.check_ntt()?;
+        let n = self.ctx.degree;
+        for (i, plan) in self.ctx.plans.iter().enumerate() {
+            let r = i * n..(i + 1) * n;
+            plan.mul_acc(&mut self.data[r.clone()], &a.data[r.clone()], &b.data[r]);
+        }
+        Ok(())
+    }
+
+    /// `a * b` (both NTT).
+    pub fn mul(a: &Poly, b: &Poly) -> Result<Poly> {
+        a.check_same(b)?;
+        a.check_ntt()?;
+        let mut out = Poly::zero(&a.ctx, Representation::Ntt);
+        out.mul_acc(a, b)?;
+        Ok(out)
+    }
+
+    /// Multiplies every coefficient by the integer `c` (any representation).
+    pub fn mul_scalar_assign(&mut self, c: u64) {
+        let n = self.ctx.degree;
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            m.mul_scalar_vec(&mut self.data[i * n..(i + 1) * n], c);
+        }
+    }
+
+    /// Multiplies limb `i` by `c[i]` (an integer given by its residues).
+    pub fn mul_scalar_rns_assign(&mut self, c: &[u64]) -> Result<()> {
+        if c.len() != self.ctx.len() {
+            return Err(Error::ParameterMismatch {
+                what: "scalar residues do not match the basis",
+            });
+        }
+        let n = self.ctx.degree;
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            m.mul_scalar_vec(&mut self.data[i * n..(i + 1) * n], c[i]);
+        }
+        Ok(())
+    }
+
+    /// The automorphism `X -> X^k` (`k` odd), in either representation.
+    pub fn automorphism(&self, k: usize) -> Result<Poly> {
+        let n = self.ctx.degree;
+        let two_n = 2 * n;
+        if k % 2 == 0 {
+            return Err(Error::OutOfRange {
+                what: "Galois element must be odd",
+            });
+        }
+        let k = k % two_n;
+        let mut out = Poly::zero(&self.ctx, self.repr);
+        match self.repr {
+            Representation::Coefficient => {
+                for (l, m) in self.ctx.moduli.iter().enumerate() {
+                    let src = &self.data[l * n..(l + 1) * n];
+                    let dst = &mut out.data[l * n..(l + 1) * n];
+                    for (i, &a) in src.iter().enumerate() {
+                        let e = (i * k) % two_n;
+                        if e < n {
+                            dst[e] = a;
+                        } else {
+                            dst[e - n] = m.neg(a);
+                        }
+                    }
+                }
+            }
+            Representation::Ntt => {
+                for (l, plan) in self.ctx.plans.iter().enumerate() {
+                    let perm = plan.galois_permutation(k)?;
+                    let src = &self.data[l * n..(l + 1) * n];
+                    let dst = &mut out.data[l * n..(l + 1) * n];
+                    for (d, &j) in dst.iter_mut().zip(perm.iter()) {
+                        *d = src[j as usize];
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The same polynomial over `target`, whose moduli must be a prefix of
+    /// this polynomial's (dropping limbs, as in modulus reduction without
+    /// rounding). Works in both representations.
+    pub fn drop_to(&self, target: &Arc<RingContext>) -> Result<Poly> {
+        let k = target.len();
+        if target.degree != self.ctx.degree
+            || k > self.ctx.len()
+            || target.moduli[..] != self.ctx.moduli[..k]
+        {
+            return Err(Error::ParameterMismatch {
+                what: "target basis is not a prefix of the polynomial's basis",
+            });
+        }
+        Ok(Poly {
+            ctx: target.clone(),
+            repr: self.repr,
+            data: self.data[..k * self.ctx.degree].to_vec(),
+        })
+    }
+
+    /// Drops the last limb (no rounding).
+    pub fn drop_last(&self, target: &Arc<RingContext>) -> Result<Poly> {
+        if target.len() + 1 != self.ctx.len() {
+            return Err(Error::ParameterMismatch {
+                what: "target basis must have exactly one modulus fewer",
+            });
+        }
+        self.drop_to(target)
+    }
+
+    /// `round(self / T)` over `target`, where this polynomial's basis is
+    /// `target ∪ T` (the moduli of `T` last) and `ext` extends from `T` to
+    /// `target`. This is CKKS rescaling (`T = q_last`) and the key-switching
+    /// modulus reduction (`T = P`). Keeps the representation.
+    pub fn divide_round_by_tail(
+        &self,
+        target: &Arc<RingContext>,
+        ext: &BasisExtender,
+    ) -> Result<Poly> {
+        let n = self.ctx.degree;
+        let k = target.len();
+        let tail = ext.from_basis();
+        if target.degree != n
+            || k + tail.len() != self.ctx.len()
+            || target.moduli[..] != self.ctx.moduli[..k]
+            || tail.moduli() != &self.ctx.moduli[k..]
+            || ext.to_moduli() != &target.moduli[..]
+        {
+            return Err(Error::ParameterMismatch {
+                what: "basis does not split as target ∪ tail",
+            });
+        }
+        // The tail limbs in coefficient form.
+        let mut tail_data = self.data[k * n..].to_vec();
+        if self.repr == Representation::Ntt {
+            let plans = &self.ctx.plans[k..];
+            tail_data
+                .chunks_mut(n)
+                .zip(plans)
+                .for_each(|(limb, plan)| plan.backward(limb));
+        }
+        // r = centered remainder of self modulo T, extended to the target.
+        let mut r = vec![0u64; k * n];
+        ext.extend(&tail_data, n, &mut r, true);
+        let mut out = Poly {
+            ctx: target.clone(),
+            repr: self.repr,
+            data: self.data[..k * n].to_vec(),
+        };
+        let t_mod: Vec<u64> = target
+            .moduli
+            .iter()
+            .map(|m| {
+                tail.moduli()
+                    .iter()
+                    .fold(1u64, |acc, t| m.mul(acc, m.reduce(t.value())))
+            })
+            .collect();
+        let plans = &target.plans;
+        let ntt = self.repr == Representation::Ntt;
+        let work = |(i, (limb, rl)): (usize, (&mut [u64], &mut [u64]))| {
+            let m = &target.moduli[i];
+            if ntt {
+                plans[i].forward(rl);
+            }
+            m.sub_vec(limb, rl);
+            // T is invertible modulo every target prime (distinct primes).
+            let inv = m.inv(t_mod[i]).unwrap_or(0);
+            m.mul_scalar_vec(limb, inv);
+        };
+        if k > 1 && n >= 2048 {
+            out.data
+                .par_chunks_mut(n)
+                .zip(r.par_chunks_mut(n))
+                .enumerate()
+                .for_each(work);
+        } else {
+            out.data
+                .chunks_mut(n)
+                .zip(r.chunks_mut(n))
+                .enumerate()
+                .for_each(work);
+        }
+        Ok(out)
+    }
+
+    /// Centered integer coefficients in `(-Q/2, Q/2]` (CRT over the basis).
+    pub fn centered_coeffs(&self) -> Vec<BigInt> {
+        let mut p = self.clone();
+        p.to_coeff();
+        let n = self.ctx.degree;
+        let l = self.ctx.len();
+        (0..n)
+            .map(|c| {
+                let res: Vec<u64> = (0..l).map(|i| p.data[i * n + c]).collect();
+                self.ctx.basis.compose_centered(&res)
+            })
+            .collect()
+    }
+
+    /// log2 of the largest centered coefficient (0 for the zero polynomial).
+    pub fn infinity_norm_bits(&self) -> f64 {
+        self.centered_coeffs()
+            .iter()
+            .map(|c| {
+                let b = c.bits();
+                if b == 0 {
+                    0.0
+                } else if b <= 52 {
+                    let v: f64 = num_traits::ToPrimitive::to_f64(c).unwrap_or(0.0);
+                    v.abs().log2()
+                } else {
+                    b as f64
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::zq::generate_primes;
+    use num_bigint::Sign;
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+
+    fn ctx(n: usize, bits: &[u32]) -> Arc<RingContext> {
+        RingContext::new(n, &generate_primes(bits, n, &[]).unwrap()).unwrap()
+    }
+
+    fn random(ctx: &Arc<RingContext>, seed: u64) -> Poly {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n = ctx.degree();
+        let mut data = vec![0u64; ctx.len() * n];
+        for (i, m) in ctx.moduli().iter().enumerate() {
+            for d in &mut data[i * n..(i + 1) * n] {
+                *d = rng.gen_range(0..m.value());
+            }
+        }
+        Poly::from_limbs(ctx, Representation::Coefficient, data).unwrap()
+    }
+
+    /// Schoolbook negacyclic product over the integers, reduced mod Q.
+    fn schoolbook_big(a: &[BigInt], b: &[BigInt], q: &BigInt) -> Vec<BigInt> {
+        let n = a.len();
+        let mut c = vec![BigInt::from(0); n];
+        for i in 0..n {
+            for j in 0..n {
+                let p = &a[i] * &b[j];
+                if i + j < n {
+                    c[i + j] += p;
+                } else {
+                    c[i + j - n] -= p;
+                }
+            }
+        }
+        c.into_iter()
+            .map(|x| {
+                let r = num_integer::Integer::mod_floor(&x, q);
+                if &r * 2 > *q {
+                    r - q
+                } else {
+                    r
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rns_product_equals_bigint_schoolbook() {
+        for (n, bits) in [(16usize, vec![50u32, 50, 50]), (128, vec![60, 45, 50, 50])] {
+            let c = ctx(n, &bits);
+            let a = random(&c, 1);
+            let b = random(&c, 2);
+            let q = BigInt::from_biguint(Sign::Plus, c.basis().product().clone());
+            let expect = schoolbook_big(&a.centered_coeffs(), &b.centered_coeffs(), &q);
+            let (mut fa, mut fb) = (a.clone(), b.clone());
+            fa.to_ntt();
+            fb.to_ntt();
+            let mut prod = Poly::mul(&fa, &fb).unwrap();
+            prod.to_coeff();
+            assert_eq!(prod.centered_coeffs(), expect);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn ring_identities(s1 in any::<u64>(), s2 in any::<u64>(), s3 in any::<u64>()) {
+            let c = ctx(64, &[50, 55]);
+            let (a, b, d) = (random(&c, s1), random(&c, s2), random(&c, s3));
+            // (a + b) - b == a ; a + (-a) == 0
+            let mut x = a.clone(); x.add_assign(&b).unwrap(); x.sub_assign(&b).unwrap();
+            prop_assert_eq!(&x, &a);
+            let mut y = a.clone(); y.neg_assign(); y.add_assign(&a).unwrap();
+            prop_assert_eq!(y, Poly::zero(&c, Representation::Coefficient));
+            // distributivity in NTT: a*(b + d) == a*b + a*d; commutativity
+            let (mut fa, mut fb, mut fd) = (a.clone(), b.clone(), d.clone());
+            fa.to_ntt(); fb.to_ntt(); fd.to_ntt();
+            let mut bd = fb.clone(); bd.add_assign(&fd).unwrap();
+            let lhs = Poly::mul(&fa, &bd).unwrap();
+            let mut rhs = Poly::mul(&fa, &fb).unwrap(); rhs.mul_acc(&fa, &fd).unwrap();
+            prop_assert_eq!(&lhs, &rhs);
+            prop_assert_eq!(Poly::mul(&fa, &fb).unwrap(), Poly::mul(&fb, &fa).unwrap());
+            // NTT is linear and invertible
+            let mut back = fa.clone(); back.to_coeff();
+            prop_assert_eq!(&back, &a);
+            // automorphisms compose: σ_k ∘ σ_j = σ_{kj}; NTT and coefficient versions agree
+            let k = 5usize; let j = 2 * 64 - 1;
+            let ca = a.automorphism(k).unwrap().automorphism(j).unwrap();
+            prop_assert_eq!(&ca, &a.automorphism(k * j).unwrap());
+            let mut na = fa.automorphism(k).unwrap(); na.to_coeff();
+            prop_assert_eq!(na, a.automorphism(k).unwrap());
+            // scalar multiplication equals repeated addition
+            let mut m3 = a.clone(); m3.mul_scalar_assign(3);
+            let mut a3 = a.clone(); a3.add_assign(&a).unwrap(); a3.add_assign(&a).unwrap();
+            prop_assert_eq!(m3, a3);
+        }
+    }
+
+    #[test]
+    fn automorphism_equals_naive_permutation() {
+        let c = ctx(32, &[50]);
+        let a = Poly::from_i64(&c, &(0..32).map(|i| i as i64 + 1).collect::<Vec<_>>()).unwrap();
+        let b = a.automorphism(3).unwrap();
+        let coeffs: Vec<i64> = b
+            .centered_coeffs()
+            .iter()
+            .map(|x| i64::try_from(x).unwrap())
+            .collect();
+        let mut naive = vec![0i64; 32];
+        for i in 0..32usize {
+            let e = (3 * i) % 64;
+            if e < 32 {
+                naive[e] = i as i64 + 1;
+            } else {
+                naive[e - 32] = -(i as i64 + 1);
+            }
+        }
+        assert_eq!(coeffs, naive);
+    }
+
+    #[test]
+    fn mismatches_are_errors() {
+        let c1 = ctx(64, &[50, 55]);
+        let c2 = ctx(64, &[50, 51]);
+        let a = random(&c1, 1);
+        let b = random(&c2, 2);
+        let mut x = a.clone();
+        assert!(matches!(
+            x.add_assign(&b),
+            Err(Error::ParameterMismatch { .. })
+        ));
+        let mut fa = a.clone();
+        fa.to_ntt();
+        assert!(matches!(
+            x.add_assign(&fa),
+            Err(Error::RepresentationMismatch { .. })
+        ));
+        assert!(matches!(
+            Poly::mul(&a, &a),
+            Err(Error::RepresentationMismatch { .. })
+        ));
+        assert!(matches!(a.automorphism(2), Err(Error::OutOfRange { .. })));
+        assert!(matches!(
+            a.drop_to(&c2),
+            Err(Error::ParameterMismatch { .. })
+        ));
+        // bad limbs
+        let bad = vec![u64::MAX; 2 * 64];
+        assert!(matches!(
+            Poly::from_limbs(&c1, Representation::Coefficient, bad),
+            Err(Error::Malformed { .. })
+        ));
+        assert!(matches!(
+            Poly::from_limbs(&c1, Representation::Coefficient, vec![0; 5]),
+            Err(Error::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn divide_round_by_tail_rounds_exactly() {
+        let n = 64;
+        let primes = generate_primes(&[50, 50, 50, 45], n, &[]).unwrap();
+        let full = RingContext::new(n, &primes).unwrap();
+        for tail_len in [1usize, 2] {
+            let k = primes.len() - tail_len;
+            let target = RingContext::new(n, &primes[..k]).unwrap();
+            let tail = RnsBasis::new(&primes[k..]).unwrap();
+            let ext = BasisExtender::new(&tail, &primes[..k]).unwrap();
+            let a = random(&full, 9);
+            let t = BigInt::from_biguint(Sign::Plus, tail.product().clone());
+            let expect: Vec<BigInt> = a
+                .centered_coeffs()
+                .iter()
+                .map(|x| num_integer::Integer::div_floor(&(x * 2 + &t), &(&t * 2)))
+                .collect();
+            for ntt in [false, true] {
+                let mut x = a.clone();
+                if ntt {
+                    x.to_ntt();
+                }
+                let mut r = x.divide_round_by_tail(&target, &ext).unwrap();
+                r.to_coeff();
+                assert_eq!(r.centered_coeffs(), expect);
+            }
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! Residue number system: an RNS basis with CRT constants, fast basis
+//! extension (approximate and exact), and scaling by `t/Q` with rounding.
+//!
+//! Polynomial data handed to these routines is limb-major: limb `i` holds
+//! the residues of all `N` coefficients modulo the `i`-th prime.
+
+use num_bigint::{BigInt, BigUint, Sign};
+use num_integer::Integer;
+use num_traits::{One, ToPrimitive, Zero};
+
+use crate::zq::Modulus;
+use crate::{Error, Result};
+
+/// A set of distinct primes with their CRT constants.
+#[derive(Clone, Debug)]
+pub struct RnsBasis {
+    moduli: Vec<Modulus>,
+    product: BigUint,
+    /// `Q / q_i`.
+    q_hat: Vec<BigUint>,
+    /// `(Q / q_i)^{-1} mod q_i` and its Shoup constant.
+    q_hat_inv: Vec<u64>,
+    q_hat_inv_shoup: Vec<u64>,
+}
+
+impl RnsBasis {
+    /// A basis from distinct primes.
+    pub fn new(moduli: &[u64]) -> Result<Self> {
+        if moduli.is_empty() {
+            return Err(Error::InvalidParameters {
+                reason: "an RNS basis needs at least one modulus".into(),
+            });
+        }
+        let mods = moduli
+            .iter()
+            .map(|&q| Modulus::new(q))
+            .collect::<Result<Vec<_>>>()?;
+        for (i, a) in moduli.iter().enumerate() {
+            if moduli[..i].contains(a) {
+                return Err(Error::InvalidParameters {
+                    reason: format!("modulus {a} appears twice in the basis"),
+                });
+            }
+        }
+        let product: BigUint = moduli.iter().map(|&q| BigUint::from(q)).product();
+        let mut q_hat = Vec::with_capacity(mods.len());
+        let mut q_hat_inv = Vec::with_capacity(mods.len());
+        let mut q_hat_inv_shoup = Vec::with_capacity(mods.len());
+        for m in &mods {
+            let h = &product / m.value();
+            let h_mod = (&h % m.value()).to_u64().unwrap_or(0);
+            let inv = m.inv(h_mod).map_err(|_| Error::InvalidParameters {
+                reason: "basis moduli are not pairwise coprime".into(),
+            })?;
+            q_hat.push(h);
+            q_hat_inv.push(inv);
+            q_hat_inv_shoup.push(m.shoup(inv));
+        }
+        Ok(Self {
+            moduli: mods,
+            product,
+            q_hat,
+            q_hat_inv,
+            q_hat_inv_shoup,
+        })
+    }
+
+    /// The moduli.
+    #[inline]
+    pub fn moduli(&self) -> &[Modulus] {
+        &self.moduli
+    }
+
+    /// Number of moduli.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.moduli.len()
+    }
+
+    /// Always false: a basis has at least one modulus.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.moduli.is_empty()
+    }
+
+    /// The product `Q` of the moduli.
+    pub fn product(&self) -> &BigUint {
+        &self.product
+    }
+
+    /// Residues of `x` (reduced modulo `Q` first).
+    pub fn decompose(&self, x: &BigUint) -> Vec<u64> {
+        self.moduli
+            .iter()
+            .map(|m| (x % m.value()).to_u64().unwrap_or(0))
+            .collect()
+    }
+
+    /// Residues of a signed integer.
+    pub fn decompose_signed(&self, x: &BigInt) -> Vec<u64> {
+        let q = BigInt::from_biguint(Sign::Plus, self.product.clone());
+        let r = x.mod_floor(&q);
+        self.decompose(&r.to_biguint().unwrap_or_default())
+    }
+
+    /// The integer in `[0, Q)` with the given residues (CRT).
+    pub fn compose(&self, residues: &[u64]) -> BigUint {
+        let mut acc = BigUint::zero();
+        for (i, m) in self.moduli.iter().enumerate() {
+            let y = m.mul_shoup(
+                residues.get(i).copied().unwrap_or(0) % m.value(),
+                self.q_hat_inv[i],
+                self.q_hat_inv_shoup[i],
+            );
+            acc += &self.q_hat[i] * y;
+        }
+        acc % &self.product
+    }
+
+    /// The integer in `(-Q/2, Q/2]` with the given residues.
+    pub fn compose_centered(&self, residues: &[u64]) -> BigInt {
+        let x = self.compose(residues);
+        let half = &self.product >> 1;
+        if x > half {
+            BigInt::from_biguint(Sign::Plus, x)
+                - BigInt::from_biguint(Sign::Plus, self.product.clone())
+        } else {
+            BigInt::from_biguint(Sign::Plus, x)
+        }
+    }
+
+    /// `y_i = x_i · (Q/q_i)^{-1} mod q_i` for every coefficient, limb-major.
+    fn premultiply(&self, input: &[u64], degree: usize, out: &mut [u64]) {
+        for (i, m) in self.moduli.iter().enumerate() {
+            let (w, ws) = (self.q_hat_inv[i], self.q_hat_inv_shoup[i]);
+            let src = &input[i * degree..(i + 1) * degree];
+            let dst = &mut out[i * degree..(i + 1) * degree];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = m.mul_shoup(s, w, ws);
+            }
+        }
+    }
+}
+
+/// Fast basis extension from a basis `Q` to a list of target moduli.
+#[derive(Clone, Debug)]
+pub struct BasisExtender {
+    from: RnsBasis,
+    to: Vec<Modulus>,
+    /// `(Q / q_i) mod p_j`, indexed `[j][i]`.
+    q_hat_mod_p: Vec<Vec<u64>>,
+    /// `Q mod p_j`.
+    q_mod_p: Vec<u64>,
+    /// `1 / q_i` as floating point, for the exact variant.
+    q_inv_f64: Vec<f64>,
+}
+
+impl BasisExtender {
+    /// An extender from `from` to the moduli `to` (which must not share a
+    /// prime with `from`).
+    pub fn new(from: &RnsBasis, to: &[u64]) -> Result<Self> {
+        let to = to
+            .iter()
+            .map(|&p| Modulus::new(p))
+            .collect::<Result<Vec<_>>>()?;
+        if to
+            .iter()
+            .any(|p| from.moduli.iter().any(|q| q.value() == p.value()))
+        {
+            return Err(Error::InvalidParameters {
+                reason: "basis extension target shares a modulus with the source".into(),
+            });
+        }
+        let q_hat_mod_p = to
+            .iter()
+            .map(|p| {
+                from.q_hat
+                    .iter()
+                    .map(|h| (h % p.value()).to_u64().unwrap_or(0))
+                    .collect()
+            })
+            .collect();
+        let q_mod_p = to
+            .iter()
+            .map(|p| (&from.product % p.value()).to_u64().unwrap_or(0))
+            .collect();
+        let q_inv_f64 = from.moduli.iter().map(|q| 1.0 / q.value() as f64).collect();
+        Ok(Self {
+            from: from.clone(),
+            to,
+            q_hat_mod_p,
+            q_mod_p,
+            q_inv_f64,
+        })
+    }
+
+    /// The source basis.
+    pub fn from_basis(&self) -> &RnsBasis {
+        &self.from
+    }
+
+    /// The target moduli.
+    pub fn to_moduli(&self) -> &[Modulus] {
+        &self.to
+    }
+
+    /// Extends `input` (limb-major, `|Q|·degree` words, coefficient domain)
+    /// into `output` (limb-major, `|to|·degree` words).
+    ///
+    /// With `exact = false` the result is `x + u·Q` for some `0 ≤ u < |Q|`
+    /// (the fast, approximate extension used in key switching). With
+    /// `exact = true` the result is the centered representative of `x` in
+    /// `(-Q/2, Q/2)` (a floating-point estimate of `u` corrects the overflow;
+    /// exact except when `x` lies within `|Q|·2^-50·Q` of `±Q/2`).
+    pub fn extend(&self, input: &[u64], degree: usize, output: &mut [u64], exact: bool) {
+        let l = self.from.len();
+        debug_assert_eq!(input.len(), l * degree);
+        debug_assert_eq!(output.len(), self.to.len() * degree);
+        let mut y = vec![0u64; l * degree];
+        self.from.premultiply(input, degree, &mut y);
+        let v: Vec<u64> = if exact {
+            (0..degree)
+                .map(|c| {
+                    let mut s = 0.0f64;
+                    for i in 0..l {
+                        s += y[i * degree + c] as f64 * self.q_inv_f64[i];
+                    }
+                    s.round() as u64
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (j, p) in self.to.iter().enumerate() {
+            let w = &self.q_hat_mod_p[j];
+            let dst = &mut output[j * degree..(j + 1) * degree];
+            for (c, d) in dst.iter_mut().enumerate() {
+                let mut acc: u128 = 0;
+                for i in 0..l {
+                    acc += y[i * degree + c] as u128 * w[i] as u128;
+                }
+                *d = p.reduce_u128(acc);
+            }
+            if exact {
+                let qm = self.q_mod_p[j];
+                for (d, &vc) in dst.iter_mut().zip(&v) {
+                    *d = p.sub(*d, p.mul(p.reduce(vc), qm));
+                }
+            }
+        }
+    }
+}
+
+/// Scaling with rounding: `round(t · x / Q) mod m` for `x` given in the
+/// basis `Q ∪ R` and output moduli either `R` itself or any list of moduli
+/// when `R` is empty (e.g. `t` for BFV decryption).
+///
+/// This is the HPS "complex scaling": all arithmetic is on machine words;
+/// the fractional parts are kept as 128-bit fixed point, so the rounding is
+/// exact up to a 2^-120 relative error.
+#[derive(Clone, Debug)]
+pub struct Scaler {
+    q_len: usize,
+    r_len: usize,
+    out: Vec<Modulus>,
+    /// `[ω_i]_{out_j}`, indexed `[j][i]`.
+    omega: Vec<Vec<u64>>,
+    /// Fractional parts `θ_i` as (high, low) 64-bit words of `θ_i · 2^128`.
+    theta: Vec<(u64, u64)>,
+    /// `λ_j` (only when the output basis is `R`).
+    lambda: Vec<u64>,
+}
+
+impl Scaler {
+    /// `round(t·x/Q)` from `Q ∪ R` into `R` (`out_is_r = true`), or from `Q`
+    /// into the moduli `out` (`r` must then be empty).
+    pub fn new(q: &[u64], r: &[u64], t: &BigUint, out: Option<&[u64]>) -> Result<Self> {
+        let mut all: Vec<u64> = q.to_vec();
+        all.extend_from_slice(r);
+        let basis = RnsBasis::new(&all)?;
+        let (out_mods, out_is_r): (Vec<u64>, bool) = match out {
+            Some(o) => {
+                if !r.is_empty() {
+                    return Err(Error::InvalidParameters {
+                        reason: "a scaler with an auxiliary basis outputs into that basis".into(),
+                    });
+                }
+                (o.to_vec(), false)
+            }
+            None => (r.to_vec(), true),
+        };
+        if out_mods.is_empty() {
+            return Err(Error::InvalidParameters {
+                reason: "scaler has no output modulus".into(),
+            });
+        }
+        let out = out_mods
+            .iter()
+            .map(|&m| Modulus::new(m))
+            .collect::<Result<Vec<_>>>()?;
+        let r_prod: BigUint = r.iter().map(|&x| BigUint::from(x)).product();
+        let two128 = BigUint::one() << 128;
+        let mut omega = vec![Vec::with_capacity(q.len()); out.len()];
+        let mut theta = Vec::with_capacity(q.len());
+        for (i, &qi) in q.iter().enumerate() {
+            // t·R·[(QR/q_i)^{-1}]_{q_i} / q_i = ω_i + θ_i
+            let num = t * &r_prod * basis.q_hat_inv[i];
+            let (w, rem) = num.div_rem(&BigUint::from(qi));
+            for (j, m) in out.iter().enumerate() {
+                omega[j].push((&w % m.value()).to_u64().unwrap_or(0));
+            }
+            let f: BigUint = (rem * &two128) / qi;
+            let hi = (&f >> 64usize).to_u64().unwrap_or(0);
+            let lo = (&f & BigUint::from(u64::MAX)).to_u64().unwrap_or(0);
+            theta.push((hi, lo));
+        }
+        let mut lambda = Vec::new();
+        if out_is_r {
+            for (j, &rj) in r.iter().enumerate() {
+                let v = t * (&r_prod / rj) * basis.q_hat_inv[q.len() + j];
+                lambda.push((v % rj).to_u64().unwrap_or(0));
+            }
+        }
+        Ok(Self {
+            q_len: q.len(),
+            r_len: r.len(),
+            out,
+            omega,
+            theta,
+            lambda,
+        })
+    }
+
+    /// Output moduli.
+    pub fn out_moduli(&self) -> &[Modulus] {
+        &self.out
+    }
+
+    /// Scales `input` (limb-major over `Q ∪ R`, coefficient domain) into
+    /// `output` (limb-major over the output moduli).
+    pub fn scale(&self, input: &[u64], degree: usize, output: &mut [u64]) {
+        let l = self.q_len;
+        debug_assert_eq!(input.len(), (l + self.r_len) * degree);
+        debug_assert_eq!(output.len(), self.out.len() * degree);
+        // t·x/Q = Σ_{i∈Q} x_i·(ω_i + θ_i) + Σ_{j∈R} x_{r_j}·λ_j  (mod the output).
+        let y = &input[..l * degree];
+        // Rounded fractional sums, one per coefficient.
+        let rounded: Vec<u64> = (0..degree)
+            .map(|c| {
+                let mut int_part: u128 = 0;
+                let mut frac_part: u128 = 0;
+                for (i, &(hi, lo)) in self.theta.iter().enumerate() {
+                    let x = y[i * degree + c] as u128;
+                    let term = x * hi as u128 + ((x * lo as u128) >> 64);
+                    int_part += term >> 64;
+                    frac_part += term & u64::MAX as u128;
+                }
+                let total = int_part + ((frac_part + (1u128 << 63)) >> 64);
+                total as u64 // < l·2^61: fits
+            })
+            .collect();
+        for (j, m) in self.out.iter().enumerate() {
+            let w = &self.omega[j];
+            let dst = &mut output[j * degree..(j + 1) * degree];
+            for (c, d) in dst.iter_mut().enumerate() {
+                let mut acc: u128 = rounded[c] as u128;
+                for (i, &wi) in w.iter().enumerate() {
+                    acc += y[i * degree + c] as u128 * wi as u128;
+                }
+                *d = m.reduce_u128(acc);
+            }
+            if !self.lambda.is_empty() {
+                let lam = self.lambda[j];
+                let ls = m.shoup(lam);
+                let src = &input[(l + j) * degree..(l + j + 1) * degree];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d = m.add(*d, m.mul_shoup(s, lam, ls));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::zq::generate_primes;
+    use num_bigint::RandBigInt;
+    use rand::SeedableRng;
+
+    fn rng() -> rand_chacha::ChaCha8Rng {
+        rand_chacha::ChaCha8Rng::seed_from_u64(7)
+    }
+
+    #[test]
+    fn crt_round_trip_equals_bigint() {
+        let mut rng = rng();
+        let primes = generate_primes(&[50, 50, 49, 60, 40], 1024, &[]).unwrap();
+        let b = RnsBasis::new(&primes).unwrap();
+        for _ in 0..200 {
+            let x = rng.gen_biguint_below(b.product());
+            let r = b.decompose(&x);
+            for (ri, &p) in r.iter().zip(&primes) {
+                assert_eq!(BigUint::from(*ri), &x % p);
+            }
+            assert_eq!(b.compose(&r), x);
+            let xs = BigInt::from_biguint(Sign::Plus, x.clone())
+                - BigInt::from_biguint(Sign::Plus, b.product().clone() / 2u32);
+            assert_eq!(b.compose_centered(&b.decompose_signed(&xs)), xs);
+        }
+    }
+
+    #[test]
+    fn duplicate_moduli_rejected() {
+        assert!(matches!(
+            RnsBasis::new(&[65537, 65537]),
+            Err(Error::InvalidParameters { .. })
+        ));
+        assert!(matches!(
+            RnsBasis::new(&[]),
+            Err(Error::InvalidParameters { .. })
+        ));
+    }
+
+    #[test]
+    fn basis_extension_exact_and_approximate() {
+        let mut rng = rng();
+        let n = 64;
+        let q = generate_primes(&[50, 50, 50], n, &[]).unwrap();
+        let p = generate_primes(&[49, 49, 61], n, &q).unwrap();
+        let bq = RnsBasis::new(&q).unwrap();
+        let ext = BasisExtender::new(&bq, &p).unwrap();
+        let xs: Vec<BigUint> = (0..n)
+            .map(|_| rng.gen_biguint_below(bq.product()))
+            .collect();
+        let mut input = vec![0u64; q.len() * n];
+        for (c, x) in xs.iter().enumerate() {
+            for (i, r) in bq.decompose(x).into_iter().enumerate() {
+                input[i * n + c] = r;
+            }
+        }
+        let mut exact = vec![0u64; p.len() * n];
+        ext.extend(&input, n, &mut exact, true);
+        let mut approx = vec![0u64; p.len() * n];
+        ext.extend(&input, n, &mut approx, false);
+        let qbig = BigInt::from_biguint(Sign::Plus, bq.product().clone());
+        for (c, x) in xs.iter().enumerate() {
+            let xi = BigInt::from_biguint(Sign::Plus, x.clone());
+            let centered = if x > &(bq.product() >> 1) {
+                &xi - &qbig
+            } else {
+                xi.clone()
+            };
+            for (j, &pj) in p.iter().enumerate() {
+                let pb = BigInt::from(pj);
+                assert_eq!(BigInt::from(exact[j * n + c]), centered.mod_floor(&pb));
+                // approximate: x + u·Q with 0 <= u < |Q|
+                let ok = (0..q.len())
+                    .any(|u| BigInt::from(approx[j * n + c]) == (&xi + &qbig * u).mod_floor(&pb));
+                assert!(ok);
+            }
+        }
+        assert!(BasisExtender::new(&bq, &q[..1]).is_err());
+    }
+
+    #[test]
+    fn scaling_matches_bigint_rounding() {
+        let mut rng = rng();
+        let n = 32;
+        let q = generate_primes(&[50, 50, 50, 50], n, &[]).unwrap();
+        let r = generate_primes(&[50, 50, 50, 50, 50], n, &q).unwrap();
+        let t = BigUint::from(65537u32);
+        let mut all = q.clone();
+        all.extend_from_slice(&r);
+        let ball = RnsBasis::new(&all).unwrap();
+        let qprod: BigUint = q.iter().map(|&x| BigUint::from(x)).product();
+        let qbig = BigInt::from_biguint(Sign::Plus, qprod.clone());
+        let tbig = BigInt::from(65537u32);
+        // Into R.
+        let sc = Scaler::new(&q, &r, &t, None).unwrap();
+        let xs: Vec<BigUint> = (0..n)
+            .map(|_| rng.gen_biguint_below(ball.product()))
+            .collect();
+        let mut input = vec![0u64; all.len() * n];
+        for (c, x) in xs.iter().enumerate() {
+            for (i, v) in ball.decompose(x).into_iter().enumerate() {
+                input[i * n + c] = v;
+            }
+        }
+        let mut out = vec![0u64; r.len() * n];
+        sc.scale(&input, n, &mut out);
+        for (c, x) in xs.iter().enumerate() {
+            let num = &tbig * BigInt::from_biguint(Sign::Plus, x.clone());
+            // round(num / Q) = floor((2 num + Q) / 2Q)
+            let two_num: BigInt = num * 2 + &qbig;
+            let rounded = two_num.div_floor(&(&qbig * 2));
+            for (j, &rj) in r.iter().enumerate() {
+                assert_eq!(
+                    BigInt::from(out[j * n + c]),
+                    rounded.mod_floor(&BigInt::from(rj))
+                );
+            }
+        }
+        // From Q alone into t (BFV decryption).
+        let sc_t = Scaler::new(&q, &[], &t, Some(&[65537])).unwrap();
+        let bq = RnsBasis::new(&q).unwrap();
+        let xs: Vec<BigUint> = (0..n).map(|_| rng.gen_biguint_below(&qprod)).collect();
+        let mut input = vec![0u64; q.len() * n];
+        for (c, x) in xs.iter().enumerate() {
+            for (i, v) in bq.decompose(x).into_iter().enumerate() {
+                input[i * n + c] = v;
+            }
+        }
+        let mut out = vec![0u64; n];
+        sc_t.scale(&input, n, &mut out);
+        for (c, x) in xs.iter().enumerate() {
+            let num = &tbig * BigInt::from_biguint(Sign::Plus, x.clone());
+            let two_num: BigInt = num * 2 + &qbig;
+            let rounded = two_num.div_floor(&(&qbig * 2));
+            assert_eq!(BigInt::from(out[c]), rounded.mod_floor(&tbig));
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! hekit facade
+pub use paillier;
+pub use rlwe;
