@@ -9,8 +9,10 @@
 
 pub mod error;
 pub mod ntt;
+pub mod params;
 pub mod poly;
 pub mod rns;
+pub mod sample;
 pub mod zq;
 
 pub use error::{Error, Result};
