@@ -7,7 +7,9 @@
 //! - [`rns`]: RNS bases, CRT, fast basis extension, scaling by `t/Q`;
 //! - [`poly`]: RNS polynomials with an explicit representation;
 
+pub mod ciphertext;
 pub mod error;
+pub mod keys;
 pub mod ntt;
 pub mod params;
 pub mod poly;

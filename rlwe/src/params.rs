@@ -372,6 +372,17 @@ impl Params {
         })
     }
 
+    /// The ring `Q` at the top level.
+    pub fn ring_q_top(&self) -> &Arc<RingContext> {
+        // Non-empty by construction.
+        &self.rings_q[self.rings_q.len() - 1]
+    }
+
+    /// The ring `Q ∪ P` at the top level (where keys live).
+    pub fn ring_qp_top(&self) -> &Arc<RingContext> {
+        &self.rings_qp[self.rings_qp.len() - 1]
+    }
+
     /// The ring of the special primes, if any.
     pub fn ring_p(&self) -> Option<&Arc<RingContext>> {
         self.ring_p.as_ref()

@@ -484,6 +484,34 @@ impl Poly {
         })
     }
 
+    /// The same polynomial over `target`, whose moduli must all be moduli of
+    /// this polynomial (any subset, e.g. `Q_l ∪ P` inside `Q ∪ P`).
+    pub fn restrict_to(&self, target: &Arc<RingContext>) -> Result<Poly> {
+        let n = self.ctx.degree;
+        if target.degree != n {
+            return Err(Error::ParameterMismatch {
+                what: "target ring has another degree",
+            });
+        }
+        let mut data = Vec::with_capacity(target.len() * n);
+        for m in &target.moduli {
+            let i = self
+                .ctx
+                .moduli
+                .iter()
+                .position(|x| x == m)
+                .ok_or(Error::ParameterMismatch {
+                    what: "target basis is not a subset of the polynomial's basis",
+                })?;
+            data.extend_from_slice(&self.data[i * n..(i + 1) * n]);
+        }
+        Ok(Poly {
+            ctx: target.clone(),
+            repr: self.repr,
+            data,
+        })
+    }
+
     /// Drops the last limb (no rounding).
     pub fn drop_last(&self, target: &Arc<RingContext>) -> Result<Poly> {
         if target.len() + 1 != self.ctx.len() {

@@ -1,0 +1,421 @@
+//! RLWE ciphertexts `(c_0, c_1, …)` in NTT form over `Q_l`, and the
+//! scheme-independent operations on them.
+
+use std::sync::Arc;
+
+use crate::keys::{GaloisKey, KeySwitchKey, RelinKey};
+use crate::params::Params;
+use crate::poly::{Poly, Representation};
+use crate::sample::Seed;
+use crate::{Error, Result};
+
+/// A ciphertext: polynomials in NTT form over the ring `Q_l` of its level.
+/// Decrypts to `Σ c_i·s^i`. A fresh secret-key ciphertext keeps the seed of
+/// `c_1` so that it serializes at half size.
+#[derive(Clone)]
+pub struct Ciphertext {
+    params: Arc<Params>,
+    level: usize,
+    parts: Vec<Poly>,
+    seed: Option<Seed>,
+}
+
+impl std::fmt::Debug for Ciphertext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ciphertext")
+            .field("level", &self.level)
+            .field("parts", &self.parts.len())
+            .field("seeded", &self.seed.is_some())
+            .finish()
+    }
+}
+
+impl Ciphertext {
+    /// A ciphertext from its parts (converted to NTT form), all over the same
+    /// level of `params`.
+    pub fn new(params: &Arc<Params>, parts: Vec<Poly>) -> Result<Self> {
+        if parts.len() < 2 {
+            return Err(Error::Malformed {
+                what: "ciphertext",
+                reason: "fewer than two polynomials".into(),
+            });
+        }
+        let level = params.level_of(parts[0].context())?;
+        let mut parts = parts;
+        for p in &mut parts {
+            if params.level_of(p.context())? != level {
+                return Err(Error::ParameterMismatch {
+                    what: "ciphertext parts at different levels",
+                });
+            }
+            p.to_ntt();
+        }
+        Ok(Self {
+            params: params.clone(),
+            level,
+            parts,
+            seed: None,
+        })
+    }
+
+    pub(crate) fn from_seeded(params: &Arc<Params>, c0: Poly, c1: Poly, seed: Seed) -> Result<Self> {
+        let mut ct = Self::new(params, vec![c0, c1])?;
+        ct.seed = Some(seed);
+        Ok(ct)
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Arc<Params> {
+        &self.params
+    }
+
+    /// The level (`0 ..= max_level`).
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// The polynomials `c_0, c_1, …` (NTT form).
+    pub fn parts(&self) -> &[Poly] {
+        &self.parts
+    }
+
+    /// Mutable parts; the caller keeps them NTT over this level. Drops the seed.
+    pub fn parts_mut(&mut self) -> &mut [Poly] {
+        self.seed = None;
+        &mut self.parts
+    }
+
+    /// Number of polynomials (2 after relinearization, 3 after a product).
+    pub fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Always false (at least two parts).
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// The seed of `c_1`, for a fresh secret-key ciphertext.
+    pub fn seed(&self) -> Option<&Seed> {
+        self.seed.as_ref()
+    }
+
+    /// Errors unless `other` has the same parameters and level.
+    pub fn check_compatible(&self, other: &Ciphertext) -> Result<()> {
+        self.params.check_same(&other.params, "ciphertexts under different parameters")?;
+        if self.level != other.level {
+            return Err(Error::InvalidLevel {
+                what: "operands at different levels",
+                got: other.level,
+                max: self.level,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_plain(&self, pt: &Poly) -> Result<()> {
+        let level = self.params.level_of(pt.context())?;
+        if level != self.level {
+            return Err(Error::InvalidLevel {
+                what: "plaintext and ciphertext at different levels",
+                got: level,
+                max: self.level,
+            });
+        }
+        if pt.representation() != Representation::Ntt {
+            return Err(Error::RepresentationMismatch {
+                expected: Representation::Ntt,
+                got: pt.representation(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `self += other` (the longer of the two sets the number of parts).
+    pub fn add_assign(&mut self, other: &Ciphertext) -> Result<()> {
+        self.check_compatible(other)?;
+        self.seed = None;
+        for (i, p) in other.parts.iter().enumerate() {
+            if i < self.parts.len() {
+                self.parts[i].add_assign(p)?;
+            } else {
+                self.parts.push(p.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// `self -= other`.
+    pub fn sub_assign(&mut self, other: &Ciphertext) -> Result<()> {
+        self.check_compatible(other)?;
+        self.seed = None;
+        for (i, p) in other.parts.iter().enumerate() {
+            if i < self.parts.len() {
+                self.parts[i].sub_assign(p)?;
+            } else {
+                let mut q = p.clone();
+                q.neg_assign();
+                self.parts.push(q);
+            }
+        }
+        Ok(())
+    }
+
+    /// `self = −self`.
+    pub fn neg_assign(&mut self) {
+        self.seed = None;
+        for p in &mut self.parts {
+            p.neg_assign();
+        }
+    }
+
+    /// Adds a plaintext polynomial (NTT over this level) to `c_0`.
+    pub fn add_plain_assign(&mut self, pt: &Poly) -> Result<()> {
+        self.check_plain(pt)?;
+        self.seed = None;
+        self.parts[0].add_assign(pt)
+    }
+
+    /// Subtracts a plaintext polynomial from `c_0`.
+    pub fn sub_plain_assign(&mut self, pt: &Poly) -> Result<()> {
+        self.check_plain(pt)?;
+        self.seed = None;
+        self.parts[0].sub_assign(pt)
+    }
+
+    /// Multiplies every part by a plaintext polynomial (NTT over this level).
+    pub fn mul_plain_assign(&mut self, pt: &Poly) -> Result<()> {
+        self.check_plain(pt)?;
+        self.seed = None;
+        for p in &mut self.parts {
+            p.mul_assign(pt)?;
+        }
+        Ok(())
+    }
+
+    /// Multiplies every part by the integer `c`.
+    pub fn mul_scalar_assign(&mut self, c: u64) {
+        self.seed = None;
+        for p in &mut self.parts {
+            p.mul_scalar_assign(c);
+        }
+    }
+
+    /// The tensor product of two 2-part ciphertexts in NTT form: the 3-part
+    /// ciphertext `(a_0 b_0, a_0 b_1 + a_1 b_0, a_1 b_1)` that decrypts to
+    /// the product of the two plaintexts (CKKS multiplication before
+    /// relinearization; BFV scales this in its own crate).
+    pub fn tensor(&self, other: &Ciphertext) -> Result<Ciphertext> {
+        self.check_compatible(other)?;
+        if self.parts.len() != 2 || other.parts.len() != 2 {
+            return Err(Error::Malformed {
+                what: "ciphertext",
+                reason: "tensor needs two-part ciphertexts (relinearize first)".into(),
+            });
+        }
+        let (a0, a1) = (&self.parts[0], &self.parts[1]);
+        let (b0, b1) = (&other.parts[0], &other.parts[1]);
+        let c0 = Poly::mul(a0, b0)?;
+        let mut c1 = Poly::mul(a0, b1)?;
+        c1.mul_acc(a1, b0)?;
+        let c2 = Poly::mul(a1, b1)?;
+        Ok(Ciphertext {
+            params: self.params.clone(),
+            level: self.level,
+            parts: vec![c0, c1, c2],
+            seed: None,
+        })
+    }
+
+    /// Relinearizes a 3-part ciphertext into 2 parts with `rlk`.
+    pub fn relinearize(&self, rlk: &RelinKey) -> Result<Ciphertext> {
+        self.params
+            .check_same(rlk.key().params(), "relinearization key and ciphertext")?;
+        match self.parts.len() {
+            2 => Ok(self.clone()),
+            3 => {
+                let (k0, k1) = rlk.key().switch(&self.parts[2])?;
+                let mut c0 = self.parts[0].clone();
+                let mut c1 = self.parts[1].clone();
+                c0.add_assign(&k0)?;
+                c1.add_assign(&k1)?;
+                Ok(Ciphertext {
+                    params: self.params.clone(),
+                    level: self.level,
+                    parts: vec![c0, c1],
+                    seed: None,
+                })
+            }
+            _ => Err(Error::Malformed {
+                what: "ciphertext",
+                reason: "relinearization takes a 3-part ciphertext".into(),
+            }),
+        }
+    }
+
+    /// Applies the automorphism of `gk` (`X → X^k`) and switches back to `s`.
+    pub fn apply_galois(&self, gk: &GaloisKey) -> Result<Ciphertext> {
+        self.params.check_same(gk.key().params(), "Galois key and ciphertext")?;
+        if self.parts.len() != 2 {
+            return Err(Error::Malformed {
+                what: "ciphertext",
+                reason: "automorphisms need a 2-part ciphertext (relinearize first)".into(),
+            });
+        }
+        let k = gk.element();
+        let mut c0 = self.parts[0].automorphism(k)?;
+        let c1 = self.parts[1].automorphism(k)?;
+        let (k0, k1) = gk.key().switch(&c1)?;
+        c0.add_assign(&k0)?;
+        Ok(Ciphertext {
+            params: self.params.clone(),
+            level: self.level,
+            parts: vec![c0, k1],
+            seed: None,
+        })
+    }
+
+    /// The same ciphertext at a lower level, by dropping primes (no
+    /// rounding: the noise is unchanged relative to the smaller modulus only
+    /// for schemes that scale; use [`Self::rescale`] to divide).
+    pub fn drop_to_level(&self, level: usize) -> Result<Ciphertext> {
+        if level > self.level {
+            return Err(Error::InvalidLevel {
+                what: "cannot raise a ciphertext's level",
+                got: level,
+                max: self.level,
+            });
+        }
+        let ring = self.params.ring_q(level)?;
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| p.drop_to(ring))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Ciphertext {
+            params: self.params.clone(),
+            level,
+            parts,
+            seed: None,
+        })
+    }
+
+    /// Divides every part by the last prime `q_l` with rounding and moves to
+    /// level `l − 1` (CKKS rescaling).
+    pub fn rescale(&self) -> Result<Ciphertext> {
+        if self.level == 0 {
+            return Err(Error::InvalidLevel {
+                what: "cannot rescale a ciphertext at level 0",
+                got: 0,
+                max: 0,
+            });
+        }
+        let tables = self.params.level_tables(self.level)?;
+        let ext = tables.rescale.as_ref().ok_or(Error::InvalidLevel {
+            what: "no rescaling table at this level",
+            got: self.level,
+            max: self.params.max_level(),
+        })?;
+        let ring = self.params.ring_q(self.level - 1)?;
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| p.divide_round_by_tail(ring, ext))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Ciphertext {
+            params: self.params.clone(),
+            level: self.level - 1,
+            parts,
+            seed: None,
+        })
+    }
+}
+
+impl KeySwitchKey {
+    /// Key switching of `d` (over some `Q_l`): returns `(k_0, k_1)` in NTT
+    /// form over `Q_l` with `k_0 + k_1·s ≈ d·s'`.
+    pub fn switch(&self, d: &Poly) -> Result<(Poly, Poly)> {
+        let params = self.params();
+        let level = params.level_of(d.context())?;
+        let digits = decompose(params, d)?;
+        let (a0, a1) = self.apply_decomposed(&digits, level)?;
+        Ok((mod_down(params, &a0, level)?, mod_down(params, &a1, level)?))
+    }
+
+    /// The inner product of decomposed digits with the key, over `Q_l ∪ P`
+    /// (before [`mod_down`]). Digits from [`decompose`] can be shared by
+    /// several keys (hoisting).
+    pub fn apply_decomposed(&self, digits: &[Poly], level: usize) -> Result<(Poly, Poly)> {
+        let params = self.params();
+        let ring = params.ring_qp(level)?;
+        let top_l = params.q().len();
+        let n = params.degree();
+        let mut acc0 = Poly::zero(ring, Representation::Ntt);
+        let mut acc1 = Poly::zero(ring, Representation::Ntt);
+        if digits.len() > self.b().len() {
+            return Err(Error::ParameterMismatch {
+                what: "more digits than the key has",
+            });
+        }
+        for (j, d) in digits.iter().enumerate() {
+            if !d.context().same_ring(ring) || d.representation() != Representation::Ntt {
+                return Err(Error::ParameterMismatch {
+                    what: "decomposed digit is not NTT over Q_l ∪ P",
+                });
+            }
+            let (b, a) = (&self.b()[j], &self.a()[j]);
+            for (t, plan) in ring.plans().iter().enumerate() {
+                let src = if t <= level { t } else { top_l + t - level - 1 };
+                let dl = d.limb(t);
+                plan.mul_acc(acc0.limb_mut(t), dl, &b.data()[src * n..(src + 1) * n]);
+                plan.mul_acc(acc1.limb_mut(t), dl, &a.data()[src * n..(src + 1) * n]);
+            }
+        }
+        Ok((acc0, acc1))
+    }
+}
+
+/// Splits `d` (over `Q_l`) into the hybrid key-switching digits, each
+/// extended to `Q_l ∪ P` and put in NTT form.
+pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
+    let level = params.level_of(d.context())?;
+    let tables = params.level_tables(level)?;
+    if tables.digits.is_empty() {
+        return Err(Error::InvalidParameters {
+            reason: "key switching needs special primes P".into(),
+        });
+    }
+    let ring = params.ring_qp(level)?;
+    let n = params.degree();
+    let mut dc = d.clone();
+    dc.to_coeff();
+    let mut out = Vec::with_capacity(tables.digits.len());
+    for (range, ext) in &tables.digits {
+        let src = &dc.data()[range.start * n..range.end * n];
+        let mut ext_out = vec![0u64; ext.to_moduli().len() * n];
+        ext.extend(src, n, &mut ext_out, false);
+        let mut digit = Poly::zero(ring, Representation::Coefficient);
+        let mut k = 0;
+        for t in 0..ring.len() {
+            let dst = digit.limb_mut(t);
+            if range.contains(&t) {
+                dst.copy_from_slice(&src[(t - range.start) * n..(t - range.start + 1) * n]);
+            } else {
+                dst.copy_from_slice(&ext_out[k * n..(k + 1) * n]);
+                k += 1;
+            }
+        }
+        digit.to_ntt();
+        out.push(digit);
+    }
+    Ok(out)
+}
+
+/// `round(x / P)` from `Q_l ∪ P` to `Q_l` (keeps the representation).
+pub fn mod_down(params: &Params, x: &Poly, level: usize) -> Result<Poly> {
+    let tables = params.level_tables(level)?;
+    let ext = tables.mod_down.as_ref().ok_or(Error::InvalidParameters {
+        reason: "key switching needs special primes P".into(),
+    })?;
+    x.divide_round_by_tail(params.ring_q(level)?, ext)
+}
