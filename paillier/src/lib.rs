@@ -1,0 +1,97 @@
+//! Additive Paillier encryption for hekit.
+//!
+//! * keys: [`keypair`] (`num-prime`, 2048 / 3072 / 4096 bits, optional safe
+//!   primes, explicit [`Bits::Insecure`] opt-out below 2048), keys from known
+//!   primes ([`PrivateKey::from_primes`]) or a known modulus
+//!   ([`PublicKey::from_n`]); `g = n + 1`;
+//! * encryption `c = (1 + m n) r^n mod n^2` ([`PublicKey::encrypt`],
+//!   deterministic [`PublicKey::encrypt_with_r`]), the fixed-base
+//!   short-exponent fast path ([`FastEncryptor`]) and CRT encryption by the
+//!   key owner ([`PrivateKey::encrypt_crt`]);
+//! * CRT decryption with precomputed constants and constant-time
+//!   exponentiation ([`PrivateKey::decrypt`], [`PrivateKey::decrypt_batch`]);
+//! * homomorphic add / subtract / negate / plaintext add / scalar multiply /
+//!   re-randomize on [`Ciphertext`], checked to share a key;
+//! * signed integers and fixed-point numbers ([`EncodedNumber`],
+//!   [`EncryptedNumber`]) with overflow detection;
+//! * packing of bounded integers ([`Packer`]);
+//! * rayon batch APIs ([`batch`]);
+//! * versioned, validated serialization ([`serial`]).
+//!
+//! The encrypt → add → decrypt path (a 256-bit demonstration key built from
+//! published primes through the explicit insecure opt-out; real keys come
+//! from [`keypair`] with [`Bits::B3072`]):
+//!
+//! ```
+//! use num_bigint::BigUint;
+//! use paillier::{PrivateKey, test_keys};
+//!
+//! let (p, q) = test_keys::primes(test_keys::P128);
+//! let sk = PrivateKey::from_primes_insecure(p, q)?;
+//! let pk = sk.public_key().clone();
+//! let mut rng = rand::thread_rng();
+//!
+//! let (a, b) = (BigUint::from(1200u32), BigUint::from(34u32));
+//! let total = (&pk.encrypt(&a, &mut rng)? + &pk.encrypt(&b, &mut rng)?)?;
+//! assert_eq!(sk.decrypt(&total)?, a + b);
+//!
+//! // signed values and floats
+//! let x = pk.encrypt_f64(-2.5, &mut rng)?;
+//! let y = x.add_f64(0.25)?.mul_f64(4.0)?;
+//! assert_eq!(sk.decrypt_f64(&y)?, -9.0);
+//! # Ok::<(), paillier::Error>(())
+//! ```
+//!
+//! Binary operations on ciphertexts return `Result` (also through the `+`
+//! and `-` operators): each ciphertext carries its public key, and mixing
+//! keys is [`Error::KeyMismatch`], never a wrong answer or a panic.
+//!
+//! **Secrets.** Private-key limbs live in buffers wiped on drop; `Debug`
+//! prints only public data. Exponentiations with secret exponents (`p - 1`,
+//! `q - 1` in decryption, `p`, `q` in CRT encryption) use fixed windows with
+//! masked table scans. The few `num-bigint` operations around them (the
+//! final `L` function and CRT recombination) are ordinary variable-time
+//! big-integer arithmetic on short-lived copies.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod batch;
+mod ciphertext;
+mod encoding;
+mod error;
+mod fast;
+mod keys;
+mod mont;
+mod packing;
+pub mod serial;
+pub mod test_keys;
+
+pub use batch::{add_batch, mul_scalar_batch, sum};
+pub use ciphertext::Ciphertext;
+pub use encoding::{decode_signed, encode_signed, EncodedNumber, EncryptedNumber, BASE};
+pub use error::{Error, Result};
+pub use fast::{FastEncryptor, ShortExponent};
+pub use keys::{
+    keypair, keypair_with, Bits, KeyGenOptions, PrivateKey, PublicKey, MAX_MODULUS_BITS,
+    MIN_INSECURE_BITS, MIN_SECURE_BITS,
+};
+pub use packing::{PackedCiphertext, Packer};
+
+/// Re-exported so callers can name the big-integer types of the API.
+pub use num_bigint;
+
+#[doc(hidden)]
+pub mod __bench {
+    //! Internal hooks for the benchmarks (not a stable API).
+    use num_bigint::BigUint;
+
+    /// `base^exp mod m` with the crate's constant-time Montgomery core.
+    pub fn modpow_ct(base: &BigUint, exp: &BigUint, m: &BigUint) -> Option<BigUint> {
+        let ctx = crate::mont::Mont::new(m)?;
+        let b = ctx.enter_mont(base);
+        let e = crate::mont::to_limbs(exp, crate::mont::limbs_of(exp))?;
+        let r = ctx.pow_ct(&b, &e, exp.bits() as usize);
+        Some(crate::mont::from_limbs(&ctx.leave_mont(&r)))
+    }
+}
