@@ -58,7 +58,12 @@ impl Ciphertext {
         })
     }
 
-    pub(crate) fn from_seeded(params: &Arc<Params>, c0: Poly, c1: Poly, seed: Seed) -> Result<Self> {
+    pub(crate) fn from_seeded_parts(
+        params: &Arc<Params>,
+        c0: Poly,
+        c1: Poly,
+        seed: Seed,
+    ) -> Result<Self> {
         let mut ct = Self::new(params, vec![c0, c1])?;
         ct.seed = Some(seed);
         Ok(ct)
@@ -102,7 +107,8 @@ impl Ciphertext {
 
     /// Errors unless `other` has the same parameters and level.
     pub fn check_compatible(&self, other: &Ciphertext) -> Result<()> {
-        self.params.check_same(&other.params, "ciphertexts under different parameters")?;
+        self.params
+            .check_same(&other.params, "ciphertexts under different parameters")?;
         if self.level != other.level {
             return Err(Error::InvalidLevel {
                 what: "operands at different levels",
@@ -255,7 +261,8 @@ impl Ciphertext {
 
     /// Applies the automorphism of `gk` (`X → X^k`) and switches back to `s`.
     pub fn apply_galois(&self, gk: &GaloisKey) -> Result<Ciphertext> {
-        self.params.check_same(gk.key().params(), "Galois key and ciphertext")?;
+        self.params
+            .check_same(gk.key().params(), "Galois key and ciphertext")?;
         if self.parts.len() != 2 {
             return Err(Error::Malformed {
                 what: "ciphertext",

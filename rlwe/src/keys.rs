@@ -23,7 +23,6 @@ pub(crate) fn ksk_domain(digit: usize) -> Vec<u8> {
     d
 }
 
-
 /// A secret key `s` (ternary by default). Zeroized on drop; `Debug` does not
 /// print it.
 pub struct SecretKey {
@@ -125,7 +124,11 @@ impl SecretKey {
         let level = self.params.level_of(m.context())?;
         let ring = self.params.ring_q(level)?;
         let seed = sample::random_seed(rng);
-        let a = sample::uniform_poly(ring, Representation::Ntt, &mut sample::expand_seed(&seed, DOMAIN_CT));
+        let a = sample::uniform_poly(
+            ring,
+            Representation::Ntt,
+            &mut sample::expand_seed(&seed, DOMAIN_CT),
+        );
         let mut c0 = sample::small_poly(ring, &sample::cbd(ring.degree(), rng));
         c0.to_ntt();
         let mut mm = m.clone();
@@ -135,12 +138,13 @@ impl SecretKey {
         let mut as_ = Poly::mul(&a, &s)?;
         as_.neg_assign();
         c0.add_assign(&as_)?;
-        Ciphertext::from_seeded(&self.params, c0, a, seed)
+        Ciphertext::from_seeded_parts(&self.params, c0, a, seed)
     }
 
     /// `c_0 + c_1·s + c_2·s² + …` in coefficient representation over `Q_l`.
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<Poly> {
-        self.params.check_same(ct.params(), "ciphertext and secret key")?;
+        self.params
+            .check_same(ct.params(), "ciphertext and secret key")?;
         let ring = self.params.ring_q(ct.level())?;
         let s = self.poly_at(ring)?;
         let parts = ct.parts();
@@ -154,7 +158,6 @@ impl SecretKey {
         Ok(acc)
     }
 }
-
 
 /// A public key `(b, a) = (−a·s + e, a)` over `Q`, with `a` stored as a seed.
 #[derive(Clone)]
@@ -206,7 +209,11 @@ impl PublicKey {
     /// The uniform polynomial `a` for `seed`.
     pub fn expand_a(params: &Params, seed: &Seed) -> Poly {
         let ring = params.ring_q_top();
-        sample::uniform_poly(ring, Representation::Ntt, &mut sample::expand_seed(seed, DOMAIN_PK))
+        sample::uniform_poly(
+            ring,
+            Representation::Ntt,
+            &mut sample::expand_seed(seed, DOMAIN_PK),
+        )
     }
 
     /// A public key from its parts (`b` in NTT form over the top-level `Q`).
@@ -290,7 +297,11 @@ impl std::fmt::Debug for KeySwitchKey {
 impl KeySwitchKey {
     /// A key switching from `from` (the NTT form of `s'` over the top-level
     /// `Q ∪ P`) to `sk`, with a fresh seed.
-    pub fn generate<R: RngCore + CryptoRng>(sk: &SecretKey, from: &Poly, rng: &mut R) -> Result<Self> {
+    pub fn generate<R: RngCore + CryptoRng>(
+        sk: &SecretKey,
+        from: &Poly,
+        rng: &mut R,
+    ) -> Result<Self> {
         let seed = sample::random_seed(rng);
         Self::generate_with_seed(sk, from, &seed, rng)
     }
@@ -356,8 +367,7 @@ impl KeySwitchKey {
                 reason: format!("{} digits, parameters have {}", b.len(), params.digits()),
             });
         }
-        if b
-            .iter()
+        if b.iter()
             .any(|p| !p.context().same_ring(ring) || p.representation() != Representation::Ntt)
         {
             return Err(Error::ParameterMismatch {
@@ -396,7 +406,10 @@ impl KeySwitchKey {
 /// Adds the gadget term `P·g_j·s'` to each `b_j` (over the top-level `Q ∪ P`).
 pub fn add_gadget(params: &Params, b: &mut [Poly], from: &Poly) -> Result<()> {
     let ring = params.ring_qp_top();
-    if !from.context().same_ring(ring) || from.representation() != Representation::Ntt || b.len() != params.digits() {
+    if !from.context().same_ring(ring)
+        || from.representation() != Representation::Ntt
+        || b.len() != params.digits()
+    {
         return Err(Error::ParameterMismatch {
             what: "gadget source must be NTT over the top-level Q ∪ P, one b_j per digit",
         });
@@ -481,7 +494,11 @@ pub struct GaloisKey {
 
 impl GaloisKey {
     /// A key for the odd Galois element `element`.
-    pub fn generate<R: RngCore + CryptoRng>(sk: &SecretKey, element: usize, rng: &mut R) -> Result<Self> {
+    pub fn generate<R: RngCore + CryptoRng>(
+        sk: &SecretKey,
+        element: usize,
+        rng: &mut R,
+    ) -> Result<Self> {
         let element = check_element(element, sk.params().degree())?;
         let mut from = sk.ntt_qp.automorphism(element)?;
         let ksk = KeySwitchKey::generate(sk, &from, rng);
@@ -524,7 +541,11 @@ pub struct GaloisKeys {
 
 impl GaloisKeys {
     /// Keys for each Galois element in `elements`.
-    pub fn generate<R: RngCore + CryptoRng>(sk: &SecretKey, elements: &[usize], rng: &mut R) -> Result<Self> {
+    pub fn generate<R: RngCore + CryptoRng>(
+        sk: &SecretKey,
+        elements: &[usize],
+        rng: &mut R,
+    ) -> Result<Self> {
         let mut keys = BTreeMap::new();
         for &e in elements {
             let k = GaloisKey::generate(sk, e, rng)?;

@@ -15,6 +15,7 @@ pub mod params;
 pub mod poly;
 pub mod rns;
 pub mod sample;
+pub mod serialize;
 pub mod zq;
 
 pub use error::{Error, Result};

@@ -495,14 +495,14 @@ impl Poly {
         }
         let mut data = Vec::with_capacity(target.len() * n);
         for m in &target.moduli {
-            let i = self
-                .ctx
-                .moduli
-                .iter()
-                .position(|x| x == m)
-                .ok_or(Error::ParameterMismatch {
-                    what: "target basis is not a subset of the polynomial's basis",
-                })?;
+            let i =
+                self.ctx
+                    .moduli
+                    .iter()
+                    .position(|x| x == m)
+                    .ok_or(Error::ParameterMismatch {
+                        what: "target basis is not a subset of the polynomial's basis",
+                    })?;
             data.extend_from_slice(&self.data[i * n..(i + 1) * n]);
         }
         Ok(Poly {

@@ -10,7 +10,9 @@ use num_bigint::BigInt;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rlwe::ciphertext::Ciphertext;
-use rlwe::keys::{galois_element_for_rotation, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey};
+use rlwe::keys::{
+    galois_element_for_rotation, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey,
+};
 use rlwe::params::{Params, SecurityLevel};
 use rlwe::poly::{Poly, Representation};
 use rlwe::sample;
@@ -89,7 +91,13 @@ fn public_key_encryption_noise_bound() {
 }
 
 /// Noise of `k0 + k1·s − d·s'` for a uniform `d`.
-fn key_switch_noise_bits(ksk: &KeySwitchKey, sk: &SecretKey, s_from: &Poly, level: usize, rng: &mut ChaCha20Rng) -> f64 {
+fn key_switch_noise_bits(
+    ksk: &KeySwitchKey,
+    sk: &SecretKey,
+    s_from: &Poly,
+    level: usize,
+    rng: &mut ChaCha20Rng,
+) -> f64 {
     let params = sk.params();
     let ring = params.ring_q(level).unwrap();
     let d = sample::uniform_poly(ring, Representation::Ntt, rng);
@@ -107,9 +115,11 @@ fn relinearization_and_galois_key_switching_noise() {
         let mut rng = rng();
         let sk = SecretKey::generate(&params, &mut rng);
         let n = params.degree() as f64;
-        // Bound: Σ_j D_j·e_j / P + rounding ≈ a few·sqrt(N)·(dnum·α·σ + sqrt(N)/2)
-        // ≤ 2^(log2 N + 4) for these parameters (the P-term dominates < N).
-        let bound = n.log2() + 4.0;
+        // Key-switching noise = Σ_j D_j·e_j / P + (ε_0 + ε_1·s) with |ε| ≤ 1/2.
+        // Each coefficient of the first term has std ≈ sqrt(N·dnum)·α·(Q_j/P)·σ/√3,
+        // the rounding term ≈ sqrt(N/18); 6 standard deviations stay below
+        // 2^(log2(N)/2 + 6) for both parameter sets (measured: ≤ 10.1 bits).
+        let bound = n.log2() / 2.0 + 6.0;
         let rlk = RelinKey::generate(&sk, &mut rng).unwrap();
         let s2 = Poly::mul(sk.ntt_qp(), sk.ntt_qp()).unwrap();
         let g = galois_element_for_rotation(3, params.degree());
@@ -145,7 +155,13 @@ fn relinearized_product_decrypts_to_product() {
     let d3 = sk.decrypt(&c3).unwrap();
     let d2 = sk.decrypt(&c2).unwrap();
     let expect: Vec<BigInt> = (0..params.degree())
-        .map(|i| if i < 8 { BigInt::from((i as i64 + 1) * 3) << 60 } else { BigInt::from(0) })
+        .map(|i| {
+            if i < 8 {
+                BigInt::from((i as i64 + 1) * 3) << 60
+            } else {
+                BigInt::from(0)
+            }
+        })
         .collect();
     for d in [d3, d2] {
         let got = d.centered_coeffs();
@@ -164,7 +180,11 @@ fn galois_automorphism_decrypts_to_permuted_message() {
     let sk = SecretKey::generate(&params, &mut rng);
     let pk = PublicKey::generate(&sk, &mut rng).unwrap();
     let n = params.degree();
-    let elements = [galois_element_for_rotation(1, n), galois_element_for_rotation(-1, n), 2 * n - 1];
+    let elements = [
+        galois_element_for_rotation(1, n),
+        galois_element_for_rotation(-1, n),
+        2 * n - 1,
+    ];
     let gks = GaloisKeys::generate(&sk, &elements, &mut rng).unwrap();
     let ring = params.ring_q(params.max_level()).unwrap();
     let coeffs: Vec<i64> = (0..n as i64).map(|i| (i % 17 - 8) << 40).collect();
@@ -173,7 +193,11 @@ fn galois_automorphism_decrypts_to_permuted_message() {
     for &g in &elements {
         let rot = ct.apply_galois(gks.get(g).unwrap()).unwrap();
         let noise = diff(&sk.decrypt(&rot).unwrap(), &m.automorphism(g).unwrap());
-        assert!(max_abs_bits(&noise) < 20.0, "noise {}", max_abs_bits(&noise));
+        assert!(
+            max_abs_bits(&noise) < 20.0,
+            "noise {}",
+            max_abs_bits(&noise)
+        );
     }
     assert!(matches!(gks.get(5 * 5 * 5), Err(Error::MissingKey { .. })));
 }
@@ -201,7 +225,10 @@ fn rescale_divides_by_last_prime() {
     }
     let bottom = ct.drop_to_level(0).unwrap();
     assert!(matches!(bottom.rescale(), Err(Error::InvalidLevel { .. })));
-    assert!(matches!(bottom.drop_to_level(1), Err(Error::InvalidLevel { .. })));
+    assert!(matches!(
+        bottom.drop_to_level(1),
+        Err(Error::InvalidLevel { .. })
+    ));
 }
 
 #[test]
@@ -238,21 +265,52 @@ fn mismatched_objects_are_errors() {
     let c1 = sk1.encrypt(&m1, &mut rng).unwrap();
     let c2 = sk2.encrypt(&m2, &mut rng).unwrap();
     let mut x = c1.clone();
-    assert!(matches!(x.add_assign(&c2), Err(Error::ParameterMismatch { .. })));
-    assert!(matches!(sk1.decrypt(&c2), Err(Error::ParameterMismatch { .. })));
-    assert!(matches!(sk1.encrypt(&m2, &mut rng), Err(Error::ParameterMismatch { .. })));
+    assert!(matches!(
+        x.add_assign(&c2),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        sk1.decrypt(&c2),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        sk1.encrypt(&m2, &mut rng),
+        Err(Error::ParameterMismatch { .. })
+    ));
     let low = c1.drop_to_level(0).unwrap();
-    assert!(matches!(x.add_assign(&low), Err(Error::InvalidLevel { .. })));
+    assert!(matches!(
+        x.add_assign(&low),
+        Err(Error::InvalidLevel { .. })
+    ));
     let rlk2 = RelinKey::generate(&sk2, &mut rng).unwrap();
-    assert!(matches!(c1.tensor(&c1).unwrap().relinearize(&rlk2), Err(Error::ParameterMismatch { .. })));
+    assert!(matches!(
+        c1.tensor(&c1).unwrap().relinearize(&rlk2),
+        Err(Error::ParameterMismatch { .. })
+    ));
     let mut coeff_pt = m1.clone();
     coeff_pt.to_coeff();
-    assert!(matches!(x.mul_plain_assign(&coeff_pt), Err(Error::RepresentationMismatch { .. })));
-    assert!(matches!(Ciphertext::new(&p1, vec![m1.clone()]), Err(Error::Malformed { .. })));
-    assert!(matches!(SecretKey::from_coeffs(&p1, vec![0; 10]), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        x.mul_plain_assign(&coeff_pt),
+        Err(Error::RepresentationMismatch { .. })
+    ));
+    assert!(matches!(
+        Ciphertext::new(&p1, vec![m1.clone()]),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        SecretKey::from_coeffs(&p1, vec![0; 10]),
+        Err(Error::Malformed { .. })
+    ));
     // no special primes: key switching is unavailable
-    let nop = Params::builder().degree(4096).q_bits(&[40, 40]).build().unwrap();
+    let nop = Params::builder()
+        .degree(4096)
+        .q_bits(&[40, 40])
+        .build()
+        .unwrap();
     let sk = SecretKey::generate(&nop, &mut rng);
-    assert!(matches!(RelinKey::generate(&sk, &mut rng), Err(Error::InvalidParameters { .. })));
+    assert!(matches!(
+        RelinKey::generate(&sk, &mut rng),
+        Err(Error::InvalidParameters { .. })
+    ));
     let _ = SecurityLevel::None;
 }

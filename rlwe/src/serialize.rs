@@ -1,0 +1,451 @@
+//! Versioned, length-checked binary serialization (serde + bincode).
+//!
+//! Every object is wrapped in an envelope: magic `HEKT`, format version,
+//! object kind and the SHA-256 fingerprint of its parameters. Reading checks
+//! all four, rejects trailing bytes, and validates every coefficient against
+//! its modulus. Uniform polynomials that come from a seed are written as the
+//! seed (public keys, key-switching keys, fresh secret-key ciphertexts).
+
+use std::sync::Arc;
+
+use bincode::Options;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::ciphertext::Ciphertext;
+use crate::keys::{GaloisKey, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey, DOMAIN_CT};
+use crate::params::{Params, SecurityLevel};
+use crate::poly::{Poly, Representation, RingContext};
+use crate::sample::{self, Seed};
+use crate::{Error, Result};
+
+/// Format version written by this build.
+pub const VERSION: u16 = 1;
+const MAGIC: [u8; 4] = *b"HEKT";
+
+/// Object kinds (the byte after the version).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Kind {
+    /// [`Params`].
+    Params = 1,
+    /// [`SecretKey`].
+    SecretKey = 2,
+    /// [`PublicKey`].
+    PublicKey = 3,
+    /// [`KeySwitchKey`].
+    KeySwitchKey = 4,
+    /// [`RelinKey`].
+    RelinKey = 5,
+    /// [`GaloisKeys`].
+    GaloisKeys = 6,
+    /// [`Ciphertext`].
+    Ciphertext = 7,
+    /// A bare [`Poly`] (e.g. a plaintext).
+    Poly = 8,
+    /// Objects defined by other crates (schemes, threshold shares).
+    External = 9,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    magic: [u8; 4],
+    version: u16,
+    kind: Kind,
+    fingerprint: [u8; 32],
+}
+
+fn options() -> impl Options {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+}
+
+/// Writes `body` in an envelope of `kind` for parameters with `fingerprint`.
+pub fn encode<T: Serialize>(kind: Kind, fingerprint: &[u8; 32], body: &T) -> Vec<u8> {
+    let header = Header {
+        magic: MAGIC,
+        version: VERSION,
+        kind,
+        fingerprint: *fingerprint,
+    };
+    // Serializing plain data structures into a Vec cannot fail.
+    let mut out = options().serialize(&header).unwrap_or_default();
+    out.extend(options().serialize(body).unwrap_or_default());
+    out
+}
+
+/// Reads an envelope of `kind` for parameters with `fingerprint` (`None`
+/// skips that check) and returns its body.
+pub fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    kind: Kind,
+    what: &'static str,
+    fingerprint: Option<&[u8; 32]>,
+) -> Result<T> {
+    let malformed = |reason: String| Error::Malformed { what, reason };
+    let header_len = 4 + 2 + 4 + 32;
+    if bytes.len() < header_len {
+        return Err(malformed(format!(
+            "{} bytes, shorter than the header",
+            bytes.len()
+        )));
+    }
+    let header: Header = options()
+        .deserialize(&bytes[..header_len])
+        .map_err(|e| malformed(format!("bad header: {e}")))?;
+    if header.magic != MAGIC {
+        return Err(malformed("bad magic".into()));
+    }
+    if header.version != VERSION {
+        return Err(Error::UnknownVersion {
+            what,
+            got: header.version,
+            supported: VERSION,
+        });
+    }
+    if header.kind != kind {
+        return Err(malformed(format!(
+            "found a {:?}, expected a {kind:?}",
+            header.kind
+        )));
+    }
+    if let Some(fp) = fingerprint {
+        if &header.fingerprint != fp {
+            return Err(Error::ParameterMismatch {
+                what: "serialized object belongs to other parameters",
+            });
+        }
+    }
+    let body = &bytes[header_len..];
+    options()
+        .with_limit(body.len() as u64)
+        .reject_trailing_bytes()
+        .deserialize(body)
+        .map_err(|e| malformed(e.to_string()))
+}
+
+/// The residues of a polynomial (its ring is known from the context).
+#[derive(Serialize, Deserialize)]
+pub struct PolyData {
+    repr: Representation,
+    data: Vec<u64>,
+}
+
+impl PolyData {
+    /// Captures `p`.
+    pub fn from_poly(p: &Poly) -> Self {
+        Self {
+            repr: p.representation(),
+            data: p.data().to_vec(),
+        }
+    }
+
+    /// Rebuilds over `ctx`, validating length and ranges.
+    pub fn into_poly(self, ctx: &Arc<RingContext>) -> Result<Poly> {
+        Poly::from_limbs(ctx, self.repr, self.data)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ParamsBody {
+    degree: u64,
+    q: Vec<u64>,
+    p: Vec<u64>,
+    security: SecurityLevel,
+}
+
+impl Params {
+    /// Serialized form (degree, primes, security level).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let body = ParamsBody {
+            degree: self.degree() as u64,
+            q: self.q().to_vec(),
+            p: self.p().to_vec(),
+            security: self.security(),
+        };
+        encode(Kind::Params, self.fingerprint(), &body)
+    }
+
+    /// Reads and re-validates parameters (security included).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Arc<Params>> {
+        let b: ParamsBody = decode(bytes, Kind::Params, "parameters", None)?;
+        if b.q.len() > 256 || b.p.len() > 64 {
+            return Err(Error::Malformed {
+                what: "parameters",
+                reason: "too many moduli".into(),
+            });
+        }
+        let degree = usize::try_from(b.degree).map_err(|_| Error::Malformed {
+            what: "parameters",
+            reason: "degree does not fit".into(),
+        })?;
+        let p = Params::new(degree, b.q, b.p, b.security)?;
+        // The header's fingerprint must describe what was read.
+        decode::<ParamsBody>(bytes, Kind::Params, "parameters", Some(p.fingerprint()))?;
+        Ok(p)
+    }
+}
+
+impl SecretKey {
+    /// Serialized secret key (coefficients as bytes); the buffer is wiped on drop.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut coeffs: Vec<i64> = self.coeffs().to_vec();
+        let out = encode(Kind::SecretKey, self.params().fingerprint(), &coeffs);
+        coeffs.zeroize();
+        Zeroizing::new(out)
+    }
+
+    /// Reads a secret key for `params`.
+    pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
+        let coeffs: Vec<i64> = decode(
+            bytes,
+            Kind::SecretKey,
+            "secret key",
+            Some(params.fingerprint()),
+        )?;
+        SecretKey::from_coeffs(params, coeffs)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PublicKeyBody {
+    seed: Seed,
+    b: PolyData,
+}
+
+impl PublicKey {
+    /// Serialized public key: the seed of `a` and `b`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let body = PublicKeyBody {
+            seed: *self.seed(),
+            b: PolyData::from_poly(self.b()),
+        };
+        encode(Kind::PublicKey, self.params().fingerprint(), &body)
+    }
+
+    /// Reads a public key for `params`.
+    pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
+        let b: PublicKeyBody = decode(
+            bytes,
+            Kind::PublicKey,
+            "public key",
+            Some(params.fingerprint()),
+        )?;
+        let poly = b.b.into_poly(params.ring_q_top())?;
+        PublicKey::from_parts(params, b.seed, poly)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct KskBody {
+    seed: Seed,
+    b: Vec<PolyData>,
+}
+
+fn ksk_body(k: &KeySwitchKey) -> KskBody {
+    KskBody {
+        seed: *k.seed(),
+        b: k.b().iter().map(PolyData::from_poly).collect(),
+    }
+}
+
+fn ksk_from_body(params: &Arc<Params>, b: KskBody) -> Result<KeySwitchKey> {
+    if b.b.len() != params.digits() {
+        return Err(Error::Malformed {
+            what: "key-switching key",
+            reason: format!("{} digits, parameters have {}", b.b.len(), params.digits()),
+        });
+    }
+    let ring = params.ring_qp_top();
+    let polys =
+        b.b.into_iter()
+            .map(|p| p.into_poly(ring))
+            .collect::<Result<Vec<_>>>()?;
+    KeySwitchKey::from_parts(params, b.seed, polys)
+}
+
+impl KeySwitchKey {
+    /// Serialized key: the seed of the `a_j` and the `b_j`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(
+            Kind::KeySwitchKey,
+            self.params().fingerprint(),
+            &ksk_body(self),
+        )
+    }
+
+    /// Reads a key-switching key for `params`.
+    pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
+        let b: KskBody = decode(
+            bytes,
+            Kind::KeySwitchKey,
+            "key-switching key",
+            Some(params.fingerprint()),
+        )?;
+        ksk_from_body(params, b)
+    }
+}
+
+impl RelinKey {
+    /// Serialized relinearization key.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(
+            Kind::RelinKey,
+            self.key().params().fingerprint(),
+            &ksk_body(self.key()),
+        )
+    }
+
+    /// Reads a relinearization key for `params`.
+    pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
+        let b: KskBody = decode(
+            bytes,
+            Kind::RelinKey,
+            "relinearization key",
+            Some(params.fingerprint()),
+        )?;
+        Ok(RelinKey::from_key_switch_key(ksk_from_body(params, b)?))
+    }
+}
+
+impl GaloisKeys {
+    /// Serialized set of Galois keys.
+    pub fn to_bytes(&self, params: &Params) -> Vec<u8> {
+        let body: Vec<(u64, KskBody)> = self
+            .elements()
+            .filter_map(|e| self.get(e).ok())
+            .map(|k| (k.element() as u64, ksk_body(k.key())))
+            .collect();
+        encode(Kind::GaloisKeys, params.fingerprint(), &body)
+    }
+
+    /// Reads Galois keys for `params`.
+    pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
+        let body: Vec<(u64, KskBody)> = decode(
+            bytes,
+            Kind::GaloisKeys,
+            "Galois keys",
+            Some(params.fingerprint()),
+        )?;
+        let mut keys = GaloisKeys::default();
+        for (e, b) in body {
+            let e = usize::try_from(e).map_err(|_| Error::Malformed {
+                what: "Galois keys",
+                reason: "element does not fit".into(),
+            })?;
+            if e >= 2 * params.degree() {
+                return Err(Error::Malformed {
+                    what: "Galois keys",
+                    reason: format!("element {e} ≥ 2N"),
+                });
+            }
+            keys.insert(GaloisKey::from_key_switch_key(
+                e,
+                ksk_from_body(params, b)?,
+            )?);
+        }
+        Ok(keys)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CiphertextBody {
+    level: u32,
+    seed: Option<Seed>,
+    parts: Vec<PolyData>,
+}
+
+impl Ciphertext {
+    /// Serialized ciphertext; a fresh secret-key ciphertext writes the seed
+    /// of `c_1` instead of `c_1`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let skip = usize::from(self.seed().is_some());
+        let body = CiphertextBody {
+            level: self.level() as u32,
+            seed: self.seed().copied(),
+            parts: self
+                .parts()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !(skip == 1 && *i == 1))
+                .map(|(_, p)| PolyData::from_poly(p))
+                .collect(),
+        };
+        encode(Kind::Ciphertext, self.params().fingerprint(), &body)
+    }
+
+    /// Size in bytes of [`Self::to_bytes`].
+    pub fn serialized_size(&self) -> usize {
+        self.to_bytes().len()
+    }
+
+    /// Reads a ciphertext for `params`.
+    pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
+        let b: CiphertextBody = decode(
+            bytes,
+            Kind::Ciphertext,
+            "ciphertext",
+            Some(params.fingerprint()),
+        )?;
+        let level = b.level as usize;
+        let ring = params.ring_q(level)?;
+        let mut parts = b
+            .parts
+            .into_iter()
+            .map(|p| p.into_poly(ring))
+            .collect::<Result<Vec<_>>>()?;
+        match b.seed {
+            Some(seed) => {
+                if parts.len() != 1 {
+                    return Err(Error::Malformed {
+                        what: "ciphertext",
+                        reason: "a seeded ciphertext has exactly one stored part".into(),
+                    });
+                }
+                let a = sample::uniform_poly(
+                    ring,
+                    Representation::Ntt,
+                    &mut sample::expand_seed(&seed, DOMAIN_CT),
+                );
+                let c0 = parts.remove(0);
+                Ciphertext::from_seeded_parts(params, c0, a, seed)
+            }
+            None => {
+                if parts.len() < 2 || parts.len() > 16 {
+                    return Err(Error::Malformed {
+                        what: "ciphertext",
+                        reason: format!("{} parts", parts.len()),
+                    });
+                }
+                Ciphertext::new(params, parts)
+            }
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PolyBody {
+    level: u32,
+    poly: PolyData,
+}
+
+/// Serializes a polynomial over a level `Q_l` of `params` (e.g. a plaintext).
+pub fn poly_to_bytes(params: &Params, p: &Poly) -> Result<Vec<u8>> {
+    let level = params.level_of(p.context())?;
+    Ok(encode(
+        Kind::Poly,
+        params.fingerprint(),
+        &PolyBody {
+            level: level as u32,
+            poly: PolyData::from_poly(p),
+        },
+    ))
+}
+
+/// Reads a polynomial written by [`poly_to_bytes`].
+pub fn poly_from_bytes(params: &Params, bytes: &[u8]) -> Result<Poly> {
+    let b: PolyBody = decode(bytes, Kind::Poly, "polynomial", Some(params.fingerprint()))?;
+    b.poly.into_poly(params.ring_q(b.level as usize)?)
+}

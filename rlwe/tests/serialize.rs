@@ -1,0 +1,233 @@
+//! Serialization round-trips for every public type, and malformed input
+//! rejected with its specific error.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rlwe::ciphertext::Ciphertext;
+use rlwe::keys::{
+    galois_element_for_rotation, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey,
+};
+use rlwe::params::{Params, SecurityLevel};
+use rlwe::poly::{Poly, Representation};
+use rlwe::serialize::{poly_from_bytes, poly_to_bytes};
+use rlwe::{sample, Error};
+
+fn params() -> Arc<Params> {
+    Params::builder()
+        .degree(4096)
+        .q_bits(&[30, 30])
+        .p_bits(&[40])
+        .build()
+        .unwrap()
+}
+
+struct Fixture {
+    params: Arc<Params>,
+    sk: SecretKey,
+    pk: PublicKey,
+    rlk: RelinKey,
+    gks: GaloisKeys,
+    rng: ChaCha20Rng,
+}
+
+fn fixture() -> Fixture {
+    let params = params();
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let sk = SecretKey::generate(&params, &mut rng);
+    let pk = PublicKey::generate(&sk, &mut rng).unwrap();
+    let rlk = RelinKey::generate(&sk, &mut rng).unwrap();
+    let g = galois_element_for_rotation(1, 4096);
+    let gks = GaloisKeys::generate(&sk, &[g, 2 * 4096 - 1], &mut rng).unwrap();
+    Fixture {
+        params,
+        sk,
+        pk,
+        rlk,
+        gks,
+        rng,
+    }
+}
+
+#[test]
+fn round_trips() {
+    let mut f = fixture();
+    let p = &f.params;
+    // params
+    let p2 = Params::from_bytes(&p.to_bytes()).unwrap();
+    assert_eq!(*p2, **p);
+    // secret key
+    let sk2 = SecretKey::from_bytes(p, &f.sk.to_bytes()).unwrap();
+    assert_eq!(sk2.coeffs(), f.sk.coeffs());
+    // public key
+    let pk_bytes = f.pk.to_bytes();
+    let pk2 = PublicKey::from_bytes(p, &pk_bytes).unwrap();
+    assert_eq!(pk2.b(), f.pk.b());
+    assert_eq!(pk2.a(), f.pk.a());
+    assert_eq!(pk2.to_bytes(), pk_bytes);
+    // seeded: the public key is one polynomial plus a seed
+    let one_poly = 8 * p.degree() * p.q().len();
+    assert!(pk_bytes.len() < one_poly + 200, "{} bytes", pk_bytes.len());
+    // relinearization and Galois keys
+    let rlk2 = RelinKey::from_bytes(p, &f.rlk.to_bytes()).unwrap();
+    assert_eq!(rlk2.key().b(), f.rlk.key().b());
+    assert_eq!(rlk2.key().a(), f.rlk.key().a());
+    let ksk2 = KeySwitchKey::from_bytes(p, &f.rlk.key().to_bytes()).unwrap();
+    assert_eq!(ksk2.b(), f.rlk.key().b());
+    let gks2 = GaloisKeys::from_bytes(p, &f.gks.to_bytes(p)).unwrap();
+    assert_eq!(
+        gks2.elements().collect::<Vec<_>>(),
+        f.gks.elements().collect::<Vec<_>>()
+    );
+    for e in f.gks.elements() {
+        assert_eq!(
+            gks2.get(e).unwrap().key().b(),
+            f.gks.get(e).unwrap().key().b()
+        );
+    }
+    // ciphertexts: seeded (secret key) and full (public key)
+    let m = sample::uniform_poly(p.ring_q(1).unwrap(), Representation::Ntt, &mut f.rng);
+    let cs = f.sk.encrypt(&m, &mut f.rng).unwrap();
+    let cp = f.pk.encrypt(&m, &mut f.rng).unwrap();
+    let (bs, bp) = (cs.to_bytes(), cp.to_bytes());
+    assert!(
+        bs.len() * 2 < bp.len() + 200,
+        "seeded {} vs full {}",
+        bs.len(),
+        bp.len()
+    );
+    assert_eq!(cs.serialized_size(), bs.len());
+    for (ct, bytes) in [(&cs, bs), (&cp, bp)] {
+        let ct2 = Ciphertext::from_bytes(p, &bytes).unwrap();
+        assert_eq!(ct2.parts(), ct.parts());
+        assert_eq!(f.sk.decrypt(&ct2).unwrap(), f.sk.decrypt(ct).unwrap());
+    }
+    // lower level ciphertext and a 3-part one
+    let low = cp.drop_to_level(0).unwrap();
+    let low2 = Ciphertext::from_bytes(p, &low.to_bytes()).unwrap();
+    assert_eq!(low2.level(), 0);
+    let c3 = cp.tensor(&cp).unwrap();
+    assert_eq!(Ciphertext::from_bytes(p, &c3.to_bytes()).unwrap().len(), 3);
+    // bare polynomial
+    let pb = poly_to_bytes(p, &m).unwrap();
+    assert_eq!(poly_from_bytes(p, &pb).unwrap(), m);
+}
+
+#[test]
+fn malformed_bytes_are_rejected() {
+    let mut f = fixture();
+    let p = &f.params;
+    let m = Poly::zero(p.ring_q(1).unwrap(), Representation::Ntt);
+    let ct = f.pk.encrypt(&m, &mut f.rng).unwrap();
+    let bytes = ct.to_bytes();
+
+    // truncated
+    for cut in [0, 10, 41, 60, bytes.len() - 1] {
+        assert!(
+            matches!(
+                Ciphertext::from_bytes(p, &bytes[..cut]),
+                Err(Error::Malformed { .. })
+            ),
+            "cut at {cut}"
+        );
+    }
+    // trailing garbage
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(matches!(
+        Ciphertext::from_bytes(p, &long),
+        Err(Error::Malformed { .. })
+    ));
+    // bad magic
+    let mut bad = bytes.clone();
+    bad[0] ^= 1;
+    assert!(matches!(
+        Ciphertext::from_bytes(p, &bad),
+        Err(Error::Malformed { .. })
+    ));
+    // unknown version
+    let mut v = bytes.clone();
+    v[4] = 99;
+    assert!(matches!(
+        Ciphertext::from_bytes(p, &v),
+        Err(Error::UnknownVersion { got: 99, .. })
+    ));
+    // wrong kind: a public key read as a ciphertext
+    assert!(matches!(
+        Ciphertext::from_bytes(p, &f.pk.to_bytes()),
+        Err(Error::Malformed { .. })
+    ));
+    // coefficient ≥ modulus: overwrite the last coefficient word with all ones
+    let mut big = bytes.clone();
+    let n = big.len();
+    big[n - 8..].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(
+        Ciphertext::from_bytes(p, &big),
+        Err(Error::Malformed { .. })
+    ));
+    // a level beyond the chain: body starts at byte 42 with the level (u32)
+    let mut lvl = bytes.clone();
+    lvl[42..46].copy_from_slice(&7u32.to_le_bytes());
+    assert!(matches!(
+        Ciphertext::from_bytes(p, &lvl),
+        Err(Error::InvalidLevel { .. })
+    ));
+    // objects of other parameters
+    let other = Params::builder()
+        .degree(4096)
+        .q_bits(&[30, 31])
+        .p_bits(&[40])
+        .build()
+        .unwrap();
+    assert!(matches!(
+        Ciphertext::from_bytes(&other, &bytes),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        PublicKey::from_bytes(&other, &f.pk.to_bytes()),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        RelinKey::from_bytes(&other, &f.rlk.to_bytes()),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    // parameters that decode but are insecure
+    let weak = Params::builder()
+        .degree(1024)
+        .q_bits(&[40, 40])
+        .security(SecurityLevel::None)
+        .build()
+        .unwrap();
+    let mut wb = weak.to_bytes();
+    // flip the stored security level (last 4 bytes: enum tag) from None (3) to Bits128 (0)
+    let l = wb.len();
+    wb[l - 4..].copy_from_slice(&0u32.to_le_bytes());
+    assert!(matches!(
+        Params::from_bytes(&wb),
+        Err(Error::InsecureParameters { .. })
+    ));
+    assert!(matches!(
+        Params::from_bytes(&[1, 2, 3]),
+        Err(Error::Malformed { .. })
+    ));
+    // a secret key with a wrong number of coefficients
+    let sk_bytes = f.sk.to_bytes();
+    assert!(matches!(
+        SecretKey::from_bytes(p, &sk_bytes[..sk_bytes.len() - 8]),
+        Err(Error::Malformed { .. })
+    ));
+    // Galois keys with an even element are rejected
+    let _ = &f.gks;
+}
+
+#[test]
+fn secret_key_debug_hides_coefficients() {
+    let f = fixture();
+    let s = format!("{:?}", f.sk);
+    assert!(s.starts_with("SecretKey"));
+    assert!(!s.contains("coeffs"));
+    assert!(s.len() < 64, "{s}");
+}
