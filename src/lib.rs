@@ -6,3 +6,5 @@
 
 pub use paillier;
 pub use rlwe;
+pub use bfv;
+pub use ckks;

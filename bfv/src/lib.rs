@@ -1,0 +1,1 @@
+//! bfv (in progress)

@@ -1,0 +1,1 @@
+//! ckks (in progress)
