@@ -113,9 +113,9 @@ impl FastEncryptor {
 }
 
 impl PrivateKey {
-    /// Decrypts every ciphertext (parallel over groups; on CPUs with
-    /// AVX-512 IFMA each group of 8 runs as one 8-lane multi-buffer
-    /// exponentiation).
+    /// Decrypts every ciphertext (parallel over groups of 4; on CPUs with
+    /// AVX-512 IFMA each group runs as one 8-lane multi-buffer
+    /// exponentiation: 4 lanes modulo `p^2`, 4 modulo `q^2`).
     ///
     /// # Errors
     /// The first [`Error::KeyMismatch`].
@@ -124,7 +124,7 @@ impl PrivateKey {
             self.check_key(ct)?;
         }
         let groups: Vec<Result<Vec<BigUint>>> =
-            cts.par_chunks(8).map(|g| self.decrypt_group(g)).collect();
+            cts.par_chunks(4).map(|g| self.decrypt_group(g)).collect();
         let mut out = Vec::with_capacity(cts.len());
         for g in groups {
             out.extend(g?);
@@ -132,9 +132,14 @@ impl PrivateKey {
         Ok(out)
     }
 
-    /// Decrypts a group of at most 8 ciphertexts (already key-checked).
+    /// Decrypts a group of at most 4 ciphertexts (already key-checked):
+    /// one 8-lane IFMA exponentiation (4 × `p^2`, 4 × `q^2`) when available.
     pub(crate) fn decrypt_group(&self, g: &[Ciphertext]) -> Result<Vec<BigUint>> {
-        g.iter().map(|c| self.decrypt(c)).collect()
+        #[cfg(target_arch = "x86_64")]
+        if let Some(r) = self.decrypt_mb8(g) {
+            return r;
+        }
+        g.iter().map(|c| self.decrypt_portable(c)).collect()
     }
 
     /// Decrypts signed integers (parallel).

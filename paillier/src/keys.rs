@@ -87,7 +87,7 @@ pub fn keypair_with<R: RngCore + CryptoRng>(
     let bits = opts.bits.bits();
     let insecure_ok = matches!(opts.bits, Bits::Insecure(_));
     check_size(bits, insecure_ok)?;
-    if bits % 2 != 0 {
+    if !bits.is_multiple_of(2) {
         return Err(Error::InsecureKeySize { bits });
     }
     let half = bits / 2;
@@ -410,6 +410,10 @@ pub(crate) struct SkInner {
     pub(crate) p2_inv_q2: Secret,
     /// Common limb count of the `p^2`, `q^2` contexts.
     pub(crate) k: usize,
+    /// 8-lane IFMA contexts: lanes 0..4 modulo `p^2`, lanes 4..8 modulo
+    /// `q^2` (present when the CPU has AVX-512 IFMA).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) mb8: Option<crate::ifma::Mb8Moduli>,
 }
 
 /// A Paillier private key: the primes and every CRT constant decryption
@@ -513,6 +517,12 @@ impl PrivateKey {
             p_inv_q: Secret(to_limbs(&p_inv_q, limbs_of(&q)).ok_or(bad.clone())?),
             p2_inv_q2: Secret(to_limbs(&p2_inv_q2, k).ok_or(bad)?),
             k,
+            #[cfg(target_arch = "x86_64")]
+            mb8: if crate::ifma::available() {
+                crate::ifma::Mb8Moduli::new([&p2, &p2, &p2, &p2, &q2, &q2, &q2, &q2])
+            } else {
+                None
+            },
         };
         p.zeroize_biguint();
         q.zeroize_biguint();
@@ -543,6 +553,20 @@ impl PrivateKey {
     /// [`Error::KeyMismatch`] if the ciphertext belongs to another key.
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<BigUint> {
         self.check_key(ct)?;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(r) = self.decrypt_mb8(core::slice::from_ref(ct)) {
+            return r.and_then(|mut v| v.pop().ok_or(Error::InvalidCiphertext { reason: "empty" }));
+        }
+        self.decrypt_portable(ct)
+    }
+
+    /// Decryption with the portable 64-bit Montgomery core only (what
+    /// [`Self::decrypt`] uses on CPUs without AVX-512 IFMA).
+    ///
+    /// # Errors
+    /// [`Error::KeyMismatch`] if the ciphertext belongs to another key.
+    pub fn decrypt_portable(&self, ct: &Ciphertext) -> Result<BigUint> {
+        self.check_key(ct)?;
         let k = self.s.k;
         let mut cl = to_limbs(ct.value(), 2 * k).ok_or(Error::InvalidCiphertext {
             reason: "too large",
@@ -560,13 +584,63 @@ impl PrivateKey {
             .q
             .mont_sq
             .pow_ct(&xq, &self.s.q.pm1.0, self.s.q.pm1_bits);
-        let zp = self.s.p.mont_sq.leave_mont(&yp);
-        let zq = self.s.q.mont_sq.leave_mont(&yq);
-        self.finish_decrypt(&zp, &zq)
+        let mut zp = from_limbs(&self.s.p.mont_sq.leave_mont(&yp));
+        let mut zq = from_limbs(&self.s.q.mont_sq.leave_mont(&yq));
+        let m = self.finish_decrypt(&zp, &zq);
+        zp.zeroize_biguint();
+        zq.zeroize_biguint();
+        m
     }
 
-    /// From `c^{p-1} mod p^2` and `c^{q-1} mod q^2` (limbs) to `m`.
-    pub(crate) fn finish_decrypt(&self, zp: &[u64], zq: &[u64]) -> Result<BigUint> {
+    /// Up to 4 ciphertexts (already key-checked) in one 8-lane IFMA
+    /// exponentiation: `None` if IFMA is unavailable.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn decrypt_mb8(&self, g: &[Ciphertext]) -> Option<Result<Vec<BigUint>>> {
+        use crate::ifma::{from_limbs52, to_limbs52, LANES};
+        let mb = self.s.mb8.as_ref()?;
+        if g.is_empty() || g.len() > LANES / 2 {
+            return None;
+        }
+        let k = self.s.k;
+        let k52 = mb.limbs();
+        let mut one = vec![0u64; k52];
+        one[0] = 1;
+        let mut bases: [Vec<u64>; LANES] = core::array::from_fn(|_| one.clone());
+        for (i, ct) in g.iter().enumerate() {
+            let mut cl = to_limbs(ct.value(), 2 * k)?;
+            for (lane, half) in [(i, &self.s.p), (i + LANES / 2, &self.s.q)] {
+                let x = half.mont_sq.enter_mont_wide(&cl);
+                let mut plain = from_limbs(&half.mont_sq.leave_mont(&x));
+                bases[lane] = to_limbs52(&plain, k52)?;
+                plain.zeroize_biguint();
+            }
+            cl.zeroize();
+        }
+        let (pe, qe) = (&self.s.p.pm1.0[..], &self.s.q.pm1.0[..]);
+        let exps: [&[u64]; LANES] = [pe, pe, pe, pe, qe, qe, qe, qe];
+        let bits = self.s.p.pm1_bits.max(self.s.q.pm1_bits);
+        let mut out = mb.pow(&bases, &exps, bits)?;
+        for b in bases.iter_mut() {
+            b.zeroize();
+        }
+        let res = (0..g.len())
+            .map(|i| {
+                let mut zp = from_limbs52(&out[i]);
+                let mut zq = from_limbs52(&out[i + LANES / 2]);
+                let m = self.finish_decrypt(&zp, &zq);
+                zp.zeroize_biguint();
+                zq.zeroize_biguint();
+                m
+            })
+            .collect();
+        for o in out.iter_mut() {
+            o.zeroize();
+        }
+        Some(res)
+    }
+
+    /// From `c^{p-1} mod p^2` and `c^{q-1} mod q^2` to `m`.
+    pub(crate) fn finish_decrypt(&self, zp: &BigUint, zq: &BigUint) -> Result<BigUint> {
         let mut p = from_limbs(&self.s.p.prime.0);
         let mut q = from_limbs(&self.s.q.prime.0);
         let mut mp = l_times_h(zp, &p, &self.s.p.h.0)?;
@@ -638,8 +712,7 @@ fn crt_noise<R: RngCore + CryptoRng>(h: &Half, rng: &mut R) -> Result<BigUint> {
 }
 
 /// `L_p(z) * h_p mod p` where `L_p(z) = (z - 1) / p`.
-fn l_times_h(z: &[u64], p: &BigUint, h: &[u64]) -> Result<BigUint> {
-    let z = from_limbs(z);
+fn l_times_h(z: &BigUint, p: &BigUint, h: &[u64]) -> Result<BigUint> {
     if z.is_zero() {
         return Err(Error::InvalidCiphertext {
             reason: "not a unit modulo n^2",

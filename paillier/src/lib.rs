@@ -53,7 +53,7 @@
 //! final `L` function and CRT recombination) are ordinary variable-time
 //! big-integer arithmetic on short-lived copies.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod batch;
@@ -61,6 +61,9 @@ mod ciphertext;
 mod encoding;
 mod error;
 mod fast;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod ifma;
 mod keys;
 mod mont;
 mod packing;

@@ -144,3 +144,33 @@ fn batch_paths_agree_with_single() {
     let expect = ms.iter().fold(BigUint::from(0u32), |a, m| (a + m) % pk.n());
     assert_eq!(sk.decrypt(&total).unwrap(), expect);
 }
+
+#[test]
+fn ifma_and_portable_decryption_agree() {
+    // On IFMA machines `decrypt` / `decrypt_batch` take the 8-lane path;
+    // `decrypt_portable` always uses the 64-bit core. Both must equal the
+    // textbook result, for every group size 1..=9.
+    for pair in [test_keys::P1024, test_keys::P1536] {
+        let (pk, sk) = test_keys::keypair_from(pair).unwrap();
+        let (p, q) = sk.primes();
+        let mut rng = common::rng(21);
+        let cts: Vec<_> = (0..9)
+            .map(|_| {
+                let r = pk.random_r(&mut rng);
+                pk.encrypt_with_r(&rng.gen_biguint_below(pk.n()), &r)
+                    .unwrap()
+            })
+            .collect();
+        let expect: Vec<BigUint> = cts
+            .iter()
+            .map(|c| reference_decrypt(&p, &q, c.value()))
+            .collect();
+        for (c, e) in cts.iter().zip(&expect) {
+            assert_eq!(&sk.decrypt(c).unwrap(), e);
+            assert_eq!(&sk.decrypt_portable(c).unwrap(), e);
+        }
+        for len in 1..=cts.len() {
+            assert_eq!(sk.decrypt_batch(&cts[..len]).unwrap(), expect[..len]);
+        }
+    }
+}

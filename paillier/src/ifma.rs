@@ -1,0 +1,377 @@
+//! 8-lane AVX-512 IFMA multi-buffer Montgomery exponentiation.
+//!
+//! Eight independent exponentiations (each lane with its own odd modulus,
+//! exponent and base) run side by side in the eight 64-bit lanes of `zmm`
+//! registers. Numbers are held in radix `2^52`: limb `j` of all eight lanes
+//! is one `__m512i`. A Montgomery product uses `vpmadd52luq` /
+//! `vpmadd52huq` (low / high 52 bits of a 52×52-bit product, added to a
+//! 64-bit accumulator), with the carries left unpropagated inside the loop
+//! (each accumulator stays below `2^60`) and normalised once at the end.
+//!
+//! We use "almost Montgomery" products: with `R = 2^(52k) > 4N`, inputs
+//! below `2N` give outputs below `2N`, so no conditional subtraction is
+//! needed inside the exponentiation; leaving the Montgomery domain (a
+//! product with 1) returns a fully reduced value.
+//!
+//! The exponentiation is the constant-time fixed-window method of
+//! [`crate::mont::Mont::pow_ct`]: 5-bit windows, every window multiplies,
+//! and the table entry of each lane is taken with a masked scan of the whole
+//! table (`vpcmpeqq` + masked moves), so neither branches nor addresses
+//! depend on the exponents.
+//!
+//! Selected at run time with `is_x86_feature_detected!`; callers fall back
+//! to the portable 64-bit core when this returns `None`.
+
+use core::arch::x86_64::{
+    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask, _mm512_madd52hi_epu64,
+    _mm512_madd52lo_epu64, _mm512_mask_mov_epi64, _mm512_set1_epi64, _mm512_set_epi64,
+    _mm512_setzero_si512, _mm512_srli_epi64,
+};
+
+use num_bigint::BigUint;
+use num_traits::{One, Zero};
+use zeroize::Zeroize;
+
+use crate::mont::window_bits;
+
+/// Lanes per vector.
+pub(crate) const LANES: usize = 8;
+const MASK52: u64 = (1u64 << 52) - 1;
+const WINDOW: usize = 5;
+
+/// Whether the CPU can run this module.
+pub(crate) fn available() -> bool {
+    std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512ifma")
+}
+
+/// Radix-2^52 limbs of `x`, `k` of them (`None` if `x` does not fit).
+pub(crate) fn to_limbs52(x: &BigUint, k: usize) -> Option<Vec<u64>> {
+    if x.bits() > 52 * k as u64 {
+        return None;
+    }
+    let mut d = x.to_u64_digits();
+    let out = (0..k).map(|j| window_bits(&d, 52 * j, 52) as u64).collect();
+    d.zeroize();
+    Some(out)
+}
+
+/// The integer with radix-2^52 limbs `l` (limbs may exceed 52 bits).
+pub(crate) fn from_limbs52(l: &[u64]) -> BigUint {
+    let mut acc = BigUint::zero();
+    for &w in l.iter().rev() {
+        acc <<= 52usize;
+        acc += w;
+    }
+    acc
+}
+
+/// Eight moduli (one per lane), in radix 2^52, interleaved limb-major:
+/// element `j * 8 + lane` is limb `j` of lane `lane`. Wiped on drop.
+pub(crate) struct Mb8Moduli {
+    k: usize,
+    n: Vec<u64>,
+    /// `-N^{-1} mod 2^52` per lane.
+    n0: [u64; LANES],
+    /// `R^2 mod N` per lane (interleaved), `R = 2^(52k)`.
+    rr: Vec<u64>,
+}
+
+impl Drop for Mb8Moduli {
+    fn drop(&mut self) {
+        self.n.zeroize();
+        self.n0.zeroize();
+        self.rr.zeroize();
+    }
+}
+
+impl Mb8Moduli {
+    /// Contexts for eight odd moduli; `k` limbs with `2^(52k) > 4 max(N)`.
+    pub(crate) fn new(moduli: [&BigUint; LANES]) -> Option<Self> {
+        let max_bits = moduli.iter().map(|m| m.bits()).max().unwrap_or(0) as usize;
+        let k = (max_bits + 2).div_ceil(52);
+        let r2 = BigUint::one() << (2 * 52 * k);
+        let mut n = vec![0u64; k * LANES];
+        let mut rr = vec![0u64; k * LANES];
+        let mut n0 = [0u64; LANES];
+        for (lane, m) in moduli.iter().enumerate() {
+            if !m.bit(0) || m.bits() < 2 {
+                return None;
+            }
+            let ml = to_limbs52(m, k)?;
+            let rrl = to_limbs52(&(&r2 % *m), k)?;
+            for j in 0..k {
+                n[j * LANES + lane] = ml[j];
+                rr[j * LANES + lane] = rrl[j];
+            }
+            let x = ml[0];
+            let mut inv = x;
+            for _ in 0..6 {
+                inv = inv.wrapping_mul(2u64.wrapping_sub(x.wrapping_mul(inv)));
+            }
+            n0[lane] = inv.wrapping_neg() & MASK52;
+        }
+        Some(Mb8Moduli { k, n, n0, rr })
+    }
+
+    /// Limb count (radix 2^52).
+    pub(crate) fn limbs(&self) -> usize {
+        self.k
+    }
+
+    /// `bases[lane]^exps[lane] mod N[lane]` for all eight lanes, in constant
+    /// time with respect to bases and exponents (`exp_bits` is public).
+    /// Bases are radix-2^52 limbs (`k` each) of values below `N`; results are
+    /// the same form, fully reduced. `None` if the CPU lacks AVX-512 IFMA or
+    /// the inputs are malformed.
+    pub(crate) fn pow(
+        &self,
+        bases: &[Vec<u64>; LANES],
+        exps: &[&[u64]; LANES],
+        exp_bits: usize,
+    ) -> Option<[Vec<u64>; LANES]> {
+        if !available() || bases.iter().any(|b| b.len() != self.k) {
+            return None;
+        }
+        // SAFETY: the CPU supports avx512f and avx512ifma (checked just above),
+        // which is all `pow_impl` requires; it performs no raw memory access.
+        Some(unsafe { self.pow_impl(bases, exps, exp_bits) })
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn pow_impl(
+        &self,
+        bases: &[Vec<u64>; LANES],
+        exps: &[&[u64]; LANES],
+        exp_bits: usize,
+    ) -> [Vec<u64>; LANES] {
+        let k = self.k;
+        let n: Vec<__m512i> = (0..k)
+            .map(|j| load(&self.n[j * LANES..(j + 1) * LANES]))
+            .collect();
+        let rr: Vec<__m512i> = (0..k)
+            .map(|j| load(&self.rr[j * LANES..(j + 1) * LANES]))
+            .collect();
+        let n0 = load(&self.n0);
+        let zero = _mm512_setzero_si512();
+        let mut base: Vec<__m512i> = (0..k)
+            .map(|j| {
+                let mut v = [0u64; LANES];
+                for (lane, b) in bases.iter().enumerate() {
+                    v[lane] = b[j];
+                }
+                let r = load(&v);
+                v.zeroize();
+                r
+            })
+            .collect();
+        let mut one_plain = vec![zero; k];
+        one_plain[0] = _mm512_set1_epi64(1);
+        let mut acc = vec![zero; k];
+        let mut tmp = vec![zero; k];
+        // Montgomery forms: 1 -> R mod N, base -> base R mod N.
+        let entries = 1usize << WINDOW;
+        let mut table = vec![zero; entries * k];
+        amm(&rr, &one_plain, &n, n0, &mut tmp, &mut acc);
+        table[..k].copy_from_slice(&tmp);
+        amm(&base, &rr, &n, n0, &mut tmp, &mut acc);
+        table[k..2 * k].copy_from_slice(&tmp);
+        for e in 2..entries {
+            let (done, rest) = table.split_at_mut(e * k);
+            amm(
+                &done[(e - 1) * k..e * k],
+                &done[k..2 * k],
+                &n,
+                n0,
+                &mut rest[..k],
+                &mut acc,
+            );
+        }
+        let windows = exp_bits.div_ceil(WINDOW).max(1);
+        let mut x = vec![zero; k];
+        let mut sel = vec![zero; k];
+        for wi in (0..windows).rev() {
+            let mut idx = [0u64; LANES];
+            for (lane, e) in exps.iter().enumerate() {
+                idx[lane] = window_bits(e, wi * WINDOW, WINDOW) as u64;
+            }
+            let idxv = load(&idx);
+            idx.zeroize();
+            select(&table, k, entries, idxv, &mut sel);
+            if wi == windows - 1 {
+                x.copy_from_slice(&sel);
+            } else {
+                for _ in 0..WINDOW {
+                    amm(&x, &x, &n, n0, &mut tmp, &mut acc);
+                    core::mem::swap(&mut x, &mut tmp);
+                }
+                amm(&x, &sel, &n, n0, &mut tmp, &mut acc);
+                core::mem::swap(&mut x, &mut tmp);
+            }
+        }
+        amm(&x, &one_plain, &n, n0, &mut tmp, &mut acc);
+        let mut out: [Vec<u64>; LANES] = Default::default();
+        for o in out.iter_mut() {
+            o.resize(k, 0);
+        }
+        for (j, v) in tmp.iter().enumerate() {
+            let lanes = store(*v);
+            for lane in 0..LANES {
+                out[lane][j] = lanes[lane];
+            }
+        }
+        for v in [&mut table, &mut x, &mut sel, &mut tmp, &mut acc, &mut base] {
+            v.fill(zero);
+        }
+        out
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn load(v: &[u64]) -> __m512i {
+    _mm512_set_epi64(
+        v[7] as i64,
+        v[6] as i64,
+        v[5] as i64,
+        v[4] as i64,
+        v[3] as i64,
+        v[2] as i64,
+        v[1] as i64,
+        v[0] as i64,
+    )
+}
+
+#[inline]
+fn store(v: __m512i) -> [u64; LANES] {
+    // SAFETY: `__m512i` and `[u64; 8]` have the same size (64 bytes) and
+    // every bit pattern is a valid value of both.
+    unsafe { core::mem::transmute::<__m512i, [u64; LANES]>(v) }
+}
+
+/// Masked scan: `sel[j] = table[idx[lane]][j]` lane by lane.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn select(table: &[__m512i], k: usize, entries: usize, idx: __m512i, sel: &mut [__m512i]) {
+    for s in sel.iter_mut() {
+        *s = _mm512_setzero_si512();
+    }
+    for e in 0..entries {
+        let m = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e as i64));
+        let row = &table[e * k..(e + 1) * k];
+        for (s, &t) in sel.iter_mut().zip(row) {
+            *s = _mm512_mask_mov_epi64(*s, m, t);
+        }
+    }
+}
+
+/// Almost-Montgomery product `out = a b R^{-1} mod N` (output below `2N`
+/// for inputs below `2N`), eight lanes at once. `acc` is scratch of `k`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn amm(
+    a: &[__m512i],
+    b: &[__m512i],
+    n: &[__m512i],
+    n0: __m512i,
+    out: &mut [__m512i],
+    acc: &mut [__m512i],
+) {
+    let k = n.len();
+    let a = &a[..k];
+    let b = &b[..k];
+    let acc = &mut acc[..k];
+    let out = &mut out[..k];
+    let zero = _mm512_setzero_si512();
+    let mask = _mm512_set1_epi64(MASK52 as i64);
+    for x in acc.iter_mut() {
+        *x = zero;
+    }
+    for &bi in b.iter() {
+        // Position 0 decides m; after adding m N it is divisible by 2^52.
+        let t0 = _mm512_madd52lo_epu64(acc[0], a[0], bi);
+        let m = _mm512_and_si512(_mm512_madd52lo_epu64(zero, t0, n0), mask);
+        let t0 = _mm512_madd52lo_epu64(t0, n[0], m);
+        let carry = _mm512_srli_epi64::<52>(t0);
+        // Shift down one limb while accumulating the remaining products.
+        for j in 1..k {
+            let mut t = _mm512_madd52lo_epu64(acc[j], a[j], bi);
+            t = _mm512_madd52hi_epu64(t, a[j - 1], bi);
+            t = _mm512_madd52lo_epu64(t, n[j], m);
+            t = _mm512_madd52hi_epu64(t, n[j - 1], m);
+            acc[j - 1] = t;
+        }
+        acc[0] = _mm512_add_epi64(acc[0], carry);
+        let t = _mm512_madd52hi_epu64(zero, a[k - 1], bi);
+        acc[k - 1] = _mm512_madd52hi_epu64(t, n[k - 1], m);
+    }
+    // Normalise to 52-bit limbs.
+    let mut c = zero;
+    for j in 0..k {
+        let t = _mm512_add_epi64(acc[j], c);
+        out[j] = _mm512_and_si512(t, mask);
+        c = _mm512_srli_epi64::<52>(t);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use num_bigint::RandBigInt;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    #[test]
+    fn limbs52_round_trip() {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        for bits in [1u64, 52, 53, 1000, 3072] {
+            let x = rng.gen_biguint(bits);
+            let k = (bits as usize).div_ceil(52).max(1);
+            assert_eq!(from_limbs52(&to_limbs52(&x, k).unwrap()), x);
+        }
+    }
+
+    #[test]
+    fn mb8_pow_matches_modpow() {
+        if !available() {
+            eprintln!("AVX-512 IFMA not available: skipping");
+            return;
+        }
+        let mut rng = ChaCha20Rng::seed_from_u64(8);
+        for (mbits, ebits) in [
+            (64u64, 64usize),
+            (300, 17),
+            (1040, 520),
+            (2048, 1024),
+            (3072, 1536),
+            (3071, 1536),
+        ] {
+            let moduli: Vec<BigUint> = (0..LANES)
+                .map(|i| {
+                    let mut m = rng.gen_biguint(mbits - (i as u64 % 2));
+                    m.set_bit(0, true);
+                    m.set_bit(mbits - 1 - (i as u64 % 2), true);
+                    m
+                })
+                .collect();
+            let refs: [&BigUint; LANES] = core::array::from_fn(|i| &moduli[i]);
+            let ctx = Mb8Moduli::new(refs).unwrap();
+            let k = ctx.limbs();
+            let xs: Vec<BigUint> = moduli.iter().map(|m| rng.gen_biguint_below(m)).collect();
+            let es: Vec<BigUint> = (0..LANES)
+                .map(|i| rng.gen_biguint((ebits - i % 3) as u64))
+                .collect();
+            let bases: [Vec<u64>; LANES] = core::array::from_fn(|i| to_limbs52(&xs[i], k).unwrap());
+            let el: Vec<Vec<u64>> = es.iter().map(|e| e.to_u64_digits()).collect();
+            let exps: [&[u64]; LANES] = core::array::from_fn(|i| el[i].as_slice());
+            let out = ctx.pow(&bases, &exps, ebits).unwrap();
+            for lane in 0..LANES {
+                assert_eq!(
+                    from_limbs52(&out[lane]),
+                    xs[lane].modpow(&es[lane], &moduli[lane]),
+                    "lane {lane} bits {mbits}"
+                );
+            }
+        }
+    }
+}
