@@ -12,16 +12,18 @@ use crate::encoder::Plaintext;
 use crate::params::Parameters;
 use crate::{Error, Result};
 
-/// `Δ_l·m` over `Q_l` (coefficient representation), `Δ_l = ⌊Q_l / t⌋`.
+/// `Δ_l·m` over `Q_l` (coefficient representation), `Δ_l = ⌊Q_l / t⌋`, `m` centered.
 pub(crate) fn scaled_plaintext(pt: &Plaintext, level: usize) -> Result<Poly> {
     let params = &pt.params;
     let ring = params.rlwe().ring_q(level)?;
     let delta = &params.level(level)?.delta;
+    // Centered m halves the `(Q mod t)·m` term of the invariant noise.
+    let centered = pt.centered();
     let mut poly = Poly::zero(ring, Representation::Coefficient);
     for (i, m) in ring.moduli().iter().enumerate() {
         let (d, ds) = (delta[i], m.shoup(delta[i]));
-        for (dst, &c) in poly.limb_mut(i).iter_mut().zip(&pt.coeffs) {
-            *dst = m.mul_shoup(c, d, ds);
+        for (dst, &c) in poly.limb_mut(i).iter_mut().zip(&centered) {
+            *dst = m.mul_shoup(m.reduce_i64(c), d, ds);
         }
     }
     Ok(poly)

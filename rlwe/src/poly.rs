@@ -700,7 +700,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
         #[test]
         fn ring_identities(s1 in any::<u64>(), s2 in any::<u64>(), s3 in any::<u64>()) {
             let c = ctx(64, &[50, 55]);
