@@ -174,9 +174,8 @@ impl Evaluator {
         let lift = |p: &Poly| -> Result<Poly> {
             let mut c = p.clone();
             c.to_coeff();
-            let mut data = Vec::with_capacity((lq + lr) * n);
-            data.extend_from_slice(c.data());
-            data.resize((lq + lr) * n, 0);
+            let mut data = rlwe::poly::buffer((lq + lr) * n);
+            data[..lq * n].copy_from_slice(c.data());
             tables.q_to_r.extend(c.data(), n, &mut data[lq * n..], true);
             let mut full = Poly::from_limbs(&tables.ring_qr, Representation::Coefficient, data)?;
             full.to_ntt();
@@ -194,10 +193,11 @@ impl Evaluator {
         let c2 = Poly::mul(&a1, &b1)?;
         let scale_down = |mut c: Poly| -> Result<Poly> {
             c.to_coeff();
-            let mut in_r = vec![0u64; lr * n];
+            let mut in_r = rlwe::poly::buffer(lr * n);
             tables.mul_scaler.scale(c.data(), n, &mut in_r);
-            let mut in_q = vec![0u64; lq * n];
+            let mut in_q = rlwe::poly::buffer(lq * n);
             tables.r_to_q.extend(&in_r, n, &mut in_q, true);
+            rlwe::poly::recycle(in_r);
             let mut out = Poly::from_limbs(ring_q, Representation::Coefficient, in_q)?;
             out.to_ntt();
             Ok(out)

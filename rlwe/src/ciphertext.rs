@@ -399,7 +399,7 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
     let mut out = Vec::with_capacity(tables.digits.len());
     for (range, ext) in &tables.digits {
         let src = &dc.data()[range.start * n..range.end * n];
-        let mut ext_out = vec![0u64; ext.to_moduli().len() * n];
+        let mut ext_out = crate::poly::buffer(ext.to_moduli().len() * n);
         ext.extend(src, n, &mut ext_out, false);
         let mut digit = Poly::zero(ring, Representation::Coefficient);
         let mut k = 0;
@@ -412,6 +412,7 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
                 k += 1;
             }
         }
+        crate::poly::recycle(ext_out);
         digit.to_ntt();
         out.push(digit);
     }

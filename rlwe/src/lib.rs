@@ -58,9 +58,11 @@ pub mod keys;
 pub mod ntt;
 pub mod params;
 pub mod poly;
+mod pool;
 pub mod rns;
 pub mod sample;
 pub mod serialize;
+mod simd;
 pub mod zq;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use crate::ntt::NttPlan;
+use crate::pool;
 use crate::rns::{BasisExtender, RnsBasis};
 use crate::zq::Modulus;
 use crate::{Error, Result};
@@ -118,9 +119,26 @@ impl RingContext {
     }
 }
 
+/// Whether limb-parallel work on `limbs` limbs of degree `n` is worth
+/// handing to rayon (more than one thread, enough work per task).
+#[inline]
+pub(crate) fn parallel(limbs: usize, n: usize) -> bool {
+    limbs > 1 && n >= 8192 && limbs * n >= 1 << 16 && rayon::current_num_threads() > 1
+}
+
+/// A zeroed scratch buffer of `len` words from the per-thread pool (see
+/// [`Poly`]'s allocation notes); hand it back with [`recycle`].
+pub fn buffer(len: usize) -> Vec<u64> {
+    pool::take_zeroed(len)
+}
+
+/// Returns a buffer obtained from [`buffer`] (or any `Vec<u64>`) to the pool.
+pub fn recycle(v: Vec<u64>) {
+    pool::give(v)
+}
+
 /// A polynomial in RNS form. Limb `i` holds the residues modulo the `i`-th
 /// prime of its context, limb-major in one buffer.
-#[derive(Clone)]
 pub struct Poly {
     ctx: Arc<RingContext>,
     repr: Representation,
@@ -135,6 +153,24 @@ impl std::fmt::Debug for Poly {
             .field("limbs", &self.ctx.len())
             .field("repr", &self.repr)
             .finish_non_exhaustive()
+    }
+}
+
+impl Clone for Poly {
+    fn clone(&self) -> Self {
+        let mut data = pool::take(self.data.len());
+        data.extend_from_slice(&self.data);
+        Self {
+            ctx: self.ctx.clone(),
+            repr: self.repr,
+            data,
+        }
+    }
+}
+
+impl Drop for Poly {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.data));
     }
 }
 
@@ -157,7 +193,7 @@ impl Poly {
         Self {
             ctx: ctx.clone(),
             repr,
-            data: vec![0; ctx.len() * ctx.degree],
+            data: pool::take_zeroed(ctx.len() * ctx.degree),
         }
     }
 
@@ -285,7 +321,7 @@ impl Poly {
                 plans[i].backward(limb)
             }
         };
-        if self.ctx.len() > 1 && n >= 2048 {
+        if parallel(self.ctx.len(), n) {
             self.data.par_chunks_mut(n).enumerate().for_each(run);
         } else {
             self.data.chunks_mut(n).enumerate().for_each(run);
@@ -477,10 +513,12 @@ impl Poly {
                 what: "target basis is not a prefix of the polynomial's basis",
             });
         }
+        let mut data = pool::take(k * self.ctx.degree);
+        data.extend_from_slice(&self.data[..k * self.ctx.degree]);
         Ok(Poly {
             ctx: target.clone(),
             repr: self.repr,
-            data: self.data[..k * self.ctx.degree].to_vec(),
+            data,
         })
     }
 
@@ -493,7 +531,7 @@ impl Poly {
                 what: "target ring has another degree",
             });
         }
-        let mut data = Vec::with_capacity(target.len() * n);
+        let mut data = pool::take(target.len() * n);
         for m in &target.moduli {
             let i =
                 self.ctx
@@ -545,7 +583,8 @@ impl Poly {
             });
         }
         // The tail limbs in coefficient form.
-        let mut tail_data = self.data[k * n..].to_vec();
+        let mut tail_data = pool::take(self.data.len() - k * n);
+        tail_data.extend_from_slice(&self.data[k * n..]);
         if self.repr == Representation::Ntt {
             let plans = &self.ctx.plans[k..];
             tail_data
@@ -554,12 +593,15 @@ impl Poly {
                 .for_each(|(limb, plan)| plan.backward(limb));
         }
         // r = centered remainder of self modulo T, extended to the target.
-        let mut r = vec![0u64; k * n];
+        let mut r = pool::take_zeroed(k * n);
         ext.extend(&tail_data, n, &mut r, true);
+        pool::give(tail_data);
+        let mut data = pool::take(k * n);
+        data.extend_from_slice(&self.data[..k * n]);
         let mut out = Poly {
             ctx: target.clone(),
             repr: self.repr,
-            data: self.data[..k * n].to_vec(),
+            data,
         };
         let t_mod: Vec<u64> = target
             .moduli
@@ -582,7 +624,7 @@ impl Poly {
             let inv = m.inv(t_mod[i]).unwrap_or(0);
             m.mul_scalar_vec(limb, inv);
         };
-        if k > 1 && n >= 2048 {
+        if parallel(k, n) {
             out.data
                 .par_chunks_mut(n)
                 .zip(r.par_chunks_mut(n))

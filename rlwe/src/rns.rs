@@ -8,6 +8,7 @@ use num_bigint::{BigInt, BigUint, Sign};
 use num_integer::Integer;
 use num_traits::{One, ToPrimitive, Zero};
 
+use crate::simd;
 use crate::zq::Modulus;
 use crate::{Error, Result};
 
@@ -147,12 +148,22 @@ impl RnsBasis {
 pub struct BasisExtender {
     from: RnsBasis,
     to: Vec<Modulus>,
-    /// `(Q / q_i) mod p_j`, indexed `[j][i]`.
+    /// `(Q / q_i) mod p_j`, indexed `[j][i]`, with Shoup constants.
     q_hat_mod_p: Vec<Vec<u64>>,
+    q_hat_mod_p_shoup: Vec<Vec<u64>>,
     /// `Q mod p_j`.
     q_mod_p: Vec<u64>,
     /// `1 / q_i` as floating point, for the exact variant.
     q_inv_f64: Vec<f64>,
+    /// 52-bit Shoup constants for the IFMA path (empty when unavailable).
+    ifma: Option<ExtendIfma>,
+}
+
+#[derive(Clone, Debug)]
+struct ExtendIfma {
+    q_hat_inv52: Vec<u64>,
+    q_hat_mod_p52: Vec<Vec<u64>>,
+    q_mod_p52: Vec<u64>,
 }
 
 impl BasisExtender {
@@ -180,17 +191,48 @@ impl BasisExtender {
                     .collect()
             })
             .collect();
+        let q_hat_mod_p_shoup = to
+            .iter()
+            .zip(&q_hat_mod_p)
+            .map(|(p, row): (&Modulus, &Vec<u64>)| row.iter().map(|&w| p.shoup(w)).collect())
+            .collect();
         let q_mod_p = to
             .iter()
             .map(|p| (&from.product % p.value()).to_u64().unwrap_or(0))
             .collect();
         let q_inv_f64 = from.moduli.iter().map(|q| 1.0 / q.value() as f64).collect();
+        let small = |m: &Modulus| m.value() < simd::IFMA_MAX_MODULUS;
+        let ifma =
+            (simd::ifma() && from.moduli.iter().all(small) && to.iter().all(small)).then(|| {
+                ExtendIfma {
+                    q_hat_inv52: from
+                        .moduli
+                        .iter()
+                        .zip(&from.q_hat_inv)
+                        .map(|(m, &w)| simd::shoup52(w, m.value()))
+                        .collect(),
+                    q_hat_mod_p52: to
+                        .iter()
+                        .zip(&q_hat_mod_p)
+                        .map(|(p, row): (&Modulus, &Vec<u64>)| {
+                            row.iter().map(|&w| simd::shoup52(w, p.value())).collect()
+                        })
+                        .collect(),
+                    q_mod_p52: to
+                        .iter()
+                        .zip(&q_mod_p)
+                        .map(|(p, &w)| simd::shoup52(w, p.value()))
+                        .collect(),
+                }
+            });
         Ok(Self {
             from: from.clone(),
             to,
             q_hat_mod_p,
+            q_hat_mod_p_shoup,
             q_mod_p,
             q_inv_f64,
+            ifma,
         })
     }
 
@@ -216,7 +258,10 @@ impl BasisExtender {
         let l = self.from.len();
         debug_assert_eq!(input.len(), l * degree);
         debug_assert_eq!(output.len(), self.to.len() * degree);
-        let mut y = vec![0u64; l * degree];
+        if let Some(t) = &self.ifma {
+            return self.extend_ifma(t, input, degree, output, exact);
+        }
+        let mut y = crate::pool::take_zeroed(l * degree);
         self.from.premultiply(input, degree, &mut y);
         let v: Vec<u64> = if exact {
             (0..degree)
@@ -232,22 +277,90 @@ impl BasisExtender {
             Vec::new()
         };
         for (j, p) in self.to.iter().enumerate() {
-            let w = &self.q_hat_mod_p[j];
+            let (w, ws) = (&self.q_hat_mod_p[j], &self.q_hat_mod_p_shoup[j]);
             let dst = &mut output[j * degree..(j + 1) * degree];
-            for (c, d) in dst.iter_mut().enumerate() {
-                let mut acc: u128 = 0;
-                for i in 0..l {
-                    acc += y[i * degree + c] as u128 * w[i] as u128;
+            // Σ_i y_i·(Q/q_i) mod p_j with lazy Shoup products (< 2p each):
+            // the running sum stays below 2·l·p < 2^64 for l < 2^12.
+            let src0 = &y[..degree];
+            for (d, &s) in dst.iter_mut().zip(src0) {
+                *d = p.mul_shoup_lazy(s, w[0], ws[0]);
+            }
+            for i in 1..l {
+                let src = &y[i * degree..(i + 1) * degree];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d += p.mul_shoup_lazy(s, w[i], ws[i]);
                 }
-                *d = p.reduce_u128(acc);
             }
             if exact {
                 let qm = self.q_mod_p[j];
+                let qs = p.shoup(qm);
                 for (d, &vc) in dst.iter_mut().zip(&v) {
-                    *d = p.sub(*d, p.mul(p.reduce(vc), qm));
+                    *d = p.sub(p.reduce(*d), p.mul_shoup(vc, qm, qs));
+                }
+            } else {
+                for d in dst.iter_mut() {
+                    *d = p.reduce(*d);
                 }
             }
         }
+        crate::pool::give(y);
+    }
+}
+
+impl BasisExtender {
+    fn extend_ifma(
+        &self,
+        t: &ExtendIfma,
+        input: &[u64],
+        degree: usize,
+        output: &mut [u64],
+        exact: bool,
+    ) {
+        let l = self.from.len();
+        let mut y = crate::pool::take_zeroed(l * degree);
+        for (i, m) in self.from.moduli.iter().enumerate() {
+            let r = i * degree..(i + 1) * degree;
+            let q = m.value();
+            simd::mul_acc(
+                &mut y[r.clone()],
+                &input[r.clone()],
+                self.from.q_hat_inv[i],
+                t.q_hat_inv52[i],
+                q,
+                false,
+            );
+            simd::sub_mul_reduce(&mut y[r], &[], 0, 0, q);
+        }
+        let mut v = Vec::new();
+        if exact {
+            let mut acc = vec![0f64; degree];
+            for i in 0..l {
+                simd::f64_acc(
+                    &mut acc,
+                    &y[i * degree..(i + 1) * degree],
+                    self.q_inv_f64[i],
+                );
+            }
+            v = crate::pool::take(degree);
+            v.extend(acc.iter().map(|&s| s.round() as u64));
+        }
+        for (j, p) in self.to.iter().enumerate() {
+            let dst = &mut output[j * degree..(j + 1) * degree];
+            let (w, ws) = (&self.q_hat_mod_p[j], &t.q_hat_mod_p52[j]);
+            for i in 0..l {
+                simd::mul_acc(
+                    dst,
+                    &y[i * degree..(i + 1) * degree],
+                    w[i],
+                    ws[i],
+                    p.value(),
+                    i > 0,
+                );
+            }
+            simd::sub_mul_reduce(dst, &v, self.q_mod_p[j], t.q_mod_p52[j], p.value());
+        }
+        crate::pool::give(y);
+        crate::pool::give(v);
     }
 }
 
@@ -263,12 +376,22 @@ pub struct Scaler {
     q_len: usize,
     r_len: usize,
     out: Vec<Modulus>,
-    /// `[ω_i]_{out_j}`, indexed `[j][i]`.
+    /// `[ω_i]_{out_j}`, indexed `[j][i]`, with Shoup constants.
     omega: Vec<Vec<u64>>,
+    omega_shoup: Vec<Vec<u64>>,
     /// Fractional parts `θ_i` as (high, low) 64-bit words of `θ_i · 2^128`.
     theta: Vec<(u64, u64)>,
     /// `λ_j` (only when the output basis is `R`).
     lambda: Vec<u64>,
+    /// IFMA constants: θ as two 52-bit limbs, 52-bit Shoup constants of ω and λ.
+    ifma: Option<ScaleIfma>,
+}
+
+#[derive(Clone, Debug)]
+struct ScaleIfma {
+    theta52: Vec<(u64, u64)>,
+    omega52: Vec<Vec<u64>>,
+    lambda52: Vec<u64>,
 }
 
 impl Scaler {
@@ -314,6 +437,11 @@ impl Scaler {
             let lo = (&f & BigUint::from(u64::MAX)).to_u64().unwrap_or(0);
             theta.push((hi, lo));
         }
+        let omega_shoup = out
+            .iter()
+            .zip(&omega)
+            .map(|(m, row): (&Modulus, &Vec<u64>)| row.iter().map(|&w| m.shoup(w)).collect())
+            .collect();
         let mut lambda = Vec::new();
         if out_is_r {
             for (j, &rj) in r.iter().enumerate() {
@@ -321,13 +449,45 @@ impl Scaler {
                 lambda.push((v % rj).to_u64().unwrap_or(0));
             }
         }
+        let small = |x: &u64| *x < simd::IFMA_MAX_MODULUS;
+        let ifma = (simd::ifma()
+            && q.iter().all(small)
+            && r.iter().all(small)
+            && out_mods.iter().all(small))
+        .then(|| {
+            let mask = (1u64 << 52) - 1;
+            ScaleIfma {
+                // θ·2^104 = (θ·2^128) >> 24, split into 52-bit limbs
+                theta52: theta
+                    .iter()
+                    .map(|&(hi, lo)| {
+                        let f = ((hi as u128) << 40) | (lo >> 24) as u128;
+                        ((f >> 52) as u64, f as u64 & mask)
+                    })
+                    .collect(),
+                omega52: out
+                    .iter()
+                    .zip(&omega)
+                    .map(|(m, row): (&Modulus, &Vec<u64>)| {
+                        row.iter().map(|&w| simd::shoup52(w, m.value())).collect()
+                    })
+                    .collect(),
+                lambda52: out
+                    .iter()
+                    .zip(&lambda)
+                    .map(|(m, &w)| simd::shoup52(w, m.value()))
+                    .collect(),
+            }
+        });
         Ok(Self {
             q_len: q.len(),
             r_len: r.len(),
             out,
             omega,
+            omega_shoup,
             theta,
             lambda,
+            ifma,
         })
     }
 
@@ -342,32 +502,44 @@ impl Scaler {
         let l = self.q_len;
         debug_assert_eq!(input.len(), (l + self.r_len) * degree);
         debug_assert_eq!(output.len(), self.out.len() * degree);
+        if let Some(t) = &self.ifma {
+            return self.scale_ifma(t, input, degree, output);
+        }
         // t·x/Q = Σ_{i∈Q} x_i·(ω_i + θ_i) + Σ_{j∈R} x_{r_j}·λ_j  (mod the output).
         let y = &input[..l * degree];
-        // Rounded fractional sums, one per coefficient.
-        let rounded: Vec<u64> = (0..degree)
-            .map(|c| {
-                let mut int_part: u128 = 0;
-                let mut frac_part: u128 = 0;
-                for (i, &(hi, lo)) in self.theta.iter().enumerate() {
-                    let x = y[i * degree + c] as u128;
-                    let term = x * hi as u128 + ((x * lo as u128) >> 64);
-                    int_part += term >> 64;
-                    frac_part += term & u64::MAX as u128;
-                }
-                let total = int_part + ((frac_part + (1u128 << 63)) >> 64);
-                total as u64 // < l·2^61: fits
-            })
+        // Σ_i x_i·θ_i as (integer, fraction) accumulators per coefficient,
+        // then rounded; θ_i = (hi + lo/2^64)/2^64.
+        let mut int_acc = vec![0u128; degree];
+        let mut frac_acc = vec![0u128; degree];
+        for (i, &(hi, lo)) in self.theta.iter().enumerate() {
+            let src = &y[i * degree..(i + 1) * degree];
+            for ((ia, fa), &x) in int_acc.iter_mut().zip(frac_acc.iter_mut()).zip(src) {
+                let x = x as u128;
+                let term = x * hi as u128 + ((x * lo as u128) >> 64);
+                *ia += term >> 64;
+                *fa += term & u64::MAX as u128;
+            }
+        }
+        let rounded: Vec<u128> = int_acc
+            .iter()
+            .zip(&frac_acc)
+            .map(|(&ia, &fa)| ia + ((fa + (1u128 << 63)) >> 64))
             .collect();
         for (j, m) in self.out.iter().enumerate() {
-            let w = &self.omega[j];
+            let (w, ws) = (&self.omega[j], &self.omega_shoup[j]);
             let dst = &mut output[j * degree..(j + 1) * degree];
-            for (c, d) in dst.iter_mut().enumerate() {
-                let mut acc: u128 = rounded[c] as u128;
-                for (i, &wi) in w.iter().enumerate() {
-                    acc += y[i * degree + c] as u128 * wi as u128;
+            for (d, &r) in dst.iter_mut().zip(&rounded) {
+                *d = m.reduce_u128(r);
+            }
+            // lazy Shoup products (< 2m each), sum < (2l + 1)·m < 2^64
+            for i in 0..l {
+                let src = &y[i * degree..(i + 1) * degree];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d += m.mul_shoup_lazy(s, w[i], ws[i]);
                 }
-                *d = m.reduce_u128(acc);
+            }
+            for d in dst.iter_mut() {
+                *d = m.reduce(*d);
             }
             if !self.lambda.is_empty() {
                 let lam = self.lambda[j];
@@ -378,6 +550,53 @@ impl Scaler {
                 }
             }
         }
+    }
+}
+
+impl Scaler {
+    fn scale_ifma(&self, t: &ScaleIfma, input: &[u64], degree: usize, output: &mut [u64]) {
+        let l = self.q_len;
+        let mut a = crate::pool::take_zeroed(degree);
+        let mut b = crate::pool::take_zeroed(degree);
+        let mut c = crate::pool::take_zeroed(degree);
+        for (i, &(t1, t0)) in t.theta52.iter().enumerate() {
+            simd::theta_acc(
+                &mut a,
+                &mut b,
+                &mut c,
+                &input[i * degree..(i + 1) * degree],
+                t1,
+                t0,
+            );
+        }
+        // Σ x_i θ_i = (a·2^104 + b·2^52 + c) / 2^104, rounded
+        for ((ai, &bi), &ci) in a.iter_mut().zip(&b).zip(&c) {
+            *ai += (bi + (ci >> 52) + (1 << 51)) >> 52;
+        }
+        for (j, m) in self.out.iter().enumerate() {
+            let dst = &mut output[j * degree..(j + 1) * degree];
+            for (d, &r) in dst.iter_mut().zip(a.iter()) {
+                *d = m.reduce(r);
+            }
+            for i in 0..l {
+                simd::mul_acc(
+                    dst,
+                    &input[i * degree..(i + 1) * degree],
+                    self.omega[j][i],
+                    t.omega52[j][i],
+                    m.value(),
+                    true,
+                );
+            }
+            if !self.lambda.is_empty() {
+                let src = &input[(l + j) * degree..(l + j + 1) * degree];
+                simd::mul_acc(dst, src, self.lambda[j], t.lambda52[j], m.value(), true);
+            }
+            simd::sub_mul_reduce(dst, &[], 0, 0, m.value());
+        }
+        crate::pool::give(a);
+        crate::pool::give(b);
+        crate::pool::give(c);
     }
 }
 

@@ -99,14 +99,20 @@ impl Modulus {
         r
     }
 
-    /// `x mod p` for any 64-bit `x`.
+    /// `x mod p` for any 64-bit `x` (Barrett with `⌊2^64/p⌋`).
     #[inline]
     pub fn reduce(&self, x: u64) -> u64 {
-        if x < self.p {
-            x
-        } else {
-            self.reduce_u128(x as u128)
+        // barrett_hi = ⌊2^128/p⌋ >> 64 = ⌊2^64/p⌋; the quotient estimate is
+        // at most 2 below ⌊x/p⌋.
+        let q = ((x as u128 * self.barrett_hi as u128) >> 64) as u64;
+        let mut r = x.wrapping_sub(q.wrapping_mul(self.p));
+        if r >= self.p {
+            r -= self.p;
         }
+        if r >= self.p {
+            r -= self.p;
+        }
+        r
     }
 
     /// `x mod p` for a signed value.
@@ -154,13 +160,19 @@ impl Modulus {
     /// `a * b mod p` with `b_shoup = self.shoup(b)`; `a` may be any 64-bit value.
     #[inline]
     pub fn mul_shoup(&self, a: u64, b: u64, b_shoup: u64) -> u64 {
-        let q = ((a as u128 * b_shoup as u128) >> 64) as u64;
-        let r = a.wrapping_mul(b).wrapping_sub(q.wrapping_mul(self.p));
+        let r = self.mul_shoup_lazy(a, b, b_shoup);
         if r >= self.p {
             r - self.p
         } else {
             r
         }
+    }
+
+    /// `a * b mod p` up to one multiple of `p`: the result is in `[0, 2p)`.
+    #[inline]
+    pub fn mul_shoup_lazy(&self, a: u64, b: u64, b_shoup: u64) -> u64 {
+        let q = ((a as u128 * b_shoup as u128) >> 64) as u64;
+        a.wrapping_mul(b).wrapping_sub(q.wrapping_mul(self.p))
     }
 
     /// `a^e mod p` (variable time in `e`; exponents here are public).
@@ -357,6 +369,8 @@ mod tests {
                 let (a, b) = (a % p, b % p);
                 prop_assert_eq!(m.mul(a, b) as u128, (a as u128 * b as u128) % p as u128);
                 prop_assert_eq!(m.mul_shoup(a, b, m.shoup(b)), m.mul(a, b));
+                prop_assert_eq!(m.reduce(x as u64) as u128, (x as u64 as u128) % p as u128);
+                prop_assert!(m.mul_shoup_lazy(x as u64, b, m.shoup(b)) < 2 * p);
                 prop_assert_eq!(m.reduce_u128(x) as u128, x % p as u128);
                 prop_assert_eq!(m.add(a, b) as u128, (a as u128 + b as u128) % p as u128);
                 prop_assert_eq!(m.add(m.sub(a, b), b), a);

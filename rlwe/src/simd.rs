@@ -1,0 +1,253 @@
+//! AVX-512 IFMA kernels for the RNS hot loops (basis extension, scaling),
+//! selected at run time; every kernel has a portable scalar twin in the
+//! caller and is tested against it.
+//!
+//! The kernels use 52-bit Shoup multiplication: for a constant `w < p` with
+//! `p < 2^50` and `w' = ⌊w·2^52/p⌋`, `x·w mod p` for any `x < 2^52` is
+//! `(x·w − ⌊x·w'/2^52⌋·p) mod 2^52 ∈ [0, 2p)`.
+
+/// Whether the IFMA kernels can run on this CPU.
+#[inline]
+pub(crate) fn ifma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512ifma")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Largest prime the IFMA kernels accept as a modulus.
+pub(crate) const IFMA_MAX_MODULUS: u64 = 1 << 50;
+/// Largest input value the IFMA kernels accept.
+pub(crate) const IFMA_MAX_INPUT: u64 = 1 << 52;
+
+/// `⌊w·2^52/p⌋`, the 52-bit Shoup constant.
+#[inline]
+pub(crate) fn shoup52(w: u64, p: u64) -> u64 {
+    (((w as u128) << 52) / p as u128) as u64
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    const MASK52: i64 = (1 << 52) - 1;
+
+    /// `(x·w mod p)` lazily in `[0, 2p)` for 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn shoup_lazy(x: __m512i, w: __m512i, ws: __m512i, p: __m512i) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let q = _mm512_madd52hi_epu64(zero, x, ws);
+        let a = _mm512_madd52lo_epu64(zero, x, w);
+        let b = _mm512_madd52lo_epu64(zero, q, p);
+        _mm512_and_si512(_mm512_sub_epi64(a, b), _mm512_set1_epi64(MASK52))
+    }
+
+    /// `x − m` where `x ≥ m`, else `x` (unsigned lanes).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn csub(x: __m512i, m: __m512i) -> __m512i {
+        _mm512_min_epu64(x, _mm512_sub_epi64(x, m))
+    }
+
+    /// `dst[c] (+)= src[c]·w mod p`, kept in `[0, 2p)`.
+    ///
+    /// # Safety
+    /// The CPU supports AVX-512F and IFMA; `dst.len() == src.len()`;
+    /// `src[c] < 2^52`, `p < 2^50`, `w < p`; with `accumulate`, `dst[c] < 2p`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn mul_acc(
+        dst: &mut [u64],
+        src: &[u64],
+        w: u64,
+        ws: u64,
+        p: u64,
+        accumulate: bool,
+    ) {
+        let (vw, vws, vp) = (
+            _mm512_set1_epi64(w as i64),
+            _mm512_set1_epi64(ws as i64),
+            _mm512_set1_epi64(p as i64),
+        );
+        let v2p = _mm512_set1_epi64(2 * p as i64);
+        let chunks = dst.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: k·8 + 8 ≤ len for both slices (equal lengths).
+            unsafe {
+                let s = _mm512_loadu_si512(src.as_ptr().add(8 * k) as *const _);
+                let mut r = shoup_lazy(s, vw, vws, vp);
+                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
+                if accumulate {
+                    r = csub(_mm512_add_epi64(_mm512_loadu_si512(dp as *const _), r), v2p);
+                }
+                _mm512_storeu_si512(dp as *mut _, r);
+            }
+        }
+        for c in 8 * chunks..dst.len() {
+            let q = ((src[c] as u128 * ws as u128) >> 52) as u64;
+            let mut r = (src[c].wrapping_mul(w)).wrapping_sub(q.wrapping_mul(p)) & (MASK52 as u64);
+            if accumulate {
+                r += dst[c];
+                if r >= 2 * p {
+                    r -= 2 * p;
+                }
+            }
+            dst[c] = r;
+        }
+    }
+
+    /// `dst[c] = (dst[c] − v[c]·w) mod p` in `[0, p)`, from `dst[c] < 2p`
+    /// (`v[c] < 2^52`); with `v` empty, only reduces `dst` into `[0, p)`.
+    ///
+    /// # Safety
+    /// As [`mul_acc`]; `v` is empty or as long as `dst`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn sub_mul_reduce(dst: &mut [u64], v: &[u64], w: u64, ws: u64, p: u64) {
+        let (vw, vws, vp) = (
+            _mm512_set1_epi64(w as i64),
+            _mm512_set1_epi64(ws as i64),
+            _mm512_set1_epi64(p as i64),
+        );
+        let v2p = _mm512_set1_epi64(2 * p as i64);
+        let chunks = dst.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: in bounds as above.
+            unsafe {
+                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let mut d = _mm512_loadu_si512(dp as *const _);
+                if !v.is_empty() {
+                    let x = _mm512_loadu_si512(v.as_ptr().add(8 * k) as *const _);
+                    let r = shoup_lazy(x, vw, vws, vp);
+                    d = csub(_mm512_sub_epi64(_mm512_add_epi64(d, v2p), r), v2p);
+                }
+                d = csub(d, vp);
+                _mm512_storeu_si512(dp as *mut _, d);
+            }
+        }
+        for c in 8 * chunks..dst.len() {
+            let mut d = dst[c];
+            if !v.is_empty() {
+                let q = ((v[c] as u128 * ws as u128) >> 52) as u64;
+                let r = (v[c].wrapping_mul(w)).wrapping_sub(q.wrapping_mul(p)) & (MASK52 as u64);
+                d = d + 2 * p - r;
+                if d >= 2 * p {
+                    d -= 2 * p;
+                }
+            }
+            if d >= p {
+                d -= p;
+            }
+            dst[c] = d;
+        }
+    }
+
+    /// `acc[c] += src[c] as f64 · s`.
+    ///
+    /// # Safety
+    /// AVX-512F and DQ; equal lengths.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn f64_acc(acc: &mut [f64], src: &[u64], s: f64) {
+        for (a, &x) in acc.iter_mut().zip(src) {
+            *a += x as f64 * s;
+        }
+    }
+
+    /// 104-bit fixed-point accumulation of `x·θ` with `θ = (t1·2^52 + t0)/2^104`:
+    /// `a += hi(x·t1)`, `b += lo(x·t1) + hi(x·t0)`, `c += lo(x·t0)`.
+    ///
+    /// # Safety
+    /// AVX-512F and IFMA; equal lengths; `x < 2^52`, `t1, t0 < 2^52`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn theta_acc(
+        a: &mut [u64],
+        b: &mut [u64],
+        c: &mut [u64],
+        x: &[u64],
+        t1: u64,
+        t0: u64,
+    ) {
+        let (v1, v0) = (_mm512_set1_epi64(t1 as i64), _mm512_set1_epi64(t0 as i64));
+        let chunks = x.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: in bounds (equal lengths).
+            unsafe {
+                let xv = _mm512_loadu_si512(x.as_ptr().add(8 * k) as *const _);
+                let ap = a.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let bp = b.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let cp = c.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let av = _mm512_madd52hi_epu64(_mm512_loadu_si512(ap as *const _), xv, v1);
+                let bv = _mm512_madd52lo_epu64(_mm512_loadu_si512(bp as *const _), xv, v1);
+                let bv = _mm512_madd52hi_epu64(bv, xv, v0);
+                let cv = _mm512_madd52lo_epu64(_mm512_loadu_si512(cp as *const _), xv, v0);
+                _mm512_storeu_si512(ap as *mut _, av);
+                _mm512_storeu_si512(bp as *mut _, bv);
+                _mm512_storeu_si512(cp as *mut _, cv);
+            }
+        }
+        for k in 8 * chunks..x.len() {
+            let p1 = x[k] as u128 * t1 as u128;
+            let p0 = x[k] as u128 * t0 as u128;
+            a[k] += (p1 >> 52) as u64;
+            b[k] += (p1 as u64 & MASK52 as u64) + (p0 >> 52) as u64;
+            c[k] += p0 as u64 & MASK52 as u64;
+        }
+    }
+}
+
+/// `dst (+)= src·w mod p` lazily in `[0, 2p)`; see the module notes. The
+/// caller has checked [`ifma`] and the bounds.
+#[inline]
+pub(crate) fn mul_acc(dst: &mut [u64], src: &[u64], w: u64, ws52: u64, p: u64, accumulate: bool) {
+    debug_assert!(p < IFMA_MAX_MODULUS && w < p && dst.len() == src.len());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: callers only use this path after `ifma()` returned true and
+    // with inputs within the documented bounds.
+    unsafe {
+        x86::mul_acc(dst, src, w, ws52, p, accumulate)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (dst, src, w, ws52, p, accumulate);
+}
+
+/// `dst = (dst − v·w) mod p` from `dst < 2p` (or only the reduction when
+/// `v` is empty).
+#[inline]
+pub(crate) fn sub_mul_reduce(dst: &mut [u64], v: &[u64], w: u64, ws52: u64, p: u64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as for `mul_acc`.
+    unsafe {
+        x86::sub_mul_reduce(dst, v, w, ws52, p)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (dst, v, w, ws52, p);
+}
+
+/// `acc += src as f64 · s`.
+#[inline]
+pub(crate) fn f64_acc(acc: &mut [f64], src: &[u64], s: f64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as for `mul_acc` (AVX-512DQ is part of `ifma()`).
+    unsafe {
+        x86::f64_acc(acc, src, s)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (acc, src, s);
+}
+
+/// 104-bit fixed-point accumulation (see `Scaler`).
+#[inline]
+pub(crate) fn theta_acc(a: &mut [u64], b: &mut [u64], c: &mut [u64], x: &[u64], t1: u64, t0: u64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as for `mul_acc`.
+    unsafe {
+        x86::theta_acc(a, b, c, x, t1, t0)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (a, b, c, x, t1, t0);
+}
