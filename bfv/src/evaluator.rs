@@ -171,15 +171,25 @@ impl Evaluator {
         let n = self.params.degree();
         let lq = level + 1;
         let lr = tables.q_to_r.to_moduli().len();
+        // Q limbs: the NTT form the ciphertext already has; R limbs: the
+        // exact (centered) extension of the coefficients, transformed.
+        let plans_r = &tables.ring_qr.plans()[lq..];
         let lift = |p: &Poly| -> Result<Poly> {
             let mut c = p.clone();
             c.to_coeff();
             let mut data = rlwe::poly::buffer((lq + lr) * n);
-            data[..lq * n].copy_from_slice(c.data());
             tables.q_to_r.extend(c.data(), n, &mut data[lq * n..], true);
-            let mut full = Poly::from_limbs(&tables.ring_qr, Representation::Coefficient, data)?;
-            full.to_ntt();
-            Ok(full)
+            for (limb, plan) in data[lq * n..].chunks_mut(n).zip(plans_r) {
+                plan.forward(limb);
+            }
+            let mut pn = p.clone();
+            pn.to_ntt();
+            data[..lq * n].copy_from_slice(pn.data());
+            Ok(Poly::from_limbs(
+                &tables.ring_qr,
+                Representation::Ntt,
+                data,
+            )?)
         };
         let (a0, a1) = (lift(&a.rlwe().parts()[0])?, lift(&a.rlwe().parts()[1])?);
         let (b0, b1) = if std::ptr::eq(a, b) {

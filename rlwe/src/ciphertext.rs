@@ -396,24 +396,33 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
     let n = params.degree();
     let mut dc = d.clone();
     dc.to_coeff();
+    // The digit's own limbs equal d's: reuse d's NTT form when it has one.
+    let d_ntt = (d.representation() == Representation::Ntt).then_some(d);
     let mut out = Vec::with_capacity(tables.digits.len());
     for (range, ext) in &tables.digits {
         let src = &dc.data()[range.start * n..range.end * n];
         let mut ext_out = crate::poly::buffer(ext.to_moduli().len() * n);
         ext.extend(src, n, &mut ext_out, false);
-        let mut digit = Poly::zero(ring, Representation::Coefficient);
+        let mut digit = Poly::zero(ring, Representation::Ntt);
         let mut k = 0;
         for t in 0..ring.len() {
+            let plan = &ring.plans()[t];
             let dst = digit.limb_mut(t);
             if range.contains(&t) {
-                dst.copy_from_slice(&src[(t - range.start) * n..(t - range.start + 1) * n]);
+                match d_ntt {
+                    Some(dn) => dst.copy_from_slice(dn.limb(t)),
+                    None => {
+                        dst.copy_from_slice(&src[(t - range.start) * n..(t - range.start + 1) * n]);
+                        plan.forward(dst);
+                    }
+                }
             } else {
                 dst.copy_from_slice(&ext_out[k * n..(k + 1) * n]);
+                plan.forward(dst);
                 k += 1;
             }
         }
         crate::poly::recycle(ext_out);
-        digit.to_ntt();
         out.push(digit);
     }
     Ok(out)
