@@ -32,7 +32,10 @@ fn main() -> Result<(), rlwe::Error> {
     let rlk = RelinKey::generate(&sk, &mut rng)?;
     let g = galois_element_for_rotation(1, params.degree());
     let gks = GaloisKeys::generate(&sk, &[g], &mut rng)?;
-    println!("keygen (sk, pk, rlk, 1 Galois key): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "keygen (sk, pk, rlk, 1 Galois key): {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     println!(
         "public key {} KiB, relinearization key {} KiB (seeded)",
         pk.to_bytes().len() / 1024,
@@ -54,16 +57,28 @@ fn main() -> Result<(), rlwe::Error> {
         ct.serialized_size() / 1024
     );
     let ct_sk = sk.encrypt(&m, &mut rng)?;
-    println!("secret-key (seeded) ciphertext {} KiB", ct_sk.serialized_size() / 1024);
+    println!(
+        "secret-key (seeded) ciphertext {} KiB",
+        ct_sk.serialized_size() / 1024
+    );
 
-    let report = |label: &str, ct: &rlwe::ciphertext::Ciphertext, expect: &[f64], scale: f64| -> Result<(), rlwe::Error> {
+    let report = |label: &str,
+                  ct: &rlwe::ciphertext::Ciphertext,
+                  expect: &[f64],
+                  scale: f64|
+     -> Result<(), rlwe::Error> {
         let dec = sk.decrypt(ct)?.centered_coeffs();
         let mut max_err = 0f64;
         for (i, e) in expect.iter().enumerate() {
             let got: f64 = dec[i].to_string().parse().unwrap_or(f64::NAN);
             max_err = max_err.max((got / scale - e).abs());
         }
-        println!("{label:<28} level {}  max error {:.2e} (log2 {:.1})", ct.level(), max_err, max_err.log2());
+        println!(
+            "{label:<28} level {}  max error {:.2e} (log2 {:.1})",
+            ct.level(),
+            max_err,
+            max_err.log2()
+        );
         Ok(())
     };
     report("fresh", &ct, &values, scale)?;
@@ -71,7 +86,10 @@ fn main() -> Result<(), rlwe::Error> {
     // Square (a polynomial product), relinearize, rescale.
     let t = Instant::now();
     let sq = ct.tensor(&ct)?.relinearize(&rlk)?.rescale()?;
-    println!("multiply + relinearize + rescale: {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "multiply + relinearize + rescale: {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let mut square = vec![0f64; 31];
     for i in 0..16 {
         for j in 0..16 {
@@ -84,7 +102,10 @@ fn main() -> Result<(), rlwe::Error> {
     // X -> X^5 moves coefficient i to 5i (negated past N).
     let t = Instant::now();
     let rot = sq.apply_galois(gks.get(g)?)?;
-    println!("automorphism (key switch): {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "automorphism (key switch): {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let mut moved = vec![0f64; 5 * 31];
     for (i, v) in square.iter().enumerate() {
         moved[5 * i] = *v;

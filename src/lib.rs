@@ -4,7 +4,7 @@
 //! ([`paillier`]), and the RNS lattice core ([`rlwe`]) that BFV and CKKS
 //! are built on. See the workspace README for what works today.
 
-pub use paillier;
-pub use rlwe;
 pub use bfv;
 pub use ckks;
+pub use paillier;
+pub use rlwe;
