@@ -414,6 +414,9 @@ pub(crate) struct SkInner {
     /// `q^2` (present when the CPU has AVX-512 IFMA).
     #[cfg(target_arch = "x86_64")]
     pub(crate) mb8: Option<crate::ifma::Mb8Moduli>,
+    /// Single-value IFMA context for (`p^2`, `q^2`).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) x2: Option<crate::ifma_x2::X2Moduli>,
 }
 
 /// A Paillier private key: the primes and every CRT constant decryption
@@ -523,6 +526,12 @@ impl PrivateKey {
             } else {
                 None
             },
+            #[cfg(target_arch = "x86_64")]
+            x2: if crate::ifma::available() {
+                crate::ifma_x2::X2Moduli::new([&p2, &q2])
+            } else {
+                None
+            },
         };
         p.zeroize_biguint();
         q.zeroize_biguint();
@@ -554,10 +563,47 @@ impl PrivateKey {
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<BigUint> {
         self.check_key(ct)?;
         #[cfg(target_arch = "x86_64")]
-        if let Some(r) = self.decrypt_mb8(core::slice::from_ref(ct)) {
-            return r.and_then(|mut v| v.pop().ok_or(Error::InvalidCiphertext { reason: "empty" }));
+        if let Some(r) = self.decrypt_x2(ct) {
+            return r;
         }
         self.decrypt_portable(ct)
+    }
+
+    /// One ciphertext with the single-value IFMA path (both CRT halves
+    /// interleaved): `None` if IFMA is unavailable.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn decrypt_x2(&self, ct: &Ciphertext) -> Option<Result<BigUint>> {
+        use crate::ifma::{from_limbs52, to_limbs52};
+        let x2 = self.s.x2.as_ref()?;
+        let k = self.s.k;
+        let kk = x2.limbs();
+        let mut cl = to_limbs(ct.value(), 2 * k)?;
+        let mut bases: [Vec<u64>; 2] = Default::default();
+        for (b, half) in bases.iter_mut().zip([&self.s.p, &self.s.q]) {
+            let x = half.mont_sq.enter_mont_wide(&cl);
+            let mut plain = from_limbs(&half.mont_sq.leave_mont(&x));
+            *b = to_limbs52(&plain, kk)?;
+            plain.zeroize_biguint();
+        }
+        cl.zeroize();
+        let bits = self.s.p.pm1_bits.max(self.s.q.pm1_bits);
+        let mut out = x2.pow(
+            [&bases[0], &bases[1]],
+            [&self.s.p.pm1.0, &self.s.q.pm1.0],
+            bits,
+        )?;
+        for b in bases.iter_mut() {
+            b.zeroize();
+        }
+        let mut zp = from_limbs52(&out[0]);
+        let mut zq = from_limbs52(&out[1]);
+        let m = self.finish_decrypt(&zp, &zq);
+        zp.zeroize_biguint();
+        zq.zeroize_biguint();
+        for o in out.iter_mut() {
+            o.zeroize();
+        }
+        Some(m)
     }
 
     /// Decryption with the portable 64-bit Montgomery core only (what
@@ -674,12 +720,51 @@ impl PrivateKey {
         rng: &mut R,
     ) -> Result<Ciphertext> {
         self.pk.check_plaintext(m)?;
-        let up = crt_noise(&self.s.p, rng)?;
-        let uq = crt_noise(&self.s.q, rng)?;
+        #[cfg(target_arch = "x86_64")]
+        let noise = self.crt_noise_x2(rng);
+        #[cfg(not(target_arch = "x86_64"))]
+        let noise: Option<(BigUint, BigUint)> = None;
+        let (mut up, mut uq) = match noise {
+            Some(pair) => pair,
+            None => (crt_noise(&self.s.p, rng)?, crt_noise(&self.s.q, rng)?),
+        };
         let mut u = self.crt_combine(&up, &uq);
         let c = self.pk.apply_message(m, &u);
-        u.zeroize_biguint();
+        for x in [&mut u, &mut up, &mut uq] {
+            x.zeroize_biguint();
+        }
         Ok(Ciphertext::new_unchecked(c, self.pk.clone()))
+    }
+
+    /// `(x_p^p mod p^2, x_q^q mod q^2)` with the single-value IFMA path.
+    #[cfg(target_arch = "x86_64")]
+    fn crt_noise_x2<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Option<(BigUint, BigUint)> {
+        use crate::ifma::{from_limbs52, to_limbs52};
+        let x2 = self.s.x2.as_ref()?;
+        let kk = x2.limbs();
+        let one = BigUint::one();
+        let mut bases: [Vec<u64>; 2] = Default::default();
+        for (b, half) in bases.iter_mut().zip([&self.s.p, &self.s.q]) {
+            let mut prime = from_limbs(&half.prime.0);
+            let mut x = rng.gen_biguint_range(&one, &prime);
+            *b = to_limbs52(&x, kk)?;
+            x.zeroize_biguint();
+            prime.zeroize_biguint();
+        }
+        let bits = self.s.p.prime_bits.max(self.s.q.prime_bits);
+        let mut out = x2.pow(
+            [&bases[0], &bases[1]],
+            [&self.s.p.prime.0, &self.s.q.prime.0],
+            bits,
+        )?;
+        for b in bases.iter_mut() {
+            b.zeroize();
+        }
+        let r = (from_limbs52(&out[0]), from_limbs52(&out[1]));
+        for o in out.iter_mut() {
+            o.zeroize();
+        }
+        Some(r)
     }
 
     /// Combines residues mod `p^2`, `q^2` into the residue mod `n^2`.

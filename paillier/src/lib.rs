@@ -64,6 +64,9 @@ mod fast;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod ifma;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod ifma_x2;
 mod keys;
 mod mont;
 mod packing;
