@@ -182,7 +182,7 @@ impl Parameters {
     /// BFV parameters over existing RLWE parameters.
     pub fn from_rlwe(rlwe: Arc<Params>, t: u64) -> Result<Arc<Parameters>> {
         let n = rlwe.degree();
-        if t < 2 || t >= 1 << 60 {
+        if !(2..1 << 60).contains(&t) {
             return Err(Error::InvalidParameters {
                 reason: format!("plaintext modulus {t} outside [2, 2^60)"),
             });
@@ -195,7 +195,7 @@ impl Parameters {
                 reason: format!("the first chain prime ({q0_bits} bits) must exceed t ({t_bits} bits) by more than 10 bits"),
             });
         }
-        if rlwe.q().iter().any(|&q| q % t == 0 || t % q == 0) {
+        if rlwe.q().iter().any(|&q| q % t == 0 || t.is_multiple_of(q)) {
             return Err(Error::InvalidParameters {
                 reason: "t must be coprime to every chain prime".into(),
             });

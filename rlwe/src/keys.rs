@@ -525,7 +525,7 @@ impl GaloisKey {
 
 fn check_element(element: usize, degree: usize) -> Result<usize> {
     let e = element % (2 * degree);
-    if e % 2 == 0 {
+    if e.is_multiple_of(2) {
         return Err(Error::OutOfRange {
             what: "Galois element must be odd",
         });

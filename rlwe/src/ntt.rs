@@ -125,7 +125,7 @@ impl NttPlan {
     /// (`X -> X^k`, `k` odd), `NTT(b)[i] = NTT(a)[perm[i]]`.
     pub fn galois_permutation(&self, k: usize) -> Result<std::sync::Arc<Vec<u32>>> {
         let two_n = 2 * self.degree;
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             return Err(Error::OutOfRange {
                 what: "Galois element must be odd",
             });

@@ -464,7 +464,7 @@ impl Poly {
     pub fn automorphism(&self, k: usize) -> Result<Poly> {
         let n = self.ctx.degree;
         let two_n = 2 * n;
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             return Err(Error::OutOfRange {
                 what: "Galois element must be odd",
             });

@@ -23,8 +23,6 @@ pub(crate) fn ifma() -> bool {
 
 /// Largest prime the IFMA kernels accept as a modulus.
 pub(crate) const IFMA_MAX_MODULUS: u64 = 1 << 50;
-/// Largest input value the IFMA kernels accept.
-pub(crate) const IFMA_MAX_INPUT: u64 = 1 << 52;
 
 /// `⌊w·2^52/p⌋`, the 52-bit Shoup constant.
 #[inline]

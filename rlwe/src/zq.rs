@@ -23,7 +23,7 @@ impl Modulus {
     /// A modulus `p` with `2 <= p < 2^61`. Primality is not checked here
     /// (see [`is_prime`]); the NTT needs a prime.
     pub fn new(p: u64) -> Result<Self> {
-        if p < 2 || p >= (1u64 << MAX_MODULUS_BITS) {
+        if !(2..(1u64 << MAX_MODULUS_BITS)).contains(&p) {
             return Err(Error::InvalidParameters {
                 reason: format!("modulus {p} outside [2, 2^{MAX_MODULUS_BITS})"),
             });
@@ -270,13 +270,13 @@ pub fn is_prime(n: u64) -> bool {
         return false;
     }
     for p in [2u64, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37] {
-        if n % p == 0 {
+        if n.is_multiple_of(p) {
             return n == p;
         }
     }
     let mut d = n - 1;
     let mut s = 0;
-    while d % 2 == 0 {
+    while d.is_multiple_of(2) {
         d /= 2;
         s += 1;
     }
@@ -418,7 +418,12 @@ mod tests {
 
     #[test]
     fn miller_rabin_against_trial_division() {
-        let trial = |n: u64| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0);
+        let trial = |n: u64| {
+            n >= 2
+                && (2..)
+                    .take_while(|d| d * d <= n)
+                    .all(|d| !n.is_multiple_of(d))
+        };
         for n in 0..20_000u64 {
             assert_eq!(is_prime(n), trial(n), "n = {n}");
         }
