@@ -55,6 +55,31 @@ impl Plaintext {
         self.encoding
     }
 
+    /// The plaintext inside a decryption phase `x = c_0 + c_1·s + …` (a
+    /// polynomial over some level `Q_l`): `round(t·x/Q_l) mod t`. This is
+    /// the last step of decryption, also used by multiparty decryption,
+    /// where `x` is assembled from decryption shares.
+    pub fn from_phase(
+        params: &Arc<Parameters>,
+        x: &rlwe::poly::Poly,
+        encoding: Encoding,
+    ) -> Result<Self> {
+        let level = params.rlwe().level_of(x.context())?;
+        let mut x = x.clone();
+        x.to_coeff();
+        let n = params.degree();
+        let mut coeffs = vec![0u64; n];
+        params
+            .level(level)?
+            .dec_scaler
+            .scale(x.data(), n, &mut coeffs);
+        Ok(Plaintext {
+            params: params.clone(),
+            coeffs,
+            encoding,
+        })
+    }
+
     /// Coefficients centered in `(−t/2, t/2]`.
     pub(crate) fn centered(&self) -> Vec<i64> {
         let t = self.params.t();

@@ -85,17 +85,7 @@ impl SecretKey {
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext> {
         self.params.check_same(ct.params(), "ciphertext and key")?;
         let x = self.inner.decrypt(ct.rlwe())?;
-        let n = self.params.degree();
-        let mut coeffs = vec![0u64; n];
-        self.params
-            .level(ct.level())?
-            .dec_scaler
-            .scale(x.data(), n, &mut coeffs);
-        Ok(Plaintext {
-            params: self.params.clone(),
-            coeffs,
-            encoding: ct.encoding(),
-        })
+        Plaintext::from_phase(&self.params, &x, ct.encoding())
     }
 
     /// The invariant noise budget in bits (as SEAL reports it):

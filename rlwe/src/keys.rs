@@ -281,7 +281,8 @@ impl PublicKey {
 #[derive(Clone)]
 pub struct KeySwitchKey {
     params: Arc<Params>,
-    seed: Seed,
+    /// The seed of the `a_j`, when they were expanded from one.
+    seed: Option<Seed>,
     b: Vec<Poly>,
     a: Vec<Poly>,
 }
@@ -338,7 +339,7 @@ impl KeySwitchKey {
         add_gadget(params, &mut b, from)?;
         Ok(Self {
             params: params.clone(),
-            seed: *seed,
+            seed: Some(*seed),
             b,
             a,
         })
@@ -358,27 +359,29 @@ impl KeySwitchKey {
             .collect()
     }
 
-    /// A key from its parts (the `b_j` in NTT form over the top-level `Q ∪ P`).
+    /// A key from its parts (the `b_j` in NTT form over the top-level `Q ∪ P`,
+    /// the `a_j` expanded from `seed`).
     pub fn from_parts(params: &Arc<Params>, seed: Seed, b: Vec<Poly>) -> Result<Self> {
-        let ring = params.ring_qp_top();
-        if b.len() != params.digits() {
-            return Err(Error::Malformed {
-                what: "key-switching key",
-                reason: format!("{} digits, parameters have {}", b.len(), params.digits()),
-            });
-        }
-        if b.iter()
-            .any(|p| !p.context().same_ring(ring) || p.representation() != Representation::Ntt)
-        {
-            return Err(Error::ParameterMismatch {
-                what: "key-switching key polynomials are not NTT over the top-level Q ∪ P",
-            });
-        }
+        check_key_polys(params, &b)?;
         Ok(Self {
             params: params.clone(),
-            seed,
+            seed: Some(seed),
             a: Self::expand_a(params, &seed),
             b,
+        })
+    }
+
+    /// A key from explicit `b_j` and `a_j` (e.g. the output of the two-round
+    /// multiparty relinearization-key protocol, whose `a_j` are not uniform
+    /// from a seed).
+    pub fn from_parts_explicit(params: &Arc<Params>, b: Vec<Poly>, a: Vec<Poly>) -> Result<Self> {
+        check_key_polys(params, &b)?;
+        check_key_polys(params, &a)?;
+        Ok(Self {
+            params: params.clone(),
+            seed: None,
+            b,
+            a,
         })
     }
 
@@ -387,9 +390,9 @@ impl KeySwitchKey {
         &self.params
     }
 
-    /// The seed of the `a_j`.
-    pub fn seed(&self) -> &Seed {
-        &self.seed
+    /// The seed of the `a_j`, when they come from one.
+    pub fn seed(&self) -> Option<&Seed> {
+        self.seed.as_ref()
     }
 
     /// The `b_j`.
@@ -401,6 +404,29 @@ impl KeySwitchKey {
     pub fn a(&self) -> &[Poly] {
         &self.a
     }
+}
+
+fn check_key_polys(params: &Params, polys: &[Poly]) -> Result<()> {
+    let ring = params.ring_qp_top();
+    if polys.len() != params.digits() {
+        return Err(Error::Malformed {
+            what: "key-switching key",
+            reason: format!(
+                "{} digits, parameters have {}",
+                polys.len(),
+                params.digits()
+            ),
+        });
+    }
+    if polys
+        .iter()
+        .any(|p| !p.context().same_ring(ring) || p.representation() != Representation::Ntt)
+    {
+        return Err(Error::ParameterMismatch {
+            what: "key-switching key polynomials are not NTT over the top-level Q ∪ P",
+        });
+    }
+    Ok(())
 }
 
 /// Adds the gadget term `P·g_j·s'` to each `b_j` (over the top-level `Q ∪ P`).

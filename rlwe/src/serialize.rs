@@ -240,14 +240,21 @@ impl PublicKey {
 
 #[derive(Serialize, Deserialize)]
 struct KskBody {
-    seed: Seed,
+    seed: Option<Seed>,
     b: Vec<PolyData>,
+    /// Only when there is no seed.
+    a: Vec<PolyData>,
 }
 
 fn ksk_body(k: &KeySwitchKey) -> KskBody {
     KskBody {
-        seed: *k.seed(),
+        seed: k.seed().copied(),
         b: k.b().iter().map(PolyData::from_poly).collect(),
+        a: if k.seed().is_some() {
+            Vec::new()
+        } else {
+            k.a().iter().map(PolyData::from_poly).collect()
+        },
     }
 }
 
@@ -263,7 +270,24 @@ fn ksk_from_body(params: &Arc<Params>, b: KskBody) -> Result<KeySwitchKey> {
         b.b.into_iter()
             .map(|p| p.into_poly(ring))
             .collect::<Result<Vec<_>>>()?;
-    KeySwitchKey::from_parts(params, b.seed, polys)
+    match b.seed {
+        Some(seed) => {
+            if !b.a.is_empty() {
+                return Err(Error::Malformed {
+                    what: "key-switching key",
+                    reason: "both a seed and explicit a_j".into(),
+                });
+            }
+            KeySwitchKey::from_parts(params, seed, polys)
+        }
+        None => {
+            let a =
+                b.a.into_iter()
+                    .map(|p| p.into_poly(ring))
+                    .collect::<Result<Vec<_>>>()?;
+            KeySwitchKey::from_parts_explicit(params, polys, a)
+        }
+    }
 }
 
 impl KeySwitchKey {
