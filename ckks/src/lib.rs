@@ -1,1 +1,75 @@
-//! ckks (in progress)
+//! # ckks — approximate arithmetic on encrypted real and complex vectors
+//!
+//! RNS CKKS (Cheon–Kim–Kim–Song, and the full-RNS variant of Cheon, Han,
+//! Kim, Kim, Song, SAC 2018) on the `rlwe` core of hekit: a ciphertext
+//! holds `N/2` complex slots, additions and multiplications act slot-wise,
+//! rotations permute the slots, and every result is approximate with a
+//! precision set by the scale Δ.
+//!
+//! | item | what |
+//! |---|---|
+//! | [`Parameters`], [`Preset`] | ring degree, chain of rescaling primes, special primes, default scale; presets at 128-bit security; [`Parameters::for_circuit`] sizes a chain |
+//! | [`Encoder`], [`Plaintext`] | canonical embedding by the special FFT, at any level and scale; [`PrecisionStats`] |
+//! | [`SecretKey`], [`PublicKey`], [`RelinKey`], [`GaloisKeys`] | keys; secret- and public-key encryption, decryption, noise-flooded decryption ([`Flooding`]) |
+//! | [`Ciphertext`] | an RLWE ciphertext with its exactly tracked scale; versioned serialization |
+//! | [`Evaluator`] | add / sub / negate, plaintext and constant operations, multiply + relinearize, rescale, level and scale alignment, rotations (hoisted), conjugation, slot sums, inner products |
+//! | [`Polynomial`] | Chebyshev interpolation (sigmoid, tanh, ReLU, SiLU) and baby-step giant-step evaluation |
+//! | [`LinearTransform`] | matrix × vector by the diagonal method with BSGS rotations |
+//!
+//! ## Encrypt → evaluate → decrypt
+//!
+//! ```
+//! use ckks::{Encoder, Evaluator, GaloisKeys, Parameters, Preset, PublicKey, RelinKey, SecretKey};
+//!
+//! # fn main() -> Result<(), ckks::Error> {
+//! let params = Parameters::preset(Preset::N8192)?; // 128-bit secure, scale 2^40, depth 3
+//! let mut rng = rlwe::sample::rng();
+//! let sk = SecretKey::generate(&params, &mut rng);
+//! let pk = PublicKey::generate(&sk, &mut rng)?;
+//! let rlk = RelinKey::generate(&sk, &mut rng)?;
+//! let gk = GaloisKeys::generate(&sk, &[1], &mut rng)?;
+//!
+//! let encoder = Encoder::new(&params);
+//! let eval = Evaluator::new(&params);
+//! let x = [0.5, -1.25, 2.0, 0.75];
+//! let ct = pk.encrypt(&encoder.encode(&x)?, &mut rng)?;
+//!
+//! // x² + 0.5·x, then rotate left by one slot
+//! let sq = eval.mul_relin_rescale(&ct, &ct, &rlk)?;
+//! let half = eval.rescale(&eval.mul_const(&ct, 0.5)?)?;
+//! let y = eval.rotate(&eval.add(&sq, &half)?, 1, &gk)?;
+//!
+//! let out = encoder.decode(&sk.decrypt(&y)?)?;
+//! for i in 0..3 {
+//!     let want = x[i + 1] * x[i + 1] + 0.5 * x[i + 1];
+//!     assert!((out[i] - want).abs() < 1e-5);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Objects record their parameters and level; operations check both and
+//! the scales of their operands, and mixing objects of different
+//! parameters is an [`Error`], never a wrong answer.
+
+pub mod ciphertext;
+pub mod complex;
+pub mod encoder;
+pub mod error;
+pub mod evaluator;
+pub mod keys;
+mod keyswitch;
+pub mod linear;
+pub mod params;
+pub mod polynomial;
+
+pub use ciphertext::Ciphertext;
+pub use complex::Complex;
+pub use encoder::{Encoder, Plaintext, PrecisionStats};
+pub use error::{Error, Result};
+pub use evaluator::Evaluator;
+pub use keys::{Flooding, GaloisKeys, PublicKey, RelinKey, SecretKey};
+pub use linear::{tile, LinearTransform};
+pub use params::{Parameters, ParametersBuilder, Preset};
+pub use polynomial::Polynomial;
+pub use rlwe::params::SecurityLevel;

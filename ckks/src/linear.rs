@@ -1,0 +1,184 @@
+//! Linear transforms: matrix × vector on packed slots by the diagonal
+//! method (Halevi–Shoup, CRYPTO 2014) with baby-step giant-step rotations
+//! (Halevi–Shoup, CRYPTO 2018).
+//!
+//! The input vector `x` of dimension `d` (a power of two dividing N/2) must
+//! be *tiled*: slot `j` holds `x_{j mod d}` (see [`tile`]). Then
+//! `M·x = Σ_i diag_i ⊙ rot_i(x)` with `diag_i[j] = M[j][(j + i) mod d]`;
+//! writing `i = t·g + b` (`g ≈ √d`),
+//! `M·x = Σ_t rot_{t·g}( Σ_b rot_{−t·g}(diag_{t·g+b}) ⊙ rot_b(x) )`:
+//! `g − 1` baby rotations of `x` (hoisted: one key-switching decomposition)
+//! and `d/g − 1` giant rotations, one plaintext multiplication per nonzero
+//! diagonal and a single rescale. The output is tiled the same way, so
+//! transforms chain.
+
+use crate::ciphertext::Ciphertext;
+use crate::encoder::{Encoder, Plaintext};
+use crate::evaluator::Evaluator;
+use crate::keys::GaloisKeys;
+use crate::{Error, Result};
+
+/// `values` (length `d`) repeated over `slots` slots.
+pub fn tile(values: &[f64], slots: usize) -> Vec<f64> {
+    if values.is_empty() {
+        return vec![0.0; slots];
+    }
+    (0..slots).map(|j| values[j % values.len()]).collect()
+}
+
+/// A `d × d` matrix encoded for one level: the pre-rotated diagonals as
+/// plaintexts at scale `q_level`, so that the product, once rescaled, has
+/// exactly the scale of the input.
+#[derive(Clone, Debug)]
+pub struct LinearTransform {
+    dim: usize,
+    baby: usize,
+    level: usize,
+    /// `(t, b, plaintext of rot_{−t·g}(diag_{t·g+b}))` for nonzero diagonals.
+    diagonals: Vec<(usize, usize, Plaintext)>,
+}
+
+impl LinearTransform {
+    /// Encodes the square matrix `matrix` (rows) for ciphertexts at `level`.
+    pub fn new(encoder: &Encoder, matrix: &[Vec<f64>], level: usize) -> Result<Self> {
+        let d = matrix.len();
+        let slots = encoder.slots();
+        if d == 0 || !d.is_power_of_two() || d > slots {
+            return Err(Error::InvalidArgument {
+                what: format!("matrix dimension {d} must be a power of two ≤ {slots}"),
+            });
+        }
+        if matrix.iter().any(|r| r.len() != d) {
+            return Err(Error::InvalidArgument {
+                what: "matrix is not square".into(),
+            });
+        }
+        if matrix.iter().flatten().any(|x| !x.is_finite()) {
+            return Err(Error::ValueOutOfRange {
+                what: "matrix entry is not finite".into(),
+            });
+        }
+        if level == 0 {
+            return Err(Error::NotEnoughLevels {
+                what: "linear transform",
+                needed: 1,
+                available: 0,
+            });
+        }
+        let params = encoder.params();
+        let q = params.q(level)? as f64;
+        let mut g = 1usize;
+        while g * g < d {
+            g <<= 1;
+        }
+        let mut diagonals = Vec::new();
+        for i in 0..d {
+            let diag: Vec<f64> = (0..d).map(|j| matrix[j][(j + i) % d]).collect();
+            if diag.iter().all(|&x| x == 0.0) {
+                continue;
+            }
+            let (t, b) = (i / g, i % g);
+            let shift = t * g;
+            // rot_{−shift}: slot j receives diag[(j − shift) mod d].
+            let rotated: Vec<f64> = (0..d).map(|j| diag[(j + d - shift % d) % d]).collect();
+            let pt = encoder.encode_at(&tile(&rotated, slots), level, q)?;
+            diagonals.push((t, b, pt));
+        }
+        Ok(Self {
+            dim: d,
+            baby: g,
+            level,
+            diagonals,
+        })
+    }
+
+    /// The dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The level the diagonals are encoded for.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// The rotation steps the transform needs keys for.
+    pub fn rotation_steps(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = Vec::new();
+        for (t, b, _) in &self.diagonals {
+            if *b != 0 {
+                v.push(*b as i64);
+            }
+            if *t != 0 {
+                v.push((t * self.baby) as i64);
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+impl Evaluator {
+    /// `M·x` for a tiled input `x` (see the module docs); one level.
+    pub fn linear_transform(
+        &self,
+        ct: &Ciphertext,
+        lt: &LinearTransform,
+        gks: &GaloisKeys,
+    ) -> Result<Ciphertext> {
+        if ct.level() < lt.level {
+            return Err(Error::InvalidLevel {
+                what: "ciphertext below the level the transform was encoded for",
+                got: ct.level(),
+                max: lt.level,
+            });
+        }
+        let x = self.drop_to_level(ct, lt.level)?;
+        let mut babies: Vec<usize> = lt.diagonals.iter().map(|(_, b, _)| *b).collect();
+        babies.sort_unstable();
+        babies.dedup();
+        let steps: Vec<i64> = babies.iter().map(|&b| b as i64).collect();
+        let rotated = self.rotate_hoisted(&x, &steps, gks)?;
+        let mut giants: Vec<usize> = lt.diagonals.iter().map(|(t, _, _)| *t).collect();
+        giants.sort_unstable();
+        giants.dedup();
+        let mut total: Option<Ciphertext> = None;
+        for t in giants {
+            let mut inner: Option<Ciphertext> = None;
+            for (tt, b, pt) in &lt.diagonals {
+                if *tt != t {
+                    continue;
+                }
+                let idx = babies
+                    .binary_search(b)
+                    .map_err(|_| Error::InvalidArgument {
+                        what: "internal: baby step missing".into(),
+                    })?;
+                let term = self.mul_plain(&rotated[idx], pt)?;
+                inner = Some(match inner {
+                    None => term,
+                    Some(acc) => self.add(&acc, &term)?,
+                });
+            }
+            let Some(inner) = inner else { continue };
+            let shifted = if t == 0 {
+                inner
+            } else {
+                self.rotate(&inner, (t * lt.baby) as i64, gks)?
+            };
+            total = Some(match total {
+                None => shifted,
+                Some(acc) => self.add(&acc, &shifted)?,
+            });
+        }
+        match total {
+            Some(t) => self.rescale(&t),
+            None => {
+                // The zero matrix.
+                let z = self.mul_integer(&x, 0)?;
+                self.drop_to_level(&z, lt.level - 1)
+            }
+        }
+    }
+}
