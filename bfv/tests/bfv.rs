@@ -213,10 +213,11 @@ fn coefficient_encoding_multiplies_polynomials_mod_t() {
 }
 
 /// Invariant noise of a fresh public-key encryption: `[t·(c_0 + c_1 s)]_Q =
-/// t·E − (Q mod t)·m` with `E = e·u + e_0 + e_1·s`, each coefficient of `E`
-/// of standard deviation `σ_E = sqrt(10.5·(4N/3 + 1))`. Its maximum over N
-/// coefficients is ≈ 4.4 σ_E, and `|(Q mod t)·m| ≤ (Q mod t)·t/2`, so the
-/// expected budget is `log2 Q − 1 − log2(4.4·t·σ_E + (Q mod t)·t/2)`.
+/// t·E − (Q mod t)·m`. Encryption runs over `Q ∪ P` and divides by `P`, so
+/// `E` is the rounding noise `ε_0 + ε_1·s` (`|ε| ≤ 1/2`) of standard
+/// deviation `σ_E = sqrt(N/18 + 1/12)`; its maximum over N coefficients is
+/// ≈ 4.4 σ_E, and `|(Q mod t)·m| ≤ (Q mod t)·t/2`, so the expected budget
+/// is `log2 Q − 1 − log2(4.4·t·σ_E + (Q mod t)·t/2)`.
 #[test]
 fn fresh_and_multiplication_noise_match_estimates() {
     for preset in [Preset::N8192T65537, Preset::N16384T65537] {
@@ -232,7 +233,7 @@ fn fresh_and_multiplication_noise_match_estimates() {
         let log_q = q.bits() as f64 - 0.5; // within half a bit
         let r = (&q % 65537u32).to_string().parse::<f64>().unwrap();
         let t = T as f64;
-        let sigma_e = (10.5 * (4.0 * n / 3.0 + 1.0)).sqrt();
+        let sigma_e = (n / 18.0 + 1.0 / 12.0).sqrt();
         let estimate = log_q - 1.0 - (4.4 * t * sigma_e + r * t / 2.0).log2();
         let a = random_vec(&mut c.rng, c.params.degree());
         let ct =

@@ -159,7 +159,12 @@ impl SecretKey {
     }
 }
 
-/// A public key `(b, a) = (−a·s + e, a)` over `Q`, with `a` stored as a seed.
+/// A public key `(b, a) = (−a·s + e, a)` over the top-level `Q ∪ P`, with
+/// `a` stored as a seed.
+///
+/// Encryption works over `Q_l ∪ P` and divides by `P` with rounding (as
+/// SEAL does when it has special primes): the fresh noise `u·e + e_0 +
+/// e_1·s` shrinks to the rounding noise of the division.
 #[derive(Clone)]
 pub struct PublicKey {
     params: Arc<Params>,
@@ -191,13 +196,8 @@ impl PublicKey {
         rng: &mut R,
     ) -> Result<Self> {
         let params = sk.params();
-        let ring = params.ring_q_top();
         let a = Self::expand_a(params, seed);
-        let mut b = sample::small_poly(ring, &sample::cbd(ring.degree(), rng));
-        b.to_ntt();
-        let mut as_ = Poly::mul(&a, &sk.poly_at(ring)?)?;
-        as_.neg_assign();
-        b.add_assign(&as_)?;
+        let b = Self::share(sk, &a, rng)?;
         Ok(Self {
             params: params.clone(),
             seed: *seed,
@@ -206,22 +206,33 @@ impl PublicKey {
         })
     }
 
-    /// The uniform polynomial `a` for `seed`.
+    /// `−a·s + e` over the top-level `Q ∪ P` (one party's share when `s` is
+    /// a share of the joint secret).
+    pub fn share<R: RngCore + CryptoRng>(sk: &SecretKey, a: &Poly, rng: &mut R) -> Result<Poly> {
+        let ring = sk.params().ring_qp_top();
+        let mut b = sample::small_poly(ring, &sample::cbd(ring.degree(), rng));
+        b.to_ntt();
+        let mut as_ = Poly::mul(a, &sk.ntt_qp)?;
+        as_.neg_assign();
+        b.add_assign(&as_)?;
+        Ok(b)
+    }
+
+    /// The uniform polynomial `a` (over the top-level `Q ∪ P`) for `seed`.
     pub fn expand_a(params: &Params, seed: &Seed) -> Poly {
-        let ring = params.ring_q_top();
         sample::uniform_poly(
-            ring,
+            params.ring_qp_top(),
             Representation::Ntt,
             &mut sample::expand_seed(seed, DOMAIN_PK),
         )
     }
 
-    /// A public key from its parts (`b` in NTT form over the top-level `Q`).
+    /// A public key from its parts (`b` in NTT form over the top-level `Q ∪ P`).
     pub fn from_parts(params: &Arc<Params>, seed: Seed, b: Poly) -> Result<Self> {
-        let ring = params.ring_q_top();
+        let ring = params.ring_qp_top();
         if !b.context().same_ring(ring) {
             return Err(Error::ParameterMismatch {
-                what: "public key polynomial is not over the top-level Q",
+                what: "public key polynomial is not over the top-level Q ∪ P",
             });
         }
         let mut b = b;
@@ -244,20 +255,40 @@ impl PublicKey {
         &self.seed
     }
 
-    /// `b = −a·s + e`.
+    /// `b = −a·s + e` (over `Q ∪ P`).
     pub fn b(&self) -> &Poly {
         &self.b
     }
 
-    /// `a`.
+    /// `a` (over `Q ∪ P`).
     pub fn a(&self) -> &Poly {
         &self.a
     }
 
-    /// Encrypts `m` (over `Q_l`): `(u·b + e_0 + m, u·a + e_1)` with ternary `u`.
+    /// Encrypts `m` (over `Q_l`): `(u·b + e_0, u·a + e_1)` over `Q_l ∪ P`
+    /// with ternary `u`, divided by `P` with rounding, plus `m`.
     pub fn encrypt<R: RngCore + CryptoRng>(&self, m: &Poly, rng: &mut R) -> Result<Ciphertext> {
         let level = self.params.level_of(m.context())?;
-        let ring = self.params.ring_q(level)?;
+        let (c0, c1) = self.encrypt_zero_parts(level, rng)?;
+        let mut c0 = c0;
+        let mut mm = m.clone();
+        mm.to_ntt();
+        c0.add_assign(&mm)?;
+        Ciphertext::new(&self.params, vec![c0, c1])
+    }
+
+    /// The two parts of an encryption of zero at `level` (NTT over `Q_l`).
+    pub fn encrypt_zero_parts<R: RngCore + CryptoRng>(
+        &self,
+        level: usize,
+        rng: &mut R,
+    ) -> Result<(Poly, Poly)> {
+        let with_p = !self.params.p().is_empty();
+        let ring = if with_p {
+            self.params.ring_qp(level)?
+        } else {
+            self.params.ring_q(level)?
+        };
         let n = ring.degree();
         let mut u = sample::small_poly(ring, &sample::ternary(n, rng));
         u.to_ntt();
@@ -265,13 +296,17 @@ impl PublicKey {
         let mut c1 = sample::small_poly(ring, &sample::cbd(n, rng));
         c0.to_ntt();
         c1.to_ntt();
-        c0.mul_acc(&u, &self.b.drop_to(ring)?)?;
-        c1.mul_acc(&u, &self.a.drop_to(ring)?)?;
+        c0.mul_acc(&u, &self.b.restrict_to(ring)?)?;
+        c1.mul_acc(&u, &self.a.restrict_to(ring)?)?;
         u.zeroize();
-        let mut mm = m.clone();
-        mm.to_ntt();
-        c0.add_assign(&mm)?;
-        Ciphertext::new(&self.params, vec![c0, c1])
+        if with_p {
+            Ok((
+                crate::ciphertext::mod_down(&self.params, &c0, level)?,
+                crate::ciphertext::mod_down(&self.params, &c1, level)?,
+            ))
+        } else {
+            Ok((c0, c1))
+        }
     }
 }
 

@@ -233,7 +233,7 @@ impl PublicKey {
             "public key",
             Some(params.fingerprint()),
         )?;
-        let poly = b.b.into_poly(params.ring_q_top())?;
+        let poly = b.b.into_poly(params.ring_qp_top())?;
         PublicKey::from_parts(params, b.seed, poly)
     }
 }

@@ -69,7 +69,7 @@ fn round_trips() {
     assert_eq!(pk2.a(), f.pk.a());
     assert_eq!(pk2.to_bytes(), pk_bytes);
     // seeded: the public key is one polynomial plus a seed
-    let one_poly = 8 * p.degree() * p.q().len();
+    let one_poly = 8 * p.degree() * (p.q().len() + p.p().len());
     assert!(pk_bytes.len() < one_poly + 200, "{} bytes", pk_bytes.len());
     // relinearization and Galois keys
     let rlk2 = RelinKey::from_bytes(p, &f.rlk.to_bytes()).unwrap();
