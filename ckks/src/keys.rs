@@ -4,12 +4,9 @@
 //! decryption.
 
 use rand::{CryptoRng, RngCore};
-use serde::{Deserialize, Serialize};
 
 use rlwe::keys::{galois_element_conjugate, galois_element_for_rotation};
-use rlwe::poly::{Poly, Representation};
-use rlwe::sample::{self, Seed};
-use rlwe::serialize::{decode, encode, Kind, PolyData};
+use rlwe::sample;
 
 use crate::ciphertext::Ciphertext;
 use crate::complex::Complex;
@@ -17,8 +14,6 @@ use crate::encoder::{Encoder, Plaintext};
 use crate::params::Parameters;
 use crate::{Error, Result};
 
-const DOMAIN_PK_QP: &[u8] = b"ckks/pk-qp/a";
-const PK_TAG: [u8; 8] = *b"ckks/pk1";
 
 /// A secret key (uniform ternary). Zeroized on drop by `rlwe`; `Debug`
 /// does not print it.
@@ -190,18 +185,13 @@ impl SecretKey {
     }
 }
 
-/// A public key `(b, a) = (−a·s + e, a)` over `Q ∪ P` (`a` from a seed).
-///
-/// Encryption works over `Q_l ∪ P` and divides by `P` with rounding, as
-/// SEAL does: the fresh noise `u·e + e_0 + e_1·s` (coefficients of about
-/// `2^9` at N = 16384) becomes the rounding noise of the division (about
-/// `2^5`), four bits better than encrypting over `Q_l` alone.
+/// A CKKS public key: the `rlwe` public key (over `Q ∪ P`; encryption
+/// divides by `P` with rounding, as SEAL does, so the fresh noise is the
+/// rounding noise of that division).
 #[derive(Clone)]
 pub struct PublicKey {
     params: Parameters,
-    seed: Seed,
-    b: Poly,
-    a: Poly,
+    inner: rlwe::keys::PublicKey,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -212,39 +202,22 @@ impl std::fmt::Debug for PublicKey {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct PkBody {
-    tag: [u8; 8],
-    seed: Seed,
-    b: PolyData,
-}
-
 impl PublicKey {
     /// A public key for `sk`.
     pub fn generate<R: RngCore + CryptoRng>(sk: &SecretKey, rng: &mut R) -> Result<Self> {
-        let params = &sk.params;
-        let seed = sample::random_seed(rng);
-        let ring = params.rlwe().ring_qp_top();
-        let a = Self::expand_a(params, &seed);
-        let mut b = sample::small_poly(ring, &sample::cbd(ring.degree(), rng));
-        b.to_ntt();
-        let mut as_ = Poly::mul(&a, &sk.inner.poly_at(ring)?)?;
-        as_.neg_assign();
-        b.add_assign(&as_)?;
         Ok(Self {
-            params: params.clone(),
-            seed,
-            b,
-            a,
+            params: sk.params.clone(),
+            inner: rlwe::keys::PublicKey::generate(&sk.inner, rng)?,
         })
     }
 
-    fn expand_a(params: &Parameters, seed: &Seed) -> Poly {
-        sample::uniform_poly(
-            params.rlwe().ring_qp_top(),
-            Representation::Ntt,
-            &mut sample::expand_seed(seed, DOMAIN_PK_QP),
-        )
+    /// Wraps an `rlwe` public key (e.g. a collectively generated one).
+    pub fn from_rlwe(params: &Parameters, inner: rlwe::keys::PublicKey) -> Result<Self> {
+        params.rlwe().check_same(inner.params(), "public key")?;
+        Ok(Self {
+            params: params.clone(),
+            inner,
+        })
     }
 
     /// The parameters.
@@ -252,31 +225,15 @@ impl PublicKey {
         &self.params
     }
 
+    /// The `rlwe` key.
+    pub fn rlwe(&self) -> &rlwe::keys::PublicKey {
+        &self.inner
+    }
+
     /// Encrypts `pt` at its level and scale.
-    pub fn encrypt<R: RngCore + CryptoRng>(
-        &self,
-        pt: &Plaintext,
-        rng: &mut R,
-    ) -> Result<Ciphertext> {
-        self.params
-            .check_same(&pt.params, "plaintext and public key")?;
-        let rp = self.params.rlwe();
-        let level = pt.level;
-        let ring = rp.ring_qp(level)?;
-        let n = ring.degree();
-        let mut u = sample::small_poly(ring, &sample::ternary(n, rng));
-        u.to_ntt();
-        let mut c0 = sample::small_poly(ring, &sample::cbd(n, rng));
-        let mut c1 = sample::small_poly(ring, &sample::cbd(n, rng));
-        c0.to_ntt();
-        c1.to_ntt();
-        c0.mul_acc(&u, &self.b.restrict_to(ring)?)?;
-        c1.mul_acc(&u, &self.a.restrict_to(ring)?)?;
-        zeroize::Zeroize::zeroize(&mut u);
-        let mut c0 = rlwe::ciphertext::mod_down(rp, &c0, level)?;
-        let c1 = rlwe::ciphertext::mod_down(rp, &c1, level)?;
-        c0.add_assign(&pt.ntt_poly())?;
-        let inner = rlwe::ciphertext::Ciphertext::new(rp, vec![c0, c1])?;
+    pub fn encrypt<R: RngCore + CryptoRng>(&self, pt: &Plaintext, rng: &mut R) -> Result<Ciphertext> {
+        self.params.check_same(&pt.params, "plaintext and public key")?;
+        let inner = self.inner.encrypt(&pt.ntt_poly(), rng)?;
         Ok(Ciphertext {
             params: self.params.clone(),
             inner,
@@ -286,36 +243,12 @@ impl PublicKey {
 
     /// Serialized key: the seed of `a` and `b`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let body = PkBody {
-            tag: PK_TAG,
-            seed: self.seed,
-            b: PolyData::from_poly(&self.b),
-        };
-        encode(Kind::External, self.params.rlwe().fingerprint(), &body)
+        self.inner.to_bytes()
     }
 
     /// Reads a public key of `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
-        let body: PkBody = decode(
-            bytes,
-            Kind::External,
-            "CKKS public key",
-            Some(params.rlwe().fingerprint()),
-        )?;
-        if body.tag != PK_TAG {
-            return Err(Error::Malformed {
-                what: "CKKS public key",
-                reason: "not a CKKS public key".into(),
-            });
-        }
-        let mut b = body.b.into_poly(params.rlwe().ring_qp_top())?;
-        b.to_ntt();
-        Ok(Self {
-            params: params.clone(),
-            seed: body.seed,
-            a: Self::expand_a(params, &body.seed),
-            b,
-        })
+        Self::from_rlwe(params, rlwe::keys::PublicKey::from_bytes(params.rlwe(), bytes)?)
     }
 }
 
