@@ -210,7 +210,7 @@ impl Mb8Moduli {
                 x.copy_from_slice(&sel);
             } else {
                 for _ in 0..WINDOW {
-                    ams(&x, &n, &np, n0, &mut tmp, &mut apad, &mut wide);
+                    ams::<7>(&x, &n, &np, n0, &mut tmp, &mut apad, &mut wide);
                     core::mem::swap(&mut x, &mut tmp);
                 }
                 amm(&x, &sel, &n, n0, &mut tmp, &mut acc);
@@ -284,7 +284,7 @@ fn select(table: &[__m512i], k: usize, entries: usize, idx: __m512i, sel: &mut [
 /// of `2k + 2`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn ams(
+fn ams<const PHASES: u8>(
     a: &[__m512i],
     n: &[__m512i],
     np: &[__m512i],
@@ -307,6 +307,7 @@ fn ams(
     for x in t.iter_mut() {
         *x = zero;
     }
+    if PHASES & 1 != 0 {
     // Off-diagonal products a_i a_j (i < j), rows i and i + 1 together:
     // position i + d gets lo(a_i a_d) + hi(a_i a_(d-1)) + lo(a_(i+1) a_(d-1))
     // + hi(a_(i+1) a_(d-2)), each term present only when its j > its i
@@ -321,15 +322,18 @@ fn ams(
         let x = _mm512_madd52lo_epu64(t[2 * i + 3], a0, ap[i + 3]);
         let x = _mm512_madd52hi_epu64(x, a0, ap[i + 2]);
         t[2 * i + 3] = _mm512_madd52lo_epu64(x, a1, ap[i + 2]);
-        for d in i + 4..k + 2 {
-            let x = _mm512_madd52lo_epu64(t[i + d], a0, ap[d]);
-            let x = _mm512_madd52hi_epu64(x, a0, ap[d - 1]);
-            let x = _mm512_madd52lo_epu64(x, a1, ap[d - 1]);
-            t[i + d] = _mm512_madd52hi_epu64(x, a1, ap[d - 2]);
+        // d = i + 4 ..= k + 1; w = [a_(d-2), a_(d-1), a_d]
+        for (td, w) in t[2 * i + 4..i + k + 2].iter_mut().zip(ap[i + 2..].windows(3)) {
+            let x = _mm512_madd52lo_epu64(*td, a0, w[2]);
+            let x = _mm512_madd52hi_epu64(x, a0, w[1]);
+            let x = _mm512_madd52lo_epu64(x, a1, w[1]);
+            *td = _mm512_madd52hi_epu64(x, a1, w[0]);
         }
         i += 2;
     }
     // (For odd k the last row has no off-diagonal products.)
+    }
+    if PHASES & 2 != 0 {
     // Double, then add the squares a_i^2.
     for (i, &ai) in ap[..k].iter().enumerate() {
         let lo = _mm512_add_epi64(t[2 * i], t[2 * i]);
@@ -337,6 +341,8 @@ fn ams(
         let hi = _mm512_add_epi64(t[2 * i + 1], t[2 * i + 1]);
         t[2 * i + 1] = _mm512_madd52hi_epu64(hi, ai, ai);
     }
+    }
+    if PHASES & 4 != 0 {
     // Montgomery reduction, two 52-bit limbs (rows m0, m1) per pass. k is
     // even. Software-pipelined: right after a pass has finished positions
     // i + 2 and i + 3, the next pass's m0, m1 are computed, so their
@@ -357,14 +363,16 @@ fn ams(
         } else {
             (zero, zero, zero)
         };
-        for d in 4..k + 2 {
-            let x = _mm512_madd52lo_epu64(t[i + d], m0, np[d]);
-            let x = _mm512_madd52hi_epu64(x, m0, np[d - 1]);
-            let x = _mm512_madd52lo_epu64(x, m1, np[d - 1]);
-            t[i + d] = _mm512_madd52hi_epu64(x, m1, np[d - 2]);
+        // d = 4 ..= k + 1; w = [n_(d-2), n_(d-1), n_d]
+        for (td, w) in t[i + 4..i + k + 2].iter_mut().zip(np[2..].windows(3)) {
+            let x = _mm512_madd52lo_epu64(*td, m0, w[2]);
+            let x = _mm512_madd52hi_epu64(x, m0, w[1]);
+            let x = _mm512_madd52lo_epu64(x, m1, w[1]);
+            *td = _mm512_madd52hi_epu64(x, m1, w[0]);
         }
         (m0, m1, c1) = next;
         i += 2;
+    }
     }
     let mut c = zero;
     for j in 0..k {
@@ -542,7 +550,7 @@ mod timing {
             let mut ap = vec![zero; k + 2];
             let mut t = vec![zero; 2 * k + 2];
             let reps = 4000;
-            let (mut e1, mut e2) = (f64::MAX, f64::MAX);
+            let (mut e1, mut e2, mut e3, mut e4) = (f64::MAX, f64::MAX, f64::MAX, f64::MAX);
             for _ in 0..15 {
                 let st = std::time::Instant::now();
                 for _ in 0..reps {
@@ -552,13 +560,30 @@ mod timing {
                 e1 = e1.min(st.elapsed().as_secs_f64() / reps as f64);
                 let st = std::time::Instant::now();
                 for _ in 0..reps {
-                    ams(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
+                    ams::<7>(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
                     core::mem::swap(&mut a, &mut out);
                 }
                 e2 = e2.min(st.elapsed().as_secs_f64() / reps as f64);
+                let st = std::time::Instant::now();
+                for _ in 0..reps {
+                    ams::<1>(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
+                }
+                e3 = e3.min(st.elapsed().as_secs_f64() / reps as f64);
+                let st = std::time::Instant::now();
+                for _ in 0..reps {
+                    ams::<4>(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
+                }
+                e4 = e4.min(st.elapsed().as_secs_f64() / reps as f64);
             }
             let ifma_amm = 4 * k * k;
             let ifma_ams = 3 * k * k + k;
+            println!(
+                "k={k}: off-diagonal {:.3} us ({:.2} IFMA/ns), reduction {:.3} us ({:.2} IFMA/ns)",
+                e3 * 1e6,
+                (k * k - k) as f64 / e3 / 1e9,
+                e4 * 1e6,
+                (2 * k * k) as f64 / e4 / 1e9
+            );
             println!(
                 "k={k}: amm {:.3} us ({:.2} IFMA/ns), ams {:.3} us ({:.2} IFMA/ns)",
                 e1 * 1e6,
