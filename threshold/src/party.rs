@@ -1,0 +1,314 @@
+//! A party: its additive secret `s_i`, its Shamir share of the joint secret
+//! (t-of-n), and the record of protocol instances it already answered.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+use rand::{CryptoRng, RngCore};
+use rlwe::params::Params;
+use rlwe::poly::{Poly, Representation, RingContext};
+use rlwe::sample;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
+
+use crate::{Error, PartyId, Result};
+
+/// The parties taking part in a threshold operation, with the threshold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActiveSet {
+    parties: Vec<PartyId>,
+    t: usize,
+}
+
+impl ActiveSet {
+    /// At least `t` distinct parties (ids 1..); fewer is [`Error::TooFewShares`].
+    pub fn new(parties: &[PartyId], t: usize) -> Result<Self> {
+        let set: BTreeSet<PartyId> = parties.iter().copied().collect();
+        if set.len() != parties.len() {
+            let dup = parties
+                .iter()
+                .find(|p| parties.iter().filter(|q| q == p).count() > 1)
+                .copied()
+                .unwrap_or(PartyId(0));
+            return Err(Error::DuplicateParty { party: dup });
+        }
+        if let Some(p) = set.iter().find(|p| p.0 == 0) {
+            return Err(Error::UnexpectedParty { party: *p });
+        }
+        if t == 0 || set.len() < t {
+            return Err(Error::TooFewShares {
+                got: set.len(),
+                need: t.max(1),
+            });
+        }
+        Ok(Self {
+            parties: set.into_iter().collect(),
+            t,
+        })
+    }
+
+    /// The parties, sorted.
+    pub fn parties(&self) -> &[PartyId] {
+        &self.parties
+    }
+
+    /// The threshold.
+    pub fn threshold(&self) -> usize {
+        self.t
+    }
+
+    /// Whether `p` is in the set.
+    pub fn contains(&self, p: PartyId) -> bool {
+        self.parties.binary_search(&p).is_ok()
+    }
+
+    /// The Lagrange coefficient at 0 of party `j` over this set, modulo each
+    /// prime of `ring`: `Π_{m ≠ j} m / (m − j)`.
+    pub(crate) fn lagrange(&self, j: PartyId, ring: &RingContext) -> Result<Vec<u64>> {
+        ring.moduli()
+            .iter()
+            .map(|q| {
+                let mut num = 1u64;
+                let mut den = 1u64;
+                for &m in &self.parties {
+                    if m != j {
+                        num = q.mul(num, q.reduce(m.0 as u64));
+                        den = q.mul(den, q.sub(q.reduce(m.0 as u64), q.reduce(j.0 as u64)));
+                    }
+                }
+                Ok(q.mul(num, q.inv(den)?))
+            })
+            .collect()
+    }
+}
+
+/// A Shamir share of one party's secret, sent privately to another party.
+/// Zeroized on drop; `Debug` does not print it.
+pub struct SecretShareMessage {
+    /// The dealer.
+    pub from: PartyId,
+    /// The recipient.
+    pub to: PartyId,
+    pub(crate) share: Poly,
+}
+
+impl std::fmt::Debug for SecretShareMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretShareMessage")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SecretShareMessage {
+    fn drop(&mut self) {
+        self.share.zeroize();
+    }
+}
+
+struct ThresholdState {
+    t: usize,
+    n: usize,
+    /// `S_j = Σ_i f_i(j)` in NTT form over the top-level `Q ∪ P`.
+    share: Poly,
+}
+
+impl Drop for ThresholdState {
+    fn drop(&mut self) {
+        self.share.zeroize();
+    }
+}
+
+/// One party of a multiparty session.
+pub struct Party {
+    id: PartyId,
+    params: Arc<Params>,
+    sk: rlwe::keys::SecretKey,
+    threshold: Option<ThresholdState>,
+    used: HashSet<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Party {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Party")
+            .field("id", &self.id)
+            .field("threshold", &self.threshold.as_ref().map(|s| (s.t, s.n)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Party {
+    /// A party with a fresh ternary secret.
+    pub fn new<R: RngCore + CryptoRng>(id: PartyId, params: &Arc<Params>, rng: &mut R) -> Self {
+        Self::from_secret(id, rlwe::keys::SecretKey::generate(params, rng))
+    }
+
+    /// A party holding an existing secret share.
+    pub fn from_secret(id: PartyId, sk: rlwe::keys::SecretKey) -> Self {
+        Self {
+            id,
+            params: sk.params().clone(),
+            sk,
+            threshold: None,
+            used: HashSet::new(),
+        }
+    }
+
+    /// The party's id.
+    pub fn id(&self) -> PartyId {
+        self.id
+    }
+
+    /// The RLWE parameters.
+    pub fn params(&self) -> &Arc<Params> {
+        &self.params
+    }
+
+    /// The additive secret `s_i` (for key generation).
+    pub(crate) fn secret(&self) -> &rlwe::keys::SecretKey {
+        &self.sk
+    }
+
+    /// The secret this party contributes over `ring`: `s_i` (N-of-N, `active`
+    /// = None) or `λ_i·S_i` for the active set (t-of-n).
+    pub(crate) fn secret_for(
+        &self,
+        ring: &Arc<RingContext>,
+        active: Option<&ActiveSet>,
+    ) -> Result<Poly> {
+        match active {
+            None => Ok(self.sk.poly_at(ring)?),
+            Some(set) => {
+                let st = self
+                    .threshold
+                    .as_ref()
+                    .ok_or(Error::InvalidThreshold { t: set.t, n: 0 })?;
+                if set.t != st.t {
+                    return Err(Error::InvalidThreshold { t: set.t, n: st.n });
+                }
+                if !set.contains(self.id) {
+                    return Err(Error::UnexpectedParty { party: self.id });
+                }
+                let mut s = st.share.restrict_to(ring)?;
+                s.mul_scalar_rns_assign(&set.lagrange(self.id, ring)?)?;
+                Ok(s)
+            }
+        }
+    }
+
+    /// Records that this party answered the protocol instance identified by
+    /// `label` and `data`; a second call with the same instance is refused.
+    pub(crate) fn mark_used(
+        &mut self,
+        protocol: &'static str,
+        label: &[u8],
+        data: &[&[u64]],
+    ) -> Result<()> {
+        let mut h = Sha256::new();
+        h.update(protocol.as_bytes());
+        h.update((label.len() as u64).to_le_bytes());
+        h.update(label);
+        for d in data {
+            for w in d.iter() {
+                h.update(w.to_le_bytes());
+            }
+        }
+        if !self.used.insert(h.finalize().into()) {
+            return Err(Error::ShareReused {
+                party: self.id,
+                protocol,
+            });
+        }
+        Ok(())
+    }
+
+    /// Deals Shamir shares of this party's secret with threshold `t` to the
+    /// parties `1..=n` (itself included): one private message each.
+    pub fn deal<R: RngCore + CryptoRng>(
+        &self,
+        t: usize,
+        n: usize,
+        rng: &mut R,
+    ) -> Result<Vec<SecretShareMessage>> {
+        if t == 0 || t > n || n as u64 >= 1 << 20 {
+            return Err(Error::InvalidThreshold { t, n });
+        }
+        let ring = self.params.ring_qp_top();
+        // f(x) = s + a_1 x + … + a_{t-1} x^{t-1}, coefficient-wise over each prime.
+        let mut coeffs: Vec<Poly> = Vec::with_capacity(t);
+        coeffs.push(self.sk.ntt_qp().clone());
+        for _ in 1..t {
+            coeffs.push(sample::uniform_poly(ring, Representation::Ntt, rng));
+        }
+        let mut out = Vec::with_capacity(n);
+        for j in 1..=n as u64 {
+            // Horner
+            let mut acc = coeffs[t - 1].clone();
+            for c in coeffs[..t - 1].iter().rev() {
+                acc.mul_scalar_assign(j);
+                acc.add_assign(c)?;
+            }
+            out.push(SecretShareMessage {
+                from: self.id,
+                to: PartyId(j as u32),
+                share: acc,
+            });
+        }
+        for c in &mut coeffs {
+            c.zeroize();
+        }
+        Ok(out)
+    }
+
+    /// Takes the `n` dealings addressed to this party (one from every party,
+    /// itself included) and keeps `S_j = Σ_i f_i(j)`.
+    pub fn receive_dealings(
+        &mut self,
+        messages: Vec<SecretShareMessage>,
+        t: usize,
+        n: usize,
+    ) -> Result<()> {
+        if t == 0 || t > n {
+            return Err(Error::InvalidThreshold { t, n });
+        }
+        let ring = self.params.ring_qp_top();
+        let mut seen = BTreeSet::new();
+        let mut acc = Poly::zero(ring, Representation::Ntt);
+        for m in &messages {
+            if m.to != self.id {
+                return Err(Error::InvalidShare {
+                    party: m.from,
+                    reason: format!("dealing addressed to {}", m.to),
+                });
+            }
+            if m.from.0 == 0 || m.from.0 as usize > n {
+                return Err(Error::UnexpectedParty { party: m.from });
+            }
+            if !seen.insert(m.from) {
+                return Err(Error::DuplicateParty { party: m.from });
+            }
+            if !m.share.context().same_ring(ring) || m.share.representation() != Representation::Ntt
+            {
+                return Err(Error::InvalidShare {
+                    party: m.from,
+                    reason: "dealing is not an NTT polynomial over Q ∪ P".into(),
+                });
+            }
+            acc.add_assign(&m.share)?;
+        }
+        if seen.len() != n {
+            return Err(Error::TooFewShares {
+                got: seen.len(),
+                need: n,
+            });
+        }
+        self.threshold = Some(ThresholdState { t, n, share: acc });
+        Ok(())
+    }
+
+    /// Whether this party holds a t-of-n share, and its (t, n).
+    pub fn threshold(&self) -> Option<(usize, usize)> {
+        self.threshold.as_ref().map(|s| (s.t, s.n))
+    }
+}
