@@ -8,3 +8,5 @@ pub use bfv;
 pub use ckks;
 pub use paillier;
 pub use rlwe;
+pub use ml_he;
+pub use threshold;
