@@ -28,6 +28,37 @@ pub enum Error {
     /// A value outside what the model or packing supports.
     #[error("out of range: {0}")]
     OutOfRange(String),
+    /// Bytes that do not describe a valid protocol message.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// Which message.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A message of another session, key, round, request or parameter set
+    /// (e.g. a ciphertext under another collective key).
+    #[error("session mismatch: {what}")]
+    SessionMismatch {
+        /// What disagrees.
+        what: String,
+    },
+    /// A second submission from the same party for the same round.
+    #[error("duplicate submission from party {party}")]
+    DuplicateSubmission {
+        /// The party.
+        party: u32,
+    },
+    /// A party id outside the session (ids are 1..=n).
+    #[error("unknown party {party}")]
+    UnknownParty {
+        /// The party.
+        party: u32,
+    },
+    /// A protocol step taken out of order (e.g. encrypting before the
+    /// collective key is known, combining with no contribution).
+    #[error("protocol error: {0}")]
+    Protocol(String),
 }
 
 /// Result alias of the crate.
