@@ -12,8 +12,14 @@ use rand_chacha::ChaCha20Rng;
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("bfv");
-    group.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
-    for (name, preset) in [("N8192", Preset::N8192T65537), ("N16384", Preset::N16384T65537)] {
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+    for (name, preset) in [
+        ("N8192", Preset::N8192T65537),
+        ("N16384", Preset::N16384T65537),
+    ] {
         let params = Parameters::preset(preset).expect("preset");
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let sk = SecretKey::generate(&params, &mut rng);
@@ -29,17 +35,39 @@ fn bench(c: &mut Criterion) {
         let b = pk.encrypt(&pt, &mut rng).expect("encrypt");
         let prod = eval.mul(&a, &b).expect("mul");
 
-        group.bench_function(BenchmarkId::new("encode", name), |bn| bn.iter(|| enc.encode(&values)));
-        group.bench_function(BenchmarkId::new("encrypt_pk", name), |bn| bn.iter(|| pk.encrypt(&pt, &mut rng)));
-        group.bench_function(BenchmarkId::new("encrypt_sk", name), |bn| bn.iter(|| sk.encrypt(&pt, &mut rng)));
-        group.bench_function(BenchmarkId::new("decrypt", name), |bn| bn.iter(|| sk.decrypt(&a)));
-        group.bench_function(BenchmarkId::new("decode", name), |bn| bn.iter(|| enc.decode(&pt)));
-        group.bench_function(BenchmarkId::new("add", name), |bn| bn.iter(|| eval.add(&a, &b)));
-        group.bench_function(BenchmarkId::new("mul_plain", name), |bn| bn.iter(|| eval.mul_plain(&a, &pt)));
-        group.bench_function(BenchmarkId::new("mul", name), |bn| bn.iter(|| eval.mul(&a, &b)));
-        group.bench_function(BenchmarkId::new("relinearize", name), |bn| bn.iter(|| eval.relinearize(&prod, &rlk)));
-        group.bench_function(BenchmarkId::new("mul_relin", name), |bn| bn.iter(|| eval.mul_relin(&a, &b, &rlk)));
-        group.bench_function(BenchmarkId::new("rotate_rows", name), |bn| bn.iter(|| eval.rotate_rows(&a, 1, &gk)));
+        group.bench_function(BenchmarkId::new("encode", name), |bn| {
+            bn.iter(|| enc.encode(&values))
+        });
+        group.bench_function(BenchmarkId::new("encrypt_pk", name), |bn| {
+            bn.iter(|| pk.encrypt(&pt, &mut rng))
+        });
+        group.bench_function(BenchmarkId::new("encrypt_sk", name), |bn| {
+            bn.iter(|| sk.encrypt(&pt, &mut rng))
+        });
+        group.bench_function(BenchmarkId::new("decrypt", name), |bn| {
+            bn.iter(|| sk.decrypt(&a))
+        });
+        group.bench_function(BenchmarkId::new("decode", name), |bn| {
+            bn.iter(|| enc.decode(&pt))
+        });
+        group.bench_function(BenchmarkId::new("add", name), |bn| {
+            bn.iter(|| eval.add(&a, &b))
+        });
+        group.bench_function(BenchmarkId::new("mul_plain", name), |bn| {
+            bn.iter(|| eval.mul_plain(&a, &pt))
+        });
+        group.bench_function(BenchmarkId::new("mul", name), |bn| {
+            bn.iter(|| eval.mul(&a, &b))
+        });
+        group.bench_function(BenchmarkId::new("relinearize", name), |bn| {
+            bn.iter(|| eval.relinearize(&prod, &rlk))
+        });
+        group.bench_function(BenchmarkId::new("mul_relin", name), |bn| {
+            bn.iter(|| eval.mul_relin(&a, &b, &rlk))
+        });
+        group.bench_function(BenchmarkId::new("rotate_rows", name), |bn| {
+            bn.iter(|| eval.rotate_rows(&a, 1, &gk))
+        });
     }
     group.finish();
 }

@@ -1,1 +1,122 @@
-fn main() {}
+//! Multiparty protocols: per-party share generation and aggregation for
+//! collective key generation and decryption at N = 8192 / 16384 for n = 3
+//! and 16 parties. (Threshold Paillier: `benches/threshold_paillier.rs`.)
+//!
+//! `RAYON_NUM_THREADS=1 cargo bench --bench threshold`
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use threshold::{Crs, DecryptionShares, Party, PartyId, PublicKeyShares, RelinKeyRound1, Smudging};
+
+fn lattice(c: &mut Criterion) {
+    let mut group = c.benchmark_group("threshold");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300));
+    for (name, preset) in [
+        ("N8192", bfv::Preset::N8192T65537),
+        ("N16384", bfv::Preset::N16384T65537),
+    ] {
+        let params = bfv::Parameters::preset(preset).expect("preset");
+        let rp = params.rlwe().clone();
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for n in [3u32, 16] {
+            let id = format!("{name}/n{n}");
+            let mut parties: Vec<Party> = (1..=n)
+                .map(|i| Party::new(PartyId(i), &rp, &mut rng))
+                .collect();
+            // per-party share generation (a fresh CRS each time: shares are single-use)
+            let mut k = 0u64;
+            group.bench_function(BenchmarkId::new("pk_share", &id), |b| {
+                b.iter(|| {
+                    k += 1;
+                    let mut seed = [0u8; 32];
+                    seed[..8].copy_from_slice(&k.to_le_bytes());
+                    parties[0]
+                        .public_key_share(&Crs::from_seed(seed), &mut rng)
+                        .expect("share")
+                })
+            });
+            let crs = Crs::from_seed([200; 32]);
+            let pk_shares: Vec<_> = parties
+                .iter_mut()
+                .map(|p| p.public_key_share(&crs, &mut rng).expect("share"))
+                .collect();
+            group.bench_function(BenchmarkId::new("pk_aggregate", &id), |b| {
+                b.iter_batched(
+                    || pk_shares.clone(),
+                    |s| {
+                        PublicKeyShares::aggregate(s)
+                            .and_then(|a| a.finish())
+                            .expect("aggregate")
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+            let (r1, _eph): (Vec<_>, Vec<_>) = parties
+                .iter_mut()
+                .map(|p| p.relin_key_round1(&crs, &mut rng).expect("round 1"))
+                .unzip();
+            group.bench_function(BenchmarkId::new("rlk_round1_aggregate", &id), |b| {
+                b.iter_batched(
+                    || r1.clone(),
+                    |s| RelinKeyRound1::aggregate(s).expect("aggregate"),
+                    BatchSize::LargeInput,
+                )
+            });
+            let pk = bfv::PublicKey::from_rlwe(
+                &params,
+                PublicKeyShares::aggregate(pk_shares.clone())
+                    .expect("agg")
+                    .finish()
+                    .expect("pk"),
+            )
+            .expect("pk");
+            let enc = bfv::Encoder::new(&params);
+            let pt = enc.encode(&[1, 2, 3]).expect("encode");
+            let smudging =
+                Smudging::for_bfv(&params, params.max_level(), 8.0, n as usize).expect("smudging");
+            // a fresh ciphertext per iteration: a party answers each ciphertext once
+            let mut enc_rng = ChaCha20Rng::seed_from_u64(1);
+            let mut share_rng = ChaCha20Rng::seed_from_u64(2);
+            group.bench_function(BenchmarkId::new("decryption_share", &id), |b| {
+                b.iter_batched(
+                    || pk.encrypt(&pt, &mut enc_rng).expect("ct"),
+                    |ct| {
+                        parties[0]
+                            .decryption_share(ct.rlwe(), None, &smudging, &mut share_rng)
+                            .expect("share")
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+            let ct = pk.encrypt(&pt, &mut rng).expect("ct");
+            let shares: Vec<_> = parties
+                .iter_mut()
+                .map(|p| {
+                    p.decryption_share(ct.rlwe(), None, &smudging, &mut rng)
+                        .expect("share")
+                })
+                .collect();
+            group.bench_function(BenchmarkId::new("decryption_combine", &id), |b| {
+                b.iter_batched(
+                    || shares.clone(),
+                    |s| {
+                        DecryptionShares::aggregate(ct.rlwe(), s, None)
+                            .and_then(|d| d.finish_bfv(&params, ct.encoding()))
+                            .expect("combine")
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lattice);
+criterion_main!(benches);

@@ -12,6 +12,21 @@ use crate::keys::{rotation_element, scaled_plaintext, GaloisKeys, RelinKey};
 use crate::params::Parameters;
 use crate::{Error, Result};
 
+/// A plaintext in NTT form at one level, ready for multiplication.
+#[derive(Clone, Debug)]
+pub struct PreparedPlaintext {
+    poly: Poly,
+    encoding: crate::Encoding,
+    level: usize,
+}
+
+impl PreparedPlaintext {
+    /// The level it was prepared for.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+}
+
 /// Evaluates on ciphertexts; holds no secret.
 #[derive(Clone, Debug)]
 pub struct Evaluator {
@@ -139,6 +154,38 @@ impl Evaluator {
         let m = self.lift(pt, ct.level())?;
         ct.rlwe_mut().mul_plain_assign(&m)?;
         Ok(())
+    }
+
+    /// A plaintext lifted to `Q_level` in NTT form, for repeated
+    /// multiplications (SEAL's `transform_to_ntt`): [`Self::mul_prepared`]
+    /// then costs one pointwise product per part.
+    pub fn prepare_mul(&self, pt: &Plaintext, level: usize) -> Result<PreparedPlaintext> {
+        self.params.check_same(pt.params(), "plaintext and evaluator")?;
+        Ok(PreparedPlaintext {
+            poly: self.lift(pt, level)?,
+            encoding: pt.encoding(),
+            level,
+        })
+    }
+
+    /// `ct · pt` for a prepared plaintext at the ciphertext's level.
+    pub fn mul_prepared(&self, ct: &Ciphertext, pt: &PreparedPlaintext) -> Result<Ciphertext> {
+        self.check(ct)?;
+        if ct.encoding() != pt.encoding {
+            return Err(Error::EncodingMismatch {
+                what: "ciphertext and plaintext use different encodings",
+            });
+        }
+        if ct.level() != pt.level {
+            return Err(Error::Rlwe(rlwe::Error::InvalidLevel {
+                what: "prepared plaintext at another level",
+                got: pt.level,
+                max: ct.level(),
+            }));
+        }
+        let mut out = ct.clone();
+        out.rlwe_mut().mul_plain_assign(&pt.poly)?;
+        Ok(out)
     }
 
     /// `ct · c` for an integer constant (reduced modulo t, centered).

@@ -38,7 +38,7 @@ pub mod params;
 pub use ciphertext::Ciphertext;
 pub use encoder::{Encoder, Encoding, Plaintext};
 pub use error::{Error, Result};
-pub use evaluator::Evaluator;
+pub use evaluator::{Evaluator, PreparedPlaintext};
 pub use keys::{GaloisKeys, PublicKey, RelinKey, SecretKey};
 pub use params::{Parameters, ParametersBuilder, Preset};
 pub use rlwe::params::SecurityLevel;
