@@ -1,1 +1,100 @@
-fn main() {}
+//! CKKS benchmarks at N = 16384, scale 2^40.
+//!
+//! * `L8`: the `Preset::N16384` chain, 8 ciphertext limbs
+//!   `Q = [50, 40 × 7]` + `P = [50, 50]` (430 bits, 128-bit secure);
+//! * `L7`: the shape of the SEAL / OpenFHE peer figures (`[60, 40 × 6, 60]`)
+//!   in sub-2^50 primes, 7 ciphertext limbs `Q = [50, 40 × 6]` + `P = [50, 50]`.
+//!
+//! Single-thread figures (compare with `shared/peers/results_py.txt`):
+//! `RAYON_NUM_THREADS=1 cargo bench --bench ckks`
+
+use std::time::Duration;
+
+use ckks::{
+    tile, Encoder, Evaluator, GaloisKeys, LinearTransform, Parameters, Preset, PublicKey, RelinKey,
+    SecretKey,
+};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ckks");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    let configs = [
+        (
+            "N16384-L8",
+            Parameters::preset(Preset::N16384).expect("preset"),
+        ),
+        (
+            "N16384-L7",
+            Parameters::builder()
+                .degree(16384)
+                .q_bits(&[50, 40, 40, 40, 40, 40, 40])
+                .p_bits(&[50, 50])
+                .scale_bits(40)
+                .build()
+                .expect("params"),
+        ),
+    ];
+    for (name, params) in configs {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let sk = SecretKey::generate(&params, &mut rng);
+        let pk = PublicKey::generate(&sk, &mut rng).expect("pk");
+        let rlk = RelinKey::generate(&sk, &mut rng).expect("rlk");
+        let enc = Encoder::new(&params);
+        let eval = Evaluator::new(&params);
+        let n = params.slots();
+        let x: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let pt = enc.encode(&x).expect("encode");
+        let a = pk.encrypt(&pt, &mut rng).expect("encrypt");
+        let b = pk.encrypt(&pt, &mut rng).expect("encrypt");
+        let prod = eval.mul_relin(&a, &b, &rlk).expect("mul");
+        let d = 64;
+        let m: Vec<Vec<f64>> = (0..d)
+            .map(|_| (0..d).map(|_| rng.gen_range(-1.0..1.0)).collect())
+            .collect();
+        let lt = LinearTransform::new(&enc, &m, params.max_level()).expect("lt");
+        let mut steps = lt.rotation_steps();
+        steps.push(1);
+        let gk = GaloisKeys::generate(&sk, &steps, &mut rng).expect("gk");
+        let v = pk
+            .encrypt(&enc.encode(&tile(&x[..d], n)).expect("encode"), &mut rng)
+            .expect("encrypt");
+
+        group.bench_function(BenchmarkId::new("encode_encrypt_pk", name), |bn| {
+            bn.iter(|| pk.encrypt(&enc.encode(&x).expect("encode"), &mut rng))
+        });
+        group.bench_function(BenchmarkId::new("encode_encrypt_sk", name), |bn| {
+            bn.iter(|| sk.encrypt(&enc.encode(&x).expect("encode"), &mut rng))
+        });
+        group.bench_function(BenchmarkId::new("decrypt_decode", name), |bn| {
+            bn.iter(|| enc.decode(&sk.decrypt(&a).expect("decrypt")))
+        });
+        group.bench_function(BenchmarkId::new("add", name), |bn| {
+            bn.iter(|| eval.add(&a, &b))
+        });
+        group.bench_function(BenchmarkId::new("mul_relin", name), |bn| {
+            bn.iter(|| eval.mul_relin(&a, &b, &rlk))
+        });
+        group.bench_function(BenchmarkId::new("rescale", name), |bn| {
+            bn.iter(|| eval.rescale(&prod))
+        });
+        group.bench_function(BenchmarkId::new("mul_relin_rescale", name), |bn| {
+            bn.iter(|| eval.mul_relin_rescale(&a, &b, &rlk))
+        });
+        group.bench_function(BenchmarkId::new("rotate_1", name), |bn| {
+            bn.iter(|| eval.rotate(&a, 1, &gk))
+        });
+        group.bench_function(BenchmarkId::new("matvec_64x64", name), |bn| {
+            bn.iter(|| eval.linear_transform(&v, &lt, &gk))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

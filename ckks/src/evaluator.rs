@@ -17,9 +17,14 @@
 //!      other's level and scale by one multiplication with the integer
 //!      `round(q·Δ_target/Δ)` and a rescale (a level it would have lost
 //!      anyway when dropped);
-//!   4. otherwise the addition fails with [`Error::ScaleMismatch`].
+//!   4. otherwise (same level `l ≥ 1`, unrelated scales, e.g. `x²` and
+//!      `0.5·x` both rescaled once) both operands are multiplied by integers
+//!      to the common scale `Δ_b·q_l` and the sum is rescaled: the result
+//!      is one level lower, at scale `Δ_b`;
+//!   5. at level 0 the addition fails with [`Error::ScaleMismatch`].
 //! * Levels are aligned by dropping primes from the higher operand.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rlwe::ciphertext::mod_down;
@@ -99,7 +104,7 @@ impl Evaluator {
 
     /// Multiplies by the integer `k` (an integral `f64` of any size); the
     /// scale is unchanged (the values are multiplied by `k`).
-    fn mul_integer_f64(&self, ct: &Ciphertext, k: f64) -> Result<Ciphertext> {
+    pub(crate) fn mul_integer_f64(&self, ct: &Ciphertext, k: f64) -> Result<Ciphertext> {
         let ring = self.params.rlwe().ring_q(ct.level())?;
         let res: Vec<u64> = ring.moduli().iter().map(|m| reduce_f64(m, k)).collect();
         let mut inner = ct.inner.clone();
@@ -146,11 +151,24 @@ impl Evaluator {
         Ok(z)
     }
 
+    /// `ct` at `level` (borrowed when already there).
+    fn at_level<'a>(&self, ct: &'a Ciphertext, level: usize) -> Result<Cow<'a, Ciphertext>> {
+        if ct.level() == level {
+            Ok(Cow::Borrowed(ct))
+        } else {
+            Ok(Cow::Owned(self.drop_to_level(ct, level)?))
+        }
+    }
+
     /// Aligns levels and scales of two operands (see the module docs).
-    fn align(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext)> {
+    fn align<'a>(
+        &self,
+        a: &'a Ciphertext,
+        b: &'a Ciphertext,
+    ) -> Result<(Cow<'a, Ciphertext>, Cow<'a, Ciphertext>, bool)> {
         self.check(a)?;
         self.check(b)?;
-        let (mut a, mut b) = (a.clone(), b.clone());
+        let (mut a, mut b) = (Cow::Borrowed(a), Cow::Borrowed(b));
         if !self.same_scale(a.scale, b.scale) {
             let a_big = a.scale > b.scale;
             let (big, small) = if a_big {
@@ -162,38 +180,77 @@ impl Evaluator {
             let k = r.round();
             if ((k - r) / r).abs() <= self.tolerance || r * 4.0 >= small {
                 let s = if a_big { &mut b } else { &mut a };
-                *s = self.mul_integer_f64(s, k)?;
-                s.scale = big;
+                let mut t = self.mul_integer_f64(s, k)?;
+                t.scale = big;
+                *s = Cow::Owned(t);
             } else if a.level() > b.level() {
-                a = self.match_scale(&a, b.scale, b.level())?;
+                a = Cow::Owned(self.match_scale(&a, b.scale, b.level())?);
             } else if b.level() > a.level() {
-                b = self.match_scale(&b, a.scale, a.level())?;
+                b = Cow::Owned(self.match_scale(&b, a.scale, a.level())?);
+            } else if a.level() > 0 {
+                // Same level: both to the scale Δ_b·q_l by integer
+                // multiplications (q_l exactly for b); the caller rescales.
+                let l = a.level();
+                let q = self.params.q(l)? as f64;
+                let target = b.scale * q;
+                let ka = (target / a.scale).round();
+                let mut ta = self.mul_integer_f64(&a, ka)?;
+                ta.scale = target;
+                let mut tb = self.mul_integer_f64(&b, q)?;
+                tb.scale = target;
+                return Ok((Cow::Owned(ta), Cow::Owned(tb), true));
             } else {
                 return Err(Error::ScaleMismatch {
-                    what: "operands at the same level with unrelated scales",
+                    what: "operands at level 0 with unrelated scales",
                     left_bits: bits(a.scale),
                     right_bits: bits(b.scale),
                 });
             }
         }
         let l = a.level().min(b.level());
-        let a = self.drop_to_level(&a, l)?;
-        let b = self.drop_to_level(&b, l)?;
-        Ok((a, b))
+        let a = match a {
+            Cow::Borrowed(x) => self.at_level(x, l)?,
+            Cow::Owned(x) => Cow::Owned(self.at_level(&x, l)?.into_owned()),
+        };
+        let b = match b {
+            Cow::Borrowed(x) => self.at_level(x, l)?,
+            Cow::Owned(x) => Cow::Owned(self.at_level(&x, l)?.into_owned()),
+        };
+        Ok((a, b, false))
     }
 
     /// `a + b` (levels and scales aligned automatically).
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
-        let (mut a, b) = self.align(a, b)?;
-        a.inner.add_assign(&b.inner)?;
-        Ok(a)
+        let (a, b, rescale) = self.align(a, b)?;
+        let mut out = a.into_owned();
+        out.inner.add_assign(&b.inner)?;
+        if rescale {
+            out = self.rescale(&out)?;
+        }
+        Ok(out)
     }
 
     /// `a − b`.
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
-        let (mut a, b) = self.align(a, b)?;
-        a.inner.sub_assign(&b.inner)?;
-        Ok(a)
+        let (a, b, rescale) = self.align(a, b)?;
+        let mut out = a.into_owned();
+        out.inner.sub_assign(&b.inner)?;
+        if rescale {
+            out = self.rescale(&out)?;
+        }
+        Ok(out)
+    }
+
+    /// `a += b` in place (same alignment rules as [`Self::add`]; `a` is
+    /// replaced by the aligned sum).
+    pub fn add_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<()> {
+        if self.same_scale(a.scale, b.scale) && a.level() == b.level() {
+            self.check(a)?;
+            self.check(b)?;
+            return Ok(a.inner.add_assign(&b.inner)?);
+        }
+        *a = self.add(a, b)?;
+        Ok(())
     }
 
     /// `−a`.
@@ -211,8 +268,12 @@ impl Evaluator {
         self.check_pt(pt)?;
         let l = ct.level().min(pt.level);
         let ring = self.params.rlwe().ring_q(l)?;
-        let poly = pt.ntt_poly().drop_to(ring)?;
-        Ok((self.drop_to_level(ct, l)?, poly))
+        let poly = if pt.level == l {
+            pt.ntt_poly().into_owned()
+        } else {
+            pt.ntt_poly().drop_to(ring)?
+        };
+        Ok((self.at_level(ct, l)?.into_owned(), poly))
     }
 
     /// `ct + pt`; the plaintext must have the ciphertext's scale (encode it
@@ -254,7 +315,7 @@ impl Evaluator {
         Ok(c)
     }
 
-    fn check_product_scale(&self, scale: f64, level: usize) -> Result<()> {
+    pub(crate) fn check_product_scale(&self, scale: f64, level: usize) -> Result<()> {
         // Leave at least 2 bits for the values themselves.
         if !scale.is_finite() || bits(scale) > self.params.log_q(level) - 3.0 {
             return Err(Error::ValueOutOfRange {
@@ -388,8 +449,8 @@ impl Evaluator {
         self.check(a)?;
         self.check(b)?;
         let l = a.level().min(b.level());
-        let a = self.drop_to_level(a, l)?;
-        let b = self.drop_to_level(b, l)?;
+        let a = self.at_level(a, l)?;
+        let b = self.at_level(b, l)?;
         let scale = a.scale * b.scale;
         self.check_product_scale(scale, l)?;
         Ok(self.wrap(a.inner.tensor(&b.inner)?, scale))
@@ -427,14 +488,59 @@ impl Evaluator {
         self.relinearize(&self.mul(a, b)?, rlk)
     }
 
-    /// `a·b` relinearized and rescaled.
+    /// `a·b` relinearized and rescaled, fused: the key-switching result over
+    /// `Q_l ∪ P` is added to `P·(c_0, c_1)` and divided by `P·q_l` in one
+    /// rounding step (saves the separate modulus reduction by `P` and its
+    /// transforms; the rounding error is that of a plain rescale).
     pub fn mul_relin_rescale(
         &self,
         a: &Ciphertext,
         b: &Ciphertext,
         rlk: &RelinKey,
     ) -> Result<Ciphertext> {
-        self.rescale(&self.mul_relin(a, b, rlk)?)
+        let t = self.mul(a, b)?;
+        self.relin_rescale(&t, rlk)
+    }
+
+    /// Relinearizes a 3-part ciphertext and rescales it (fused, see
+    /// [`Self::mul_relin_rescale`]).
+    pub fn relin_rescale(&self, ct: &Ciphertext, rlk: &RelinKey) -> Result<Ciphertext> {
+        self.check(ct)?;
+        self.params
+            .check_same(rlk.params(), "relinearization key")?;
+        let l = ct.level();
+        if l == 0 {
+            return Err(Error::InvalidLevel {
+                what: "cannot rescale at level 0",
+                got: 0,
+                max: 0,
+            });
+        }
+        if ct.len() != 3 {
+            return self.rescale(&self.relinearize(ct, rlk)?);
+        }
+        let rp = self.params.rlwe();
+        let parts = ct.inner.parts();
+        let digits = self.decomposer.decompose(rp, &parts[2])?;
+        let (k0, k1) = rlk.rlwe().key().apply_decomposed(&digits, l)?;
+        let (ext, p_mod) = self.decomposer.fused_tables(rp, l)?;
+        let ring_q = rp.ring_q(l)?;
+        let target = rp.ring_q(l - 1)?;
+        let n = self.params.degree();
+        let mut out = Vec::with_capacity(2);
+        for (c, mut k) in [(&parts[0], k0), (&parts[1], k1)] {
+            // k += P·c on the primes of Q_l (P·c ≡ 0 on the primes of P).
+            let mut tmp = vec![0u64; n];
+            for (i, m) in ring_q.moduli().iter().enumerate() {
+                tmp.copy_from_slice(c.limb(i));
+                m.mul_scalar_vec(&mut tmp, p_mod[i]);
+                m.add_vec(k.limb_mut(i), &tmp);
+            }
+            out.push(k.divide_round_by_tail(target, ext)?);
+        }
+        let q = self.params.q(l)? as f64;
+        let inner = rlwe::ciphertext::Ciphertext::new(rp, out)?;
+        Ok(self.wrap(inner, ct.scale / q))
     }
 
     /// `a²` relinearized (not rescaled).
@@ -503,6 +609,18 @@ impl Evaluator {
         let rp = self.params.rlwe();
         let level = ct.level();
         let parts = ct.inner.parts();
+        if let [Some(gk)] = keys {
+            // One automorphism: permute c_1 (L limbs) before decomposing
+            // rather than every digit (digits × |Q_l ∪ P| limbs).
+            let k = gk.element();
+            let digits = self.decomposer.decompose(rp, &parts[1].automorphism(k)?)?;
+            let (a0, a1) = gk.key().apply_decomposed(&digits, level)?;
+            let mut c0 = parts[0].automorphism(k)?;
+            c0.add_assign(&mod_down(rp, &a0, level)?)?;
+            let c1 = mod_down(rp, &a1, level)?;
+            let inner = rlwe::ciphertext::Ciphertext::new(rp, vec![c0, c1])?;
+            return Ok(vec![self.wrap(inner, ct.scale)]);
+        }
         let digits = if keys.iter().any(Option::is_some) {
             self.decomposer.decompose(rp, &parts[1])?
         } else {

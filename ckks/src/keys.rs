@@ -14,7 +14,6 @@ use crate::encoder::{Encoder, Plaintext};
 use crate::params::Parameters;
 use crate::{Error, Result};
 
-
 /// A secret key (uniform ternary). Zeroized on drop by `rlwe`; `Debug`
 /// does not print it.
 #[derive(Clone, Debug)]
@@ -231,8 +230,13 @@ impl PublicKey {
     }
 
     /// Encrypts `pt` at its level and scale.
-    pub fn encrypt<R: RngCore + CryptoRng>(&self, pt: &Plaintext, rng: &mut R) -> Result<Ciphertext> {
-        self.params.check_same(&pt.params, "plaintext and public key")?;
+    pub fn encrypt<R: RngCore + CryptoRng>(
+        &self,
+        pt: &Plaintext,
+        rng: &mut R,
+    ) -> Result<Ciphertext> {
+        self.params
+            .check_same(&pt.params, "plaintext and public key")?;
         let inner = self.inner.encrypt(&pt.ntt_poly(), rng)?;
         Ok(Ciphertext {
             params: self.params.clone(),
@@ -248,7 +252,10 @@ impl PublicKey {
 
     /// Reads a public key of `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
-        Self::from_rlwe(params, rlwe::keys::PublicKey::from_bytes(params.rlwe(), bytes)?)
+        Self::from_rlwe(
+            params,
+            rlwe::keys::PublicKey::from_bytes(params.rlwe(), bytes)?,
+        )
     }
 }
 

@@ -25,12 +25,16 @@ type LevelDigits = Vec<(usize, usize, BasisExtender)>;
 #[derive(Debug)]
 pub(crate) struct Decomposer {
     levels: Vec<OnceLock<std::result::Result<LevelDigits, rlwe::Error>>>,
+    /// Per level `l ≥ 1`: the extender `{q_l} ∪ P → Q_{l−1}` for fused
+    /// relinearization + rescaling, and `P mod q_i` for `i ≤ l`.
+    fused: Vec<OnceLock<std::result::Result<(BasisExtender, Vec<u64>), rlwe::Error>>>,
 }
 
 impl Decomposer {
     pub(crate) fn new(params: &Params) -> Arc<Self> {
         Arc::new(Self {
             levels: (0..=params.max_level()).map(|_| OnceLock::new()).collect(),
+            fused: (0..=params.max_level()).map(|_| OnceLock::new()).collect(),
         })
     }
 
@@ -77,26 +81,38 @@ impl Decomposer {
         }
         let tables = self.tables(params, level)?;
         let ring = params.ring_qp(level)?;
+        let plans = ring.plans();
         let n = params.degree();
+        let ntt_in = d.representation() == Representation::Ntt;
         let mut dc = d.clone();
         dc.to_coeff();
+        // Digit j: its own primes are the input's residues (taken from the
+        // NTT form when the input has it: no transform needed), the other
+        // primes of Q_l ∪ P get the centered extension, transformed limb by
+        // limb. No zero-filled intermediate polynomial.
         let build = |(start, end, ext): &(usize, usize, BasisExtender)| -> Result<Poly> {
             let src = &dc.data()[start * n..end * n];
             let mut ext_out = vec![0u64; ext.to_moduli().len() * n];
             ext.extend(src, n, &mut ext_out, true);
-            let mut digit = Poly::zero(ring, Representation::Coefficient);
+            let mut data = Vec::with_capacity(ring.len() * n);
             let mut k = 0;
-            for t in 0..ring.len() {
-                let dst = digit.limb_mut(t);
+            for (t, plan) in plans.iter().enumerate() {
                 if (*start..*end).contains(&t) {
-                    dst.copy_from_slice(&src[(t - start) * n..(t - start + 1) * n]);
+                    if ntt_in {
+                        data.extend_from_slice(&d.data()[t * n..(t + 1) * n]);
+                    } else {
+                        let from = data.len();
+                        data.extend_from_slice(&src[(t - start) * n..(t - start + 1) * n]);
+                        plan.forward(&mut data[from..]);
+                    }
                 } else {
-                    dst.copy_from_slice(&ext_out[k * n..(k + 1) * n]);
+                    let from = data.len();
+                    data.extend_from_slice(&ext_out[k * n..(k + 1) * n]);
+                    plan.forward(&mut data[from..]);
                     k += 1;
                 }
             }
-            digit.to_ntt();
-            Ok(digit)
+            Ok(Poly::from_limbs(ring, Representation::Ntt, data)?)
         };
         use rayon::prelude::*;
         if tables.len() > 1 && n >= 4096 {
@@ -104,5 +120,43 @@ impl Decomposer {
         } else {
             tables.iter().map(build).collect()
         }
+    }
+}
+
+impl Decomposer {
+    /// The extender `{q_l} ∪ P → Q_{l−1}` and `P mod q_i` (`i ≤ l`).
+    pub(crate) fn fused_tables(
+        &self,
+        params: &Params,
+        level: usize,
+    ) -> Result<&(BasisExtender, Vec<u64>)> {
+        let cell =
+            self.fused
+                .get(level)
+                .filter(|_| level >= 1)
+                .ok_or(rlwe::Error::InvalidLevel {
+                    what: "fused rescaling level",
+                    got: level,
+                    max: params.max_level(),
+                })?;
+        let t = cell.get_or_init(|| {
+            let q = params.q();
+            let mut tail = vec![q[level]];
+            tail.extend_from_slice(params.p());
+            let ext = BasisExtender::new(&RnsBasis::new(&tail)?, &q[..level])?;
+            let ring = params.ring_q(level)?;
+            let p_mod = ring
+                .moduli()
+                .iter()
+                .map(|m| {
+                    params
+                        .p()
+                        .iter()
+                        .fold(1u64, |acc, &p| m.mul(acc, m.reduce(p)))
+                })
+                .collect();
+            Ok((ext, p_mod))
+        });
+        t.as_ref().map_err(|e| e.clone().into())
     }
 }

@@ -12,6 +12,8 @@
 //! diagonal and a single rescale. The output is tiled the same way, so
 //! transforms chain.
 
+use rlwe::poly::{Poly, Representation};
+
 use crate::ciphertext::Ciphertext;
 use crate::encoder::{Encoder, Plaintext};
 use crate::evaluator::Evaluator;
@@ -34,6 +36,8 @@ pub struct LinearTransform {
     dim: usize,
     baby: usize,
     level: usize,
+    /// The scale of the diagonals (`q_level`).
+    scale: f64,
     /// `(t, b, plaintext of rot_{−t·g}(diag_{t·g+b}))` for nonzero diagonals.
     diagonals: Vec<(usize, usize, Plaintext)>,
 }
@@ -88,6 +92,7 @@ impl LinearTransform {
             dim: d,
             baby: g,
             level,
+            scale: q,
             diagonals,
         })
     }
@@ -135,6 +140,7 @@ impl Evaluator {
             });
         }
         let x = self.drop_to_level(ct, lt.level)?;
+        self.check_product_scale(x.scale() * lt.scale, lt.level)?;
         let mut babies: Vec<usize> = lt.diagonals.iter().map(|(_, b, _)| *b).collect();
         babies.sort_unstable();
         babies.dedup();
@@ -143,9 +149,13 @@ impl Evaluator {
         let mut giants: Vec<usize> = lt.diagonals.iter().map(|(t, _, _)| *t).collect();
         giants.sort_unstable();
         giants.dedup();
+        let rp = self.params().rlwe();
+        let ring = rp.ring_q(lt.level)?;
         let mut total: Option<Ciphertext> = None;
         for t in giants {
-            let mut inner: Option<Ciphertext> = None;
+            // Σ_b pt_{t,b} ⊙ rot_b(x), accumulated in place (NTT domain).
+            let mut acc0 = Poly::zero(ring, Representation::Ntt);
+            let mut acc1 = Poly::zero(ring, Representation::Ntt);
             for (tt, b, pt) in &lt.diagonals {
                 if *tt != t {
                     continue;
@@ -155,22 +165,25 @@ impl Evaluator {
                     .map_err(|_| Error::InvalidArgument {
                         what: "internal: baby step missing".into(),
                     })?;
-                let term = self.mul_plain(&rotated[idx], pt)?;
-                inner = Some(match inner {
-                    None => term,
-                    Some(acc) => self.add(&acc, &term)?,
-                });
+                let parts = rotated[idx].rlwe().parts();
+                let p = pt.ntt_poly();
+                acc0.mul_acc(&parts[0], &p)?;
+                acc1.mul_acc(&parts[1], &p)?;
             }
-            let Some(inner) = inner else { continue };
+            let inner = Ciphertext::from_rlwe(
+                self.params(),
+                rlwe::ciphertext::Ciphertext::new(rp, vec![acc0, acc1])?,
+                x.scale() * lt.scale,
+            )?;
             let shifted = if t == 0 {
                 inner
             } else {
                 self.rotate(&inner, (t * lt.baby) as i64, gks)?
             };
-            total = Some(match total {
-                None => shifted,
-                Some(acc) => self.add(&acc, &shifted)?,
-            });
+            match &mut total {
+                None => total = Some(shifted),
+                Some(acc) => self.add_assign(acc, &shifted)?,
+            }
         }
         match total {
             Some(t) => self.rescale(&t),

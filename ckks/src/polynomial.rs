@@ -383,7 +383,7 @@ impl Evaluator {
                     let t = get(i)?;
                     let t = self.drop_to_level(t, l)?;
                     let k = (c * out_scale / t.scale()).round();
-                    let mut term = self.mul_integer_exact(&t, k)?;
+                    let mut term = self.mul_integer_f64(&t, k)?;
                     term.scale = out_scale;
                     acc = Some(match acc {
                         None => term,
@@ -419,7 +419,7 @@ impl Evaluator {
                     }
                     let ql = self.params().q(l)? as f64;
                     let k = (q[0] * target * ql / tg.scale()).round();
-                    let mut p = self.mul_integer_exact(tg, k)?;
+                    let mut p = self.mul_integer_f64(tg, k)?;
                     p.scale = target * ql;
                     let mut p = self.rescale(&p)?;
                     p.scale = target;
@@ -438,21 +438,6 @@ impl Evaluator {
                 self.add(&prod, &rc)
             }
         }
-    }
-
-    /// Multiplies by an integral `f64` (any size), keeping the scale.
-    fn mul_integer_exact(&self, ct: &Ciphertext, k: f64) -> Result<Ciphertext> {
-        let ring = self.params().rlwe().ring_q(ct.level())?;
-        let res: Vec<u64> = ring
-            .moduli()
-            .iter()
-            .map(|m| crate::encoder::reduce_f64(m, k))
-            .collect();
-        let mut out = ct.clone();
-        for p in out.inner.parts_mut() {
-            p.mul_scalar_rns_assign(&res)?;
-        }
-        Ok(out)
     }
 }
 

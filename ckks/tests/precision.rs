@@ -75,6 +75,15 @@ fn one_multiplication_and_rescale_precision_n16384() {
     println!(
         "N=16384 Δ=2^40: fresh {fresh:.2}, mul+relin {before:.2}, mul+relin+rescale {after:.2} (SEAL: −26.15 / −25.97 / −25.27)"
     );
+    // The fused relinearize + rescale (one division by P·q_7).
+    let f = c.eval.mul_relin_rescale(&cx, &cy, &c.rlk).unwrap();
+    let fused = max_err_log2(
+        &c.encoder.decode(&c.sk.decrypt(&f).unwrap()).unwrap(),
+        &want,
+    );
+    println!("N=16384 fused mul+relin+rescale {fused:.2}");
+    assert!(fused < -25.3);
+    assert_eq!(f.scale(), r.scale());
     // The scale is tracked exactly: Δ²/q_7, not 2^40.
     assert_eq!(
         r.scale(),
