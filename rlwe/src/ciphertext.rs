@@ -382,8 +382,9 @@ impl KeySwitchKey {
     }
 }
 
-/// Splits `d` (over `Q_l`) into the hybrid key-switching digits, each
-/// extended to `Q_l ∪ P` and put in NTT form.
+/// Splits `d` (over `Q_l`) into the hybrid key-switching digits `D_j`
+/// (centered: `D_j ≡ d mod Q_j`, `|D_j| < Q_j/2`), each extended exactly to
+/// `Q_l ∪ P` and put in NTT form.
 pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
     let level = params.level_of(d.context())?;
     let tables = params.level_tables(level)?;
@@ -401,8 +402,13 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
     let mut out = Vec::with_capacity(tables.digits.len());
     for (range, ext) in &tables.digits {
         let src = &dc.data()[range.start * n..range.end * n];
+        // Centered digits (|D_j| < Q_j/2): their mean is zero, so the
+        // key-switching noise Σ_j D_j·e_j does not pick up a constant
+        // offset (which the CKKS embedding would amplify by N instead of
+        // sqrt(N)); the exact extension costs one float estimate per
+        // coefficient.
         let mut ext_out = crate::poly::buffer(ext.to_moduli().len() * n);
-        ext.extend(src, n, &mut ext_out, false);
+        ext.extend(src, n, &mut ext_out, true);
         let mut digit = Poly::zero(ring, Representation::Ntt);
         let mut k = 0;
         for t in 0..ring.len() {

@@ -119,7 +119,8 @@ fn relinearization_and_galois_key_switching_noise() {
         // Key-switching noise = Σ_j D_j·e_j / P + (ε_0 + ε_1·s) with |ε| ≤ 1/2.
         // Each coefficient of the first term has std ≈ sqrt(N·dnum)·α·(Q_j/P)·σ/√3,
         // the rounding term ≈ sqrt(N/18); 6 standard deviations stay below
-        // 2^(log2(N)/2 + 6) for both parameter sets (measured: ≤ 10.1 bits).
+        // 2^(log2(N)/2 + 6) for both parameter sets (measured: ≤ 9.0 bits with
+        // centered digits).
         let bound = n.log2() / 2.0 + 6.0;
         let rlk = RelinKey::generate(&sk, &mut rng).unwrap();
         let s2 = Poly::mul(sk.ntt_qp(), sk.ntt_qp()).unwrap();
