@@ -109,43 +109,50 @@ impl Parameters {
 
     /// Parameters for a circuit of multiplicative depth `depth` with values
     /// scaled by about `2^scale_bits`, keeping about `precision_bits` bits
-    /// after the decimal point, at 128-bit security.
+    /// after the binary point, at 128-bit security.
     ///
-    /// The scale is raised when needed to `precision_bits + ½·log2 N + 8`
-    /// (the fresh and rescaling noise of CKKS is about `2^(½·log2 N + 6)` in
-    /// slot units, with a margin for a few multiplications); the first prime
-    /// is the scale plus 10 bits of headroom for values up to about ±512;
-    /// the special primes are as large as the largest key-switching digit.
-    /// The smallest ring degree from 2^12 to 2^16 whose security bound admits
-    /// the chain is chosen; primes are kept at or below 50 bits when the
-    /// scale allows it (the fast NTT path).
+    /// * The scale is raised when needed to `precision_bits + ½·log2 N + 8`
+    ///   (fresh and rescaling noise of CKKS is about `2^(½·log2 N + 6)` in
+    ///   slot units, plus a margin for a few multiplications).
+    /// * The first prime is the scale plus 6 bits (results up to about ±32
+    ///   at level 0); then `depth` rescaling primes of the scale's size.
+    /// * Special primes: `α ∈ {1, 2, 3}` of them (more means fewer
+    ///   key-switching digits, i.e. faster), together at least as large as
+    ///   the largest digit (`α` consecutive chain primes), so key switching
+    ///   adds no visible noise.
+    /// * The smallest ring degree from 2^12 to 2^16 whose security bound
+    ///   admits the chain wins; at that degree the largest `α` that fits.
+    ///   Primes stay at or below 50 bits when the scale allows it (fast NTT).
     pub fn for_circuit(depth: usize, scale_bits: u32, precision_bits: u32) -> Result<Self> {
         for log_n in 12..=16u32 {
             let n = 1usize << log_n;
             let noise_bits = log_n / 2 + 8;
             let s = scale_bits.max(precision_bits + noise_bits);
-            if s > 60 {
+            if s + 6 > 60 {
                 return Err(Error::InvalidArgument {
                     what: format!("a scale of 2^{s} does not fit in 60-bit primes"),
                 });
             }
-            let q0 = (s + 10).min(60);
+            let q0 = s + 6;
             let mut q = vec![q0];
             q.extend(std::iter::repeat_n(s, depth));
-            // Two special primes once the chain is long (fewer digits, less
-            // key-switching work); each at least as large as a digit prime.
-            let alpha = if depth >= 3 { 2 } else { 1 };
-            let p_bits = q0.max(s).min(60);
-            let p = vec![p_bits; alpha];
-            let total: u32 = q.iter().chain(&p).sum();
             let max = max_log_qp(n, SecurityLevel::Bits128).unwrap_or(0);
-            if total <= max {
-                return Self::builder()
-                    .degree(n)
-                    .q_bits(&q)
-                    .p_bits(&p)
-                    .scale_bits(s)
-                    .build();
+            for alpha in (1..=3usize).rev() {
+                let largest_digit: u32 = q.chunks(alpha).map(|c| c.iter().sum()).max().unwrap_or(0);
+                let p_bits = largest_digit.div_ceil(alpha as u32).max(s);
+                if p_bits > 60 {
+                    continue;
+                }
+                let p = vec![p_bits; alpha];
+                let total: u32 = q.iter().chain(&p).sum();
+                if total <= max {
+                    return Self::builder()
+                        .degree(n)
+                        .q_bits(&q)
+                        .p_bits(&p)
+                        .scale_bits(s)
+                        .build();
+                }
             }
         }
         Err(Error::InvalidArgument {

@@ -1,0 +1,315 @@
+#![allow(clippy::unwrap_used)]
+//! Bad input yields the specific error, never a panic or a wrong answer.
+
+mod common;
+use common::*;
+
+use ckks::{
+    Complex, Encoder, Error, Evaluator, LinearTransform, Parameters, Polynomial, Preset, SecretKey,
+    SecurityLevel,
+};
+
+/// A second, small parameter set. `SecurityLevel::None` because its chain
+/// is deliberately tiny (N = 4096, 3 primes) to keep key generation fast;
+/// it only serves as "other parameters" in mismatch tests.
+fn other_params() -> Parameters {
+    Parameters::builder()
+        .degree(4096)
+        .q_bits(&[40, 30])
+        .p_bits(&[40])
+        .security(SecurityLevel::None)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn mismatched_parameters_are_rejected() {
+    let c = n8192();
+    let other = other_params();
+    let sk2 = SecretKey::generate(&other, &mut rng(1));
+    let enc2 = Encoder::new(&other);
+    let pt2 = enc2.encode(&[1.0, 2.0]).unwrap();
+    let ct2 = sk2.encrypt(&pt2, &mut rng(2)).unwrap();
+    let ct =
+        c.sk.encrypt(&c.encoder.encode(&[1.0]).unwrap(), &mut rng(3))
+            .unwrap();
+    assert!(matches!(
+        c.eval.add(&ct, &ct2),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        c.eval.mul(&ct2, &ct),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        c.eval.mul_plain(&ct, &pt2),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        c.sk.decrypt(&ct2),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        c.sk.encrypt(&pt2, &mut rng(4)),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        c.pk.encrypt(&pt2, &mut rng(4)),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    assert!(matches!(
+        c.encoder.decode(&pt2),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    let rlk2 = ckks::RelinKey::generate(&sk2, &mut rng(5)).unwrap();
+    let sq = c.eval.mul(&ct, &ct).unwrap();
+    assert!(matches!(
+        c.eval.relinearize(&sq, &rlk2),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    let gk2 = ckks::GaloisKeys::generate(&sk2, &[1], &mut rng(6)).unwrap();
+    assert!(matches!(
+        c.eval.rotate(&ct, 1, &gk2),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    let ev2 = Evaluator::new(&other);
+    assert!(matches!(
+        ev2.rescale(&ct),
+        Err(Error::ParameterMismatch { .. })
+    ));
+}
+
+#[test]
+fn scale_and_level_errors() {
+    let c = n8192();
+    let x = [0.5, 0.25];
+    let top = c.params.max_level();
+    let ct =
+        c.sk.encrypt(&c.encoder.encode(&x).unwrap(), &mut rng(10))
+            .unwrap();
+    // Level 0 with unrelated scales: nothing left to align with.
+    let a0 =
+        c.sk.encrypt(
+            &c.encoder.encode_at(&x, 0, 2f64.powi(30)).unwrap(),
+            &mut rng(11),
+        )
+        .unwrap();
+    let b0 =
+        c.sk.encrypt(
+            &c.encoder.encode_at(&x, 0, 2f64.powi(30) * 1.37).unwrap(),
+            &mut rng(12),
+        )
+        .unwrap();
+    assert!(matches!(
+        c.eval.add(&a0, &b0),
+        Err(Error::ScaleMismatch { .. })
+    ));
+    // Plaintext at another scale.
+    let pt = c.encoder.encode_at(&x, top, 2f64.powi(30)).unwrap();
+    assert!(matches!(
+        c.eval.add_plain(&ct, &pt),
+        Err(Error::ScaleMismatch { .. })
+    ));
+    assert!(matches!(
+        c.eval.sub_plain(&ct, &pt),
+        Err(Error::ScaleMismatch { .. })
+    ));
+    // Rescaling at level 0.
+    assert!(matches!(
+        c.eval.rescale(&a0),
+        Err(Error::InvalidLevel { got: 0, .. })
+    ));
+    // A level that does not exist.
+    assert!(matches!(
+        c.encoder.encode_at(&x, top + 1, 2f64.powi(40)),
+        Err(Error::InvalidLevel { .. })
+    ));
+    assert!(matches!(
+        c.eval.drop_to_level(&a0, 2),
+        Err(Error::Rlwe(rlwe::Error::InvalidLevel { .. }))
+    ));
+    // match_scale needs a level above the target.
+    assert!(matches!(
+        c.eval.match_scale(&a0, 2f64.powi(40), 0),
+        Err(Error::InvalidLevel { .. })
+    ));
+    // Product scale too large for the modulus at level 0 (46-bit q_0).
+    assert!(matches!(
+        c.eval.mul(&a0, &a0),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    // Degree-7 polynomial needs 4 levels; a level-2 ciphertext has 2.
+    let low = c.eval.drop_to_level(&ct, 2).unwrap();
+    let p = Polynomial::from_power(&[1.0; 8]).unwrap();
+    assert!(matches!(
+        c.eval.evaluate_polynomial(&low, &p, &c.rlk),
+        Err(Error::NotEnoughLevels {
+            needed: 4,
+            available: 2,
+            ..
+        })
+    ));
+    // Relinearizing needs 3 parts for the fused path, rotations 2.
+    let sq = c.eval.mul(&ct, &ct).unwrap();
+    let gk = galois(c, &[1], false);
+    assert!(matches!(
+        c.eval.rotate(&sq, 1, &gk),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        c.eval.mul(&sq, &ct),
+        Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
+    ));
+    assert!(matches!(
+        ct.clone().set_scale(f64::NAN),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn value_errors() {
+    let c = n8192();
+    let n = c.params.slots();
+    assert!(matches!(
+        c.encoder.encode(&vec![0.0; n + 1]),
+        Err(Error::TooManyValues { got, max }) if got == n + 1 && max == n
+    ));
+    assert!(matches!(
+        c.encoder.encode(&[f64::NAN]),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    assert!(matches!(
+        c.encoder
+            .encode_complex(&[Complex::new(0.0, f64::INFINITY)]),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    // 2^20 · 2^40 does not fit the 46-bit q_0 at level 0.
+    assert!(matches!(
+        c.encoder.encode_at(&[1e6], 0, 2f64.powi(40)),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    assert!(matches!(
+        c.encoder.encode_at(&[1.0], 1, -3.0),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    assert!(matches!(
+        c.encoder.encode_at(&[1.0], 1, 0.0),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    let ct =
+        c.sk.encrypt(&c.encoder.encode(&[1.0]).unwrap(), &mut rng(20))
+            .unwrap();
+    assert!(matches!(
+        c.eval.add_const(&ct, f64::NAN),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    assert!(matches!(
+        c.eval.mul_const(&ct, f64::INFINITY),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    assert!(matches!(
+        c.eval.add_const(&ct, 1e40),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn key_and_argument_errors() {
+    let c = n8192();
+    let ct =
+        c.sk.encrypt(&c.encoder.encode(&[1.0]).unwrap(), &mut rng(30))
+            .unwrap();
+    let gk = galois(c, &[1, 2], false);
+    assert!(matches!(
+        c.eval.rotate(&ct, 3, &gk),
+        Err(Error::Rlwe(rlwe::Error::MissingKey { .. }))
+    ));
+    assert!(matches!(
+        c.eval.rotate_hoisted(&ct, &[1, 2, 5], &gk),
+        Err(Error::Rlwe(rlwe::Error::MissingKey { .. }))
+    ));
+    assert!(matches!(
+        c.eval.conjugate(&ct, &gk),
+        Err(Error::Rlwe(rlwe::Error::MissingKey { .. }))
+    ));
+    // A full rotation needs no key.
+    let same = c.eval.rotate(&ct, c.params.slots() as i64, &gk).unwrap();
+    assert_eq!(same.level(), ct.level());
+    assert!(matches!(
+        c.eval.sum_slots(&ct, 3, &gk),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        c.eval.sum_slots(&ct, 8, &gk),
+        Err(Error::Rlwe(rlwe::Error::MissingKey { .. }))
+    ));
+    // Linear transforms: shape, level.
+    let m3 = vec![vec![1.0; 3]; 3];
+    assert!(matches!(
+        LinearTransform::new(&c.encoder, &m3, 1),
+        Err(Error::InvalidArgument { .. })
+    ));
+    let ragged = vec![vec![1.0; 4], vec![1.0; 3], vec![1.0; 4], vec![1.0; 4]];
+    assert!(matches!(
+        LinearTransform::new(&c.encoder, &ragged, 1),
+        Err(Error::InvalidArgument { .. })
+    ));
+    let m4 = vec![vec![1.0; 4]; 4];
+    assert!(matches!(
+        LinearTransform::new(&c.encoder, &m4, 0),
+        Err(Error::NotEnoughLevels { .. })
+    ));
+    let lt = LinearTransform::new(&c.encoder, &m4, c.params.max_level()).unwrap();
+    let low = c.eval.drop_to_level(&ct, 1).unwrap();
+    assert!(matches!(
+        c.eval.linear_transform(&low, &lt, &gk),
+        Err(Error::InvalidLevel { .. })
+    ));
+    // Polynomials: bad interval, bad coefficients.
+    assert!(matches!(
+        Polynomial::chebyshev(&[1.0], 1.0, -1.0),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        Polynomial::from_power(&[]),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        Polynomial::from_power(&[f64::NAN]),
+        Err(Error::InvalidArgument { .. })
+    ));
+    // Presets build; insecure custom chains are refused.
+    assert!(Parameters::preset(Preset::N8192).is_ok());
+    assert!(matches!(
+        Parameters::builder()
+            .degree(8192)
+            .q_bits(&[60, 60, 60])
+            .p_bits(&[60])
+            .build(),
+        Err(Error::Rlwe(rlwe::Error::InsecureParameters { .. }))
+    ));
+    assert!(matches!(
+        Parameters::builder().degree(8192).q_bits(&[50, 40]).build(),
+        Err(Error::InvalidArgument { .. })
+    ));
+}
+
+#[test]
+fn circuit_helper_picks_secure_parameters() {
+    // depth 3 at 2^40 fits N = 8192; depth 7 needs N = 16384; depth 18 N = 32768.
+    let p = Parameters::for_circuit(3, 40, 20).unwrap();
+    assert_eq!(p.degree(), 8192);
+    assert_eq!(p.max_level(), 3);
+    let p = Parameters::for_circuit(7, 40, 20).unwrap();
+    assert_eq!(p.degree(), 16384);
+    let p = Parameters::for_circuit(18, 40, 20).unwrap();
+    assert_eq!(p.degree(), 32768);
+    assert!(p.rlwe().log_qp() <= rlwe::params::max_log_qp(32768, SecurityLevel::Bits128).unwrap());
+    // Asking for 30 bits of precision raises the scale above 2^40.
+    let p = Parameters::for_circuit(2, 30, 30).unwrap();
+    assert!(p.scale() >= 2f64.powi(44));
+    assert!(matches!(
+        Parameters::for_circuit(200, 40, 20),
+        Err(Error::InvalidArgument { .. })
+    ));
+}

@@ -1,0 +1,183 @@
+#![allow(clippy::unwrap_used)]
+//! Serialization round-trips and malformed input.
+
+mod common;
+use common::*;
+
+use ckks::{
+    Ciphertext, Encoder, Error, GaloisKeys, Parameters, Plaintext, PublicKey, RelinKey, SecretKey,
+    SecurityLevel,
+};
+
+fn decrypt(c: &Ctx, ct: &Ciphertext) -> Vec<f64> {
+    c.encoder.decode(&c.sk.decrypt(ct).unwrap()).unwrap()
+}
+
+#[test]
+fn ciphertexts_round_trip() {
+    let c = n8192();
+    let x = uniform(64, -1.0, 1.0, 1);
+    let pt = c.encoder.encode(&x).unwrap();
+    // Seeded secret-key ciphertext: half size.
+    let ct_sk = c.sk.encrypt(&pt, &mut rng(2)).unwrap();
+    let ct_pk = c.pk.encrypt(&pt, &mut rng(3)).unwrap();
+    let b_sk = ct_sk.to_bytes();
+    let b_pk = ct_pk.to_bytes();
+    assert_eq!(b_sk.len(), ct_sk.serialized_size());
+    assert!(
+        b_sk.len() * 2 < b_pk.len() + 1024,
+        "seeded ciphertext is about half size"
+    );
+    for (ct, bytes) in [(&ct_sk, &b_sk), (&ct_pk, &b_pk)] {
+        let back = Ciphertext::from_bytes(&c.params, bytes).unwrap();
+        assert_eq!(back.scale(), ct.scale());
+        assert_eq!(back.level(), ct.level());
+        assert_eq!(back.rlwe().parts(), ct.rlwe().parts());
+        assert_eq!(decrypt(c, &back)[..64], decrypt(c, ct)[..64]);
+    }
+    // After a product (3 parts, scale Δ²) and a rescale (exact scale kept).
+    let p = c.eval.mul(&ct_pk, &ct_pk).unwrap();
+    let back = Ciphertext::from_bytes(&c.params, &p.to_bytes()).unwrap();
+    assert_eq!(back.len(), 3);
+    assert_eq!(back.scale(), p.scale());
+    let r = c.eval.mul_relin_rescale(&ct_pk, &ct_pk, &c.rlk).unwrap();
+    let back = Ciphertext::from_bytes(&c.params, &r.to_bytes()).unwrap();
+    assert_eq!(back.scale().to_bits(), r.scale().to_bits());
+    assert_eq!(back.level(), c.params.max_level() - 1);
+}
+
+#[test]
+fn plaintexts_and_keys_round_trip() {
+    let c = n8192();
+    let x = uniform(16, -1.0, 1.0, 4);
+    let pt = c.encoder.encode_at(&x, 1, 2f64.powi(35)).unwrap();
+    let back = Plaintext::from_bytes(&c.params, &pt.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.level(), 1);
+    assert_eq!(back.scale(), pt.scale());
+    assert_eq!(back.poly(), pt.poly());
+    // Decrypted plaintexts (coefficient form) too.
+    let dec =
+        c.sk.decrypt(&c.sk.encrypt(&pt, &mut rng(5)).unwrap())
+            .unwrap();
+    let back = Plaintext::from_bytes(&c.params, &dec.to_bytes().unwrap()).unwrap();
+    assert_eq!(
+        c.encoder.decode(&back).unwrap(),
+        c.encoder.decode(&dec).unwrap()
+    );
+
+    // Keys: a ciphertext made with the restored public key decrypts with the
+    // restored secret key; restored relinearization and Galois keys work.
+    let sk = SecretKey::from_bytes(&c.params, &c.sk.to_bytes()).unwrap();
+    let pk = PublicKey::from_bytes(&c.params, &c.pk.to_bytes()).unwrap();
+    let rlk = RelinKey::from_bytes(&c.params, &c.rlk.to_bytes()).unwrap();
+    let gk = galois(c, &[3], true);
+    let gk = GaloisKeys::from_bytes(&c.params, &gk.to_bytes()).unwrap();
+    assert_eq!(gk.len(), 2);
+    let xs = uniform(c.params.slots(), -1.0, 1.0, 6);
+    let ct = pk
+        .encrypt(&c.encoder.encode(&xs).unwrap(), &mut rng(7))
+        .unwrap();
+    let y = c
+        .eval
+        .rotate(&c.eval.mul_relin_rescale(&ct, &ct, &rlk).unwrap(), 3, &gk)
+        .unwrap();
+    let got = c.encoder.decode(&sk.decrypt(&y).unwrap()).unwrap();
+    let n = xs.len();
+    let want: Vec<f64> = (0..n).map(|j| xs[(j + 3) % n] * xs[(j + 3) % n]).collect();
+    let e = max_err_log2(&got, &want);
+    println!("round-tripped keys: x² rotated, log2 max err {e:.2}");
+    assert!(e < -24.0);
+}
+
+#[test]
+fn malformed_bytes_are_rejected() {
+    let c = n8192();
+    let ct =
+        c.pk.encrypt(&c.encoder.encode(&[1.0, 2.0]).unwrap(), &mut rng(8))
+            .unwrap();
+    let bytes = ct.to_bytes();
+    // Truncated anywhere.
+    for cut in [0usize, 3, 20, 41, 50, bytes.len() / 2, bytes.len() - 1] {
+        let r = Ciphertext::from_bytes(&c.params, &bytes[..cut]);
+        assert!(
+            matches!(r, Err(Error::Rlwe(rlwe::Error::Malformed { .. }))),
+            "cut {cut}: {r:?}"
+        );
+    }
+    // Trailing garbage.
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(matches!(
+        Ciphertext::from_bytes(&c.params, &long),
+        Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
+    ));
+    // Bad magic, unknown version.
+    let mut b = bytes.clone();
+    b[0] ^= 0xff;
+    assert!(matches!(
+        Ciphertext::from_bytes(&c.params, &b),
+        Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
+    ));
+    let mut b = bytes.clone();
+    b[4] = 99;
+    assert!(matches!(
+        Ciphertext::from_bytes(&c.params, &b),
+        Err(Error::Rlwe(rlwe::Error::UnknownVersion { .. }))
+    ));
+    // Other parameters (fingerprint in the header).
+    let other = Parameters::builder()
+        .degree(4096)
+        .q_bits(&[40, 30])
+        .p_bits(&[40])
+        .security(SecurityLevel::None) // tiny chain, only used as "other parameters"
+        .build()
+        .unwrap();
+    assert!(matches!(
+        Ciphertext::from_bytes(&other, &bytes),
+        Err(Error::Rlwe(rlwe::Error::ParameterMismatch { .. }))
+    ));
+    // A plaintext is not a ciphertext (same envelope kind, other tag).
+    let pt_bytes = c.encoder.encode(&[1.0]).unwrap().to_bytes().unwrap();
+    assert!(matches!(
+        Ciphertext::from_bytes(&c.params, &pt_bytes),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        Plaintext::from_bytes(&c.params, &bytes),
+        Err(Error::Malformed { .. })
+    ));
+    // Header: magic 4 + version 2 + kind 4 + fingerprint 32 = 42 bytes; then
+    // the tag (8), the scale (8), the length of the RLWE bytes (8).
+    let scale_at = 42 + 8;
+    for bad in [f64::NAN, -1.0, 0.0, f64::INFINITY] {
+        let mut b = bytes.clone();
+        b[scale_at..scale_at + 8].copy_from_slice(&bad.to_le_bytes());
+        assert!(
+            matches!(
+                Ciphertext::from_bytes(&c.params, &b),
+                Err(Error::Malformed {
+                    what: "CKKS ciphertext",
+                    ..
+                })
+            ),
+            "scale {bad}"
+        );
+    }
+    // A coefficient not below its modulus: the last word of the last part.
+    let mut b = bytes.clone();
+    let len = b.len();
+    b[len - 8..].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(
+        Ciphertext::from_bytes(&c.params, &b),
+        Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
+    ));
+    // Keys from other parameters or garbage.
+    assert!(PublicKey::from_bytes(&other, &c.pk.to_bytes()).is_err());
+    assert!(matches!(
+        PublicKey::from_bytes(&c.params, &bytes),
+        Err(Error::Malformed { .. }) | Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
+    ));
+    assert!(RelinKey::from_bytes(&c.params, &bytes[..100]).is_err());
+    let enc = Encoder::new(&other);
+    assert_eq!(enc.slots(), 2048);
+}
