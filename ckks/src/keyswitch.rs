@@ -21,13 +21,16 @@ use crate::Result;
 /// Per-level digit extenders `(start, end, extender)`.
 type LevelDigits = Vec<(usize, usize, BasisExtender)>;
 
+/// The extender `{q_l} ∪ P → Q_{l−1}` and `P mod q_i` for `i ≤ l`.
+type FusedTables = (BasisExtender, Vec<u64>);
+
 /// Lazily built centered-decomposition tables for every level.
 #[derive(Debug)]
 pub(crate) struct Decomposer {
     levels: Vec<OnceLock<std::result::Result<LevelDigits, rlwe::Error>>>,
     /// Per level `l ≥ 1`: the extender `{q_l} ∪ P → Q_{l−1}` for fused
     /// relinearization + rescaling, and `P mod q_i` for `i ≤ l`.
-    fused: Vec<OnceLock<std::result::Result<(BasisExtender, Vec<u64>), rlwe::Error>>>,
+    fused: Vec<OnceLock<std::result::Result<FusedTables, rlwe::Error>>>,
 }
 
 impl Decomposer {
@@ -129,7 +132,7 @@ impl Decomposer {
         &self,
         params: &Params,
         level: usize,
-    ) -> Result<&(BasisExtender, Vec<u64>)> {
+    ) -> Result<&FusedTables> {
         let cell =
             self.fused
                 .get(level)

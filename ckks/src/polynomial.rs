@@ -80,7 +80,7 @@ impl Polynomial {
                 if n == 0 {
                     next[1] += v;
                 } else {
-                    if n + 1 <= d + 1 {
+                    if n <= d {
                         next[n + 1] += v / 2.0;
                     }
                     next[n - 1] += v / 2.0;
