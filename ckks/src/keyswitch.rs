@@ -128,11 +128,7 @@ impl Decomposer {
 
 impl Decomposer {
     /// The extender `{q_l} ∪ P → Q_{l−1}` and `P mod q_i` (`i ≤ l`).
-    pub(crate) fn fused_tables(
-        &self,
-        params: &Params,
-        level: usize,
-    ) -> Result<&FusedTables> {
+    pub(crate) fn fused_tables(&self, params: &Params, level: usize) -> Result<&FusedTables> {
         let cell =
             self.fused
                 .get(level)

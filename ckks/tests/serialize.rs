@@ -181,3 +181,19 @@ fn malformed_bytes_are_rejected() {
     let enc = Encoder::new(&other);
     assert_eq!(enc.slots(), 2048);
 }
+
+#[test]
+fn wrapped_rlwe_public_key_encrypts_and_round_trips() {
+    // A plain rlwe public key over Q (as a threshold protocol produces).
+    let c = n8192();
+    let rpk = rlwe::keys::PublicKey::generate(c.sk.rlwe(), &mut rng(40)).unwrap();
+    let pk = PublicKey::from_rlwe(&c.params, rpk).unwrap();
+    let pk = PublicKey::from_bytes(&c.params, &pk.to_bytes()).unwrap();
+    let x = uniform(c.params.slots(), -1.0, 1.0, 41);
+    let ct = pk
+        .encrypt(&c.encoder.encode(&x).unwrap(), &mut rng(42))
+        .unwrap();
+    let e = max_err_log2(&decrypt(c, &ct), &x);
+    println!("fresh encryption with an rlwe (Q-only) public key: {e:.2}");
+    assert!(e < -23.0);
+}
