@@ -19,7 +19,11 @@ use rlwe::rns::{BasisExtender, RnsBasis};
 use crate::Result;
 
 /// Per-level digit extenders `(start, end, extender)`.
-type LevelDigits = Vec<(usize, usize, BasisExtender)>;
+/// For each digit: its prime range `start..end`, the extender to the primes
+/// before it (`q_0 … q_{start−1}`, if any) and the extender to the primes
+/// after it (`q_end … q_l` and `P`). Two extenders let the extension write
+/// straight into the digit's limbs, in order, with no copy.
+type LevelDigits = Vec<(usize, usize, Option<BasisExtender>, BasisExtender)>;
 
 /// The extender `{q_l} ∪ P → Q_{l−1}` and `P mod q_i` for `i ≤ l`.
 type FusedTables = (BasisExtender, Vec<u64>);
@@ -55,15 +59,15 @@ impl Decomposer {
             let mut start = 0;
             while start <= level {
                 let end = (start + alpha).min(level + 1);
-                let targets: Vec<u64> = q[..=level]
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !(start..end).contains(i))
-                    .map(|(_, &x)| x)
-                    .chain(p.iter().copied())
-                    .collect();
-                let ext = BasisExtender::new(&RnsBasis::new(&q[start..end])?, &targets)?;
-                out.push((start, end, ext));
+                let basis = RnsBasis::new(&q[start..end])?;
+                let before = if start > 0 {
+                    Some(BasisExtender::new(&basis, &q[..start])?)
+                } else {
+                    None
+                };
+                let after: Vec<u64> = q[end..=level].iter().chain(p).copied().collect();
+                let after = BasisExtender::new(&basis, &after)?;
+                out.push((start, end, before, after));
                 start += alpha;
             }
             Ok(out)
@@ -93,26 +97,23 @@ impl Decomposer {
         // NTT form when the input has it: no transform needed), the other
         // primes of Q_l ∪ P get the centered extension, transformed limb by
         // limb. No zero-filled intermediate polynomial.
-        let build = |(start, end, ext): &(usize, usize, BasisExtender)| -> Result<Poly> {
+        type Digit = (usize, usize, Option<BasisExtender>, BasisExtender);
+        let build = |(start, end, before, after): &Digit| -> Result<Poly> {
+            let (start, end) = (*start, *end);
             let src = &dc.data()[start * n..end * n];
-            let mut ext_out = vec![0u64; ext.to_moduli().len() * n];
-            ext.extend(src, n, &mut ext_out, true);
-            let mut data = Vec::with_capacity(ring.len() * n);
-            let mut k = 0;
-            for (t, plan) in plans.iter().enumerate() {
-                if (*start..*end).contains(&t) {
-                    if ntt_in {
-                        data.extend_from_slice(&d.data()[t * n..(t + 1) * n]);
-                    } else {
-                        let from = data.len();
-                        data.extend_from_slice(&src[(t - start) * n..(t - start + 1) * n]);
-                        plan.forward(&mut data[from..]);
-                    }
-                } else {
-                    let from = data.len();
-                    data.extend_from_slice(&ext_out[k * n..(k + 1) * n]);
-                    plan.forward(&mut data[from..]);
-                    k += 1;
+            let mut data = vec![0u64; ring.len() * n];
+            if let Some(b) = before {
+                b.extend(src, n, &mut data[..start * n], true);
+            }
+            after.extend(src, n, &mut data[end * n..], true);
+            if ntt_in {
+                data[start * n..end * n].copy_from_slice(&d.data()[start * n..end * n]);
+            } else {
+                data[start * n..end * n].copy_from_slice(src);
+            }
+            for (t, (limb, plan)) in data.chunks_mut(n).zip(plans).enumerate() {
+                if !ntt_in || !(start..end).contains(&t) {
+                    plan.forward(limb);
                 }
             }
             Ok(Poly::from_limbs(ring, Representation::Ntt, data)?)

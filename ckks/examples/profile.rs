@@ -1,5 +1,5 @@
 //! Profiling loop for CKKS key switching at N = 16384 (8 limbs):
-//! `RAYON_NUM_THREADS=1 perf record cargo run --release --example ckks_profile`.
+//! `RAYON_NUM_THREADS=1 cargo run --release -p ckks --example profile -- rot 200`.
 
 use std::time::Instant;
 
@@ -18,11 +18,26 @@ fn main() -> Result<(), ckks::Error> {
     let x = vec![0.5; params.slots()];
     let a = pk.encrypt(&enc.encode(&x)?, &mut rng)?;
     let which = std::env::args().nth(1).unwrap_or_default();
-    let iters = 200;
+    let iters: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     let t = Instant::now();
     for _ in 0..iters {
         if which == "mul" {
             std::hint::black_box(eval.mul_relin_rescale(&a, &a, &rlk)?);
+        } else if which == "rlwe-mul" {
+            let t = a.rlwe().tensor(a.rlwe())?;
+            std::hint::black_box(t.relinearize(rlk.rlwe())?.rescale()?);
+        } else if which == "rlwe-rot" {
+            std::hint::black_box(a.rlwe().apply_galois(gk.for_step(1)?)?);
+        } else if which == "ntt" {
+            let mut p = a.rlwe().parts()[0].clone();
+            for _ in 0..10 {
+                p.to_coeff();
+                p.to_ntt();
+            }
+            std::hint::black_box(p);
         } else {
             std::hint::black_box(eval.rotate(&a, 1, &gk)?);
         }
