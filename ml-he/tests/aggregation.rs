@@ -1,0 +1,336 @@
+//! HE-MPC federated averaging: the decrypted average equals the plaintext
+//! average within the stated CKKS precision; any t of n clients complete a
+//! round, t − 1 cannot; the server rejects malformed, mismatched and
+//! duplicate input with specific errors; distributed DP noise has the
+//! configured σ.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use ml_he::aggregation::*;
+use ml_he::Error;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+struct Session {
+    params: Arc<AggregationParams>,
+    clients: Vec<Client>,
+    key: SessionKey,
+}
+
+fn session(config: AggregationConfig, seed: u64) -> Session {
+    let mut rng = rng(seed);
+    let params = AggregationParams::new(config, [seed as u8; 32]).unwrap();
+    let n = params.config().clients as u32;
+    let mut clients: Vec<Client> = (1..=n)
+        .map(|i| Client::new(&params, i, &mut rng).unwrap())
+        .collect();
+    let shares: Vec<_> = clients
+        .iter_mut()
+        .map(|c| c.public_key_share(&mut rng).unwrap())
+        .collect();
+    let key = SessionKey::from_shares(&params, shares).unwrap();
+    deal_all(&mut clients, &mut rng).unwrap();
+    for c in &mut clients {
+        c.set_key(key.clone()).unwrap();
+    }
+    Session {
+        params,
+        clients,
+        key,
+    }
+}
+
+fn updates(n: usize, len: usize, max: f64, seed: u64) -> Vec<Vec<f64>> {
+    let mut r = rng(seed);
+    (0..n)
+        .map(|_| (0..len).map(|_| r.gen_range(-max..max)).collect())
+        .collect()
+}
+
+fn plain_average(us: &[&Vec<f64>]) -> Vec<f64> {
+    let k = us.len() as f64;
+    (0..us[0].len())
+        .map(|j| us.iter().map(|u| u[j]).sum::<f64>() / k)
+        .collect()
+}
+
+/// Runs one round: `submit` clients send updates, `committee` decrypts.
+fn round(
+    s: &mut Session,
+    round: u64,
+    us: &[Vec<f64>],
+    submit: &[u32],
+    committee: &[u32],
+    rng: &mut ChaCha20Rng,
+) -> RoundResult {
+    let len = us[0].len();
+    let mut server = Server::new(&s.key, round, len).unwrap();
+    for &i in submit {
+        let bytes = s.clients[(i - 1) as usize]
+            .encrypt_update(round, &us[(i - 1) as usize], rng)
+            .unwrap();
+        assert_eq!(bytes.len() >= s.params.update_bytes(len), true);
+        assert_eq!(server.add(&bytes).unwrap(), i);
+    }
+    let request = server.decryption_request(committee, rng).unwrap();
+    let shares: Vec<Vec<u8>> = committee
+        .iter()
+        .map(|&i| {
+            s.clients[(i - 1) as usize]
+                .decryption_share(&request, rng)
+                .unwrap()
+        })
+        .collect();
+    combine(&s.key, &request, &shares).unwrap()
+}
+
+#[test]
+fn average_matches_plaintext_within_stated_precision() {
+    // 10 clients, t = 4, vectors spanning several ciphertexts (with a
+    // partial last one), entries up to ±max_abs.
+    let config = AggregationConfig::new(10, 4);
+    let mut s = session(config, 1);
+    let len = 2 * s.params.values_per_ciphertext() + 1234;
+    let us = updates(10, len, 256.0, 2);
+    let mut r = rng(3);
+    let all: Vec<u32> = (1..=10).collect();
+    let res = round(&mut s, 0, &us, &all, &[2, 5, 7, 9], &mut r);
+    let want = plain_average(&us.iter().collect::<Vec<_>>());
+    assert_eq!(res.average.len(), len);
+    assert_eq!(res.contributors, all);
+    let max_err = res
+        .average
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    // The stated bound holds, and is tight enough to matter (~1e-7).
+    assert!(
+        max_err <= res.precision,
+        "error {max_err:e} above the stated precision {:e}",
+        res.precision
+    );
+    assert!(res.precision < 1e-6, "stated precision {:e}", res.precision);
+    eprintln!(
+        "max error {max_err:e}, stated {:e}, params {:?}",
+        res.precision, s.params
+    );
+}
+
+#[test]
+fn dropout_any_t_complete_fewer_cannot() {
+    let config = AggregationConfig::new(5, 3);
+    let mut s = session(config, 4);
+    let len = 1000;
+    let us = updates(5, len, 10.0, 5);
+    let mut r = rng(6);
+    // client 4 drops out of the submission; committees of any 3 decrypt
+    let submit = [1, 2, 3, 5];
+    let want = plain_average(
+        &submit
+            .iter()
+            .map(|&i| &us[i as usize - 1])
+            .collect::<Vec<_>>(),
+    );
+    for (rnd, committee) in [[1u32, 2, 3], [3, 4, 5], [1, 4, 5]].iter().enumerate() {
+        let res = round(&mut s, rnd as u64, &us, &submit, committee, &mut r);
+        assert_eq!(res.contributors, submit.to_vec());
+        for (a, b) in res.average.iter().zip(&want) {
+            assert!((a - b).abs() <= res.precision);
+        }
+    }
+
+    // t − 1 = 2 clients cannot form a committee …
+    let mut server = Server::new(&s.key, 9, len).unwrap();
+    for i in [1u32, 2] {
+        server
+            .add(
+                &s.clients[i as usize - 1]
+                    .encrypt_update(9, &us[i as usize - 1], &mut r)
+                    .unwrap(),
+            )
+            .unwrap();
+    }
+    assert!(matches!(
+        server.decryption_request(&[1, 2], &mut r),
+        Err(Error::Threshold(threshold::Error::TooFewShares {
+            got: 2,
+            need: 3
+        }))
+    ));
+    // … and a committee of 3 with one member gone cannot combine.
+    let request = server.decryption_request(&[1, 2, 3], &mut r).unwrap();
+    let shares: Vec<Vec<u8>> = [1u32, 2]
+        .iter()
+        .map(|&i| {
+            s.clients[i as usize - 1]
+                .decryption_share(&request, &mut r)
+                .unwrap()
+        })
+        .collect();
+    assert!(matches!(
+        combine(&s.key, &request, &shares),
+        Err(Error::Threshold(threshold::Error::TooFewShares {
+            got: 2,
+            need: 3
+        }))
+    ));
+    // The server retries with another committee (re-randomized sum); the
+    // members that already answered answer again, for the new ciphertext.
+    let request = server.decryption_request(&[1, 2, 4], &mut r).unwrap();
+    let shares: Vec<Vec<u8>> = [1u32, 2, 4]
+        .iter()
+        .map(|&i| {
+            s.clients[i as usize - 1]
+                .decryption_share(&request, &mut r)
+                .unwrap()
+        })
+        .collect();
+    let res = combine(&s.key, &request, &shares).unwrap();
+    let want = plain_average(&[&us[0], &us[1]]);
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision);
+    }
+    // a party never answers the same ciphertext twice
+    assert!(matches!(
+        s.clients[0].decryption_share(&request, &mut r),
+        Err(Error::Threshold(threshold::Error::ShareReused { .. }))
+    ));
+}
+
+#[test]
+fn server_rejects_bad_input() {
+    let config = AggregationConfig::new(3, 2);
+    let mut s = session(config.clone(), 7);
+    let mut r = rng(8);
+    let len = 100;
+    let us = updates(3, len, 1.0, 9);
+    let mut server = Server::new(&s.key, 0, len).unwrap();
+    let good = s.clients[0].encrypt_update(0, &us[0], &mut r).unwrap();
+
+    // truncated, garbage, flipped residues
+    assert!(matches!(
+        server.add(&good[..good.len() - 1]),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(server.add(&[]), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        server.add(&[0xAB; 500]),
+        Err(Error::Malformed { .. })
+    ));
+    let mut bad = good.clone();
+    let n = bad.len();
+    for b in &mut bad[n - 4000..n - 3000] {
+        *b = 0xFF; // residues ≥ q
+    }
+    assert!(matches!(server.add(&bad), Err(Error::Malformed { .. })));
+
+    // ciphertext under another collective key (same parameters)
+    let other = session(config.clone(), 10);
+    let foreign = other.clients[0].encrypt_update(0, &us[0], &mut r).unwrap();
+    assert!(matches!(
+        server.add(&foreign),
+        Err(Error::SessionMismatch { .. })
+    ));
+    // … and under other parameters
+    let other_params = session(
+        AggregationConfig::new(3, 2).max_abs(1000.0).degree(16384),
+        11,
+    );
+    let foreign = other_params.clients[0]
+        .encrypt_update(0, &us[0], &mut r)
+        .unwrap();
+    assert!(matches!(
+        server.add(&foreign),
+        Err(Error::SessionMismatch { .. })
+    ));
+    // another round
+    let late = s.clients[1].encrypt_update(1, &us[1], &mut r).unwrap();
+    assert!(matches!(
+        server.add(&late),
+        Err(Error::SessionMismatch { .. })
+    ));
+    // another length
+    let short = s.clients[1]
+        .encrypt_update(0, &us[1][..50], &mut r)
+        .unwrap();
+    assert!(matches!(server.add(&short), Err(Error::Shape(_))));
+
+    // nothing bad was added: the first good submission goes in, the second
+    // from the same client is refused
+    assert_eq!(server.add(&good).unwrap(), 1);
+    let again = s.clients[0].encrypt_update(0, &us[0], &mut r).unwrap();
+    assert!(matches!(
+        server.add(&again),
+        Err(Error::DuplicateSubmission { party: 1 })
+    ));
+    assert!(matches!(
+        server.add(&good),
+        Err(Error::DuplicateSubmission { party: 1 })
+    ));
+
+    // values out of range are refused by the client
+    assert!(matches!(
+        s.clients[1].encrypt_update(0, &[1e6], &mut r),
+        Err(Error::OutOfRange(_))
+    ));
+    assert!(matches!(
+        s.clients[1].encrypt_update(0, &[f64::NAN], &mut r),
+        Err(Error::OutOfRange(_))
+    ));
+
+    // a sum of a single update is not decrypted (min_contributors = 2)
+    let request = server.decryption_request(&[1, 2], &mut r).unwrap();
+    assert!(matches!(
+        s.clients[1].decryption_share(&request, &mut r),
+        Err(Error::Protocol(_))
+    ));
+    // a client outside the committee does not answer
+    server
+        .add(&s.clients[1].encrypt_update(0, &us[1], &mut r).unwrap())
+        .unwrap();
+    let request = server.decryption_request(&[1, 2], &mut r).unwrap();
+    assert!(matches!(
+        s.clients[2].decryption_share(&request, &mut r),
+        Err(Error::UnknownParty { party: 3 })
+    ));
+    // shares of another request do not combine
+    let s1 = s.clients[0].decryption_share(&request, &mut r).unwrap();
+    let s2 = s.clients[1].decryption_share(&request, &mut r).unwrap();
+    let request2 = server.decryption_request(&[1, 2], &mut r).unwrap();
+    assert!(matches!(
+        combine(&s.key, &request2, &[s1.clone(), s2.clone()]),
+        Err(Error::SessionMismatch { .. })
+    ));
+    assert!(matches!(
+        combine(&s.key, &request, &[s1.clone(), s1.clone()]),
+        Err(Error::DuplicateSubmission { party: 1 })
+    ));
+    let res = combine(&s.key, &request, &[s2, s1]).unwrap();
+    let want = plain_average(&[&us[0], &us[1]]);
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision);
+    }
+    // unknown client ids
+    assert!(matches!(
+        Client::new(&s.params, 4, &mut r),
+        Err(Error::UnknownParty { party: 4 })
+    ));
+    let _ = &mut s;
+}
+
+#[test]
+fn wire_size_is_bit_packed() {
+    let params = AggregationParams::new(AggregationConfig::new(10, 3), [0; 32]).unwrap();
+    // 100,000 floats: 13 ciphertexts of 2 × 8192 × 98 bits
+    assert_eq!(params.ciphertexts_for(100_000), 13);
+    let bytes = params.update_bytes(100_000);
+    assert!(bytes <= 2_700_000, "{bytes}");
+    assert!(bytes >= 2_500_000, "{bytes}");
+}
