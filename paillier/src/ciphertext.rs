@@ -148,7 +148,7 @@ impl Ciphertext {
         } else {
             self.c.clone()
         };
-        let c = self.pk.inner.mont_nn.modpow_vartime(&base, &mag);
+        let c = self.pk.pow_nn(&base, &mag);
         Ciphertext {
             c,
             pk: self.pk.clone(),
@@ -163,7 +163,7 @@ impl Ciphertext {
     /// A fresh-looking encryption of the same plaintext: `c r^n mod n^2`.
     pub fn rerandomize<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Ciphertext {
         let mut r = self.pk.random_r(rng);
-        let u = self.pk.inner.mont_nn.modpow_vartime(&r, self.pk.n());
+        let u = self.pk.pow_nn(&r, self.pk.n());
         r.zeroize_biguint();
         Ciphertext {
             c: (&self.c * u) % self.nn(),

@@ -100,7 +100,7 @@ impl FastEncryptor {
         let mont = &pk.inner.mont_nn;
         let k = mont.limbs();
         let mut r0 = pk.random_r(rng);
-        let hs = mont.modpow_vartime(&r0, pk.n());
+        let hs = pk.pow_nn(&r0, pk.n());
         r0.zeroize_biguint();
         let entries = 1usize << WINDOW;
         let windows = exp_bits.div_ceil(WINDOW);

@@ -91,8 +91,8 @@ impl Mb8Moduli {
     /// Contexts for eight odd moduli; `k` limbs with `2^(52k) > 4 max(N)`.
     pub(crate) fn new(moduli: [&BigUint; LANES]) -> Option<Self> {
         let max_bits = moduli.iter().map(|m| m.bits()).max().unwrap_or(0) as usize;
-        // k even (the squaring reduces two limbs per pass), 2^(52k) > 4N.
-        let k = (max_bits + 2).div_ceil(52).next_multiple_of(2);
+        // k a multiple of 4 (the squaring handles four rows per pass), 2^(52k) > 4N.
+        let k = (max_bits + 2).div_ceil(52).next_multiple_of(4);
         let r2 = BigUint::one() << (2 * 52 * k);
         let mut n = vec![0u64; k * LANES];
         let mut rr = vec![0u64; k * LANES];
@@ -193,11 +193,10 @@ impl Mb8Moduli {
         let windows = exp_bits.div_ceil(WINDOW).max(1);
         let mut x = vec![zero; k];
         let mut sel = vec![zero; k];
-        let mut wide = vec![zero; 2 * k + 2];
-        let mut apad = vec![zero; k + 2];
+        let mut wide = vec![zero; 2 * k + 4];
+        let mut apad = vec![zero; k + 4];
         let mut np = n.clone();
-        np.push(zero);
-        np.push(zero);
+        np.resize(k + 4, zero);
         for wi in (0..windows).rev() {
             let mut idx = [0u64; LANES];
             for (lane, e) in exps.iter().enumerate() {
@@ -210,7 +209,7 @@ impl Mb8Moduli {
                 x.copy_from_slice(&sel);
             } else {
                 for _ in 0..WINDOW {
-                    ams::<7>(&x, &n, &np, n0, &mut tmp, &mut apad, &mut wide);
+                    ams(&x, &n, &np, n0, &mut tmp, &mut apad, &mut wide);
                     core::mem::swap(&mut x, &mut tmp);
                 }
                 amm(&x, &sel, &n, n0, &mut tmp, &mut acc);
@@ -278,13 +277,14 @@ fn select(table: &[__m512i], k: usize, entries: usize, idx: __m512i, sel: &mut [
 /// Almost-Montgomery squaring `out = a^2 R^{-1} mod N` (output below `2N`
 /// for `a` below `2N`): the off-diagonal products are computed once and
 /// doubled, then the `2k`-limb square is Montgomery-reduced — about `3k^2`
-/// multiply-adds instead of the `4k^2` of [`amm`]. Both phases process two
-/// rows per pass over the accumulator (four multiply-adds per load/store).
-/// `np` is `n` padded with two zero limbs; `ap` is scratch of `k + 2`, `t`
-/// of `2k + 2`.
+/// multiply-adds instead of the `4k^2` of [`amm`]. Both phases handle four
+/// rows per pass over the accumulator (eight multiply-adds per load/store),
+/// and the reduction computes the next pass's multipliers early
+/// (software pipelining). `k` must be a multiple of 4; `np` is `n` padded
+/// with four zero limbs; `ap` is scratch of `k + 4`, `t` of `2k + 4`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn ams<const PHASES: u8>(
+fn ams(
     a: &[__m512i],
     n: &[__m512i],
     np: &[__m512i],
@@ -296,44 +296,54 @@ fn ams<const PHASES: u8>(
     let k = n.len();
     let zero = _mm512_setzero_si512();
     let mask = _mm512_set1_epi64(MASK52 as i64);
-    let ap = &mut ap[..k + 2];
+    let ap = &mut ap[..k + 4];
     ap[..k].copy_from_slice(&a[..k]);
-    ap[k] = zero;
-    ap[k + 1] = zero;
+    for x in ap[k..].iter_mut() {
+        *x = zero;
+    }
     let ap = &*ap;
-    let np = &np[..k + 2];
-    let t = &mut t[..2 * k + 2];
+    let np = &np[..k + 4];
+    let t = &mut t[..2 * k + 4];
     let out = &mut out[..k];
     for x in t.iter_mut() {
         *x = zero;
     }
-    if PHASES & 1 != 0 {
-    // Off-diagonal products a_i a_j (i < j), rows i and i + 1 together:
-    // position i + d gets lo(a_i a_d) + hi(a_i a_(d-1)) + lo(a_(i+1) a_(d-1))
-    // + hi(a_(i+1) a_(d-2)), each term present only when its j > its i
-    // (limbs beyond k read the zero padding).
+    // Off-diagonal products a_i a_j (i < j), rows i .. i + 3 together.
+    // Row i + q adds lo(a_(i+q) a_(d-q)) and hi(a_(i+q) a_(d-q-1)) to
+    // position i + d, each only when its j exceeds i + q (limbs beyond k
+    // read the zero padding).
     let mut i = 0;
-    while i + 1 < k {
-        let a0 = ap[i];
-        let a1 = ap[i + 1];
-        t[2 * i + 1] = _mm512_madd52lo_epu64(t[2 * i + 1], a0, ap[i + 1]);
-        let x = _mm512_madd52lo_epu64(t[2 * i + 2], a0, ap[i + 2]);
-        t[2 * i + 2] = _mm512_madd52hi_epu64(x, a0, ap[i + 1]);
-        let x = _mm512_madd52lo_epu64(t[2 * i + 3], a0, ap[i + 3]);
-        let x = _mm512_madd52hi_epu64(x, a0, ap[i + 2]);
-        t[2 * i + 3] = _mm512_madd52lo_epu64(x, a1, ap[i + 2]);
-        // d = i + 4 ..= k + 1; w = [a_(d-2), a_(d-1), a_d]
-        for (td, w) in t[2 * i + 4..i + k + 2].iter_mut().zip(ap[i + 2..].windows(3)) {
-            let x = _mm512_madd52lo_epu64(*td, a0, w[2]);
-            let x = _mm512_madd52hi_epu64(x, a0, w[1]);
-            let x = _mm512_madd52lo_epu64(x, a1, w[1]);
-            *td = _mm512_madd52hi_epu64(x, a1, w[0]);
+    while i + 3 < k {
+        let r = [ap[i], ap[i + 1], ap[i + 2], ap[i + 3]];
+        for d in i + 1..i + 8 {
+            let mut x = t[i + d];
+            for (q, &rq) in r.iter().enumerate() {
+                if d > i + 2 * q {
+                    x = _mm512_madd52lo_epu64(x, rq, ap[d - q]);
+                }
+                if d > i + 2 * q + 1 {
+                    x = _mm512_madd52hi_epu64(x, rq, ap[d - q - 1]);
+                }
+            }
+            t[i + d] = x;
         }
-        i += 2;
+        // d = i + 8 ..= k + 3; w = [a_(d-4), ..., a_d]
+        for (td, w) in t[2 * i + 8..i + k + 4]
+            .iter_mut()
+            .zip(ap[i + 4..].windows(5))
+        {
+            let x = _mm512_madd52lo_epu64(*td, r[0], w[4]);
+            let x = _mm512_madd52hi_epu64(x, r[0], w[3]);
+            let x = _mm512_madd52lo_epu64(x, r[1], w[3]);
+            let x = _mm512_madd52hi_epu64(x, r[1], w[2]);
+            let y = _mm512_madd52lo_epu64(zero, r[2], w[2]);
+            let y = _mm512_madd52hi_epu64(y, r[2], w[1]);
+            let y = _mm512_madd52lo_epu64(y, r[3], w[1]);
+            let y = _mm512_madd52hi_epu64(y, r[3], w[0]);
+            *td = _mm512_add_epi64(x, y);
+        }
+        i += 4;
     }
-    // (For odd k the last row has no off-diagonal products.)
-    }
-    if PHASES & 2 != 0 {
     // Double, then add the squares a_i^2.
     for (i, &ai) in ap[..k].iter().enumerate() {
         let lo = _mm512_add_epi64(t[2 * i], t[2 * i]);
@@ -341,38 +351,40 @@ fn ams<const PHASES: u8>(
         let hi = _mm512_add_epi64(t[2 * i + 1], t[2 * i + 1]);
         t[2 * i + 1] = _mm512_madd52hi_epu64(hi, ai, ai);
     }
-    }
-    if PHASES & 4 != 0 {
-    // Montgomery reduction, two 52-bit limbs (rows m0, m1) per pass. k is
-    // even. Software-pipelined: right after a pass has finished positions
-    // i + 2 and i + 3, the next pass's m0, m1 are computed, so their
-    // dependency chain overlaps the rest of the current pass.
-    let (mut m0, mut m1, mut c1) = red_pair(t[0], t[1], np, n0, mask);
+    // Montgomery reduction, four limbs per pass.
+    let (mut m, mut c3) = red_quad([t[0], t[1], t[2], t[3]], np, n0, mask);
     let mut i = 0;
     while i < k {
-        let x = _mm512_madd52lo_epu64(_mm512_add_epi64(t[i + 2], c1), m0, np[2]);
-        let x = _mm512_madd52hi_epu64(x, m0, np[1]);
-        let x = _mm512_madd52lo_epu64(x, m1, np[1]);
-        t[i + 2] = _mm512_madd52hi_epu64(x, m1, np[0]);
-        let x = _mm512_madd52lo_epu64(t[i + 3], m0, np[3]);
-        let x = _mm512_madd52hi_epu64(x, m0, np[2]);
-        let x = _mm512_madd52lo_epu64(x, m1, np[2]);
-        t[i + 3] = _mm512_madd52hi_epu64(x, m1, np[1]);
-        let next = if i + 2 < k {
-            red_pair(t[i + 2], t[i + 3], np, n0, mask)
-        } else {
-            (zero, zero, zero)
-        };
-        // d = 4 ..= k + 1; w = [n_(d-2), n_(d-1), n_d]
-        for (td, w) in t[i + 4..i + k + 2].iter_mut().zip(np[2..].windows(3)) {
-            let x = _mm512_madd52lo_epu64(*td, m0, w[2]);
-            let x = _mm512_madd52hi_epu64(x, m0, w[1]);
-            let x = _mm512_madd52lo_epu64(x, m1, w[1]);
-            *td = _mm512_madd52hi_epu64(x, m1, w[0]);
+        for d in 4..8 {
+            let mut x = t[i + d];
+            if d == 4 {
+                x = _mm512_add_epi64(x, c3);
+            }
+            for (q, &mq) in m.iter().enumerate() {
+                x = _mm512_madd52lo_epu64(x, mq, np[d - q]);
+                x = _mm512_madd52hi_epu64(x, mq, np[d - q - 1]);
+            }
+            t[i + d] = x;
         }
-        (m0, m1, c1) = next;
-        i += 2;
-    }
+        let next = if i + 4 < k {
+            red_quad([t[i + 4], t[i + 5], t[i + 6], t[i + 7]], np, n0, mask)
+        } else {
+            ([zero; 4], zero)
+        };
+        // d = 8 ..= k + 3; w = [n_(d-4), ..., n_d]
+        for (td, w) in t[i + 8..i + k + 4].iter_mut().zip(np[4..].windows(5)) {
+            let x = _mm512_madd52lo_epu64(*td, m[0], w[4]);
+            let x = _mm512_madd52hi_epu64(x, m[0], w[3]);
+            let x = _mm512_madd52lo_epu64(x, m[1], w[3]);
+            let x = _mm512_madd52hi_epu64(x, m[1], w[2]);
+            let y = _mm512_madd52lo_epu64(zero, m[2], w[2]);
+            let y = _mm512_madd52hi_epu64(y, m[2], w[1]);
+            let y = _mm512_madd52lo_epu64(y, m[3], w[1]);
+            let y = _mm512_madd52hi_epu64(y, m[3], w[0]);
+            *td = _mm512_add_epi64(x, y);
+        }
+        (m, c3) = next;
+        i += 4;
     }
     let mut c = zero;
     for j in 0..k {
@@ -382,26 +394,29 @@ fn ams<const PHASES: u8>(
     }
 }
 
-/// For positions `p0`, `p1` (the two lowest of the remaining square), the
-/// Montgomery multipliers `m0`, `m1` and the carry `c1` out of position
-/// `p1` into the next one.
+/// For the four lowest remaining positions `p`, the Montgomery multipliers
+/// `m0..m3` and the carry out of the fourth position into the fifth.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn red_pair(
-    p0: __m512i,
-    p1: __m512i,
+fn red_quad(
+    p: [__m512i; 4],
     np: &[__m512i],
     n0: __m512i,
     mask: __m512i,
-) -> (__m512i, __m512i, __m512i) {
+) -> ([__m512i; 4], __m512i) {
     let zero = _mm512_setzero_si512();
-    let m0 = _mm512_and_si512(_mm512_madd52lo_epu64(zero, p0, n0), mask);
-    let c0 = _mm512_srli_epi64::<52>(_mm512_madd52lo_epu64(p0, m0, np[0]));
-    let x = _mm512_madd52lo_epu64(_mm512_add_epi64(p1, c0), m0, np[1]);
-    let q1 = _mm512_madd52hi_epu64(x, m0, np[0]);
-    let m1 = _mm512_and_si512(_mm512_madd52lo_epu64(zero, q1, n0), mask);
-    let c1 = _mm512_srli_epi64::<52>(_mm512_madd52lo_epu64(q1, m1, np[0]));
-    (m0, m1, c1)
+    let mut m = [zero; 4];
+    let mut c = zero;
+    for pos in 0..4 {
+        let mut x = _mm512_add_epi64(p[pos], c);
+        for q in 0..pos {
+            x = _mm512_madd52lo_epu64(x, m[q], np[pos - q]);
+            x = _mm512_madd52hi_epu64(x, m[q], np[pos - q - 1]);
+        }
+        m[pos] = _mm512_and_si512(_mm512_madd52lo_epu64(zero, x, n0), mask);
+        c = _mm512_srli_epi64::<52>(_mm512_madd52lo_epu64(x, m[pos], np[0]));
+    }
+    (m, c)
 }
 
 /// Almost-Montgomery product `out = a b R^{-1} mod N` (output below `2N`
@@ -539,18 +554,17 @@ mod timing {
                 .map(|j| _mm512_set1_epi64(((j as i64 * 7919) & MASK52 as i64) | 1))
                 .collect();
             let mut np = n.clone();
-            np.push(zero);
-            np.push(zero);
+            np.resize(k + 4, zero);
             let n0 = _mm512_set1_epi64(12345);
             let mut a: Vec<__m512i> = (0..k)
                 .map(|j| _mm512_set1_epi64(j as i64 * 31337))
                 .collect();
             let mut out = vec![zero; k];
             let mut acc = vec![zero; k];
-            let mut ap = vec![zero; k + 2];
-            let mut t = vec![zero; 2 * k + 2];
+            let mut ap = vec![zero; k + 4];
+            let mut t = vec![zero; 2 * k + 4];
             let reps = 4000;
-            let (mut e1, mut e2, mut e3, mut e4) = (f64::MAX, f64::MAX, f64::MAX, f64::MAX);
+            let (mut e1, mut e2) = (f64::MAX, f64::MAX);
             for _ in 0..15 {
                 let st = std::time::Instant::now();
                 for _ in 0..reps {
@@ -560,30 +574,13 @@ mod timing {
                 e1 = e1.min(st.elapsed().as_secs_f64() / reps as f64);
                 let st = std::time::Instant::now();
                 for _ in 0..reps {
-                    ams::<7>(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
+                    ams(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
                     core::mem::swap(&mut a, &mut out);
                 }
                 e2 = e2.min(st.elapsed().as_secs_f64() / reps as f64);
-                let st = std::time::Instant::now();
-                for _ in 0..reps {
-                    ams::<1>(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
-                }
-                e3 = e3.min(st.elapsed().as_secs_f64() / reps as f64);
-                let st = std::time::Instant::now();
-                for _ in 0..reps {
-                    ams::<4>(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
-                }
-                e4 = e4.min(st.elapsed().as_secs_f64() / reps as f64);
             }
             let ifma_amm = 4 * k * k;
             let ifma_ams = 3 * k * k + k;
-            println!(
-                "k={k}: off-diagonal {:.3} us ({:.2} IFMA/ns), reduction {:.3} us ({:.2} IFMA/ns)",
-                e3 * 1e6,
-                (k * k - k) as f64 / e3 / 1e9,
-                e4 * 1e6,
-                (2 * k * k) as f64 / e4 / 1e9
-            );
             println!(
                 "k={k}: amm {:.3} us ({:.2} IFMA/ns), ams {:.3} us ({:.2} IFMA/ns)",
                 e1 * 1e6,

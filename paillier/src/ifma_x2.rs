@@ -35,21 +35,30 @@ use crate::mont::{ct_select, window_bits};
 
 const MASK52: u64 = (1u64 << 52) - 1;
 const WINDOW: usize = 5;
-/// Largest supported vector count (moduli up to 16 · 8 · 52 - 2 bits).
-const MAX_V: usize = 16;
+/// Compiled vector counts (each a separate instantiation): 5, 8 and 10
+/// fit the `p^2` of 2048-, 3072- and 4096-bit keys, 10, 15 and 20 their
+/// `n^2`; the small ones serve test-size keys. Moduli up to
+/// `20 · 8 · 52 - 2` bits.
+const SIZES: [usize; 7] = [2, 3, 5, 8, 10, 15, 20];
 
-/// Two moduli in the lane-spread layout. Wiped on drop.
-pub(crate) struct X2Moduli {
+/// Two moduli (the CRT halves of one decryption).
+pub(crate) type X2Moduli = LaneMont<2>;
+/// One modulus (`n^2` for public-key encryption and scalar products).
+pub(crate) type X1Modulus = LaneMont<1>;
+
+/// `S` moduli in the lane-spread layout, exponentiated together. Wiped on
+/// drop.
+pub(crate) struct LaneMont<const S: usize> {
     /// Radix-2^52 limbs per number (Montgomery steps per product).
     k: usize,
     /// Vectors per number (`8 v >= k`).
     v: usize,
-    n: [Vec<u64>; 2],
-    n0: [u64; 2],
-    rr: [Vec<u64>; 2],
+    n: [Vec<u64>; S],
+    n0: [u64; S],
+    rr: [Vec<u64>; S],
 }
 
-impl Drop for X2Moduli {
+impl<const S: usize> Drop for LaneMont<S> {
     fn drop(&mut self) {
         for x in self.n.iter_mut().chain(self.rr.iter_mut()) {
             x.zeroize();
@@ -58,19 +67,17 @@ impl Drop for X2Moduli {
     }
 }
 
-impl X2Moduli {
-    /// Contexts for two odd moduli.
-    pub(crate) fn new(moduli: [&BigUint; 2]) -> Option<Self> {
+impl<const S: usize> LaneMont<S> {
+    /// Contexts for `S` odd moduli.
+    pub(crate) fn new(moduli: [&BigUint; S]) -> Option<Self> {
         let max_bits = moduli.iter().map(|m| m.bits()).max().unwrap_or(0) as usize;
         let k = (max_bits + 2).div_ceil(52);
-        let v = k.div_ceil(8);
-        if v > MAX_V {
-            return None;
-        }
+        // Round the vector count up to a compiled size (extra lanes stay 0).
+        let v = *SIZES.iter().find(|&&v| 8 * v >= k)?;
         let r2 = BigUint::one() << (2 * 52 * k);
-        let mut n: [Vec<u64>; 2] = Default::default();
-        let mut rr: [Vec<u64>; 2] = Default::default();
-        let mut n0 = [0u64; 2];
+        let mut n: [Vec<u64>; S] = core::array::from_fn(|_| Vec::new());
+        let mut rr: [Vec<u64>; S] = core::array::from_fn(|_| Vec::new());
+        let mut n0 = [0u64; S];
         for (s, m) in moduli.iter().enumerate() {
             if !m.bit(0) || m.bits() < 2 {
                 return None;
@@ -84,7 +91,7 @@ impl X2Moduli {
             }
             n0[s] = inv.wrapping_neg() & MASK52;
         }
-        Some(X2Moduli { k, v, n, n0, rr })
+        Some(LaneMont { k, v, n, n0, rr })
     }
 
     /// Radix-2^52 limbs of the inputs and outputs.
@@ -92,16 +99,16 @@ impl X2Moduli {
         8 * self.v
     }
 
-    /// `bases[s]^exps[s] mod N[s]` for both moduli, constant time in bases
+    /// `bases[s]^exps[s] mod N[s]` for every modulus, constant time in bases
     /// and exponents (`exp_bits` public). Bases are `limbs()` radix-2^52
     /// limbs below `N`; results the same, fully reduced. `None` without
     /// AVX-512 IFMA.
     pub(crate) fn pow(
         &self,
-        bases: [&[u64]; 2],
-        exps: [&[u64]; 2],
+        bases: [&[u64]; S],
+        exps: [&[u64]; S],
         exp_bits: usize,
-    ) -> Option<[Vec<u64>; 2]> {
+    ) -> Option<[Vec<u64>; S]> {
         if !available() || bases.iter().any(|b| b.len() != 8 * self.v) {
             return None;
         }
@@ -115,26 +122,26 @@ impl X2Moduli {
                 }
             };
         }
-        dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+        dispatch!(2 3 5 8 10 15 20)
     }
 
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn pow_v<const V: usize>(
         &self,
-        bases: [&[u64]; 2],
-        exps: [&[u64]; 2],
+        bases: [&[u64]; S],
+        exps: [&[u64]; S],
         exp_bits: usize,
-    ) -> [Vec<u64>; 2] {
+    ) -> [Vec<u64>; S] {
         let kk = 8 * V;
         let zero = _mm512_setzero_si512();
-        let mut nv = [[zero; V]; 2];
-        for s in 0..2 {
+        let mut nv = [[zero; V]; S];
+        for s in 0..S {
             for v in 0..V {
                 nv[s][v] = load(&self.n[s][8 * v..8 * v + 8]);
             }
         }
-        let nl0 = [self.n[0][0], self.n[1][0]];
-        let ctx = Ctx::<V> {
+        let nl0: [u64; S] = core::array::from_fn(|s| self.n[s][0]);
+        let ctx = Ctx::<V, S> {
             k: self.k,
             n: nv,
             nl0,
@@ -142,69 +149,59 @@ impl X2Moduli {
         };
         let mut one = vec![0u64; kk];
         one[0] = 1;
+        let ones: [&[u64]; S] = [&one[..]; S];
         let entries = 1usize << WINDOW;
-        let mut table = [vec![0u64; entries * kk], vec![0u64; entries * kk]];
-        let mut tmp = [vec![0u64; kk], vec![0u64; kk]];
-        let mut x = [vec![0u64; kk], vec![0u64; kk]];
-        let mut sel = [vec![0u64; kk], vec![0u64; kk]];
+        let mut table: [Vec<u64>; S] = core::array::from_fn(|_| vec![0u64; entries * kk]);
+        let mut tmp: [Vec<u64>; S] = core::array::from_fn(|_| vec![0u64; kk]);
+        let mut x: [Vec<u64>; S] = core::array::from_fn(|_| vec![0u64; kk]);
+        let mut sel: [Vec<u64>; S] = core::array::from_fn(|_| vec![0u64; kk]);
         // table[0] = R mod N, table[1] = base R mod N, table[e] = table[e-1] table[1]
-        {
-            let [t0, t1] = &mut tmp;
-            ctx.amm([&self.rr[0], &self.rr[1]], [&one, &one], [t0, t1]);
-        }
-        for s in 0..2 {
+        ctx.amm(core::array::from_fn(|s| &self.rr[s][..]), ones, &mut tmp);
+        for s in 0..S {
             table[s][..kk].copy_from_slice(&tmp[s]);
         }
-        {
-            let [t0, t1] = &mut tmp;
-            ctx.amm([bases[0], bases[1]], [&self.rr[0], &self.rr[1]], [t0, t1]);
-        }
-        for s in 0..2 {
+        ctx.amm(bases, core::array::from_fn(|s| &self.rr[s][..]), &mut tmp);
+        for s in 0..S {
             table[s][kk..2 * kk].copy_from_slice(&tmp[s]);
         }
         for e in 2..entries {
-            {
-                let [t0, t1] = &mut tmp;
-                let prev = [
-                    &table[0][(e - 1) * kk..e * kk],
-                    &table[1][(e - 1) * kk..e * kk],
-                ];
-                let b1 = [&table[0][kk..2 * kk], &table[1][kk..2 * kk]];
-                ctx.amm(prev, b1, [t0, t1]);
-            }
-            for s in 0..2 {
+            ctx.amm(
+                core::array::from_fn(|s| &table[s][(e - 1) * kk..e * kk]),
+                core::array::from_fn(|s| &table[s][kk..2 * kk]),
+                &mut tmp,
+            );
+            for s in 0..S {
                 table[s][e * kk..(e + 1) * kk].copy_from_slice(&tmp[s]);
             }
         }
         let windows = exp_bits.div_ceil(WINDOW).max(1);
         for wi in (0..windows).rev() {
-            for s in 0..2 {
+            for s in 0..S {
                 let d = window_bits(exps[s], wi * WINDOW, WINDOW);
                 ct_select(&table[s], kk, entries, d, &mut sel[s]);
             }
             if wi == windows - 1 {
-                for s in 0..2 {
+                for s in 0..S {
                     x[s].copy_from_slice(&sel[s]);
                 }
                 continue;
             }
             for _ in 0..WINDOW {
-                {
-                    let [t0, t1] = &mut tmp;
-                    ctx.amm([&x[0], &x[1]], [&x[0], &x[1]], [t0, t1]);
-                }
+                ctx.amm(
+                    core::array::from_fn(|s| &x[s][..]),
+                    core::array::from_fn(|s| &x[s][..]),
+                    &mut tmp,
+                );
                 core::mem::swap(&mut x, &mut tmp);
             }
-            {
-                let [t0, t1] = &mut tmp;
-                ctx.amm([&x[0], &x[1]], [&sel[0], &sel[1]], [t0, t1]);
-            }
+            ctx.amm(
+                core::array::from_fn(|s| &x[s][..]),
+                core::array::from_fn(|s| &sel[s][..]),
+                &mut tmp,
+            );
             core::mem::swap(&mut x, &mut tmp);
         }
-        {
-            let [t0, t1] = &mut tmp;
-            ctx.amm([&x[0], &x[1]], [&one, &one], [t0, t1]);
-        }
+        ctx.amm(core::array::from_fn(|s| &x[s][..]), ones, &mut tmp);
         for v in table.iter_mut().chain(x.iter_mut()).chain(sel.iter_mut()) {
             v.zeroize();
         }
@@ -212,33 +209,32 @@ impl X2Moduli {
     }
 }
 
-struct Ctx<const V: usize> {
+struct Ctx<const V: usize, const S: usize> {
     k: usize,
-    n: [[__m512i; V]; 2],
-    nl0: [u64; 2],
-    n0: [u64; 2],
+    n: [[__m512i; V]; S],
+    nl0: [u64; S],
+    n0: [u64; S],
 }
 
-impl<const V: usize> Ctx<V> {
-    /// Two almost-Montgomery products `out[s] = a[s] b[s] R^{-1} mod N[s]`,
+impl<const V: usize, const S: usize> Ctx<V, S> {
+    /// `S` almost-Montgomery products `out[s] = a[s] b[s] R^{-1} mod N[s]`,
     /// interleaved. Inputs: `8V` normalised radix-2^52 limbs below `2N`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    fn amm(&self, a: [&[u64]; 2], b: [&[u64]; 2], out: [&mut [u64]; 2]) {
+    fn amm(&self, a: [&[u64]; S], b: [&[u64]; S], out: &mut [Vec<u64>; S]) {
         let zero = _mm512_setzero_si512();
-        let mut av = [[zero; V]; 2];
-        for s in 0..2 {
+        let mut av = [[zero; V]; S];
+        for s in 0..S {
             for v in 0..V {
                 av[s][v] = load(&a[s][8 * v..8 * v + 8]);
             }
         }
-        let b0 = &b[0][..self.k];
-        let b1 = &b[1][..self.k];
-        let mut acc = [[zero; V]; 2];
+        let bk: [&[u64]; S] = core::array::from_fn(|s| &b[s][..self.k]);
+        let mut acc = [[zero; V]; S];
         for i in 0..self.k {
-            let bs = [b0[i], b1[i]];
-            for s in 0..2 {
-                let bi = _mm512_set1_epi64(bs[s] as i64);
+            for s in 0..S {
+                let bsi = bk[s][i];
+                let bi = _mm512_set1_epi64(bsi as i64);
                 let acc = &mut acc[s];
                 let av = &av[s];
                 let nv = &self.n[s];
@@ -263,7 +259,7 @@ impl<const V: usize> Ctx<V> {
                 }
             }
         }
-        for (s, o) in out.into_iter().enumerate() {
+        for (s, o) in out.iter_mut().enumerate() {
             let mut c = 0u64;
             for v in 0..V {
                 let lanes = store(acc[s][v]);
@@ -348,6 +344,26 @@ mod tests {
                     "s {s} bits {mbits}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn x1_pow_matches_modpow() {
+        if !available() {
+            return;
+        }
+        let mut rng = ChaCha20Rng::seed_from_u64(10);
+        for (mbits, ebits) in [(512u64, 256usize), (4096, 2048), (6144, 3072), (8192, 64)] {
+            let mut m = rng.gen_biguint(mbits);
+            m.set_bit(0, true);
+            m.set_bit(mbits - 1, true);
+            let ctx = X1Modulus::new([&m]).unwrap();
+            let x = rng.gen_biguint_below(&m);
+            let e = rng.gen_biguint(ebits as u64);
+            let b = to_limbs52(&x, ctx.limbs()).unwrap();
+            let el = e.to_u64_digits();
+            let [r] = ctx.pow([&b], [&el], ebits).unwrap();
+            assert_eq!(from_limbs52(&r), x.modpow(&e, &m), "bits {mbits}");
         }
     }
 }

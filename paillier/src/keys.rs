@@ -175,6 +175,9 @@ pub(crate) struct PkInner {
     pub(crate) max_int: BigUint,
     pub(crate) mont_nn: Mont,
     pub(crate) fingerprint: u64,
+    /// AVX-512 IFMA context modulo `n^2` (when the CPU has IFMA).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) x1: Option<crate::ifma_x2::X1Modulus>,
 }
 
 /// A Paillier public key (`n`, with `g = n + 1`). Cheap to clone (shared).
@@ -238,6 +241,12 @@ impl PublicKey {
         let mont_nn = Mont::new(&nn).ok_or(Error::InvalidKey { reason: "modulus" })?;
         let max_int = (&n - 1u32) / 3u32;
         let fingerprint = fingerprint(&n);
+        #[cfg(target_arch = "x86_64")]
+        let x1 = if crate::ifma::available() {
+            crate::ifma_x2::X1Modulus::new([&nn])
+        } else {
+            None
+        };
         Ok(PublicKey {
             inner: Arc::new(PkInner {
                 n,
@@ -245,6 +254,8 @@ impl PublicKey {
                 max_int,
                 mont_nn,
                 fingerprint,
+                #[cfg(target_arch = "x86_64")]
+                x1,
             }),
         })
     }
@@ -283,6 +294,22 @@ impl PublicKey {
             });
         }
         Ok(())
+    }
+
+    /// `base^exp mod n^2` for a public exponent (IFMA when available, else
+    /// the portable sliding-window path).
+    pub(crate) fn pow_nn(&self, base: &BigUint, exp: &BigUint) -> BigUint {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(x1) = self.inner.x1.as_ref() {
+            let b = crate::ifma::to_limbs52(&(base % &self.inner.nn), x1.limbs());
+            let e = exp.to_u64_digits();
+            if let Some(b) = b {
+                if let Some([r]) = x1.pow([&b], [&e], exp.bits() as usize) {
+                    return crate::ifma::from_limbs52(&r);
+                }
+            }
+        }
+        self.inner.mont_nn.modpow_vartime(base, exp)
     }
 
     /// A uniformly random unit `r` of `Z_n`.
@@ -331,7 +358,7 @@ impl PublicKey {
                 reason: "r must be a unit of Z_n",
             });
         }
-        let u = self.inner.mont_nn.modpow_vartime(r, n);
+        let u = self.pow_nn(r, n);
         Ok(Ciphertext::new_unchecked(
             self.apply_message(m, &u),
             self.clone(),

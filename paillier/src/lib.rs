@@ -87,6 +87,50 @@ pub use packing::{PackedCiphertext, Packer};
 /// Re-exported so callers can name the big-integer types of the API.
 pub use num_bigint;
 
+/// Modular exponentiation with this crate's Montgomery core, for other
+/// hekit crates that work modulo `n^2` themselves (threshold Paillier).
+pub mod modpow {
+    use num_bigint::BigUint;
+
+    use crate::mont::{from_limbs, Mont};
+
+    /// A precomputed Montgomery context for an odd modulus `N > 1`.
+    #[derive(Clone, Debug)]
+    pub struct Modulus {
+        ctx: Mont,
+    }
+
+    impl Modulus {
+        /// Context for odd `m > 1` (`None` otherwise).
+        pub fn new(m: &BigUint) -> Option<Self> {
+            Mont::new(m).map(|ctx| Modulus { ctx })
+        }
+
+        /// The modulus.
+        pub fn modulus(&self) -> &BigUint {
+            self.ctx.modulus()
+        }
+
+        /// `base^exp mod N` for a **public** exponent (sliding window,
+        /// variable time).
+        pub fn pow_public(&self, base: &BigUint, exp: &BigUint) -> BigUint {
+            self.ctx.modpow_vartime(base, exp)
+        }
+
+        /// `base^exp mod N` for a **secret** exponent given as little-endian
+        /// `u64` limbs, of which the low `exp_bits` bits (a public bound)
+        /// are used: fixed 5-bit windows, every window multiplies, table
+        /// entries read by a full masked scan — no branch or memory index
+        /// depends on the exponent. The base and the result are treated as
+        /// public (the base is reduced with variable-time arithmetic).
+        pub fn pow_secret(&self, base: &BigUint, exp: &[u64], exp_bits: usize) -> BigUint {
+            let b = self.ctx.enter_mont(base);
+            let r = self.ctx.pow_ct(&b, exp, exp_bits);
+            from_limbs(&self.ctx.leave_mont(&r))
+        }
+    }
+}
+
 #[doc(hidden)]
 pub mod __bench {
     //! Internal hooks for the benchmarks (not a stable API).
