@@ -31,7 +31,7 @@ fn main() -> Result<(), ckks::Error> {
     let matrix: Vec<Vec<f64>> = (0..d)
         .map(|_| (0..d).map(|_| rng.gen_range(-0.1..0.1)).collect())
         .collect();
-    let lt = LinearTransform::new(&encoder, &matrix, params.max_level() - 2)?;
+    let lt = LinearTransform::new(&encoder, &matrix, params.max_level() - 1)?;
     let gk = GaloisKeys::generate(&sk, &lt.rotation_steps(), &mut rng)?;
 
     // Input party: encrypts a vector of 64 values, tiled over the slots.
@@ -84,11 +84,11 @@ fn main() -> Result<(), ckks::Error> {
         y.scale(),
     );
 
-    let sig = Polynomial::sigmoid(-4.0, 4.0, 15)?;
+    let sig = Polynomial::sigmoid(-4.0, 4.0, 7)?;
     let z = eval.evaluate_polynomial(&y, &sig, &rlk)?;
     let want_z: Vec<f64> = want_y.iter().map(|&v| sig.eval(v)).collect();
     report(
-        "sigmoid (Chebyshev deg 15)",
+        "sigmoid (Chebyshev deg 7, [-4, 4])",
         &dec(&z)?,
         &want_z,
         z.level(),

@@ -105,6 +105,11 @@ impl Evaluator {
     /// Multiplies by the integer `k` (an integral `f64` of any size); the
     /// scale is unchanged (the values are multiplied by `k`).
     pub(crate) fn mul_integer_f64(&self, ct: &Ciphertext, k: f64) -> Result<Ciphertext> {
+        if !k.is_finite() || k.abs() >= 2f64.powi(self.params.log_q(ct.level()) as i32) {
+            return Err(Error::ValueOutOfRange {
+                what: format!("integer multiplier {k:e} does not fit the modulus"),
+            });
+        }
         let ring = self.params.rlwe().ring_q(ct.level())?;
         let res: Vec<u64> = ring.moduli().iter().map(|m| reduce_f64(m, k)).collect();
         let mut inner = ct.inner.clone();
@@ -136,6 +141,7 @@ impl Evaluator {
         }
         let x = self.drop_to_level(ct, level + 1)?;
         let q = self.params.q(level + 1)? as f64;
+        self.check_product_scale(target * q, level + 1)?;
         let k = (q * target / ct.scale).round();
         if k < 1.0 || k * 4.0 < target {
             return Err(Error::ScaleMismatch {
