@@ -118,11 +118,12 @@ pub mod modpow {
         }
 
         /// `base^exp mod N` for a **secret** exponent given as little-endian
-        /// `u64` limbs, of which the low `exp_bits` bits (a public bound)
-        /// are used: fixed 5-bit windows, every window multiplies, table
-        /// entries read by a full masked scan — no branch or memory index
-        /// depends on the exponent. The base and the result are treated as
-        /// public (the base is reduced with variable-time arithmetic).
+        /// `u64` limbs, which must be below `2^exp_bits` (`exp_bits` is a
+        /// public bound fixing the number of windows): fixed 5-bit windows,
+        /// every window multiplies, table entries read by a full masked
+        /// scan — no branch or memory index depends on the exponent. The
+        /// base and the result are treated as public (the base is reduced
+        /// with variable-time arithmetic).
         pub fn pow_secret(&self, base: &BigUint, exp: &[u64], exp_bits: usize) -> BigUint {
             let b = self.ctx.enter_mont(base);
             let r = self.ctx.pow_ct(&b, exp, exp_bits);

@@ -18,6 +18,8 @@
 //! - Decryption shares carry smudging noise ([`Smudging`]) whose width is
 //!   the ciphertext's noise bound times `2^λ` (λ = 40 by default), checked
 //!   to leave decryption correct.
+//! - Threshold Paillier (trusted dealer, safe primes, partial decryptions
+//!   with proofs of correctness, combination of any `t`) is in [`paillier`](mod@self::paillier).
 //! - A party refuses to make a second share for the same protocol instance
 //!   (same common polynomial, same ciphertext): repeated shares leak keys.
 //!
@@ -53,6 +55,7 @@
 
 mod crs;
 mod error;
+pub mod paillier;
 mod party;
 mod protocols;
 mod smudging;
@@ -66,6 +69,12 @@ pub use protocols::{
     RelinKeyRound2, RelinRound1Share, RelinRound2Share,
 };
 pub use smudging::{Smudging, STATISTICAL_SECURITY};
+
+/// Threshold Paillier, under `Paillier`-prefixed names (see [`paillier`](mod@self::paillier)).
+pub use self::paillier::{
+    Dealer as PaillierDealer, KeyShare as PaillierKeyShare,
+    PartialDecryption as PaillierPartialDecryption, PublicParams as PaillierPublicParams,
+};
 
 /// A party's identity: 1, 2, …, n (non-zero: it is the Shamir evaluation point).
 #[derive(
