@@ -259,6 +259,62 @@ impl Ciphertext {
         }
     }
 
+    /// Relinearizes a 3-part ciphertext and rescales by `q_l` in one step:
+    /// the key-switching result over `Q_l ∪ P` is added to `P·(c_0, c_1)` and
+    /// divided by `P·q_l` at once, saving the separate modulus reduction
+    /// (what CKKS does after every multiplication). Decrypts to the same
+    /// value as `relinearize(..).rescale()` up to rounding.
+    pub fn relinearize_rescale(&self, rlk: &RelinKey) -> Result<Ciphertext> {
+        self.params
+            .check_same(rlk.key().params(), "relinearization key and ciphertext")?;
+        if self.parts.len() != 3 {
+            return Err(Error::Malformed {
+                what: "ciphertext",
+                reason: "relinearize_rescale takes a 3-part ciphertext".into(),
+            });
+        }
+        let level = self.level;
+        let tables = self.params.level_tables(level)?;
+        let ext = tables.rescale_p.as_ref().ok_or(Error::InvalidLevel {
+            what: "cannot rescale at level 0 (or no special primes)",
+            got: level,
+            max: self.params.max_level(),
+        })?;
+        let digits = decompose(&self.params, &self.parts[2])?;
+        let (k0, k1) = rlk.key().apply_decomposed(&digits, level)?;
+        let ring_qp = self.params.ring_qp(level)?;
+        let target = self.params.ring_q(level - 1)?;
+        let n = self.params.degree();
+        let mut parts = Vec::with_capacity(2);
+        for (mut k, c) in [(k0, &self.parts[0]), (k1, &self.parts[1])] {
+            // k += P·c on the Q_l limbs (P·c ≡ 0 on the P limbs)
+            for (i, m) in ring_qp.moduli()[..=level].iter().enumerate() {
+                let p_mod = self
+                    .params
+                    .p()
+                    .iter()
+                    .fold(1u64, |acc, &p| m.mul(acc, m.reduce(p)));
+                let ps = m.shoup(p_mod);
+                let src = &c.data()[i * n..(i + 1) * n];
+                for (d, &s) in k.limb_mut(i).iter_mut().zip(src) {
+                    *d = m.add(*d, m.mul_shoup(s, p_mod, ps));
+                }
+            }
+            parts.push(k.divide_round_by_tail(target, ext)?);
+        }
+        Ok(Ciphertext {
+            params: self.params.clone(),
+            level: level - 1,
+            parts,
+            seed: None,
+        })
+    }
+
+    /// The parts, consuming the ciphertext.
+    pub fn into_parts(self) -> Vec<Poly> {
+        self.parts
+    }
+
     /// Applies the automorphism of `gk` (`X → X^k`) and switches back to `s`.
     pub fn apply_galois(&self, gk: &GaloisKey) -> Result<Ciphertext> {
         self.params

@@ -164,6 +164,9 @@ pub(crate) struct LevelTables {
     pub(crate) mod_down: Option<BasisExtender>,
     /// `{q_l} → Q_{l-1}`, for rescaling (none at level 0).
     pub(crate) rescale: Option<BasisExtender>,
+    /// `{q_l} ∪ P → Q_{l-1}`, for key switching fused with rescaling (none
+    /// at level 0 or without special primes).
+    pub(crate) rescale_p: Option<BasisExtender>,
 }
 
 /// Validated RLWE parameters with all precomputed tables.
@@ -288,10 +291,18 @@ impl Params {
                     &q[..level],
                 )?)
             };
+            let rescale_p = if level == 0 || p.is_empty() {
+                None
+            } else {
+                let mut tail = vec![q[level]];
+                tail.extend_from_slice(&p);
+                Some(BasisExtender::new(&RnsBasis::new(&tail)?, &q[..level])?)
+            };
             levels.push(LevelTables {
                 digits,
                 mod_down,
                 rescale,
+                rescale_p,
             });
         }
         let mut h = Sha256::new();

@@ -176,6 +176,35 @@ fn relinearized_product_decrypts_to_product() {
 }
 
 #[test]
+fn fused_relinearize_rescale_matches_the_two_steps() {
+    let params = params_8192();
+    let mut rng = rng();
+    let sk = SecretKey::generate(&params, &mut rng);
+    let rlk = RelinKey::generate(&sk, &mut rng).unwrap();
+    let ring = params.ring_q(params.max_level()).unwrap();
+    let m = Poly::from_i64(ring, &[5 << 40, -(3 << 40), 1 << 40]).unwrap();
+    let ct = sk
+        .encrypt(&m, &mut rng)
+        .unwrap()
+        .tensor(&sk.encrypt(&m, &mut rng).unwrap())
+        .unwrap();
+    let fused = ct.relinearize_rescale(&rlk).unwrap();
+    let two = ct.relinearize(&rlk).unwrap().rescale().unwrap();
+    assert_eq!(fused.level(), two.level());
+    let d = diff(&sk.decrypt(&fused).unwrap(), &sk.decrypt(&two).unwrap());
+    // both are m²/q_3 up to key-switching noise / q_3 and rounding: ≪ 2^10
+    assert!(
+        max_abs_bits(&d) < 10.0,
+        "difference {} bits",
+        max_abs_bits(&d)
+    );
+    assert!(matches!(
+        ct.drop_to_level(0).unwrap().relinearize_rescale(&rlk),
+        Err(Error::InvalidLevel { .. })
+    ));
+}
+
+#[test]
 fn galois_automorphism_decrypts_to_permuted_message() {
     let params = params_4096();
     let mut rng = rng();
