@@ -1,1 +1,1215 @@
-//! (being written)
+//! Encrypted inference with CKKS: the client encrypts its features, the
+//! server evaluates its plaintext model on the ciphertexts without any
+//! secret key, the client decrypts the scores.
+//!
+//! ## Roles and messages
+//!
+//! ```text
+//!  Server (model owner, computing party)         Client (input + result party)
+//!  Server::logistic / Server::mlp
+//!  ── setup().to_bytes() ───────────────────────▶ Client::new(&PublicSetup)
+//!                                                 (secret key stays here)
+//!  ◀──────────────────── evaluation_keys().to_bytes()   (once)
+//!  ◀──────────────────── encrypt(x) / encrypt_batch(xs) → Query::to_bytes()
+//!  evaluate(&keys, &query) → Response::to_bytes() ───▶ decrypt(&response)
+//! ```
+//!
+//! Everything that crosses is a serialized public object ([`PublicSetup`],
+//! [`EvaluationKeys`], [`Query`], [`Response`]); the server never sees the
+//! secret key, the client never sees the weights (only the scores, as with
+//! any prediction API).
+//!
+//! ## Packings
+//!
+//! * [`Packing::PerSample`] (latency): one sample per ciphertext.
+//!   Logistic regression: the features sit in slots `0..d`, one plaintext
+//!   product with the weights, `log2 d` rotations sum them into slot 0, the
+//!   bias is added. MLP: the input is tiled over all slots (slot `j` holds
+//!   `x[j mod 64]`) and each layer is a matrix × vector product by the
+//!   diagonal method for rectangular matrices with baby-step giant-step
+//!   rotations (hoisted baby steps); the biases are tiled too, so the
+//!   replicated layout the next layer reads stays intact.
+//! * [`Packing::Batch`] (throughput): one sample per slot, one ciphertext
+//!   per feature; dot products are scalar multiplications and additions, no
+//!   rotation and no Galois key at all.
+//!
+//! ## Parameters (128-bit security, all primes below 2^50)
+//!
+//! * Logistic regression: N = 4096, `Q = [50]`, `P = [50]` bits (100 ≤ 109).
+//!   Features at scale 2^22, weights at 2^18; the product is never rescaled,
+//!   so a single prime suffices and results up to `|logit| < 2^8` decode
+//!   exactly (ample: the logit is returned, the client applies the exact
+//!   sigmoid — σ is invertible, so a sigmoid computed under encryption would
+//!   reveal exactly as much).
+//! * MLP with square activation: N = 8192, `Q = [50, 28, 25]`, `P = [50]`
+//!   bits (153 ≤ 218). Input at 2^25, layer 1 diagonals at scale `q_2` and
+//!   one rescale (scale stays 2^25), square + rescale by `q_1` (scale ≈
+//!   2^22), layer 2 diagonals at 2^19 with no rescale: logits at scale
+//!   ≈ 2^41 at level 0, up to `|logit| < 2^8`.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+
+use ckks::{
+    Ciphertext, Encoder, Evaluator, GaloisKeys, Parameters, Plaintext, RelinKey, SecretKey,
+};
+use rlwe::poly::{Poly, Representation};
+
+use crate::error::{Error, Result};
+use crate::model::{LogisticRegression, Mlp};
+
+const SETUP_TAG: [u8; 8] = *b"mlhe/su1";
+const KEYS_TAG: [u8; 8] = *b"mlhe/ek1";
+const QUERY_TAG: [u8; 8] = *b"mlhe/qy1";
+const RESP_TAG: [u8; 8] = *b"mlhe/rs1";
+
+/// How samples are laid out in ciphertexts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Packing {
+    /// One sample per ciphertext, features in slots (low latency).
+    PerSample,
+    /// One sample per slot, one ciphertext per feature (high throughput).
+    Batch,
+}
+
+/// The public shape of the model (no weights).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelShape {
+    /// Binary logistic regression: returns one logit per sample.
+    Logistic {
+        /// Number of features.
+        features: usize,
+    },
+    /// One-hidden-layer MLP with a polynomial activation: returns the
+    /// logits (argmax = class).
+    Mlp {
+        /// Input width.
+        inputs: usize,
+        /// Hidden width.
+        hidden: usize,
+        /// Number of outputs.
+        outputs: usize,
+    },
+}
+
+impl ModelShape {
+    /// Number of input features.
+    pub fn inputs(&self) -> usize {
+        match self {
+            Self::Logistic { features } => *features,
+            Self::Mlp { inputs, .. } => *inputs,
+        }
+    }
+
+    /// Number of outputs per sample.
+    pub fn outputs(&self) -> usize {
+        match self {
+            Self::Logistic { .. } => 1,
+            Self::Mlp { outputs, .. } => *outputs,
+        }
+    }
+}
+
+/// What the server publishes: CKKS parameters (exact primes), the model's
+/// shape, the packing, the input encoding and the keys it needs. Enough for
+/// the client to set itself up; contains no weight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PublicSetup {
+    /// Model shape.
+    pub shape: ModelShape,
+    /// Packing.
+    pub packing: Packing,
+    /// Ring degree N.
+    pub degree: usize,
+    /// Chain primes `q_0 … q_L`.
+    pub q_primes: Vec<u64>,
+    /// Special primes.
+    pub p_primes: Vec<u64>,
+    /// Scale the client encodes inputs at.
+    pub input_scale: f64,
+    /// Level the client encrypts inputs at.
+    pub input_level: usize,
+    /// Per-sample packing: the input is tiled with this period (`0`: not
+    /// tiled, features in slots `0..d` and zeros elsewhere).
+    pub input_period: usize,
+    /// Rotation steps the server needs Galois keys for.
+    pub rotations: Vec<i64>,
+    /// Whether the server needs a relinearization key.
+    pub relinearization: bool,
+    /// Per-sample packing: the outputs of the sample are in slots
+    /// `output_stride·i` for `i < outputs` (LR: slot 0; MLP: slots 0..10).
+    pub output_stride: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    tag: [u8; 8],
+    body: T,
+}
+
+fn to_envelope<T: Serialize>(tag: [u8; 8], body: &T) -> Vec<u8> {
+    // Serializing plain data into a Vec cannot fail.
+    bincode::serialize(&Envelope { tag, body }).unwrap_or_default()
+}
+
+fn from_envelope<T: for<'de> Deserialize<'de>>(
+    tag: [u8; 8],
+    what: &str,
+    bytes: &[u8],
+) -> Result<T> {
+    use bincode::Options;
+    let env: Envelope<T> = bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_limit(bytes.len() as u64)
+        .reject_trailing_bytes()
+        .deserialize(bytes)
+        .map_err(|e| Error::Data(format!("malformed {what}: {e}")))?;
+    if env.tag != tag {
+        return Err(Error::Data(format!("malformed {what}: wrong message type")));
+    }
+    Ok(env.body)
+}
+
+impl PublicSetup {
+    /// The CKKS parameters (validated: 128-bit security, NTT-friendly
+    /// distinct primes).
+    pub fn parameters(&self) -> Result<Parameters> {
+        Ok(Parameters::builder()
+            .degree(self.degree)
+            .q_primes(&self.q_primes)
+            .p_primes(&self.p_primes)
+            .scale(self.input_scale)
+            .build()?)
+    }
+
+    /// Serialized setup.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        to_envelope(SETUP_TAG, self)
+    }
+
+    /// Reads a setup (and checks that it is consistent).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let s: Self = from_envelope(SETUP_TAG, "public setup", bytes)?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::Data(format!("inconsistent public setup: {m}")));
+        if self.input_level >= self.q_primes.len() {
+            return bad("input level above the chain");
+        }
+        if !self.input_scale.is_finite() || self.input_scale < 2.0 {
+            return bad("input scale");
+        }
+        let slots = self.degree / 2;
+        let n_in = self.shape.inputs();
+        if n_in == 0 || self.shape.outputs() == 0 {
+            return bad("empty model");
+        }
+        if self.packing == Packing::PerSample
+            && (n_in > slots
+                || self.output_stride == 0
+                || self.output_stride * self.shape.outputs() > slots
+                || (self.input_period != 0
+                    && (self.input_period < n_in || slots % self.input_period != 0)))
+        {
+            return bad("layout does not fit the slots");
+        }
+        Ok(())
+    }
+
+    fn slots(&self) -> usize {
+        self.degree / 2
+    }
+
+    /// How many ciphertexts a query carries for `samples` samples.
+    pub fn ciphertexts_for(&self, samples: usize) -> usize {
+        match self.packing {
+            Packing::PerSample => samples,
+            Packing::Batch => self.shape.inputs(),
+        }
+    }
+}
+
+/// The keys the server needs (relinearization and/or rotation keys; public).
+#[derive(Clone, Debug)]
+pub struct EvaluationKeys {
+    /// Relinearization key (MLP: the square).
+    pub relin: Option<RelinKey>,
+    /// Rotation keys (per-sample packing).
+    pub galois: Option<GaloisKeys>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeysBody {
+    relin: Option<Vec<u8>>,
+    galois: Option<Vec<u8>>,
+}
+
+impl EvaluationKeys {
+    /// Serialized keys (seeded: the uniform halves are written as seeds).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        to_envelope(
+            KEYS_TAG,
+            &KeysBody {
+                relin: self.relin.as_ref().map(RelinKey::to_bytes),
+                galois: self.galois.as_ref().map(GaloisKeys::to_bytes),
+            },
+        )
+    }
+
+    /// Reads keys of `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
+        let b: KeysBody = from_envelope(KEYS_TAG, "evaluation keys", bytes)?;
+        Ok(Self {
+            relin: b
+                .relin
+                .map(|r| RelinKey::from_bytes(params, &r))
+                .transpose()?,
+            galois: b
+                .galois
+                .map(|g| GaloisKeys::from_bytes(params, &g))
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CtsBody {
+    samples: u64,
+    cts: Vec<Vec<u8>>,
+}
+
+/// Encrypted input: per-sample packing, one ciphertext per sample; batch
+/// packing, one ciphertext per feature holding `samples` samples.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// Number of samples.
+    pub samples: usize,
+    /// The ciphertexts.
+    pub ciphertexts: Vec<Ciphertext>,
+}
+
+/// Encrypted output: per-sample packing, one ciphertext per sample; batch
+/// packing, one ciphertext per output (logit) holding all samples.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// Number of samples.
+    pub samples: usize,
+    /// The ciphertexts.
+    pub ciphertexts: Vec<Ciphertext>,
+}
+
+fn cts_to_bytes(tag: [u8; 8], samples: usize, cts: &[Ciphertext]) -> Vec<u8> {
+    to_envelope(
+        tag,
+        &CtsBody {
+            samples: samples as u64,
+            cts: cts.iter().map(Ciphertext::to_bytes).collect(),
+        },
+    )
+}
+
+fn cts_from_bytes(
+    tag: [u8; 8],
+    what: &str,
+    params: &Parameters,
+    bytes: &[u8],
+) -> Result<(usize, Vec<Ciphertext>)> {
+    let b: CtsBody = from_envelope(tag, what, bytes)?;
+    let samples = usize::try_from(b.samples)
+        .map_err(|_| Error::Data(format!("malformed {what}: sample count")))?;
+    let cts = b
+        .cts
+        .iter()
+        .map(|c| Ciphertext::from_bytes(params, c))
+        .collect::<ckks::Result<Vec<_>>>()?;
+    Ok((samples, cts))
+}
+
+impl Query {
+    /// Serialized query.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        cts_to_bytes(QUERY_TAG, self.samples, &self.ciphertexts)
+    }
+
+    /// Reads a query of `params` (every coefficient validated).
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
+        let (samples, ciphertexts) = cts_from_bytes(QUERY_TAG, "query", params, bytes)?;
+        Ok(Self {
+            samples,
+            ciphertexts,
+        })
+    }
+}
+
+impl Response {
+    /// Serialized response.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        cts_to_bytes(RESP_TAG, self.samples, &self.ciphertexts)
+    }
+
+    /// Reads a response of `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
+        let (samples, ciphertexts) = cts_from_bytes(RESP_TAG, "response", params, bytes)?;
+        Ok(Self {
+            samples,
+            ciphertexts,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- parameters
+
+/// log2 of the scale of the logistic-regression inputs.
+const LR_INPUT_BITS: i32 = 22;
+/// log2 of the scale of the logistic-regression weights.
+const LR_WEIGHT_BITS: i32 = 18;
+/// log2 of the scale of the MLP inputs.
+const MLP_INPUT_BITS: i32 = 25;
+/// log2 of the scale of the MLP's second-layer weights.
+const MLP_W2_BITS: i32 = 19;
+
+fn build_params(
+    degree: usize,
+    q_bits: &[u32],
+    p_bits: &[u32],
+    scale_bits: i32,
+) -> Result<Parameters> {
+    Ok(Parameters::builder()
+        .degree(degree)
+        .q_bits(q_bits)
+        .p_bits(p_bits)
+        .scale(pow2(scale_bits))
+        .build()?)
+}
+
+fn pow2(bits: i32) -> f64 {
+    2f64.powi(bits)
+}
+
+/// An MLP whose activation is reduced to a pure square (or the identity):
+/// `c_2·a² + c_1·a + c_0 = c_2·(a + c_1/(2c_2))² + c_0 − c_1²/(4c_2)`, the
+/// shift goes into `b_1`, the factor `c_2` into `W_2` and the constant into
+/// `b_2`; a linear activation folds into `W_2`, `b_2` entirely.
+struct Folded {
+    w1: Vec<Vec<f64>>,
+    b1: Vec<f64>,
+    w2: Vec<Vec<f64>>,
+    b2: Vec<f64>,
+    square: bool,
+}
+
+fn fold_activation(model: &Mlp) -> Result<Folded> {
+    let deg = model.activation.degree();
+    if deg > 2 {
+        return Err(Error::OutOfRange(format!(
+            "activation of degree {deg}: the encrypted circuit supports degree ≤ 2"
+        )));
+    }
+    let mut c = model.activation.coefficients();
+    c.resize(3, 0.0);
+    let (shift, factor, constant, square) = if c[2] != 0.0 {
+        (
+            c[1] / (2.0 * c[2]),
+            c[2],
+            c[0] - c[1] * c[1] / (4.0 * c[2]),
+            true,
+        )
+    } else {
+        (0.0, c[1], c[0], false)
+    };
+    let b1 = model.b1.iter().map(|b| b + shift).collect();
+    let w2: Vec<Vec<f64>> = model
+        .w2
+        .iter()
+        .map(|r| r.iter().map(|w| w * factor).collect())
+        .collect();
+    let b2 = model
+        .b2
+        .iter()
+        .zip(&model.w2)
+        .map(|(b, r)| b + constant * r.iter().sum::<f64>())
+        .collect();
+    Ok(Folded {
+        w1: model.w1.clone(),
+        b1,
+        w2,
+        b2,
+        square,
+    })
+}
+
+// ---------------------------------------------------------------- diagonal method
+
+/// A rectangular `m × n` matrix (both padded to powers of two) encoded for
+/// the diagonal method with BSGS: with `P = max(m, n)` and `K = min(m, n)`,
+/// `diag_k[j] = W[j mod m][(j + k) mod n]` (`j < P`, `k < K`), tiled over
+/// the slots; for an input tiled with period `n`,
+/// `z = Σ_k diag_k ⊙ rot_k(x)`, and when `m < n` the `n/m` partial sums are
+/// folded by rotations by `m, 2m, …, n/2`. The output is tiled with period
+/// `m`.
+struct Diagonals {
+    baby: usize,
+    /// `(t, b, rot_{−t·g}(diag_{t·g+b}))`, nonzero diagonals only.
+    diags: Vec<(usize, usize, Plaintext)>,
+    fold_steps: Vec<i64>,
+    level: usize,
+    scale: f64,
+    rescale: bool,
+}
+
+impl Diagonals {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        encoder: &Encoder,
+        w: &[Vec<f64>],
+        m: usize,
+        n: usize,
+        level: usize,
+        scale: f64,
+        rescale: bool,
+    ) -> Result<Self> {
+        let slots = encoder.slots();
+        let p = m.max(n);
+        let k_count = m.min(n);
+        if !m.is_power_of_two() || !n.is_power_of_two() || p > slots {
+            return Err(Error::Shape(format!(
+                "layer {m} × {n} does not fit {slots} slots"
+            )));
+        }
+        let at = |r: usize, c: usize| -> f64 {
+            w.get(r).and_then(|row| row.get(c)).copied().unwrap_or(0.0)
+        };
+        let mut g = 1usize;
+        while g * g < k_count {
+            g <<= 1;
+        }
+        let mut diags = Vec::new();
+        for k in 0..k_count {
+            let diag: Vec<f64> = (0..p).map(|j| at(j % m, (j + k) % n)).collect();
+            if diag.iter().all(|&v| v == 0.0) {
+                continue;
+            }
+            let (t, b) = (k / g, k % g);
+            let shift = (t * g) % p;
+            let full: Vec<f64> = (0..slots).map(|j| diag[(j + p - shift) % p]).collect();
+            diags.push((t, b, encoder.encode_at(&full, level, scale)?));
+        }
+        let mut fold_steps = Vec::new();
+        let mut s = m;
+        while s < n {
+            fold_steps.push(s as i64);
+            s <<= 1;
+        }
+        Ok(Self {
+            baby: g,
+            diags,
+            fold_steps,
+            level,
+            scale,
+            rescale,
+        })
+    }
+
+    fn rotation_steps(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = Vec::new();
+        for (t, b, _) in &self.diags {
+            if *b != 0 {
+                v.push(*b as i64);
+            }
+            if *t != 0 {
+                v.push((t * self.baby) as i64);
+            }
+        }
+        v.extend(&self.fold_steps);
+        v
+    }
+
+    fn output_scale(&self, input_scale: f64, params: &Parameters) -> Result<f64> {
+        let s = input_scale * self.scale;
+        Ok(if self.rescale {
+            s / params.q(self.level)? as f64
+        } else {
+            s
+        })
+    }
+
+    fn apply(&self, eval: &Evaluator, x: &Ciphertext, gks: &GaloisKeys) -> Result<Ciphertext> {
+        let params = eval.params();
+        if x.level() < self.level {
+            return Err(Error::Ckks(ckks::Error::InvalidLevel {
+                what: "ciphertext below the layer's level",
+                got: x.level(),
+                max: self.level,
+            }));
+        }
+        let x = eval.drop_to_level(x, self.level)?;
+        let mut babies: Vec<usize> = self.diags.iter().map(|d| d.1).collect();
+        babies.sort_unstable();
+        babies.dedup();
+        let steps: Vec<i64> = babies.iter().map(|&b| b as i64).collect();
+        let rotated = eval.rotate_hoisted(&x, &steps, gks)?;
+        let mut giants: Vec<usize> = self.diags.iter().map(|d| d.0).collect();
+        giants.sort_unstable();
+        giants.dedup();
+        let rp = params.rlwe();
+        let ring = rp.ring_q(self.level)?;
+        let mut total: Option<Ciphertext> = None;
+        for t in giants {
+            let mut acc0 = Poly::zero(ring, Representation::Ntt);
+            let mut acc1 = Poly::zero(ring, Representation::Ntt);
+            for (tt, b, pt) in &self.diags {
+                if *tt != t {
+                    continue;
+                }
+                let idx = babies
+                    .binary_search(b)
+                    .map_err(|_| Error::Shape("internal: missing baby step".into()))?;
+                let parts = rotated[idx].rlwe().parts();
+                acc0.mul_acc(&parts[0], pt.poly())?;
+                acc1.mul_acc(&parts[1], pt.poly())?;
+            }
+            let inner = Ciphertext::from_rlwe(
+                params,
+                rlwe::ciphertext::Ciphertext::new(rp, vec![acc0, acc1])?,
+                x.scale() * self.scale,
+            )?;
+            let shifted = if t == 0 {
+                inner
+            } else {
+                eval.rotate(&inner, (t * self.baby) as i64, gks)?
+            };
+            match &mut total {
+                None => total = Some(shifted),
+                Some(acc) => eval.add_assign(acc, &shifted)?,
+            }
+        }
+        let mut out = match total {
+            Some(t) => t,
+            None => eval.mul_integer(&x, 0)?,
+        };
+        if self.rescale {
+            out = eval.rescale(&out)?;
+        }
+        for &s in &self.fold_steps {
+            let r = eval.rotate(&out, s, gks)?;
+            eval.add_assign(&mut out, &r)?;
+        }
+        Ok(out)
+    }
+}
+
+fn next_pow2(x: usize) -> usize {
+    x.max(1).next_power_of_two()
+}
+
+// ---------------------------------------------------------------- server
+
+enum Evaluation {
+    LogisticSample {
+        weights: Plaintext,
+        bias: f64,
+        count: usize,
+    },
+    LogisticBatch {
+        model: LogisticRegression,
+    },
+    MlpSample {
+        l1: Diagonals,
+        b1: Plaintext,
+        square: bool,
+        l2: Diagonals,
+        b2: Plaintext,
+    },
+    MlpBatch {
+        model: Folded,
+    },
+}
+
+/// The computing party: holds the plaintext model and, per client, only
+/// public evaluation keys.
+pub struct Server {
+    setup: PublicSetup,
+    params: Parameters,
+    eval: Evaluator,
+    evaluation: Evaluation,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("setup", &self.setup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A server for a logistic regression (returns logits).
+    pub fn logistic(model: &LogisticRegression, packing: Packing) -> Result<Self> {
+        let d = model.n_features();
+        if d == 0 {
+            return Err(Error::Shape("model without features".into()));
+        }
+        if model
+            .weights
+            .iter()
+            .chain(std::iter::once(&model.bias))
+            .any(|w| !w.is_finite())
+        {
+            return Err(Error::OutOfRange("non-finite weight".into()));
+        }
+        let params = build_params(4096, &[50], &[50], LR_INPUT_BITS)?;
+        let encoder = Encoder::new(&params);
+        let slots = params.slots();
+        let count = next_pow2(d);
+        if count > slots {
+            return Err(Error::Shape(format!("{d} features for {slots} slots")));
+        }
+        let weight_scale = pow2(LR_WEIGHT_BITS);
+        let (evaluation, rotations) = match packing {
+            Packing::PerSample => {
+                let weights = encoder.encode_at(&model.weights, 0, weight_scale)?;
+                (
+                    Evaluation::LogisticSample {
+                        weights,
+                        bias: model.bias,
+                        count,
+                    },
+                    Evaluator::sum_slots_steps(count),
+                )
+            }
+            Packing::Batch => (
+                Evaluation::LogisticBatch {
+                    model: model.clone(),
+                },
+                Vec::new(),
+            ),
+        };
+        let setup = PublicSetup {
+            shape: ModelShape::Logistic { features: d },
+            packing,
+            degree: params.degree(),
+            q_primes: params.rlwe().q().to_vec(),
+            p_primes: params.rlwe().p().to_vec(),
+            input_scale: pow2(LR_INPUT_BITS),
+            input_level: 0,
+            input_period: 0,
+            rotations,
+            relinearization: false,
+            output_stride: 1,
+        };
+        Ok(Self {
+            eval: Evaluator::new(&params),
+            params,
+            setup,
+            evaluation,
+        })
+    }
+
+    /// A server for a one-hidden-layer MLP (returns logits).
+    pub fn mlp(model: &Mlp, packing: Packing) -> Result<Self> {
+        let (d, h, k) = (model.n_inputs(), model.n_hidden(), model.n_outputs());
+        let all = model
+            .w1
+            .iter()
+            .chain(&model.w2)
+            .flatten()
+            .chain(&model.b1)
+            .chain(&model.b2);
+        if all.into_iter().any(|w| !w.is_finite()) {
+            return Err(Error::OutOfRange("non-finite weight".into()));
+        }
+        let f = fold_activation(model)?;
+        let square = f.square;
+        let params = build_params(8192, &[50, 28, 25], &[50], MLP_INPUT_BITS)?;
+        let encoder = Encoder::new(&params);
+        let slots = params.slots();
+        let (dp, hp, kp) = (next_pow2(d), next_pow2(h), next_pow2(k));
+        if dp.max(hp) > slots || hp.max(kp) > slots {
+            return Err(Error::Shape(format!(
+                "layers {d}→{h}→{k} exceed {slots} slots"
+            )));
+        }
+        let input_scale = pow2(MLP_INPUT_BITS);
+        let (evaluation, rotations, input_period, output_stride) = match packing {
+            Packing::PerSample => {
+                let l1 = Diagonals::new(&encoder, &f.w1, hp, dp, 2, params.q(2)? as f64, true)?;
+                let s1 = l1.output_scale(input_scale, &params)?;
+                // Tiled over every slot: the replicated layout layer 2 reads.
+                let b1 = encoder.encode_at(&ckks::tile(&pad(&f.b1, hp), slots), 1, s1)?;
+                let s_h = if f.square {
+                    s1 * s1 / params.q(1)? as f64
+                } else {
+                    s1
+                };
+                let l2 = Diagonals::new(&encoder, &f.w2, kp, hp, 0, pow2(MLP_W2_BITS), false)?;
+                let s2 = l2.output_scale(s_h, &params)?;
+                let b2 = encoder.encode_at(&ckks::tile(&pad(&f.b2, kp), slots), 0, s2)?;
+                let mut rot = l1.rotation_steps();
+                rot.extend(l2.rotation_steps());
+                rot.sort_unstable();
+                rot.dedup();
+                (
+                    Evaluation::MlpSample {
+                        l1,
+                        b1,
+                        square: f.square,
+                        l2,
+                        b2,
+                    },
+                    rot,
+                    dp,
+                    1,
+                )
+            }
+            Packing::Batch => (Evaluation::MlpBatch { model: f }, Vec::new(), 0, 1),
+        };
+        let setup = PublicSetup {
+            shape: ModelShape::Mlp {
+                inputs: d,
+                hidden: h,
+                outputs: k,
+            },
+            packing,
+            degree: params.degree(),
+            q_primes: params.rlwe().q().to_vec(),
+            p_primes: params.rlwe().p().to_vec(),
+            input_scale,
+            input_level: 2,
+            input_period,
+            rotations,
+            relinearization: square,
+            output_stride,
+        };
+        Ok(Self {
+            eval: Evaluator::new(&params),
+            params,
+            setup,
+            evaluation,
+        })
+    }
+
+    /// What the server publishes to its clients.
+    pub fn setup(&self) -> &PublicSetup {
+        &self.setup
+    }
+
+    /// The CKKS parameters.
+    pub fn parameters(&self) -> &Parameters {
+        &self.params
+    }
+
+    /// Reads a client's evaluation keys (checked against the parameters).
+    pub fn read_keys(&self, bytes: &[u8]) -> Result<EvaluationKeys> {
+        EvaluationKeys::from_bytes(&self.params, bytes)
+    }
+
+    /// Reads a query (checked against the parameters).
+    pub fn read_query(&self, bytes: &[u8]) -> Result<Query> {
+        Query::from_bytes(&self.params, bytes)
+    }
+
+    /// Bytes in, bytes out: reads the query, evaluates, serializes the
+    /// response.
+    pub fn evaluate_bytes(&self, keys: &EvaluationKeys, query: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.evaluate(keys, &self.read_query(query)?)?.to_bytes())
+    }
+
+    fn check_query(&self, q: &Query) -> Result<()> {
+        let want = self.setup.ciphertexts_for(q.samples);
+        if q.ciphertexts.len() != want {
+            return Err(Error::Shape(format!(
+                "query has {} ciphertexts, expected {want} for {} sample(s)",
+                q.ciphertexts.len(),
+                q.samples
+            )));
+        }
+        if q.samples == 0 {
+            return Err(Error::Shape("query without samples".into()));
+        }
+        if self.setup.packing == Packing::Batch && q.samples > self.params.slots() {
+            return Err(Error::Shape(format!(
+                "{} samples in a batch of {} slots",
+                q.samples,
+                self.params.slots()
+            )));
+        }
+        for ct in &q.ciphertexts {
+            if ct.params() != &self.params {
+                return Err(Error::Ckks(ckks::Error::ParameterMismatch {
+                    what: "query and server",
+                }));
+            }
+            if ct.level() < self.setup.input_level || ct.len() != 2 {
+                return Err(Error::Ckks(ckks::Error::InvalidLevel {
+                    what: "query ciphertext below the input level",
+                    got: ct.level(),
+                    max: self.setup.input_level,
+                }));
+            }
+            let ratio = ct.scale() / self.setup.input_scale;
+            if !(0.999..=1.001).contains(&ratio) {
+                return Err(Error::OutOfRange(format!(
+                    "query scale 2^{:.2}, expected 2^{:.2}",
+                    ct.scale().log2(),
+                    self.setup.input_scale.log2()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn galois<'a>(&self, keys: &'a EvaluationKeys) -> Result<&'a GaloisKeys> {
+        keys.galois
+            .as_ref()
+            .ok_or_else(|| Error::Data("evaluation keys without the rotation keys".into()))
+    }
+
+    fn relin<'a>(&self, keys: &'a EvaluationKeys) -> Result<&'a RelinKey> {
+        keys.relin
+            .as_ref()
+            .ok_or_else(|| Error::Data("evaluation keys without the relinearization key".into()))
+    }
+
+    /// Evaluates the model on an encrypted query.
+    pub fn evaluate(&self, keys: &EvaluationKeys, query: &Query) -> Result<Response> {
+        self.check_query(query)?;
+        let ev = &self.eval;
+        let ciphertexts = match &self.evaluation {
+            Evaluation::LogisticSample {
+                weights,
+                bias,
+                count,
+            } => {
+                let gks = self.galois(keys)?;
+                query
+                    .ciphertexts
+                    .iter()
+                    .map(|ct| {
+                        let ct = ev.drop_to_level(ct, 0)?;
+                        let p = ev.mul_plain(&ct, weights)?;
+                        let s = ev.sum_slots(&p, *count, gks)?;
+                        Ok(ev.add_const(&s, *bias)?)
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+            Evaluation::LogisticBatch { model } => {
+                let ws = pow2(LR_WEIGHT_BITS);
+                let mut acc: Option<Ciphertext> = None;
+                for (ct, &w) in query.ciphertexts.iter().zip(&model.weights) {
+                    let ct = ev.drop_to_level(ct, 0)?;
+                    let t = ev.mul_const_with_scale(&ct, w, ws)?;
+                    match &mut acc {
+                        None => acc = Some(t),
+                        Some(a) => ev.add_assign(a, &t)?,
+                    }
+                }
+                let acc = acc.ok_or_else(|| Error::Shape("no feature".into()))?;
+                vec![ev.add_const(&acc, model.bias)?]
+            }
+            Evaluation::MlpSample {
+                l1,
+                b1,
+                square,
+                l2,
+                b2,
+            } => {
+                let gks = self.galois(keys)?;
+                let rlk = if *square {
+                    Some(self.relin(keys)?)
+                } else {
+                    None
+                };
+                query
+                    .ciphertexts
+                    .iter()
+                    .map(|ct| {
+                        let a = ev.add_plain(&l1.apply(ev, ct, gks)?, b1)?;
+                        let h = match rlk {
+                            Some(rlk) => ev.mul_relin_rescale(&a, &a, rlk)?,
+                            None => a,
+                        };
+                        let o = l2.apply(ev, &h, gks)?;
+                        Ok(ev.add_plain(&o, b2)?)
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+            Evaluation::MlpBatch { model } => {
+                let rlk = if model.square {
+                    Some(self.relin(keys)?)
+                } else {
+                    None
+                };
+                let xs = query
+                    .ciphertexts
+                    .iter()
+                    .map(|ct| ev.drop_to_level(ct, 2))
+                    .collect::<ckks::Result<Vec<_>>>()?;
+                let q2 = self.params.q(2)? as f64;
+                let hidden = model
+                    .w1
+                    .iter()
+                    .zip(&model.b1)
+                    .map(|(row, &b)| {
+                        let z = weighted_sum(ev, &xs, row, q2)?;
+                        let z = ev.add_const(&ev.rescale(&z)?, b)?;
+                        Ok(match rlk {
+                            Some(rlk) => ev.mul_relin_rescale(&z, &z, rlk)?,
+                            None => z,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                model
+                    .w2
+                    .iter()
+                    .zip(&model.b2)
+                    .map(|(row, &b)| {
+                        let z = weighted_sum(ev, &hidden, row, pow2(MLP_W2_BITS))?;
+                        Ok(ev.add_const(&z, b)?)
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        Ok(Response {
+            samples: query.samples,
+            ciphertexts,
+        })
+    }
+}
+
+fn pad(v: &[f64], n: usize) -> Vec<f64> {
+    let mut out = v.to_vec();
+    out.resize(n, 0.0);
+    out
+}
+
+/// `Σ_i w_i·ct_i` with the weights encoded at `scale` (not rescaled).
+fn weighted_sum(ev: &Evaluator, cts: &[Ciphertext], w: &[f64], scale: f64) -> Result<Ciphertext> {
+    let mut acc: Option<Ciphertext> = None;
+    for (ct, &wi) in cts.iter().zip(w) {
+        if wi == 0.0 {
+            continue;
+        }
+        let t = ev.mul_const_with_scale(ct, wi, scale)?;
+        match &mut acc {
+            None => acc = Some(t),
+            Some(a) => ev.add_assign(a, &t)?,
+        }
+    }
+    match acc {
+        Some(a) => Ok(a),
+        None => {
+            let first = cts
+                .first()
+                .ok_or_else(|| Error::Shape("empty layer input".into()))?;
+            Ok(ev.mul_const_with_scale(first, 0.0, scale)?)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- client
+
+/// The input and result party: holds the secret key, encrypts samples and
+/// decrypts scores.
+pub struct Client {
+    setup: PublicSetup,
+    params: Parameters,
+    encoder: Encoder,
+    sk: SecretKey,
+    rng: ChaCha20Rng,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("setup", &self.setup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for a server's published setup; key material from a
+    /// ChaCha20 generator seeded by the OS.
+    pub fn new(setup: &PublicSetup) -> Result<Self> {
+        Self::with_rng(setup, ChaCha20Rng::from_entropy())
+    }
+
+    /// The same with a given generator (reproducible tests).
+    pub fn with_rng(setup: &PublicSetup, mut rng: ChaCha20Rng) -> Result<Self> {
+        setup.validate()?;
+        let params = setup.parameters()?;
+        let sk = SecretKey::generate(&params, &mut rng);
+        Ok(Self {
+            setup: setup.clone(),
+            encoder: Encoder::new(&params),
+            params,
+            sk,
+            rng,
+        })
+    }
+
+    /// The CKKS parameters.
+    pub fn parameters(&self) -> &Parameters {
+        &self.params
+    }
+
+    /// The setup this client follows.
+    pub fn setup(&self) -> &PublicSetup {
+        &self.setup
+    }
+
+    /// The public keys the server needs (send once).
+    pub fn evaluation_keys(&mut self) -> Result<EvaluationKeys> {
+        let relin = if self.setup.relinearization {
+            Some(RelinKey::generate(&self.sk, &mut self.rng)?)
+        } else {
+            None
+        };
+        let galois = if self.setup.rotations.is_empty() {
+            None
+        } else {
+            Some(GaloisKeys::generate(
+                &self.sk,
+                &self.setup.rotations,
+                &mut self.rng,
+            )?)
+        };
+        Ok(EvaluationKeys { relin, galois })
+    }
+
+    fn check_sample(&self, x: &[f64]) -> Result<()> {
+        let d = self.setup.shape.inputs();
+        if x.len() != d {
+            return Err(Error::Shape(format!(
+                "sample has {} features, the model {d}",
+                x.len()
+            )));
+        }
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::OutOfRange(format!("feature {i} is not finite")));
+        }
+        Ok(())
+    }
+
+    fn encrypt_slots(&mut self, values: &[f64]) -> Result<Ciphertext> {
+        let pt = self
+            .encoder
+            .encode_at(values, self.setup.input_level, self.setup.input_scale)?;
+        Ok(self.sk.encrypt(&pt, &mut self.rng)?)
+    }
+
+    /// Encrypts one sample (per-sample packing).
+    pub fn encrypt(&mut self, x: &[f64]) -> Result<Query> {
+        if self.setup.packing != Packing::PerSample {
+            return Err(Error::Shape(
+                "this setup packs batches: use encrypt_batch".into(),
+            ));
+        }
+        self.check_sample(x)?;
+        let values = if self.setup.input_period == 0 {
+            x.to_vec()
+        } else {
+            ckks::tile(&pad(x, self.setup.input_period), self.params.slots())
+        };
+        Ok(Query {
+            samples: 1,
+            ciphertexts: vec![self.encrypt_slots(&values)?],
+        })
+    }
+
+    /// Encrypts several samples. Batch packing: one ciphertext per feature,
+    /// up to N/2 samples. Per-sample packing: one ciphertext per sample.
+    pub fn encrypt_batch(&mut self, xs: &[Vec<f64>]) -> Result<Query> {
+        if xs.is_empty() {
+            return Err(Error::Shape("no sample".into()));
+        }
+        for x in xs {
+            self.check_sample(x)?;
+        }
+        match self.setup.packing {
+            Packing::PerSample => {
+                let mut cts = Vec::with_capacity(xs.len());
+                for x in xs {
+                    cts.extend(self.encrypt(x)?.ciphertexts);
+                }
+                Ok(Query {
+                    samples: xs.len(),
+                    ciphertexts: cts,
+                })
+            }
+            Packing::Batch => {
+                if xs.len() > self.params.slots() {
+                    return Err(Error::Shape(format!(
+                        "{} samples for {} slots (split the batch)",
+                        xs.len(),
+                        self.params.slots()
+                    )));
+                }
+                let d = self.setup.shape.inputs();
+                let mut cts = Vec::with_capacity(d);
+                for f in 0..d {
+                    let col: Vec<f64> = xs.iter().map(|x| x[f]).collect();
+                    cts.push(self.encrypt_slots(&col)?);
+                }
+                Ok(Query {
+                    samples: xs.len(),
+                    ciphertexts: cts,
+                })
+            }
+        }
+    }
+
+    /// Decrypts a response: one vector of outputs per sample (LR: the
+    /// logit; MLP: the logits).
+    pub fn decrypt(&self, resp: &Response) -> Result<Vec<Vec<f64>>> {
+        let k = self.setup.shape.outputs();
+        let want = match self.setup.packing {
+            Packing::PerSample => resp.samples,
+            Packing::Batch => k,
+        };
+        if resp.ciphertexts.len() != want || resp.samples == 0 {
+            return Err(Error::Shape(format!(
+                "response has {} ciphertexts for {} sample(s), expected {want}",
+                resp.ciphertexts.len(),
+                resp.samples
+            )));
+        }
+        match self.setup.packing {
+            Packing::PerSample => resp
+                .ciphertexts
+                .iter()
+                .map(|ct| {
+                    let v = self.encoder.decode(&self.sk.decrypt(ct)?)?;
+                    (0..k)
+                        .map(|i| {
+                            v.get(i * self.setup.output_stride)
+                                .copied()
+                                .ok_or_else(|| Error::Shape("output slot out of range".into()))
+                        })
+                        .collect()
+                })
+                .collect(),
+            Packing::Batch => {
+                if resp.samples > self.params.slots() {
+                    return Err(Error::Shape("more samples than slots".into()));
+                }
+                let cols = resp
+                    .ciphertexts
+                    .iter()
+                    .map(|ct| Ok(self.encoder.decode(&self.sk.decrypt(ct)?)?))
+                    .collect::<Result<Vec<Vec<f64>>>>()?;
+                Ok((0..resp.samples)
+                    .map(|s| cols.iter().map(|c| c[s]).collect())
+                    .collect())
+            }
+        }
+    }
+
+    /// Reads a response (checked against the parameters) and decrypts it.
+    pub fn decrypt_bytes(&self, bytes: &[u8]) -> Result<Vec<Vec<f64>>> {
+        self.decrypt(&Response::from_bytes(&self.params, bytes)?)
+    }
+}
