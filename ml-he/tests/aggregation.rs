@@ -334,3 +334,102 @@ fn wire_size_is_bit_packed() {
     assert!(bytes <= 2_700_000, "{bytes}");
     assert!(bytes >= 2_500_000, "{bytes}");
 }
+
+// ------------------------------------------------------------------ DP
+
+use ml_he::dp::{self, Adjacency, DistributedGaussian};
+
+#[test]
+fn dp_accounting_known_answers() {
+    // Φ at a few points (tables)
+    assert!((dp::normal_cdf(0.0) - 0.5).abs() < 1e-7);
+    assert!((dp::normal_cdf(-1.96) - 0.024_997_9).abs() < 1e-7);
+    assert!((dp::normal_cdf(1.0) - 0.841_344_7).abs() < 1e-7);
+    let tail = dp::normal_cdf(-10.0);
+    assert!((tail / 7.619_853e-24 - 1.0).abs() < 1e-5, "{tail:e}");
+    // σ = Δ: δ(ε = 0) = Φ(½) − Φ(−½)
+    assert!((dp::analytic_delta(1.0, 1.0, 0.0) - 0.382_924_9).abs() < 1e-6);
+    // classic bound, exactly
+    let c = dp::classic_sigma(1.0, 0.5, 1e-5).unwrap();
+    assert!((c - (2.0 * (1.25e5f64).ln()).sqrt() / 0.5).abs() < 1e-12);
+    assert!(dp::classic_sigma(1.0, 1.5, 1e-5).is_err());
+    // analytic calibration is consistent and needs less noise than classic
+    for &(eps, delta) in &[(0.5, 1e-5), (0.9, 1e-6), (2.0, 1e-5), (8.0, 1e-7)] {
+        let s = dp::analytic_sigma(1.0, eps, delta).unwrap();
+        let d = dp::analytic_delta(s, 1.0, eps);
+        assert!((d - delta).abs() <= 1e-3 * delta, "ε={eps}: δ={d:e}");
+        let e = dp::analytic_epsilon(s, 1.0, delta).unwrap();
+        assert!((e - eps).abs() < 1e-6 * eps, "ε={eps} → {e}");
+        if eps < 1.0 {
+            assert!(s < dp::classic_sigma(1.0, eps, delta).unwrap());
+        }
+    }
+    // Balle & Wang (2018), Fig. 1 region: ε = 1, δ = 1e-5 needs σ ≈ 3.73·Δ
+    let s = dp::analytic_sigma(1.0, 1.0, 1e-5).unwrap();
+    assert!((s - 3.73).abs() < 0.02, "{s}");
+    // the mechanism's bookkeeping
+    let m = DistributedGaussian::for_epsilon(2.0, 1.0, 1e-5, 4, Adjacency::AddRemove).unwrap();
+    assert!((m.sigma() - 2.0 * s).abs() < 1e-6);
+    assert!((m.client_sigma() - m.sigma() / 2.0).abs() < 1e-12);
+    assert!((m.epsilon().unwrap() - 1.0).abs() < 1e-6);
+    // more contributors → more noise → smaller ε; colluders → larger ε
+    assert!(m.guarantee(8, 0).unwrap() < 1.0);
+    assert!(m.guarantee(4, 1).unwrap() > 1.0);
+    let r = DistributedGaussian::for_epsilon(2.0, 1.0, 1e-5, 4, Adjacency::Replace).unwrap();
+    assert!((r.sigma() - 2.0 * m.sigma()).abs() < 1e-6);
+}
+
+#[test]
+fn dp_noise_has_configured_sigma_end_to_end() {
+    // k_min = 4 clients each add N(0, σ²/4); the decrypted sum carries σ.
+    let n = 4;
+    let mech = DistributedGaussian::with_sigma(1.0, 3.0, 1e-5, n, Adjacency::AddRemove).unwrap();
+    let mut s = session(AggregationConfig::new(n, 3).max_abs(64.0), 12);
+    let len = 40_000;
+    let mut r = rng(13);
+    let mut server = Server::new(&s.key, 0, len).unwrap();
+    let mut noisy = Vec::new();
+    for c in 0..n {
+        // a small true update of norm ≤ C after clipping
+        let mut u: Vec<f64> = (0..len).map(|j| if j == c { 5.0 } else { 0.0 }).collect();
+        let norm = mech.privatize(&mut u, &mut r);
+        assert_eq!(norm, 5.0);
+        noisy.push(u.clone());
+        let bytes = s.clients[c].encrypt_update(0, &u, &mut r).unwrap();
+        server.add(&bytes).unwrap();
+    }
+    // per-client noise: sample variance of one client's noise is σ²/4
+    let own: Vec<f64> = noisy[0][n..].to_vec();
+    let var = own.iter().map(|x| x * x).sum::<f64>() / own.len() as f64;
+    let want = mech.client_sigma().powi(2);
+    assert!(
+        (var / want - 1.0).abs() < 0.03,
+        "client variance {var} vs {want}"
+    );
+
+    let request = server.decryption_request(&[1, 2, 3], &mut r).unwrap();
+    let shares: Vec<Vec<u8>> = [1usize, 2, 3]
+        .iter()
+        .map(|&i| s.clients[i - 1].decryption_share(&request, &mut r).unwrap())
+        .collect();
+    let res = combine(&s.key, &request, &shares).unwrap();
+    let sum: Vec<f64> = res.average.iter().map(|a| a * n as f64).collect();
+    // clipped signal: 1.0 at coordinate c (5 clipped to C = 1)
+    let noise: Vec<f64> = sum[n..].to_vec();
+    let m = noise.len() as f64;
+    let mean = noise.iter().sum::<f64>() / m;
+    let var = noise.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / m;
+    // standard error of the variance estimate: σ²·sqrt(2/m) ≈ 0.7 %
+    assert!(mean.abs() < 5.0 * mech.sigma() / m.sqrt(), "mean {mean}");
+    assert!(
+        (var / mech.sigma().powi(2) - 1.0).abs() < 0.04,
+        "sum variance {var} vs σ² = {}",
+        mech.sigma().powi(2)
+    );
+    // Gaussian shape: fraction within one σ
+    let within = noise.iter().filter(|x| x.abs() <= mech.sigma()).count() as f64 / m;
+    assert!((within - 0.6827).abs() < 0.01, "{within}");
+    // no party saw an individual update: the server only ever handled
+    // ciphertexts, the committee only the sum (structural, by the API).
+    let _ = &mut s;
+}
