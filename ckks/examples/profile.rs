@@ -12,7 +12,19 @@ fn main() -> Result<(), ckks::Error> {
     let sk = SecretKey::generate(&params, &mut rng);
     let pk = PublicKey::generate(&sk, &mut rng)?;
     let rlk = RelinKey::generate(&sk, &mut rng)?;
-    let gk = GaloisKeys::generate(&sk, &[1], &mut rng)?;
+    let enc0 = Encoder::new(&params);
+    let d = 64;
+    let m: Vec<Vec<f64>> = (0..d)
+        .map(|i| {
+            (0..d)
+                .map(|j| ((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.5)
+                .collect()
+        })
+        .collect();
+    let lt = ckks::LinearTransform::new(&enc0, &m, params.max_level())?;
+    let mut steps = lt.rotation_steps();
+    steps.push(1);
+    let gk = GaloisKeys::generate(&sk, &steps, &mut rng)?;
     let enc = Encoder::new(&params);
     let eval = Evaluator::new(&params);
     let x = vec![0.5; params.slots()];
@@ -31,6 +43,10 @@ fn main() -> Result<(), ckks::Error> {
             std::hint::black_box(t.relinearize(rlk.rlwe())?.rescale()?);
         } else if which == "rlwe-rot" {
             std::hint::black_box(a.rlwe().apply_galois(gk.for_step(1)?)?);
+        } else if which == "matvec" {
+            std::hint::black_box(eval.linear_transform(&a, &lt, &gk)?);
+        } else if which == "hoisted7" {
+            std::hint::black_box(eval.rotate_hoisted(&a, &[1, 2, 3, 4, 5, 6, 7], &gk)?);
         } else if which == "ntt" {
             let mut p = a.rlwe().parts()[0].clone();
             for _ in 0..10 {

@@ -474,7 +474,7 @@ impl Evaluator {
                 let rp = self.params.rlwe();
                 let level = ct.level();
                 let parts = ct.inner.parts();
-                let digits = self.decomposer.decompose(rp, &parts[2])?;
+                let digits = rlwe::ciphertext::decompose(rp, &parts[2])?;
                 let (k0, k1) = rlk.rlwe().key().apply_decomposed(&digits, level)?;
                 let mut c0 = parts[0].clone();
                 let mut c1 = parts[1].clone();
@@ -527,7 +527,7 @@ impl Evaluator {
         }
         let rp = self.params.rlwe();
         let parts = ct.inner.parts();
-        let digits = self.decomposer.decompose(rp, &parts[2])?;
+        let digits = rlwe::ciphertext::decompose(rp, &parts[2])?;
         let (k0, k1) = rlk.rlwe().key().apply_decomposed(&digits, l)?;
         let (ext, p_mod) = self.decomposer.fused_tables(rp, l)?;
         let ring_q = rp.ring_q(l)?;
@@ -536,12 +536,13 @@ impl Evaluator {
         let mut out = Vec::with_capacity(2);
         for (c, mut k) in [(&parts[0], k0), (&parts[1], k1)] {
             // k += P·c on the primes of Q_l (P·c ≡ 0 on the primes of P).
-            let mut tmp = vec![0u64; n];
+            let mut tmp = rlwe::poly::buffer(n);
             for (i, m) in ring_q.moduli().iter().enumerate() {
                 tmp.copy_from_slice(c.limb(i));
                 m.mul_scalar_vec(&mut tmp, p_mod[i]);
                 m.add_vec(k.limb_mut(i), &tmp);
             }
+            rlwe::poly::recycle(tmp);
             out.push(k.divide_round_by_tail(target, ext)?);
         }
         let q = self.params.q(l)? as f64;
@@ -619,7 +620,7 @@ impl Evaluator {
             // One automorphism: permute c_1 (L limbs) before decomposing
             // rather than every digit (digits × |Q_l ∪ P| limbs).
             let k = gk.element();
-            let digits = self.decomposer.decompose(rp, &parts[1].automorphism(k)?)?;
+            let digits = rlwe::ciphertext::decompose(rp, &parts[1].automorphism(k)?)?;
             let (a0, a1) = gk.key().apply_decomposed(&digits, level)?;
             let mut c0 = parts[0].automorphism(k)?;
             c0.add_assign(&mod_down(rp, &a0, level)?)?;
@@ -628,7 +629,7 @@ impl Evaluator {
             return Ok(vec![self.wrap(inner, ct.scale)]);
         }
         let digits = if keys.iter().any(Option::is_some) {
-            self.decomposer.decompose(rp, &parts[1])?
+            rlwe::ciphertext::decompose(rp, &parts[1])?
         } else {
             Vec::new()
         };
