@@ -154,6 +154,52 @@ pub(crate) fn from_limbs(l: &[u64]) -> BigUint {
     BigUint::new(digits.to_vec())
 }
 
+/// Minimal big-endian bytes of the integer with little-endian limbs `l`
+/// (`[0]` for zero), without a `BigUint` temporary (for secrets).
+pub(crate) fn limbs_to_be_bytes(l: &[u64]) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(8 * l.len()));
+    for w in l.iter().rev() {
+        out.extend_from_slice(&w.to_be_bytes());
+    }
+    let lead = out
+        .iter()
+        .take_while(|&&b| b == 0)
+        .count()
+        .min(out.len().saturating_sub(1));
+    out.drain(..lead);
+    if out.is_empty() {
+        out.push(0);
+    }
+    out
+}
+
+/// Little-endian limbs (`k` of them) of big-endian `bytes`, without a
+/// `BigUint` temporary (for secrets); `None` if the value needs more.
+pub(crate) fn be_bytes_to_limbs(bytes: &[u8], k: usize) -> Option<Zeroizing<Vec<u64>>> {
+    let mut out = Zeroizing::new(vec![0u64; k]);
+    for (i, &b) in bytes.iter().rev().enumerate() {
+        let limb = i / 8;
+        if limb >= k {
+            if b != 0 {
+                return None;
+            }
+            continue;
+        }
+        out[limb] |= (b as u64) << (8 * (i % 8));
+    }
+    Some(out)
+}
+
+/// `a < b` for equal-length little-endian limb vectors.
+pub(crate) fn limbs_lt(a: &[u64], b: &[u64]) -> bool {
+    for (x, y) in a.iter().rev().zip(b.iter().rev()) {
+        if x != y {
+            return x < y;
+        }
+    }
+    false
+}
+
 /// Limbs of `x`, padded to `k` (`None` if `x` needs more).
 pub(crate) fn to_limbs(x: &BigUint, k: usize) -> Option<Zeroizing<Vec<u64>>> {
     let mut v = Zeroizing::new(x.to_u64_digits());
@@ -188,6 +234,22 @@ mod tests {
             let cl = to_limbs(&c, (cb as usize).div_ceil(64)).unwrap();
             assert_eq!(from_limbs(&mul_add(&cl, &al, &bl)), &c + &a * &b);
         }
+        for bits in [0u64, 1, 8, 9, 64, 65, 1000] {
+            let x = rng.gen_biguint(bits);
+            let k = (bits as usize).div_ceil(64).max(1) + 1;
+            let l = to_limbs(&x, k).unwrap();
+            let be = limbs_to_be_bytes(&l);
+            assert_eq!(&be[..], &x.to_bytes_be()[..]);
+            assert_eq!(be_bytes_to_limbs(&be, k).unwrap(), l);
+            let y = &x + 1u32;
+            assert!(limbs_lt(&l, &to_limbs(&y, k).unwrap()));
+            assert!(!limbs_lt(&l, &l));
+        }
+        assert!(be_bytes_to_limbs(&[1, 0, 0, 0, 0, 0, 0, 0, 0], 1).is_none());
+        assert_eq!(
+            be_bytes_to_limbs(&[0, 0, 0, 0, 0, 0, 0, 0, 7], 1).unwrap()[0],
+            7
+        );
         let e = [0xabu8; 32];
         let el = challenge_limbs(&e);
         assert_eq!(from_limbs(&el), BigUint::from_bytes_be(&e));

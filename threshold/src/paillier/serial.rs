@@ -15,7 +15,7 @@ use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::proof::to_limbs;
+use super::proof::{be_bytes_to_limbs, limbs_lt, limbs_to_be_bytes, to_limbs};
 use super::{KeyShare, PartialDecryption, Proof, PublicParams, MAX_PARTIES};
 use crate::{Error, PartyId, Result};
 use ::paillier::{MAX_MODULUS_BITS, MIN_SECURE_BITS};
@@ -308,7 +308,7 @@ impl KeyShare {
             version: VERSION,
             params: PublicParamsWire::from(&self.params),
             party: self.party.0,
-            share: super::proof::from_limbs(&self.s).to_bytes_be(),
+            share: limbs_to_be_bytes(&self.s).to_vec(),
         };
         Zeroizing::new(to_bytes(&w, MAX_SHARE_BYTES))
     }
@@ -333,14 +333,12 @@ impl KeyShare {
         if w.share.len() > MAX_INT_BYTES || (w.share.len() > 1 && w.share[0] == 0) {
             return Err(malformed(SHARE, "non-canonical or oversized share"));
         }
-        let mut s = BigUint::from_bytes_be(&w.share);
-        let limbs = if &s < params.inner.pk.n_squared() {
-            to_limbs(&s, params.inner.share_limbs)
-        } else {
-            None
-        };
-        super::wipe(&mut s);
-        let limbs = limbs.ok_or(malformed(SHARE, "share is not below n^2"))?;
+        let k = params.inner.share_limbs;
+        let nn =
+            to_limbs(params.inner.pk.n_squared(), k).ok_or(malformed(SHARE, "modulus size"))?;
+        let limbs = be_bytes_to_limbs(&w.share, k)
+            .filter(|s| limbs_lt(s, &nn))
+            .ok_or(malformed(SHARE, "share is not below n^2"))?;
         let share = KeyShare::new(params, party, limbs);
         if share.recompute_verification_key() != share.params.inner.vks[idx] {
             return Err(Error::InvalidShare {
