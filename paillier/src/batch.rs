@@ -133,13 +133,17 @@ impl PrivateKey {
     }
 
     /// Decrypts a group of at most 4 ciphertexts (already key-checked):
-    /// one 8-lane IFMA exponentiation (4 × `p^2`, 4 × `q^2`) when available.
+    /// three or four go through one 8-lane IFMA exponentiation (4 × `p^2`,
+    /// 4 × `q^2`); one or two are cheaper one at a time on the single-value
+    /// IFMA path ([`PrivateKey::decrypt`]); without IFMA, the portable core.
     pub(crate) fn decrypt_group(&self, g: &[Ciphertext]) -> Result<Vec<BigUint>> {
         #[cfg(target_arch = "x86_64")]
-        if let Some(r) = self.decrypt_mb8(g) {
-            return r;
+        if g.len() >= 3 {
+            if let Some(r) = self.decrypt_mb8(g) {
+                return r;
+            }
         }
-        g.iter().map(|c| self.decrypt_portable(c)).collect()
+        g.iter().map(|c| self.decrypt(c)).collect()
     }
 
     /// Decrypts signed integers (parallel).

@@ -53,6 +53,25 @@
 //! final `L` function and CRT recombination) are ordinary variable-time
 //! big-integer arithmetic on short-lived copies.
 
+//! **Exponentiation engines.** Every modular exponentiation goes through
+//! this crate's own Montgomery arithmetic (num-bigint's `modpow` is only the
+//! reference in tests):
+//!
+//! * a portable 64-bit-limb CIOS core (`mont`), constant-time fixed windows
+//!   for secret exponents and sliding windows for public ones;
+//! * on x86-64 CPUs with AVX-512 IFMA (detected at run time), 52-bit-limb
+//!   engines: single-value exponentiation with a number's limbs spread
+//!   across vector lanes, the `p^2` and `q^2` halves of a decryption
+//!   interleaved (`ifma_x2`: decryption, CRT encryption, and modulo `n^2`
+//!   public encryption / scalar multiplication), and an 8-lane multi-buffer
+//!   exponentiation (`ifma`: batch decryption, four ciphertexts' `p^2` and
+//!   `q^2` halves per run, with a dedicated squaring). Both are constant
+//!   time for secret exponents (fixed windows, masked table scans).
+//!
+//! `unsafe` appears only in the two SIMD modules (calling
+//! `#[target_feature]` functions after run-time detection, and moving
+//! vectors to arrays), each block with its `SAFETY` argument.
+
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
