@@ -17,8 +17,10 @@
 //!    of `r` (no scale mismatch, no extra level); the result has the scale
 //!    of the input.
 //!
-//! Levels used: one for the affine map (none when `[a, b] = [−1, 1]`), plus
-//! `⌈log2 k⌉ + 1` for the leaves, plus one per giant-step level.
+//! Levels used: one for the affine map onto `[−1, 1]` (none when the
+//! interval has length 2, e.g. `[−1, 1]` or `[0, 2]`: a shift is a free
+//! constant addition), plus `⌈log2 k⌉ + 1` for the leaves, plus one per
+//! giant-step level (4 for degree 7, 5 for degree 15, on `[−1, 1]`).
 
 use crate::ciphertext::Ciphertext;
 use crate::evaluator::Evaluator;
@@ -188,7 +190,7 @@ impl Polynomial {
         if d == 0 {
             return 0;
         }
-        let map = usize::from(!self.is_unit_interval());
+        let map = usize::from(self.b - self.a != 2.0);
         let plan = Plan::new(d);
         // Levels are counted down from a virtual top level.
         let top = 1usize << 20;
@@ -297,15 +299,23 @@ impl Evaluator {
             let z = self.mul_integer(ct, 0)?;
             return self.add_const(&z, poly.coeffs[0]);
         }
-        // y = α·x + β maps [a, b] onto [−1, 1].
+        // y = α·x + β maps [a, b] onto [−1, 1]. A pure shift (α = 1) is a
+        // free constant addition; otherwise one multiplication by α at scale
+        // q_l and a rescale (the result keeps the scale of x). Reading x at
+        // the scale Δ/α instead would be free, but the scales of T_2, T_4, …
+        // would drift by α^(−2^j) and starve the leaves of precision.
         let y = if poly.is_unit_interval() {
             ct.clone()
         } else {
             let (a, b) = (poly.a, poly.b);
             let alpha = 2.0 / (b - a);
             let beta = -(a + b) / (b - a);
-            let t = self.rescale(&self.mul_const(ct, alpha)?)?;
-            self.add_const(&t, beta)?
+            if alpha == 1.0 {
+                self.add_const(ct, beta)?
+            } else {
+                let t = self.rescale(&self.mul_const(ct, alpha)?)?;
+                self.add_const(&t, beta)?
+            }
         };
         let plan = Plan::new(d);
         // Chebyshev basis: T[i] for i ≤ k, and giant steps k·2^j ≤ d.
@@ -494,8 +504,13 @@ mod tests {
         // giant product +1 → 4.
         let p = Polynomial::from_power(&[1.0; 8]).unwrap();
         assert_eq!(p.depth(), 4);
+        // the map onto [−1, 1] costs a level unless it is a shift
         let p = Polynomial::sigmoid(-8.0, 8.0, 7).unwrap();
         assert_eq!(p.depth(), 5);
+        let p = Polynomial::sigmoid(-8.0, 8.0, 15).unwrap();
+        assert_eq!(p.depth(), 6);
+        let p = Polynomial::sigmoid(0.0, 2.0, 7).unwrap();
+        assert_eq!(p.depth(), 4);
         let p = Polynomial::from_power(&[1.0, 2.0, 3.0]).unwrap();
         assert_eq!(p.depth(), 2);
     }
