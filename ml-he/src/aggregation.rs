@@ -1265,3 +1265,472 @@ pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<R
         precision: p.sum_precision / k,
     })
 }
+
+// =====================================================================
+// Paillier variant: packed fixed-point updates, threshold Paillier
+// =====================================================================
+
+/// Federated averaging with **threshold Paillier** (Shoup / Damgård–Jurik,
+/// [`threshold::paillier`]) and packing.
+///
+/// Each coordinate `x ∈ [−max_abs, max_abs]` is encoded as the unsigned
+/// fixed-point integer `round((x + max_abs)·2^f)` and
+/// [`paillier::Packer`] packs as many as fit into one plaintext, with
+/// `⌈log2 n⌉` bits of headroom per slot so that the sum of `n` clients never
+/// carries; the server adds the ciphertexts (it checks the number of terms
+/// against the packer's capacity) and any `t` key holders decrypt the sum
+/// with proofs of correct partial decryption. The average is exact up to the
+/// fixed-point rounding: error ≤ `2^−(f+1)` per coordinate.
+///
+/// Trust differs from the CKKS session: the threshold Paillier key comes
+/// from a **trusted dealer** (who must forget the factorization), not from
+/// a dealer-free collective key generation. The key holders
+/// ([`threshold::paillier::KeyShare`]) may be the clients or separate
+/// result parties.
+pub mod paillier_variant {
+    use super::*;
+    use num_bigint::BigUint;
+    use num_traits::ToPrimitive;
+    use threshold::paillier::{KeyShare, PartialDecryption, PublicParams};
+
+    const P_UPDATE_TAG: [u8; 8] = *b"pag/upd1";
+    const P_REQUEST_TAG: [u8; 8] = *b"pag/req1";
+    const P_SHARE_TAG: [u8; 8] = *b"pag/dsh1";
+
+    /// The public session: threshold Paillier parameters, packing layout,
+    /// fixed-point encoding.
+    pub struct PaillierSession {
+        params: PublicParams,
+        packer: paillier::Packer,
+        clients: usize,
+        max_abs: f64,
+        frac_bits: u32,
+        fp: [u8; 32],
+        ct_bytes: usize,
+    }
+
+    impl std::fmt::Debug for PaillierSession {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("PaillierSession")
+                .field("clients", &self.clients)
+                .field("slots", &self.packer.slots())
+                .field("slot_bits", &self.packer.slot_bits())
+                .field("frac_bits", &self.frac_bits)
+                .finish_non_exhaustive()
+        }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct PUpdateHeader {
+        tag: [u8; 8],
+        round: u64,
+        client: u32,
+        len: u64,
+        count: u32,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct PRequestHeader {
+        tag: [u8; 8],
+        round: u64,
+        len: u64,
+        contributors: Vec<u32>,
+        nonce: [u8; 32],
+        count: u32,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct PShareHeader {
+        tag: [u8; 8],
+        round: u64,
+        nonce: [u8; 32],
+        party: u32,
+        partials: Vec<Vec<u8>>,
+    }
+
+    impl PaillierSession {
+        /// A session for `clients` clients (ids 1..=clients) with
+        /// coordinates in `±max_abs` encoded with `frac_bits` fractional
+        /// bits.
+        pub fn new(
+            params: PublicParams,
+            clients: usize,
+            max_abs: f64,
+            frac_bits: u32,
+        ) -> Result<Arc<Self>> {
+            if clients == 0 || clients >= 1 << 20 {
+                return Err(Error::OutOfRange(format!("{clients} clients")));
+            }
+            if !(max_abs.is_finite() && max_abs > 0.0) || frac_bits > 52 {
+                return Err(Error::OutOfRange(format!(
+                    "max_abs = {max_abs}, frac_bits = {frac_bits}"
+                )));
+            }
+            let top = 2.0 * max_abs * (frac_bits as f64).exp2();
+            let value_bits = (top + 1.0).log2().ceil() as u32;
+            if value_bits > 53 {
+                return Err(Error::OutOfRange(format!(
+                    "{value_bits}-bit fixed-point values (at most 53)"
+                )));
+            }
+            let pk = params.public_key();
+            let packer = paillier::Packer::new(pk, value_bits, clients as u64 - 1)?;
+            let fp = digest(b"ml-he/aggregation/paillier/v1", &pk.n().to_bytes_be());
+            let ct_bytes = (pk.n_squared().bits() as usize).div_ceil(8);
+            Ok(Arc::new(Self {
+                params,
+                packer,
+                clients,
+                max_abs,
+                frac_bits,
+                fp,
+                ct_bytes,
+            }))
+        }
+
+        /// The threshold Paillier public parameters.
+        pub fn params(&self) -> &PublicParams {
+            &self.params
+        }
+
+        /// Floats per Paillier ciphertext.
+        pub fn values_per_ciphertext(&self) -> usize {
+            self.packer.slots()
+        }
+
+        /// Ciphertexts for `len` floats.
+        pub fn ciphertexts_for(&self, len: usize) -> usize {
+            len.div_ceil(self.packer.slots()).max(1)
+        }
+
+        /// Bound on the absolute error of each coordinate of the average.
+        pub fn precision(&self) -> f64 {
+            (-(self.frac_bits as f64) - 1.0).exp2()
+        }
+
+        fn check_party(&self, id: u32) -> Result<()> {
+            if id == 0 || id as usize > self.clients {
+                return Err(Error::UnknownParty { party: id });
+            }
+            Ok(())
+        }
+
+        fn encode(&self, x: f64) -> Result<u64> {
+            if !(x.abs() <= self.max_abs) {
+                return Err(Error::OutOfRange(format!(
+                    "{x} outside ±{} (max_abs)",
+                    self.max_abs
+                )));
+            }
+            Ok(((x + self.max_abs) * (self.frac_bits as f64).exp2()).round() as u64)
+        }
+
+        fn pack_cts(&self, cts: &[paillier::Ciphertext]) -> Vec<u8> {
+            let mut out = Vec::with_capacity(cts.len() * self.ct_bytes);
+            for c in cts {
+                let b = c.value().to_bytes_be();
+                out.resize(out.len() + self.ct_bytes - b.len(), 0);
+                out.extend_from_slice(&b);
+            }
+            out
+        }
+
+        fn unpack_cts(
+            &self,
+            payload: &[u8],
+            count: usize,
+            what: &'static str,
+        ) -> Result<Vec<paillier::Ciphertext>> {
+            if payload.len() != count * self.ct_bytes {
+                return Err(Error::Malformed {
+                    what,
+                    reason: format!("{} bytes for {count} ciphertexts", payload.len()),
+                });
+            }
+            let pk = self.params.public_key();
+            payload
+                .par_chunks(self.ct_bytes)
+                .map(|c| {
+                    pk.ciphertext(BigUint::from_bytes_be(c))
+                        .map_err(|e| Error::Malformed {
+                            what,
+                            reason: e.to_string(),
+                        })
+                })
+                .collect()
+        }
+
+        /// Client `client` encrypts its update for `round` (parallel over
+        /// ciphertexts).
+        pub fn encrypt_update<R: RngCore + CryptoRng>(
+            &self,
+            client: u32,
+            round: u64,
+            update: &[f64],
+            rng: &mut R,
+        ) -> Result<Vec<u8>> {
+            self.check_party(client)?;
+            if update.is_empty() {
+                return Err(Error::Shape("empty update".into()));
+            }
+            let ints = update
+                .iter()
+                .map(|&x| self.encode(x))
+                .collect::<Result<Vec<u64>>>()?;
+            let ms = ints
+                .chunks(self.packer.slots())
+                .map(|c| self.packer.pack(c))
+                .collect::<std::result::Result<Vec<BigUint>, _>>()?;
+            let cts = self.params.public_key().encrypt_batch(&ms, rng)?;
+            let header = PUpdateHeader {
+                tag: P_UPDATE_TAG,
+                round,
+                client,
+                len: update.len() as u64,
+                count: cts.len() as u32,
+            };
+            Ok(frame(&self.fp, &header, &self.pack_cts(&cts)))
+        }
+    }
+
+    /// The server of one round of the Paillier variant.
+    pub struct PaillierServer {
+        session: Arc<PaillierSession>,
+        round: u64,
+        len: usize,
+        sum: Option<Vec<paillier::Ciphertext>>,
+        contributors: BTreeSet<u32>,
+    }
+
+    impl std::fmt::Debug for PaillierServer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("PaillierServer")
+                .field("round", &self.round)
+                .field("contributors", &self.contributors)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl PaillierServer {
+        /// A server for `round`, updates of `len` floats.
+        pub fn new(session: &Arc<PaillierSession>, round: u64, len: usize) -> Result<Self> {
+            if len == 0 {
+                return Err(Error::Shape("updates of zero length".into()));
+            }
+            Ok(Self {
+                session: session.clone(),
+                round,
+                len,
+                sum: None,
+                contributors: BTreeSet::new(),
+            })
+        }
+
+        /// Checks and adds an encrypted update (errors as
+        /// [`super::Server::add`]).
+        pub fn add(&mut self, bytes: &[u8]) -> Result<u32> {
+            const WHAT: &str = "encrypted Paillier update";
+            let s = self.session.clone();
+            let (h, payload): (PUpdateHeader, _) = unframe(bytes, WHAT, &s.fp)?;
+            check_tag(&h.tag, &P_UPDATE_TAG, WHAT)?;
+            if h.round != self.round {
+                return Err(Error::SessionMismatch {
+                    what: format!("update for round {}, this is round {}", h.round, self.round),
+                });
+            }
+            s.check_party(h.client)?;
+            if self.contributors.contains(&h.client) {
+                return Err(Error::DuplicateSubmission { party: h.client });
+            }
+            if h.len as usize != self.len {
+                return Err(Error::Shape(format!(
+                    "update of {} values, the round expects {}",
+                    h.len, self.len
+                )));
+            }
+            if h.count as usize != s.ciphertexts_for(self.len) {
+                return Err(Error::Malformed {
+                    what: WHAT,
+                    reason: format!("{} ciphertexts", h.count),
+                });
+            }
+            if self.contributors.len() as u64 + 1 > s.packer.capacity() {
+                return Err(Error::Paillier(paillier::Error::HeadroomExceeded {
+                    needed: self.contributors.len() as u64 + 1,
+                    capacity: s.packer.capacity(),
+                }));
+            }
+            let cts = s.unpack_cts(payload, h.count as usize, WHAT)?;
+            match &mut self.sum {
+                None => self.sum = Some(cts),
+                Some(acc) => {
+                    let added: Vec<paillier::Ciphertext> = acc
+                        .par_iter()
+                        .zip(cts.par_iter())
+                        .map(|(a, b)| a.add(b))
+                        .collect::<std::result::Result<_, _>>()?;
+                    *acc = added;
+                }
+            }
+            self.contributors.insert(h.client);
+            Ok(h.client)
+        }
+
+        /// The clients in the sum.
+        pub fn contributors(&self) -> Vec<u32> {
+            self.contributors.iter().copied().collect()
+        }
+
+        /// The request for partial decryptions of the sum (any `t` key
+        /// holders answer).
+        pub fn decryption_request<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Vec<u8>> {
+            let sum = self
+                .sum
+                .as_ref()
+                .ok_or_else(|| Error::Protocol("no update was added".into()))?;
+            let mut nonce = [0u8; 32];
+            rng.fill_bytes(&mut nonce);
+            let header = PRequestHeader {
+                tag: P_REQUEST_TAG,
+                round: self.round,
+                len: self.len as u64,
+                contributors: self.contributors(),
+                nonce,
+                count: sum.len() as u32,
+            };
+            Ok(frame(
+                &self.session.fp,
+                &header,
+                &self.session.pack_cts(sum),
+            ))
+        }
+    }
+
+    fn parse_request(
+        s: &PaillierSession,
+        bytes: &[u8],
+    ) -> Result<(PRequestHeader, Vec<paillier::Ciphertext>)> {
+        const WHAT: &str = "Paillier decryption request";
+        let (h, payload): (PRequestHeader, _) = unframe(bytes, WHAT, &s.fp)?;
+        check_tag(&h.tag, &P_REQUEST_TAG, WHAT)?;
+        let mut seen = BTreeSet::new();
+        for &c in &h.contributors {
+            s.check_party(c)?;
+            if !seen.insert(c) {
+                return Err(Error::DuplicateSubmission { party: c });
+            }
+        }
+        if h.contributors.is_empty()
+            || h.len == 0
+            || h.count as usize != s.ciphertexts_for(h.len as usize)
+        {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: "no contributor or inconsistent sizes".into(),
+            });
+        }
+        let cts = s.unpack_cts(payload, h.count as usize, WHAT)?;
+        Ok((h, cts))
+    }
+
+    /// A key holder's partial decryptions (with proofs) of the summed
+    /// ciphertexts; refuses sums of fewer than `min_contributors` updates.
+    pub fn decryption_share<R: RngCore + CryptoRng>(
+        session: &PaillierSession,
+        share: &KeyShare,
+        request: &[u8],
+        min_contributors: usize,
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
+        if share.public_params() != &session.params {
+            return Err(Error::SessionMismatch {
+                what: "key share of another dealing".into(),
+            });
+        }
+        let (h, cts) = parse_request(session, request)?;
+        if h.contributors.len() < min_contributors {
+            return Err(Error::Protocol(format!(
+                "refusing to decrypt a sum of {} update(s) (minimum {min_contributors})",
+                h.contributors.len()
+            )));
+        }
+        let partials = cts
+            .iter()
+            .map(|c| Ok(share.partial_decrypt(c, rng)?.to_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        let header = PShareHeader {
+            tag: P_SHARE_TAG,
+            round: h.round,
+            nonce: h.nonce,
+            party: share.party().0,
+            partials,
+        };
+        Ok(frame(&session.fp, &header, &[]))
+    }
+
+    /// Verifies the partial decryptions (proofs) of at least `t` key
+    /// holders and recovers the average.
+    pub fn combine(
+        session: &PaillierSession,
+        request: &[u8],
+        shares: &[Vec<u8>],
+    ) -> Result<RoundResult> {
+        const WHAT: &str = "Paillier decryption share";
+        let (h, cts) = parse_request(session, request)?;
+        let mut per_ct: Vec<Vec<PartialDecryption>> = vec![Vec::new(); cts.len()];
+        let mut parties = BTreeSet::new();
+        for s in shares {
+            let (sh, rest): (PShareHeader, _) = unframe(s, WHAT, &session.fp)?;
+            check_tag(&sh.tag, &P_SHARE_TAG, WHAT)?;
+            if !rest.is_empty() || sh.partials.len() != cts.len() {
+                return Err(Error::Malformed {
+                    what: WHAT,
+                    reason: format!("{} partial decryptions", sh.partials.len()),
+                });
+            }
+            if sh.nonce != h.nonce || sh.round != h.round {
+                return Err(Error::SessionMismatch {
+                    what: "decryption share of another request".into(),
+                });
+            }
+            if !parties.insert(sh.party) {
+                return Err(Error::DuplicateSubmission { party: sh.party });
+            }
+            for (slot, b) in per_ct.iter_mut().zip(&sh.partials) {
+                let pd = session.params.partial_from_bytes(b)?;
+                if pd.party().0 != sh.party {
+                    return Err(Error::Malformed {
+                        what: WHAT,
+                        reason: "partial decryption of another party".into(),
+                    });
+                }
+                slot.push(pd);
+            }
+        }
+        let k = h.contributors.len();
+        let slots = session.packer.slots();
+        let len = h.len as usize;
+        let scale = (session.frac_bits as f64).exp2();
+        let offset = k as f64 * session.max_abs;
+        let chunks: Vec<Vec<f64>> = cts
+            .par_iter()
+            .zip(per_ct.par_iter())
+            .enumerate()
+            .map(|(i, (ct, pds))| {
+                let m = session.params.combine(ct, pds)?;
+                let here = slots.min(len - i * slots);
+                let vals = session.packer.unpack(&m, here)?;
+                Ok(vals
+                    .into_iter()
+                    .map(|v| (v.to_f64().unwrap_or(f64::NAN) / scale - offset) / k as f64)
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        Ok(RoundResult {
+            average: chunks.into_iter().flatten().collect(),
+            contributors: h.contributors,
+            committee: parties.into_iter().collect(),
+            precision: session.precision(),
+        })
+    }
+}

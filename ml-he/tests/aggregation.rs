@@ -433,3 +433,72 @@ fn dp_noise_has_configured_sigma_end_to_end() {
     // ciphertexts, the committee only the sum (structural, by the API).
     let _ = &mut s;
 }
+
+// ------------------------------------------------------- Paillier variant
+
+use ml_he::aggregation::paillier_variant::{self as pv, PaillierServer, PaillierSession};
+
+#[test]
+fn paillier_variant_average_and_threshold() {
+    let mut r = rng(20);
+    let (p, q) =
+        threshold::paillier::test_primes::primes(threshold::paillier::test_primes::SAFE512);
+    let (tp, key_shares) =
+        threshold::paillier::Dealer::deal_with_primes_insecure(p, q, 3, 5, &mut r).unwrap();
+    let session = PaillierSession::new(tp, 5, 8.0, 30).unwrap();
+    assert!(session.values_per_ciphertext() >= 20);
+    let len = 3 * session.values_per_ciphertext() + 7;
+    let us = updates(5, len, 8.0, 21);
+    let mut server = PaillierServer::new(&session, 0, len).unwrap();
+    let submit = [1u32, 2, 4, 5]; // client 3 drops out
+    for &i in &submit {
+        let b = session
+            .encrypt_update(i, 0, &us[i as usize - 1], &mut r)
+            .unwrap();
+        assert_eq!(server.add(&b).unwrap(), i);
+    }
+    let b = session.encrypt_update(1, 0, &us[0], &mut r).unwrap();
+    assert!(matches!(
+        server.add(&b),
+        Err(Error::DuplicateSubmission { party: 1 })
+    ));
+    let mut fresh = PaillierServer::new(&session, 0, len).unwrap();
+    assert!(matches!(
+        fresh.add(&b[..b.len() - 3]),
+        Err(Error::Malformed { .. })
+    ));
+    let mut bad = b.clone();
+    let l = bad.len();
+    bad[l - 256..].fill(0); // last ciphertext c = 0: not a unit mod n²
+    assert!(matches!(fresh.add(&bad), Err(Error::Malformed { .. })));
+    let late = session.encrypt_update(3, 1, &us[2], &mut r).unwrap();
+    assert!(matches!(
+        server.add(&late),
+        Err(Error::SessionMismatch { .. })
+    ));
+
+    let request = server.decryption_request(&mut r).unwrap();
+    let shares: Vec<Vec<u8>> = [0usize, 2, 4]
+        .iter()
+        .map(|&i| pv::decryption_share(&session, &key_shares[i], &request, 2, &mut r).unwrap())
+        .collect();
+    let res = pv::combine(&session, &request, &shares).unwrap();
+    let want = plain_average(
+        &submit
+            .iter()
+            .map(|&i| &us[i as usize - 1])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(res.average.len(), len);
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision, "{a} vs {b}");
+    }
+    // t − 1 key holders cannot decrypt
+    assert!(matches!(
+        pv::combine(&session, &request, &shares[..2]),
+        Err(Error::Threshold(threshold::Error::TooFewShares {
+            got: 2,
+            need: 3
+        }))
+    ));
+}
