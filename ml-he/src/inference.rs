@@ -155,7 +155,7 @@ fn to_envelope<T: Serialize>(tag: [u8; 8], body: &T) -> Vec<u8> {
 
 fn from_envelope<T: for<'de> Deserialize<'de>>(
     tag: [u8; 8],
-    what: &str,
+    what: &'static str,
     bytes: &[u8],
 ) -> Result<T> {
     use bincode::Options;
@@ -164,9 +164,15 @@ fn from_envelope<T: for<'de> Deserialize<'de>>(
         .with_limit(bytes.len() as u64)
         .reject_trailing_bytes()
         .deserialize(bytes)
-        .map_err(|e| Error::Data(format!("malformed {what}: {e}")))?;
+        .map_err(|e| Error::Malformed {
+            what,
+            reason: e.to_string(),
+        })?;
     if env.tag != tag {
-        return Err(Error::Data(format!("malformed {what}: wrong message type")));
+        return Err(Error::Malformed {
+            what,
+            reason: "wrong message type".into(),
+        });
     }
     Ok(env.body)
 }
@@ -196,7 +202,12 @@ impl PublicSetup {
     }
 
     fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::Data(format!("inconsistent public setup: {m}")));
+        let bad = |m: &str| {
+            Err(Error::Malformed {
+                what: "public setup",
+                reason: m.to_string(),
+            })
+        };
         if self.input_level >= self.q_primes.len() {
             return bad("input level above the chain");
         }
@@ -218,10 +229,6 @@ impl PublicSetup {
             return bad("layout does not fit the slots");
         }
         Ok(())
-    }
-
-    fn slots(&self) -> usize {
-        self.degree / 2
     }
 
     /// How many ciphertexts a query carries for `samples` samples.
@@ -314,13 +321,15 @@ fn cts_to_bytes(tag: [u8; 8], samples: usize, cts: &[Ciphertext]) -> Vec<u8> {
 
 fn cts_from_bytes(
     tag: [u8; 8],
-    what: &str,
+    what: &'static str,
     params: &Parameters,
     bytes: &[u8],
 ) -> Result<(usize, Vec<Ciphertext>)> {
     let b: CtsBody = from_envelope(tag, what, bytes)?;
-    let samples = usize::try_from(b.samples)
-        .map_err(|_| Error::Data(format!("malformed {what}: sample count")))?;
+    let samples = usize::try_from(b.samples).map_err(|_| Error::Malformed {
+        what,
+        reason: "sample count".into(),
+    })?;
     let cts = b
         .cts
         .iter()
@@ -863,15 +872,17 @@ impl Server {
     }
 
     fn galois<'a>(&self, keys: &'a EvaluationKeys) -> Result<&'a GaloisKeys> {
-        keys.galois
-            .as_ref()
-            .ok_or_else(|| Error::Data("evaluation keys without the rotation keys".into()))
+        keys.galois.as_ref().ok_or_else(|| Error::Malformed {
+            what: "evaluation keys",
+            reason: "no rotation keys (per-sample packing needs them)".into(),
+        })
     }
 
     fn relin<'a>(&self, keys: &'a EvaluationKeys) -> Result<&'a RelinKey> {
-        keys.relin
-            .as_ref()
-            .ok_or_else(|| Error::Data("evaluation keys without the relinearization key".into()))
+        keys.relin.as_ref().ok_or_else(|| Error::Malformed {
+            what: "evaluation keys",
+            reason: "no relinearization key (the square needs it)".into(),
+        })
     }
 
     /// Evaluates the model on an encrypted query.
