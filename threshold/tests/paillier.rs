@@ -6,8 +6,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use threshold::paillier::{
-    test_primes, Dealer, KeyShare, PartialDecryption, Proof, PublicParams, CHALLENGE_BITS,
-    STATISTICAL_MARGIN_BITS,
+    test_primes, Dealer, KeyShare, PartialDecryption, Proof, PublicParams, ThresholdCiphertext,
+    CHALLENGE_BITS, STATISTICAL_MARGIN_BITS,
 };
 use threshold::{Error, PartyId};
 
@@ -37,9 +37,9 @@ fn encrypted_sum(
     (total, expect)
 }
 
-fn partials(
+fn partials<C: ThresholdCiphertext>(
     shares: &[KeyShare],
-    ct: &paillier::Ciphertext,
+    ct: &C,
     rng: &mut ChaCha20Rng,
 ) -> Vec<PartialDecryption> {
     shares
@@ -522,9 +522,13 @@ fn serialization_round_trips_and_validation() {
     ));
 
     // Field-level edits through the wire struct (bincode layout: version u16,
-    // insecure u8, then length-prefixed n, t u32, parties u32, ...).
+    // insecure u8, then length-prefixed n, s u32, t u32, parties u32, ...).
     let n_len = params.public_key().n().to_bytes_be().len();
-    let t_at = 2 + 1 + 8 + n_len;
+    let s_at = 2 + 1 + 8 + n_len;
+    let mut bad_s = pb.clone();
+    bad_s[s_at] = 0; // s = 0
+    assert!(malformed(PublicParams::from_bytes(&bad_s)));
+    let t_at = s_at + 4;
     let mut bad_t = pb.clone();
     bad_t[t_at] = 4; // t = 4 > n = 3
     assert_eq!(
@@ -639,5 +643,132 @@ fn time_partial_decryption_2048() {
             ps[0].serialized_size(),
             params.serialized_size()
         );
+    }
+}
+
+/// Damgård–Jurik with s ∈ {2, 3} (and s = 1 through the same path):
+/// plaintexts beyond n, up to n^s − 1, encrypted as `DjCiphertext`s, added
+/// (with wrap-around modulo n^s) and scaled, decrypt correctly from several
+/// t-subsets; t − 1 is `TooFewShares`; a tampered share is `InvalidProof`
+/// naming the party; a Paillier ciphertext given to s > 1 parameters is a
+/// `ParameterMismatch`; parameters, ciphertexts and key shares round-trip
+/// through bytes with `s` kept.
+#[test]
+fn damgard_jurik_s_greater_than_one() {
+    let mut rng = rng(11);
+    for (pair, s, t, n) in [
+        (test_primes::SAFE128, 2u32, 2usize, 3usize),
+        (test_primes::SAFE128, 3, 3, 5),
+        (test_primes::SAFE256, 2, 9, 16),
+        (test_primes::SAFE128, 1, 2, 3),
+    ] {
+        let (p, q) = test_primes::primes(pair);
+        let (params, shares) = Dealer::deal_dj_with_primes(p, q, s, t, n, true, &mut rng).unwrap();
+        assert_eq!(params.s(), s);
+        let nmod = params.public_key().n().clone();
+        let ns = params.plaintext_modulus().clone();
+        assert_eq!(ns, num_traits::pow(nmod.clone(), s as usize));
+        assert_eq!(params.ciphertext_modulus(), &(&ns * &nmod));
+        let a = &ns - 5u32;
+        let b = BigUint::from(7u32);
+        let big = &ns / 3u32 + 12345u32;
+        let ca = params.encrypt_dj(&a, &mut rng).unwrap();
+        let cb = params.encrypt_dj(&b, &mut rng).unwrap();
+        let cbig = params.encrypt_dj(&big, &mut rng).unwrap();
+        let total = ca.add(&cb).unwrap().add(&cbig).unwrap();
+        let expect = (&a + &b + &big) % &ns;
+        assert!(s == 1 || expect > nmod, "the plaintext exceeds n");
+        let scaled = cbig.mul_scalar(&BigUint::from(5u32));
+        let all = partials(&shares, &total, &mut rng);
+        let mut subsets = vec![all[..t].to_vec(), all[n - t..].to_vec()];
+        let mut shuffled = all.clone();
+        shuffled.shuffle(&mut rng);
+        shuffled.truncate(t);
+        subsets.push(shuffled);
+        for set in &subsets {
+            assert_eq!(
+                params.combine(&total, set).unwrap(),
+                expect,
+                "s={s} t={t} n={n}"
+            );
+        }
+        let ps = partials(&shares[n - t..], &scaled, &mut rng);
+        assert_eq!(params.combine(&scaled, &ps).unwrap(), (&big * 5u32) % &ns);
+        assert_eq!(
+            params.combine(&total, &all[..t - 1]).map(|_| ()),
+            Err(Error::TooFewShares {
+                got: t - 1,
+                need: t
+            })
+        );
+        // Tampering.
+        let nn = params.ciphertext_modulus();
+        let forged = PartialDecryption::from_parts(
+            &params,
+            all[0].party(),
+            (all[0].value() * (&nmod + 1u32)) % nn,
+            all[0].proof().clone(),
+        );
+        assert_eq!(
+            params.verify(&total, &forged),
+            Err(Error::InvalidProof { party: PartyId(1) })
+        );
+        let mut set = all.clone();
+        set[0] = forged;
+        let got = params.combine_valid(&total, &set).unwrap();
+        assert_eq!(got.plaintext, expect);
+        assert_eq!(got.rejected.len(), 1);
+        // Paillier ciphertexts: only for s = 1, where they agree with DJ.
+        let pct = params
+            .public_key()
+            .encrypt(&BigUint::from(99u32), &mut rng)
+            .unwrap();
+        if s == 1 {
+            let ps = partials(&shares[..t], &pct, &mut rng);
+            assert_eq!(params.combine(&pct, &ps).unwrap(), BigUint::from(99u32));
+        } else {
+            assert!(matches!(
+                shares[0].partial_decrypt(&pct, &mut rng),
+                Err(Error::ParameterMismatch { .. })
+            ));
+        }
+        // Out-of-range plaintext.
+        assert!(matches!(
+            params.encrypt_dj(&ns, &mut rng),
+            Err(Error::Paillier(paillier::Error::PlaintextOutOfRange { .. }))
+        ));
+        // Serialization keeps s and validates against it.
+        let params2 = PublicParams::from_bytes(&params.to_bytes()).unwrap();
+        assert_eq!((params2.s(), &params2), (s, &params));
+        let total2 = params2.dj_ciphertext_from_bytes(&total.to_bytes()).unwrap();
+        assert_eq!(total2, total);
+        assert_eq!(total.serialized_size(), total.to_bytes().len() as u64);
+        let share2 = KeyShare::from_bytes(&shares[1].to_bytes()).unwrap();
+        let pd = share2.partial_decrypt(&total2, &mut rng).unwrap();
+        params2.verify(&total2, &pd).unwrap();
+        let pd2 = params2.partial_from_bytes(&pd.to_bytes()).unwrap();
+        assert_eq!(pd2, pd);
+    }
+    // A DJ ciphertext of other parameters (same n, other s) is a key mismatch.
+    let (p, q) = test_primes::primes(test_primes::SAFE128);
+    let (p2, _) =
+        Dealer::deal_dj_with_primes(p.clone(), q.clone(), 2, 2, 3, true, &mut rng).unwrap();
+    let (p3, s3) = Dealer::deal_dj_with_primes(p, q, 3, 2, 3, true, &mut rng).unwrap();
+    let c2 = p2.encrypt_dj(&BigUint::from(1u32), &mut rng).unwrap();
+    assert_eq!(
+        s3[0].partial_decrypt(&c2, &mut rng).map(|_| ()),
+        Err(Error::Paillier(paillier::Error::KeyMismatch))
+    );
+    assert_eq!(
+        p3.dj_ciphertext_from_bytes(&c2.to_bytes()).map(|_| ()),
+        Err(Error::Paillier(paillier::Error::KeyMismatch))
+    );
+    // s out of range.
+    let (p, q) = test_primes::primes(test_primes::SAFE128);
+    for s in [0u32, 17] {
+        assert!(matches!(
+            Dealer::deal_dj_with_primes(p.clone(), q.clone(), s, 2, 3, true, &mut rng),
+            Err(Error::Malformed { .. })
+        ));
     }
 }

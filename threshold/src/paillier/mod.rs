@@ -1,4 +1,4 @@
-//! # Threshold Paillier (Shoup / Damgård–Jurik, `s = 1`)
+//! # Threshold Paillier and Damgård–Jurik (Shoup 2000; Damgård–Jurik 2001)
 //!
 //! A trusted [`Dealer`] turns a Paillier modulus `n = pq` built from safe
 //! primes (`p = 2p' + 1`, `q = 2q' + 1`) into `n` [`KeyShare`]s such that
@@ -28,24 +28,37 @@
 //!   `c' = Π c_i^{2λ_i} = c^{4Δ²d}`, and `m = L(c') · (4Δ²)^{-1} mod n`
 //!   with `L(u) = (u − 1) / n`.
 //!
+//! ## Damgård–Jurik, `s > 1`
+//!
+//! [`Dealer::deal_dj`] / [`Dealer::deal_dj_with_primes`] deal the same
+//! scheme with plaintexts modulo `n^s` and ciphertexts modulo `n^{s+1}`
+//! (Damgård–Jurik, PKC 2001, §4): `d ≡ 0 (mod m)`, `d ≡ 1 (mod n^s)`,
+//! shares over `Z_{n^s m}`, everything else modulo `n^{s+1}`, and the final
+//! step recovers `4Δ² m mod n^s` from `(1 + n)^{4Δ² m}` with the
+//! Damgård–Jurik digit-by-digit algorithm. Ciphertexts are
+//! [`DjCiphertext`]s made by [`PublicParams::encrypt_dj`] (with `add` and
+//! `mul_scalar`); a [`paillier::Ciphertext`] is accepted only when `s = 1`.
+//! Every method taking a ciphertext is generic over [`ThresholdCiphertext`].
+//!
 //! ## The proof of correct partial decryption
 //!
 //! Each partial decryption carries a non-interactive proof (Shoup 2000,
 //! Fiat–Shamir with SHA-256 and the domain tag
 //! `hekit/threshold/paillier/dleq/v1`) that
-//! `log_{c^4}(c_i²) = log_v(v_i)`; the challenge hashes `n`, `v`, `v_i`, the
-//! party id, `c`, `c_i` and both commitments. The secret exponent
-//! `x = Δ s_i` has at most `|n²| + |Δ|` bits, the challenge `e` 256 bits,
-//! and the nonce `r` is drawn with
+//! `log_{c^4}(c_i²) = log_v(v_i)` (modulo `n²`, or `n^{s+1}`); the
+//! challenge hashes `n`, `s`, `v`, `v_i`, the party id, `c`, `c_i` and both
+//! commitments. The secret exponent `x = Δ s_i` has at most
+//! `|n^{s+1}| + |Δ|` bits, the challenge `e` 256 bits, and the nonce `r` is
+//! drawn with
 //!
-//! `|r| = |n²| + |Δ| + 2·256 + 128` bits
+//! `|r| = |n^{s+1}| + |Δ| + 2·256 + 128` bits (`|n²|` for Paillier)
 //!
 //! ([`PublicParams::nonce_bits`]): modulus and `Δ` (the size of `x`), one
 //! hash length for `e·x`, and one hash length plus a 128-bit statistical
 //! margin, so that `z = r + e·x` is within statistical distance
 //! `2^{-384}` of `r`'s distribution and reveals nothing about `s_i`. A
 //! proof is `e` (32 bytes) and `z` (`|r| + 1` bits: about 600 bytes at
-//! 2048-bit `n` and 16 parties, 790 bytes at 3072 bits).
+//! 2048-bit `n` and 16 parties, about 850 bytes at 3072 bits).
 //!
 //! ## Cheaters
 //!
@@ -131,6 +144,22 @@ pub const MAX_PARTIES: usize = 256;
 pub const CHALLENGE_BITS: usize = 256;
 /// Statistical margin of the proof nonce, in bits.
 pub const STATISTICAL_MARGIN_BITS: usize = 128;
+/// Largest Damgård–Jurik exponent `s` (ciphertexts modulo `n^{s+1}`).
+pub const MAX_S: u32 = 16;
+/// Largest ciphertext modulus `n^{s+1}`, in bits.
+pub const MAX_CIPHERTEXT_MODULUS_BITS: u64 = 2 * MAX_MODULUS_BITS;
+
+fn check_s(s: u32, n_bits: u64) -> Result<()> {
+    if s == 0 || s > MAX_S || (s as u64 + 1) * n_bits > MAX_CIPHERTEXT_MODULUS_BITS {
+        return Err(Error::Malformed {
+            what: "Damgård–Jurik exponent",
+            reason: format!(
+                "s = {s} (need 1 ≤ s ≤ {MAX_S} and (s + 1)·|n| ≤ {MAX_CIPHERTEXT_MODULUS_BITS})"
+            ),
+        });
+    }
+    Ok(())
+}
 
 fn key_err(reason: &'static str) -> Error {
     Error::Paillier(::paillier::Error::InvalidKey { reason })
@@ -166,6 +195,12 @@ fn wipe(x: &mut BigUint) {
 
 struct ParamsInner {
     pk: PublicKey,
+    /// Damgård–Jurik exponent (1 = Paillier).
+    s: u32,
+    /// `n^s`, the plaintext modulus.
+    ns: BigUint,
+    /// `n^{s+1}`, the ciphertext modulus.
+    ns1: BigUint,
     t: usize,
     parties: usize,
     delta: BigUint,
@@ -173,7 +208,9 @@ struct ParamsInner {
     v: BigUint,
     vks: Vec<BigUint>,
     vks_inv: Vec<BigUint>,
+    /// Montgomery context modulo `n^{s+1}`.
     nn: Modulus,
+    /// `(4Δ²)^{-1} mod n^s`.
     inv_4delta2: BigUint,
     share_limbs: usize,
     x_bits: usize,
@@ -227,8 +264,10 @@ fn unit_check(x: &BigUint, n: &BigUint, nn: &BigUint) -> core::result::Result<()
 impl PublicParams {
     /// Public parameters from their parts, validated: the modulus through
     /// [`PublicKey::from_n`] (or [`PublicKey::from_n_insecure`] when
-    /// `insecure`), `1 ≤ t ≤ parties ≤ MAX_PARTIES`, `gcd(Δ, n) = 1`, and `v`
-    /// and every `v_i` units of `Z_{n²}` (`v ≠ 1`).
+    /// `insecure`), `1 ≤ s ≤ MAX_S` with `n^{s+1}` of at most
+    /// [`MAX_CIPHERTEXT_MODULUS_BITS`], `1 ≤ t ≤ parties ≤ MAX_PARTIES`,
+    /// `gcd(Δ, n) = 1`, and `v` and every `v_i` units of `Z_{n^{s+1}}`
+    /// (`v ≠ 1`). `s = 1` is threshold Paillier.
     ///
     /// # Errors
     /// [`Error::InvalidThreshold`], [`Error::Paillier`] for the modulus,
@@ -236,6 +275,7 @@ impl PublicParams {
     pub fn from_parts(
         n: BigUint,
         insecure: bool,
+        s: u32,
         t: usize,
         parties: usize,
         v: BigUint,
@@ -247,8 +287,11 @@ impl PublicParams {
         } else {
             PublicKey::from_n(n)?
         };
+        check_s(s, pk.bits())?;
         let n = pk.n();
-        let nn = pk.n_squared();
+        let ns = num_traits::pow(n.clone(), s as usize);
+        let ns1 = &ns * n;
+        let nn = &ns1;
         let delta = factorial(parties);
         if !delta.gcd(n).is_one() {
             return Err(key_err("modulus has a factor not above the party count"));
@@ -276,9 +319,9 @@ impl PublicParams {
             );
         }
         let ctx = Modulus::new(nn).ok_or(key_err("modulus"))?;
-        let four_delta2 = (&delta * &delta * 4u32) % n;
+        let four_delta2 = (&delta * &delta * 4u32) % &ns;
         let inv_4delta2 = four_delta2
-            .modinv(n)
+            .modinv(&ns)
             .ok_or(key_err("4Δ² is not invertible modulo n"))?;
         let nn_bits = nn.bits() as usize;
         let x_bits = nn_bits + delta.bits() as usize;
@@ -297,6 +340,9 @@ impl PublicParams {
                 share_limbs: nn_bits.div_ceil(64),
                 x_bits,
                 nonce_bits,
+                s,
+                ns,
+                ns1,
                 pk,
             }),
         })
@@ -306,6 +352,21 @@ impl PublicParams {
     /// `paillier` API.
     pub fn public_key(&self) -> &PublicKey {
         &self.inner.pk
+    }
+
+    /// The Damgård–Jurik exponent `s` (1 for Paillier).
+    pub fn s(&self) -> u32 {
+        self.inner.s
+    }
+
+    /// The plaintext modulus `n^s` (`n` for Paillier).
+    pub fn plaintext_modulus(&self) -> &BigUint {
+        &self.inner.ns
+    }
+
+    /// The ciphertext modulus `n^{s+1}` (`n²` for Paillier).
+    pub fn ciphertext_modulus(&self) -> &BigUint {
+        &self.inner.ns1
     }
 
     /// The threshold `t`: this many valid partial decryptions decrypt.
@@ -333,8 +394,8 @@ impl PublicParams {
         self.index(party).map(|i| &self.inner.vks[i])
     }
 
-    /// Bit length of the proof nonce: `|n²| + |Δ| + 2·256 + 128` (see the
-    /// module documentation).
+    /// Bit length of the proof nonce: `|n^{s+1}| + |Δ| + 2·256 + 128` (see
+    /// the module documentation).
     pub fn nonce_bits(&self) -> usize {
         self.inner.nonce_bits
     }
@@ -344,11 +405,8 @@ impl PublicParams {
         (1..=self.inner.parties).contains(&i).then(|| i - 1)
     }
 
-    fn check_ciphertext(&self, ct: &Ciphertext) -> Result<()> {
-        if ct.public_key() != &self.inner.pk {
-            return Err(Error::Paillier(::paillier::Error::KeyMismatch));
-        }
-        Ok(())
+    fn check_ciphertext<'a, C: ThresholdCiphertext>(&self, ct: &'a C) -> Result<&'a BigUint> {
+        ct.value_for(self)
     }
 
     /// Structural checks of a partial decryption against these parameters
@@ -362,7 +420,7 @@ impl PublicParams {
         let idx = self
             .index(pd.party)
             .ok_or(Error::UnexpectedParty { party: pd.party })?;
-        unit_check(&pd.value, self.inner.pk.n(), self.inner.pk.n_squared()).map_err(|r| {
+        unit_check(&pd.value, self.inner.pk.n(), &self.inner.ns1).map_err(|r| {
             Error::InvalidShare {
                 party: pd.party,
                 reason: r.to_string(),
@@ -381,16 +439,15 @@ impl PublicParams {
     /// `1..=n`; [`Error::ParameterMismatch`] for a partial decryption under
     /// other parameters; `Error::Paillier(KeyMismatch)` for a ciphertext
     /// under another key.
-    pub fn verify(&self, ct: &Ciphertext, pd: &PartialDecryption) -> Result<()> {
-        self.check_ciphertext(ct)?;
+    pub fn verify<C: ThresholdCiphertext>(&self, ct: &C, pd: &PartialDecryption) -> Result<()> {
+        let c = self.check_ciphertext(ct)?;
         let idx = self.check_partial(pd)?;
         let p = &self.inner;
         let invalid = Error::InvalidProof { party: pd.party };
         if pd.proof.z.bits() as usize > p.nonce_bits + 1 {
             return Err(invalid);
         }
-        let nn = p.pk.n_squared();
-        let c = ct.value();
+        let nn = &p.ns1;
         let c2 = (c * c) % nn;
         let c4 = (&c2 * &c2) % nn;
         let ci2 = (&pd.value * &pd.value) % nn;
@@ -399,7 +456,17 @@ impl PublicParams {
         let z = &pd.proof.z;
         let a = (p.nn.pow_public(&c4, z) * p.nn.pow_public(&ci2_inv, &e)) % nn;
         let b = (p.nn.pow_public(&p.v, z) * p.nn.pow_public(&p.vks_inv[idx], &e)) % nn;
-        let expect = challenge(p.pk.n(), &p.v, &p.vks[idx], pd.party, c, &pd.value, &a, &b);
+        let expect = challenge(
+            p.pk.n(),
+            p.s,
+            &p.v,
+            &p.vks[idx],
+            pd.party,
+            c,
+            &pd.value,
+            &a,
+            &b,
+        );
         if expect != pd.proof.e {
             return Err(invalid);
         }
@@ -417,7 +484,11 @@ impl PublicParams {
     /// [`Error::TooFewShares`] with fewer than `t` distinct parties;
     /// [`Error::InvalidProof`] / [`Error::InvalidShare`] naming a cheater
     /// (see [`Self::combine_valid`] to drop cheaters instead).
-    pub fn combine(&self, ct: &Ciphertext, partials: &[PartialDecryption]) -> Result<BigUint> {
+    pub fn combine<C: ThresholdCiphertext + Sync>(
+        &self,
+        ct: &C,
+        partials: &[PartialDecryption],
+    ) -> Result<BigUint> {
         self.check_ciphertext(ct)?;
         let mut seen = BTreeSet::new();
         for pd in partials {
@@ -452,9 +523,9 @@ impl PublicParams {
     /// `Error::Paillier(KeyMismatch)` for a ciphertext under another key;
     /// [`Error::TooFewShares`] (counting valid partial decryptions only)
     /// if fewer than `t` remain.
-    pub fn combine_valid(
+    pub fn combine_valid<C: ThresholdCiphertext + Sync>(
         &self,
-        ct: &Ciphertext,
+        ct: &C,
         partials: &[PartialDecryption],
     ) -> Result<Combined> {
         self.check_ciphertext(ct)?;
@@ -506,11 +577,12 @@ impl PublicParams {
         Ok(q)
     }
 
-    /// `c' = Π c_i^{2λ_i}`, `m = L(c') (4Δ²)^{-1} mod n` over verified,
+    /// `c' = Π c_i^{2λ_i} = (1 + n)^{4Δ² m}`, then `4Δ² m mod n^s` by
+    /// [`dlog_one_plus_n`] and `m` by the inverse of `4Δ²`, over verified,
     /// distinct partial decryptions.
     fn combine_verified(&self, used: &[&PartialDecryption]) -> Result<BigUint> {
         let p = &self.inner;
-        let nn = p.pk.n_squared();
+        let nn = &p.ns1;
         let n = p.pk.n();
         let set: Vec<PartyId> = used.iter().map(|pd| pd.party).collect();
         let mut acc = BigUint::one();
@@ -533,9 +605,36 @@ impl PublicParams {
                 reason: "c' is not 1 modulo n".to_string(),
             });
         }
-        let l = (acc - 1u32) / n;
-        Ok((l * &p.inv_4delta2) % n)
+        let l = dlog_one_plus_n(&acc, n, p.s);
+        Ok((l * &p.inv_4delta2) % &p.ns)
     }
+}
+
+/// `i mod n^s` from `a = (1 + n)^i mod n^{s+1}` (Damgård–Jurik, PKC 2001,
+/// §3): digit by digit, `i_j = L(a mod n^{j+1}) − Σ_{k=2..j} C(i_{j−1}, k)
+/// n^{k−1} mod n^j`. For `s = 1` this is `L(a) = (a − 1) / n`.
+fn dlog_one_plus_n(a: &BigUint, n: &BigUint, s: u32) -> BigUint {
+    let mut i = BigUint::zero();
+    let mut nj = n.clone(); // n^j
+    for j in 1..=s as usize {
+        let nj1 = &nj * n; // n^{j+1}
+        let mut t1 = ((a % &nj1) + &nj1 - 1u32) % &nj1 / n; // L(a mod n^{j+1}) < n^j
+        let mut t2 = i.clone();
+        let mut nk = BigUint::one(); // n^{k-1}
+        let mut kfact = BigUint::one();
+        for k in 2..=j {
+            i = (&i + &nj - 1u32) % &nj;
+            t2 = (&t2 * &i) % &nj;
+            nk *= n;
+            kfact *= k as u64;
+            let kinv = kfact.modinv(&nj).unwrap_or_default();
+            let sub = (&t2 * &nk % &nj) * kinv % &nj;
+            t1 = (t1 + &nj - sub) % &nj;
+        }
+        i = t1;
+        nj = nj1;
+    }
+    i
 }
 
 /// The result of [`PublicParams::combine_valid`].
@@ -656,26 +755,25 @@ impl KeyShare {
     ///
     /// # Errors
     /// `Error::Paillier(KeyMismatch)` if `ct` is under another key.
-    pub fn partial_decrypt<R: RngCore + CryptoRng>(
+    pub fn partial_decrypt<C: ThresholdCiphertext, R: RngCore + CryptoRng>(
         &self,
-        ct: &Ciphertext,
+        ct: &C,
         rng: &mut R,
     ) -> Result<PartialDecryption> {
-        self.params.check_ciphertext(ct)?;
+        let c = self.params.check_ciphertext(ct)?;
         let p = &self.params.inner;
         let idx = self
             .params
             .index(self.party)
             .ok_or(Error::UnexpectedParty { party: self.party })?;
-        let nn = p.pk.n_squared();
-        let c = ct.value();
+        let nn = &p.ns1;
         let c2 = (c * c) % nn;
         let c4 = (&c2 * &c2) % nn;
         let ci = p.nn.pow_secret(&c2, &self.x, p.x_bits);
         let r = random_limbs(p.nonce_bits, rng);
         let a = p.nn.pow_secret(&c4, &r, p.nonce_bits);
         let b = p.nn.pow_secret(&p.v, &r, p.nonce_bits);
-        let e = challenge(p.pk.n(), &p.v, &p.vks[idx], self.party, c, &ci, &a, &b);
+        let e = challenge(p.pk.n(), p.s, &p.v, &p.vks[idx], self.party, c, &ci, &a, &b);
         let z = from_limbs(&mul_add(&r, &challenge_limbs(&e), &self.x));
         Ok(PartialDecryption {
             key: p.pk.fingerprint(),
@@ -694,9 +792,9 @@ pub struct Dealer;
 
 impl Dealer {
     /// Generates safe primes `p`, `q` of `bits / 2` bits each (top two bits
-    /// set, so `n` has exactly `bits` bits) and deals `parties` shares with
-    /// threshold `t`. Safe-prime generation is slow at real sizes (seconds
-    /// for 2048 bits, more for 3072).
+    /// set, so `n` has exactly `bits` bits) and deals `parties` threshold
+    /// Paillier shares with threshold `t`. Safe-prime generation takes a
+    /// few seconds at 2048 bits (measured 1–5 s), more at 3072.
     ///
     /// # Errors
     /// [`Error::InvalidThreshold`] unless `1 ≤ t ≤ parties ≤ MAX_PARTIES`;
@@ -709,25 +807,43 @@ impl Dealer {
         parties: usize,
         rng: &mut R,
     ) -> Result<(PublicParams, Vec<KeyShare>)> {
+        Self::deal_dj(bits, 1, t, parties, rng)
+    }
+
+    /// As [`Self::deal`] for Damgård–Jurik with exponent `s` (plaintexts
+    /// modulo `n^s`, ciphertexts [`DjCiphertext`] modulo `n^{s+1}`); `s = 1`
+    /// is [`Self::deal`].
+    ///
+    /// # Errors
+    /// As [`Self::deal`]; [`Error::Malformed`] unless `1 ≤ s ≤ MAX_S` and
+    /// `(s + 1)·bits ≤ MAX_CIPHERTEXT_MODULUS_BITS`.
+    pub fn deal_dj<R: RngCore + CryptoRng>(
+        bits: Bits,
+        s: u32,
+        t: usize,
+        parties: usize,
+        rng: &mut R,
+    ) -> Result<(PublicParams, Vec<KeyShare>)> {
         check_threshold(t, parties)?;
         let b = bits.bits();
         let insecure = matches!(bits, Bits::Insecure(_));
         check_size(b, insecure)?;
+        check_s(s, b)?;
         loop {
             let p = primes::gen_safe_prime(b / 2, rng);
             let q = primes::gen_safe_prime(b / 2, rng);
             if p == q {
                 continue;
             }
-            match Self::deal_inner(p, q, t, parties, insecure, rng) {
+            match Self::deal_inner(p, q, s, t, parties, insecure, rng) {
                 Err(Error::Paillier(::paillier::Error::InvalidKey { .. })) => continue,
                 r => return r,
             }
         }
     }
 
-    /// Deals from known safe primes (re-tested), `n = pq` of at least 2048
-    /// bits.
+    /// Deals threshold Paillier shares from known safe primes (re-tested),
+    /// `n = pq` of at least 2048 bits.
     ///
     /// # Errors
     /// As [`Self::deal`]; `Error::Paillier(InvalidKey)` if `p` or `q` is not
@@ -739,7 +855,7 @@ impl Dealer {
         parties: usize,
         rng: &mut R,
     ) -> Result<(PublicParams, Vec<KeyShare>)> {
-        Self::deal_checked(p, q, t, parties, false, rng)
+        Self::deal_checked(p, q, 1, t, parties, false, rng)
     }
 
     /// As [`Self::deal_with_primes`] but accepts moduli from 64 bits: the
@@ -755,38 +871,60 @@ impl Dealer {
         parties: usize,
         rng: &mut R,
     ) -> Result<(PublicParams, Vec<KeyShare>)> {
-        Self::deal_checked(p, q, t, parties, true, rng)
+        Self::deal_checked(p, q, 1, t, parties, true, rng)
+    }
+
+    /// Damgård–Jurik shares (exponent `s`) from known safe primes; `insecure`
+    /// is the explicit opt-out for moduli below 2048 bits.
+    ///
+    /// # Errors
+    /// As [`Self::deal_with_primes`] and [`Self::deal_dj`].
+    pub fn deal_dj_with_primes<R: RngCore + CryptoRng>(
+        p: BigUint,
+        q: BigUint,
+        s: u32,
+        t: usize,
+        parties: usize,
+        insecure: bool,
+        rng: &mut R,
+    ) -> Result<(PublicParams, Vec<KeyShare>)> {
+        Self::deal_checked(p, q, s, t, parties, insecure, rng)
     }
 
     fn deal_checked<R: RngCore + CryptoRng>(
         p: BigUint,
         q: BigUint,
+        s: u32,
         t: usize,
         parties: usize,
         insecure: bool,
         rng: &mut R,
     ) -> Result<(PublicParams, Vec<KeyShare>)> {
         check_threshold(t, parties)?;
-        check_size((&p * &q).bits(), insecure)?;
+        let bits = (&p * &q).bits();
+        check_size(bits, insecure)?;
+        check_s(s, bits)?;
         if p == q {
             return Err(key_err("p and q must be distinct"));
         }
         if !primes::is_safe_prime(&p) || !primes::is_safe_prime(&q) {
             return Err(key_err("p and q must be safe primes"));
         }
-        Self::deal_inner(p, q, t, parties, insecure, rng)
+        Self::deal_inner(p, q, s, t, parties, insecure, rng)
     }
 
     fn deal_inner<R: RngCore + CryptoRng>(
         mut p: BigUint,
         mut q: BigUint,
+        s: u32,
         t: usize,
         parties: usize,
         insecure: bool,
         rng: &mut R,
     ) -> Result<(PublicParams, Vec<KeyShare>)> {
         let n = &p * &q;
-        let nn = &n * &n;
+        let ns = num_traits::pow(n.clone(), s as usize);
+        let nn = &ns * &n; // n^{s+1}
         let mut m = (&p >> 1u32) * (&q >> 1u32);
         wipe(&mut p);
         wipe(&mut q);
@@ -794,10 +932,10 @@ impl Dealer {
             wipe(&mut m);
             return Err(key_err("gcd(n, p'q') != 1"));
         }
-        let mut nm = &n * &m;
-        // d ≡ 0 (mod m), d ≡ 1 (mod n).
-        let mut minv = (&m % &n)
-            .modinv(&n)
+        let mut nm = &ns * &m;
+        // d ≡ 0 (mod m), d ≡ 1 (mod n^s).
+        let mut minv = (&m % &ns)
+            .modinv(&ns)
             .ok_or(key_err("p'q' is not invertible modulo n"))?;
         let mut coeffs = Vec::with_capacity(t);
         coeffs.push((&m * &minv) % &nm);
@@ -806,8 +944,8 @@ impl Dealer {
         for _ in 1..t {
             coeffs.push(rng.gen_biguint_below(&nm));
         }
-        // Verification base: a random square of Z*_{n²} (it generates the
-        // squares with overwhelming probability).
+        // Verification base: a random square of Z*_{n^{s+1}} (it generates
+        // the squares with overwhelming probability).
         let v = loop {
             let r = rng.gen_biguint_below(&nn);
             if r.is_zero() || !r.gcd(&n).is_one() {
@@ -826,13 +964,13 @@ impl Dealer {
         let mut secrets = Vec::with_capacity(parties);
         let mut vks = Vec::with_capacity(parties);
         for i in 1..=parties as u64 {
-            // Horner: s_i = f(i) mod nm.
-            let mut s = BigUint::zero();
+            // Horner: s_i = f(i) mod n^s m.
+            let mut si = BigUint::zero();
             for a in coeffs.iter().rev() {
-                s = (s * i + a) % &nm;
+                si = (si * i + a) % &nm;
             }
-            let limbs = to_limbs(&s, share_limbs).ok_or(key_err("share size"))?;
-            wipe(&mut s);
+            let limbs = to_limbs(&si, share_limbs).ok_or(key_err("share size"))?;
+            wipe(&mut si);
             let x = mul_add(&[], &limbs, &delta_limbs);
             vks.push(ctx.pow_secret(&v, &x, x_bits));
             secrets.push(limbs);
@@ -841,12 +979,182 @@ impl Dealer {
             wipe(c);
         }
         wipe(&mut nm);
-        let params = PublicParams::from_parts(n, insecure, t, parties, v, vks)?;
+        let params = PublicParams::from_parts(n, insecure, s, t, parties, v, vks)?;
         let shares = secrets
             .into_iter()
             .zip(1u32..)
             .map(|(s, i)| KeyShare::new(params.clone(), PartyId(i), s))
             .collect();
         Ok((params, shares))
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for ::paillier::Ciphertext {}
+    impl Sealed for super::DjCiphertext {}
+}
+
+/// A ciphertext that threshold decryption accepts: a
+/// [`paillier::Ciphertext`] under the threshold public key (parameters
+/// with `s = 1`) or a [`DjCiphertext`] of the same parameters. Sealed.
+pub trait ThresholdCiphertext: sealed::Sealed {
+    /// The ciphertext value after checking it belongs to `params`.
+    ///
+    /// # Errors
+    /// `Error::Paillier(KeyMismatch)` for a ciphertext under another key;
+    /// [`Error::ParameterMismatch`] for a Paillier ciphertext given to
+    /// Damgård–Jurik parameters with `s > 1`.
+    fn value_for<'a>(&'a self, params: &PublicParams) -> Result<&'a BigUint>;
+}
+
+impl ThresholdCiphertext for Ciphertext {
+    fn value_for<'a>(&'a self, params: &PublicParams) -> Result<&'a BigUint> {
+        if self.public_key() != &params.inner.pk {
+            return Err(Error::Paillier(::paillier::Error::KeyMismatch));
+        }
+        if params.inner.s != 1 {
+            return Err(Error::ParameterMismatch {
+                what: "a Paillier ciphertext (s = 1) given to Damgård–Jurik parameters with s > 1",
+            });
+        }
+        Ok(self.value())
+    }
+}
+
+/// A Damgård–Jurik ciphertext `c = (1 + n)^m r^{n^s} mod n^{s+1}` of
+/// `m ∈ [0, n^s)` under threshold parameters (any `s`; for `s = 1` it is a
+/// Paillier ciphertext). Carries its parameters; operations between
+/// ciphertexts of different parameters are errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DjCiphertext {
+    c: BigUint,
+    params: PublicParams,
+}
+
+impl core::fmt::Debug for DjCiphertext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DjCiphertext")
+            .field(
+                "key",
+                &format_args!("{:016x}", self.params.inner.pk.fingerprint()),
+            )
+            .field("s", &self.params.inner.s)
+            .field("bits", &self.c.bits())
+            .finish()
+    }
+}
+
+impl ThresholdCiphertext for DjCiphertext {
+    fn value_for<'a>(&'a self, params: &PublicParams) -> Result<&'a BigUint> {
+        if self.params != *params {
+            return Err(Error::Paillier(::paillier::Error::KeyMismatch));
+        }
+        Ok(&self.c)
+    }
+}
+
+impl PublicParams {
+    /// Encrypts `m ∈ [0, n^s)` with the Damgård–Jurik scheme of these
+    /// parameters: `c = (1 + n)^m r^{n^s} mod n^{s+1}`, fresh `r ∈ Z*_n`.
+    ///
+    /// # Errors
+    /// `Error::Paillier(PlaintextOutOfRange)` if `m ≥ n^s`.
+    pub fn encrypt_dj<R: RngCore + CryptoRng>(
+        &self,
+        m: &BigUint,
+        rng: &mut R,
+    ) -> Result<DjCiphertext> {
+        let p = &self.inner;
+        if m >= &p.ns {
+            return Err(Error::Paillier(::paillier::Error::PlaintextOutOfRange {
+                n_bits: p.ns.bits(),
+            }));
+        }
+        let mut r = p.pk.random_r(rng);
+        let g_m = p.nn.pow_public(&(p.pk.n() + 1u32), m);
+        let noise = p.nn.pow_public(&r, &p.ns);
+        wipe(&mut r);
+        Ok(DjCiphertext {
+            c: (g_m * noise) % &p.ns1,
+            params: self.clone(),
+        })
+    }
+
+    /// Checks `c` is a unit of `Z_{n^{s+1}}` and wraps it.
+    ///
+    /// # Errors
+    /// `Error::Paillier(InvalidCiphertext)` naming the failed check.
+    pub fn dj_ciphertext(&self, c: BigUint) -> Result<DjCiphertext> {
+        unit_check(&c, self.inner.pk.n(), &self.inner.ns1)
+            .map_err(|reason| Error::Paillier(::paillier::Error::InvalidCiphertext { reason }))?;
+        Ok(DjCiphertext {
+            c,
+            params: self.clone(),
+        })
+    }
+}
+
+impl DjCiphertext {
+    /// The value `c ∈ [1, n^{s+1})`.
+    pub fn value(&self) -> &BigUint {
+        &self.c
+    }
+
+    /// The parameters it belongs to.
+    pub fn public_params(&self) -> &PublicParams {
+        &self.params
+    }
+
+    /// `Enc(a + b)`: the product modulo `n^{s+1}`.
+    ///
+    /// # Errors
+    /// `Error::Paillier(KeyMismatch)` for ciphertexts of other parameters.
+    pub fn add(&self, other: &DjCiphertext) -> Result<DjCiphertext> {
+        other.value_for(&self.params)?;
+        Ok(DjCiphertext {
+            c: (&self.c * &other.c) % &self.params.inner.ns1,
+            params: self.params.clone(),
+        })
+    }
+
+    /// `Enc(k a mod n^s)` for a public scalar `k` (variable time in `k`).
+    pub fn mul_scalar(&self, k: &BigUint) -> DjCiphertext {
+        let p = &self.params.inner;
+        DjCiphertext {
+            c: p.nn.pow_public(&self.c, &(k % &p.ns)),
+            params: self.params.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// The Damgård–Jurik discrete logarithm recovers `i mod n^s` from
+    /// `(1 + n)^i mod n^{s+1}` for s = 1..5 (odd `n` with small factors
+    /// above `s`, random and edge exponents).
+    #[test]
+    fn dlog_one_plus_n_inverts_the_power() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
+        let n = BigUint::from(1_000_000_007u64) * BigUint::from(998_244_353u64);
+        for s in 1..=5u32 {
+            let ns = num_traits::pow(n.clone(), s as usize);
+            let ns1 = &ns * &n;
+            let g = &n + 1u32;
+            let mut cases: Vec<BigUint> = (0..20).map(|_| rng.gen_biguint_below(&ns)).collect();
+            cases.extend([BigUint::zero(), BigUint::one(), &ns - 1u32, n.clone()]);
+            for i in cases {
+                let i = i % &ns;
+                let a = g.modpow(&i, &ns1);
+                assert_eq!(dlog_one_plus_n(&a, &n, s), i, "s = {s}");
+                // Exponents beyond n^s wrap.
+                let a = g.modpow(&(&i + &ns * 3u32), &ns1);
+                assert_eq!(dlog_one_plus_n(&a, &n, s), i, "s = {s}");
+            }
+        }
     }
 }

@@ -3,9 +3,9 @@
 //! arithmetic its prover needs.
 //!
 //! Statement, for party `i` with secret exponent `x = Δ s_i`:
-//! `log_{c^4}(c_i^2) = log_v(v_i)` modulo `n^2`. The prover draws a nonce
+//! `log_{c^4}(c_i^2) = log_v(v_i)` modulo `n^{s+1}` (`n^2` for Paillier). The prover draws a nonce
 //! `r` of [`nonce_bits`](super::PublicParams::nonce_bits) bits, sends
-//! `e = H(n, v, v_i, i, c, c_i, c^{4r}, v^r)` (256 bits) and
+//! `e = H(n, s, v, v_i, i, c, c_i, c^{4r}, v^r)` (256 bits) and
 //! `z = r + e·x` computed over the integers. The verifier recomputes
 //! `a = c^{4z} (c_i^2)^{-e}`, `b = v^z v_i^{-e}` and checks the hash.
 
@@ -72,6 +72,7 @@ fn absorb(h: &mut Sha256, label: &[u8], x: &BigUint) {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn challenge(
     n: &BigUint,
+    s: u32,
     v: &BigUint,
     vi: &BigUint,
     party: PartyId,
@@ -84,6 +85,7 @@ pub(crate) fn challenge(
     h.update((DOMAIN.len() as u64).to_be_bytes());
     h.update(DOMAIN);
     absorb(&mut h, b"n", n);
+    absorb(&mut h, b"s", &BigUint::from(s));
     absorb(&mut h, b"v", v);
     absorb(&mut h, b"v_i", vi);
     absorb(&mut h, b"i", &BigUint::from(party.0));

@@ -5,9 +5,9 @@
 //! Reading checks the version, a length limit, rejects trailing bytes and
 //! non-canonical integers (leading zero bytes), then validates the values:
 //! public parameters through [`PublicParams::from_parts`] (modulus, `t`,
-//! party count, `v` and every `v_i` units below `n²`); partial decryptions
+//! party count, `v` and every `v_i` units below `n^{s+1}`); partial decryptions
 //! against the parameters (key, party id in `1..=n`, `c_i` a unit below
-//! `n²`, response size); key shares additionally against their
+//! `n^{s+1}`, response size); key shares additionally against their
 //! verification key (`v^{Δ s_i} = v_i`).
 
 use bincode::Options;
@@ -16,16 +16,16 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::proof::{be_bytes_to_limbs, limbs_lt, limbs_to_be_bytes, to_limbs};
-use super::{KeyShare, PartialDecryption, Proof, PublicParams, MAX_PARTIES};
+use super::{DjCiphertext, KeyShare, PartialDecryption, Proof, PublicParams, MAX_PARTIES};
 use crate::{Error, PartyId, Result};
 use ::paillier::{MAX_MODULUS_BITS, MIN_SECURE_BITS};
 
 /// The serialization format version this module writes and reads.
 pub const VERSION: u16 = 1;
 
-/// Largest value below `n²` (bytes).
+/// Largest value below `n^{s+1}` (bytes).
 const MAX_INT_BYTES: usize = (2 * MAX_MODULUS_BITS as usize).div_ceil(8);
-/// Largest proof response (bytes): `|n²| + |Δ| + 640` bits at the largest
+/// Largest proof response (bytes): `|n^{s+1}| + |Δ| + 640` bits at the largest
 /// modulus and party count, rounded up generously.
 const MAX_Z_BYTES: usize = 4096;
 /// Limit on serialized public parameters: `n`, `v` and `MAX_PARTIES`
@@ -107,6 +107,8 @@ pub struct PublicParamsWire {
     /// the parameters, and such parameters are refused without it.
     insecure: bool,
     n: Vec<u8>,
+    /// Damgård–Jurik exponent (1 = Paillier).
+    s: u32,
     threshold: u32,
     parties: u32,
     v: Vec<u8>,
@@ -120,6 +122,7 @@ impl From<&PublicParams> for PublicParamsWire {
             version: VERSION,
             insecure: i.pk.bits() < MIN_SECURE_BITS,
             n: i.pk.n().to_bytes_be(),
+            s: i.s,
             threshold: to_u32(i.t),
             parties: to_u32(i.parties),
             v: i.v.to_bytes_be(),
@@ -150,7 +153,7 @@ impl TryFrom<PublicParamsWire> for PublicParams {
             .iter()
             .map(|b| int_from(b, WHAT, MAX_INT_BYTES))
             .collect::<Result<Vec<_>>>()?;
-        PublicParams::from_parts(n, w.insecure, w.threshold as usize, parties, v, vks)
+        PublicParams::from_parts(n, w.insecure, w.s, w.threshold as usize, parties, v, vks)
     }
 }
 
@@ -198,7 +201,7 @@ impl PublicParams {
     /// [`Error::Malformed`] (bytes, version, sizes);
     /// [`Error::ParameterMismatch`] (made under other parameters);
     /// [`Error::UnexpectedParty`] (id outside `1..=n`);
-    /// [`Error::InvalidShare`] (`c_i` not a unit below `n²`).
+    /// [`Error::InvalidShare`] (`c_i` not a unit below `n^{s+1}`).
     pub fn partial_from_bytes(&self, bytes: &[u8]) -> Result<PartialDecryption> {
         let w = from_bytes::<PartialDecryptionWire>(bytes, PARTIAL, MAX_PARTIAL_BYTES)?;
         let pd = PartialDecryption::try_from(w)?;
@@ -314,7 +317,7 @@ impl KeyShare {
     }
 
     /// Reads a key share: validates the parameters, the party id, the size
-    /// of `s_i` (below `n²`) and that `v^{Δ s_i}` is the party's
+    /// of `s_i` (below `n^{s+1}`) and that `v^{Δ s_i}` is the party's
     /// verification key.
     ///
     /// # Errors
@@ -334,11 +337,10 @@ impl KeyShare {
             return Err(malformed(SHARE, "non-canonical or oversized share"));
         }
         let k = params.inner.share_limbs;
-        let nn =
-            to_limbs(params.inner.pk.n_squared(), k).ok_or(malformed(SHARE, "modulus size"))?;
+        let nn = to_limbs(&params.inner.ns1, k).ok_or(malformed(SHARE, "modulus size"))?;
         let limbs = be_bytes_to_limbs(&w.share, k)
             .filter(|s| limbs_lt(s, &nn))
-            .ok_or(malformed(SHARE, "share is not below n^2"))?;
+            .ok_or(malformed(SHARE, "share is not below n^{s+1}"))?;
         let share = KeyShare::new(params, party, limbs);
         if share.recompute_verification_key() != share.params.inner.vks[idx] {
             return Err(Error::InvalidShare {
@@ -352,5 +354,57 @@ impl KeyShare {
     /// Length of [`Self::to_bytes`].
     pub fn serialized_size(&self) -> u64 {
         self.to_bytes().len() as u64
+    }
+}
+
+const DJ_CT: &str = "Damgård–Jurik ciphertext";
+
+/// Serialized [`DjCiphertext`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DjCiphertextWire {
+    version: u16,
+    /// Fingerprint of the threshold public key.
+    key: u64,
+    s: u32,
+    c: Vec<u8>,
+}
+
+impl DjCiphertext {
+    /// Versioned bytes (read back with
+    /// [`PublicParams::dj_ciphertext_from_bytes`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        to_bytes(&self.wire(), MAX_PARTIAL_BYTES)
+    }
+
+    /// Length of [`Self::to_bytes`].
+    pub fn serialized_size(&self) -> u64 {
+        size_of(&self.wire(), MAX_PARTIAL_BYTES)
+    }
+
+    fn wire(&self) -> DjCiphertextWire {
+        let p = self.public_params();
+        DjCiphertextWire {
+            version: VERSION,
+            key: p.inner.pk.fingerprint(),
+            s: p.inner.s,
+            c: self.value().to_bytes_be(),
+        }
+    }
+}
+
+impl PublicParams {
+    /// Reads a Damgård–Jurik ciphertext and validates it against these
+    /// parameters (key, `s`, a unit below `n^{s+1}`).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] (bytes, version), `Error::Paillier(KeyMismatch)`
+    /// (other key or `s`), `Error::Paillier(InvalidCiphertext)`.
+    pub fn dj_ciphertext_from_bytes(&self, bytes: &[u8]) -> Result<DjCiphertext> {
+        let w = from_bytes::<DjCiphertextWire>(bytes, DJ_CT, MAX_PARTIAL_BYTES)?;
+        check_version(w.version, DJ_CT)?;
+        if w.key != self.inner.pk.fingerprint() || w.s != self.inner.s {
+            return Err(Error::Paillier(::paillier::Error::KeyMismatch));
+        }
+        self.dj_ciphertext(int_from(&w.c, DJ_CT, MAX_INT_BYTES)?)
     }
 }
