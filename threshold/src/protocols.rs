@@ -444,7 +444,7 @@ impl Party {
         let params = self.params().clone();
         let two_n = 2 * params.degree();
         let element = element % two_n;
-        if element % 2 == 0 {
+        if element.is_multiple_of(2) {
             return Err(Error::Rlwe(rlwe::Error::OutOfRange {
                 what: "Galois element must be odd",
             }));
