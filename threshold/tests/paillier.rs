@@ -614,15 +614,20 @@ fn time_fresh_2048_bit_dealings() {
     }
 }
 
-/// Per-party cost at 2048 bits, n = 3 and 16 (run with `--ignored
-/// --nocapture`; figures for the report, the criterion bench is the
-/// reference).
+/// Per-party cost at 2048 and 3072 bits, n = 3 and 16 (run with
+/// `--ignored --nocapture`; figures for the report, the criterion bench is
+/// the reference).
 #[test]
 #[ignore]
-fn time_partial_decryption_2048() {
+fn time_partial_decryption_2048_3072() {
     let mut rng = rng(10);
-    for parties in [3usize, 16] {
-        let (p, q) = test_primes::primes(test_primes::SAFE1024);
+    for (pair, parties) in [
+        (test_primes::SAFE1024, 3usize),
+        (test_primes::SAFE1024, 16),
+        (test_primes::SAFE1536, 3),
+        (test_primes::SAFE1536, 16),
+    ] {
+        let (p, q) = test_primes::primes(pair);
         let (params, shares) =
             Dealer::deal_with_primes(p, q, parties / 2 + 1, parties, &mut rng).unwrap();
         let (total, expect) = encrypted_sum(&params, &[1, 2, 3], &mut rng);
@@ -637,8 +642,9 @@ fn time_partial_decryption_2048() {
         let start = std::time::Instant::now();
         assert_eq!(params.combine(&total, &ps).unwrap(), expect);
         eprintln!(
-            "n = {parties}: partial decryption + proof {pd_time:?}, verification {verify_time:?}, \
+            "{} bits, n = {parties}: partial decryption + proof {pd_time:?}, verification {verify_time:?}, \
              strict combine of all {parties} {:?}, partial decryption {} bytes, params {} bytes",
+            params.public_key().bits(),
             start.elapsed(),
             ps[0].serialized_size(),
             params.serialized_size()

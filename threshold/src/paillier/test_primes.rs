@@ -5,7 +5,7 @@
 //! protect nothing: use them only (through
 //! [`Dealer::deal_with_primes_insecure`](super::Dealer::deal_with_primes_insecure),
 //! or [`Dealer::deal_with_primes`](super::Dealer::deal_with_primes) for the
-//! 2048-bit pair) to make tests and examples fast and reproducible.
+//! 2048- and 3072-bit pairs) to make tests and examples fast and reproducible.
 //! Generated once with a seeded random search (top two bits set, both `p`
 //! and `(p - 1) / 2` prime); `Dealer` re-tests them on every use.
 
@@ -45,6 +45,12 @@ pub const SAFE512: (&str, &str) = (
 pub const SAFE1024: (&str, &str) = (
     "d24c7248d9c2a7699cc3a42e8e2ccfc5a9d8aceac7a8fdb49216a5a77884d2b6fed4eeeb9b4a9fd712648a87afe0d4151c36fec42b935f737a004d25179218a4f9f1c3976575bf4a97603e73b1738e43c31f786d4874761121ebe61b620ae32df432b0bad10ff12d4ccf6c1326d4cba0c8d2734f09691136b6667ed709b76fb7",
     "f6966b8cdab171ac2916748f3f17b0c264e5dae71ec266cd32af9eacd94343a27e24a6381a713fc29cd68bf374219cb3f561a23c3092d7648cd03e111715ce201138b8b180eabe254fd082c30efb0d375d0d576698ebef9831cca621280e0bcb05973c3c2ceee0fcb69e5e55382ee51f788507d2a9a3d25bc0d5491e80d1ea23",
+);
+
+/// 1536-bit safe primes (3072-bit `n`; public, so still no secrecy).
+pub const SAFE1536: (&str, &str) = (
+    "d93aa3857f82f71644a1d355dcd3e6ebac3e0f42387e4abf77c3aa509e6ddd9330f92516879ab2bf9360bb925db89081f79c05e2720acf9ba0a9f0d80178279baa0cab3f7ec15abc882df9447166e5559674affdacbf80dede775373a6597cd9381c5f6bf3e27795d4ea8382aec879f7a2ffc5dba20c5d9d26fbb234d6e68f659cd97e091bdb324afbb6955071df7dcf4c66dfcd777e825fae2fb1141c033d9a3c30e209ff0882052ecfb0b3c98359aedc79cb918da975b610ec1a7c2e05e247",
+    "e8979487b42e63c5d182fcfc40a71d10dce05c2c29827dff9e3adaa325f2238cc10edd8c78b4c6c3921e6afb7a0f24cbfd4b63e91beffad2a8739e5f80e9a1e0163b5e65c7b359025ca34d744fe5380d3eb71b9b3f59af67bb1880811fd5dc8b37000d8640a419620b8fcfce0153b51fe7849ed89f22ccbf6dd95b327764a4c51564442ebe4d768f3045adceb444d612f17736d5d66a6ce7139f4f0b172b9aebb85a56d2328f8872fe944ab64c283360ad2dfc6e784bab4e579c0808d319fac7",
 );
 
 /// The primes of a pair as integers (the constants above are valid hex;
