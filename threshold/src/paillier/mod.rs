@@ -76,6 +76,23 @@
 //! `combine`); a ciphertext under another key is
 //! `Error::Paillier(paillier::Error::KeyMismatch)`.
 //!
+//! ## Secrets and serialization
+//!
+//! A [`KeyShare`] keeps `s_i` and `Δ s_i` in limb buffers wiped on drop;
+//! its `Debug` shows only the party and the key. Every exponentiation with
+//! a secret exponent (the share, the proof nonce) is the `paillier`
+//! crate's fixed-window constant-time Montgomery exponentiation
+//! ([`paillier::modpow::Modulus::pow_secret`]) with a public bit bound, and
+//! `z = r + e·x` is schoolbook limb arithmetic without data-dependent
+//! branches. The dealer's `num-bigint` temporaries (`p`, `q`, `d`, the
+//! polynomial) are cleared best-effort.
+//!
+//! [`PublicParams`], [`PartialDecryption`] (with its proof),
+//! [`DjCiphertext`] and [`KeyShare`] have versioned, length-limited bytes
+//! (`to_bytes` / `from_bytes`, `serialized_size`), validated on the way in:
+//! values are units below `n^{s+1}`, party ids in `1..=n`, `1 ≤ t ≤ n`,
+//! and a key share must match its verification key.
+//!
 //! ## Example
 //!
 //! Dealt from published 256-bit safe primes (512-bit `n`) through the
@@ -239,6 +256,7 @@ impl PartialEq for PublicParams {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
             || (self.inner.pk == other.inner.pk
+                && self.inner.s == other.inner.s
                 && self.inner.t == other.inner.t
                 && self.inner.parties == other.inner.parties
                 && self.inner.v == other.inner.v
