@@ -538,6 +538,48 @@ mod timing {
 
     #[test]
     #[ignore = "timing aid: cargo test --release -p paillier --lib ifma_timing -- --ignored --nocapture"]
+    fn ifma_timing_pow() {
+        use num_bigint::RandBigInt;
+        use rand::SeedableRng;
+        if !available() {
+            return;
+        }
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let cpu = || {
+            let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+            let f: Vec<f64> = s
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .map(|x| x.parse().unwrap_or(0.0))
+                .collect();
+            f.iter().sum::<f64>() / 100.0
+        };
+        let mut m = rng.gen_biguint(3072);
+        m.set_bit(0, true);
+        m.set_bit(3071, true);
+        let ctx = Mb8Moduli::new([&m; LANES]).unwrap();
+        let k = ctx.limbs();
+        let bases: [Vec<u64>; LANES] =
+            core::array::from_fn(|_| to_limbs52(&rng.gen_biguint_below(&m), k).unwrap());
+        let e = rng.gen_biguint(1536).to_u64_digits();
+        let exps: [&[u64]; LANES] = [&e; LANES];
+        let reps = 100;
+        let c = cpu();
+        for _ in 0..reps {
+            ctx.pow(&bases, &exps, 1536).unwrap();
+        }
+        println!(
+            "mb8 pow 3072/1536: {:.3} ms per call (8 lanes)",
+            (cpu() - c) * 1e3 / reps as f64
+        );
+    }
+
+    #[test]
+    #[ignore = "timing aid: cargo test --release -p paillier --lib ifma_timing -- --ignored --nocapture"]
     fn ifma_timing() {
         if !available() {
             return;
@@ -563,22 +605,33 @@ mod timing {
             let mut acc = vec![zero; k];
             let mut ap = vec![zero; k + 4];
             let mut t = vec![zero; 2 * k + 4];
-            let reps = 4000;
-            let (mut e1, mut e2) = (f64::MAX, f64::MAX);
-            for _ in 0..15 {
-                let st = std::time::Instant::now();
-                for _ in 0..reps {
-                    amm(&a, &a, &n, n0, &mut out, &mut acc);
-                    core::mem::swap(&mut a, &mut out);
-                }
-                e1 = e1.min(st.elapsed().as_secs_f64() / reps as f64);
-                let st = std::time::Instant::now();
-                for _ in 0..reps {
-                    ams(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
-                    core::mem::swap(&mut a, &mut out);
-                }
-                e2 = e2.min(st.elapsed().as_secs_f64() / reps as f64);
+            // process CPU time (the machine may be shared): /proc/self/stat
+            let cpu = || {
+                let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+                let f: Vec<f64> = s
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .skip(11)
+                    .take(2)
+                    .map(|x| x.parse().unwrap_or(0.0))
+                    .collect();
+                f.iter().sum::<f64>() / 100.0
+            };
+            let reps = 200_000;
+            let c = cpu();
+            for _ in 0..reps {
+                amm(&a, &a, &n, n0, &mut out, &mut acc);
+                core::mem::swap(&mut a, &mut out);
             }
+            let e1 = (cpu() - c) / reps as f64;
+            let c = cpu();
+            for _ in 0..reps {
+                ams(&a, &n, &np, n0, &mut out, &mut ap, &mut t);
+                core::mem::swap(&mut a, &mut out);
+            }
+            let e2 = (cpu() - c) / reps as f64;
             let ifma_amm = 4 * k * k;
             let ifma_ams = 3 * k * k + k;
             println!(
