@@ -97,23 +97,23 @@ fn main() -> paillier::Result<()> {
     let parties = [
         InputParty {
             name: "alice",
-            salary_cents: 7_312_50,
+            salary_cents: 731_250,
         },
         InputParty {
             name: "bob",
-            salary_cents: 6_120_00,
+            salary_cents: 612_000,
         },
         InputParty {
             name: "carol",
-            salary_cents: 9_845_75,
+            salary_cents: 984_575,
         },
         InputParty {
             name: "dave",
-            salary_cents: 5_430_25,
+            salary_cents: 543_025,
         },
         InputParty {
             name: "erin",
-            salary_cents: 8_001_00,
+            salary_cents: 800_100,
         },
     ];
 
