@@ -49,6 +49,7 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use ckks::{
@@ -111,6 +112,55 @@ impl ModelShape {
     }
 }
 
+/// Slot layout of one sample (per-sample packing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputLayout {
+    /// Features in slots `0..d`, zeros elsewhere (and the batch packing,
+    /// where slot `s` of ciphertext `f` holds feature `f` of sample `s`).
+    Slots,
+    /// The sample, zero-padded to `period`, repeated over all slots.
+    Tiled {
+        /// The period (a power of two ≥ d).
+        period: usize,
+    },
+    /// Blocks of `block` slots; block `b` holds the sample (zero-padded
+    /// to `block`) rotated left by `b`: slot `block·b + j` holds
+    /// `x[(j + b) mod block]`. The client does the rotations of the
+    /// diagonal method in the clear, so the server's first layer is one
+    /// plaintext product and `log2(slots/block)` rotations.
+    RotatedBlocks {
+        /// The block size (a power of two ≥ d, `block² ≤ slots`).
+        block: usize,
+    },
+}
+
+impl InputLayout {
+    fn fits(&self, d: usize, slots: usize) -> bool {
+        match *self {
+            Self::Slots => d <= slots,
+            Self::Tiled { period: p } | Self::RotatedBlocks { block: p } => {
+                p >= d && p.is_power_of_two() && p <= slots
+            }
+        }
+    }
+
+    /// The slot vector of sample `x`.
+    pub fn lay_out(&self, x: &[f64], slots: usize) -> Vec<f64> {
+        match *self {
+            Self::Slots => x.to_vec(),
+            Self::Tiled { period } => (0..slots)
+                .map(|j| x.get(j % period).copied().unwrap_or(0.0))
+                .collect(),
+            Self::RotatedBlocks { block } => (0..slots)
+                .map(|s| {
+                    let (b, j) = (s / block, s % block);
+                    x.get((j + b) % block).copied().unwrap_or(0.0)
+                })
+                .collect(),
+        }
+    }
+}
+
 /// What the server publishes: CKKS parameters (exact primes), the model's
 /// shape, the packing, the input encoding and the keys it needs. Enough for
 /// the client to set itself up; contains no weight.
@@ -130,9 +180,8 @@ pub struct PublicSetup {
     pub input_scale: f64,
     /// Level the client encrypts inputs at.
     pub input_level: usize,
-    /// Per-sample packing: the input is tiled with this period (`0`: not
-    /// tiled, features in slots `0..d` and zeros elsewhere).
-    pub input_period: usize,
+    /// Per-sample packing: how the client lays a sample out in the slots.
+    pub input_layout: InputLayout,
     /// Rotation steps the server needs Galois keys for.
     pub rotations: Vec<i64>,
     /// Whether the server needs a relinearization key.
@@ -223,8 +272,7 @@ impl PublicSetup {
             && (n_in > slots
                 || self.output_stride == 0
                 || self.output_stride * self.shape.outputs() > slots
-                || (self.input_period != 0
-                    && (self.input_period < n_in || slots % self.input_period != 0)))
+                || !self.input_layout.fits(n_in, slots))
         {
             return bad("layout does not fit the slots");
         }
@@ -377,7 +425,7 @@ const LR_INPUT_BITS: i32 = 22;
 /// log2 of the scale of the logistic-regression weights.
 const LR_WEIGHT_BITS: i32 = 18;
 /// log2 of the scale of the MLP inputs.
-const MLP_INPUT_BITS: i32 = 25;
+const MLP_INPUT_BITS: i32 = 30;
 /// log2 of the scale of the MLP's second-layer weights.
 const MLP_W2_BITS: i32 = 19;
 
@@ -611,6 +659,101 @@ impl Diagonals {
     }
 }
 
+/// The first layer of the per-sample MLP for an input in the
+/// [`InputLayout::RotatedBlocks`] layout (`m ≤ n`, `n² ≤ slots`): block `b`
+/// of the plaintext holds `diag_b[j] = W[j mod m][(j + b) mod n]` (zero in
+/// blocks `b ≥ n`), so one plaintext product puts the terms of diagonal `b`
+/// in block `b`, and summing the blocks (`log2(slots/n)` rotations, after
+/// the rescale: on one limb fewer) leaves `y[j mod m]` in every slot `j`:
+/// the output is tiled with period `m`.
+struct BlockLayer {
+    pt: Plaintext,
+    steps: Vec<i64>,
+    level: usize,
+    scale: f64,
+}
+
+impl BlockLayer {
+    fn new(
+        encoder: &Encoder,
+        w: &[Vec<f64>],
+        m: usize,
+        n: usize,
+        level: usize,
+        scale: f64,
+    ) -> Result<Self> {
+        let slots = encoder.slots();
+        if m > n || n * n > slots || !m.is_power_of_two() || !n.is_power_of_two() {
+            return Err(Error::Shape(format!(
+                "block layout needs m ≤ n, n² ≤ {slots} (m = {m}, n = {n})"
+            )));
+        }
+        let at = |r: usize, c: usize| -> f64 {
+            w.get(r).and_then(|row| row.get(c)).copied().unwrap_or(0.0)
+        };
+        let v: Vec<f64> = (0..slots)
+            .map(|s| {
+                let (b, j) = (s / n, s % n);
+                if b < n {
+                    at(j % m, (j + b) % n)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut steps = Vec::new();
+        let mut st = n;
+        while st < slots {
+            steps.push(st as i64);
+            st <<= 1;
+        }
+        Ok(Self {
+            pt: encoder.encode_at(&v, level, scale)?,
+            steps,
+            level,
+            scale,
+        })
+    }
+
+    fn apply(&self, eval: &Evaluator, x: &Ciphertext, gks: &GaloisKeys) -> Result<Ciphertext> {
+        let x = eval.drop_to_level(x, self.level)?;
+        let mut out = eval.rescale(&eval.mul_plain(&x, &self.pt)?)?;
+        for &s in &self.steps {
+            let r = eval.rotate(&out, s, gks)?;
+            eval.add_assign(&mut out, &r)?;
+        }
+        Ok(out)
+    }
+}
+
+enum FirstLayer {
+    Bsgs(Diagonals),
+    Blocks(BlockLayer),
+}
+
+impl FirstLayer {
+    fn apply(&self, eval: &Evaluator, x: &Ciphertext, gks: &GaloisKeys) -> Result<Ciphertext> {
+        match self {
+            Self::Bsgs(d) => d.apply(eval, x, gks),
+            Self::Blocks(b) => b.apply(eval, x, gks),
+        }
+    }
+
+    fn output_scale(&self, input_scale: f64, params: &Parameters) -> Result<f64> {
+        match self {
+            Self::Bsgs(d) => d.output_scale(input_scale, params),
+            Self::Blocks(b) => Ok(input_scale * b.scale / params.q(b.level)? as f64),
+        }
+    }
+
+    fn rotation_steps(&self) -> Vec<i64> {
+        match self {
+            Self::Bsgs(d) => d.rotation_steps(),
+            Self::Blocks(b) => b.steps.clone(),
+        }
+    }
+}
+
 fn next_pow2(x: usize) -> usize {
     x.max(1).next_power_of_two()
 }
@@ -627,7 +770,7 @@ enum Evaluation {
         model: LogisticRegression,
     },
     MlpSample {
-        l1: Diagonals,
+        l1: FirstLayer,
         b1: Plaintext,
         square: bool,
         l2: Diagonals,
@@ -678,9 +821,16 @@ impl Server {
             return Err(Error::Shape(format!("{d} features for {slots} slots")));
         }
         let weight_scale = pow2(LR_WEIGHT_BITS);
-        let (evaluation, rotations) = match packing {
+        let (evaluation, rotations, input_layout) = match packing {
             Packing::PerSample => {
-                let weights = encoder.encode_at(&model.weights, 0, weight_scale)?;
+                // Tiled weights and input: after the log-sum every slot
+                // holds the logit (no slot holds a partial sum that would
+                // reveal single weights to the client).
+                let weights = encoder.encode_at(
+                    &ckks::tile(&pad(&model.weights, count), slots),
+                    0,
+                    weight_scale,
+                )?;
                 (
                     Evaluation::LogisticSample {
                         weights,
@@ -688,6 +838,7 @@ impl Server {
                         count,
                     },
                     Evaluator::sum_slots_steps(count),
+                    InputLayout::Tiled { period: count },
                 )
             }
             Packing::Batch => (
@@ -695,6 +846,7 @@ impl Server {
                     model: model.clone(),
                 },
                 Vec::new(),
+                InputLayout::Slots,
             ),
         };
         let setup = PublicSetup {
@@ -705,7 +857,7 @@ impl Server {
             p_primes: params.rlwe().p().to_vec(),
             input_scale: pow2(LR_INPUT_BITS),
             input_level: 0,
-            input_period: 0,
+            input_layout,
             rotations,
             relinearization: false,
             output_stride: 1,
@@ -733,7 +885,7 @@ impl Server {
         }
         let f = fold_activation(model)?;
         let square = f.square;
-        let params = build_params(8192, &[50, 28, 25], &[50], MLP_INPUT_BITS)?;
+        let params = build_params(8192, &[50, 38, 30], &[50], MLP_INPUT_BITS)?;
         let encoder = Encoder::new(&params);
         let slots = params.slots();
         let (dp, hp, kp) = (next_pow2(d), next_pow2(h), next_pow2(k));
@@ -743,9 +895,20 @@ impl Server {
             )));
         }
         let input_scale = pow2(MLP_INPUT_BITS);
-        let (evaluation, rotations, input_period, output_stride) = match packing {
+        let (evaluation, rotations, input_layout, output_stride) = match packing {
             Packing::PerSample => {
-                let l1 = Diagonals::new(&encoder, &f.w1, hp, dp, 2, params.q(2)? as f64, true)?;
+                let q2 = params.q(2)? as f64;
+                let (l1, layout) = if hp <= dp && dp * dp <= slots {
+                    (
+                        FirstLayer::Blocks(BlockLayer::new(&encoder, &f.w1, hp, dp, 2, q2)?),
+                        InputLayout::RotatedBlocks { block: dp },
+                    )
+                } else {
+                    (
+                        FirstLayer::Bsgs(Diagonals::new(&encoder, &f.w1, hp, dp, 2, q2, true)?),
+                        InputLayout::Tiled { period: dp },
+                    )
+                };
                 let s1 = l1.output_scale(input_scale, &params)?;
                 // Tiled over every slot: the replicated layout layer 2 reads.
                 let b1 = encoder.encode_at(&ckks::tile(&pad(&f.b1, hp), slots), 1, s1)?;
@@ -770,11 +933,16 @@ impl Server {
                         b2,
                     },
                     rot,
-                    dp,
+                    layout,
                     1,
                 )
             }
-            Packing::Batch => (Evaluation::MlpBatch { model: f }, Vec::new(), 0, 1),
+            Packing::Batch => (
+                Evaluation::MlpBatch { model: f },
+                Vec::new(),
+                InputLayout::Slots,
+                1,
+            ),
         };
         let setup = PublicSetup {
             shape: ModelShape::Mlp {
@@ -788,7 +956,7 @@ impl Server {
             p_primes: params.rlwe().p().to_vec(),
             input_scale,
             input_level: 2,
-            input_period,
+            input_layout,
             rotations,
             relinearization: square,
             output_stride,
@@ -898,7 +1066,7 @@ impl Server {
                 let gks = self.galois(keys)?;
                 query
                     .ciphertexts
-                    .iter()
+                    .par_iter()
                     .map(|ct| {
                         let ct = ev.drop_to_level(ct, 0)?;
                         let p = ev.mul_plain(&ct, weights)?;
@@ -908,18 +1076,13 @@ impl Server {
                     .collect::<Result<Vec<_>>>()?
             }
             Evaluation::LogisticBatch { model } => {
-                let ws = pow2(LR_WEIGHT_BITS);
-                let mut acc: Option<Ciphertext> = None;
-                for (ct, &w) in query.ciphertexts.iter().zip(&model.weights) {
-                    let ct = ev.drop_to_level(ct, 0)?;
-                    let t = ev.mul_const_with_scale(&ct, w, ws)?;
-                    match &mut acc {
-                        None => acc = Some(t),
-                        Some(a) => ev.add_assign(a, &t)?,
-                    }
-                }
-                let acc = acc.ok_or_else(|| Error::Shape("no feature".into()))?;
-                vec![ev.add_const(&acc, model.bias)?]
+                let xs = query
+                    .ciphertexts
+                    .iter()
+                    .map(|ct| ev.drop_to_level(ct, 0))
+                    .collect::<ckks::Result<Vec<_>>>()?;
+                let z = weighted_sum(ev, &xs, &model.weights, pow2(LR_WEIGHT_BITS))?;
+                vec![ev.add_const(&z, model.bias)?]
             }
             Evaluation::MlpSample {
                 l1,
@@ -936,7 +1099,7 @@ impl Server {
                 };
                 query
                     .ciphertexts
-                    .iter()
+                    .par_iter()
                     .map(|ct| {
                         let a = ev.add_plain(&l1.apply(ev, ct, gks)?, b1)?;
                         let h = match rlk {
@@ -962,7 +1125,7 @@ impl Server {
                 let q2 = self.params.q(2)? as f64;
                 let hidden = model
                     .w1
-                    .iter()
+                    .par_iter()
                     .zip(&model.b1)
                     .map(|(row, &b)| {
                         let z = weighted_sum(ev, &xs, row, q2)?;
@@ -975,7 +1138,7 @@ impl Server {
                     .collect::<Result<Vec<_>>>()?;
                 model
                     .w2
-                    .iter()
+                    .par_iter()
                     .zip(&model.b2)
                     .map(|(row, &b)| {
                         let z = weighted_sum(ev, &hidden, row, pow2(MLP_W2_BITS))?;
@@ -997,28 +1160,82 @@ fn pad(v: &[f64], n: usize) -> Vec<f64> {
     out
 }
 
-/// `Σ_i w_i·ct_i` with the weights encoded at `scale` (not rescaled).
+/// `Σ_i w_i·ct_i` with the weights encoded as the integers
+/// `round(w_i·scale)` (not rescaled): one pass over the residues with
+/// 128-bit lazy accumulation and one modular reduction per coefficient,
+/// instead of a multiplication, a reduction and a new ciphertext per term.
+/// The inputs must share level and scale.
 fn weighted_sum(ev: &Evaluator, cts: &[Ciphertext], w: &[f64], scale: f64) -> Result<Ciphertext> {
-    let mut acc: Option<Ciphertext> = None;
-    for (ct, &wi) in cts.iter().zip(w) {
-        if wi == 0.0 {
-            continue;
-        }
-        let t = ev.mul_const_with_scale(ct, wi, scale)?;
-        match &mut acc {
-            None => acc = Some(t),
-            Some(a) => ev.add_assign(a, &t)?,
+    let first = cts
+        .first()
+        .ok_or_else(|| Error::Shape("empty layer input".into()))?;
+    if cts.len() != w.len() {
+        return Err(Error::Shape(format!(
+            "{} inputs for {} weights",
+            cts.len(),
+            w.len()
+        )));
+    }
+    let (level, in_scale) = (first.level(), first.scale());
+    for ct in cts {
+        if ct.level() != level
+            || ct.len() != 2
+            || ((ct.scale() - in_scale) / in_scale).abs() > 1e-12
+        {
+            return Err(Error::Shape(
+                "weighted sum over ciphertexts of different levels or scales".into(),
+            ));
         }
     }
-    match acc {
-        Some(a) => Ok(a),
-        None => {
-            let first = cts
-                .first()
-                .ok_or_else(|| Error::Shape("empty layer input".into()))?;
-            Ok(ev.mul_const_with_scale(first, 0.0, scale)?)
-        }
+    let params = ev.params();
+    let out_scale = in_scale * scale;
+    if out_scale.log2() > params.log_q(level) - 3.0 {
+        return Err(Error::OutOfRange(format!(
+            "weighted-sum scale 2^{:.1} does not fit level {level}",
+            out_scale.log2()
+        )));
     }
+    let ints: Vec<i64> = w
+        .iter()
+        .map(|&wi| {
+            let k = (wi * scale).round();
+            if k.is_finite() && k.abs() < 2f64.powi(62) {
+                Ok(k as i64)
+            } else {
+                Err(Error::OutOfRange(format!("weight {wi} at scale {scale}")))
+            }
+        })
+        .collect::<Result<_>>()?;
+    let rp = params.rlwe();
+    let ring = rp.ring_q(level)?;
+    let n = ring.degree();
+    let mut parts = Vec::with_capacity(2);
+    for part in 0..2 {
+        let repr = first.rlwe().parts()[part].representation();
+        let mut data = vec![0u64; ring.moduli().len() * n];
+        let mut acc = vec![0u128; n];
+        for (i, m) in ring.moduli().iter().enumerate() {
+            acc.iter_mut().for_each(|a| *a = 0);
+            for (ct, &k) in cts.iter().zip(&ints) {
+                if k == 0 {
+                    continue;
+                }
+                let r = u128::from(m.reduce_i64(k));
+                for (a, &c) in acc.iter_mut().zip(ct.rlwe().parts()[part].limb(i)) {
+                    *a += u128::from(c) * r;
+                }
+            }
+            for (d, &a) in data[i * n..(i + 1) * n].iter_mut().zip(&acc) {
+                *d = m.reduce_u128(a);
+            }
+        }
+        parts.push(Poly::from_limbs(ring, repr, data)?);
+    }
+    Ok(Ciphertext::from_rlwe(
+        params,
+        rlwe::ciphertext::Ciphertext::new(rp, parts)?,
+        out_scale,
+    )?)
 }
 
 // ---------------------------------------------------------------- client
@@ -1120,11 +1337,7 @@ impl Client {
             ));
         }
         self.check_sample(x)?;
-        let values = if self.setup.input_period == 0 {
-            x.to_vec()
-        } else {
-            ckks::tile(&pad(x, self.setup.input_period), self.params.slots())
-        };
+        let values = self.setup.input_layout.lay_out(x, self.params.slots());
         Ok(Query {
             samples: 1,
             ciphertexts: vec![self.encrypt_slots(&values)?],
