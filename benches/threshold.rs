@@ -1,6 +1,7 @@
 //! Multiparty protocols: per-party share generation and aggregation for
 //! collective key generation and decryption at N = 8192 / 16384 for n = 3
-//! and 16 parties. (Threshold Paillier: `benches/threshold_paillier.rs`.)
+//! and 16 parties; threshold Paillier partial decryption + proof,
+//! verification and combination at 2048 / 3072 bits for n = 3 and 16.
 //!
 //! `RAYON_NUM_THREADS=1 cargo bench --bench threshold`
 
@@ -118,5 +119,43 @@ fn lattice(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lattice);
+fn paillier(c: &mut Criterion) {
+    use threshold::paillier::{test_primes, Dealer};
+    let mut group = c.benchmark_group("threshold_paillier");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(300));
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    for (bits, pair) in [(2048, test_primes::SAFE1024), (3072, test_primes::SAFE1536)] {
+        let (p, q) = test_primes::primes(pair);
+        for n in [3usize, 16] {
+            let t = n / 2 + 1;
+            let id = format!("{bits}/n{n}");
+            let (params, shares) =
+                Dealer::deal_with_primes(p.clone(), q.clone(), t, n, &mut rng).expect("deal");
+            let pk = params.public_key().clone();
+            let ct = pk
+                .encrypt(&num_bigint::BigUint::from(123_456u32), &mut rng)
+                .expect("encrypt");
+            group.bench_function(BenchmarkId::new("partial_decrypt_with_proof", &id), |b| {
+                b.iter(|| shares[0].partial_decrypt(&ct, &mut rng).expect("partial"))
+            });
+            let partials: Vec<_> = shares
+                .iter()
+                .take(t)
+                .map(|s| s.partial_decrypt(&ct, &mut rng).expect("partial"))
+                .collect();
+            group.bench_function(BenchmarkId::new("verify", &id), |b| {
+                b.iter(|| params.verify(&ct, &partials[0]).expect("verify"))
+            });
+            group.bench_function(BenchmarkId::new("combine_t_verified", &id), |b| {
+                b.iter(|| params.combine(&ct, &partials).expect("combine"))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lattice, paillier);
 criterion_main!(benches);
