@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ciphertext::Ciphertext;
 use crate::error::{Error, Result};
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{PrivateKey, PublicKey, MAX_MODULUS_BITS};
 
 /// Base of the fixed-point exponent (as python-paillier).
 pub const BASE: u32 = 16;
@@ -237,6 +237,9 @@ impl EncodedNumber {
         let shift = e as i64 - 4 * exponent as i64;
         let mant = BigInt::from(m);
         let mantissa = if shift >= 0 {
+            if 53 + shift as u64 > MAX_MODULUS_BITS {
+                return Err(Error::EncodingOutOfRange);
+            }
             mant << (shift as u64)
         } else {
             let s = (-shift) as u64;
@@ -273,6 +276,17 @@ impl EncodedNumber {
             });
         }
         let diff = (self.exponent as i64 - new_exponent as i64) as u64;
+        if self.mantissa.is_zero() {
+            return Ok(EncodedNumber {
+                mantissa: BigInt::zero(),
+                exponent: new_exponent,
+            });
+        }
+        // No key can encode a mantissa wider than the largest modulus; refuse
+        // before shifting (the exponents may come from untrusted bytes).
+        if self.mantissa.bits().saturating_add(4 * diff) > MAX_MODULUS_BITS {
+            return Err(Error::EncodingOutOfRange);
+        }
         Ok(EncodedNumber {
             mantissa: &self.mantissa << (4 * diff),
             exponent: new_exponent,
@@ -284,10 +298,21 @@ impl EncodedNumber {
     /// # Errors
     /// [`Error::DoesNotFit`] if it has a fractional part.
     pub fn to_int(&self) -> Result<BigInt> {
+        if self.mantissa.is_zero() {
+            return Ok(BigInt::zero());
+        }
         if self.exponent >= 0 {
-            Ok(&self.mantissa << (4 * self.exponent as u64))
+            let shift = 4 * self.exponent as u64;
+            if self.mantissa.bits().saturating_add(shift) > 2 * MAX_MODULUS_BITS {
+                return Err(Error::DoesNotFit { target: "integer" });
+            }
+            Ok(&self.mantissa << shift)
         } else {
             let s = 4 * (-(self.exponent as i64)) as u64;
+            if s >= self.mantissa.bits() {
+                // 0 < |mantissa| < 16^-exponent: a nonzero fraction
+                return Err(Error::DoesNotFit { target: "integer" });
+            }
             let d = BigInt::one() << s;
             let (q, r) = self.mantissa.div_rem(&d);
             if r.is_zero() {

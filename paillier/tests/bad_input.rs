@@ -81,6 +81,45 @@ fn signed_out_of_range_and_overflow() {
 }
 
 #[test]
+fn hostile_exponents_fail_fast() {
+    use paillier::EncodedNumber;
+    // Exponents can arrive in bytes; aligning them must not allocate
+    // gigabytes.
+    let big = EncodedNumber::new(BigInt::from(1), i32::MAX);
+    assert!(matches!(
+        big.decrease_exponent_to(-14),
+        Err(Error::EncodingOutOfRange)
+    ));
+    assert!(matches!(big.to_int(), Err(Error::DoesNotFit { .. })));
+    let tiny = EncodedNumber::new(BigInt::from(1), i32::MIN);
+    assert!(matches!(tiny.to_int(), Err(Error::DoesNotFit { .. })));
+    assert_eq!(tiny.to_f64().unwrap(), 0.0);
+    assert!(big.to_f64().is_err());
+    assert!(matches!(
+        EncodedNumber::from_f64_with_exponent(1.5, i32::MIN),
+        Err(Error::EncodingOutOfRange)
+    ));
+    let zero = EncodedNumber::new(BigInt::from(0), i32::MAX);
+    assert_eq!(
+        zero.decrease_exponent_to(i32::MIN).unwrap().mantissa(),
+        &BigInt::from(0)
+    );
+    let (pk, sk) = common::key1024();
+    let x = pk.encrypt_f64(1.25, &mut common::rng(8)).unwrap();
+    let hostile = EncodedNumber::from_bytes(&big.to_bytes()).unwrap();
+    assert!(matches!(
+        x.add_encoded(&hostile),
+        Err(Error::EncodingOutOfRange)
+    ));
+    // 1.25 * 16^(2^31 - 1) is representable as an (exponent, mantissa) pair
+    // but not as an f64
+    let p = x.mul_encoded(&hostile).unwrap();
+    assert!(matches!(sk.decrypt_f64(&p), Err(Error::DoesNotFit { .. })));
+    let again = p.mul_encoded(&hostile);
+    assert!(matches!(again, Err(Error::Overflow)));
+}
+
+#[test]
 fn invalid_ciphertext_values() {
     let (pk, sk) = common::key2048();
     let (p, _q) = sk.primes();
