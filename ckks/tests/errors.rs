@@ -305,6 +305,23 @@ fn circuit_helper_picks_secure_parameters() {
     let p = Parameters::for_circuit(18, 40, 20).unwrap();
     assert_eq!(p.degree(), 32768);
     assert!(p.rlwe().log_qp() <= rlwe::params::max_log_qp(32768, SecurityLevel::Bits128).unwrap());
+    // Every preset is 128-bit secure with every prime below 2^50.
+    for (preset, n) in [
+        (Preset::N8192, 8192),
+        (Preset::N16384, 16384),
+        (Preset::N32768, 32768),
+    ] {
+        let p = Parameters::preset(preset).unwrap();
+        assert_eq!(p.degree(), n);
+        assert!(p.rlwe().log_qp() <= rlwe::params::max_log_qp(n, SecurityLevel::Bits128).unwrap());
+        assert!(p
+            .rlwe()
+            .q()
+            .iter()
+            .chain(p.rlwe().p())
+            .all(|&q| q < 1 << 50));
+        assert_eq!(p.scale(), 2f64.powi(40));
+    }
     // Asking for 30 bits of precision raises the scale above 2^40.
     let p = Parameters::for_circuit(2, 30, 30).unwrap();
     assert!(p.scale() >= 2f64.powi(44));
