@@ -5,8 +5,10 @@
 //!
 //! ## Evaluation
 //! For `p(x) = Σ c_i T_i(y)` with `y = (2x − a − b)/(b − a)`:
-//! 1. the baby steps `T_1 … T_k` (`k` the power of two nearest `√(d+1)`)
-//!    and the giant steps `T_k, T_2k, T_4k, …` are computed with
+//! 1. the baby steps `T_1 … T_k` (`k = 2` up to degree 15, which gives the
+//!    optimal depth `⌈log2(d+1)⌉`; above, `k` is the power of two nearest
+//!    `√(d+1)`, one level more but far fewer products) and the giant steps
+//!    `T_k, T_2k, T_4k, …` are computed with
 //!    `T_2i = 2T_i² − 1` and `T_{2i+1} = 2T_{i+1}T_i − T_1`
 //!    (`T_i` costs `⌈log2 i⌉` levels);
 //! 2. `p = q·T_G + r` (Chebyshev division, `G` the largest giant step
@@ -19,8 +21,9 @@
 //!
 //! Levels used: one for the affine map onto `[−1, 1]` (none when the
 //! interval has length 2, e.g. `[−1, 1]` or `[0, 2]`: a shift is a free
-//! constant addition), plus `⌈log2 k⌉ + 1` for the leaves, plus one per
-//! giant-step level (4 for degree 7, 5 for degree 15, on `[−1, 1]`).
+//! constant addition), plus `⌈log2(d+1)⌉` up to degree 15 (3 for degree 7,
+//! 4 for degree 15), `⌈log2 k⌉ + 1` for the leaves plus one per giant-step
+//! level above.
 
 use crate::ciphertext::Ciphertext;
 use crate::evaluator::Evaluator;
@@ -207,13 +210,22 @@ fn ceil_log2(i: usize) -> usize {
     }
 }
 
+/// Largest degree evaluated with baby steps of size 2 (optimal depth).
+const DEPTH_OPTIMAL_MAX_DEGREE: usize = 15;
+
 /// The baby-step size and the Chebyshev division.
 struct Plan {
     k: usize,
 }
 
 impl Plan {
+    /// Baby-step size: 2 up to degree 15 (depth-optimal: `⌈log2(d + 1)⌉`
+    /// levels, about `d` ciphertext products), the power of two near
+    /// `√(d + 1)` above (one level more, about `2√d + log2 d` products).
     fn new(d: usize) -> Self {
+        if d <= DEPTH_OPTIMAL_MAX_DEGREE {
+            return Self { k: 2 };
+        }
         let mut k = 1usize;
         while k * k < d + 1 {
             k <<= 1;
@@ -500,17 +512,19 @@ mod tests {
 
     #[test]
     fn depth_formula() {
-        // degree 7 on [−1, 1]: baby k = 4 (T_1..T_4: 2 levels), leaf +1,
-        // giant product +1 → 4.
+        // degree 7 on [−1, 1]: baby k = 2, giants T_2, T_4 → ⌈log2 8⌉ = 3.
         let p = Polynomial::from_power(&[1.0; 8]).unwrap();
-        assert_eq!(p.depth(), 4);
+        assert_eq!(p.depth(), 3);
         // the map onto [−1, 1] costs a level unless it is a shift
         let p = Polynomial::sigmoid(-8.0, 8.0, 7).unwrap();
-        assert_eq!(p.depth(), 5);
-        let p = Polynomial::sigmoid(-8.0, 8.0, 15).unwrap();
-        assert_eq!(p.depth(), 6);
-        let p = Polynomial::sigmoid(0.0, 2.0, 7).unwrap();
         assert_eq!(p.depth(), 4);
+        let p = Polynomial::sigmoid(-8.0, 8.0, 15).unwrap();
+        assert_eq!(p.depth(), 5);
+        let p = Polynomial::sigmoid(0.0, 2.0, 7).unwrap();
+        assert_eq!(p.depth(), 3);
+        // degree 31: BSGS with k = 8 (T_7 at depth 3, leaf 4, giants 8, 16) → 6.
+        let p = Polynomial::sigmoid(-1.0, 1.0, 31).unwrap();
+        assert_eq!(p.depth(), 6);
         let p = Polynomial::from_power(&[1.0, 2.0, 3.0]).unwrap();
         assert_eq!(p.depth(), 2);
     }

@@ -138,13 +138,13 @@ fn scale_and_level_errors() {
         c.eval.mul(&a0, &a0),
         Err(Error::ValueOutOfRange { .. })
     ));
-    // Degree-7 polynomial needs 4 levels; a level-2 ciphertext has 2.
+    // Degree-7 polynomial needs 3 levels; a level-2 ciphertext has 2.
     let low = c.eval.drop_to_level(&ct, 2).unwrap();
     let p = Polynomial::from_power(&[1.0; 8]).unwrap();
     assert!(matches!(
         c.eval.evaluate_polynomial(&low, &p, &c.rlk),
         Err(Error::NotEnoughLevels {
-            needed: 4,
+            needed: 3,
             available: 2,
             ..
         })
