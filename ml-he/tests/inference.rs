@@ -10,7 +10,9 @@
 use std::sync::OnceLock;
 
 use ml_he::data::{self, Split};
-use ml_he::inference::{Client, EvaluationKeys, Packing, PublicSetup, Query, Response, Server};
+use ml_he::inference::{
+    Client, EvaluationKeys, InputLayout, Packing, PublicSetup, Query, Response, Server,
+};
 use ml_he::model::{argmax, Activation, LogisticConfig, LogisticRegression, Mlp, MlpConfig};
 use ml_he::Error;
 use rand::SeedableRng;
@@ -119,4 +121,261 @@ fn mlp_batch_agrees_on_test_split() {
 #[test]
 fn mlp_per_sample_agrees_on_test_split() {
     check_mlp(Packing::PerSample, usize::MAX);
+}
+
+/// A small logistic model for the protocol tests (fast: N = 4096).
+fn small_lr() -> LogisticRegression {
+    LogisticRegression {
+        weights: vec![0.5, -1.0, 0.25, 2.0],
+        bias: 0.1,
+    }
+}
+
+#[test]
+fn messages_round_trip() {
+    let m = small_lr();
+    for packing in [Packing::PerSample, Packing::Batch] {
+        let server = Server::logistic(&m, packing).unwrap();
+        let setup_bytes = server.setup().to_bytes();
+        let setup = PublicSetup::from_bytes(&setup_bytes).unwrap();
+        assert_eq!(&setup, server.setup());
+        let mut client = Client::with_rng(&setup, ChaCha20Rng::seed_from_u64(3)).unwrap();
+        let params = client.parameters().clone();
+        assert_eq!(&params, server.parameters());
+
+        let keys = client.evaluation_keys().unwrap();
+        let kb = keys.to_bytes();
+        let keys2 = EvaluationKeys::from_bytes(&params, &kb).unwrap();
+        assert_eq!(keys2.to_bytes(), kb);
+        assert_eq!(keys.galois.is_some(), packing == Packing::PerSample);
+        assert!(keys.relin.is_none());
+
+        let xs = vec![vec![1.0, 2.0, 3.0, 4.0], vec![-1.0, 0.5, 0.0, 1.5]];
+        let q = client.encrypt_batch(&xs).unwrap();
+        let qb = q.to_bytes();
+        let q2 = Query::from_bytes(&params, &qb).unwrap();
+        assert_eq!(q2.samples, 2);
+        assert_eq!(q2.to_bytes(), qb);
+
+        let r = server.evaluate(&keys2, &q2).unwrap();
+        let rb = r.to_bytes();
+        let r2 = Response::from_bytes(&params, &rb).unwrap();
+        assert_eq!(r2.to_bytes(), rb);
+        let out = client.decrypt(&r2).unwrap();
+        for (x, o) in xs.iter().zip(&out) {
+            let want = m.logit(x).unwrap();
+            assert!((o[0] - want).abs() < 1e-3, "{} vs {want}", o[0]);
+        }
+    }
+}
+
+#[test]
+fn layouts() {
+    let x = [1.0, 2.0, 3.0];
+    assert_eq!(InputLayout::Slots.lay_out(&x, 8), vec![1.0, 2.0, 3.0]);
+    assert_eq!(
+        InputLayout::Tiled { period: 4 }.lay_out(&x, 8),
+        vec![1.0, 2.0, 3.0, 0.0, 1.0, 2.0, 3.0, 0.0]
+    );
+    assert_eq!(
+        InputLayout::RotatedBlocks { block: 4 }.lay_out(&x, 16),
+        vec![1.0, 2.0, 3.0, 0.0, 2.0, 3.0, 0.0, 1.0, 3.0, 0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 3.0]
+    );
+}
+
+#[test]
+fn wrong_feature_count_is_a_shape_error() {
+    let server = Server::logistic(&small_lr(), Packing::PerSample).unwrap();
+    let mut client = Client::with_rng(server.setup(), ChaCha20Rng::seed_from_u64(4)).unwrap();
+    assert!(matches!(
+        client.encrypt(&[1.0, 2.0, 3.0]),
+        Err(Error::Shape(_))
+    ));
+    assert!(matches!(
+        client.encrypt(&[1.0, 2.0, 3.0, 4.0, 5.0]),
+        Err(Error::Shape(_))
+    ));
+    assert!(matches!(
+        client.encrypt(&[1.0, f64::NAN, 3.0, 4.0]),
+        Err(Error::OutOfRange(_))
+    ));
+    // batch API on a per-sample setup is fine, the reverse is not
+    let batch = Server::logistic(&small_lr(), Packing::Batch).unwrap();
+    let mut bc = Client::with_rng(batch.setup(), ChaCha20Rng::seed_from_u64(5)).unwrap();
+    assert!(matches!(
+        bc.encrypt(&[1.0, 2.0, 3.0, 4.0]),
+        Err(Error::Shape(_))
+    ));
+    assert!(matches!(bc.encrypt_batch(&[]), Err(Error::Shape(_))));
+    let too_many = vec![vec![0.0; 4]; bc.parameters().slots() + 1];
+    assert!(matches!(bc.encrypt_batch(&too_many), Err(Error::Shape(_))));
+    // a query with the wrong number of ciphertexts
+    let keys = bc.evaluation_keys().unwrap();
+    let mut q = bc.encrypt_batch(&[vec![0.0; 4]]).unwrap();
+    q.ciphertexts.pop();
+    assert!(matches!(batch.evaluate(&keys, &q), Err(Error::Shape(_))));
+}
+
+#[test]
+fn mismatched_parameters_are_rejected() {
+    // Same model, two servers with different parameter sets (LR: N = 4096;
+    // MLP: N = 8192): objects of one are refused by the other.
+    let lr_server = Server::logistic(&small_lr(), Packing::PerSample).unwrap();
+    let mlp = Mlp::new(
+        vec![vec![0.1; 4]; 2],
+        vec![0.0; 2],
+        vec![vec![1.0, -1.0]; 3],
+        vec![0.0; 3],
+        Activation::Square,
+    )
+    .unwrap();
+    let mlp_server = Server::mlp(&mlp, Packing::PerSample).unwrap();
+    let mut lr_client = Client::with_rng(lr_server.setup(), ChaCha20Rng::seed_from_u64(6)).unwrap();
+    let mut mlp_client =
+        Client::with_rng(mlp_server.setup(), ChaCha20Rng::seed_from_u64(7)).unwrap();
+    let lr_keys = lr_client.evaluation_keys().unwrap();
+    let mlp_keys = mlp_client.evaluation_keys().unwrap();
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let q_mlp = mlp_client.encrypt(&x).unwrap();
+
+    // bytes of the other parameters: ckks's fingerprint check
+    let e = lr_server.read_query(&q_mlp.to_bytes()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Ckks(ckks::Error::Rlwe(rlwe::Error::ParameterMismatch { .. }))
+        ) || matches!(e, Error::Ckks(ckks::Error::ParameterMismatch { .. })),
+        "{e:?}"
+    );
+    assert!(lr_server.read_keys(&mlp_keys.to_bytes()).is_err());
+    // in-memory objects of the other parameters
+    assert!(matches!(
+        lr_server.evaluate(&lr_keys, &q_mlp),
+        Err(Error::Ckks(ckks::Error::ParameterMismatch { .. }))
+    ));
+    // the right query with the wrong keys
+    let q_lr = lr_client.encrypt(&x).unwrap();
+    assert!(lr_server.evaluate(&mlp_keys, &q_lr).is_err());
+    // keys without the rotation keys
+    let no_keys = EvaluationKeys {
+        relin: None,
+        galois: None,
+    };
+    assert!(matches!(
+        lr_server.evaluate(&no_keys, &q_lr),
+        Err(Error::Malformed { .. })
+    ));
+    // a response of the other parameters
+    let r = mlp_server.evaluate(&mlp_keys, &q_mlp).unwrap();
+    assert!(lr_client.decrypt_bytes(&r.to_bytes()).is_err());
+    // the MLP works on its own parameters
+    let out = mlp_client.decrypt(&r).unwrap();
+    let want = mlp.logits(&x).unwrap();
+    for (a, b) in out[0].iter().zip(&want) {
+        assert!((a - b).abs() < 1e-2, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn malformed_bytes_are_rejected() {
+    let server = Server::logistic(&small_lr(), Packing::PerSample).unwrap();
+    let mut client = Client::with_rng(server.setup(), ChaCha20Rng::seed_from_u64(8)).unwrap();
+    let params = client.parameters().clone();
+    let keys = client.evaluation_keys().unwrap();
+    let q = client.encrypt(&[1.0, 2.0, 3.0, 4.0]).unwrap().to_bytes();
+
+    // empty, truncated, trailing garbage, wrong message type
+    for bad in [
+        Vec::new(),
+        q[..q.len() / 2].to_vec(),
+        [q.clone(), vec![0u8; 3]].concat(),
+        server.setup().to_bytes(),
+    ] {
+        assert!(
+            matches!(server.read_query(&bad), Err(Error::Malformed { .. })),
+            "{:?}",
+            server.read_query(&bad).err()
+        );
+    }
+    assert!(matches!(
+        PublicSetup::from_bytes(&q),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        EvaluationKeys::from_bytes(&params, &q),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        Response::from_bytes(&params, &q),
+        Err(Error::Malformed { .. })
+    ));
+    // a flipped byte inside a ciphertext: the inner ckks validation fails
+    // (coefficient ≥ modulus or bad envelope) or the bytes still parse;
+    // never a panic
+    let mut flipped = q.clone();
+    let i = flipped.len() - 9;
+    flipped[i] = 0xff;
+    flipped[i - 1] = 0xff;
+    let _ = server.read_query(&flipped);
+    // coefficient out of range: set a whole u64 to all ones
+    let mut big = q.clone();
+    let n = big.len();
+    for b in &mut big[n - 8..] {
+        *b = 0xff;
+    }
+    assert!(server.read_query(&big).is_err());
+    // an inconsistent setup (input level above the chain)
+    let mut setup = server.setup().clone();
+    setup.input_level = 5;
+    assert!(matches!(
+        PublicSetup::from_bytes(&setup.to_bytes()),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(Client::new(&setup).is_err());
+    // an insecure setup is refused by the client (parameters are rebuilt
+    // and validated: 128-bit security)
+    let mut setup = server.setup().clone();
+    setup.q_primes.push(setup.p_primes[0] + 2);
+    assert!(Client::new(&setup).is_err());
+    let _ = keys;
+}
+
+#[test]
+fn models_from_json_run_encrypted() {
+    // sklearn-style logistic regression with numpy nested lists
+    let m =
+        LogisticRegression::from_json(r#"{"coef": [[0.5, -1.0, 0.25, 2.0]], "intercept": [0.1]}"#)
+            .unwrap();
+    assert_eq!(m, small_lr());
+    // an MLP with a general quadratic activation (folded into a square)
+    let mlp = Mlp::from_json(
+        r#"{"type": "mlp", "activation": {"poly": [0.1, 0.5, 0.25]},
+            "layers": [{"weight": [[0.2, -0.1, 0.3, 0.05], [-0.3, 0.2, 0.1, 0.4]], "bias": [0.1, -0.2]},
+                       {"weight": [[1.0, -0.5], [0.3, 0.7], [-1.2, 0.4]], "bias": [0.0, 0.1, -0.1]}]}"#,
+    )
+    .unwrap();
+    let x = vec![vec![0.5, 0.25, 1.0, 0.0], vec![1.0, 1.0, 0.0, 0.5]];
+    for packing in [Packing::PerSample, Packing::Batch] {
+        let server = Server::mlp(&mlp, packing).unwrap();
+        let out = run(&server, &x, 9);
+        for (xi, o) in x.iter().zip(&out) {
+            let want = mlp.logits(xi).unwrap();
+            for (a, b) in o.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-2, "{packing:?}: {a} vs {b}");
+            }
+        }
+    }
+    // degree 3 activations do not fit the circuit
+    let cubic = Mlp::new(
+        vec![vec![0.1; 4]; 2],
+        vec![0.0; 2],
+        vec![vec![1.0, -1.0]; 3],
+        vec![0.0; 3],
+        Activation::Poly(vec![0.0, 1.0, 0.0, 0.1]),
+    )
+    .unwrap();
+    assert!(matches!(
+        Server::mlp(&cubic, Packing::PerSample),
+        Err(Error::OutOfRange(_))
+    ));
 }
