@@ -88,7 +88,7 @@ fn aggregation(c: &mut Criterion) {
     // Decryption: shares are single-use per ciphertext, so every iteration
     // decrypts a fresh sum (set-up, not timed).
     let committee: Vec<u32> = (1..=T as u32).collect();
-    let mut fresh_request = |rng: &mut ChaCha20Rng| -> Vec<u8> {
+    let fresh_request = |rng: &mut ChaCha20Rng| -> Vec<u8> {
         let mut server = Server::new(&key, 0, LEN).expect("server");
         for u in encrypt_all(rng) {
             server.add(&u).expect("add");

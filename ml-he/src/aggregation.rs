@@ -400,6 +400,7 @@ pub struct AggregationParams {
     ckks: ckks::Parameters,
     encoder: ckks::Encoder,
     scale: f64,
+    encode_shift: u32,
     log2_noise: f64,
     smudging: Smudging,
     sum_precision: f64,
@@ -487,14 +488,24 @@ impl AggregationParams {
             precision_bits - 0.01,
             config.lambda,
         )?;
+        // Encoding scale with coefficients of one update below 2^62
+        // (|coefficient| ≤ √2·max_abs·Δ_0); shift = log2(Δ/Δ_0) < 64.
+        let log_low = (61.0 - (std::f64::consts::SQRT_2 * config.max_abs).log2())
+            .floor()
+            .min(log_scale);
+        let encode_shift = (log_scale - log_low).clamp(0.0, 62.0) as u32;
+        let log_low = log_scale - encode_shift as f64;
+        // Rounding at Δ_0: ≤ ½ per coefficient, ≤ N/2 in a slot, per update.
+        let rounding = n as f64 * config.degree as f64 * 0.5 / log_low.exp2();
         Ok(Arc::new(Self {
             config,
             ckks,
             encoder,
             scale,
+            encode_shift,
             log2_noise,
             smudging,
-            sum_precision: (log_err - log_scale).exp2(),
+            sum_precision: (log_err - log_scale).exp2() + rounding,
             crs: threshold::Crs::from_seed(session_seed),
         }))
     }
@@ -579,15 +590,25 @@ impl AggregationParams {
         Ok(ActiveSet::new(&ids, self.config.threshold)?)
     }
 
-    /// Packs `N` reals into `N/2` complex slots.
+    /// Packs `N` reals into `N/2` complex slots at scale Δ. The encoder
+    /// rounds at the scale `Δ_0 = Δ / 2^shift` that keeps every coefficient
+    /// below 2^62 (its fast path), then the plaintext is multiplied by the
+    /// integer `2^shift` (exact, modulo each prime): the rounding error,
+    /// at most ½ per coefficient at `Δ_0`, is part of the stated precision.
     fn encode_chunk(&self, chunk: &[f64]) -> Result<ckks::Plaintext> {
         let z: Vec<ckks::Complex> = chunk
             .chunks(2)
             .map(|p| ckks::Complex::new(p[0], p.get(1).copied().unwrap_or(0.0)))
             .collect();
-        Ok(self
-            .encoder
-            .encode_complex_at(&z, self.ckks.max_level(), self.scale)?)
+        let level = self.ckks.max_level();
+        if self.encode_shift == 0 {
+            return Ok(self.encoder.encode_complex_at(&z, level, self.scale)?);
+        }
+        let low = self.scale / (self.encode_shift as f64).exp2();
+        let pt = self.encoder.encode_complex_at(&z, level, low)?;
+        let mut poly = pt.poly().clone();
+        poly.mul_scalar_assign(1u64 << self.encode_shift);
+        Ok(ckks::Plaintext::from_poly(&self.ckks, poly, self.scale)?)
     }
 
     fn pack_cts(&self, cts: &[ckks::Ciphertext]) -> Vec<u8> {
