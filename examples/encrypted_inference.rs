@@ -47,7 +47,7 @@ impl Progress {
 
     fn tick(&mut self) {
         self.done += 1;
-        if self.done == self.total || self.done % 4 == 0 {
+        if self.done == self.total || self.done.is_multiple_of(4) {
             self.draw();
         }
     }

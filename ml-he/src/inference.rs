@@ -760,6 +760,14 @@ fn next_pow2(x: usize) -> usize {
 
 // ---------------------------------------------------------------- server
 
+struct MlpCircuit {
+    l1: FirstLayer,
+    b1: Plaintext,
+    square: bool,
+    l2: Diagonals,
+    b2: Plaintext,
+}
+
 enum Evaluation {
     LogisticSample {
         weights: Plaintext,
@@ -769,13 +777,7 @@ enum Evaluation {
     LogisticBatch {
         model: LogisticRegression,
     },
-    MlpSample {
-        l1: FirstLayer,
-        b1: Plaintext,
-        square: bool,
-        l2: Diagonals,
-        b2: Plaintext,
-    },
+    MlpSample(Box<MlpCircuit>),
     MlpBatch {
         model: Folded,
     },
@@ -925,13 +927,13 @@ impl Server {
                 rot.sort_unstable();
                 rot.dedup();
                 (
-                    Evaluation::MlpSample {
+                    Evaluation::MlpSample(Box::new(MlpCircuit {
                         l1,
                         b1,
                         square: f.square,
                         l2,
                         b2,
-                    },
+                    })),
                     rot,
                     layout,
                     1,
@@ -1084,13 +1086,14 @@ impl Server {
                 let z = weighted_sum(ev, &xs, &model.weights, pow2(LR_WEIGHT_BITS))?;
                 vec![ev.add_const(&z, model.bias)?]
             }
-            Evaluation::MlpSample {
-                l1,
-                b1,
-                square,
-                l2,
-                b2,
-            } => {
+            Evaluation::MlpSample(c) => {
+                let MlpCircuit {
+                    l1,
+                    b1,
+                    square,
+                    l2,
+                    b2,
+                } = c.as_ref();
                 let gks = self.galois(keys)?;
                 let rlk = if *square {
                     Some(self.relin(keys)?)
