@@ -761,7 +761,7 @@ impl SessionKey {
         if let Some((i, x)) = update
             .iter()
             .enumerate()
-            .find(|(_, x)| !(x.abs() <= p.config.max_abs))
+            .find(|(_, x)| !x.is_finite() || x.abs() > p.config.max_abs)
         {
             return Err(Error::OutOfRange(format!(
                 "coordinate {i} = {x} outside ±{} (max_abs)",
@@ -1437,7 +1437,7 @@ pub mod paillier_variant {
         }
 
         fn encode(&self, x: f64) -> Result<u64> {
-            if !(x.abs() <= self.max_abs) {
+            if !x.is_finite() || x.abs() > self.max_abs {
                 return Err(Error::OutOfRange(format!(
                     "{x} outside ±{} (max_abs)",
                     self.max_abs

@@ -75,7 +75,7 @@ fn round(
         let bytes = s.clients[(i - 1) as usize]
             .encrypt_update(round, &us[(i - 1) as usize], rng)
             .unwrap();
-        assert_eq!(bytes.len() >= s.params.update_bytes(len), true);
+        assert!(bytes.len() >= s.params.update_bytes(len));
         assert_eq!(server.add(&bytes).unwrap(), i);
     }
     let request = server.decryption_request(committee, rng).unwrap();
