@@ -336,11 +336,10 @@ fn ams(
             let x = _mm512_madd52hi_epu64(x, r[0], w[3]);
             let x = _mm512_madd52lo_epu64(x, r[1], w[3]);
             let x = _mm512_madd52hi_epu64(x, r[1], w[2]);
-            let y = _mm512_madd52lo_epu64(zero, r[2], w[2]);
-            let y = _mm512_madd52hi_epu64(y, r[2], w[1]);
-            let y = _mm512_madd52lo_epu64(y, r[3], w[1]);
-            let y = _mm512_madd52hi_epu64(y, r[3], w[0]);
-            *td = _mm512_add_epi64(x, y);
+            let x = _mm512_madd52lo_epu64(x, r[2], w[2]);
+            let x = _mm512_madd52hi_epu64(x, r[2], w[1]);
+            let x = _mm512_madd52lo_epu64(x, r[3], w[1]);
+            *td = _mm512_madd52hi_epu64(x, r[3], w[0]);
         }
         i += 4;
     }
@@ -377,11 +376,10 @@ fn ams(
             let x = _mm512_madd52hi_epu64(x, m[0], w[3]);
             let x = _mm512_madd52lo_epu64(x, m[1], w[3]);
             let x = _mm512_madd52hi_epu64(x, m[1], w[2]);
-            let y = _mm512_madd52lo_epu64(zero, m[2], w[2]);
-            let y = _mm512_madd52hi_epu64(y, m[2], w[1]);
-            let y = _mm512_madd52lo_epu64(y, m[3], w[1]);
-            let y = _mm512_madd52hi_epu64(y, m[3], w[0]);
-            *td = _mm512_add_epi64(x, y);
+            let x = _mm512_madd52lo_epu64(x, m[2], w[2]);
+            let x = _mm512_madd52hi_epu64(x, m[2], w[1]);
+            let x = _mm512_madd52lo_epu64(x, m[3], w[1]);
+            *td = _mm512_madd52hi_epu64(x, m[3], w[0]);
         }
         (m, c3) = next;
         i += 4;
