@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 
 use ml_he::data::{self, Dataset};
 use ml_he::inference::{Client, Packing, PublicSetup, Server};
-use ml_he::model::{argmax, Activation, LogisticConfig, LogisticRegression, Mlp, MlpConfig};
+use ml_he::model::{
+    argmax, eval_poly, fit_sigmoid_odd, sigmoid, Activation, LogisticConfig, LogisticRegression,
+    Mlp, MlpConfig,
+};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -141,6 +144,7 @@ struct Row {
     up: usize,
     down: usize,
     keys: usize,
+    outputs: Vec<Vec<f64>>,
 }
 
 fn run(name: &'static str, server: &Server, model: &dyn Model, test: &Dataset) -> Res<Row> {
@@ -269,6 +273,7 @@ fn run(name: &'static str, server: &Server, model: &dyn Model, test: &Dataset) -
                 up: up / n,
                 down: down / n,
                 keys: keys_bytes.len(),
+                outputs: outputs.clone(),
             }
         }
         Packing::Batch => {
@@ -296,10 +301,39 @@ fn run(name: &'static str, server: &Server, model: &dyn Model, test: &Dataset) -
                 up,
                 down,
                 keys: keys_bytes.len(),
+                outputs: outputs.clone(),
             }
         }
     };
     Ok(row)
+}
+
+/// What the client does with the decrypted logits, and the trap of the
+/// TenSEAL tutorial's cubic sigmoid on a well-trained model.
+fn sigmoid_trap(lr: &LogisticRegression, bc: &data::Split, logits: &[Vec<f64>]) -> Res<()> {
+    let (lo, hi) = lr.logit_range(&bc.train)?;
+    let r = lo.abs().max(hi.abs());
+    let wide = fit_sigmoid_odd(r, 3)?;
+    let tut = [0.5, 0.197, 0.0, -0.004];
+    let acc = |f: &dyn Fn(f64) -> f64| {
+        let ok = logits
+            .iter()
+            .zip(&bc.test.y)
+            .filter(|(z, &y)| usize::from(f(z[0]) > 0.5) == y)
+            .count();
+        ok as f64 / bc.test.len() as f64
+    };
+    let flips = logits.iter().filter(|z| z[0].abs() > 7.02).count();
+    println!(
+        "    sigmoid on the decrypted logits: exact σ {:.4}; least-squares cubic on [−{r:.0}, {r:.0}] (train range) 0.5 + {:.4}z {:+.3e}z³ {:.4}; tutorial cubic 0.5 + 0.197z − 0.004z³ {:.4} ({flips}/{} test logits beyond |z| = 7.02, where it flips sign)",
+        acc(&sigmoid),
+        wide[1],
+        wide[3],
+        acc(&|z| eval_poly(&wide, z)),
+        acc(&|z| eval_poly(&tut, z)),
+        logits.len()
+    );
+    Ok(())
 }
 
 fn arg_value(args: &[String], flag: &str) -> Option<String> {
@@ -362,6 +396,7 @@ fn main() -> Res<()> {
         let server = Server::logistic(&lr, packing)?;
         rows.push(run("logistic regression", &server, &lr_model, &bc.test)?);
     }
+    sigmoid_trap(&lr, &bc, &rows[0].outputs)?;
     for packing in [Packing::PerSample, Packing::Batch] {
         let server = Server::mlp(&mlp, packing)?;
         rows.push(run("MLP 64-32-10", &server, &nn_model, &dg.test)?);

@@ -186,6 +186,11 @@ pub struct PublicSetup {
     pub rotations: Vec<i64>,
     /// Whether the server needs a relinearization key.
     pub relinearization: bool,
+    /// Inputs larger than this in absolute value are refused by the client
+    /// ([`Error::OutOfRange`]): a sanity bound of the encoding (far outside
+    /// it the fixed-point results would wrap around modulo `q_0`), not a
+    /// guarantee for every model; the outputs must stay below `2^8`.
+    pub max_abs_input: f64,
     /// Per-sample packing: the outputs of the sample are in slots
     /// `output_stride·i` for `i < outputs` (LR: slot 0; MLP: slots 0..10).
     pub output_stride: usize,
@@ -262,6 +267,9 @@ impl PublicSetup {
         }
         if !self.input_scale.is_finite() || self.input_scale < 2.0 {
             return bad("input scale");
+        }
+        if !(self.max_abs_input.is_finite() && self.max_abs_input > 0.0) {
+            return bad("input bound");
         }
         let slots = self.degree / 2;
         let n_in = self.shape.inputs();
@@ -426,6 +434,10 @@ const LR_INPUT_BITS: i32 = 22;
 const LR_WEIGHT_BITS: i32 = 18;
 /// log2 of the scale of the MLP inputs.
 const MLP_INPUT_BITS: i32 = 30;
+/// Input bound of the logistic regression (standardized features).
+const LR_MAX_ABS_INPUT: f64 = 100.0;
+/// Input bound of the MLP (features scaled to about `[0, 1]`).
+const MLP_MAX_ABS_INPUT: f64 = 4.0;
 /// log2 of the scale of the MLP's second-layer weights.
 const MLP_W2_BITS: i32 = 19;
 
@@ -860,6 +872,7 @@ impl Server {
             input_scale: pow2(LR_INPUT_BITS),
             input_level: 0,
             input_layout,
+            max_abs_input: LR_MAX_ABS_INPUT,
             rotations,
             relinearization: false,
             output_stride: 1,
@@ -959,6 +972,7 @@ impl Server {
             input_scale,
             input_level: 2,
             input_layout,
+            max_abs_input: MLP_MAX_ABS_INPUT,
             rotations,
             relinearization: square,
             output_stride,
@@ -1321,6 +1335,12 @@ impl Client {
         }
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {
             return Err(Error::OutOfRange(format!("feature {i} is not finite")));
+        }
+        if let Some(i) = x.iter().position(|v| v.abs() > self.setup.max_abs_input) {
+            return Err(Error::OutOfRange(format!(
+                "feature {i} = {} exceeds the setup's input bound ±{} (preprocess the sample as the model expects)",
+                x[i], self.setup.max_abs_input
+            )));
         }
         Ok(())
     }

@@ -61,6 +61,69 @@ pub fn sigmoid(z: f64) -> f64 {
     }
 }
 
+/// Least-squares odd polynomial approximation of the sigmoid on
+/// `[-range, range]`: `0.5 + Σ_k c_{2k+1} z^{2k+1}`, returned in the power
+/// basis (`coeffs[i]` multiplies `z^i`), fitted on 2001 evenly spaced points.
+///
+/// Fit it on the range the model's logits actually take (e.g.
+/// [`LogisticRegression::logit_range`] on training data): the common
+/// "tutorial" cubic `0.5 + 0.197z − 0.004z³` is only accurate for `|z| ≲ 5`
+/// and flips sign for `|z| > 7.02`, which wrecks a well-trained model whose
+/// logits reach ±30.
+pub fn fit_sigmoid_odd(range: f64, degree: usize) -> Result<Vec<f64>> {
+    if !(range.is_finite() && range > 0.0) || degree.is_multiple_of(2) || degree > 15 {
+        return Err(Error::OutOfRange(format!(
+            "sigmoid fit needs range > 0 and an odd degree ≤ 15 (got {range}, {degree})"
+        )));
+    }
+    let k = degree.div_ceil(2); // unknowns: z, z^3, …, z^degree
+    let pts = 2001;
+    // Normal equations on the scaled variable t = z / range (well conditioned).
+    let mut a = vec![vec![0.0; k + 1]; k];
+    for i in 0..pts {
+        let t = -1.0 + 2.0 * i as f64 / (pts - 1) as f64;
+        let y = sigmoid(t * range) - 0.5;
+        let basis: Vec<f64> = (0..k).map(|j| t.powi(2 * j as i32 + 1)).collect();
+        for r in 0..k {
+            for c in 0..k {
+                a[r][c] += basis[r] * basis[c];
+            }
+            a[r][k] += basis[r] * y;
+        }
+    }
+    // Gaussian elimination with partial pivoting.
+    for col in 0..k {
+        let piv = (col..k)
+            .max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))
+            .unwrap_or(col);
+        a.swap(col, piv);
+        let d = a[col][col];
+        if d.abs() < 1e-300 {
+            return Err(Error::OutOfRange("singular sigmoid fit".into()));
+        }
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col {
+                let f = row[col] / d;
+                for (x, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *x -= f * p;
+                }
+            }
+        }
+    }
+    let mut coeffs = vec![0.0; degree + 1];
+    coeffs[0] = 0.5;
+    for j in 0..k {
+        coeffs[2 * j + 1] = a[j][k] / a[j][j] / range.powi(2 * j as i32 + 1);
+    }
+    Ok(coeffs)
+}
+
+/// Evaluates a power-basis polynomial.
+pub fn eval_poly(coeffs: &[f64], x: f64) -> f64 {
+    coeffs.iter().rev().fold(0.0, |acc, &c| acc * x + c)
+}
+
 /// Index of the largest value (first one on ties; 0 for an empty slice).
 pub fn argmax(v: &[f64]) -> usize {
     let mut best = 0;
@@ -441,7 +504,7 @@ impl Default for MlpConfig {
     fn default() -> Self {
         Self {
             hidden: 32,
-            epochs: 60,
+            epochs: 100,
             batch: 32,
             learning_rate: 3e-3,
             l2: 1e-4,
@@ -759,6 +822,24 @@ mod tests {
         let m3 = LogisticRegression::from_json(sk).unwrap();
         assert_eq!(m3.weights, vec![1.0, 2.0]);
         assert_eq!(m3.bias, 0.5);
+    }
+
+    #[test]
+    fn sigmoid_fit_tracks_the_sign() {
+        let c = fit_sigmoid_odd(30.0, 3).unwrap();
+        for z in [-30.0, -10.0, -1.0, 1.0, 10.0, 30.0] {
+            assert_eq!(eval_poly(&c, z) > 0.5, z > 0.0, "z = {z}");
+        }
+        // the tutorial cubic flips sign beyond 7.02
+        let tut = [0.5, 0.197, 0.0, -0.004];
+        assert!(eval_poly(&tut, 8.0) < 0.5);
+        let c7 = fit_sigmoid_odd(8.0, 7).unwrap();
+        for i in -80..=80 {
+            let z = i as f64 / 10.0;
+            let e = (eval_poly(&c7, z) - sigmoid(z)).abs();
+            assert!(e < 0.05, "z = {z}: {e}");
+        }
+        assert!(fit_sigmoid_odd(5.0, 2).is_err());
     }
 
     #[test]

@@ -199,6 +199,11 @@ fn wrong_feature_count_is_a_shape_error() {
         client.encrypt(&[1.0, f64::NAN, 3.0, 4.0]),
         Err(Error::OutOfRange(_))
     ));
+    // far outside the encoding's range (e.g. unstandardized features)
+    assert!(matches!(
+        client.encrypt(&[1.0, 2.0, 3.0, 1e6]),
+        Err(Error::OutOfRange(_))
+    ));
     // batch API on a per-sample setup is fine, the reverse is not
     let batch = Server::logistic(&small_lr(), Packing::Batch).unwrap();
     let mut bc = Client::with_rng(batch.setup(), ChaCha20Rng::seed_from_u64(5)).unwrap();
