@@ -502,3 +502,66 @@ fn paillier_variant_average_and_threshold() {
         }))
     ));
 }
+
+#[test]
+fn session_key_round_trip_and_protocol_order() {
+    let mut r = rng(30);
+    let params = AggregationParams::new(AggregationConfig::new(3, 2), [30; 32]).unwrap();
+    let mut clients: Vec<Client> = (1..=3)
+        .map(|i| Client::new(&params, i, &mut r).unwrap())
+        .collect();
+    // encrypting before the key is known is a protocol error
+    assert!(matches!(
+        clients[0].encrypt_update(0, &[1.0], &mut r),
+        Err(Error::Protocol(_))
+    ));
+    let shares: Vec<_> = clients
+        .iter_mut()
+        .map(|c| c.public_key_share(&mut r).unwrap())
+        .collect();
+    // a key from only some of the clients is refused
+    assert!(matches!(
+        SessionKey::from_shares(&params, shares[..2].to_vec()),
+        Err(Error::Threshold(threshold::Error::TooFewShares {
+            got: 2,
+            need: 3
+        }))
+    ));
+    let key = SessionKey::from_shares(&params, shares).unwrap();
+    // the key travels as bytes; the identifier survives the trip
+    let copy = SessionKey::from_bytes(&params, &key.to_bytes()).unwrap();
+    assert_eq!(copy.id(), key.id());
+    for c in &mut clients {
+        c.set_key(copy.clone()).unwrap();
+    }
+    let mut server = Server::new(&key, 0, 3).unwrap();
+    server
+        .add(
+            &clients[0]
+                .encrypt_update(0, &[1.0, 2.0, 3.0], &mut r)
+                .unwrap(),
+        )
+        .unwrap();
+    server
+        .add(
+            &clients[1]
+                .encrypt_update(0, &[3.0, 2.0, 1.0], &mut r)
+                .unwrap(),
+        )
+        .unwrap();
+    let request = server.decryption_request(&[1, 2], &mut r).unwrap();
+    // no Shamir share yet: the client cannot take part in t-of-n decryption
+    assert!(matches!(
+        clients[0].decryption_share(&request, &mut r),
+        Err(Error::Protocol(_))
+    ));
+    deal_all(&mut clients, &mut r).unwrap();
+    let shares: Vec<Vec<u8>> = [0usize, 1]
+        .iter()
+        .map(|&i| clients[i].decryption_share(&request, &mut r).unwrap())
+        .collect();
+    let res = combine(&key, &request, &shares).unwrap();
+    for a in &res.average {
+        assert!((a - 2.0).abs() <= res.precision);
+    }
+}
