@@ -6,7 +6,7 @@
 
 pub use bfv;
 pub use ckks;
+pub use ml_he;
 pub use paillier;
 pub use rlwe;
-pub use ml_he;
 pub use threshold;
