@@ -38,6 +38,8 @@ fn main() -> Result<(), ckks::Error> {
     for _ in 0..iters {
         if which == "mul" {
             std::hint::black_box(eval.mul_relin_rescale(&a, &a, &rlk)?);
+        } else if which == "mulrelin" {
+            std::hint::black_box(eval.mul_relin(&a, &a, &rlk)?);
         } else if which == "rlwe-mul" {
             let t = a.rlwe().tensor(a.rlwe())?;
             std::hint::black_box(t.relinearize(rlk.rlwe())?.rescale()?);

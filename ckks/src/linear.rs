@@ -8,7 +8,9 @@
 //! writing `i = t·g + b` (`g ≈ √d`),
 //! `M·x = Σ_t rot_{t·g}( Σ_b rot_{−t·g}(diag_{t·g+b}) ⊙ rot_b(x) )`:
 //! `g − 1` baby rotations of `x` (hoisted: one key-switching decomposition)
-//! and `d/g − 1` giant rotations, one plaintext multiplication per nonzero
+//! and `d/g − 1` giant rotations (combined by Horner's rule when every giant
+//! step has a nonzero diagonal, so they all rotate by `g`: `g` keys in all
+//! instead of `g + d/g − 2`), one plaintext multiplication per nonzero
 //! diagonal and a single rescale. The output is tiled the same way, so
 //! transforms chain.
 
@@ -115,12 +117,33 @@ impl LinearTransform {
                 v.push(*b as i64);
             }
             if *t != 0 {
-                v.push((t * self.baby) as i64);
+                if self.horner() {
+                    v.push(self.baby as i64);
+                } else {
+                    v.push((t * self.baby) as i64);
+                }
             }
         }
         v.sort_unstable();
         v.dedup();
         v
+    }
+
+    /// The giant-step indices with at least one nonzero diagonal.
+    fn giants(&self) -> Vec<usize> {
+        let mut g: Vec<usize> = self.diagonals.iter().map(|(t, _, _)| *t).collect();
+        g.sort_unstable();
+        g.dedup();
+        g
+    }
+
+    /// Whether the giant steps are dense (`0, 1, …, t_max` all present): then
+    /// they are combined by Horner's rule, `Σ_t rot_{t·g}(y_t) =
+    /// y_0 + rot_g(y_1 + rot_g(y_2 + …))` — as many rotations, all by `g`,
+    /// so one giant-step key instead of `t_max`.
+    fn horner(&self) -> bool {
+        let g = self.giants();
+        g.iter().enumerate().all(|(i, &t)| i == t)
     }
 }
 
@@ -146,13 +169,17 @@ impl Evaluator {
         babies.dedup();
         let steps: Vec<i64> = babies.iter().map(|&b| b as i64).collect();
         let rotated = self.rotate_hoisted(&x, &steps, gks)?;
-        let mut giants: Vec<usize> = lt.diagonals.iter().map(|(t, _, _)| *t).collect();
-        giants.sort_unstable();
-        giants.dedup();
+        let giants = lt.giants();
+        let horner = lt.horner();
         let rp = self.params().rlwe();
         let ring = rp.ring_q(lt.level)?;
         let mut total: Option<Ciphertext> = None;
-        for t in giants {
+        let order: Vec<usize> = if horner {
+            giants.iter().rev().copied().collect()
+        } else {
+            giants.clone()
+        };
+        for t in order {
             // Σ_b pt_{t,b} ⊙ rot_b(x), accumulated in place (NTT domain).
             let mut acc0 = Poly::zero(ring, Representation::Ntt);
             let mut acc1 = Poly::zero(ring, Representation::Ntt);
@@ -175,14 +202,26 @@ impl Evaluator {
                 rlwe::ciphertext::Ciphertext::new(rp, vec![acc0, acc1])?,
                 x.scale() * lt.scale,
             )?;
-            let shifted = if t == 0 {
-                inner
+            if horner {
+                // total ← rot_g(total) + y_t, from the last giant step down.
+                total = Some(match total {
+                    None => inner,
+                    Some(acc) => {
+                        let mut r = self.rotate(&acc, lt.baby as i64, gks)?;
+                        self.add_assign(&mut r, &inner)?;
+                        r
+                    }
+                });
             } else {
-                self.rotate(&inner, (t * lt.baby) as i64, gks)?
-            };
-            match &mut total {
-                None => total = Some(shifted),
-                Some(acc) => self.add_assign(acc, &shifted)?,
+                let shifted = if t == 0 {
+                    inner
+                } else {
+                    self.rotate(&inner, (t * lt.baby) as i64, gks)?
+                };
+                match &mut total {
+                    None => total = Some(shifted),
+                    Some(acc) => self.add_assign(acc, &shifted)?,
+                }
             }
         }
         match total {

@@ -302,7 +302,11 @@ fn linear_transform_64x64_precision() {
     let x = uniform(d, -1.0, 1.0, 99);
     let lt = LinearTransform::new(&c.encoder, &m, c.params.max_level()).unwrap();
     let steps = lt.rotation_steps();
-    assert_eq!(steps.len(), 14, "7 baby + 7 giant steps for d = 64");
+    assert_eq!(
+        steps,
+        (1..=8).collect::<Vec<i64>>(),
+        "7 baby steps and one giant step (Horner) for d = 64"
+    );
     let gks = galois(c, &steps, false);
     let ct =
         c.pk.encrypt(&c.encoder.encode(&tile(&x, n)).unwrap(), &mut rng(98))
@@ -377,4 +381,36 @@ fn noise_flooded_decryption_matches_documented_cost() {
     assert!(noise_bits < 8.0);
     assert!((e - predicted).abs() < 1.5, "flooding noise as documented");
     assert!(e > plain + 10.0, "flooding dominates the decryption noise");
+}
+
+#[test]
+fn sparse_linear_transform_precision() {
+    // A circulant band (diagonals 0, 1 and 63 = −1): giant steps {0, 7} are
+    // not dense, so they are applied directly (keys 1, 7 and 56).
+    let c = n8192();
+    let n = c.params.slots();
+    let d = 64usize;
+    let mut m = vec![vec![0.0; d]; d];
+    for (j, row) in m.iter_mut().enumerate() {
+        row[j] = 0.5;
+        row[(j + 1) % d] = -0.25;
+        row[(j + d - 1) % d] = 0.75;
+    }
+    let lt = LinearTransform::new(&c.encoder, &m, c.params.max_level()).unwrap();
+    assert_eq!(lt.rotation_steps(), vec![1, 7, 56]);
+    let gks = galois(c, &lt.rotation_steps(), false);
+    let x = uniform(d, -1.0, 1.0, 130);
+    let ct =
+        c.pk.encrypt(&c.encoder.encode(&tile(&x, n)).unwrap(), &mut rng(131))
+            .unwrap();
+    let y = c.eval.linear_transform(&ct, &lt, &gks).unwrap();
+    let want: Vec<f64> = (0..n)
+        .map(|j| (0..d).map(|k| m[j % d][k] * x[k]).sum())
+        .collect();
+    let e = max_err_log2(
+        &c.encoder.decode(&c.sk.decrypt(&y).unwrap()).unwrap(),
+        &want,
+    );
+    println!("banded 64×64 linear transform: {e:.2}");
+    assert!(e < -24.0);
 }
