@@ -14,6 +14,32 @@
 //!  evaluate(&keys, &query) → Response::to_bytes() ───▶ decrypt(&response)
 //! ```
 //!
+//! ```
+//! use ml_he::inference::{Client, Packing, PublicSetup, Server};
+//! use ml_he::model::LogisticRegression;
+//!
+//! # fn main() -> Result<(), ml_he::Error> {
+//! // server (model owner): publishes the setup, never sees a secret key
+//! let model = LogisticRegression { weights: vec![0.5, -1.0, 2.0], bias: 0.25 };
+//! let server = Server::logistic(&model, Packing::PerSample)?;
+//! let setup_bytes = server.setup().to_bytes();
+//!
+//! // client (input and result party): keys, encryption
+//! let mut client = Client::new(&PublicSetup::from_bytes(&setup_bytes)?)?;
+//! let keys_bytes = client.evaluation_keys()?.to_bytes();
+//! let query_bytes = client.encrypt(&[1.0, 2.0, 3.0])?.to_bytes();
+//!
+//! // server: evaluates on ciphertexts with public keys only
+//! let keys = server.read_keys(&keys_bytes)?;
+//! let response_bytes = server.evaluate_bytes(&keys, &query_bytes)?;
+//!
+//! // client: decrypts the logit (and applies the exact sigmoid itself)
+//! let logit = client.decrypt_bytes(&response_bytes)?[0][0];
+//! assert!((logit - model.logit(&[1.0, 2.0, 3.0])?).abs() < 1e-3);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Everything that crosses is a serialized public object ([`PublicSetup`],
 //! [`EvaluationKeys`], [`Query`], [`Response`]); the server never sees the
 //! secret key, the client never sees the weights (only the scores, as with
@@ -248,6 +274,11 @@ impl PublicSetup {
         to_envelope(SETUP_TAG, self)
     }
 
+    /// Size of [`Self::to_bytes`].
+    pub fn serialized_size(&self) -> usize {
+        self.to_bytes().len()
+    }
+
     /// Reads a setup (and checks that it is consistent).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let s: Self = from_envelope(SETUP_TAG, "public setup", bytes)?;
@@ -321,6 +352,11 @@ impl EvaluationKeys {
                 galois: self.galois.as_ref().map(GaloisKeys::to_bytes),
             },
         )
+    }
+
+    /// Size of [`Self::to_bytes`].
+    pub fn serialized_size(&self) -> usize {
+        self.to_bytes().len()
     }
 
     /// Reads keys of `params`.
@@ -400,6 +436,11 @@ impl Query {
         cts_to_bytes(QUERY_TAG, self.samples, &self.ciphertexts)
     }
 
+    /// Size of [`Self::to_bytes`].
+    pub fn serialized_size(&self) -> usize {
+        self.to_bytes().len()
+    }
+
     /// Reads a query of `params` (every coefficient validated).
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
         let (samples, ciphertexts) = cts_from_bytes(QUERY_TAG, "query", params, bytes)?;
@@ -414,6 +455,11 @@ impl Response {
     /// Serialized response.
     pub fn to_bytes(&self) -> Vec<u8> {
         cts_to_bytes(RESP_TAG, self.samples, &self.ciphertexts)
+    }
+
+    /// Size of [`Self::to_bytes`].
+    pub fn serialized_size(&self) -> usize {
+        self.to_bytes().len()
     }
 
     /// Reads a response of `params`.
