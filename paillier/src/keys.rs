@@ -763,6 +763,76 @@ impl PrivateKey {
         Ok(Ciphertext::new_unchecked(c, self.pk.clone()))
     }
 
+    /// CRT encryption of up to 4 plaintexts; three or four share one 8-lane
+    /// IFMA exponentiation (`x_p^p` in lanes 0..4, `x_q^q` in lanes 4..8).
+    pub(crate) fn encrypt_crt_group<R: RngCore + CryptoRng>(
+        &self,
+        ms: &[BigUint],
+        rng: &mut R,
+    ) -> Result<Vec<Ciphertext>> {
+        for m in ms {
+            self.pk.check_plaintext(m)?;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if ms.len() >= 3 && ms.len() <= 4 {
+            if let Some(noise) = self.crt_noise_mb8(ms.len(), rng) {
+                return Ok(ms
+                    .iter()
+                    .zip(noise)
+                    .map(|(m, (mut up, mut uq))| {
+                        let mut u = self.crt_combine(&up, &uq);
+                        let c = self.pk.apply_message(m, &u);
+                        for x in [&mut u, &mut up, &mut uq] {
+                            x.zeroize_biguint();
+                        }
+                        Ciphertext::new_unchecked(c, self.pk.clone())
+                    })
+                    .collect());
+            }
+        }
+        ms.iter().map(|m| self.encrypt_crt(m, rng)).collect()
+    }
+
+    /// `count` (≤ 4) pairs `(x_p^p mod p^2, x_q^q mod q^2)` in one 8-lane run.
+    #[cfg(target_arch = "x86_64")]
+    fn crt_noise_mb8<R: RngCore + CryptoRng>(
+        &self,
+        count: usize,
+        rng: &mut R,
+    ) -> Option<Vec<(BigUint, BigUint)>> {
+        use crate::ifma::{from_limbs52, to_limbs52, LANES};
+        let mb = self.s.mb8.as_ref()?;
+        let k52 = mb.limbs();
+        let one = BigUint::one();
+        let mut bases: [Vec<u64>; LANES] = core::array::from_fn(|_| Vec::new());
+        for lane in 0..LANES {
+            let half = if lane < LANES / 2 {
+                &self.s.p
+            } else {
+                &self.s.q
+            };
+            let mut prime = from_limbs(&half.prime.0);
+            let mut x = rng.gen_biguint_range(&one, &prime);
+            bases[lane] = to_limbs52(&x, k52)?;
+            x.zeroize_biguint();
+            prime.zeroize_biguint();
+        }
+        let (pe, qe) = (&self.s.p.prime.0[..], &self.s.q.prime.0[..]);
+        let exps: [&[u64]; LANES] = [pe, pe, pe, pe, qe, qe, qe, qe];
+        let bits = self.s.p.prime_bits.max(self.s.q.prime_bits);
+        let mut out = mb.pow(&bases, &exps, bits)?;
+        for b in bases.iter_mut() {
+            b.zeroize();
+        }
+        let r = (0..count)
+            .map(|i| (from_limbs52(&out[i]), from_limbs52(&out[i + LANES / 2])))
+            .collect();
+        for o in out.iter_mut() {
+            o.zeroize();
+        }
+        Some(r)
+    }
+
     /// `(x_p^p mod p^2, x_q^q mod q^2)` with the single-value IFMA path.
     #[cfg(target_arch = "x86_64")]
     fn crt_noise_x2<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Option<(BigUint, BigUint)> {

@@ -125,6 +125,13 @@ fn crt_encryption_noise_is_an_nth_residue() {
     let mut rng = common::rng(4);
     let ct = sk.encrypt_crt(&BigUint::from(0u32), &mut rng).unwrap();
     assert_eq!(ct.value().modpow(&lambda, pk.n_squared()), BigUint::one());
+    // the batch path (8-lane IFMA groups of 4 when available)
+    let zeros = vec![BigUint::from(0u32); 7];
+    let cts = sk.encrypt_crt_batch(&zeros, &mut rng).unwrap();
+    for ct in &cts {
+        assert_eq!(ct.value().modpow(&lambda, pk.n_squared()), BigUint::one());
+    }
+    assert_ne!(cts[0], cts[1]);
 }
 
 #[test]
