@@ -45,18 +45,24 @@ pub struct LinearTransform {
 }
 
 impl LinearTransform {
-    /// Encodes the square matrix `matrix` (rows) for ciphertexts at `level`.
+    /// Encodes `matrix` (a list of rows) for ciphertexts at `level`. A
+    /// rectangular `r × c` matrix is padded with zeros to `d × d`, `d` the
+    /// smallest power of two `≥ max(r, c)` ([`Self::dim`]); the input must
+    /// then be tiled with period `d` ([`Self::tile_input`]) and output `i`
+    /// is in slot `i` (and `i + d`, `i + 2d`, …).
     pub fn new(encoder: &Encoder, matrix: &[Vec<f64>], level: usize) -> Result<Self> {
-        let d = matrix.len();
         let slots = encoder.slots();
-        if d == 0 || !d.is_power_of_two() || d > slots {
+        let rows = matrix.len();
+        let cols = matrix.iter().map(Vec::len).max().unwrap_or(0);
+        if rows == 0 || cols == 0 || matrix.iter().any(|r| r.len() != cols) {
             return Err(Error::InvalidArgument {
-                what: format!("matrix dimension {d} must be a power of two ≤ {slots}"),
+                what: "matrix is empty or ragged".into(),
             });
         }
-        if matrix.iter().any(|r| r.len() != d) {
+        let d = rows.max(cols).next_power_of_two();
+        if d > slots {
             return Err(Error::InvalidArgument {
-                what: "matrix is not square".into(),
+                what: format!("matrix dimension {d} (padded) exceeds the {slots} slots"),
             });
         }
         if matrix.iter().flatten().any(|x| !x.is_finite()) {
@@ -71,6 +77,9 @@ impl LinearTransform {
                 available: 0,
             });
         }
+        let entry = |j: usize, k: usize| -> f64 {
+            matrix.get(j).and_then(|r| r.get(k)).copied().unwrap_or(0.0)
+        };
         let params = encoder.params();
         let q = params.q(level)? as f64;
         let mut g = 1usize;
@@ -79,7 +88,7 @@ impl LinearTransform {
         }
         let mut diagonals = Vec::new();
         for i in 0..d {
-            let diag: Vec<f64> = (0..d).map(|j| matrix[j][(j + i) % d]).collect();
+            let diag: Vec<f64> = (0..d).map(|j| entry(j, (j + i) % d)).collect();
             if diag.iter().all(|&x| x == 0.0) {
                 continue;
             }
@@ -99,9 +108,25 @@ impl LinearTransform {
         })
     }
 
-    /// The dimension `d`.
+    /// The (padded) dimension `d`: the period of the input and output tiling.
     pub fn dim(&self) -> usize {
         self.dim
+    }
+
+    /// `x` padded with zeros to [`Self::dim`] and tiled over `slots` slots.
+    pub fn tile_input(&self, x: &[f64], slots: usize) -> Result<Vec<f64>> {
+        if x.len() > self.dim {
+            return Err(Error::InvalidArgument {
+                what: format!(
+                    "{} inputs for a transform of dimension {}",
+                    x.len(),
+                    self.dim
+                ),
+            });
+        }
+        let mut v = x.to_vec();
+        v.resize(self.dim, 0.0);
+        Ok(tile(&v, slots))
     }
 
     /// The level the diagonals are encoded for.

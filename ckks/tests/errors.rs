@@ -244,9 +244,13 @@ fn key_and_argument_errors() {
         Err(Error::Rlwe(rlwe::Error::MissingKey { .. }))
     ));
     // Linear transforms: shape, level.
-    let m3 = vec![vec![1.0; 3]; 3];
+    let too_big = vec![vec![1.0; c.params.slots() + 1]; 2];
     assert!(matches!(
-        LinearTransform::new(&c.encoder, &m3, 1),
+        LinearTransform::new(&c.encoder, &too_big, 1),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        LinearTransform::new(&c.encoder, &[], 1),
         Err(Error::InvalidArgument { .. })
     ));
     let ragged = vec![vec![1.0; 4], vec![1.0; 3], vec![1.0; 4], vec![1.0; 4]];

@@ -414,3 +414,33 @@ fn sparse_linear_transform_precision() {
     println!("banded 64×64 linear transform: {e:.2}");
     assert!(e < -24.0);
 }
+
+#[test]
+fn rectangular_linear_transform_precision() {
+    // 10 × 50 (a small dense layer): padded to 64 × 64.
+    let c = n8192();
+    let n = c.params.slots();
+    let m: Vec<Vec<f64>> = (0..10).map(|i| uniform(50, -1.0, 1.0, 140 + i)).collect();
+    let x = uniform(50, -1.0, 1.0, 139);
+    let lt = LinearTransform::new(&c.encoder, &m, c.params.max_level()).unwrap();
+    assert_eq!(lt.dim(), 64);
+    let gks = galois(c, &lt.rotation_steps(), false);
+    let input = lt.tile_input(&x, n).unwrap();
+    let ct =
+        c.pk.encrypt(&c.encoder.encode(&input).unwrap(), &mut rng(150))
+            .unwrap();
+    let y = c.eval.linear_transform(&ct, &lt, &gks).unwrap();
+    let got = c.encoder.decode(&c.sk.decrypt(&y).unwrap()).unwrap();
+    let want: Vec<f64> = (0..64)
+        .map(|j| {
+            if j < 10 {
+                (0..50).map(|k| m[j][k] * x[k]).sum()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let e = max_err_log2(&got[..64], &want);
+    println!("10×50 linear transform (padded to 64): {e:.2}");
+    assert!(e < -24.0);
+}
