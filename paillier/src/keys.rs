@@ -805,7 +805,7 @@ impl PrivateKey {
         let k52 = mb.limbs();
         let one = BigUint::one();
         let mut bases: [Vec<u64>; LANES] = core::array::from_fn(|_| Vec::new());
-        for lane in 0..LANES {
+        for (lane, base) in bases.iter_mut().enumerate() {
             let half = if lane < LANES / 2 {
                 &self.s.p
             } else {
@@ -813,7 +813,7 @@ impl PrivateKey {
             };
             let mut prime = from_limbs(&half.prime.0);
             let mut x = rng.gen_biguint_range(&one, &prime);
-            bases[lane] = to_limbs52(&x, k52)?;
+            *base = to_limbs52(&x, k52)?;
             x.zeroize_biguint();
             prime.zeroize_biguint();
         }
