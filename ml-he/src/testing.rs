@@ -272,7 +272,16 @@ impl TestingParams {
             self.check_party(c)?;
         }
         let ids: Vec<PartyId> = committee.iter().map(|&c| PartyId(c)).collect();
-        Ok(ActiveSet::new(&ids, self.threshold)?)
+        let set = ActiveSet::new(&ids, self.threshold)?;
+        // The smudging width is budgeted for t shares.
+        if set.parties().len() != self.threshold {
+            return Err(Error::OutOfRange(format!(
+                "committee of {} parties: exactly t = {} decrypt",
+                set.parties().len(),
+                self.threshold
+            )));
+        }
+        Ok(set)
     }
 }
 
@@ -650,7 +659,7 @@ impl TestingServer {
         self.contributors.iter().copied().collect()
     }
 
-    /// A request for decryption shares of the sum to a committee of ≥ t.
+    /// A request for decryption shares of the sum to a committee of exactly t.
     pub fn decryption_request<R: RngCore + CryptoRng>(
         &mut self,
         committee: &[u32],

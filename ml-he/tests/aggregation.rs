@@ -565,3 +565,28 @@ fn session_key_round_trip_and_protocol_order() {
         assert!((a - 2.0).abs() <= res.precision);
     }
 }
+
+#[test]
+fn committee_must_be_exactly_t() {
+    let mut s = session(AggregationConfig::new(4, 2), 40);
+    let mut r = rng(41);
+    let mut server = Server::new(&s.key, 0, 10).unwrap();
+    for i in 0..3 {
+        server
+            .add(&s.clients[i].encrypt_update(0, &[0.5; 10], &mut r).unwrap())
+            .unwrap();
+    }
+    assert!(matches!(
+        server.decryption_request(&[1, 2, 3], &mut r),
+        Err(Error::OutOfRange(_))
+    ));
+    assert!(matches!(
+        server.decryption_request(&[1, 1], &mut r),
+        Err(Error::Threshold(threshold::Error::DuplicateParty { .. }))
+    ));
+    assert!(matches!(
+        server.decryption_request(&[1, 7], &mut r),
+        Err(Error::UnknownParty { party: 7 })
+    ));
+    let _ = &mut s;
+}
