@@ -38,7 +38,10 @@
 //! Malformed bytes, ciphertexts under another key, parameter set, session or
 //! round, and duplicate submissions are rejected with specific errors; a
 //! malicious *client* can still submit a well-formed encryption of a bad
-//! update (no zero-knowledge range proofs here).
+//! update (no zero-knowledge range proofs here). Messages name their sender
+//! but are not signed: run the protocol over authenticated channels, or a
+//! party could submit in another client's name (which the server would then
+//! refuse as a duplicate).
 //!
 //! ## Parameters and precision
 //!
