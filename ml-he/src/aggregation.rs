@@ -1493,13 +1493,55 @@ pub mod paillier_variant {
                 .collect()
         }
 
-        /// Client `client` encrypts its update for `round` (parallel over
-        /// ciphertexts).
+        /// Client `client` encrypts its update for `round` (textbook
+        /// Paillier encryption, parallel over ciphertexts).
         pub fn encrypt_update<R: RngCore + CryptoRng>(
             &self,
             client: u32,
             round: u64,
             update: &[f64],
+            rng: &mut R,
+        ) -> Result<Vec<u8>> {
+            self.encrypt_inner(client, round, update, None, rng)
+        }
+
+        /// A client's fixed-base encryptor (Damgård–Jurik–Nielsen short
+        /// exponents, see [`paillier::FastEncryptor`] for the assumption),
+        /// made once and reused for every round.
+        pub fn fast_encryptor<R: RngCore + CryptoRng>(
+            &self,
+            rng: &mut R,
+        ) -> Result<paillier::FastEncryptor> {
+            Ok(paillier::FastEncryptor::new(
+                self.params.public_key(),
+                paillier::ShortExponent::Security,
+                rng,
+            )?)
+        }
+
+        /// As [`Self::encrypt_update`] with a [`Self::fast_encryptor`].
+        pub fn encrypt_update_fast<R: RngCore + CryptoRng>(
+            &self,
+            client: u32,
+            round: u64,
+            update: &[f64],
+            encryptor: &paillier::FastEncryptor,
+            rng: &mut R,
+        ) -> Result<Vec<u8>> {
+            if encryptor.public_key() != self.params.public_key() {
+                return Err(Error::SessionMismatch {
+                    what: "encryptor for another Paillier key".into(),
+                });
+            }
+            self.encrypt_inner(client, round, update, Some(encryptor), rng)
+        }
+
+        fn encrypt_inner<R: RngCore + CryptoRng>(
+            &self,
+            client: u32,
+            round: u64,
+            update: &[f64],
+            fast: Option<&paillier::FastEncryptor>,
             rng: &mut R,
         ) -> Result<Vec<u8>> {
             self.check_party(client)?;
@@ -1514,7 +1556,10 @@ pub mod paillier_variant {
                 .chunks(self.packer.slots())
                 .map(|c| self.packer.pack(c))
                 .collect::<std::result::Result<Vec<BigUint>, _>>()?;
-            let cts = self.params.public_key().encrypt_batch(&ms, rng)?;
+            let cts = match fast {
+                Some(f) => f.encrypt_batch(&ms, rng)?,
+                None => self.params.public_key().encrypt_batch(&ms, rng)?,
+            };
             let header = PUpdateHeader {
                 tag: P_UPDATE_TAG,
                 round,
