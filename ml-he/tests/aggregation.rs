@@ -595,3 +595,61 @@ fn committee_must_be_exactly_t() {
     ));
     let _ = &mut s;
 }
+
+/// The noise bound that sizes the smudging (`log2_noise`) covers the noise
+/// actually measured in a sum of n fresh encryptions under a collective key
+/// of n parties (decrypted N-of-N with negligible smudging, tests only).
+#[test]
+fn smudging_noise_bound_covers_measured_noise() {
+    use threshold::{DecryptionShares, Party, PartyId, PublicKeyShares, Smudging};
+    let n = 10u32;
+    let params = AggregationParams::new(AggregationConfig::new(n as usize, 4), [50; 32]).unwrap();
+    let mut r = rng(51);
+    let rp = params.ckks().rlwe().clone();
+    let crs = threshold::Crs::from_seed([52; 32]);
+    let mut parties: Vec<Party> = (1..=n)
+        .map(|i| Party::new(PartyId(i), &rp, &mut r))
+        .collect();
+    let shares: Vec<_> = parties
+        .iter_mut()
+        .map(|p| p.public_key_share(&crs, &mut r).unwrap())
+        .collect();
+    let pk = ckks::PublicKey::from_rlwe(
+        params.ckks(),
+        PublicKeyShares::aggregate(shares)
+            .unwrap()
+            .finish()
+            .unwrap(),
+    )
+    .unwrap();
+    let enc = ckks::Encoder::new(params.ckks());
+    let ev = ckks::Evaluator::new(params.ckks());
+    let zero = enc
+        .encode_at(&[0.0], params.ckks().max_level(), params.scale())
+        .unwrap();
+    let mut sum = pk.encrypt(&zero, &mut r).unwrap();
+    for _ in 1..n {
+        ev.add_assign(&mut sum, &pk.encrypt(&zero, &mut r).unwrap())
+            .unwrap();
+    }
+    let none = Smudging::with_sigma(0.0);
+    let ds: Vec<_> = parties
+        .iter_mut()
+        .map(|p| p.decryption_share(sum.rlwe(), None, &none, &mut r).unwrap())
+        .collect();
+    let phase = DecryptionShares::aggregate(sum.rlwe(), ds, None).unwrap();
+    // σ = 1 smudging from 10 parties adds ≈ 2^3 at most
+    let measured = phase.phase().infinity_norm_bits();
+    eprintln!(
+        "measured noise 2^{measured:.2}, bound 2^{:.2}",
+        params.log2_noise()
+    );
+    assert!(
+        measured <= params.log2_noise(),
+        "2^{measured} above the bound"
+    );
+    assert!(
+        measured >= params.log2_noise() - 4.0,
+        "bound far too loose: 2^{measured}"
+    );
+}
