@@ -6,6 +6,12 @@
 //! 73 ms and 5.88 MB per client.
 //!
 //! `cargo bench --bench ml_aggregation`
+//!
+//! Measured here (2 vCPU Xeon, `flock /tmp/bench.lock`, 2026-11-25):
+//! client encrypt 9.1 ms (21.0 ms with `RAYON_NUM_THREADS=1`), 2,609,274
+//! bytes per client, server add of 10 updates 11.0 ms, one decryption share
+//! 9.6 ms, combination of 6 shares 8.6 ms; stated precision of the average
+//! 9.5e-10 at λ = 40.
 
 use std::time::Duration;
 
