@@ -24,7 +24,7 @@
 //! **analytic Gaussian mechanism** (Balle & Wang, ICML 2018): the mechanism
 //! is (ε, δ)-DP iff `Φ(Δ/2σ − εσ/Δ) − e^ε·Φ(−Δ/2σ − εσ/Δ) ≤ δ`, solved for
 //! ε by bisection. The classic bound `σ = Δ·sqrt(2 ln(1.25/δ))/ε` (Dwork &
-//! Roth, Thm A.1, valid for ε < 1) is also provided; it needs about 30% more
+//! Roth, Thm A.1, valid for ε < 1) is also provided; it always needs more
 //! noise. Several rounds compose: this module reports the per-round
 //! guarantee; use an RDP/zCDP accountant for many rounds (a Gaussian
 //! mechanism with `Δ/σ = μ` is `μ²/2`-zCDP, and zCDP adds up over rounds —
