@@ -73,7 +73,7 @@
 //!   2^22), layer 2 diagonals at 2^19 with no rescale: logits at scale
 //!   ≈ 2^41 at level 0, up to `|logit| < 2^8`.
 
-use rand::SeedableRng;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -1442,11 +1442,25 @@ impl Client {
                     )));
                 }
                 let d = self.setup.shape.inputs();
-                let mut cts = Vec::with_capacity(d);
-                for f in 0..d {
-                    let col: Vec<f64> = xs.iter().map(|x| x[f]).collect();
-                    cts.push(self.encrypt_slots(&col)?);
-                }
+                // One ChaCha20 stream per ciphertext, seeded from the
+                // client's generator: the features encrypt in parallel.
+                let seeds: Vec<[u8; 32]> = (0..d)
+                    .map(|_| {
+                        let mut s = [0u8; 32];
+                        self.rng.fill_bytes(&mut s);
+                        s
+                    })
+                    .collect();
+                let (encoder, sk, setup) = (&self.encoder, &self.sk, &self.setup);
+                let cts = seeds
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(f, seed)| {
+                        let col: Vec<f64> = xs.iter().map(|x| x[f]).collect();
+                        let pt = encoder.encode_at(&col, setup.input_level, setup.input_scale)?;
+                        Ok(sk.encrypt(&pt, &mut ChaCha20Rng::from_seed(seed))?)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Query {
                     samples: xs.len(),
                     ciphertexts: cts,
@@ -1491,7 +1505,7 @@ impl Client {
                 }
                 let cols = resp
                     .ciphertexts
-                    .iter()
+                    .par_iter()
                     .map(|ct| Ok(self.encoder.decode(&self.sk.decrypt(ct)?)?))
                     .collect::<Result<Vec<Vec<f64>>>>()?;
                 Ok((0..resp.samples)
