@@ -184,7 +184,7 @@ fn malformed_bytes_are_rejected() {
 
 #[test]
 fn wrapped_rlwe_public_key_encrypts_and_round_trips() {
-    // A plain rlwe public key over Q (as a threshold protocol produces).
+    // A plain rlwe public key (as a threshold protocol produces), wrapped.
     let c = n8192();
     let rpk = rlwe::keys::PublicKey::generate(c.sk.rlwe(), &mut rng(40)).unwrap();
     let pk = PublicKey::from_rlwe(&c.params, rpk).unwrap();
@@ -194,6 +194,6 @@ fn wrapped_rlwe_public_key_encrypts_and_round_trips() {
         .encrypt(&c.encoder.encode(&x).unwrap(), &mut rng(42))
         .unwrap();
     let e = max_err_log2(&decrypt(c, &ct), &x);
-    println!("fresh encryption with an rlwe (Q-only) public key: {e:.2}");
+    println!("fresh encryption with a wrapped rlwe public key: {e:.2}");
     assert!(e < -23.0);
 }
