@@ -384,3 +384,45 @@ fn models_from_json_run_encrypted() {
         Err(Error::OutOfRange(_))
     ));
 }
+
+/// The other circuit paths: a first layer wider than its input (BSGS
+/// diagonals instead of the rotated-block layout) and a linear activation
+/// (no square, no relinearization key).
+#[test]
+fn tall_first_layer_and_linear_activation() {
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    use rand::Rng;
+    let mut mat = |r: usize, c: usize| -> Vec<Vec<f64>> {
+        (0..r)
+            .map(|_| (0..c).map(|_| rng.gen_range(-0.5..0.5)).collect())
+            .collect()
+    };
+    let (w1, w2) = (mat(8, 4), mat(3, 8));
+    let xs = vec![vec![0.5, 0.25, 1.0, 0.0], vec![1.0, 1.0, 0.0, 0.5]];
+    for act in [Activation::Square, Activation::Poly(vec![0.2, 0.5])] {
+        let mlp = Mlp::new(
+            w1.clone(),
+            vec![0.1; 8],
+            w2.clone(),
+            vec![0.0, 0.1, -0.1],
+            act,
+        )
+        .unwrap();
+        for packing in [Packing::PerSample, Packing::Batch] {
+            let server = Server::mlp(&mlp, packing).unwrap();
+            if packing == Packing::PerSample {
+                assert!(matches!(
+                    server.setup().input_layout,
+                    InputLayout::Tiled { period: 4 }
+                ));
+            }
+            let out = run(&server, &xs, 11);
+            for (x, o) in xs.iter().zip(&out) {
+                let want = mlp.logits(x).unwrap();
+                for (a, b) in o.iter().zip(&want) {
+                    assert!((a - b).abs() < 1e-2, "{packing:?}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
