@@ -133,6 +133,12 @@ pub struct PolyData {
     data: Vec<u64>,
 }
 
+impl zeroize::Zeroize for PolyData {
+    fn zeroize(&mut self) {
+        self.data.zeroize();
+    }
+}
+
 impl PolyData {
     /// Captures `p`.
     pub fn from_poly(p: &Poly) -> Self {

@@ -59,6 +59,7 @@ pub mod paillier;
 mod party;
 mod protocols;
 mod smudging;
+mod wire;
 
 pub use crs::Crs;
 pub use error::{Error, Result};

@@ -68,10 +68,10 @@ fn check_share_poly(party: PartyId, p: &Poly, ring: &RingContext) -> Result<()> 
 /// A party's public-key share `b_i = −a·s_i + e_i`.
 #[derive(Clone, Debug)]
 pub struct PublicKeyShare {
-    party: PartyId,
-    params: Arc<Params>,
-    seed: Seed,
-    b: Poly,
+    pub(crate) party: PartyId,
+    pub(crate) params: Arc<Params>,
+    pub(crate) seed: Seed,
+    pub(crate) b: Poly,
 }
 
 impl PublicKeyShare {
@@ -161,11 +161,11 @@ impl PublicKeyShares {
 /// Round-one share of the relinearization-key protocol.
 #[derive(Clone, Debug)]
 pub struct RelinRound1Share {
-    party: PartyId,
-    params: Arc<Params>,
-    seed: Seed,
-    h0: Vec<Poly>,
-    h1: Vec<Poly>,
+    pub(crate) party: PartyId,
+    pub(crate) params: Arc<Params>,
+    pub(crate) seed: Seed,
+    pub(crate) h0: Vec<Poly>,
+    pub(crate) h1: Vec<Poly>,
 }
 
 /// The party's ephemeral secret `u_i` between the two rounds (zeroized on
@@ -203,11 +203,11 @@ pub struct RelinKeyRound1 {
 /// Round-two share.
 #[derive(Clone, Debug)]
 pub struct RelinRound2Share {
-    party: PartyId,
-    params: Arc<Params>,
-    seed: Seed,
-    h0: Vec<Poly>,
-    h1: Vec<Poly>,
+    pub(crate) party: PartyId,
+    pub(crate) params: Arc<Params>,
+    pub(crate) seed: Seed,
+    pub(crate) h0: Vec<Poly>,
+    pub(crate) h1: Vec<Poly>,
 }
 
 /// Aggregate of round two, finished into the relinearization key.
@@ -415,11 +415,11 @@ impl RelinKeyRound2 {
 /// A party's share of the Galois key for one element.
 #[derive(Clone, Debug)]
 pub struct GaloisKeyShare {
-    party: PartyId,
-    params: Arc<Params>,
-    element: usize,
-    seed: Seed,
-    b: Vec<Poly>,
+    pub(crate) party: PartyId,
+    pub(crate) params: Arc<Params>,
+    pub(crate) element: usize,
+    pub(crate) seed: Seed,
+    pub(crate) b: Vec<Poly>,
 }
 
 /// Sum of Galois-key shares for one element.
@@ -516,8 +516,8 @@ impl GaloisKeyShares {
 /// A party's decryption share `c_1·s_i + e_smudge` (or `c_1·λ_i·S_i + e`).
 #[derive(Clone, Debug)]
 pub struct DecryptionShare {
-    party: PartyId,
-    d: Poly,
+    pub(crate) party: PartyId,
+    pub(crate) d: Poly,
 }
 
 impl DecryptionShare {
@@ -662,9 +662,9 @@ impl DecryptionShares {
 /// `(s_i·c_1 + u_i·b' + e_smudge, u_i·a' + e)`.
 #[derive(Clone, Debug)]
 pub struct KeySwitchShare {
-    party: PartyId,
-    h0: Poly,
-    h1: Poly,
+    pub(crate) party: PartyId,
+    pub(crate) h0: Poly,
+    pub(crate) h1: Poly,
 }
 
 /// The re-encrypted ciphertext, assembled from shares.

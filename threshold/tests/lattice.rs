@@ -424,3 +424,187 @@ fn smudging_noise_has_the_stated_width() {
         );
     }
 }
+
+/// The whole protocol with every message serialized and read back, as
+/// between processes; malformed and mismatched bytes give specific errors.
+#[test]
+fn every_message_crosses_as_bytes() {
+    use threshold::{
+        DecryptionShare, GaloisKeyShare, KeySwitchShare, PublicKeyShare, RelinRound1Share,
+        RelinRound2Share, SecretShareMessage,
+    };
+    let params = bfv::Parameters::preset(bfv::Preset::N8192T65537).unwrap();
+    let rp = params.rlwe().clone();
+    let mut rng = rng(77);
+    let crs = Crs::from_seed([4; 32]);
+    let mut ps = parties(&rp, 3, &mut rng);
+    let pk_bytes: Vec<Vec<u8>> = ps
+        .iter_mut()
+        .map(|p| p.public_key_share(&crs, &mut rng).unwrap().to_bytes())
+        .collect();
+    let pk_shares: Vec<_> = pk_bytes
+        .iter()
+        .map(|b| PublicKeyShare::from_bytes(&rp, b).unwrap())
+        .collect();
+    let pk = PublicKeyShares::aggregate(pk_shares)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let mut r1_bytes = Vec::new();
+    let mut eph = Vec::new();
+    for p in ps.iter_mut() {
+        let (s, e) = p.relin_key_round1(&crs, &mut rng).unwrap();
+        r1_bytes.push(s.to_bytes());
+        eph.push(e);
+    }
+    let round1 = RelinKeyRound1::aggregate(
+        r1_bytes
+            .iter()
+            .map(|b| RelinRound1Share::from_bytes(&rp, b).unwrap()),
+    )
+    .unwrap();
+    let r2_bytes: Vec<Vec<u8>> = ps
+        .iter_mut()
+        .zip(eph)
+        .map(|(p, e)| p.relin_key_round2(e, &round1, &mut rng).unwrap().to_bytes())
+        .collect();
+    let rlk = RelinKeyRound2::aggregate(
+        round1,
+        r2_bytes
+            .iter()
+            .map(|b| RelinRound2Share::from_bytes(&rp, b).unwrap()),
+    )
+    .unwrap()
+    .finish()
+    .unwrap();
+    let g = galois_element_for_rotation(1, 8192);
+    let g_bytes: Vec<Vec<u8>> = ps
+        .iter_mut()
+        .map(|p| p.galois_key_share(&crs, g, &mut rng).unwrap().to_bytes())
+        .collect();
+    let gk = GaloisKeyShares::aggregate(
+        g_bytes
+            .iter()
+            .map(|b| GaloisKeyShare::from_bytes(&rp, b).unwrap()),
+    )
+    .unwrap()
+    .finish()
+    .unwrap();
+    // the finished keys also serialize (the relinearization key with explicit a_j)
+    let rlk = rlwe::keys::RelinKey::from_bytes(&rp, &rlk.to_bytes()).unwrap();
+    let mut gks = rlwe::keys::GaloisKeys::default();
+    gks.insert(gk);
+    // dealing messages through bytes
+    let mut inbox: Vec<Vec<SecretShareMessage>> = (0..3).map(|_| Vec::new()).collect();
+    for p in &ps {
+        for m in p.deal(2, 3, &mut rng).unwrap() {
+            let bytes = m.to_bytes(&rp);
+            inbox[(m.to.0 - 1) as usize].push(SecretShareMessage::from_bytes(&rp, &bytes).unwrap());
+        }
+    }
+    for (p, msgs) in ps.iter_mut().zip(inbox) {
+        p.receive_dealings(msgs, 2, 3).unwrap();
+    }
+    let bpk = bfv::PublicKey::from_rlwe(&params, pk).unwrap();
+    let enc = bfv::Encoder::new(&params);
+    let eval = bfv::Evaluator::new(&params);
+    let x: Vec<i64> = (0..8192).map(|i| i % 100).collect();
+    let ct = bpk.encrypt(&enc.encode(&x).unwrap(), &mut rng).unwrap();
+    let ct = eval
+        .rotate_rows(
+            &eval
+                .mul_relin(&ct, &ct, &bfv::RelinKey::from_rlwe(&params, rlk).unwrap())
+                .unwrap(),
+            1,
+            &bfv::GaloisKeys::from_rlwe(&params, gks),
+        )
+        .unwrap();
+    let active = ActiveSet::new(&[PartyId(1), PartyId(3)], 2).unwrap();
+    let sm = Smudging::for_bfv(&params, ct.level(), 60.0, 2).unwrap();
+    let d_bytes: Vec<Vec<u8>> = [0usize, 2]
+        .iter()
+        .map(|&i| {
+            ps[i]
+                .decryption_share(ct.rlwe(), Some(&active), &sm, &mut rng)
+                .unwrap()
+                .to_bytes(&rp)
+                .unwrap()
+        })
+        .collect();
+    let shares: Vec<_> = d_bytes
+        .iter()
+        .map(|b| DecryptionShare::from_bytes(&rp, b).unwrap())
+        .collect();
+    let pt = DecryptionShares::aggregate(ct.rlwe(), shares, Some(&active))
+        .unwrap()
+        .finish_bfv(&params, ct.encoding())
+        .unwrap();
+    let got = enc.decode(&pt).unwrap();
+    for j in 0..4095 {
+        assert_eq!(got[j], ((j + 1) % 100 * ((j + 1) % 100)) as i64);
+    }
+    // public-key switching shares through bytes
+    let result_sk = rlwe::keys::SecretKey::generate(&rp, &mut rng);
+    let result_pk = rlwe::keys::PublicKey::generate(&result_sk, &mut rng).unwrap();
+    let fresh = bpk
+        .encrypt(&enc.encode(&[9, 8, 7]).unwrap(), &mut rng)
+        .unwrap();
+    let sm = Smudging::for_bfv(&params, fresh.level(), 8.0, 3).unwrap();
+    let ks: Vec<_> = ps
+        .iter_mut()
+        .map(|p| {
+            let b = p
+                .key_switch_share(fresh.rlwe(), &result_pk, None, &sm, &mut rng)
+                .unwrap()
+                .to_bytes(&rp)
+                .unwrap();
+            KeySwitchShare::from_bytes(&rp, &b).unwrap()
+        })
+        .collect();
+    let switched = KeySwitchShares::aggregate(fresh.rlwe(), ks, None)
+        .unwrap()
+        .finish();
+    let pt = bfv::Plaintext::from_phase(
+        &params,
+        &result_sk.decrypt(&switched).unwrap(),
+        bfv::Encoding::Batch,
+    )
+    .unwrap();
+    assert_eq!(&enc.decode(&pt).unwrap()[..3], &[9, 8, 7]);
+
+    // bad input: truncated, wrong kind, other parameters, bad party id
+    let b = &pk_bytes[0];
+    assert!(matches!(
+        PublicKeyShare::from_bytes(&rp, &b[..b.len() - 5]),
+        Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
+    ));
+    assert!(matches!(
+        RelinRound1Share::from_bytes(&rp, b),
+        Err(Error::Malformed { .. })
+    ));
+    let other = bfv::Parameters::preset(bfv::Preset::N4096T65537).unwrap();
+    assert!(matches!(
+        PublicKeyShare::from_bytes(other.rlwe(), b),
+        Err(Error::Rlwe(rlwe::Error::ParameterMismatch { .. }))
+    ));
+    let mut zero_party = b.clone();
+    // body = (tag: 8 bytes, party: u32, …) after the 42-byte header
+    zero_party[50..54].copy_from_slice(&0u32.to_le_bytes());
+    assert!(matches!(
+        PublicKeyShare::from_bytes(&rp, &zero_party),
+        Err(Error::Malformed { .. })
+    ));
+    let mut even = g_bytes[0].clone();
+    even[54..62].copy_from_slice(&4u64.to_le_bytes());
+    assert!(matches!(
+        GaloisKeyShare::from_bytes(&rp, &even),
+        Err(Error::Malformed { .. })
+    ));
+    let mut big = d_bytes[0].clone();
+    let l = big.len();
+    big[l - 8..].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(
+        DecryptionShare::from_bytes(&rp, &big),
+        Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
+    ));
+}
