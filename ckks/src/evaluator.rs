@@ -25,7 +25,6 @@
 //! * Levels are aligned by dropping primes from the higher operand.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use rlwe::ciphertext::mod_down;
 use rlwe::poly::{Poly, Representation};
@@ -34,7 +33,6 @@ use crate::ciphertext::Ciphertext;
 use crate::complex::Complex;
 use crate::encoder::{check_scale, reduce_f64, Plaintext};
 use crate::keys::{GaloisKeys, RelinKey};
-use crate::keyswitch::Decomposer;
 use crate::params::Parameters;
 use crate::{Error, Result};
 
@@ -43,7 +41,6 @@ use crate::{Error, Result};
 pub struct Evaluator {
     params: Parameters,
     tolerance: f64,
-    decomposer: Arc<Decomposer>,
 }
 
 fn bits(x: f64) -> f64 {
@@ -56,7 +53,6 @@ impl Evaluator {
         Self {
             params: params.clone(),
             tolerance: 2f64.powi(-32),
-            decomposer: Decomposer::new(params.rlwe()),
         }
     }
 
@@ -525,28 +521,9 @@ impl Evaluator {
         if ct.len() != 3 {
             return self.rescale(&self.relinearize(ct, rlk)?);
         }
-        let rp = self.params.rlwe();
-        let parts = ct.inner.parts();
-        let digits = rlwe::ciphertext::decompose(rp, &parts[2])?;
-        let (k0, k1) = rlk.rlwe().key().apply_decomposed(&digits, l)?;
-        let (ext, p_mod) = self.decomposer.fused_tables(rp, l)?;
-        let ring_q = rp.ring_q(l)?;
-        let target = rp.ring_q(l - 1)?;
-        let n = self.params.degree();
-        let mut out = Vec::with_capacity(2);
-        for (c, mut k) in [(&parts[0], k0), (&parts[1], k1)] {
-            // k += P·c on the primes of Q_l (P·c ≡ 0 on the primes of P).
-            let mut tmp = rlwe::poly::buffer(n);
-            for (i, m) in ring_q.moduli().iter().enumerate() {
-                tmp.copy_from_slice(c.limb(i));
-                m.mul_scalar_vec(&mut tmp, p_mod[i]);
-                m.add_vec(k.limb_mut(i), &tmp);
-            }
-            rlwe::poly::recycle(tmp);
-            out.push(k.divide_round_by_tail(target, ext)?);
-        }
+        // rlwe fuses the key-switching reduction by P with the rescale by q_l.
+        let inner = ct.inner.relinearize_rescale(rlk.rlwe())?;
         let q = self.params.q(l)? as f64;
-        let inner = rlwe::ciphertext::Ciphertext::new(rp, out)?;
         Ok(self.wrap(inner, ct.scale / q))
     }
 

@@ -73,7 +73,6 @@ pub mod encoder;
 pub mod error;
 pub mod evaluator;
 pub mod keys;
-mod keyswitch;
 pub mod linear;
 pub mod params;
 pub mod polynomial;
