@@ -79,7 +79,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use ckks::{
-    Ciphertext, Encoder, Evaluator, GaloisKeys, Parameters, Plaintext, RelinKey, SecretKey,
+    Ciphertext, Encoder, Evaluator, GaloisKeys, Parameters, Plaintext, Polynomial, RelinKey,
+    SecretKey,
 };
 use rlwe::poly::{Poly, Representation};
 
@@ -90,6 +91,26 @@ const SETUP_TAG: [u8; 8] = *b"mlhe/su1";
 const KEYS_TAG: [u8; 8] = *b"mlhe/ek1";
 const QUERY_TAG: [u8; 8] = *b"mlhe/qy1";
 const RESP_TAG: [u8; 8] = *b"mlhe/rs1";
+
+/// What the logistic-regression server returns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LogisticOutput {
+    /// The logit `w·x + b` (fastest: N = 4096, one prime; the client
+    /// applies the exact sigmoid — σ is invertible, so returning σ(z)
+    /// reveals exactly as much as z).
+    Logit,
+    /// A least-squares odd polynomial approximation of σ fitted on
+    /// `[−range, range]` ([`crate::model::fit_sigmoid_odd`]); pick the range
+    /// from the model's training logits
+    /// ([`LogisticRegression::logit_range`]), not a fixed textbook
+    /// interval. N = 8192 and `depth + 1` more primes.
+    Sigmoid {
+        /// Half-width of the fitting interval.
+        range: f64,
+        /// Odd degree (3, 5, 7).
+        degree: usize,
+    },
+}
 
 /// How samples are laid out in ciphertexts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -478,6 +499,8 @@ impl Response {
 const LR_INPUT_BITS: i32 = 22;
 /// log2 of the scale of the logistic-regression weights.
 const LR_WEIGHT_BITS: i32 = 18;
+/// log2 of the scale of the logistic regression with a sigmoid output.
+const SIG_SCALE_BITS: i32 = 30;
 /// log2 of the scale of the MLP inputs.
 const MLP_INPUT_BITS: i32 = 30;
 /// Input bound of the logistic regression (standardized features).
@@ -831,9 +854,13 @@ enum Evaluation {
         weights: Plaintext,
         bias: f64,
         count: usize,
+        sigmoid: Option<Polynomial>,
     },
     LogisticBatch {
-        model: LogisticRegression,
+        weights: Vec<f64>,
+        bias: f64,
+        weight_scale: f64,
+        sigmoid: Option<Polynomial>,
     },
     MlpSample(Box<MlpCircuit>),
     MlpBatch {
@@ -859,8 +886,18 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// A server for a logistic regression (returns logits).
+    /// A server for a logistic regression that returns the logit (the
+    /// client applies the exact sigmoid).
     pub fn logistic(model: &LogisticRegression, packing: Packing) -> Result<Self> {
+        Self::logistic_with(model, packing, LogisticOutput::Logit)
+    }
+
+    /// A server for a logistic regression with a choice of output.
+    pub fn logistic_with(
+        model: &LogisticRegression,
+        packing: Packing,
+        output: LogisticOutput,
+    ) -> Result<Self> {
         let d = model.n_features();
         if d == 0 {
             return Err(Error::Shape("model without features".into()));
@@ -873,29 +910,53 @@ impl Server {
         {
             return Err(Error::OutOfRange("non-finite weight".into()));
         }
-        let params = build_params(4096, &[50], &[50], LR_INPUT_BITS)?;
+        // Logit: N = 4096, one prime, no rescale. Sigmoid: the logit is
+        // computed as u = z / R (1/R folded into the weights), rescaled,
+        // and the polynomial in u ∈ [−1, 1] takes `depth` more levels.
+        let (params, input_bits, level, weight_scale, inv_r, sigmoid) = match output {
+            LogisticOutput::Logit => {
+                let p = build_params(4096, &[50], &[50], LR_INPUT_BITS)?;
+                (p, LR_INPUT_BITS, 0, pow2(LR_WEIGHT_BITS), 1.0, None)
+            }
+            LogisticOutput::Sigmoid { range, degree } => {
+                let c = crate::model::fit_sigmoid_odd(range, degree)?;
+                let cu: Vec<f64> = c
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ci)| ci * range.powi(i as i32))
+                    .collect();
+                let poly = Polynomial::from_power(&cu)?;
+                let depth = poly.depth();
+                let mut q = vec![40u32];
+                q.extend(std::iter::repeat_n(SIG_SCALE_BITS as u32, depth + 1));
+                let p = build_params(8192, &q, &[40], SIG_SCALE_BITS)?;
+                let top = depth + 1;
+                let ws = p.q(top)? as f64;
+                (p, SIG_SCALE_BITS, top, ws, 1.0 / range, Some(poly))
+            }
+        };
         let encoder = Encoder::new(&params);
         let slots = params.slots();
         let count = next_pow2(d);
         if count > slots {
             return Err(Error::Shape(format!("{d} features for {slots} slots")));
         }
-        let weight_scale = pow2(LR_WEIGHT_BITS);
+        let w: Vec<f64> = model.weights.iter().map(|w| w * inv_r).collect();
+        let bias = model.bias * inv_r;
+        let relinearization = sigmoid.is_some();
         let (evaluation, rotations, input_layout) = match packing {
             Packing::PerSample => {
                 // Tiled weights and input: after the log-sum every slot
                 // holds the logit (no slot holds a partial sum that would
                 // reveal single weights to the client).
-                let weights = encoder.encode_at(
-                    &ckks::tile(&pad(&model.weights, count), slots),
-                    0,
-                    weight_scale,
-                )?;
+                let weights =
+                    encoder.encode_at(&ckks::tile(&pad(&w, count), slots), level, weight_scale)?;
                 (
                     Evaluation::LogisticSample {
                         weights,
-                        bias: model.bias,
+                        bias,
                         count,
+                        sigmoid,
                     },
                     Evaluator::sum_slots_steps(count),
                     InputLayout::Tiled { period: count },
@@ -903,7 +964,10 @@ impl Server {
             }
             Packing::Batch => (
                 Evaluation::LogisticBatch {
-                    model: model.clone(),
+                    weights: w,
+                    bias,
+                    weight_scale,
+                    sigmoid,
                 },
                 Vec::new(),
                 InputLayout::Slots,
@@ -915,12 +979,12 @@ impl Server {
             degree: params.degree(),
             q_primes: params.rlwe().q().to_vec(),
             p_primes: params.rlwe().p().to_vec(),
-            input_scale: pow2(LR_INPUT_BITS),
-            input_level: 0,
+            input_scale: pow2(input_bits),
+            input_level: level,
             input_layout,
             max_abs_input: LR_MAX_ABS_INPUT,
             rotations,
-            relinearization: false,
+            relinearization,
             output_stride: 1,
         };
         Ok(Self {
@@ -1124,27 +1188,51 @@ impl Server {
                 weights,
                 bias,
                 count,
+                sigmoid,
             } => {
                 let gks = self.galois(keys)?;
+                let rlk = match sigmoid {
+                    Some(_) => Some(self.relin(keys)?),
+                    None => None,
+                };
                 query
                     .ciphertexts
                     .par_iter()
                     .map(|ct| {
-                        let ct = ev.drop_to_level(ct, 0)?;
-                        let p = ev.mul_plain(&ct, weights)?;
-                        let s = ev.sum_slots(&p, *count, gks)?;
-                        Ok(ev.add_const(&s, *bias)?)
+                        let ct = ev.drop_to_level(ct, weights.level())?;
+                        let mut p = ev.mul_plain(&ct, weights)?;
+                        if p.level() > 0 {
+                            p = ev.rescale(&p)?;
+                        }
+                        let z = ev.add_const(&ev.sum_slots(&p, *count, gks)?, *bias)?;
+                        match (sigmoid, rlk) {
+                            (Some(poly), Some(rlk)) => Ok(ev.evaluate_polynomial(&z, poly, rlk)?),
+                            _ => Ok(z),
+                        }
                     })
                     .collect::<Result<Vec<_>>>()?
             }
-            Evaluation::LogisticBatch { model } => {
+            Evaluation::LogisticBatch {
+                weights,
+                bias,
+                weight_scale,
+                sigmoid,
+            } => {
+                let level = self.setup.input_level;
                 let xs = query
                     .ciphertexts
                     .iter()
-                    .map(|ct| ev.drop_to_level(ct, 0))
+                    .map(|ct| ev.drop_to_level(ct, level))
                     .collect::<ckks::Result<Vec<_>>>()?;
-                let z = weighted_sum(ev, &xs, &model.weights, pow2(LR_WEIGHT_BITS))?;
-                vec![ev.add_const(&z, model.bias)?]
+                let mut z = weighted_sum(ev, &xs, weights, *weight_scale)?;
+                if level > 0 {
+                    z = ev.rescale(&z)?;
+                }
+                let z = ev.add_const(&z, *bias)?;
+                match sigmoid {
+                    Some(poly) => vec![ev.evaluate_polynomial(&z, poly, self.relin(keys)?)?],
+                    None => vec![z],
+                }
             }
             Evaluation::MlpSample(c) => {
                 let MlpCircuit {

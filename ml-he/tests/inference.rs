@@ -11,9 +11,13 @@ use std::sync::OnceLock;
 
 use ml_he::data::{self, Split};
 use ml_he::inference::{
-    Client, EvaluationKeys, InputLayout, Packing, PublicSetup, Query, Response, Server,
+    Client, EvaluationKeys, InputLayout, LogisticOutput, Packing, PublicSetup, Query, Response,
+    Server,
 };
-use ml_he::model::{argmax, Activation, LogisticConfig, LogisticRegression, Mlp, MlpConfig};
+use ml_he::model::{
+    argmax, eval_poly, fit_sigmoid_odd, Activation, LogisticConfig, LogisticRegression, Mlp,
+    MlpConfig,
+};
 use ml_he::Error;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -424,5 +428,39 @@ fn tall_first_layer_and_linear_activation() {
                 }
             }
         }
+    }
+}
+
+/// Sigmoid under encryption, fitted on the training logits' range: the
+/// thresholded probability agrees with the plaintext prediction on the whole
+/// test split (the tutorial cubic would flip every |z| > 7.02).
+#[test]
+fn logistic_sigmoid_output_agrees_on_test_split() {
+    let (s, m) = lr();
+    let (lo, hi) = m.logit_range(&s.train).unwrap();
+    let range = lo.abs().max(hi.abs());
+    let fit = fit_sigmoid_odd(range, 3).unwrap();
+    for packing in [Packing::Batch, Packing::PerSample] {
+        let server =
+            Server::logistic_with(m, packing, LogisticOutput::Sigmoid { range, degree: 3 })
+                .unwrap();
+        let n = if packing == Packing::Batch {
+            s.test.len()
+        } else {
+            16
+        };
+        let xs = &s.test.x[..n];
+        let out = run(&server, xs, 12);
+        let mut agree = 0;
+        let mut max_err = 0f64;
+        for (x, o) in xs.iter().zip(&out) {
+            let z = m.logit(x).unwrap();
+            max_err = max_err.max((eval_poly(&fit, z) - o[0]).abs());
+            agree += usize::from((z > 0.0) == (o[0] > 0.5));
+        }
+        let rate = agree as f64 / n as f64;
+        eprintln!("LR sigmoid {packing:?}: agreement {rate} on {n}, max |Δp| {max_err:.2e}");
+        assert!(rate >= 0.995, "agreement {rate}");
+        assert!(max_err < 1e-3, "max error {max_err}");
     }
 }
