@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ml_he::data;
-use ml_he::inference::{Client, Packing, Server};
+use ml_he::inference::{Client, LogisticOutput, Packing, Server};
 use ml_he::model::{Activation, LogisticConfig, LogisticRegression, Mlp, MlpConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -110,6 +110,13 @@ fn inference_benches(c: &mut Criterion) {
     let (bc, lr, dg, mlp) = models();
     let lr_sample = Server::logistic(&lr, Packing::PerSample).expect("server");
     latency(c, "logistic", &lr_sample, &bc.test.x);
+    let (lo, hi) = lr.logit_range(&bc.train).expect("range");
+    let sig = LogisticOutput::Sigmoid {
+        range: lo.abs().max(hi.abs()),
+        degree: 3,
+    };
+    let lr_sig = Server::logistic_with(&lr, Packing::PerSample, sig).expect("server");
+    latency(c, "logistic-sigmoid3", &lr_sig, &bc.test.x);
     let lr_batch = Server::logistic(&lr, Packing::Batch).expect("server");
     throughput(c, "logistic", &lr_batch, &bc.test.x);
     let mlp_sample = Server::mlp(&mlp, Packing::PerSample).expect("server");

@@ -48,30 +48,48 @@
 //! ## Packings
 //!
 //! * [`Packing::PerSample`] (latency): one sample per ciphertext.
-//!   Logistic regression: the features sit in slots `0..d`, one plaintext
-//!   product with the weights, `log2 d` rotations sum them into slot 0, the
-//!   bias is added. MLP: the input is tiled over all slots (slot `j` holds
-//!   `x[j mod 64]`) and each layer is a matrix × vector product by the
-//!   diagonal method for rectangular matrices with baby-step giant-step
-//!   rotations (hoisted baby steps); the biases are tiled too, so the
-//!   replicated layout the next layer reads stays intact.
+//!   - Logistic regression: the sample is tiled with period 32 over all
+//!     slots, one plaintext product with the (tiled) weights, `log2 32 = 5`
+//!     rotations sum each window, the bias is added: every slot holds the
+//!     logit, no slot holds a partial sum that would expose single weights.
+//!   - MLP, first layer: the client lays the sample out in
+//!     [`InputLayout::RotatedBlocks`] (block `b` holds `x` rotated by `b`),
+//!     i.e. it does the baby-step rotations of the diagonal method in the
+//!     clear; the server does one plaintext product, one rescale and
+//!     `log2(4096/64) = 6` rotations on one limb fewer. The result is tiled
+//!     with period 32; the bias is tiled too, so the replicated layout the
+//!     next layer reads stays intact (a bias added to the first 32 slots
+//!     only would break it). Layers wider than their input fall back to the
+//!     BSGS diagonal method.
+//!   - MLP, second layer: diagonal method for the rectangular (padded)
+//!     16 × 32 matrix with baby-step giant-step rotations (hoisted baby
+//!     steps) and one folding rotation; no rescale.
 //! * [`Packing::Batch`] (throughput): one sample per slot, one ciphertext
-//!   per feature; dot products are scalar multiplications and additions, no
-//!   rotation and no Galois key at all.
+//!   per feature; dot products are scalar multiplications accumulated in
+//!   128 bits and reduced once, no rotation and no Galois key at all.
 //!
 //! ## Parameters (128-bit security, all primes below 2^50)
 //!
-//! * Logistic regression: N = 4096, `Q = [50]`, `P = [50]` bits (100 ≤ 109).
-//!   Features at scale 2^22, weights at 2^18; the product is never rescaled,
-//!   so a single prime suffices and results up to `|logit| < 2^8` decode
-//!   exactly (ample: the logit is returned, the client applies the exact
-//!   sigmoid — σ is invertible, so a sigmoid computed under encryption would
-//!   reveal exactly as much).
-//! * MLP with square activation: N = 8192, `Q = [50, 28, 25]`, `P = [50]`
-//!   bits (153 ≤ 218). Input at 2^25, layer 1 diagonals at scale `q_2` and
-//!   one rescale (scale stays 2^25), square + rescale by `q_1` (scale ≈
-//!   2^22), layer 2 diagonals at 2^19 with no rescale: logits at scale
-//!   ≈ 2^41 at level 0, up to `|logit| < 2^8`.
+//! * Logistic regression ([`LogisticOutput::Logit`]): N = 4096, `Q = [50]`,
+//!   `P = [50]` bits (100 ≤ 109). Features at scale 2^22, weights at 2^18;
+//!   the product is never rescaled, so a single prime suffices and results
+//!   up to `|logit| < 2^8` decode exactly. The client applies the exact
+//!   sigmoid (σ is invertible: a sigmoid computed under encryption reveals
+//!   exactly as much as the logit).
+//! * Logistic regression with [`LogisticOutput::Sigmoid`]: N = 8192,
+//!   `Q = [40, 30 × (depth + 1)]`, `P = [40]`: `u = z/R` at scale 2^30 (1/R
+//!   folded into the weights), then the fitted odd polynomial in `u`.
+//! * MLP with square activation: N = 8192, `Q = [50, 38, 30]`, `P = [50]`
+//!   bits (168 ≤ 218). Input at 2^30, layer 1 at scale `q_2` and one
+//!   rescale (scale stays 2^30), square + rescale by `q_1` (scale ≈ 2^22),
+//!   layer 2 at 2^19 with no rescale: logits at scale ≈ 2^41 at level 0,
+//!   up to `|logit| < 2^8`. A quadratic activation `c_2a² + c_1a + c_0` is
+//!   folded into a pure square (shift into `b_1`, `c_2` into `W_2`, constant
+//!   into `b_2`).
+//!
+//! Not provided: circuit privacy (the server does not flood the noise of
+//! its response, so a client that keeps its secret key could in principle
+//! learn more about the weights than the scores reveal).
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
