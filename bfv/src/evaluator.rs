@@ -160,7 +160,8 @@ impl Evaluator {
     /// multiplications (SEAL's `transform_to_ntt`): [`Self::mul_prepared`]
     /// then costs one pointwise product per part.
     pub fn prepare_mul(&self, pt: &Plaintext, level: usize) -> Result<PreparedPlaintext> {
-        self.params.check_same(pt.params(), "plaintext and evaluator")?;
+        self.params
+            .check_same(pt.params(), "plaintext and evaluator")?;
         Ok(PreparedPlaintext {
             poly: self.lift(pt, level)?,
             encoding: pt.encoding(),
