@@ -186,7 +186,7 @@ impl GaloisKeyShare {
         const WHAT: &str = "Galois-key share";
         let b: GkBody = read(params, b"thr/gk01", WHAT, bytes)?;
         let two_n = 2 * params.degree() as u64;
-        if b.element >= two_n || b.element % 2 == 0 {
+        if b.element >= two_n || b.element.is_multiple_of(2) {
             return Err(Error::Malformed {
                 what: WHAT,
                 reason: format!("Galois element {} is not odd and below 2N", b.element),

@@ -540,8 +540,8 @@ fn every_message_crosses_as_bytes() {
         .finish_bfv(&params, ct.encoding())
         .unwrap();
     let got = enc.decode(&pt).unwrap();
-    for j in 0..4095 {
-        assert_eq!(got[j], ((j + 1) % 100 * ((j + 1) % 100)) as i64);
+    for (j, g) in got.iter().enumerate().take(4095) {
+        assert_eq!(*g, ((j + 1) % 100 * ((j + 1) % 100)) as i64);
     }
     // public-key switching shares through bytes
     let result_sk = rlwe::keys::SecretKey::generate(&rp, &mut rng);
