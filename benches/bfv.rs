@@ -56,6 +56,10 @@ fn bench(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("mul_plain", name), |bn| {
             bn.iter(|| eval.mul_plain(&a, &pt))
         });
+        let prepared = eval.prepare_mul(&pt, a.level()).expect("prepare");
+        group.bench_function(BenchmarkId::new("mul_plain_prepared", name), |bn| {
+            bn.iter(|| eval.mul_prepared(&a, &prepared))
+        });
         group.bench_function(BenchmarkId::new("mul", name), |bn| {
             bn.iter(|| eval.mul(&a, &b))
         });
