@@ -600,58 +600,6 @@ fn fresh_2048_bit_dealing() {
     assert_eq!(params.combine(&total, &ps).unwrap(), expect);
 }
 
-/// Timing of fresh 2048-bit dealings over several seeds (run with
-/// `--ignored --nocapture`; prints the safe-prime search time).
-#[test]
-#[ignore]
-fn time_fresh_2048_bit_dealings() {
-    for seed in 100..106 {
-        let mut rng = rng(seed);
-        let start = std::time::Instant::now();
-        let (params, _) = Dealer::deal(paillier::Bits::B2048, 2, 3, &mut rng).unwrap();
-        eprintln!("seed {seed}: 2048-bit dealing in {:?}", start.elapsed());
-        assert_eq!(params.public_key().bits(), 2048);
-    }
-}
-
-/// Per-party cost at 2048 and 3072 bits, n = 3 and 16 (run with
-/// `--ignored --nocapture`; figures for the report, the criterion bench is
-/// the reference).
-#[test]
-#[ignore]
-fn time_partial_decryption_2048_3072() {
-    let mut rng = rng(10);
-    for (pair, parties) in [
-        (test_primes::SAFE1024, 3usize),
-        (test_primes::SAFE1024, 16),
-        (test_primes::SAFE1536, 3),
-        (test_primes::SAFE1536, 16),
-    ] {
-        let (p, q) = test_primes::primes(pair);
-        let (params, shares) =
-            Dealer::deal_with_primes(p, q, parties / 2 + 1, parties, &mut rng).unwrap();
-        let (total, expect) = encrypted_sum(&params, &[1, 2, 3], &mut rng);
-        let start = std::time::Instant::now();
-        let ps = partials(&shares, &total, &mut rng);
-        let pd_time = start.elapsed() / parties as u32;
-        let start = std::time::Instant::now();
-        for pd in &ps {
-            params.verify(&total, pd).unwrap();
-        }
-        let verify_time = start.elapsed() / parties as u32;
-        let start = std::time::Instant::now();
-        assert_eq!(params.combine(&total, &ps).unwrap(), expect);
-        eprintln!(
-            "{} bits, n = {parties}: partial decryption + proof {pd_time:?}, verification {verify_time:?}, \
-             strict combine of all {parties} {:?}, partial decryption {} bytes, params {} bytes",
-            params.public_key().bits(),
-            start.elapsed(),
-            ps[0].serialized_size(),
-            params.serialized_size()
-        );
-    }
-}
-
 /// Damgård–Jurik with s ∈ {2, 3} (and s = 1 through the same path):
 /// plaintexts beyond n, up to n^s − 1, encrypted as `DjCiphertext`s, added
 /// (with wrap-around modulo n^s) and scaled, decrypt correctly from several
