@@ -225,14 +225,19 @@ impl Evaluator {
         let lift = |p: &Poly| -> Result<Poly> {
             let mut c = p.clone();
             c.to_coeff();
-            let mut data = rlwe::poly::buffer((lq + lr) * n);
+            // every word is written below (extension, then the Q limbs)
+            let mut data = rlwe::poly::scratch((lq + lr) * n);
             tables.q_to_r.extend(c.data(), n, &mut data[lq * n..], true);
             for (limb, plan) in data[lq * n..].chunks_mut(n).zip(plans_r) {
                 plan.forward(limb);
             }
-            let mut pn = p.clone();
-            pn.to_ntt();
-            data[..lq * n].copy_from_slice(pn.data());
+            if p.representation() == Representation::Ntt {
+                data[..lq * n].copy_from_slice(p.data());
+            } else {
+                let mut pn = p.clone();
+                pn.to_ntt();
+                data[..lq * n].copy_from_slice(pn.data());
+            }
             Ok(Poly::from_limbs(
                 &tables.ring_qr,
                 Representation::Ntt,
@@ -251,9 +256,9 @@ impl Evaluator {
         let c2 = Poly::mul(&a1, &b1)?;
         let scale_down = |mut c: Poly| -> Result<Poly> {
             c.to_coeff();
-            let mut in_r = rlwe::poly::buffer(lr * n);
+            let mut in_r = rlwe::poly::scratch(lr * n);
             tables.mul_scaler.scale(c.data(), n, &mut in_r);
-            let mut in_q = rlwe::poly::buffer(lq * n);
+            let mut in_q = rlwe::poly::scratch(lq * n);
             tables.r_to_q.extend(&in_r, n, &mut in_q, true);
             rlwe::poly::recycle(in_r);
             let mut out = Poly::from_limbs(ring_q, Representation::Coefficient, in_q)?;

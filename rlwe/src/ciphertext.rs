@@ -463,9 +463,14 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
         // offset (which the CKKS embedding would amplify by N instead of
         // sqrt(N)); the exact extension costs one float estimate per
         // coefficient.
-        let mut ext_out = crate::poly::buffer(ext.to_moduli().len() * n);
+        let mut ext_out = crate::poly::scratch(ext.to_moduli().len() * n);
         ext.extend(src, n, &mut ext_out, true);
-        let mut digit = Poly::zero(ring, Representation::Ntt);
+        // every limb is written below: no zero fill
+        let mut digit = Poly::from_limbs_unchecked(
+            ring,
+            Representation::Ntt,
+            crate::poly::scratch(ring.len() * n),
+        );
         let mut k = 0;
         for t in 0..ring.len() {
             let plan = &ring.plans()[t];

@@ -132,6 +132,13 @@ pub fn buffer(len: usize) -> Vec<u64> {
     pool::take_zeroed(len)
 }
 
+/// A scratch buffer of `len` words with unspecified contents, for outputs
+/// that are overwritten entirely (no zero fill); hand it back with
+/// [`recycle`].
+pub fn scratch(len: usize) -> Vec<u64> {
+    pool::take_overwrite(len)
+}
+
 /// Returns a buffer obtained from [`buffer`] (or any `Vec<u64>`) to the pool.
 pub fn recycle(v: Vec<u64>) {
     pool::give(v)
@@ -223,6 +230,22 @@ impl Poly {
             repr,
             data,
         })
+    }
+
+    /// A polynomial from limb-major residues that the caller guarantees are
+    /// reduced (length `limbs × N`, each value below its modulus): no
+    /// validation pass. For data produced by this crate's own arithmetic.
+    pub(crate) fn from_limbs_unchecked(
+        ctx: &Arc<RingContext>,
+        repr: Representation,
+        data: Vec<u64>,
+    ) -> Self {
+        debug_assert_eq!(data.len(), ctx.len() * ctx.degree);
+        Self {
+            ctx: ctx.clone(),
+            repr,
+            data,
+        }
     }
 
     /// A polynomial (coefficient representation) from signed coefficients;
@@ -593,7 +616,7 @@ impl Poly {
                 .for_each(|(limb, plan)| plan.backward(limb));
         }
         // r = centered remainder of self modulo T, extended to the target.
-        let mut r = pool::take_zeroed(k * n);
+        let mut r = pool::take_overwrite(k * n);
         ext.extend(&tail_data, n, &mut r, true);
         pool::give(tail_data);
         let mut data = pool::take(k * n);
@@ -619,10 +642,13 @@ impl Poly {
             if ntt {
                 plans[i].forward(rl);
             }
-            m.sub_vec(limb, rl);
             // T is invertible modulo every target prime (distinct primes).
             let inv = m.inv(t_mod[i]).unwrap_or(0);
-            m.mul_scalar_vec(limb, inv);
+            let (invs, q) = (m.shoup(inv), m.value());
+            // (x − r)·T^{-1} in one pass; x − r + q < 2q fits the Shoup input.
+            for (x, &r) in limb.iter_mut().zip(rl.iter()) {
+                *x = m.mul_shoup(*x + q - r, inv, invs);
+            }
         };
         if parallel(k, n) {
             out.data

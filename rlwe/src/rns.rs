@@ -261,7 +261,7 @@ impl BasisExtender {
         if let Some(t) = &self.ifma {
             return self.extend_ifma(t, input, degree, output, exact);
         }
-        let mut y = crate::pool::take_zeroed(l * degree);
+        let mut y = crate::pool::take_overwrite(l * degree);
         self.from.premultiply(input, degree, &mut y);
         let v: Vec<u64> = if exact {
             (0..degree)
@@ -317,7 +317,7 @@ impl BasisExtender {
         exact: bool,
     ) {
         let l = self.from.len();
-        let mut y = crate::pool::take_zeroed(l * degree);
+        let mut y = crate::pool::take_overwrite(l * degree);
         for (i, m) in self.from.moduli.iter().enumerate() {
             let r = i * degree..(i + 1) * degree;
             let q = m.value();
