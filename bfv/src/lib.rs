@@ -23,7 +23,7 @@
 //! let ct = eval.rotate_rows(&eval.mul_relin(&ct, &ct, &rlk)?, 1, &gk)?;
 //! let values: Vec<i64> = encoder.decode(&sk.decrypt(&ct)?)?;
 //! assert_eq!(&values[..3], &[4, 9, 0]);
-//! assert!(sk.noise_budget(&ct)? > 100.0);
+//! assert!(sk.noise_budget(&ct)? > 50.0);
 //! # Ok(())
 //! # }
 //! ```

@@ -21,9 +21,13 @@ use crate::{Error, Result};
 pub enum Preset {
     /// N = 4096, log2(QP) = 109 (2 + 1 primes).
     N4096T65537,
-    /// N = 8192, log2(QP) = 218 (4 + 1 primes, all below 2^50).
+    /// N = 8192, log2(QP) = 218 (3 + 2 primes, all below 2^50; two special
+    /// primes halve the key-switching digits: fresh noise budget ≈ 101 bits,
+    /// depth 3. SEAL's layout with one special prime — `q_bits(&[44, 44, 44,
+    /// 43])`, `p_bits(&[43])` — gives depth 4 for ≈ 30 % slower key switching).
     N8192T65537,
-    /// N = 16384, log2(QP) = 438 (8 + 1 primes, all below 2^50).
+    /// N = 16384, log2(QP) = 438 (7 + 2 primes, all below 2^50; two special
+    /// primes halve the key-switching digits).
     N16384T65537,
     /// N = 32768, log2(QP) = 881 (16 + 2 primes, all below 2^50).
     N32768T65537,
@@ -163,8 +167,8 @@ impl Parameters {
     pub fn preset(preset: Preset) -> Result<Arc<Parameters>> {
         let (n, q, p): (usize, Vec<u32>, Vec<u32>) = match preset {
             Preset::N4096T65537 => (4096, vec![36, 36], vec![37]),
-            Preset::N8192T65537 => (8192, vec![44, 44, 44, 43], vec![43]),
-            Preset::N16384T65537 => (16384, vec![49, 49, 49, 49, 49, 49, 48, 48], vec![48]),
+            Preset::N8192T65537 => (8192, vec![44, 44, 44], vec![43, 43]),
+            Preset::N16384T65537 => (16384, vec![49, 49, 49, 49, 49, 49, 48], vec![48, 48]),
             Preset::N32768T65537 => {
                 let mut q = vec![49; 15];
                 q.push(48);

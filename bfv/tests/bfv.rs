@@ -142,7 +142,7 @@ fn every_operation_matches_plaintext_arithmetic() {
     let low = c.eval.mod_switch_to(&ab, 0).unwrap();
     assert_eq!(low.level(), 0);
     assert_eq!(dec(&low), zip(&|u, v| u * v, &a, &b));
-    assert!(low.serialized_size() * 3 < ab.serialized_size());
+    assert!(low.serialized_size() * 2 < ab.serialized_size());
     // in-place variants agree
     let mut x = ca.clone();
     c.eval.add_assign(&mut x, &cb).unwrap();
@@ -286,7 +286,8 @@ fn deepest_chain_of_the_8192_preset() {
         plain = next_plain;
     }
     eprintln!("N=8192 depth {depth}, budgets {budgets:.1?}");
-    assert!(depth >= 4, "depth {depth}");
+    // 132-bit Q, fresh budget ≈ 101 bits, ≈ 29 bits per multiplication
+    assert!(depth >= 3, "depth {depth}");
     // decryption still exact at the last level reached
     assert_eq!(c.enc.decode(&c.sk.decrypt(&ct).unwrap()).unwrap(), plain);
 }
