@@ -493,7 +493,10 @@ impl Poly {
             });
         }
         let k = k % two_n;
-        let mut out = Poly::zero(&self.ctx, self.repr);
+        // X -> X^k permutes the coefficients (up to sign) and the NTT slots:
+        // every output word is written below, so no zero fill.
+        let mut out =
+            Poly::from_limbs_unchecked(&self.ctx, self.repr, pool::take_overwrite(self.data.len()));
         match self.repr {
             Representation::Coefficient => {
                 for (l, m) in self.ctx.moduli.iter().enumerate() {
