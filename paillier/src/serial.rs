@@ -203,9 +203,9 @@ impl PrivateKey {
         w
     }
 
-    /// Versioned bytes (secret!). The caller should wipe them after use.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        to_bytes(&self.wire())
+    /// Versioned bytes (secret: returned in a buffer wiped on drop).
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(to_bytes(&self.wire()))
     }
 
     /// Length of [`Self::to_bytes`].
