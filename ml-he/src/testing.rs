@@ -196,6 +196,11 @@ impl std::fmt::Debug for TestingParams {
 }
 
 impl TestingParams {
+    /// The BFV parameters of the session.
+    pub fn bfv(&self) -> &Arc<bfv::Parameters> {
+        &self.bfv
+    }
+
     /// `parties` test parties, any `threshold` of them decrypt, models with
     /// `classes` classes; public session seed.
     pub fn new(
