@@ -1,0 +1,1196 @@
+//! The coordinator: the computing party. It authenticates parties by their
+//! certificates, relays public shares and sealed (end-to-end encrypted)
+//! messages, sums encrypted updates, persists every accepted update before
+//! acknowledging it, and drives threshold decryption of each round's sum by a
+//! committee of live parties. It never holds key material that decrypts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ml_he::aggregation::paillier_variant::{self as pv, PaillierServer, PaillierSession};
+use ml_he::aggregation::{combine, AggregationParams, RoundResult, Server, SessionKey};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde::Serialize;
+use threshold::{
+    GaloisKeyShare, GaloisKeyShares, PublicKeyShare, RelinKeyRound1, RelinKeyRound2,
+    RelinRound1Share, RelinRound2Share,
+};
+use tokio::sync::{mpsc, oneshot};
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tonic::{Request, Response, Status};
+use tracing::{debug, error, info, warn};
+
+use crate::proto::{
+    Ack, Coordinator, CoordinatorServer, Hello, Kind, Sealed, Submission, Task, TaskStream,
+};
+use crate::session::{hex, Scheme, SessionConfig};
+use crate::store::{PersistedKeys, Store};
+use crate::{certs, Error, Result};
+
+/// How the coordinator runs.
+#[derive(Clone, Debug)]
+pub struct CoordinatorOptions {
+    /// Address to listen on (port 0: any free port, see `port_file`).
+    pub listen: SocketAddr,
+    /// Coordinator certificate (PEM).
+    pub cert: PathBuf,
+    /// Coordinator private key (PEM).
+    pub key: PathBuf,
+    /// Session CA certificate (PEM): party certificates must chain to it.
+    pub ca: PathBuf,
+    /// State directory (persistence across restarts).
+    pub state_dir: PathBuf,
+    /// The session.
+    pub config: SessionConfig,
+    /// Deadline for each round's submissions and each decryption attempt.
+    pub round_timeout: Duration,
+    /// Deadline for each key-generation step.
+    pub phase_timeout: Duration,
+    /// How long to wait for the parties to join (or rejoin after a restart).
+    pub join_timeout: Duration,
+    /// Write the bound address here once listening.
+    pub port_file: Option<PathBuf>,
+    /// Append one JSON line per round (and a final one) here.
+    pub summary_file: Option<PathBuf>,
+}
+
+type TaskSender = mpsc::Sender<std::result::Result<Task, Status>>;
+type Reply = oneshot::Sender<std::result::Result<(), String>>;
+
+enum Event {
+    Connected {
+        party: u32,
+        conn: u64,
+        hello: Hello,
+        tx: TaskSender,
+    },
+    Disconnected {
+        party: u32,
+        conn: u64,
+    },
+    Submitted {
+        party: u32,
+        sub: Submission,
+        reply: Reply,
+    },
+}
+
+struct Svc {
+    events: mpsc::Sender<Event>,
+    parties: u32,
+    next_conn: AtomicU64,
+}
+
+fn authenticate<T>(req: &Request<T>, parties: u32) -> std::result::Result<u32, Status> {
+    let certs = req
+        .peer_certs()
+        .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+    let cert = certs
+        .first()
+        .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+    certs::party_id(cert, parties).map_err(|e| {
+        warn!(reason = %e, "unknown party refused");
+        Status::unauthenticated(format!("unknown party: {e}"))
+    })
+}
+
+#[tonic::async_trait]
+impl Coordinator for Svc {
+    async fn subscribe(
+        &self,
+        request: Request<Hello>,
+    ) -> std::result::Result<Response<TaskStream>, Status> {
+        let party = authenticate(&request, self.parties)?;
+        let hello = request.into_inner();
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(64);
+        let watch = tx.clone();
+        self.events
+            .send(Event::Connected {
+                party,
+                conn,
+                hello,
+                tx,
+            })
+            .await
+            .map_err(|_| Status::unavailable("coordinator is shutting down"))?;
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            watch.closed().await;
+            let _ = events.send(Event::Disconnected { party, conn }).await;
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
+    async fn submit(
+        &self,
+        request: Request<Submission>,
+    ) -> std::result::Result<Response<Ack>, Status> {
+        let party = authenticate(&request, self.parties)?;
+        let sub = request.into_inner();
+        let (reply, rx) = oneshot::channel();
+        self.events
+            .send(Event::Submitted { party, sub, reply })
+            .await
+            .map_err(|_| Status::unavailable("coordinator is shutting down"))?;
+        match rx.await {
+            Ok(Ok(())) => Ok(Response::new(Ack { accepted: true })),
+            Ok(Err(reason)) => Err(Status::invalid_argument(reason)),
+            Err(_) => Err(Status::unavailable("coordinator is shutting down")),
+        }
+    }
+}
+
+/// One round's summary (logged, and appended to the summary file).
+#[derive(Clone, Debug, Serialize)]
+pub struct RoundSummary {
+    /// Round number.
+    pub round: u64,
+    /// Parties whose updates are in the sum.
+    pub contributors: Vec<u32>,
+    /// Contributions restored from the state directory after a restart.
+    pub restored: usize,
+    /// Parties dropped during the round (disconnected or timed out).
+    pub dropped: Vec<u32>,
+    /// Refused submissions (party, reason).
+    pub rejected: Vec<(u32, String)>,
+    /// The committee that decrypted.
+    pub committee: Vec<u32>,
+    /// Decryption attempts.
+    pub attempts: u32,
+    /// Bytes received (submissions).
+    pub bytes_in: u64,
+    /// Bytes sent (tasks).
+    pub bytes_out: u64,
+    /// Wall time of the round.
+    pub secs: f64,
+    /// Time until every update was in.
+    pub collect_secs: f64,
+    /// Time of threshold decryption.
+    pub decrypt_secs: f64,
+    /// Stated bound on the error of each coordinate of the sum.
+    pub precision: f64,
+}
+
+#[derive(Serialize)]
+struct RoundFile<'a> {
+    round: u64,
+    contributors: &'a [u32],
+    committee: &'a [u32],
+    precision: f64,
+    sum: Vec<f64>,
+}
+
+struct Conn {
+    conn: u64,
+    tx: TaskSender,
+}
+
+enum Next {
+    Sub(u32, Submission, Reply),
+    Gone(u32),
+    Joined,
+    Deadline,
+}
+
+struct Collected<T> {
+    accepted: BTreeMap<u32, T>,
+    failed: BTreeSet<u32>,
+    rejected: Vec<(u32, String)>,
+}
+
+enum Keys {
+    Ckks(SessionKey),
+    Paillier(Arc<PaillierSession>),
+}
+
+enum RoundServer {
+    Ckks(SessionKey, Server),
+    Paillier(Arc<PaillierSession>, PaillierServer),
+}
+
+impl RoundServer {
+    fn new(keys: &Keys, round: u64, len: usize) -> Result<Self> {
+        Ok(match keys {
+            Keys::Ckks(k) => Self::Ckks(k.clone(), Server::new(k, round, len)?),
+            Keys::Paillier(s) => Self::Paillier(s.clone(), PaillierServer::new(s, round, len)?),
+        })
+    }
+
+    /// Full validation on a scratch server (nothing touches the
+    /// aggregate), then the sender check: the update must name the
+    /// authenticated party.
+    fn check(&self, party: u32, round: u64, len: usize, bytes: &[u8]) -> Result<()> {
+        let claimed = match self {
+            Self::Ckks(k, _) => Server::new(k, round, len)?.add(bytes)?,
+            Self::Paillier(s, _) => PaillierServer::new(s, round, len)?.add(bytes)?,
+        };
+        if claimed != party {
+            return Err(Error::Refused {
+                party,
+                reason: format!("update submitted in the name of party {claimed}"),
+            });
+        }
+        if self.contributors().contains(&party) {
+            return Err(Error::Aggregation(ml_he::Error::DuplicateSubmission {
+                party,
+            }));
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, bytes: &[u8]) -> Result<u32> {
+        Ok(match self {
+            Self::Ckks(_, s) => s.add(bytes)?,
+            Self::Paillier(_, s) => s.add(bytes)?,
+        })
+    }
+
+    fn contributors(&self) -> Vec<u32> {
+        match self {
+            Self::Ckks(_, s) => s.contributors(),
+            Self::Paillier(_, s) => s.contributors(),
+        }
+    }
+
+    fn request(&mut self, committee: &[u32], rng: &mut ChaCha20Rng) -> Result<Vec<u8>> {
+        Ok(match self {
+            Self::Ckks(_, s) => s.decryption_request(committee, rng)?,
+            Self::Paillier(_, s) => s.decryption_request(rng)?,
+        })
+    }
+
+    /// Checks one decryption share against the request and its sender
+    /// (the aggregation layer names the sender only in its duplicate
+    /// error, so the share is combined with itself).
+    fn check_share(&self, party: u32, request: &[u8], share: &[u8]) -> Result<()> {
+        let pair = [share.to_vec(), share.to_vec()];
+        let r = match self {
+            Self::Ckks(k, _) => combine(k, request, &pair).map(|_| ()),
+            Self::Paillier(s, _) => pv::combine(s, request, &pair).map(|_| ()),
+        };
+        match r {
+            Err(ml_he::Error::DuplicateSubmission { party: p }) if p == party => Ok(()),
+            Err(ml_he::Error::DuplicateSubmission { party: p }) => Err(Error::Refused {
+                party,
+                reason: format!("decryption share in the name of party {p}"),
+            }),
+            Err(e) => Err(e.into()),
+            Ok(()) => Err(Error::Protocol("share check combined a result".into())),
+        }
+    }
+
+    fn combine(&self, request: &[u8], shares: &[Vec<u8>]) -> Result<RoundResult> {
+        Ok(match self {
+            Self::Ckks(k, _) => combine(k, request, shares)?,
+            Self::Paillier(s, _) => pv::combine(s, request, shares)?,
+        })
+    }
+}
+
+fn block<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+struct Driver {
+    cfg: SessionConfig,
+    sid: [u8; 32],
+    opts: CoordinatorOptions,
+    store: Store,
+    events: mpsc::Receiver<Event>,
+    conns: BTreeMap<u32, Conn>,
+    dropped: BTreeSet<u32>,
+    hellos: BTreeMap<u32, Hello>,
+    pending: BTreeMap<u32, Task>,
+    key_id: Vec<u8>,
+    joining: bool,
+    bytes_in: u64,
+    bytes_out: u64,
+    rng: ChaCha20Rng,
+}
+
+impl Driver {
+    fn alive(&self) -> BTreeSet<u32> {
+        self.conns
+            .keys()
+            .copied()
+            .filter(|p| !self.dropped.contains(p))
+            .collect()
+    }
+
+    async fn send(&mut self, party: u32, task: Task) {
+        self.bytes_out += task.size() as u64;
+        self.pending.insert(party, task.clone());
+        if let Some(c) = self.conns.get(&party) {
+            if c.tx.send(Ok(task)).await.is_err() {
+                debug!(party, "task stream closed");
+            }
+        }
+    }
+
+    async fn drop_party(&mut self, party: u32, reason: &str) {
+        warn!(party, reason, "party dropped");
+        self.dropped.insert(party);
+        self.pending.remove(&party);
+        if let Some(c) = self.conns.remove(&party) {
+            let mut t = Task::new(Kind::Failed);
+            t.info = format!("dropped from the session: {reason}");
+            let _ = c.tx.try_send(Ok(t));
+        }
+    }
+
+    async fn on_connect(&mut self, party: u32, conn: u64, hello: Hello, tx: TaskSender) {
+        let refuse = |reason: String| {
+            warn!(party, %reason, "connection refused");
+            let mut t = Task::new(Kind::Failed);
+            t.info = reason;
+            let _ = tx.try_send(Ok(t));
+        };
+        if self.dropped.contains(&party) {
+            return refuse("dropped from the session".into());
+        }
+        if !self.key_id.is_empty() && hello.key_id != self.key_id {
+            return refuse(if hello.key_id.is_empty() {
+                "the session's keys are generated and this party holds none (restarted party)"
+                    .into()
+            } else {
+                "party holds another collective key".into()
+            });
+        }
+        if hello.e2e_public.len() != 32 {
+            return refuse(format!(
+                "end-to-end public key of {} bytes",
+                hello.e2e_public.len()
+            ));
+        }
+        let again = self.conns.insert(party, Conn { conn, tx }).is_some()
+            || self.hellos.contains_key(&party);
+        info!(party, reconnect = again, "party connected");
+        self.hellos.insert(party, hello);
+        if let Some(t) = self.pending.get(&party).cloned() {
+            if let Some(c) = self.conns.get(&party) {
+                let _ = c.tx.send(Ok(t)).await;
+            }
+        }
+    }
+
+    async fn next(&mut self, deadline: Instant) -> Next {
+        loop {
+            let ev = match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Err(_) | Ok(None) => return Next::Deadline,
+                Ok(Some(ev)) => ev,
+            };
+            match ev {
+                Event::Connected {
+                    party,
+                    conn,
+                    hello,
+                    tx,
+                } => {
+                    self.on_connect(party, conn, hello, tx).await;
+                    return Next::Joined;
+                }
+                Event::Disconnected { party, conn } => {
+                    if self.conns.get(&party).map(|c| c.conn) == Some(conn) {
+                        self.conns.remove(&party);
+                        if self.joining {
+                            info!(party, "party left before the session started");
+                        } else if self.dropped.insert(party) {
+                            warn!(party, "party disconnected: dropped");
+                            return Next::Gone(party);
+                        }
+                    }
+                }
+                Event::Submitted { party, sub, reply } => {
+                    if self.dropped.contains(&party) {
+                        let _ = reply.send(Err("party was dropped from the session".into()));
+                        continue;
+                    }
+                    self.bytes_in += sub.size() as u64;
+                    return Next::Sub(party, sub, reply);
+                }
+            }
+        }
+    }
+
+    /// Waits for `need` live parties.
+    async fn wait_for(&mut self, need: usize, what: &str) -> Result<()> {
+        let deadline = Instant::now() + self.opts.join_timeout;
+        self.joining = true;
+        while self.alive().len() < need {
+            match self.next(deadline).await {
+                Next::Deadline => {
+                    self.joining = false;
+                    return Err(Error::TooFewParties {
+                        what: what.into(),
+                        alive: self.alive().len(),
+                        need,
+                    });
+                }
+                Next::Sub(party, _, reply) => {
+                    warn!(party, "submission before any task: rejected");
+                    let _ = reply.send(Err("no task is pending".into()));
+                }
+                Next::Gone(_) | Next::Joined => {}
+            }
+        }
+        self.joining = false;
+        Ok(())
+    }
+
+    /// Sends nothing; collects one submission of `kind` from each of
+    /// `targets` until `deadline`. A party whose stream closes or who
+    /// misses the deadline is dropped; an invalid submission is refused
+    /// with its reason (logged) and excludes the party from this step.
+    async fn collect<T>(
+        &mut self,
+        kind: Kind,
+        round: u64,
+        attempt: u32,
+        targets: &BTreeSet<u32>,
+        deadline: Instant,
+        mut validate: impl FnMut(u32, &Submission) -> Result<T>,
+    ) -> Collected<T> {
+        let mut out = Collected {
+            accepted: BTreeMap::new(),
+            failed: BTreeSet::new(),
+            rejected: Vec::new(),
+        };
+        let mut waiting = targets.clone();
+        waiting.retain(|p| !self.dropped.contains(p));
+        out.failed.extend(targets.difference(&waiting));
+        while !waiting.is_empty() {
+            match self.next(deadline).await {
+                Next::Deadline => {
+                    for p in std::mem::take(&mut waiting) {
+                        self.drop_party(p, &format!("missed the {kind:?} deadline"))
+                            .await;
+                        out.failed.insert(p);
+                    }
+                }
+                Next::Gone(p) => {
+                    if waiting.remove(&p) {
+                        out.failed.insert(p);
+                    }
+                }
+                Next::Joined => {}
+                Next::Sub(p, s, reply) => {
+                    let k = Kind::try_from(s.kind).unwrap_or(Kind::Unspecified);
+                    if k != kind || s.round != round || s.attempt != attempt {
+                        let reason = format!(
+                            "unexpected {k:?} submission for round {} attempt {} \
+                             (expecting {kind:?}, round {round}, attempt {attempt}): replayed or stale",
+                            s.round, s.attempt
+                        );
+                        warn!(party = p, %reason, "submission rejected");
+                        let _ = reply.send(Err(reason.clone()));
+                        out.rejected.push((p, reason));
+                        continue;
+                    }
+                    if !waiting.contains(&p) {
+                        let reason = if targets.contains(&p) {
+                            "duplicate submission (this step is already answered or refused)"
+                        } else {
+                            "submission from a party not asked in this step"
+                        };
+                        warn!(party = p, reason, "submission rejected");
+                        let _ = reply.send(Err(reason.into()));
+                        out.rejected.push((p, reason.into()));
+                        continue;
+                    }
+                    waiting.remove(&p);
+                    match validate(p, &s) {
+                        Ok(v) => {
+                            debug!(party = p, ?kind, round, bytes = s.size(), "accepted");
+                            out.accepted.insert(p, v);
+                            let _ = reply.send(Ok(()));
+                        }
+                        Err(e) => {
+                            let reason = e.to_string();
+                            warn!(party = p, ?kind, round, %reason, "submission rejected");
+                            let _ = reply.send(Err(reason.clone()));
+                            out.failed.insert(p);
+                            out.rejected.push((p, reason));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn all_parties(&self) -> BTreeSet<u32> {
+        (1..=self.cfg.parties as u32).collect()
+    }
+
+    fn keygen_failed<T>(&self, step: &str, c: &Collected<T>) -> Result<()> {
+        if c.accepted.len() == self.cfg.parties {
+            return Ok(());
+        }
+        Err(Error::TooFewParties {
+            what: format!(
+                "key generation ({step}) needs every party; failed: {:?}, refused: {:?}",
+                c.failed, c.rejected
+            ),
+            alive: c.accepted.len(),
+            need: self.cfg.parties,
+        })
+    }
+
+    async fn broadcast(&mut self, parties: &BTreeSet<u32>, task: &Task) {
+        for &p in parties {
+            self.send(p, task.clone()).await;
+        }
+    }
+
+    fn phase_deadline(&self) -> Instant {
+        Instant::now() + self.opts.phase_timeout
+    }
+
+    fn directory(&self) -> Vec<(u32, Vec<u8>)> {
+        self.hellos
+            .iter()
+            .map(|(p, h)| (*p, h.e2e_public.clone()))
+            .collect()
+    }
+
+    fn session_task(&self) -> Result<Task> {
+        let mut t = Task::new(Kind::Session);
+        t.info = serde_json::to_string(&self.cfg).map_err(|e| Error::Protocol(e.to_string()))?;
+        t.payload = self.sid.to_vec();
+        Ok(t)
+    }
+
+    /// Collective key generation (CKKS): public key, Shamir dealing,
+    /// optional relinearization and Galois keys.
+    async fn keygen_ckks(&mut self, params: &Arc<AggregationParams>) -> Result<PersistedKeys> {
+        let all = self.all_parties();
+        let rp = params.ckks().rlwe().clone();
+        let t0 = Instant::now();
+
+        // Session + public-key shares.
+        let task = self.session_task()?;
+        self.broadcast(&all, &task).await;
+        let dl = self.phase_deadline();
+        let c = self
+            .collect(Kind::PkShare, 0, 0, &all, dl, |p, s| {
+                let share = block(|| PublicKeyShare::from_bytes(&rp, &s.payload))?;
+                if share.party().0 != p {
+                    return Err(Error::Refused {
+                        party: p,
+                        reason: format!("public-key share of party {}", share.party().0),
+                    });
+                }
+                Ok(share)
+            })
+            .await;
+        self.keygen_failed("public-key shares", &c)?;
+        let key = block(|| SessionKey::from_shares(params, c.accepted.into_values()))?;
+        info!(key = %hex(&key.id()[..8]), secs = t0.elapsed().as_secs_f64(), "collective public key");
+
+        // Shamir dealing through the mailbox (sealed end to end).
+        let directory = self.directory();
+        let mut deal = Task::new(Kind::Deal);
+        deal.ids = directory.iter().map(|(p, _)| *p).collect();
+        deal.blobs = directory.iter().map(|(_, k)| k.clone()).collect();
+        self.broadcast(&all, &deal).await;
+        let n = self.cfg.parties as u32;
+        let dl = self.phase_deadline();
+        let c = self
+            .collect(Kind::Deal, 0, 0, &all, dl, |p, s| {
+                let mut to: BTreeSet<u32> = BTreeSet::new();
+                for b in &s.sealed {
+                    if b.from != p || b.to == p || b.to == 0 || b.to > n || !to.insert(b.to) {
+                        return Err(Error::Refused {
+                            party: p,
+                            reason: format!("sealed dealing {} → {}", b.from, b.to),
+                        });
+                    }
+                }
+                if to.len() != n as usize - 1 {
+                    return Err(Error::Refused {
+                        party: p,
+                        reason: format!("{} sealed dealings, expected {}", to.len(), n - 1),
+                    });
+                }
+                Ok(s.sealed.clone())
+            })
+            .await;
+        self.keygen_failed("Shamir dealing", &c)?;
+        let mut mailbox: BTreeMap<u32, Vec<Sealed>> = BTreeMap::new();
+        for b in c.accepted.into_values().flatten() {
+            mailbox.entry(b.to).or_default().push(b);
+        }
+        for &p in &all {
+            let mut t = Task::new(Kind::Dealings);
+            t.sealed = mailbox.remove(&p).unwrap_or_default();
+            self.send(p, t).await;
+        }
+        let dl = self.phase_deadline();
+        let c = self
+            .collect(Kind::Dealings, 0, 0, &all, dl, |_, _| Ok(()))
+            .await;
+        self.keygen_failed("receiving dealings", &c)?;
+        info!(secs = t0.elapsed().as_secs_f64(), "Shamir dealing done");
+
+        let mut keys = PersistedKeys {
+            ckks_key: key.to_bytes(),
+            directory,
+            ..Default::default()
+        };
+
+        if self.cfg.relin {
+            let t1 = Instant::now();
+            self.broadcast(&all, &Task::new(Kind::Relin1)).await;
+            let dl = self.phase_deadline();
+            let c = self
+                .collect(Kind::Relin1, 0, 0, &all, dl, |_, s| {
+                    let share = block(|| RelinRound1Share::from_bytes(&rp, &s.payload))?;
+                    Ok((share, s.payload.clone()))
+                })
+                .await;
+            self.keygen_failed("relinearization round 1", &c)?;
+            let (shares, bytes): (Vec<_>, Vec<_>) = c.accepted.into_values().unzip();
+            let round1 = block(|| RelinKeyRound1::aggregate(shares))?;
+            let mut t = Task::new(Kind::Relin2);
+            t.blobs = bytes;
+            self.broadcast(&all, &t).await;
+            let dl = self.phase_deadline();
+            let c = self
+                .collect(Kind::Relin2, 0, 0, &all, dl, |_, s| {
+                    Ok(block(|| RelinRound2Share::from_bytes(&rp, &s.payload))?)
+                })
+                .await;
+            self.keygen_failed("relinearization round 2", &c)?;
+            let rk = block(|| -> Result<_> {
+                let rk = RelinKeyRound2::aggregate(round1, c.accepted.into_values())?.finish()?;
+                let rk = ckks::RelinKey::from_rlwe(params.ckks(), rk)
+                    .map_err(|e| Error::Protocol(format!("relinearization key: {e}")))?;
+                Ok(rk.to_bytes())
+            })?;
+            info!(
+                bytes = rk.len(),
+                secs = t1.elapsed().as_secs_f64(),
+                "collective relinearization key"
+            );
+            keys.relin = Some(rk);
+        }
+
+        if !self.cfg.galois.is_empty() {
+            let t1 = Instant::now();
+            let elements = self.cfg.galois_elements();
+            let mut t = Task::new(Kind::Galois);
+            t.ids = elements.iter().map(|&e| e as u32).collect();
+            self.broadcast(&all, &t).await;
+            let dl = self.phase_deadline();
+            let ne = elements.len();
+            let c = self
+                .collect(Kind::Galois, 0, 0, &all, dl, |p, s| {
+                    if s.blobs.len() != ne {
+                        return Err(Error::Refused {
+                            party: p,
+                            reason: format!("{} Galois shares for {ne} elements", s.blobs.len()),
+                        });
+                    }
+                    block(|| {
+                        s.blobs
+                            .iter()
+                            .map(|b| Ok(GaloisKeyShare::from_bytes(&rp, b)?))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .await;
+            self.keygen_failed("Galois keys", &c)?;
+            let mut per_element: Vec<Vec<GaloisKeyShare>> = vec![Vec::new(); ne];
+            for shares in c.accepted.into_values() {
+                for (slot, s) in per_element.iter_mut().zip(shares) {
+                    slot.push(s);
+                }
+            }
+            let mut gks = rlwe::keys::GaloisKeys::default();
+            for (e, shares) in elements.iter().zip(per_element) {
+                let gk = block(|| GaloisKeyShares::aggregate(shares)?.finish())?;
+                if gk.element() != *e {
+                    return Err(Error::Protocol(format!(
+                        "Galois key for element {}, expected {e}",
+                        gk.element()
+                    )));
+                }
+                keys.galois_elements.push(*e as u64);
+                gks.insert(gk);
+            }
+            let gk = ckks::GaloisKeys::from_rlwe(params.ckks(), gks);
+            let bytes = gk.to_bytes();
+            info!(
+                elements = ?elements,
+                bytes = bytes.len(),
+                secs = t1.elapsed().as_secs_f64(),
+                "collective Galois keys"
+            );
+            keys.galois = Some(bytes);
+        }
+        Ok(keys)
+    }
+
+    /// Threshold Paillier dealing by the dealer party.
+    async fn keygen_paillier(&mut self) -> Result<PersistedKeys> {
+        let all = self.all_parties();
+        let task = self.session_task()?;
+        self.broadcast(&all, &task).await;
+        let dl = self.phase_deadline();
+        let c = self
+            .collect(Kind::Session, 0, 0, &all, dl, |_, _| Ok(()))
+            .await;
+        self.keygen_failed("joining the session", &c)?;
+        let directory = self.directory();
+        let dealer = self.cfg.dealer;
+        let mut t = Task::new(Kind::PaillierDeal);
+        t.ids = directory.iter().map(|(p, _)| *p).collect();
+        t.blobs = directory.iter().map(|(_, k)| k.clone()).collect();
+        self.send(dealer, t).await;
+        let n = self.cfg.parties as u32;
+        let cfg = self.cfg.clone();
+        let only = BTreeSet::from([dealer]);
+        let dl = self.phase_deadline();
+        let c = self
+            .collect(Kind::PaillierDeal, 0, 0, &only, dl, |p, s| {
+                let params = threshold::paillier::PublicParams::from_bytes(&s.payload)?;
+                cfg.paillier_session(params)?;
+                let to: BTreeSet<u32> = s.sealed.iter().map(|b| b.to).collect();
+                if s.sealed.iter().any(|b| b.from != p || b.to == p)
+                    || to.len() != n as usize - 1
+                    || to.iter().any(|&x| x == 0 || x > n)
+                {
+                    return Err(Error::Refused {
+                        party: p,
+                        reason: "sealed key shares do not address every other party once".into(),
+                    });
+                }
+                Ok((s.payload.clone(), s.sealed.clone()))
+            })
+            .await;
+        let Some((params, sealed)) = c.accepted.into_values().next() else {
+            return Err(Error::Protocol(format!(
+                "the Paillier dealer (party {dealer}) did not deal: {:?}",
+                c.rejected
+            )));
+        };
+        for &p in &all {
+            let mut t = Task::new(Kind::PaillierKey);
+            t.payload = params.clone();
+            t.sealed = sealed.iter().filter(|b| b.to == p).cloned().collect();
+            self.send(p, t).await;
+        }
+        let dl = self.phase_deadline();
+        let c = self
+            .collect(Kind::PaillierKey, 0, 0, &all, dl, |_, _| Ok(()))
+            .await;
+        self.keygen_failed("receiving Paillier key shares", &c)?;
+        Ok(PersistedKeys {
+            paillier_params: params,
+            directory,
+            ..Default::default()
+        })
+    }
+
+    fn load_keys(&self, k: &PersistedKeys) -> Result<Keys> {
+        Ok(match self.cfg.scheme {
+            Scheme::Ckks => {
+                let params = self.cfg.aggregation_params()?;
+                Keys::Ckks(SessionKey::from_bytes(&params, &k.ckks_key)?)
+            }
+            Scheme::Paillier => {
+                let p = threshold::paillier::PublicParams::from_bytes(&k.paillier_params)?;
+                Keys::Paillier(self.cfg.paillier_session(p)?)
+            }
+        })
+    }
+
+    fn key_id(keys: &Keys, k: &PersistedKeys) -> Vec<u8> {
+        match keys {
+            Keys::Ckks(key) => key.id().to_vec(),
+            Keys::Paillier(_) => {
+                use sha2::Digest;
+                sha2::Sha256::digest(&k.paillier_params).to_vec()
+            }
+        }
+    }
+
+    fn summary_line(&self, line: &str) {
+        if let Some(path) = &self.opts.summary_file {
+            let r = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| writeln!(f, "{line}"));
+            if let Err(e) = r {
+                warn!(error = %e, "cannot write the summary file");
+            }
+        }
+    }
+
+    async fn run(&mut self) -> Result<()> {
+        let start = Instant::now();
+        let (keys, persisted) = match self.store.keys()? {
+            Some(k) => {
+                let keys = self.load_keys(&k)?;
+                self.key_id = Self::key_id(&keys, &k);
+                info!(
+                    key = %hex(&self.key_id[..8]),
+                    "resuming: keys restored from the state directory; waiting for the parties to rejoin"
+                );
+                let n = self.cfg.parties;
+                if let Err(e) = self.wait_for(n, "rejoining").await {
+                    warn!(error = %e, "not every party rejoined; going on with the live ones");
+                }
+                for (p, h) in &k.directory {
+                    self.hellos.entry(*p).or_insert_with(|| Hello {
+                        e2e_public: h.clone(),
+                        ..Default::default()
+                    });
+                }
+                (keys, k)
+            }
+            None => {
+                let n = self.cfg.parties;
+                self.wait_for(n, "joining (key generation needs every party)")
+                    .await?;
+                info!(parties = n, "all parties joined; key generation");
+                let t0 = Instant::now();
+                let k = match self.cfg.scheme {
+                    Scheme::Ckks => {
+                        let params = self.cfg.aggregation_params()?;
+                        self.keygen_ckks(&params).await?
+                    }
+                    Scheme::Paillier => self.keygen_paillier().await?,
+                };
+                let keys = self.load_keys(&k)?;
+                self.key_id = Self::key_id(&keys, &k);
+                self.store.save_keys(&k)?;
+                let secs = t0.elapsed().as_secs_f64();
+                info!(secs, bytes_in = self.bytes_in, bytes_out = self.bytes_out, "key generation done");
+                self.summary_line(
+                    &serde_json::json!({"keygen_secs": secs, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out})
+                        .to_string(),
+                );
+                (keys, k)
+            }
+        };
+        // Every party gets the key (again, after a restart).
+        let mut kt = Task::new(Kind::Key);
+        kt.payload = match &keys {
+            Keys::Ckks(_) => persisted.ckks_key.clone(),
+            Keys::Paillier(_) => persisted.paillier_params.clone(),
+        };
+        kt.info = hex(&self.key_id);
+        let alive = self.alive();
+        self.broadcast(&alive, &kt).await;
+        let dl = self.phase_deadline();
+        let key_id = self.key_id.clone();
+        let c = self
+            .collect(Kind::Key, 0, 0, &alive, dl, |p, s| {
+                if s.payload != key_id {
+                    return Err(Error::Refused {
+                        party: p,
+                        reason: "acknowledged another key".into(),
+                    });
+                }
+                Ok(())
+            })
+            .await;
+        if !c.failed.is_empty() {
+            warn!(failed = ?c.failed, "parties failed to install the key");
+        }
+
+        for round in 0..self.cfg.rounds {
+            if self.store.round_done(round) {
+                info!(round, "round already done (state directory)");
+                continue;
+            }
+            self.round(&keys, round).await?;
+        }
+        let alive = self.alive();
+        let mut done = Task::new(Kind::Done);
+        done.info = format!("{} rounds done", self.cfg.rounds);
+        self.broadcast(&alive, &done).await;
+        let secs = start.elapsed().as_secs_f64();
+        info!(secs, bytes_in = self.bytes_in, bytes_out = self.bytes_out, "session done");
+        self.summary_line(
+            &serde_json::json!({"done": true, "secs": secs, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out})
+                .to_string(),
+        );
+        Ok(())
+    }
+
+    async fn round(&mut self, keys: &Keys, round: u64) -> Result<()> {
+        let t0 = Instant::now();
+        let (in0, out0) = (self.bytes_in, self.bytes_out);
+        let len = self.cfg.len;
+        let t = self.cfg.threshold;
+        let mut server = RoundServer::new(keys, round, len)?;
+        let mut restored = 0;
+        for (p, bytes) in self.store.contributions(round)? {
+            match block(|| server.check(p, round, len, &bytes)).and_then(|_| server.add(&bytes)) {
+                Ok(_) => restored += 1,
+                Err(e) => warn!(round, party = p, error = %e, "persisted update refused on reload"),
+            }
+        }
+        if restored > 0 {
+            info!(round, restored, contributors = ?server.contributors(), "restored persisted updates");
+        }
+        let dropped_before = self.dropped.clone();
+        let have: BTreeSet<u32> = server.contributors().into_iter().collect();
+        let targets: BTreeSet<u32> = self.alive().difference(&have).copied().collect();
+        let mut task = Task::new(Kind::Update);
+        task.round = round;
+        task.len = len as u64;
+        self.broadcast(&targets, &task).await;
+        let deadline = Instant::now() + self.opts.round_timeout;
+        let store = self.store.clone();
+        let c = self
+            .collect(Kind::Update, round, 0, &targets, deadline, |p, s| {
+                block(|| server.check(p, round, len, &s.payload))?;
+                store.append_contribution(round, p, &s.payload)?;
+                block(|| server.add(&s.payload))?;
+                Ok(())
+            })
+            .await;
+        let mut rejected = c.rejected;
+        let contributors = server.contributors();
+        let collect_secs = t0.elapsed().as_secs_f64();
+        info!(round, contributors = ?contributors, secs = collect_secs, "updates collected");
+        if contributors.len() < self.cfg.min_contributors {
+            return Err(Error::TooFewParties {
+                what: format!("round {round}: contributions"),
+                alive: contributors.len(),
+                need: self.cfg.min_contributors,
+            });
+        }
+
+        // Threshold decryption by a committee of t live parties.
+        let t1 = Instant::now();
+        let mut excluded: BTreeSet<u32> = BTreeSet::new();
+        let mut attempt = 0u32;
+        let (result, committee) = loop {
+            let alive: Vec<u32> = self
+                .alive()
+                .into_iter()
+                .filter(|p| !excluded.contains(p))
+                .collect();
+            if alive.len() < t {
+                return Err(Error::TooFewParties {
+                    what: format!("round {round}: threshold decryption"),
+                    alive: alive.len(),
+                    need: t,
+                });
+            }
+            if attempt >= 5 {
+                return Err(Error::Protocol(format!(
+                    "round {round}: threshold decryption failed after {attempt} attempts"
+                )));
+            }
+            let committee: Vec<u32> = alive[..t].to_vec();
+            let rng = &mut self.rng;
+            let request = block(|| server.request(&committee, rng))?;
+            let mut task = Task::new(Kind::Decrypt);
+            task.round = round;
+            task.attempt = attempt;
+            task.payload = request.clone();
+            task.ids = committee.clone();
+            let cset: BTreeSet<u32> = committee.iter().copied().collect();
+            self.broadcast(&cset, &task).await;
+            let deadline = Instant::now() + self.opts.round_timeout;
+            let srv = &server;
+            let c = self
+                .collect(Kind::Decrypt, round, attempt, &cset, deadline, |p, s| {
+                    block(|| srv.check_share(p, &request, &s.payload))?;
+                    Ok(s.payload.clone())
+                })
+                .await;
+            rejected.extend(c.rejected);
+            attempt += 1;
+            if !c.failed.is_empty() {
+                warn!(round, attempt, failed = ?c.failed, "committee member(s) failed; new committee");
+                excluded.extend(&c.failed);
+                continue;
+            }
+            let shares: Vec<Vec<u8>> = c.accepted.into_values().collect();
+            match block(|| server.combine(&request, &shares)) {
+                Ok(r) => break (r, committee),
+                Err(e) => {
+                    warn!(round, attempt, error = %e, "combination failed; new committee");
+                    if let Some(first) = committee.first() {
+                        excluded.insert(*first);
+                    }
+                }
+            }
+        };
+        let decrypt_secs = t1.elapsed().as_secs_f64();
+        let k = result.contributors.len() as f64;
+        let sum: Vec<f64> = result.average.iter().map(|x| x * k).collect();
+        let precision = result.precision * k;
+        let file = RoundFile {
+            round,
+            contributors: &result.contributors,
+            committee: &committee,
+            precision,
+            sum,
+        };
+        let json = serde_json::to_vec(&file).map_err(|e| Error::Protocol(e.to_string()))?;
+        self.store.write_atomic(&format!("round-{round}.json"), &json)?;
+
+        let mut rt = Task::new(Kind::Result);
+        rt.round = round;
+        rt.ids = result.contributors.clone();
+        rt.payload = file.sum.iter().flat_map(|x| x.to_le_bytes()).collect();
+        rt.info = serde_json::json!({"precision": precision, "committee": committee}).to_string();
+        let alive = self.alive();
+        self.broadcast(&alive, &rt).await;
+
+        let summary = RoundSummary {
+            round,
+            contributors: result.contributors.clone(),
+            restored,
+            dropped: self.dropped.difference(&dropped_before).copied().collect(),
+            rejected,
+            committee,
+            attempts: attempt,
+            bytes_in: self.bytes_in - in0,
+            bytes_out: self.bytes_out - out0,
+            secs: t0.elapsed().as_secs_f64(),
+            collect_secs,
+            decrypt_secs,
+            precision,
+        };
+        info!(
+            round,
+            contributors = ?summary.contributors,
+            dropped = ?summary.dropped,
+            committee = ?summary.committee,
+            attempts = summary.attempts,
+            bytes_in = summary.bytes_in,
+            bytes_out = summary.bytes_out,
+            secs = summary.secs,
+            collect_secs,
+            decrypt_secs,
+            "round done"
+        );
+        if let Ok(line) = serde_json::to_string(&summary) {
+            self.summary_line(&line);
+        }
+        Ok(())
+    }
+}
+
+/// Runs the coordinator until the session ends. Errors name the step that
+/// failed (for instance too few live parties for threshold decryption).
+pub async fn run(opts: CoordinatorOptions) -> Result<()> {
+    let store = Store::open(&opts.state_dir)?;
+    let cfg = match store.session()? {
+        Some(saved) => {
+            if saved != opts.config {
+                warn!("the state directory holds another session description; resuming the saved one");
+            }
+            saved
+        }
+        None => {
+            opts.config.validate()?;
+            store.save_session(&opts.config)?;
+            opts.config.clone()
+        }
+    };
+    cfg.validate()?;
+    let sid = cfg.id();
+
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    if let Some(pf) = &opts.port_file {
+        let tmp = pf.with_extension("tmp");
+        std::fs::write(&tmp, addr.to_string())?;
+        std::fs::rename(&tmp, pf)?;
+    }
+    info!(%addr, session = %hex(&sid[..8]), scheme = ?cfg.scheme, parties = cfg.parties, threshold = cfg.threshold, rounds = cfg.rounds, len = cfg.len, "coordinator listening");
+
+    let tls = ServerTlsConfig::new()
+        .identity(Identity::from_pem(
+            std::fs::read(&opts.cert)?,
+            std::fs::read(&opts.key)?,
+        ))
+        .client_ca_root(Certificate::from_pem(std::fs::read(&opts.ca)?));
+    let (etx, erx) = mpsc::channel(1024);
+    let svc = CoordinatorServer::new(Arc::new(Svc {
+        events: etx,
+        parties: cfg.parties as u32,
+        next_conn: AtomicU64::new(1),
+    }));
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = tonic::transport::Server::builder()
+        .tls_config(tls)?
+        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .serve_with_incoming_shutdown(
+            svc,
+            tonic::transport::server::TcpIncoming::from(listener),
+            async {
+                let _ = stop_rx.await;
+            },
+        );
+    let server = tokio::spawn(server);
+
+    let mut driver = Driver {
+        cfg,
+        sid,
+        opts,
+        store,
+        events: erx,
+        conns: BTreeMap::new(),
+        dropped: BTreeSet::new(),
+        hellos: BTreeMap::new(),
+        pending: BTreeMap::new(),
+        key_id: Vec::new(),
+        joining: false,
+        bytes_in: 0,
+        bytes_out: 0,
+        rng: ChaCha20Rng::from_entropy(),
+    };
+    let result = driver.run().await;
+    if let Err(e) = &result {
+        error!(error = %e, "session failed");
+        let mut t = Task::new(Kind::Failed);
+        t.info = format!("session failed: {e}");
+        let alive = driver.alive();
+        driver.broadcast(&alive, &t).await;
+        driver.summary_line(
+            &serde_json::json!({"done": false, "error": e.to_string()}).to_string(),
+        );
+    }
+    // Let the parties read their last task, then stop.
+    let grace = Instant::now() + Duration::from_secs(2);
+    while !driver.conns.is_empty() {
+        match tokio::time::timeout_at(grace.into(), driver.events.recv()).await {
+            Ok(Some(Event::Disconnected { party, conn })) => {
+                if driver.conns.get(&party).map(|c| c.conn) == Some(conn) {
+                    driver.conns.remove(&party);
+                }
+            }
+            Ok(Some(Event::Submitted { reply, .. })) => {
+                let _ = reply.send(Err("the session is over".into()));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    driver.conns.clear();
+    driver.pending.clear();
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    result
+}

@@ -1,0 +1,817 @@
+//! A party: input party (encrypts its update), key holder (its secret and
+//! its Shamir share, or its threshold Paillier key share, never leave the
+//! process) and decryption-committee member.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ml_he::aggregation::paillier_variant::{self as pv, PaillierSession};
+use ml_he::aggregation::{AggregationParams, Client, SessionKey};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use sha2::Digest;
+use threshold::paillier::{KeyShare, PublicParams};
+use threshold::{
+    Party, PartyId, RelinEphemeral, RelinKeyRound1, RelinRound1Share, SecretShareMessage,
+};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+use tracing::{debug, info, warn};
+use zeroize::Zeroizing;
+
+use crate::e2e::E2eKey;
+use crate::proto::{CoordinatorClient, Hello, Kind, Submission, Task};
+use crate::session::{hex, party_input, Scheme, SessionConfig};
+use crate::{Error, Result};
+
+const DEAL_PURPOSE: &str = "shamir-dealing";
+const PAILLIER_PURPOSE: &str = "paillier-key-share";
+
+/// Deliberate misbehaviour, for tests of the coordinator's input checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misbehave {
+    /// Random bytes instead of the encrypted update.
+    Garbage,
+    /// The previous round's update again.
+    Replay,
+    /// An update encrypted under another collective key.
+    WrongKey,
+    /// An update in another party's name.
+    Impersonate,
+    /// The update twice.
+    Duplicate,
+    /// Random bytes instead of the decryption share.
+    BadShare,
+}
+
+impl std::str::FromStr for Misbehave {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "garbage" => Self::Garbage,
+            "replay" => Self::Replay,
+            "wrong-key" => Self::WrongKey,
+            "impersonate" => Self::Impersonate,
+            "duplicate" => Self::Duplicate,
+            "bad-share" => Self::BadShare,
+            _ => return Err(format!("unknown misbehaviour {s:?}")),
+        })
+    }
+}
+
+/// Parses `mode[@round],…`.
+pub fn parse_misbehave(s: &str) -> std::result::Result<Vec<(Misbehave, Option<u64>)>, String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(|item| match item.split_once('@') {
+            Some((m, r)) => Ok((
+                m.parse()?,
+                Some(r.parse().map_err(|_| format!("bad round in {item:?}"))?),
+            )),
+            None => Ok((item.parse()?, None)),
+        })
+        .collect()
+}
+
+/// How a party runs.
+#[derive(Clone, Debug)]
+pub struct PartyOptions {
+    /// This party's id (must be the one its certificate names).
+    pub id: u32,
+    /// Coordinator URL, `https://host:port`.
+    pub coordinator: String,
+    /// TLS name of the coordinator (default: the URL's host).
+    pub domain: Option<String>,
+    /// Session CA certificate.
+    pub ca: PathBuf,
+    /// This party's certificate.
+    pub cert: PathBuf,
+    /// This party's private key.
+    pub key: PathBuf,
+    /// Seed of the deterministic demonstration inputs.
+    pub input_seed: u64,
+    /// Inputs are uniform in `±input_scale`.
+    pub input_scale: f64,
+    /// Refuse sessions whose number of parties differs.
+    pub expect_parties: Option<usize>,
+    /// Refuse sessions whose threshold differs.
+    pub expect_threshold: Option<usize>,
+    /// Refuse sessions (and decryptions) with fewer contributors.
+    pub min_contributors: usize,
+    /// Accept Paillier sessions on the published test primes (INSECURE).
+    pub allow_insecure: bool,
+    /// Give up when the coordinator is unreachable this long.
+    pub reconnect_timeout: Duration,
+    /// Write each round's sum here.
+    pub output_dir: Option<PathBuf>,
+    /// Wait this long before submitting each update.
+    pub submit_delay: Duration,
+    /// Deliberate misbehaviour (tests).
+    pub misbehave: Vec<(Misbehave, Option<u64>)>,
+}
+
+enum Outcome {
+    Done(String),
+    Failed(String),
+}
+
+struct Paillier {
+    session: Arc<PaillierSession>,
+    share: KeyShare,
+    fast: paillier::FastEncryptor,
+}
+
+struct State {
+    opts: PartyOptions,
+    rng: ChaCha20Rng,
+    e2e: E2eKey,
+    cfg: Option<SessionConfig>,
+    sid: [u8; 32],
+    params: Option<Arc<AggregationParams>>,
+    client: Option<Client>,
+    twin: Option<Party>,
+    relin_eph: Option<RelinEphemeral>,
+    own_dealing: Option<Zeroizing<Vec<u8>>>,
+    directory: BTreeMap<u32, Vec<u8>>,
+    key: Option<SessionKey>,
+    key_id: Vec<u8>,
+    paillier: Option<Paillier>,
+    dealt_paillier: Option<KeyShare>,
+    updates: BTreeMap<u64, Vec<u8>>,
+    shares: BTreeMap<(u64, u32), Vec<u8>>,
+}
+
+fn proto(s: impl Into<String>) -> Error {
+    Error::Protocol(s.into())
+}
+
+impl State {
+    fn cfg(&self) -> Result<&SessionConfig> {
+        self.cfg.as_ref().ok_or_else(|| proto("no session yet"))
+    }
+
+    fn params(&self) -> Result<&Arc<AggregationParams>> {
+        self.params
+            .as_ref()
+            .ok_or_else(|| proto("no CKKS session"))
+    }
+
+    fn misbehaves(&self, round: u64) -> Option<Misbehave> {
+        self.opts
+            .misbehave
+            .iter()
+            .find(|(_, r)| r.is_none_or(|r| r == round))
+            .map(|(m, _)| *m)
+    }
+
+    fn twin(&mut self) -> Result<&mut Party> {
+        self.twin
+            .as_mut()
+            .ok_or_else(|| proto("no relinearization/Galois key holder"))
+    }
+
+    fn read_directory(&mut self, task: &Task) -> Result<()> {
+        let n = self.cfg()?.parties;
+        if task.ids.len() != n || task.blobs.len() != n {
+            return Err(Error::Malformed {
+                what: "directory",
+                reason: format!("{} ids, {} keys for {n} parties", task.ids.len(), task.blobs.len()),
+            });
+        }
+        let mut dir = BTreeMap::new();
+        for (&p, k) in task.ids.iter().zip(&task.blobs) {
+            if p == 0 || p as usize > n || k.len() != 32 || dir.insert(p, k.clone()).is_some() {
+                return Err(Error::Malformed {
+                    what: "directory",
+                    reason: format!("entry for party {p}"),
+                });
+            }
+        }
+        if dir.get(&self.opts.id) != Some(&self.e2e.public_bytes()) {
+            return Err(proto("the directory does not hold this party's key"));
+        }
+        self.directory = dir;
+        Ok(())
+    }
+
+    fn peer(&self, p: u32) -> Result<&[u8]> {
+        self.directory
+            .get(&p)
+            .map(|v| v.as_slice())
+            .ok_or_else(|| proto(format!("no end-to-end key for party {p}")))
+    }
+
+    fn on_session(&mut self, task: &Task) -> Result<Submission> {
+        let cfg: SessionConfig = serde_json::from_str(&task.info).map_err(|e| Error::Malformed {
+            what: "session description",
+            reason: e.to_string(),
+        })?;
+        cfg.validate()?;
+        if task.payload != cfg.id() {
+            return Err(proto("session id does not match the description"));
+        }
+        let o = &self.opts;
+        if o.expect_parties.is_some_and(|n| n != cfg.parties)
+            || o.expect_threshold.is_some_and(|t| t != cfg.threshold)
+        {
+            return Err(proto(format!(
+                "session of {} of {} parties, this party expects {:?} of {:?}",
+                cfg.threshold, cfg.parties, o.expect_threshold, o.expect_parties
+            )));
+        }
+        if cfg.min_contributors < o.min_contributors {
+            return Err(proto(format!(
+                "session decrypts sums of {} update(s), this party's policy is at least {}",
+                cfg.min_contributors, o.min_contributors
+            )));
+        }
+        if cfg.scheme == Scheme::Paillier && cfg.paillier_insecure_test_primes && !o.allow_insecure
+        {
+            return Err(proto(
+                "session uses the published Paillier test primes (pass --allow-insecure-test-primes)",
+            ));
+        }
+        if o.id as usize > cfg.parties {
+            return Err(proto(format!("party {} of {}", o.id, cfg.parties)));
+        }
+        if let Some(old) = &self.cfg {
+            if old != &cfg {
+                return Err(proto("the coordinator changed the session"));
+            }
+        }
+        self.sid = task.payload.clone().try_into().map_err(|_| proto("session id"))?;
+        info!(session = %hex(&self.sid[..8]), scheme = ?cfg.scheme, parties = cfg.parties, threshold = cfg.threshold, "joined session");
+        let mut sub = Submission {
+            kind: Kind::Session as i32,
+            ..Default::default()
+        };
+        if cfg.scheme == Scheme::Ckks && self.client.is_none() {
+            let params = cfg.aggregation_params()?;
+            // The aggregation client makes its secret from the generator it
+            // is given; a twin threshold party made from the same generator
+            // holds the same secret and runs the relinearization and Galois
+            // rounds the client does not expose (checked below: both make
+            // the same public-key share from the same randomness).
+            let mut seed = Zeroizing::new([0u8; 32]);
+            self.rng.fill_bytes(&mut seed[..]);
+            let client = Client::new(&params, self.opts.id, &mut ChaCha20Rng::from_seed(*seed))?;
+            let mut twin = (cfg.relin || !cfg.galois.is_empty()).then(|| {
+                Party::new(
+                    PartyId(self.opts.id),
+                    params.ckks().rlwe(),
+                    &mut ChaCha20Rng::from_seed(*seed),
+                )
+            });
+            let mut client = client;
+            self.rng.fill_bytes(&mut seed[..]);
+            let share = client.public_key_share(&mut ChaCha20Rng::from_seed(*seed))?;
+            if let Some(tw) = twin.as_mut() {
+                let crs = threshold::Crs::from_seed(cfg.seed_bytes()?);
+                let check = tw.public_key_share(&crs, &mut ChaCha20Rng::from_seed(*seed))?;
+                if check.to_bytes() != share.to_bytes() {
+                    return Err(proto(
+                        "cannot run the relinearization/Galois rounds: the aggregation \
+                         client's secret could not be reproduced",
+                    ));
+                }
+            }
+            self.twin = twin;
+            sub.kind = Kind::PkShare as i32;
+            sub.payload = share.to_bytes();
+            self.client = Some(client);
+            self.params = Some(params);
+        }
+        self.cfg = Some(cfg);
+        Ok(sub)
+    }
+
+    fn on_deal(&mut self, task: &Task) -> Result<Submission> {
+        self.read_directory(task)?;
+        let rp = self.params()?.ckks().rlwe().clone();
+        let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;
+        let msgs = client.deal(&mut self.rng)?;
+        let mut sealed = Vec::new();
+        for m in msgs {
+            let bytes = m.to_bytes(&rp);
+            if m.to.0 == self.opts.id {
+                self.own_dealing = Some(bytes);
+            } else {
+                let peer = self.peer(m.to.0)?.to_vec();
+                sealed.push(self.e2e.seal(
+                    m.to.0,
+                    &peer,
+                    &self.sid,
+                    DEAL_PURPOSE,
+                    &bytes,
+                    &mut self.rng,
+                )?);
+            }
+        }
+        Ok(Submission {
+            kind: Kind::Deal as i32,
+            sealed,
+            ..Default::default()
+        })
+    }
+
+    fn on_dealings(&mut self, task: &Task) -> Result<Submission> {
+        let rp = self.params()?.ckks().rlwe().clone();
+        let cfg = self.cfg()?.clone();
+        let own = self
+            .own_dealing
+            .take()
+            .ok_or_else(|| proto("dealings before dealing"))?;
+        let mut plain: Vec<Zeroizing<Vec<u8>>> = vec![own];
+        for b in &task.sealed {
+            let peer = self.peer(b.from)?.to_vec();
+            let bytes = self.e2e.open(b, &peer, &self.sid, DEAL_PURPOSE)?;
+            let m = SecretShareMessage::from_bytes(&rp, &bytes)?;
+            if m.from.0 != b.from || m.to.0 != self.opts.id {
+                return Err(proto(format!(
+                    "dealing {} → {} in a box from {}",
+                    m.from.0, m.to.0, b.from
+                )));
+            }
+            plain.push(bytes);
+        }
+        let parse = |v: &[Zeroizing<Vec<u8>>]| -> Result<Vec<SecretShareMessage>> {
+            v.iter()
+                .map(|b| Ok(SecretShareMessage::from_bytes(&rp, b)?))
+                .collect()
+        };
+        let client = self.client.as_mut().ok_or_else(|| proto("no client"))?;
+        client.receive_dealings(parse(&plain)?)?;
+        if let Some(twin) = self.twin.as_mut() {
+            twin.receive_dealings(parse(&plain)?, cfg.threshold, cfg.parties)?;
+        }
+        info!(dealings = plain.len(), "Shamir share of the joint secret received");
+        Ok(Submission {
+            kind: Kind::Dealings as i32,
+            ..Default::default()
+        })
+    }
+
+    fn crs(&self) -> Result<threshold::Crs> {
+        Ok(threshold::Crs::from_seed(self.cfg()?.seed_bytes()?))
+    }
+
+    fn on_relin1(&mut self) -> Result<Submission> {
+        let crs = self.crs()?;
+        let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
+        let (share, eph) = self.twin()?.relin_key_round1(&crs, &mut rng)?;
+        self.relin_eph = Some(eph);
+        Ok(Submission {
+            kind: Kind::Relin1 as i32,
+            payload: share.to_bytes(),
+            ..Default::default()
+        })
+    }
+
+    fn on_relin2(&mut self, task: &Task) -> Result<Submission> {
+        let rp = self.params()?.ckks().rlwe().clone();
+        let n = self.cfg()?.parties;
+        if task.blobs.len() != n {
+            return Err(proto(format!("{} round-one shares for {n} parties", task.blobs.len())));
+        }
+        let shares = task
+            .blobs
+            .iter()
+            .map(|b| Ok(RelinRound1Share::from_bytes(&rp, b)?))
+            .collect::<Result<Vec<_>>>()?;
+        let round1 = RelinKeyRound1::aggregate(shares)?;
+        let eph = self
+            .relin_eph
+            .take()
+            .ok_or_else(|| proto("relinearization round two before round one"))?;
+        let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
+        let share = self.twin()?.relin_key_round2(eph, &round1, &mut rng)?;
+        Ok(Submission {
+            kind: Kind::Relin2 as i32,
+            payload: share.to_bytes(),
+            ..Default::default()
+        })
+    }
+
+    fn on_galois(&mut self, task: &Task) -> Result<Submission> {
+        let crs = self.crs()?;
+        let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
+        let twin = self.twin()?;
+        let blobs = task
+            .ids
+            .iter()
+            .map(|&e| Ok(twin.galois_key_share(&crs, e as usize, &mut rng)?.to_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Submission {
+            kind: Kind::Galois as i32,
+            blobs,
+            ..Default::default()
+        })
+    }
+
+    fn on_paillier_deal(&mut self, task: &Task) -> Result<Submission> {
+        self.read_directory(task)?;
+        let cfg = self.cfg()?.clone();
+        if cfg.dealer != self.opts.id {
+            return Err(proto("asked to deal but this party is not the session's dealer"));
+        }
+        let (n, t) = (cfg.parties, cfg.threshold);
+        let t0 = Instant::now();
+        let (params, shares) = if cfg.paillier_insecure_test_primes {
+            let (p, q) = threshold::paillier::test_primes::primes(
+                threshold::paillier::test_primes::SAFE512,
+            );
+            threshold::paillier::Dealer::deal_with_primes_insecure(p, q, t, n, &mut self.rng)?
+        } else {
+            let bits = match cfg.paillier_bits {
+                3072 => paillier::Bits::B3072,
+                _ => paillier::Bits::B2048,
+            };
+            threshold::paillier::Dealer::deal(bits, t, n, &mut self.rng)?
+        };
+        info!(secs = t0.elapsed().as_secs_f64(), "dealt the threshold Paillier key");
+        let mut sealed = Vec::new();
+        for s in shares {
+            let to = s.party().0;
+            if to == self.opts.id {
+                self.dealt_paillier = Some(s);
+                continue;
+            }
+            let peer = self.peer(to)?.to_vec();
+            let bytes = s.to_bytes();
+            sealed.push(
+                self.e2e
+                    .seal(to, &peer, &self.sid, PAILLIER_PURPOSE, &bytes, &mut self.rng)?,
+            );
+        }
+        Ok(Submission {
+            kind: Kind::PaillierDeal as i32,
+            payload: params.to_bytes(),
+            sealed,
+            ..Default::default()
+        })
+    }
+
+    fn on_paillier_key(&mut self, task: &Task) -> Result<Submission> {
+        let cfg = self.cfg()?.clone();
+        let params = PublicParams::from_bytes(&task.payload)?;
+        let share = match self.dealt_paillier.take() {
+            Some(s) => s,
+            None => {
+                let [b] = task.sealed.as_slice() else {
+                    return Err(proto(format!("{} sealed key shares", task.sealed.len())));
+                };
+                if b.from != cfg.dealer {
+                    return Err(proto(format!("key share from party {}, not the dealer", b.from)));
+                }
+                let peer = self.peer(b.from)?.to_vec();
+                let bytes = self.e2e.open(b, &peer, &self.sid, PAILLIER_PURPOSE)?;
+                KeyShare::from_bytes(&bytes)?
+            }
+        };
+        if share.public_params() != &params || share.party().0 != self.opts.id {
+            return Err(proto("the key share does not match the public parameters"));
+        }
+        let session = cfg.paillier_session(params)?;
+        let fast = session.fast_encryptor(&mut self.rng)?;
+        self.paillier = Some(Paillier {
+            session,
+            share,
+            fast,
+        });
+        info!("threshold Paillier key share received");
+        Ok(Submission {
+            kind: Kind::PaillierKey as i32,
+            ..Default::default()
+        })
+    }
+
+    fn on_key(&mut self, task: &Task) -> Result<Submission> {
+        let cfg = self.cfg()?.clone();
+        let id = match cfg.scheme {
+            Scheme::Ckks => {
+                let params = self.params()?.clone();
+                let key = SessionKey::from_bytes(&params, &task.payload)?;
+                let client = self.client.as_mut().ok_or_else(|| proto("no client"))?;
+                client.set_key(key.clone())?;
+                let id = key.id().to_vec();
+                self.key = Some(key);
+                id
+            }
+            Scheme::Paillier => {
+                let p = self.paillier.as_ref().ok_or_else(|| proto("no key share"))?;
+                if PublicParams::from_bytes(&task.payload)? != *p.share.public_params() {
+                    return Err(proto("the coordinator sent another Paillier key"));
+                }
+                sha2::Sha256::digest(&task.payload).to_vec()
+            }
+        };
+        if !self.key_id.is_empty() && self.key_id != id {
+            return Err(proto("the coordinator sent another collective key"));
+        }
+        info!(key = %hex(&id[..8]), "collective key installed");
+        self.key_id = id.clone();
+        Ok(Submission {
+            kind: Kind::Key as i32,
+            payload: id,
+            ..Default::default()
+        })
+    }
+
+    fn encrypt(&mut self, round: u64, x: &[f64]) -> Result<Vec<u8>> {
+        let id = self.opts.id;
+        if let Some(p) = &self.paillier {
+            return Ok(p
+                .session
+                .encrypt_update_fast(id, round, x, &p.fast, &mut self.rng)?);
+        }
+        let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;
+        Ok(client.encrypt_update(round, x, &mut self.rng)?)
+    }
+
+    fn on_update(&mut self, task: &Task) -> Result<Vec<Submission>> {
+        let cfg = self.cfg()?.clone();
+        let round = task.round;
+        if task.len as usize != cfg.len {
+            return Err(proto(format!("update of {} values, session has {}", task.len, cfg.len)));
+        }
+        let t0 = Instant::now();
+        let x = party_input(self.opts.input_seed, self.opts.id, round, cfg.len, self.opts.input_scale);
+        let honest = match self.updates.get(&round) {
+            Some(b) => b.clone(),
+            None => self.encrypt(round, &x)?,
+        };
+        self.updates.insert(round, honest.clone());
+        let mut out = vec![honest.clone()];
+        if let Some(m) = self.misbehaves(round) {
+            warn!(round, misbehaviour = ?m, "misbehaving on purpose (test)");
+            out = match m {
+                Misbehave::Garbage => {
+                    let mut g = vec![0u8; honest.len()];
+                    self.rng.fill_bytes(&mut g);
+                    vec![g]
+                }
+                Misbehave::Replay => match round.checked_sub(1).and_then(|r| self.updates.get(&r)) {
+                    Some(old) => vec![old.clone()],
+                    None => vec![honest.clone(), honest.clone()],
+                },
+                Misbehave::Duplicate => vec![honest.clone(), honest.clone()],
+                Misbehave::Impersonate => {
+                    let other = self.opts.id % cfg.parties as u32 + 1;
+                    let key = self.key.as_ref().ok_or_else(|| proto("no key"))?;
+                    vec![key.encrypt_update(other, round, &x, &mut self.rng)?]
+                }
+                Misbehave::WrongKey => {
+                    let params = self.params()?.clone();
+                    let mut clients = (1..=cfg.parties as u32)
+                        .map(|i| Client::new(&params, i, &mut self.rng))
+                        .collect::<ml_he::Result<Vec<_>>>()?;
+                    let shares = clients
+                        .iter_mut()
+                        .map(|c| c.public_key_share(&mut self.rng))
+                        .collect::<ml_he::Result<Vec<_>>>()?;
+                    let other = SessionKey::from_shares(&params, shares)?;
+                    vec![other.encrypt_update(self.opts.id, round, &x, &mut self.rng)?]
+                }
+                Misbehave::BadShare => vec![honest.clone()],
+            };
+        }
+        debug!(round, secs = t0.elapsed().as_secs_f64(), bytes = honest.len(), "update encrypted");
+        Ok(out
+            .into_iter()
+            .map(|payload| Submission {
+                kind: Kind::Update as i32,
+                round,
+                payload,
+                ..Default::default()
+            })
+            .collect())
+    }
+
+    fn on_decrypt(&mut self, task: &Task) -> Result<Submission> {
+        let k = (task.round, task.attempt);
+        let share = match self.shares.get(&k) {
+            Some(s) => s.clone(),
+            None => {
+                let s = if let Some(p) = &self.paillier {
+                    pv::decryption_share(
+                        &p.session,
+                        &p.share,
+                        &task.payload,
+                        self.opts.min_contributors,
+                        &mut self.rng,
+                    )?
+                } else {
+                    let client = self.client.as_mut().ok_or_else(|| proto("no client"))?;
+                    client.decryption_share(&task.payload, &mut self.rng)?
+                };
+                self.shares.insert(k, s.clone());
+                s
+            }
+        };
+        let payload = if self.misbehaves(task.round) == Some(Misbehave::BadShare) {
+            warn!(round = task.round, "sending a garbage decryption share on purpose (test)");
+            let mut g = vec![0u8; share.len()];
+            self.rng.fill_bytes(&mut g);
+            g
+        } else {
+            share
+        };
+        Ok(Submission {
+            kind: Kind::Decrypt as i32,
+            round: task.round,
+            attempt: task.attempt,
+            payload,
+            ..Default::default()
+        })
+    }
+
+    fn on_result(&self, task: &Task) -> Result<()> {
+        if task.payload.len() % 8 != 0 {
+            return Err(Error::Malformed {
+                what: "result",
+                reason: format!("{} bytes", task.payload.len()),
+            });
+        }
+        let sum: Vec<f64> = task
+            .payload
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        info!(
+            round = task.round,
+            contributors = ?task.ids,
+            values = sum.len(),
+            first = ?sum.iter().take(3).collect::<Vec<_>>(),
+            info = %task.info,
+            "round result (sum of the contributors' updates)"
+        );
+        if let Some(dir) = &self.opts.output_dir {
+            std::fs::create_dir_all(dir)?;
+            let json = serde_json::json!({"round": task.round, "contributors": task.ids, "sum": sum});
+            std::fs::write(
+                dir.join(format!("party-{}-round-{}.json", self.opts.id, task.round)),
+                json.to_string(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Handles one task; keygen failures are fatal, round failures are
+    /// logged (the coordinator drops or skips this party).
+    fn handle(&mut self, task: &Task) -> Result<Vec<Submission>> {
+        let kind = Kind::try_from(task.kind).unwrap_or(Kind::Unspecified);
+        debug!(?kind, round = task.round, bytes = task.size(), "task");
+        let one = |s: Submission| vec![s];
+        match kind {
+            Kind::Session => self.on_session(task).map(one),
+            Kind::Deal => self.on_deal(task).map(one),
+            Kind::Dealings => self.on_dealings(task).map(one),
+            Kind::Relin1 => self.on_relin1().map(one),
+            Kind::Relin2 => self.on_relin2(task).map(one),
+            Kind::Galois => self.on_galois(task).map(one),
+            Kind::PaillierDeal => self.on_paillier_deal(task).map(one),
+            Kind::PaillierKey => self.on_paillier_key(task).map(one),
+            Kind::Key => self.on_key(task).map(one),
+            Kind::Update => self.on_update(task),
+            Kind::Decrypt => self.on_decrypt(task).map(one),
+            Kind::Result => self.on_result(task).map(|_| Vec::new()),
+            Kind::PkShare | Kind::Done | Kind::Failed | Kind::Unspecified => {
+                Err(proto(format!("unexpected task {kind:?}")))
+            }
+        }
+    }
+}
+
+async fn connect(opts: &PartyOptions) -> Result<CoordinatorClient> {
+    let uri: tonic::codegen::http::Uri = opts
+        .coordinator
+        .parse()
+        .map_err(|e| Error::config(format!("coordinator URL {:?}: {e}", opts.coordinator)))?;
+    let domain = match &opts.domain {
+        Some(d) => d.clone(),
+        None => uri
+            .host()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
+            .ok_or_else(|| Error::config("coordinator URL without a host"))?,
+    };
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(std::fs::read(&opts.ca)?))
+        .identity(Identity::from_pem(
+            std::fs::read(&opts.cert)?,
+            std::fs::read(&opts.key)?,
+        ))
+        .domain_name(domain);
+    let channel = Endpoint::from(uri)
+        .tls_config(tls)?
+        .connect_timeout(Duration::from_secs(5))
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(20))
+        .connect()
+        .await?;
+    Ok(CoordinatorClient::new(channel))
+}
+
+async fn session_once(st: &mut State, progress: &mut Instant) -> Result<Outcome> {
+    let mut client = connect(&st.opts).await?;
+    let hello = Hello {
+        e2e_public: st.e2e.public_bytes(),
+        key_id: st.key_id.clone(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let mut stream = client.subscribe(hello).await?.into_inner();
+    info!(coordinator = %st.opts.coordinator, "connected");
+    *progress = Instant::now();
+    while let Some(task) = stream.message().await? {
+        *progress = Instant::now();
+        let kind = Kind::try_from(task.kind).unwrap_or(Kind::Unspecified);
+        match kind {
+            Kind::Done => return Ok(Outcome::Done(task.info)),
+            Kind::Failed => return Ok(Outcome::Failed(task.info)),
+            _ => {}
+        }
+        let subs = match tokio::task::block_in_place(|| st.handle(&task)) {
+            Ok(s) => s,
+            Err(e) => {
+                let fatal = matches!(
+                    kind,
+                    Kind::Session
+                        | Kind::Deal
+                        | Kind::Dealings
+                        | Kind::Relin1
+                        | Kind::Relin2
+                        | Kind::Galois
+                        | Kind::PaillierDeal
+                        | Kind::PaillierKey
+                        | Kind::Key
+                );
+                if fatal {
+                    return Err(e);
+                }
+                warn!(?kind, round = task.round, error = %e, "task failed");
+                continue;
+            }
+        };
+        if kind == Kind::Update && !st.opts.submit_delay.is_zero() {
+            tokio::time::sleep(st.opts.submit_delay).await;
+        }
+        for s in subs {
+            let bytes = s.size();
+            match client.submit(s).await {
+                Ok(_) => debug!(?kind, round = task.round, bytes, "submitted"),
+                Err(status) if status.code() == tonic::Code::InvalidArgument => {
+                    warn!(?kind, round = task.round, reason = %status.message(), "submission refused by the coordinator");
+                }
+                Err(status) => return Err(status.into()),
+            }
+        }
+    }
+    Err(Error::Status(tonic::Status::unavailable(
+        "the coordinator closed the task stream",
+    )))
+}
+
+/// Runs a party until the session ends (`Ok`) or fails (`Err`, with the
+/// coordinator's reason). The party reconnects (keeping its state) while the
+/// coordinator is unreachable, up to `reconnect_timeout`.
+pub async fn run(opts: PartyOptions) -> Result<()> {
+    let mut rng = ChaCha20Rng::from_entropy();
+    let e2e = E2eKey::generate(opts.id, &mut rng);
+    let mut st = State {
+        opts,
+        rng,
+        e2e,
+        cfg: None,
+        sid: [0; 32],
+        params: None,
+        client: None,
+        twin: None,
+        relin_eph: None,
+        own_dealing: None,
+        directory: BTreeMap::new(),
+        key: None,
+        key_id: Vec::new(),
+        paillier: None,
+        dealt_paillier: None,
+        updates: BTreeMap::new(),
+        shares: BTreeMap::new(),
+    };
+    let mut progress = Instant::now();
+    loop {
+        match session_once(&mut st, &mut progress).await {
+            Ok(Outcome::Done(info)) => {
+                info!(%info, "session done");
+                return Ok(());
+            }
+            Ok(Outcome::Failed(info)) => return Err(Error::Protocol(info)),
+            Err(e @ (Error::Transport(_) | Error::Status(_))) => {
+                if progress.elapsed() > st.opts.reconnect_timeout {
+                    return Err(e);
+                }
+                warn!(error = %e, "coordinator unreachable; reconnecting");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
