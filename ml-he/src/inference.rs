@@ -349,7 +349,10 @@ impl PublicSetup {
         if self.packing == Packing::PerSample
             && (n_in > slots
                 || self.output_stride == 0
-                || self.output_stride * self.shape.outputs() > slots
+                || self
+                    .output_stride
+                    .checked_mul(self.shape.outputs())
+                    .is_none_or(|used| used > slots)
                 || !self.input_layout.fits(n_in, slots))
         {
             return bad("layout does not fit the slots");
@@ -1624,5 +1627,43 @@ impl Client {
     /// Reads a response (checked against the parameters) and decrypts it.
     pub fn decrypt_bytes(&self, bytes: &[u8]) -> Result<Vec<Vec<f64>>> {
         self.decrypt(&Response::from_bytes(&self.params, bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `fuzz/fuzz_targets/mlhe_inference.rs`: `output_stride ×
+    /// outputs` overflowed (a panic with overflow checks; in release the
+    /// product wrapped to 0 and the nonsensical setup was accepted).
+    #[test]
+    fn setup_with_overflowing_output_stride_is_malformed() {
+        let setup = PublicSetup {
+            shape: ModelShape::Mlp {
+                inputs: 1,
+                hidden: 1,
+                outputs: 1 << 40,
+            },
+            packing: Packing::PerSample,
+            degree: 4096,
+            q_primes: vec![1125899906826241],
+            p_primes: vec![1125899906629633],
+            input_scale: 4194304.0,
+            input_level: 0,
+            input_layout: InputLayout::Tiled { period: 4 },
+            rotations: vec![1, 2],
+            relinearization: false,
+            max_abs_input: 100.0,
+            output_stride: 1 << 40,
+        };
+        let bytes = setup.to_bytes();
+        assert!(matches!(
+            PublicSetup::from_bytes(&bytes),
+            Err(Error::Malformed {
+                what: "public setup",
+                ..
+            })
+        ));
     }
 }
