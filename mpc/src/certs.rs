@@ -56,7 +56,9 @@ pub fn generate(dir: &Path, parties: u32, hosts: &[String]) -> Result<()> {
         return Err(Error::config(format!("{parties} parties")));
     }
     if hosts.is_empty() {
-        return Err(Error::config("the coordinator needs at least one host name"));
+        return Err(Error::config(
+            "the coordinator needs at least one host name",
+        ));
     }
     std::fs::create_dir_all(dir)?;
     let ca_key = KeyPair::generate().map_err(tls)?;

@@ -566,6 +566,9 @@ impl Driver {
         let mut t = Task::new(Kind::Session);
         t.info = serde_json::to_string(&self.cfg).map_err(|e| Error::Protocol(e.to_string()))?;
         t.payload = self.sid.to_vec();
+        let directory = self.directory();
+        t.ids = directory.iter().map(|(p, _)| *p).collect();
+        t.blobs = directory.into_iter().map(|(_, k)| k).collect();
         Ok(t)
     }
 
@@ -876,7 +879,12 @@ impl Driver {
                 self.key_id = Self::key_id(&keys, &k);
                 self.store.save_keys(&k)?;
                 let secs = t0.elapsed().as_secs_f64();
-                info!(secs, bytes_in = self.bytes_in, bytes_out = self.bytes_out, "key generation done");
+                info!(
+                    secs,
+                    bytes_in = self.bytes_in,
+                    bytes_out = self.bytes_out,
+                    "key generation done"
+                );
                 self.summary_line(
                     &serde_json::json!({"keygen_secs": secs, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out})
                         .to_string(),
@@ -922,7 +930,12 @@ impl Driver {
         done.info = format!("{} rounds done", self.cfg.rounds);
         self.broadcast(&alive, &done).await;
         let secs = start.elapsed().as_secs_f64();
-        info!(secs, bytes_in = self.bytes_in, bytes_out = self.bytes_out, "session done");
+        info!(
+            secs,
+            bytes_in = self.bytes_in,
+            bytes_out = self.bytes_out,
+            "session done"
+        );
         self.summary_line(
             &serde_json::json!({"done": true, "secs": secs, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out})
                 .to_string(),
@@ -1045,7 +1058,8 @@ impl Driver {
             sum,
         };
         let json = serde_json::to_vec(&file).map_err(|e| Error::Protocol(e.to_string()))?;
-        self.store.write_atomic(&format!("round-{round}.json"), &json)?;
+        self.store
+            .write_atomic(&format!("round-{round}.json"), &json)?;
 
         let mut rt = Task::new(Kind::Result);
         rt.round = round;
@@ -1096,15 +1110,29 @@ pub async fn run(opts: CoordinatorOptions) -> Result<()> {
     let store = Store::open(&opts.state_dir)?;
     let cfg = match store.session()? {
         Some(saved) => {
-            if saved != opts.config {
-                warn!("the state directory holds another session description; resuming the saved one");
+            let mut want = opts.config.clone();
+            if want.seed.is_empty() {
+                want.seed = saved.seed.clone();
             }
+            if saved != want {
+                return Err(Error::config(format!(
+                    "the state directory {} holds another session; use a fresh --state-dir",
+                    opts.state_dir.display()
+                )));
+            }
+            info!("resuming the session saved in the state directory");
             saved
         }
         None => {
-            opts.config.validate()?;
-            store.save_session(&opts.config)?;
-            opts.config.clone()
+            let mut c = opts.config.clone();
+            if c.seed.is_empty() {
+                let mut s = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut ChaCha20Rng::from_entropy(), &mut s);
+                c.seed = hex(&s);
+            }
+            c.validate()?;
+            store.save_session(&c)?;
+            c
         }
     };
     cfg.validate()?;
@@ -1168,9 +1196,8 @@ pub async fn run(opts: CoordinatorOptions) -> Result<()> {
         t.info = format!("session failed: {e}");
         let alive = driver.alive();
         driver.broadcast(&alive, &t).await;
-        driver.summary_line(
-            &serde_json::json!({"done": false, "error": e.to_string()}).to_string(),
-        );
+        driver
+            .summary_line(&serde_json::json!({"done": false, "error": e.to_string()}).to_string());
     }
     // Let the parties read their last task, then stop.
     let grace = Instant::now() + Duration::from_secs(2);

@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use hekit_mpc::coordinator::{self, CoordinatorOptions};
-use hekit_mpc::party::{self, parse_misbehave, Misbehave, PartyOptions};
-use hekit_mpc::session::{hex, Scheme, SessionConfig};
-use rand::RngCore;
+use hekit_mpc::party::{self, parse_misbehave, PartyOptions};
+use hekit_mpc::session::{Scheme, SessionConfig};
 
 #[derive(Parser)]
-#[command(name = "hekit-mpc", version, about = "Networked HE-MPC aggregation over gRPC with mutual TLS")]
+#[command(
+    name = "hekit-mpc",
+    version,
+    about = "Networked HE-MPC aggregation over gRPC with mutual TLS"
+)]
 struct Cli {
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "info")]
@@ -118,7 +121,7 @@ struct CoordinatorArgs {
     /// The party that deals the threshold Paillier key.
     #[arg(long, default_value_t = 1)]
     dealer: u32,
-    /// Public session seed (64 hex digits; random by default).
+    /// Public session seed (64 hex digits; random by default, kept in the state directory).
     #[arg(long)]
     seed: Option<String>,
     /// Seconds for each round's updates and each decryption attempt.
@@ -180,12 +183,8 @@ struct PartyArgs {
     submit_delay_ms: u64,
     /// Test only: misbehave (garbage, replay, wrong-key, impersonate,
     /// duplicate, bad-share), optionally in one round: `garbage@1,replay@2`.
-    #[arg(long, hide = true, value_parser = parse_misbehave_arg)]
-    misbehave: Option<Vec<(Misbehave, Option<u64>)>>,
-}
-
-fn parse_misbehave_arg(s: &str) -> Result<Vec<(Misbehave, Option<u64>)>, String> {
-    parse_misbehave(s)
+    #[arg(long, hide = true, default_value = "")]
+    misbehave: String,
 }
 
 fn secs(s: f64) -> Duration {
@@ -227,11 +226,7 @@ fn main() -> ExitCode {
             );
         }),
         Cmd::Coordinator(a) => {
-            let seed = a.seed.clone().unwrap_or_else(|| {
-                let mut s = [0u8; 32];
-                rand::rngs::OsRng.fill_bytes(&mut s);
-                hex(&s)
-            });
+            let seed = a.seed.clone().unwrap_or_default();
             let config = SessionConfig {
                 scheme: a.scheme,
                 parties: a.parties,
@@ -282,9 +277,15 @@ fn main() -> ExitCode {
                 reconnect_timeout: secs(a.reconnect_timeout),
                 output_dir: a.output_dir,
                 submit_delay: Duration::from_millis(a.submit_delay_ms),
-                misbehave: a.misbehave.unwrap_or_default(),
+                misbehave: Vec::new(),
             };
-            rt.block_on(party::run(opts))
+            match parse_misbehave(&a.misbehave) {
+                Ok(m) => rt.block_on(party::run(PartyOptions {
+                    misbehave: m,
+                    ..opts
+                })),
+                Err(e) => Err(hekit_mpc::Error::Config(e)),
+            }
         }
     };
     match r {

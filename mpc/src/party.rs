@@ -152,9 +152,7 @@ impl State {
     }
 
     fn params(&self) -> Result<&Arc<AggregationParams>> {
-        self.params
-            .as_ref()
-            .ok_or_else(|| proto("no CKKS session"))
+        self.params.as_ref().ok_or_else(|| proto("no CKKS session"))
     }
 
     fn misbehaves(&self, round: u64) -> Option<Misbehave> {
@@ -176,7 +174,11 @@ impl State {
         if task.ids.len() != n || task.blobs.len() != n {
             return Err(Error::Malformed {
                 what: "directory",
-                reason: format!("{} ids, {} keys for {n} parties", task.ids.len(), task.blobs.len()),
+                reason: format!(
+                    "{} ids, {} keys for {n} parties",
+                    task.ids.len(),
+                    task.blobs.len()
+                ),
             });
         }
         let mut dir = BTreeMap::new();
@@ -203,10 +205,11 @@ impl State {
     }
 
     fn on_session(&mut self, task: &Task) -> Result<Submission> {
-        let cfg: SessionConfig = serde_json::from_str(&task.info).map_err(|e| Error::Malformed {
-            what: "session description",
-            reason: e.to_string(),
-        })?;
+        let cfg: SessionConfig =
+            serde_json::from_str(&task.info).map_err(|e| Error::Malformed {
+                what: "session description",
+                reason: e.to_string(),
+            })?;
         cfg.validate()?;
         if task.payload != cfg.id() {
             return Err(proto("session id does not match the description"));
@@ -240,7 +243,13 @@ impl State {
                 return Err(proto("the coordinator changed the session"));
             }
         }
-        self.sid = task.payload.clone().try_into().map_err(|_| proto("session id"))?;
+        self.sid = task
+            .payload
+            .clone()
+            .try_into()
+            .map_err(|_| proto("session id"))?;
+        self.cfg = Some(cfg.clone());
+        self.read_directory(task)?;
         info!(session = %hex(&self.sid[..8]), scheme = ?cfg.scheme, parties = cfg.parties, threshold = cfg.threshold, "joined session");
         let mut sub = Submission {
             kind: Kind::Session as i32,
@@ -345,7 +354,10 @@ impl State {
         if let Some(twin) = self.twin.as_mut() {
             twin.receive_dealings(parse(&plain)?, cfg.threshold, cfg.parties)?;
         }
-        info!(dealings = plain.len(), "Shamir share of the joint secret received");
+        info!(
+            dealings = plain.len(),
+            "Shamir share of the joint secret received"
+        );
         Ok(Submission {
             kind: Kind::Dealings as i32,
             ..Default::default()
@@ -372,7 +384,10 @@ impl State {
         let rp = self.params()?.ckks().rlwe().clone();
         let n = self.cfg()?.parties;
         if task.blobs.len() != n {
-            return Err(proto(format!("{} round-one shares for {n} parties", task.blobs.len())));
+            return Err(proto(format!(
+                "{} round-one shares for {n} parties",
+                task.blobs.len()
+            )));
         }
         let shares = task
             .blobs
@@ -400,7 +415,11 @@ impl State {
         let blobs = task
             .ids
             .iter()
-            .map(|&e| Ok(twin.galois_key_share(&crs, e as usize, &mut rng)?.to_bytes()))
+            .map(|&e| {
+                Ok(twin
+                    .galois_key_share(&crs, e as usize, &mut rng)?
+                    .to_bytes())
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Submission {
             kind: Kind::Galois as i32,
@@ -413,14 +432,15 @@ impl State {
         self.read_directory(task)?;
         let cfg = self.cfg()?.clone();
         if cfg.dealer != self.opts.id {
-            return Err(proto("asked to deal but this party is not the session's dealer"));
+            return Err(proto(
+                "asked to deal but this party is not the session's dealer",
+            ));
         }
         let (n, t) = (cfg.parties, cfg.threshold);
         let t0 = Instant::now();
         let (params, shares) = if cfg.paillier_insecure_test_primes {
-            let (p, q) = threshold::paillier::test_primes::primes(
-                threshold::paillier::test_primes::SAFE512,
-            );
+            let (p, q) =
+                threshold::paillier::test_primes::primes(threshold::paillier::test_primes::SAFE512);
             threshold::paillier::Dealer::deal_with_primes_insecure(p, q, t, n, &mut self.rng)?
         } else {
             let bits = match cfg.paillier_bits {
@@ -429,7 +449,10 @@ impl State {
             };
             threshold::paillier::Dealer::deal(bits, t, n, &mut self.rng)?
         };
-        info!(secs = t0.elapsed().as_secs_f64(), "dealt the threshold Paillier key");
+        info!(
+            secs = t0.elapsed().as_secs_f64(),
+            "dealt the threshold Paillier key"
+        );
         let mut sealed = Vec::new();
         for s in shares {
             let to = s.party().0;
@@ -439,10 +462,14 @@ impl State {
             }
             let peer = self.peer(to)?.to_vec();
             let bytes = s.to_bytes();
-            sealed.push(
-                self.e2e
-                    .seal(to, &peer, &self.sid, PAILLIER_PURPOSE, &bytes, &mut self.rng)?,
-            );
+            sealed.push(self.e2e.seal(
+                to,
+                &peer,
+                &self.sid,
+                PAILLIER_PURPOSE,
+                &bytes,
+                &mut self.rng,
+            )?);
         }
         Ok(Submission {
             kind: Kind::PaillierDeal as i32,
@@ -462,7 +489,10 @@ impl State {
                     return Err(proto(format!("{} sealed key shares", task.sealed.len())));
                 };
                 if b.from != cfg.dealer {
-                    return Err(proto(format!("key share from party {}, not the dealer", b.from)));
+                    return Err(proto(format!(
+                        "key share from party {}, not the dealer",
+                        b.from
+                    )));
                 }
                 let peer = self.peer(b.from)?.to_vec();
                 let bytes = self.e2e.open(b, &peer, &self.sid, PAILLIER_PURPOSE)?;
@@ -499,7 +529,10 @@ impl State {
                 id
             }
             Scheme::Paillier => {
-                let p = self.paillier.as_ref().ok_or_else(|| proto("no key share"))?;
+                let p = self
+                    .paillier
+                    .as_ref()
+                    .ok_or_else(|| proto("no key share"))?;
                 if PublicParams::from_bytes(&task.payload)? != *p.share.public_params() {
                     return Err(proto("the coordinator sent another Paillier key"));
                 }
@@ -533,10 +566,19 @@ impl State {
         let cfg = self.cfg()?.clone();
         let round = task.round;
         if task.len as usize != cfg.len {
-            return Err(proto(format!("update of {} values, session has {}", task.len, cfg.len)));
+            return Err(proto(format!(
+                "update of {} values, session has {}",
+                task.len, cfg.len
+            )));
         }
         let t0 = Instant::now();
-        let x = party_input(self.opts.input_seed, self.opts.id, round, cfg.len, self.opts.input_scale);
+        let x = party_input(
+            self.opts.input_seed,
+            self.opts.id,
+            round,
+            cfg.len,
+            self.opts.input_scale,
+        );
         let honest = match self.updates.get(&round) {
             Some(b) => b.clone(),
             None => self.encrypt(round, &x)?,
@@ -551,10 +593,12 @@ impl State {
                     self.rng.fill_bytes(&mut g);
                     vec![g]
                 }
-                Misbehave::Replay => match round.checked_sub(1).and_then(|r| self.updates.get(&r)) {
-                    Some(old) => vec![old.clone()],
-                    None => vec![honest.clone(), honest.clone()],
-                },
+                Misbehave::Replay => {
+                    match round.checked_sub(1).and_then(|r| self.updates.get(&r)) {
+                        Some(old) => vec![old.clone()],
+                        None => vec![honest.clone(), honest.clone()],
+                    }
+                }
                 Misbehave::Duplicate => vec![honest.clone(), honest.clone()],
                 Misbehave::Impersonate => {
                     let other = self.opts.id % cfg.parties as u32 + 1;
@@ -576,7 +620,12 @@ impl State {
                 Misbehave::BadShare => vec![honest.clone()],
             };
         }
-        debug!(round, secs = t0.elapsed().as_secs_f64(), bytes = honest.len(), "update encrypted");
+        debug!(
+            round,
+            secs = t0.elapsed().as_secs_f64(),
+            bytes = honest.len(),
+            "update encrypted"
+        );
         Ok(out
             .into_iter()
             .map(|payload| Submission {
@@ -610,7 +659,10 @@ impl State {
             }
         };
         let payload = if self.misbehaves(task.round) == Some(Misbehave::BadShare) {
-            warn!(round = task.round, "sending a garbage decryption share on purpose (test)");
+            warn!(
+                round = task.round,
+                "sending a garbage decryption share on purpose (test)"
+            );
             let mut g = vec![0u8; share.len()];
             self.rng.fill_bytes(&mut g);
             g
@@ -648,7 +700,8 @@ impl State {
         );
         if let Some(dir) = &self.opts.output_dir {
             std::fs::create_dir_all(dir)?;
-            let json = serde_json::json!({"round": task.round, "contributors": task.ids, "sum": sum});
+            let json =
+                serde_json::json!({"round": task.round, "contributors": task.ids, "sum": sum});
             std::fs::write(
                 dir.join(format!("party-{}-round-{}.json", self.opts.id, task.round)),
                 json.to_string(),

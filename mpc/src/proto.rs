@@ -18,8 +18,8 @@
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
-use tonic::codegen::{http, BoxFuture, Service, StdError};
 use tonic::codec::ProstCodec;
+use tonic::codegen::{http, BoxFuture, Service, StdError};
 use tonic::server::NamedService;
 
 /// Fully qualified service name.

@@ -163,7 +163,11 @@ impl Store {
         while data.len() - pos >= 24 {
             let head = &data[pos..pos + 24];
             if head[..4] != MAGIC {
-                tracing::warn!(round, offset = pos, "state log: bad record magic, ignoring the rest");
+                tracing::warn!(
+                    round,
+                    offset = pos,
+                    "state log: bad record magic, ignoring the rest"
+                );
                 break;
             }
             let r = u64::from_le_bytes(head[4..12].try_into().unwrap_or_default());
@@ -176,7 +180,11 @@ impl Store {
             let end = pos + 24 + len as usize;
             let d = Sha256::digest(&data[pos..end]);
             if d[..8] != data[end..end + 8] || r != round {
-                tracing::warn!(round, offset = pos, "state log: corrupt record, ignoring the rest");
+                tracing::warn!(
+                    round,
+                    offset = pos,
+                    "state log: corrupt record, ignoring the rest"
+                );
                 break;
             }
             out.push((party, data[pos + 24..end].to_vec()));
@@ -207,7 +215,8 @@ mod tests {
             .append(true)
             .open(dir.join("round-3.log"))
             .unwrap();
-        f.write_all(b"HKC1\x03\0\0\0\0\0\0\0\x05\0\0\0\xff\xff\0\0").unwrap();
+        f.write_all(b"HKC1\x03\0\0\0\0\0\0\0\x05\0\0\0\xff\xff\0\0")
+            .unwrap();
         let c = s.contributions(3).unwrap();
         assert_eq!(c, vec![(1, b"one".to_vec()), (2, b"two!".to_vec())]);
         assert!(s.contributions(4).unwrap().is_empty());
