@@ -87,6 +87,7 @@ struct Svc {
     next_conn: AtomicU64,
 }
 
+#[allow(clippy::result_large_err)] // tonic's own error type
 fn authenticate<T>(req: &Request<T>, parties: u32) -> std::result::Result<u32, Status> {
     let certs = req
         .peer_certs()
@@ -213,14 +214,14 @@ enum Keys {
 }
 
 enum RoundServer {
-    Ckks(SessionKey, Server),
+    Ckks(SessionKey, Box<Server>),
     Paillier(Arc<PaillierSession>, PaillierServer),
 }
 
 impl RoundServer {
     fn new(keys: &Keys, round: u64, len: usize) -> Result<Self> {
         Ok(match keys {
-            Keys::Ckks(k) => Self::Ckks(k.clone(), Server::new(k, round, len)?),
+            Keys::Ckks(k) => Self::Ckks(k.clone(), Box::new(Server::new(k, round, len)?)),
             Keys::Paillier(s) => Self::Paillier(s.clone(), PaillierServer::new(s, round, len)?),
         })
     }

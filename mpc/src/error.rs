@@ -53,7 +53,7 @@ pub enum Error {
     Transport(#[from] tonic::transport::Error),
     /// gRPC status.
     #[error("rpc: {0}")]
-    Status(#[from] tonic::Status),
+    Status(Box<tonic::Status>),
     /// I/O (state directory, certificates).
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -61,6 +61,12 @@ pub enum Error {
 
 /// Result with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<tonic::Status> for Error {
+    fn from(s: tonic::Status) -> Self {
+        Self::Status(Box::new(s))
+    }
+}
 
 impl Error {
     pub(crate) fn config(s: impl Into<String>) -> Self {

@@ -679,7 +679,7 @@ impl State {
     }
 
     fn on_result(&self, task: &Task) -> Result<()> {
-        if task.payload.len() % 8 != 0 {
+        if !task.payload.len().is_multiple_of(8) {
             return Err(Error::Malformed {
                 what: "result",
                 reason: format!("{} bytes", task.payload.len()),
@@ -819,9 +819,7 @@ async fn session_once(st: &mut State, progress: &mut Instant) -> Result<Outcome>
             }
         }
     }
-    Err(Error::Status(tonic::Status::unavailable(
-        "the coordinator closed the task stream",
-    )))
+    Err(tonic::Status::unavailable("the coordinator closed the task stream").into())
 }
 
 /// Runs a party until the session ends (`Ok`) or fails (`Err`, with the

@@ -136,7 +136,7 @@ pub fn coordinator(dir: &Path, listen: &str, extra: &[&str]) -> (Proc, u16) {
         s("--summary"),
         s(dir.join("summary.jsonl").display()),
     ];
-    args.extend(extra.iter().map(|x| s(x)));
+    args.extend(extra.iter().map(s));
     let name = if dir.join("coordinator.log").exists() {
         "coordinator-restarted"
     } else {
@@ -174,7 +174,7 @@ pub fn party(dir: &Path, id: u32, port: u16, seed: u64, extra: &[&str]) -> Proc 
         s("--reconnect-timeout"),
         s(30),
     ];
-    args.extend(extra.iter().map(|x| s(x)));
+    args.extend(extra.iter().map(s));
     spawn(&format!("party-{id}"), dir, &args)
 }
 
