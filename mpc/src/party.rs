@@ -855,6 +855,14 @@ pub async fn run(opts: PartyOptions) -> Result<()> {
                 return Ok(());
             }
             Ok(Outcome::Failed(info)) => return Err(Error::Protocol(info)),
+            Err(Error::Status(s))
+                if matches!(
+                    s.code(),
+                    tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+                ) =>
+            {
+                return Err(Error::Status(s));
+            }
             Err(e @ (Error::Transport(_) | Error::Status(_))) => {
                 if progress.elapsed() > st.opts.reconnect_timeout {
                     return Err(e);

@@ -133,13 +133,23 @@ fn three_parties_killed_fails_clearly() {
 
 /// Misbehaving parties: garbage, a replayed update, an update under another
 /// key, an update in another party's name, a duplicate and a garbage
-/// decryption share are refused with logged reasons; the sums stay right.
+/// decryption share are refused with logged reasons, and a party whose
+/// certificate names no party of the session is refused; the sums stay right.
 #[test]
 fn misbehaving_parties_are_refused() {
     let _g = serial();
     let dir = Dir::new("garbage");
-    gen_certs(&dir.0, 5);
+    gen_certs(&dir.0, 6); // party 6 is not in the 5-party session
+
     let (mut coord, port) = coordinator(&dir.0, "127.0.0.1:0", &refs(&ckks_args(3)));
+    let mut stranger = party(&dir.0, 6, port, 14, &[]);
+    let st = stranger.wait(MIN).expect("unknown party timed out");
+    assert!(!st.success());
+    assert!(
+        stranger.log_text().contains("unknown party"),
+        "{}",
+        stranger.log_text()
+    );
     let mut parties: Vec<Proc> = (1..=5)
         .map(|i| {
             let bad: &[&str] = match i {
@@ -168,6 +178,7 @@ fn misbehaving_parties_are_refused() {
         "duplicate submission",
         "ciphertext under another collective key",
         "malformed decryption share",
+        "unknown party refused",
     ] {
         assert!(log.contains(reason), "no {reason:?} in the log:\n{log}");
     }
