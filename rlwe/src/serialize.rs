@@ -154,6 +154,17 @@ impl PolyData {
     }
 }
 
+/// Most chain primes accepted from bytes.
+const MAX_READ_Q: usize = 128;
+/// Most special primes accepted from bytes.
+const MAX_READ_P: usize = 32;
+/// Most residues `N·(|Q| + |P|)` of a polynomial over `Q ∪ P` accepted from
+/// bytes (64 MiB per polynomial, e.g. N = 2^17 with 64 moduli). With the
+/// two bounds above, reading parameters costs well under a second and a few
+/// hundred MiB of tables instead of seconds and gigabytes for a 2 KB
+/// message (N = 2^17 with 256 + 64 primes).
+const MAX_READ_WORDS: u64 = 1 << 23;
+
 #[derive(Serialize, Deserialize)]
 struct ParamsBody {
     degree: u64,
@@ -177,10 +188,23 @@ impl Params {
     /// Reads and re-validates parameters (security included).
     pub fn from_bytes(bytes: &[u8]) -> Result<Arc<Params>> {
         let b: ParamsBody = decode(bytes, Kind::Params, "parameters", None)?;
-        if b.q.len() > 256 || b.p.len() > 64 {
+        if b.q.len() > MAX_READ_Q || b.p.len() > MAX_READ_P {
             return Err(Error::Malformed {
                 what: "parameters",
-                reason: "too many moduli".into(),
+                reason: format!(
+                    "too many moduli ({} in Q, {} in P; at most {MAX_READ_Q} and {MAX_READ_P})",
+                    b.q.len(),
+                    b.p.len()
+                ),
+            });
+        }
+        let words = b.degree.saturating_mul((b.q.len() + b.p.len()) as u64);
+        if words > MAX_READ_WORDS {
+            return Err(Error::Malformed {
+                what: "parameters",
+                reason: format!(
+                    "a polynomial over Q ∪ P would have {words} residues (at most {MAX_READ_WORDS})"
+                ),
             });
         }
         let degree = usize::try_from(b.degree).map_err(|_| Error::Malformed {
@@ -478,4 +502,55 @@ pub fn poly_to_bytes(params: &Params, p: &Poly) -> Result<Vec<u8>> {
 pub fn poly_from_bytes(params: &Params, bytes: &[u8]) -> Result<Poly> {
     let b: PolyBody = decode(bytes, Kind::Poly, "polynomial", Some(params.fingerprint()))?;
     b.poly.into_poly(params.ring_q(b.level as usize)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zq::generate_primes;
+
+    fn params_bytes(degree: u64, q: Vec<u64>, p: Vec<u64>) -> Vec<u8> {
+        let body = ParamsBody {
+            degree,
+            q,
+            p,
+            security: SecurityLevel::None,
+        };
+        encode(Kind::Params, &[0; 32], &body)
+    }
+
+    fn assert_malformed(bytes: &[u8]) {
+        match Params::from_bytes(bytes) {
+            Err(Error::Malformed { what, reason }) => {
+                assert_eq!(what, "parameters");
+                assert!(
+                    reason.contains("too many moduli") || reason.contains("residues"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    }
+
+    /// Review of the `rlwe_params` fuzz target: valid NTT-friendly primes,
+    /// 129 of them, were accepted and the precomputation (quadratic in the
+    /// chain length) ran for a message of about a kilobyte.
+    #[test]
+    fn parameters_with_too_many_primes_are_malformed() -> Result<()> {
+        let q = generate_primes(&[40; MAX_READ_Q + 1], 1024, &[])?;
+        assert_malformed(&params_bytes(1024, q, Vec::new()));
+        let all = generate_primes(&[40; MAX_READ_P + 2], 1024, &[])?;
+        assert_malformed(&params_bytes(1024, all[..1].to_vec(), all[1..].to_vec()));
+        Ok(())
+    }
+
+    /// N = 2^17 with 65 moduli: a gigabyte-scale set of NTT tables from a
+    /// few hundred bytes.
+    #[test]
+    fn parameters_too_large_to_hold_are_malformed() -> Result<()> {
+        let q = generate_primes(&[40; 65], 1 << 17, &[])?;
+        assert_malformed(&params_bytes(1 << 17, q, Vec::new()));
+        assert_malformed(&params_bytes(u64::MAX, vec![3], Vec::new()));
+        Ok(())
+    }
 }
