@@ -1,7 +1,7 @@
 //! Writes the seed corpus: for every target and every object kind, the
 //! valid serialized object (raw mode) and a few structured-mode edits of it.
 //!
-//! `cargo run --release --bin gen_seeds -- [OUT_DIR]` (default `seeds`).
+//! `cargo run --release --example gen_seeds -- [OUT_DIR]` (default `seeds`).
 
 use std::fs;
 use std::path::Path;
