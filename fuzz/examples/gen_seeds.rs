@@ -28,10 +28,14 @@ fn seeds(
     raw_max: usize,
 ) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
+    let mut seen: Vec<Vec<u8>> = Vec::new();
     for (k, _) in kinds.iter().enumerate() {
         let v = valid(k);
-        if v.len() <= raw_max {
+        // One raw copy of each distinct object (the structured seeds of the
+        // other kinds start from it anyway).
+        if v.len() <= raw_max && !seen.contains(&v) {
             out.push((format!("raw-k{k}"), raw_seed(k as u8, &v)));
+            seen.push(v);
         }
         for (i, s) in structured_seeds(k as u8).into_iter().enumerate() {
             out.push((format!("st-k{k}-{i}"), s));
@@ -43,7 +47,6 @@ fn seeds(
 fn main() {
     let out = std::env::args().nth(1).unwrap_or_else(|| "seeds".into());
     let dir = Path::new(&out);
-    const SMALL: usize = 64 << 10;
     const BIG: usize = 256 << 10;
 
     let fx = fixtures::rlwe();
@@ -105,19 +108,51 @@ fn main() {
         seeds(&fixtures::PAGG_KINDS, |k| fx.valid(k).to_vec(), BIG),
     );
     let fx = fixtures::inference();
-    write(
-        dir,
-        "mlhe_inference",
-        seeds(
-            &fixtures::INFERENCE_KINDS,
-            |k| fx.bytes[k].clone(),
-            SMALL.max(BIG),
-        ),
-    );
+    let mut inf = seeds(&fixtures::INFERENCE_KINDS, |k| fx.bytes[k].clone(), BIG);
+    inf.extend(setup_edges(&fx.bytes[0]));
+    write(dir, "mlhe_inference", inf);
     let fx = fixtures::testing();
     write(
         dir,
         "mlhe_testing",
         seeds(&fixtures::TESTING_KINDS, |k| fx.valid(k).to_vec(), BIG),
     );
+}
+
+/// Public setups at the edges of validation (overflowing products, empty
+/// or huge shapes, levels above the chain): raw seeds for `mlhe_inference`.
+fn setup_edges(valid: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use ml_he::inference::{InputLayout, ModelShape, PublicSetup};
+    let base = PublicSetup::from_bytes(valid).expect("valid setup");
+    let mut edits: Vec<PublicSetup> = Vec::new();
+    let mut s = base.clone();
+    s.shape = ModelShape::Mlp {
+        inputs: 1,
+        hidden: 1,
+        outputs: 1 << 40,
+    };
+    s.output_stride = 1 << 40;
+    edits.push(s);
+    let mut s = base.clone();
+    s.input_layout = InputLayout::RotatedBlocks { block: usize::MAX };
+    edits.push(s);
+    let mut s = base.clone();
+    s.shape = ModelShape::Logistic { features: 0 };
+    edits.push(s);
+    let mut s = base.clone();
+    s.input_level = usize::MAX;
+    edits.push(s);
+    let mut s = base.clone();
+    s.degree = 1 << 17;
+    s.rotations = vec![i64::MIN, i64::MAX, 0];
+    edits.push(s);
+    let mut s = base;
+    s.input_scale = f64::MAX;
+    s.max_abs_input = f64::MIN_POSITIVE;
+    edits.push(s);
+    edits
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (format!("edge-setup-{i}"), raw_seed(0, &s.to_bytes())))
+        .collect()
 }
