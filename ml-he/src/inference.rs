@@ -335,6 +335,14 @@ impl PublicSetup {
         if self.input_level >= self.q_primes.len() {
             return bad("input level above the chain");
         }
+        // The client builds these parameters: bound their cost first.
+        if let Err(e) = rlwe::serialize::check_untrusted_size(
+            self.degree as u64,
+            self.q_primes.len(),
+            self.p_primes.len(),
+        ) {
+            return bad(&e.to_string());
+        }
         if !self.input_scale.is_finite() || self.input_scale < 2.0 {
             return bad("input scale");
         }
@@ -1665,5 +1673,32 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// A setup naming 200 chain primes at N = 2^17 made the client build
+    /// gigabytes of tables in [`PublicSetup::parameters`]: refused first.
+    #[test]
+    fn setup_with_oversized_parameters_is_malformed() {
+        let setup = PublicSetup {
+            shape: ModelShape::Logistic { features: 4 },
+            packing: Packing::Batch,
+            degree: 1 << 17,
+            q_primes: vec![786433; 200],
+            p_primes: vec![],
+            input_scale: 4194304.0,
+            input_level: 0,
+            input_layout: InputLayout::Slots,
+            rotations: vec![],
+            relinearization: false,
+            max_abs_input: 100.0,
+            output_stride: 1,
+        };
+        match PublicSetup::from_bytes(&setup.to_bytes()) {
+            Err(Error::Malformed { what, reason }) => {
+                assert_eq!(what, "public setup");
+                assert!(reason.contains("too many moduli"), "{reason}");
+            }
+            other => panic!("expected Malformed, got {other:?}"),
+        }
     }
 }

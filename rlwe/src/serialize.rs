@@ -155,15 +155,43 @@ impl PolyData {
 }
 
 /// Most chain primes accepted from bytes.
-const MAX_READ_Q: usize = 128;
+pub const MAX_READ_Q: usize = 128;
 /// Most special primes accepted from bytes.
-const MAX_READ_P: usize = 32;
+pub const MAX_READ_P: usize = 32;
 /// Most residues `N·(|Q| + |P|)` of a polynomial over `Q ∪ P` accepted from
 /// bytes (64 MiB per polynomial, e.g. N = 2^17 with 64 moduli). With the
 /// two bounds above, reading parameters costs well under a second and a few
 /// hundred MiB of tables instead of seconds and gigabytes for a 2 KB
 /// message (N = 2^17 with 256 + 64 primes).
-const MAX_READ_WORDS: u64 = 1 << 23;
+pub const MAX_READ_WORDS: u64 = 1 << 23;
+
+/// Checks the size of parameters that come from outside (bytes, a peer's
+/// published setup) before anything is precomputed for them: at most
+/// [`MAX_READ_Q`] chain primes, [`MAX_READ_P`] special primes and
+/// [`MAX_READ_WORDS`] residues per polynomial over `Q ∪ P`.
+///
+/// # Errors
+/// [`Error::Malformed`] naming the bound that is exceeded.
+pub fn check_untrusted_size(degree: u64, q: usize, p: usize) -> Result<()> {
+    if q > MAX_READ_Q || p > MAX_READ_P {
+        return Err(Error::Malformed {
+            what: "parameters",
+            reason: format!(
+                "too many moduli ({q} in Q, {p} in P; at most {MAX_READ_Q} and {MAX_READ_P})"
+            ),
+        });
+    }
+    let words = degree.saturating_mul(q.saturating_add(p) as u64);
+    if words > MAX_READ_WORDS {
+        return Err(Error::Malformed {
+            what: "parameters",
+            reason: format!(
+                "a polynomial over Q ∪ P would have {words} residues (at most {MAX_READ_WORDS})"
+            ),
+        });
+    }
+    Ok(())
+}
 
 #[derive(Serialize, Deserialize)]
 struct ParamsBody {
@@ -188,25 +216,7 @@ impl Params {
     /// Reads and re-validates parameters (security included).
     pub fn from_bytes(bytes: &[u8]) -> Result<Arc<Params>> {
         let b: ParamsBody = decode(bytes, Kind::Params, "parameters", None)?;
-        if b.q.len() > MAX_READ_Q || b.p.len() > MAX_READ_P {
-            return Err(Error::Malformed {
-                what: "parameters",
-                reason: format!(
-                    "too many moduli ({} in Q, {} in P; at most {MAX_READ_Q} and {MAX_READ_P})",
-                    b.q.len(),
-                    b.p.len()
-                ),
-            });
-        }
-        let words = b.degree.saturating_mul((b.q.len() + b.p.len()) as u64);
-        if words > MAX_READ_WORDS {
-            return Err(Error::Malformed {
-                what: "parameters",
-                reason: format!(
-                    "a polynomial over Q ∪ P would have {words} residues (at most {MAX_READ_WORDS})"
-                ),
-            });
-        }
+        check_untrusted_size(b.degree, b.q.len(), b.p.len())?;
         let degree = usize::try_from(b.degree).map_err(|_| Error::Malformed {
             what: "parameters",
             reason: "degree does not fit".into(),
