@@ -969,11 +969,20 @@ impl Driver {
         self.broadcast(&targets, &task).await;
         let deadline = Instant::now() + self.opts.round_timeout;
         let store = self.store.clone();
+        let nt = targets.len() + have.len();
         let c = self
             .collect(Kind::Update, round, 0, &targets, deadline, |p, s| {
                 block(|| server.check(p, round, len, &s.payload))?;
                 store.append_contribution(round, p, &s.payload)?;
                 block(|| server.add(&s.payload))?;
+                info!(
+                    round,
+                    party = p,
+                    bytes = s.payload.len(),
+                    have = server.contributors().len(),
+                    asked = nt,
+                    "update accepted"
+                );
                 Ok(())
             })
             .await;

@@ -5,7 +5,7 @@
 //! | `session.json` | at start | the public [`SessionConfig`] |
 //! | `keys.bin` | after key generation | collective public key or Paillier public parameters, Galois/relinearization keys, the directory of end-to-end keys |
 //! | `round-<r>.log` | every accepted update, **before** the RPC returns OK | records `magic ‖ round ‖ party ‖ len ‖ bytes ‖ SHA-256[..8]`, appended and `fsync`ed |
-//! | `round-<r>.json` | when round `r` is decrypted | the result (sum, contributors, committee) — marks the round done |
+//! | `round-<r>.json` | when round `r` is decrypted | the result (sum, contributors, committee) — marks the round done; the round's log is then removed |
 //!
 //! Whole files are replaced atomically (write to a temporary file, `fsync`,
 //! rename, `fsync` the directory). A crash can only tear the last record of
@@ -191,6 +191,14 @@ impl Store {
             pos = end + 8;
         }
         Ok(out)
+    }
+
+    /// Removes round `round`'s log once its result is written (the
+    /// updates are no longer needed).
+    pub fn remove_log(&self, round: u64) {
+        if let Err(e) = std::fs::remove_file(self.log_path(round)) {
+            tracing::warn!(round, error = %e, "cannot remove the round's update log");
+        }
     }
 
     /// Whether round `round` is done (its result is written).
