@@ -57,6 +57,7 @@ run_one() {
     local t="$1"
     local corpus="$HERE/corpus/$t"
     local seeds="$HERE/seeds/$t"
+    # cargo-fuzz writes crash-*, oom-*, timeout-* here
     local artifacts="$HERE/artifacts/$t"
     local log="$LOGS/$t.log"
     mkdir -p "$corpus" "$artifacts" "$seeds"
@@ -68,8 +69,7 @@ run_one() {
         -max_total_time="$SECONDS_PER_TARGET" \
         -rss_limit_mb="$RSS_MB" \
         -timeout="$TIMEOUT" \
-        -print_final_stats=1 \
-        -artifact_prefix="$artifacts/" >"$log" 2>&1
+        -print_final_stats=1 >"$log" 2>&1
     rc=$?
     end=$(date +%s)
     local after
