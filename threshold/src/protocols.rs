@@ -168,6 +168,13 @@ pub struct RelinRound1Share {
     pub(crate) h1: Vec<Poly>,
 }
 
+impl RelinRound1Share {
+    /// The party that made it.
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
+}
+
 /// The party's ephemeral secret `u_i` between the two rounds (zeroized on
 /// drop, consumed by round two).
 pub struct RelinEphemeral {
@@ -208,6 +215,13 @@ pub struct RelinRound2Share {
     pub(crate) seed: Seed,
     pub(crate) h0: Vec<Poly>,
     pub(crate) h1: Vec<Poly>,
+}
+
+impl RelinRound2Share {
+    /// The party that made it.
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
 }
 
 /// Aggregate of round two, finished into the relinearization key.
@@ -356,7 +370,19 @@ impl RelinKeyRound1 {
     }
 }
 
+impl RelinKeyRound1 {
+    /// The parties that contributed.
+    pub fn parties(&self) -> Vec<PartyId> {
+        self.contributors.0.iter().copied().collect()
+    }
+}
+
 impl RelinKeyRound2 {
+    /// The parties that contributed (the same as in round one).
+    pub fn parties(&self) -> Vec<PartyId> {
+        self.contributors.0.iter().copied().collect()
+    }
+
     /// Sums round-two shares; the same parties as in round one must answer.
     pub fn aggregate(
         round1: RelinKeyRound1,
@@ -420,6 +446,18 @@ pub struct GaloisKeyShare {
     pub(crate) element: usize,
     pub(crate) seed: Seed,
     pub(crate) b: Vec<Poly>,
+}
+
+impl GaloisKeyShare {
+    /// The party that made it.
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
+
+    /// The Galois element `k` of the automorphism `X → X^k` (odd, below `2N`).
+    pub fn element(&self) -> usize {
+        self.element
+    }
 }
 
 /// Sum of Galois-key shares for one element.
@@ -502,6 +540,16 @@ impl GaloisKeyShares {
             add_vec(&mut agg.b, &s.b)?;
         }
         Ok(agg)
+    }
+
+    /// The parties that contributed.
+    pub fn parties(&self) -> Vec<PartyId> {
+        self.contributors.0.iter().copied().collect()
+    }
+
+    /// The Galois element of the key being aggregated.
+    pub fn element(&self) -> usize {
+        self.element
     }
 
     /// The collective Galois key.
@@ -665,6 +713,13 @@ pub struct KeySwitchShare {
     pub(crate) party: PartyId,
     pub(crate) h0: Poly,
     pub(crate) h1: Poly,
+}
+
+impl KeySwitchShare {
+    /// The party that made it.
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
 }
 
 /// The re-encrypted ciphertext, assembled from shares.

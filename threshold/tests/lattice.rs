@@ -608,3 +608,103 @@ fn every_message_crosses_as_bytes() {
         Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
     ));
 }
+
+/// Every share names the party that made it, before and after crossing as
+/// bytes, so that a receiver can match it with an authenticated sender
+/// before aggregating; the aggregates list their contributors.
+#[test]
+fn every_share_names_its_party() {
+    use threshold::{
+        DecryptionShare, GaloisKeyShare, KeySwitchShare, PublicKeyShare, RelinRound1Share,
+        RelinRound2Share,
+    };
+    let params = bfv::Parameters::preset(bfv::Preset::N4096T65537).unwrap();
+    let rp = params.rlwe().clone();
+    let mut rng = rng(91);
+    let crs = Crs::from_seed([9; 32]);
+    let mut ps = parties(&rp, 3, &mut rng);
+    let ids = [PartyId(1), PartyId(2), PartyId(3)];
+
+    let pk: Vec<_> = ps
+        .iter_mut()
+        .map(|p| p.public_key_share(&crs, &mut rng).unwrap())
+        .collect();
+    for (s, id) in pk.iter().zip(ids) {
+        assert_eq!(s.party(), id);
+        assert_eq!(
+            PublicKeyShare::from_bytes(&rp, &s.to_bytes())
+                .unwrap()
+                .party(),
+            id
+        );
+    }
+    let pk = PublicKeyShares::aggregate(pk).unwrap().finish().unwrap();
+
+    let (r1, eph): (Vec<_>, Vec<_>) = ps
+        .iter_mut()
+        .map(|p| p.relin_key_round1(&crs, &mut rng).unwrap())
+        .unzip();
+    for (s, id) in r1.iter().zip(ids) {
+        assert_eq!(s.party(), id);
+        assert_eq!(
+            RelinRound1Share::from_bytes(&rp, &s.to_bytes())
+                .unwrap()
+                .party(),
+            id
+        );
+    }
+    let round1 = RelinKeyRound1::aggregate(r1).unwrap();
+    assert_eq!(round1.parties(), ids);
+    let r2: Vec<_> = ps
+        .iter_mut()
+        .zip(eph)
+        .map(|(p, e)| p.relin_key_round2(e, &round1, &mut rng).unwrap())
+        .collect();
+    for (s, id) in r2.iter().zip(ids) {
+        assert_eq!(s.party(), id);
+        assert_eq!(
+            RelinRound2Share::from_bytes(&rp, &s.to_bytes())
+                .unwrap()
+                .party(),
+            id
+        );
+    }
+    assert_eq!(
+        RelinKeyRound2::aggregate(round1, r2).unwrap().parties(),
+        ids
+    );
+
+    let g = galois_element_for_rotation(1, rp.degree());
+    let gs: Vec<_> = ps
+        .iter_mut()
+        .map(|p| p.galois_key_share(&crs, g, &mut rng).unwrap())
+        .collect();
+    for (s, id) in gs.iter().zip(ids) {
+        assert_eq!((s.party(), s.element()), (id, g));
+        let back = GaloisKeyShare::from_bytes(&rp, &s.to_bytes()).unwrap();
+        assert_eq!((back.party(), back.element()), (id, g));
+    }
+    let agg = GaloisKeyShares::aggregate(gs).unwrap();
+    assert_eq!((agg.parties(), agg.element()), (ids.to_vec(), g));
+
+    let bpk = bfv::PublicKey::from_rlwe(&params, pk).unwrap();
+    let enc = bfv::Encoder::new(&params);
+    let ct = bpk
+        .encrypt(&enc.encode(&[1, 2]).unwrap(), &mut rng)
+        .unwrap();
+    let sm = Smudging::for_bfv(&params, ct.level(), 8.0, 3).unwrap();
+    let target_sk = rlwe::keys::SecretKey::generate(&rp, &mut rng);
+    let target = rlwe::keys::PublicKey::generate(&target_sk, &mut rng).unwrap();
+    for (p, id) in ps.iter_mut().zip(ids) {
+        let d = p.decryption_share(ct.rlwe(), None, &sm, &mut rng).unwrap();
+        assert_eq!(d.party(), id);
+        let b = d.to_bytes(&rp).unwrap();
+        assert_eq!(DecryptionShare::from_bytes(&rp, &b).unwrap().party(), id);
+        let k = p
+            .key_switch_share(ct.rlwe(), &target, None, &sm, &mut rng)
+            .unwrap();
+        assert_eq!(k.party(), id);
+        let b = k.to_bytes(&rp).unwrap();
+        assert_eq!(KeySwitchShare::from_bytes(&rp, &b).unwrap().party(), id);
+    }
+}
