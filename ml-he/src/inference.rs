@@ -365,6 +365,25 @@ impl PublicSetup {
         {
             return bad("layout does not fit the slots");
         }
+        // Rotation keys are the client's cost (each is several MB): accept
+        // what a baby-step giant-step product over all the slots plus a
+        // logarithmic fold can use, distinct non-trivial steps only.
+        let max_rotations = max_rotation_keys(slots);
+        if self.rotations.len() > max_rotations {
+            return bad(&format!(
+                "{} rotation keys requested (at most {max_rotations} for {slots} slots)",
+                self.rotations.len()
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for &r in &self.rotations {
+            if r == 0
+                || r.unsigned_abs() >= slots as u64
+                || !seen.insert(r.rem_euclid(slots as i64))
+            {
+                return bad("rotation steps must be distinct, non-zero and below the slot count");
+            }
+        }
         Ok(())
     }
 
@@ -375,6 +394,17 @@ impl PublicSetup {
             Packing::Batch => self.shape.inputs(),
         }
     }
+}
+
+/// The most rotation keys a client generates for a server's setup:
+/// `2·⌈√slots⌉` baby and giant steps plus `log2(slots)` folding steps
+/// (140 for 4096 slots; the shipped models use at most 13).
+fn max_rotation_keys(slots: usize) -> usize {
+    let mut root = 1;
+    while root * root < slots {
+        root += 1;
+    }
+    2 * root + slots.max(1).ilog2() as usize
 }
 
 /// The keys the server needs (relinearization and/or rotation keys; public).
@@ -1673,6 +1703,49 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// A hostile server cannot make the client generate an unbounded set of
+    /// rotation keys: more than 2·⌈√slots⌉ + log2(slots) steps, repeated
+    /// steps and steps beyond the slot count are refused before any key is
+    /// made.
+    #[test]
+    fn setup_with_too_many_rotations_is_malformed() {
+        use crate::model::Activation;
+        let mlp = Mlp::new(
+            vec![vec![0.01; 64]; 32],
+            vec![0.0; 32],
+            vec![vec![0.01; 32]; 10],
+            vec![0.0; 10],
+            Activation::Square,
+        )
+        .expect("mlp");
+        let server = Server::mlp(&mlp, Packing::PerSample).expect("server");
+        let good = server.setup().clone();
+        assert!(PublicSetup::from_bytes(&good.to_bytes()).is_ok());
+        let slots = good.degree / 2;
+        assert_eq!(max_rotation_keys(4096), 140);
+        let malformed = |setup: &PublicSetup| {
+            matches!(
+                PublicSetup::from_bytes(&setup.to_bytes()),
+                Err(Error::Malformed {
+                    what: "public setup",
+                    ..
+                })
+            )
+        };
+        let mut many = good.clone();
+        many.rotations = (1..=max_rotation_keys(slots) as i64 + 1).collect();
+        assert!(malformed(&many));
+        let mut repeated = good.clone();
+        repeated.rotations = vec![1, 1 + slots as i64 / 2, 1];
+        assert!(malformed(&repeated));
+        let mut beyond = good.clone();
+        beyond.rotations = vec![slots as i64];
+        assert!(malformed(&beyond));
+        let mut zero = good;
+        zero.rotations = vec![0];
+        assert!(malformed(&zero));
     }
 
     /// A setup naming 200 chain primes at N = 2^17 made the client build
