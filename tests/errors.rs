@@ -900,6 +900,27 @@ fn ml_unknown_party() {
 }
 
 #[test]
+fn ml_wrong_sender() {
+    let (_, clients, key) = aggregation();
+    let mut server = ml_he::aggregation::Server::new(&key, 0, 4).expect("server");
+    let update = clients[0]
+        .encrypt_update(0, &[1.0; 4], &mut rng())
+        .expect("encrypt");
+    let r = server.add_from(2, &update); // client 1's update, sent by client 2
+    assert!(
+        matches!(
+            r,
+            Err(ml_he::Error::WrongSender {
+                claimed: 1,
+                expected: 2
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(server.contributors().is_empty());
+}
+
+#[test]
 fn ml_protocol() {
     let (params, _, _) = aggregation();
     let client = ml_he::aggregation::Client::new(&params, 1, &mut rng()).expect("client");

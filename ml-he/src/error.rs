@@ -49,6 +49,17 @@ pub enum Error {
         /// The party.
         party: u32,
     },
+    /// A message in the name of another party than its authenticated
+    /// sender (e.g. an update whose header names party `claimed`, handed to
+    /// [`Server::add_from`](crate::aggregation::Server::add_from) for party
+    /// `expected`): refused before it touches any aggregate.
+    #[error("message in the name of party {claimed}, sent by party {expected}")]
+    WrongSender {
+        /// The party the message names.
+        claimed: u32,
+        /// The authenticated sender.
+        expected: u32,
+    },
     /// A party id outside the session (ids are 1..=n).
     #[error("unknown party {party}")]
     UnknownParty {

@@ -653,3 +653,170 @@ fn smudging_noise_bound_covers_measured_noise() {
         "bound far too loose: 2^{measured}"
     );
 }
+
+/// `Server::add_from` refuses an update in another client's name
+/// (`WrongSender`) before it touches the sum; `check_update` +
+/// `add_checked` parse once and add later; the decrypted average is that of
+/// the accepted updates only.
+#[test]
+fn add_from_refuses_another_sender_and_leaves_the_sum() {
+    let mut s = session(AggregationConfig::new(3, 2), 31);
+    let mut r = rng(32);
+    let us = updates(3, 10, 4.0, 33);
+    let enc: Vec<Vec<u8>> = (0..3)
+        .map(|i| s.clients[i].encrypt_update(0, &us[i], &mut r).unwrap())
+        .collect();
+    let mut server = Server::new(&s.key, 0, 10).unwrap();
+    assert_eq!(
+        server.add_from(2, &enc[0]),
+        Err(Error::WrongSender {
+            claimed: 1,
+            expected: 2
+        })
+    );
+    assert!(server.contributors().is_empty());
+    assert_eq!(server.add_from(1, &enc[0]).unwrap(), 1);
+    assert!(matches!(
+        server.check_update(3, &enc[1]),
+        Err(Error::WrongSender {
+            claimed: 2,
+            expected: 3
+        })
+    ));
+    let checked = server.check_update(2, &enc[1]).unwrap();
+    assert_eq!((checked.client(), checked.round()), (2, 0));
+    // checking adds nothing
+    assert_eq!(server.contributors(), vec![1]);
+    // a checked update belongs to the server (round) that checked it
+    let late = s.clients[2].encrypt_update(1, &us[2], &mut r).unwrap();
+    let other_round = Server::new(&s.key, 1, 10).unwrap();
+    let foreign = other_round.check_update(3, &late).unwrap();
+    assert!(matches!(
+        server.add_checked(foreign),
+        Err(Error::SessionMismatch { .. })
+    ));
+    assert_eq!(server.add_checked(checked).unwrap(), 2);
+    assert_eq!(
+        server.add_from(1, &enc[0]),
+        Err(Error::DuplicateSubmission { party: 1 })
+    );
+    assert!(matches!(
+        server.add_from(3, &enc[0]),
+        Err(Error::WrongSender { .. })
+    ));
+    assert_eq!(server.contributors(), vec![1, 2]);
+    let request = server.decryption_request(&[1, 3], &mut r).unwrap();
+    let shares: Vec<Vec<u8>> = [0usize, 2]
+        .iter()
+        .map(|&i| s.clients[i].decryption_share(&request, &mut r).unwrap())
+        .collect();
+    let res = combine(&s.key, &request, &shares).unwrap();
+    let want = plain_average(&[&us[0], &us[1]]);
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision, "{a} vs {b}");
+    }
+}
+
+/// `decryption_share_sender` names the sender of a share of this request,
+/// and refuses shares of another request (a retry), garbage, and residues
+/// not below their modulus.
+#[test]
+fn decryption_share_sender_checks_the_request() {
+    let mut s = session(AggregationConfig::new(3, 2), 41);
+    let mut r = rng(42);
+    let us = updates(3, 6, 4.0, 43);
+    let mut server = Server::new(&s.key, 0, 6).unwrap();
+    for (i, u) in us.iter().enumerate() {
+        let b = s.clients[i].encrypt_update(0, u, &mut r).unwrap();
+        server.add_from(i as u32 + 1, &b).unwrap();
+    }
+    let request = server.decryption_request(&[2, 3], &mut r).unwrap();
+    let s2 = s.clients[1].decryption_share(&request, &mut r).unwrap();
+    let s3 = s.clients[2].decryption_share(&request, &mut r).unwrap();
+    assert_eq!(decryption_share_sender(&s.key, &request, &s2).unwrap(), 2);
+    assert_eq!(decryption_share_sender(&s.key, &request, &s3).unwrap(), 3);
+    // the retried request (another committee, another nonce)
+    let retry = server.decryption_request(&[1, 3], &mut r).unwrap();
+    assert!(matches!(
+        decryption_share_sender(&s.key, &retry, &s3),
+        Err(Error::SessionMismatch { .. })
+    ));
+    let s1 = s.clients[0].decryption_share(&retry, &mut r).unwrap();
+    assert_eq!(decryption_share_sender(&s.key, &retry, &s1).unwrap(), 1);
+    assert!(matches!(
+        decryption_share_sender(&s.key, &request, b"garbage"),
+        Err(Error::Malformed { .. })
+    ));
+    let mut high = s2.clone();
+    let l = high.len();
+    high[l - 4000..l - 3000].fill(0xff); // 49-bit residues of all ones ≥ q
+    assert!(matches!(
+        decryption_share_sender(&s.key, &request, &high),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        decryption_share_sender(&s.key, &request, &s2[..l - 1]),
+        Err(Error::Malformed { .. })
+    ));
+    // the checked shares still combine
+    let res = combine(&s.key, &request, &[s2, s3]).unwrap();
+    assert_eq!(res.committee, vec![2, 3]);
+}
+
+/// The Paillier server's `add_from` and `decryption_share_sender`.
+#[test]
+fn paillier_add_from_and_share_sender() {
+    let mut r = rng(50);
+    let (p, q) =
+        threshold::paillier::test_primes::primes(threshold::paillier::test_primes::SAFE512);
+    let (tp, key_shares) =
+        threshold::paillier::Dealer::deal_with_primes_insecure(p, q, 2, 3, &mut r).unwrap();
+    let session = PaillierSession::new(tp, 3, 8.0, 30).unwrap();
+    let us = updates(3, 5, 8.0, 51);
+    let mut server = PaillierServer::new(&session, 0, 5).unwrap();
+    let b1 = session.encrypt_update(1, 0, &us[0], &mut r).unwrap();
+    let b2 = session.encrypt_update(2, 0, &us[1], &mut r).unwrap();
+    assert_eq!(
+        server.add_from(3, &b1),
+        Err(Error::WrongSender {
+            claimed: 1,
+            expected: 3
+        })
+    );
+    assert!(server.contributors().is_empty());
+    assert_eq!(server.add_from(1, &b1).unwrap(), 1);
+    let checked = server.check_update(2, &b2).unwrap();
+    assert_eq!(server.contributors(), vec![1]);
+    assert_eq!(server.add_checked(checked).unwrap(), 2);
+    assert_eq!(
+        server.add_from(1, &b1),
+        Err(Error::DuplicateSubmission { party: 1 })
+    );
+    let request = server.decryption_request(&mut r).unwrap();
+    let other = server.decryption_request(&mut r).unwrap(); // another nonce
+    let shares: Vec<Vec<u8>> = [0usize, 2]
+        .iter()
+        .map(|&i| pv::decryption_share(&session, &key_shares[i], &request, 2, &mut r).unwrap())
+        .collect();
+    assert_eq!(
+        pv::decryption_share_sender(&session, &request, &shares[0]).unwrap(),
+        1
+    );
+    assert_eq!(
+        pv::decryption_share_sender(&session, &request, &shares[1]).unwrap(),
+        3
+    );
+    assert!(matches!(
+        pv::decryption_share_sender(&session, &other, &shares[0]),
+        Err(Error::SessionMismatch { .. })
+    ));
+    assert!(matches!(
+        pv::decryption_share_sender(&session, &request, b"garbage"),
+        Err(Error::Malformed { .. })
+    ));
+    let res = pv::combine(&session, &request, &shares).unwrap();
+    let want = plain_average(&[&us[0], &us[1]]);
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision, "{a} vs {b}");
+    }
+}
