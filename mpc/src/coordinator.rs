@@ -13,14 +13,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ml_he::aggregation::paillier_variant::{self as pv, PaillierServer, PaillierSession};
-use ml_he::aggregation::{combine, AggregationParams, RoundResult, Server, SessionKey};
+use ml_he::aggregation::{
+    aggregate_relin_round1, combine, decryption_share_sender, finish_galois_keys, finish_relin_key,
+    AggregationParams, CheckedUpdate, RoundResult, Server, SessionKey,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
-use threshold::{
-    GaloisKeyShare, GaloisKeyShares, PublicKeyShare, RelinKeyRound1, RelinKeyRound2,
-    RelinRound1Share, RelinRound2Share,
-};
+use threshold::{GaloisKeyShare, PublicKeyShare, RelinRound1Share, RelinRound2Share};
 use tokio::sync::{mpsc, oneshot};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic::{Request, Response, Status};
@@ -213,6 +213,12 @@ enum Keys {
     Paillier(Arc<PaillierSession>),
 }
 
+/// An update that passed every check of its round's server.
+enum Checked {
+    Ckks(CheckedUpdate),
+    Paillier(pv::CheckedUpdate),
+}
+
 enum RoundServer {
     Ckks(SessionKey, Box<Server>),
     Paillier(Arc<PaillierSession>, PaillierServer),
@@ -226,32 +232,28 @@ impl RoundServer {
         })
     }
 
-    /// Full validation on a scratch server (nothing touches the
-    /// aggregate), then the sender check: the update must name the
-    /// authenticated party.
-    fn check(&self, party: u32, round: u64, len: usize, bytes: &[u8]) -> Result<()> {
-        let claimed = match self {
-            Self::Ckks(k, _) => Server::new(k, round, len)?.add(bytes)?,
-            Self::Paillier(s, _) => PaillierServer::new(s, round, len)?.add(bytes)?,
+    /// Full validation (parsed once; nothing touches the aggregate),
+    /// including the sender check: the update must name the authenticated
+    /// party. The checked update is added with [`Self::add`].
+    fn check(&self, party: u32, bytes: &[u8]) -> Result<Checked> {
+        let r = match self {
+            Self::Ckks(_, s) => s.check_update(party, bytes).map(Checked::Ckks),
+            Self::Paillier(_, s) => s.check_update(party, bytes).map(Checked::Paillier),
         };
-        if claimed != party {
-            return Err(Error::Refused {
+        r.map_err(|e| match e {
+            ml_he::Error::WrongSender { claimed, .. } => Error::Refused {
                 party,
                 reason: format!("update submitted in the name of party {claimed}"),
-            });
-        }
-        if self.contributors().contains(&party) {
-            return Err(Error::Aggregation(ml_he::Error::DuplicateSubmission {
-                party,
-            }));
-        }
-        Ok(())
+            },
+            e => e.into(),
+        })
     }
 
-    fn add(&mut self, bytes: &[u8]) -> Result<u32> {
-        Ok(match self {
-            Self::Ckks(_, s) => s.add(bytes)?,
-            Self::Paillier(_, s) => s.add(bytes)?,
+    fn add(&mut self, update: Checked) -> Result<u32> {
+        Ok(match (self, update) {
+            (Self::Ckks(_, s), Checked::Ckks(u)) => s.add_checked(u)?,
+            (Self::Paillier(_, s), Checked::Paillier(u)) => s.add_checked(u)?,
+            _ => return Err(Error::Protocol("update checked for another scheme".into())),
         })
     }
 
@@ -269,24 +271,19 @@ impl RoundServer {
         })
     }
 
-    /// Checks one decryption share against the request and its sender
-    /// (the aggregation layer names the sender only in its duplicate
-    /// error, so the share is combined with itself).
+    /// Checks one decryption share against the request and its sender.
     fn check_share(&self, party: u32, request: &[u8], share: &[u8]) -> Result<()> {
-        let pair = [share.to_vec(), share.to_vec()];
-        let r = match self {
-            Self::Ckks(k, _) => combine(k, request, &pair).map(|_| ()),
-            Self::Paillier(s, _) => pv::combine(s, request, &pair).map(|_| ()),
+        let p = match self {
+            Self::Ckks(k, _) => decryption_share_sender(k, request, share)?,
+            Self::Paillier(s, _) => pv::decryption_share_sender(s, request, share)?,
         };
-        match r {
-            Err(ml_he::Error::DuplicateSubmission { party: p }) if p == party => Ok(()),
-            Err(ml_he::Error::DuplicateSubmission { party: p }) => Err(Error::Refused {
+        if p != party {
+            return Err(Error::Refused {
                 party,
                 reason: format!("decryption share in the name of party {p}"),
-            }),
-            Err(e) => Err(e.into()),
-            Ok(()) => Err(Error::Protocol("share check combined a result".into())),
+            });
         }
+        Ok(())
     }
 
     fn combine(&self, request: &[u8], shares: &[Vec<u8>]) -> Result<RoundResult> {
@@ -295,6 +292,18 @@ impl RoundServer {
             Self::Paillier(s, _) => pv::combine(s, request, shares)?,
         })
     }
+}
+
+/// Refuses a key-generation share in the name of another party than the
+/// authenticated sender (before it is aggregated or relayed).
+fn check_sender(party: u32, named: threshold::PartyId, what: &str) -> Result<()> {
+    if named.0 != party {
+        return Err(Error::Refused {
+            party,
+            reason: format!("{what} in the name of party {}", named.0),
+        });
+    }
+    Ok(())
 }
 
 fn block<T>(f: impl FnOnce() -> T) -> T {
@@ -656,29 +665,29 @@ impl Driver {
             self.broadcast(&all, &Task::new(Kind::Relin1)).await;
             let dl = self.phase_deadline();
             let c = self
-                .collect(Kind::Relin1, 0, 0, &all, dl, |_, s| {
+                .collect(Kind::Relin1, 0, 0, &all, dl, |p, s| {
                     let share = block(|| RelinRound1Share::from_bytes(&rp, &s.payload))?;
+                    check_sender(p, share.party(), "relinearization round-1 share")?;
                     Ok((share, s.payload.clone()))
                 })
                 .await;
             self.keygen_failed("relinearization round 1", &c)?;
             let (shares, bytes): (Vec<_>, Vec<_>) = c.accepted.into_values().unzip();
-            let round1 = block(|| RelinKeyRound1::aggregate(shares))?;
+            let round1 = block(|| aggregate_relin_round1(params, shares))?;
             let mut t = Task::new(Kind::Relin2);
             t.blobs = bytes;
             self.broadcast(&all, &t).await;
             let dl = self.phase_deadline();
             let c = self
-                .collect(Kind::Relin2, 0, 0, &all, dl, |_, s| {
-                    Ok(block(|| RelinRound2Share::from_bytes(&rp, &s.payload))?)
+                .collect(Kind::Relin2, 0, 0, &all, dl, |p, s| {
+                    let share = block(|| RelinRound2Share::from_bytes(&rp, &s.payload))?;
+                    check_sender(p, share.party(), "relinearization round-2 share")?;
+                    Ok(share)
                 })
                 .await;
             self.keygen_failed("relinearization round 2", &c)?;
             let rk = block(|| -> Result<_> {
-                let rk = RelinKeyRound2::aggregate(round1, c.accepted.into_values())?.finish()?;
-                let rk = ckks::RelinKey::from_rlwe(params.ckks(), rk)
-                    .map_err(|e| Error::Protocol(format!("relinearization key: {e}")))?;
-                Ok(rk.to_bytes())
+                Ok(finish_relin_key(params, round1, c.accepted.into_values())?.to_bytes())
             })?;
             info!(
                 bytes = rk.len(),
@@ -704,34 +713,31 @@ impl Driver {
                             reason: format!("{} Galois shares for {ne} elements", s.blobs.len()),
                         });
                     }
-                    block(|| {
+                    let shares = block(|| {
                         s.blobs
                             .iter()
                             .map(|b| Ok(GaloisKeyShare::from_bytes(&rp, b)?))
                             .collect::<Result<Vec<_>>>()
-                    })
+                    })?;
+                    for (share, &e) in shares.iter().zip(&elements) {
+                        check_sender(p, share.party(), "Galois-key share")?;
+                        if share.element() != e {
+                            return Err(Error::Refused {
+                                party: p,
+                                reason: format!(
+                                    "Galois-key share for element {}, expected {e}",
+                                    share.element()
+                                ),
+                            });
+                        }
+                    }
+                    Ok(shares)
                 })
                 .await;
             self.keygen_failed("Galois keys", &c)?;
-            let mut per_element: Vec<Vec<GaloisKeyShare>> = vec![Vec::new(); ne];
-            for shares in c.accepted.into_values() {
-                for (slot, s) in per_element.iter_mut().zip(shares) {
-                    slot.push(s);
-                }
-            }
-            let mut gks = rlwe::keys::GaloisKeys::default();
-            for (e, shares) in elements.iter().zip(per_element) {
-                let gk = block(|| GaloisKeyShares::aggregate(shares)?.finish())?;
-                if gk.element() != *e {
-                    return Err(Error::Protocol(format!(
-                        "Galois key for element {}, expected {e}",
-                        gk.element()
-                    )));
-                }
-                keys.galois_elements.push(*e as u64);
-                gks.insert(gk);
-            }
-            let gk = ckks::GaloisKeys::from_rlwe(params.ckks(), gks);
+            let shares = c.accepted.into_values().flatten();
+            let gk = block(|| finish_galois_keys(params, shares))?;
+            keys.galois_elements = elements.iter().map(|&e| e as u64).collect();
             let bytes = gk.to_bytes();
             info!(
                 elements = ?elements,
@@ -952,7 +958,7 @@ impl Driver {
         let mut server = RoundServer::new(keys, round, len)?;
         let mut restored = 0;
         for (p, bytes) in self.store.contributions(round)? {
-            match block(|| server.check(p, round, len, &bytes)).and_then(|_| server.add(&bytes)) {
+            match block(|| server.check(p, &bytes)).and_then(|u| server.add(u)) {
                 Ok(_) => restored += 1,
                 Err(e) => warn!(round, party = p, error = %e, "persisted update refused on reload"),
             }
@@ -972,9 +978,9 @@ impl Driver {
         let nt = targets.len() + have.len();
         let c = self
             .collect(Kind::Update, round, 0, &targets, deadline, |p, s| {
-                block(|| server.check(p, round, len, &s.payload))?;
+                let update = block(|| server.check(p, &s.payload))?;
                 store.append_contribution(round, p, &s.payload)?;
-                block(|| server.add(&s.payload))?;
+                block(|| server.add(update))?;
                 info!(
                     round,
                     party = p,

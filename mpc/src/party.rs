@@ -8,14 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ml_he::aggregation::paillier_variant::{self as pv, PaillierSession};
-use ml_he::aggregation::{AggregationParams, Client, SessionKey};
+use ml_he::aggregation::{aggregate_relin_round1, AggregationParams, Client, SessionKey};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sha2::Digest;
 use threshold::paillier::{KeyShare, PublicParams};
-use threshold::{
-    Party, PartyId, RelinEphemeral, RelinKeyRound1, RelinRound1Share, SecretShareMessage,
-};
+use threshold::{RelinEphemeral, RelinRound1Share, SecretShareMessage};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
@@ -43,6 +41,8 @@ pub enum Misbehave {
     Duplicate,
     /// Random bytes instead of the decryption share.
     BadShare,
+    /// Galois-key shares made in another party's name (key generation).
+    ImpersonateKeygen,
 }
 
 impl std::str::FromStr for Misbehave {
@@ -55,6 +55,7 @@ impl std::str::FromStr for Misbehave {
             "impersonate" => Self::Impersonate,
             "duplicate" => Self::Duplicate,
             "bad-share" => Self::BadShare,
+            "impersonate-keygen" => Self::ImpersonateKeygen,
             _ => return Err(format!("unknown misbehaviour {s:?}")),
         })
     }
@@ -130,7 +131,6 @@ struct State {
     sid: [u8; 32],
     params: Option<Arc<AggregationParams>>,
     client: Option<Client>,
-    twin: Option<Party>,
     relin_eph: Option<RelinEphemeral>,
     own_dealing: Option<Zeroizing<Vec<u8>>>,
     directory: BTreeMap<u32, Vec<u8>>,
@@ -163,10 +163,8 @@ impl State {
             .map(|(m, _)| *m)
     }
 
-    fn twin(&mut self) -> Result<&mut Party> {
-        self.twin
-            .as_mut()
-            .ok_or_else(|| proto("no relinearization/Galois key holder"))
+    fn client(&mut self) -> Result<&mut Client> {
+        self.client.as_mut().ok_or_else(|| proto("no client"))
     }
 
     fn read_directory(&mut self, task: &Task) -> Result<()> {
@@ -257,35 +255,8 @@ impl State {
         };
         if cfg.scheme == Scheme::Ckks && self.client.is_none() {
             let params = cfg.aggregation_params()?;
-            // The aggregation client makes its secret from the generator it
-            // is given; a twin threshold party made from the same generator
-            // holds the same secret and runs the relinearization and Galois
-            // rounds the client does not expose (checked below: both make
-            // the same public-key share from the same randomness).
-            let mut seed = Zeroizing::new([0u8; 32]);
-            self.rng.fill_bytes(&mut seed[..]);
-            let client = Client::new(&params, self.opts.id, &mut ChaCha20Rng::from_seed(*seed))?;
-            let mut twin = (cfg.relin || !cfg.galois.is_empty()).then(|| {
-                Party::new(
-                    PartyId(self.opts.id),
-                    params.ckks().rlwe(),
-                    &mut ChaCha20Rng::from_seed(*seed),
-                )
-            });
-            let mut client = client;
-            self.rng.fill_bytes(&mut seed[..]);
-            let share = client.public_key_share(&mut ChaCha20Rng::from_seed(*seed))?;
-            if let Some(tw) = twin.as_mut() {
-                let crs = threshold::Crs::from_seed(cfg.seed_bytes()?);
-                let check = tw.public_key_share(&crs, &mut ChaCha20Rng::from_seed(*seed))?;
-                if check.to_bytes() != share.to_bytes() {
-                    return Err(proto(
-                        "cannot run the relinearization/Galois rounds: the aggregation \
-                         client's secret could not be reproduced",
-                    ));
-                }
-            }
-            self.twin = twin;
+            let mut client = Client::new(&params, self.opts.id, &mut self.rng)?;
+            let share = client.public_key_share(&mut self.rng)?;
             sub.kind = Kind::PkShare as i32;
             sub.payload = share.to_bytes();
             self.client = Some(client);
@@ -326,7 +297,6 @@ impl State {
 
     fn on_dealings(&mut self, task: &Task) -> Result<Submission> {
         let rp = self.params()?.ckks().rlwe().clone();
-        let cfg = self.cfg()?.clone();
         let own = self
             .own_dealing
             .take()
@@ -344,16 +314,11 @@ impl State {
             }
             plain.push(bytes);
         }
-        let parse = |v: &[Zeroizing<Vec<u8>>]| -> Result<Vec<SecretShareMessage>> {
-            v.iter()
-                .map(|b| Ok(SecretShareMessage::from_bytes(&rp, b)?))
-                .collect()
-        };
-        let client = self.client.as_mut().ok_or_else(|| proto("no client"))?;
-        client.receive_dealings(parse(&plain)?)?;
-        if let Some(twin) = self.twin.as_mut() {
-            twin.receive_dealings(parse(&plain)?, cfg.threshold, cfg.parties)?;
-        }
+        let msgs = plain
+            .iter()
+            .map(|b| Ok(SecretShareMessage::from_bytes(&rp, b)?))
+            .collect::<Result<Vec<_>>>()?;
+        self.client()?.receive_dealings(msgs)?;
         info!(
             dealings = plain.len(),
             "Shamir share of the joint secret received"
@@ -364,14 +329,9 @@ impl State {
         })
     }
 
-    fn crs(&self) -> Result<threshold::Crs> {
-        Ok(threshold::Crs::from_seed(self.cfg()?.seed_bytes()?))
-    }
-
     fn on_relin1(&mut self) -> Result<Submission> {
-        let crs = self.crs()?;
         let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
-        let (share, eph) = self.twin()?.relin_key_round1(&crs, &mut rng)?;
+        let (share, eph) = self.client()?.relin_key_round1(&mut rng)?;
         self.relin_eph = Some(eph);
         Ok(Submission {
             kind: Kind::Relin1 as i32,
@@ -381,7 +341,8 @@ impl State {
     }
 
     fn on_relin2(&mut self, task: &Task) -> Result<Submission> {
-        let rp = self.params()?.ckks().rlwe().clone();
+        let params = self.params()?.clone();
+        let rp = params.ckks().rlwe().clone();
         let n = self.cfg()?.parties;
         if task.blobs.len() != n {
             return Err(proto(format!(
@@ -394,13 +355,13 @@ impl State {
             .iter()
             .map(|b| Ok(RelinRound1Share::from_bytes(&rp, b)?))
             .collect::<Result<Vec<_>>>()?;
-        let round1 = RelinKeyRound1::aggregate(shares)?;
+        let round1 = aggregate_relin_round1(&params, shares)?;
         let eph = self
             .relin_eph
             .take()
             .ok_or_else(|| proto("relinearization round two before round one"))?;
         let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
-        let share = self.twin()?.relin_key_round2(eph, &round1, &mut rng)?;
+        let share = self.client()?.relin_key_round2(eph, &round1, &mut rng)?;
         Ok(Submission {
             kind: Kind::Relin2 as i32,
             payload: share.to_bytes(),
@@ -409,17 +370,42 @@ impl State {
     }
 
     fn on_galois(&mut self, task: &Task) -> Result<Submission> {
-        let crs = self.crs()?;
         let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
-        let twin = self.twin()?;
+        if self
+            .opts
+            .misbehave
+            .iter()
+            .any(|(m, _)| *m == Misbehave::ImpersonateKeygen)
+        {
+            let cfg = self.cfg()?.clone();
+            let other = self.opts.id % cfg.parties as u32 + 1;
+            warn!(other, "Galois-key shares in another party's name (test)");
+            let mut fake = threshold::Party::new(
+                threshold::PartyId(other),
+                self.params()?.ckks().rlwe(),
+                &mut rng,
+            );
+            let crs = threshold::Crs::from_seed(cfg.seed_bytes()?);
+            let blobs = task
+                .ids
+                .iter()
+                .map(|&e| {
+                    Ok(fake
+                        .galois_key_share(&crs, e as usize, &mut rng)?
+                        .to_bytes())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Submission {
+                kind: Kind::Galois as i32,
+                blobs,
+                ..Default::default()
+            });
+        }
+        let client = self.client()?;
         let blobs = task
             .ids
             .iter()
-            .map(|&e| {
-                Ok(twin
-                    .galois_key_share(&crs, e as usize, &mut rng)?
-                    .to_bytes())
-            })
+            .map(|&e| Ok(client.galois_key_share(e as usize, &mut rng)?.to_bytes()))
             .collect::<Result<Vec<_>>>()?;
         Ok(Submission {
             kind: Kind::Galois as i32,
@@ -617,7 +603,7 @@ impl State {
                     let other = SessionKey::from_shares(&params, shares)?;
                     vec![other.encrypt_update(self.opts.id, round, &x, &mut self.rng)?]
                 }
-                Misbehave::BadShare => vec![honest.clone()],
+                Misbehave::BadShare | Misbehave::ImpersonateKeygen => vec![honest.clone()],
             };
         }
         debug!(
@@ -836,7 +822,6 @@ pub async fn run(opts: PartyOptions) -> Result<()> {
         sid: [0; 32],
         params: None,
         client: None,
-        twin: None,
         relin_eph: None,
         own_dealing: None,
         directory: BTreeMap::new(),

@@ -255,3 +255,54 @@ fn coordinator_restart_keeps_contributions() {
         assert!(p.wait(MIN).unwrap().success(), "{}", p.log_text());
     }
 }
+
+/// A party sending Galois-key shares in another party's name is refused
+/// (the share's `party()` differs from its certificate) with a logged
+/// reason before anything is aggregated; key generation needs every party,
+/// so the session fails clearly.
+#[test]
+fn keygen_share_in_another_name_is_refused() {
+    let _g = serial();
+    let dir = Dir::new("keyimp");
+    gen_certs(&dir.0, 3);
+    let args: Vec<String> = [
+        "--parties",
+        "3",
+        "--threshold",
+        "2",
+        "--rounds",
+        "1",
+        "--len",
+        "8",
+        "--galois",
+        "1",
+        "--phase-timeout",
+        "30",
+        "--join-timeout",
+        "30",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    let (mut coord, port) = coordinator(&dir.0, "127.0.0.1:0", &refs(&args));
+    let _parties: Vec<Proc> = (1..=3)
+        .map(|i| {
+            let bad: &[&str] = if i == 2 {
+                &["--misbehave", "impersonate-keygen"]
+            } else {
+                &[]
+            };
+            party(&dir.0, i, port, 15, bad)
+        })
+        .collect();
+    let st = coord.wait(MIN).expect("coordinator timed out");
+    assert!(!st.success());
+    let log = coord.log_text();
+    for reason in [
+        "Galois-key share in the name of party 3",
+        "key generation (Galois keys) needs every party",
+    ] {
+        assert!(log.contains(reason), "no {reason:?} in the log:\n{log}");
+    }
+    assert!(!dir.0.join("state/keys.bin").exists());
+}
