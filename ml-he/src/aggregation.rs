@@ -1199,15 +1199,18 @@ pub fn finish_galois_keys(
 // =====================================================================
 
 /// An encrypted update that passed every check of [`Server::check_update`]
-/// (parsed once), ready for [`Server::add_checked`]. Public ciphertexts only.
-pub struct CheckedUpdate {
-    key: [u8; 32],
+/// (or [`paillier_variant::PaillierServer::check_update`]), parsed once and
+/// ready for `add_checked`. Public ciphertexts only; `C` is
+/// `ckks::Ciphertext` or `paillier::Ciphertext`.
+pub struct CheckedUpdate<C = ckks::Ciphertext> {
+    /// The key (CKKS) or session (Paillier) identifier it was checked for.
+    id: [u8; 32],
     round: u64,
     client: u32,
-    cts: Vec<ckks::Ciphertext>,
+    cts: Vec<C>,
 }
 
-impl CheckedUpdate {
+impl<C> CheckedUpdate<C> {
     /// The client whose update it is (the authenticated sender).
     pub fn client(&self) -> u32 {
         self.client
@@ -1219,7 +1222,7 @@ impl CheckedUpdate {
     }
 }
 
-impl std::fmt::Debug for CheckedUpdate {
+impl<C> std::fmt::Debug for CheckedUpdate<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CheckedUpdate")
             .field("client", &self.client)
@@ -1301,7 +1304,7 @@ impl Server {
     /// [`Error::DuplicateSubmission`], one checked by another round's or
     /// key's server [`Error::SessionMismatch`].
     pub fn add_checked(&mut self, update: CheckedUpdate) -> Result<u32> {
-        if update.key != self.key.id || update.round != self.round {
+        if update.id != self.key.id || update.round != self.round {
             return Err(Error::SessionMismatch {
                 what: "update checked for another round or collective key".into(),
             });
@@ -1364,7 +1367,7 @@ impl Server {
         }
         let cts = p.unpack_cts(payload, h.count as usize, WHAT)?;
         Ok(CheckedUpdate {
-            key: h.key,
+            id: h.key,
             round: h.round,
             client: h.client,
             cts,
@@ -1830,34 +1833,7 @@ pub mod paillier_variant {
     /// A Paillier update that passed every check of
     /// [`PaillierServer::check_update`], ready for
     /// [`PaillierServer::add_checked`].
-    pub struct CheckedUpdate {
-        fp: [u8; 32],
-        round: u64,
-        client: u32,
-        cts: Vec<paillier::Ciphertext>,
-    }
-
-    impl CheckedUpdate {
-        /// The client whose update it is.
-        pub fn client(&self) -> u32 {
-            self.client
-        }
-
-        /// The round it was made for.
-        pub fn round(&self) -> u64 {
-            self.round
-        }
-    }
-
-    impl std::fmt::Debug for CheckedUpdate {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("CheckedUpdate")
-                .field("client", &self.client)
-                .field("round", &self.round)
-                .field("ciphertexts", &self.cts.len())
-                .finish_non_exhaustive()
-        }
-    }
+    pub type CheckedUpdate = super::CheckedUpdate<paillier::Ciphertext>;
 
     /// The server of one round of the Paillier variant.
     pub struct PaillierServer {
@@ -1917,7 +1893,7 @@ pub mod paillier_variant {
         /// server; returns the client's id.
         pub fn add_checked(&mut self, update: CheckedUpdate) -> Result<u32> {
             let s = self.session.clone();
-            if update.round != self.round || update.fp != s.fp {
+            if update.round != self.round || update.id != s.fp {
                 return Err(Error::SessionMismatch {
                     what: "update checked for another round or key".into(),
                 });
@@ -1989,7 +1965,7 @@ pub mod paillier_variant {
             }
             let cts = s.unpack_cts(payload, h.count as usize, WHAT)?;
             Ok(CheckedUpdate {
-                fp: s.fp,
+                id: s.fp,
                 round: h.round,
                 client: h.client,
                 cts,
