@@ -7,6 +7,12 @@
 //! hosts it is reached at (DNS names or IP addresses). The coordinator
 //! requires a client certificate chaining to the session CA (mutual TLS)
 //! and takes the party id from it, so a party cannot act in another's name.
+//!
+//! [`SessionCa::verify_party_cert`] is the one check of a party certificate
+//! outside the TLS handshake (chain to the session CA for client
+//! authentication, and the `party-<id>.hekit-mpc` name): the parties run it
+//! on every end-to-end key announcement relayed by the coordinator, and the
+//! coordinator on every `Hello` (see [`crate::e2e`]).
 
 use std::path::Path;
 
@@ -14,7 +20,9 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
 };
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
@@ -99,6 +107,93 @@ pub fn generate(dir: &Path, parties: u32, hosts: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Whether `ee` is valid for party `id`'s name `party-<id>.hekit-mpc`.
+fn names_party(ee: &webpki::EndEntityCert<'_>, id: u32) -> bool {
+    ServerName::try_from(party_dns_name(id))
+        .is_ok_and(|name| ee.verify_is_valid_for_subject_name(&name).is_ok())
+}
+
+/// Why a party certificate was refused by [`SessionCa::verify_party_cert`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertFault {
+    /// Not a parseable X.509 certificate.
+    Malformed(String),
+    /// Does not chain to the session CA (for client authentication).
+    Untrusted(String),
+    /// Chains to the CA but does not name the expected party.
+    WrongName,
+}
+
+/// Signature algorithms accepted in certificate chains (webpki, ring).
+static CHAIN_ALGS: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm] = &[
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+];
+
+/// The session CA: the trust anchor of party certificates.
+#[derive(Clone, Debug)]
+pub struct SessionCa {
+    anchor: TrustAnchor<'static>,
+    fingerprint: [u8; 32],
+}
+
+impl SessionCa {
+    /// The CA of the first certificate in PEM `pem` (`ca.pem`).
+    pub fn from_pem(pem: &[u8]) -> Result<Self> {
+        let der = CertificateDer::from_pem_slice(pem)
+            .map_err(|e| Error::Tls(format!("session CA certificate: {e}")))?;
+        Self::from_der(&der)
+    }
+
+    /// The CA of DER certificate `der`.
+    pub fn from_der(der: &CertificateDer<'_>) -> Result<Self> {
+        let anchor = webpki::anchor_from_trusted_cert(der)
+            .map_err(|e| Error::Tls(format!("session CA certificate: {e}")))?
+            .to_owned();
+        Ok(Self {
+            anchor,
+            fingerprint: Sha256::digest(der.as_ref()).into(),
+        })
+    }
+
+    /// SHA-256 of the CA certificate (DER).
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
+    }
+
+    /// Verifies that `cert` chains to this CA (client authentication, now)
+    /// and names party `id`; returns the parsed certificate (whose public
+    /// key then verifies the party's signatures).
+    pub fn verify_party_cert<'a>(
+        &self,
+        cert: &'a CertificateDer<'a>,
+        id: u32,
+    ) -> std::result::Result<webpki::EndEntityCert<'a>, CertFault> {
+        let ee = webpki::EndEntityCert::try_from(cert)
+            .map_err(|e| CertFault::Malformed(e.to_string()))?;
+        ee.verify_for_usage(
+            CHAIN_ALGS,
+            std::slice::from_ref(&self.anchor),
+            &[],
+            UnixTime::now(),
+            webpki::KeyUsage::client_auth(),
+            None,
+            None,
+        )
+        .map_err(|e| CertFault::Untrusted(e.to_string()))?;
+        if !names_party(&ee, id) {
+            return Err(CertFault::WrongName);
+        }
+        Ok(ee)
+    }
+}
+
 /// The party id named by a (CA-verified) client certificate: the unique
 /// `id ∈ 1..=parties` whose `party-<id>.hekit-mpc` name the certificate is
 /// valid for.
@@ -106,8 +201,7 @@ pub fn party_id(cert: &CertificateDer<'_>, parties: u32) -> Result<u32> {
     let ee = webpki::EndEntityCert::try_from(cert).map_err(tls)?;
     let mut found = None;
     for id in 1..=parties {
-        let name = ServerName::try_from(party_dns_name(id)).map_err(tls)?;
-        if ee.verify_is_valid_for_subject_name(&name).is_ok() {
+        if names_party(&ee, id) {
             if found.is_some() {
                 return Err(Error::Tls("certificate names several parties".into()));
             }

@@ -26,8 +26,11 @@ use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 use tracing::{debug, error, info, warn};
 
+use crate::certs::SessionCa;
+use crate::e2e::{verify_announcement, E2eKey};
 use crate::proto::{
-    Ack, Coordinator, CoordinatorServer, Hello, Kind, Sealed, Submission, Task, TaskStream,
+    Ack, Coordinator, CoordinatorServer, Hello, KeyAnnouncement, Kind, Sealed, Submission, Task,
+    TaskStream,
 };
 use crate::session::{hex, Scheme, SessionConfig};
 use crate::store::{PersistedKeys, Store};
@@ -58,6 +61,27 @@ pub struct CoordinatorOptions {
     pub port_file: Option<PathBuf>,
     /// Append one JSON line per round (and a final one) here.
     pub summary_file: Option<PathBuf>,
+    /// Deliberate misbehaviour (tests of the parties' checks).
+    pub misbehave: Option<CoordinatorMisbehave>,
+}
+
+/// Deliberate coordinator misbehaviour, for tests of the parties' checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoordinatorMisbehave {
+    /// Relays the coordinator's own X25519 key as the last party's (with
+    /// that party's certificate and signature) to every other party, and
+    /// tries to open the boxes sealed to it.
+    SubstituteE2eKey,
+}
+
+impl std::str::FromStr for CoordinatorMisbehave {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "substitute-e2e-key" => Ok(Self::SubstituteE2eKey),
+            _ => Err(format!("unknown coordinator misbehaviour {s:?}")),
+        }
+    }
 }
 
 type TaskSender = mpsc::Sender<std::result::Result<Task, Status>>;
@@ -85,6 +109,46 @@ struct Svc {
     events: mpsc::Sender<Event>,
     parties: u32,
     next_conn: AtomicU64,
+    ca: SessionCa,
+}
+
+/// Checks a `Hello`'s end-to-end key announcement: the certificate is the
+/// one the TLS connection authenticated, and [`verify_announcement`] (the
+/// parties' own check) passes. The parties' checks are what protects them;
+/// this one refuses early, with a logged reason.
+#[allow(clippy::result_large_err)] // tonic's own error type
+fn check_hello<T>(
+    req: &Request<T>,
+    ca: &SessionCa,
+    party: u32,
+    hello: &Hello,
+) -> std::result::Result<(), Status> {
+    let tls_cert = req
+        .peer_certs()
+        .and_then(|c| c.first().map(|c| c.as_ref().to_vec()))
+        .unwrap_or_default();
+    let r = if hello.cert != tls_cert {
+        Err(Error::E2eKey {
+            party,
+            fault: crate::e2e::KeyFault::Malformed(
+                "announced with another certificate than the TLS connection's".into(),
+            ),
+        })
+    } else {
+        verify_announcement(
+            ca,
+            &KeyAnnouncement {
+                party,
+                e2e_public: hello.e2e_public.clone(),
+                cert: hello.cert.clone(),
+                signature: hello.e2e_signature.clone(),
+            },
+        )
+    };
+    r.map_err(|e| {
+        warn!(party, reason = %e, "connection refused");
+        Status::permission_denied(e.to_string())
+    })
 }
 
 #[allow(clippy::result_large_err)] // tonic's own error type
@@ -108,6 +172,7 @@ impl Coordinator for Svc {
         request: Request<Hello>,
     ) -> std::result::Result<Response<TaskStream>, Status> {
         let party = authenticate(&request, self.parties)?;
+        check_hello(&request, &self.ca, party, request.get_ref())?;
         let hello = request.into_inner();
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(64);
@@ -325,6 +390,9 @@ struct Driver {
     bytes_in: u64,
     bytes_out: u64,
     rng: ChaCha20Rng,
+    /// With `--misbehave-coordinator substitute-e2e-key` (tests): the
+    /// coordinator's own key, relayed in place of this party's.
+    substitute: Option<(u32, E2eKey)>,
 }
 
 impl Driver {
@@ -572,13 +640,66 @@ impl Driver {
             .collect()
     }
 
+    /// The directory of signed end-to-end key announcements relayed to
+    /// `recipient` (each party verifies every entry).
+    fn announcements(&self, recipient: u32) -> Vec<KeyAnnouncement> {
+        self.hellos
+            .iter()
+            .map(|(&party, h)| {
+                let mut e2e_public = h.e2e_public.clone();
+                if let Some((victim, key)) = &self.substitute {
+                    if *victim == party && recipient != party {
+                        warn!(
+                            party,
+                            recipient,
+                            "relaying the coordinator's own end-to-end key as this party's (test)"
+                        );
+                        e2e_public = key.public_bytes();
+                    }
+                }
+                KeyAnnouncement {
+                    party,
+                    e2e_public,
+                    cert: h.cert.clone(),
+                    signature: h.e2e_signature.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Sends `task` to each of `parties` with the directory of end-to-end keys.
+    async fn send_with_directory(&mut self, parties: &BTreeSet<u32>, task: &Task) {
+        for &p in parties {
+            let mut t = task.clone();
+            t.directory = self.announcements(p);
+            self.send(p, t).await;
+        }
+    }
+
+    /// With a substituted key (test): opens what it can of the boxes sealed
+    /// to the victim, and says so (the parties' checks must prevent it).
+    fn try_substituted(&self, sealed: &[Sealed], purpose: &str) {
+        let Some((victim, key)) = &self.substitute else {
+            return;
+        };
+        for b in sealed.iter().filter(|b| b.to == *victim) {
+            let Some(h) = self.hellos.get(&b.from) else {
+                continue;
+            };
+            if key.open(b, &h.e2e_public, &self.sid, purpose).is_ok() {
+                error!(
+                    from = b.from,
+                    to = victim,
+                    "the coordinator opened a box sealed to the substituted key (test)"
+                );
+            }
+        }
+    }
+
     fn session_task(&self) -> Result<Task> {
         let mut t = Task::new(Kind::Session);
         t.info = serde_json::to_string(&self.cfg).map_err(|e| Error::Protocol(e.to_string()))?;
         t.payload = self.sid.to_vec();
-        let directory = self.directory();
-        t.ids = directory.iter().map(|(p, _)| *p).collect();
-        t.blobs = directory.into_iter().map(|(_, k)| k).collect();
         Ok(t)
     }
 
@@ -591,7 +712,7 @@ impl Driver {
 
         // Session + public-key shares.
         let task = self.session_task()?;
-        self.broadcast(&all, &task).await;
+        self.send_with_directory(&all, &task).await;
         let dl = self.phase_deadline();
         let c = self
             .collect(Kind::PkShare, 0, 0, &all, dl, |p, s| {
@@ -611,10 +732,7 @@ impl Driver {
 
         // Shamir dealing through the mailbox (sealed end to end).
         let directory = self.directory();
-        let mut deal = Task::new(Kind::Deal);
-        deal.ids = directory.iter().map(|(p, _)| *p).collect();
-        deal.blobs = directory.iter().map(|(_, k)| k.clone()).collect();
-        self.broadcast(&all, &deal).await;
+        self.send_with_directory(&all, &Task::new(Kind::Deal)).await;
         let n = self.cfg.parties as u32;
         let dl = self.phase_deadline();
         let c = self
@@ -638,8 +756,10 @@ impl Driver {
             })
             .await;
         self.keygen_failed("Shamir dealing", &c)?;
+        let boxes: Vec<Sealed> = c.accepted.into_values().flatten().collect();
+        self.try_substituted(&boxes, crate::party::DEAL_PURPOSE);
         let mut mailbox: BTreeMap<u32, Vec<Sealed>> = BTreeMap::new();
-        for b in c.accepted.into_values().flatten() {
+        for b in boxes {
             mailbox.entry(b.to).or_default().push(b);
         }
         for &p in &all {
@@ -754,7 +874,7 @@ impl Driver {
     async fn keygen_paillier(&mut self) -> Result<PersistedKeys> {
         let all = self.all_parties();
         let task = self.session_task()?;
-        self.broadcast(&all, &task).await;
+        self.send_with_directory(&all, &task).await;
         let dl = self.phase_deadline();
         let c = self
             .collect(Kind::Session, 0, 0, &all, dl, |_, _| Ok(()))
@@ -762,10 +882,8 @@ impl Driver {
         self.keygen_failed("joining the session", &c)?;
         let directory = self.directory();
         let dealer = self.cfg.dealer;
-        let mut t = Task::new(Kind::PaillierDeal);
-        t.ids = directory.iter().map(|(p, _)| *p).collect();
-        t.blobs = directory.iter().map(|(_, k)| k.clone()).collect();
-        self.send(dealer, t).await;
+        self.send_with_directory(&BTreeSet::from([dealer]), &Task::new(Kind::PaillierDeal))
+            .await;
         let n = self.cfg.parties as u32;
         let cfg = self.cfg.clone();
         let only = BTreeSet::from([dealer]);
@@ -793,6 +911,7 @@ impl Driver {
                 c.rejected
             )));
         };
+        self.try_substituted(&sealed, crate::party::PAILLIER_PURPOSE);
         for &p in &all {
             let mut t = Task::new(Kind::PaillierKey);
             t.payload = params.clone();
@@ -1174,6 +1293,7 @@ pub async fn run(opts: CoordinatorOptions) -> Result<()> {
         events: etx,
         parties: cfg.parties as u32,
         next_conn: AtomicU64::new(1),
+        ca: SessionCa::from_pem(&std::fs::read(&opts.ca)?)?,
     }));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
@@ -1204,7 +1324,16 @@ pub async fn run(opts: CoordinatorOptions) -> Result<()> {
         bytes_in: 0,
         bytes_out: 0,
         rng: ChaCha20Rng::from_entropy(),
+        substitute: None,
     };
+    if driver.opts.misbehave == Some(CoordinatorMisbehave::SubstituteE2eKey) {
+        let victim = driver.cfg.parties as u32;
+        warn!(
+            victim,
+            "will substitute this party's end-to-end key with the coordinator's (test)"
+        );
+        driver.substitute = Some((victim, E2eKey::generate(victim, &mut driver.rng)));
+    }
     let result = driver.run().await;
     if let Err(e) = &result {
         error!(error = %e, "session failed");

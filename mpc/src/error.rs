@@ -45,6 +45,15 @@ pub enum Error {
     /// End-to-end encryption failed (wrong key, tampered box).
     #[error("end-to-end encryption: {0}")]
     E2e(String),
+    /// A party's end-to-end key announcement was refused: nothing is sealed
+    /// to or opened from that party.
+    #[error("end-to-end key of party {party} {fault}")]
+    E2eKey {
+        /// The party whose announcement was refused.
+        party: u32,
+        /// Why.
+        fault: crate::e2e::KeyFault,
+    },
     /// TLS / certificate error.
     #[error("tls: {0}")]
     Tls(String),

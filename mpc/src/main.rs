@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use hekit_mpc::coordinator::{self, CoordinatorOptions};
+use hekit_mpc::coordinator::{self, CoordinatorMisbehave, CoordinatorOptions};
 use hekit_mpc::party::{self, parse_misbehave, PartyOptions};
 use hekit_mpc::session::{Scheme, SessionConfig};
 
@@ -139,6 +139,10 @@ struct CoordinatorArgs {
     /// Append a JSON summary line per round to this file.
     #[arg(long)]
     summary: Option<PathBuf>,
+    /// Test only: misbehave (substitute-e2e-key: relay the coordinator's
+    /// own end-to-end key as the last party's).
+    #[arg(long, hide = true)]
+    misbehave_coordinator: Option<CoordinatorMisbehave>,
 }
 
 #[derive(Args)]
@@ -258,6 +262,7 @@ fn main() -> ExitCode {
                 join_timeout: secs(a.join_timeout),
                 port_file: a.port_file,
                 summary_file: a.summary,
+                misbehave: a.misbehave_coordinator,
             };
             rt.block_on(coordinator::run(opts))
         }

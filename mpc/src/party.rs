@@ -18,13 +18,14 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
-use crate::e2e::E2eKey;
-use crate::proto::{CoordinatorClient, Hello, Kind, Submission, Task};
+use crate::certs::SessionCa;
+use crate::e2e::{verify_announcement, E2eKey};
+use crate::proto::{CoordinatorClient, Hello, KeyAnnouncement, Kind, Submission, Task};
 use crate::session::{hex, party_input, Scheme, SessionConfig};
 use crate::{Error, Result};
 
-const DEAL_PURPOSE: &str = "shamir-dealing";
-const PAILLIER_PURPOSE: &str = "paillier-key-share";
+pub(crate) const DEAL_PURPOSE: &str = "shamir-dealing";
+pub(crate) const PAILLIER_PURPOSE: &str = "paillier-key-share";
 
 /// Deliberate misbehaviour, for tests of the coordinator's input checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +128,11 @@ struct State {
     opts: PartyOptions,
     rng: ChaCha20Rng,
     e2e: E2eKey,
+    /// This party's signed announcement of `e2e` (sent in every `Hello`).
+    announcement: KeyAnnouncement,
+    /// The session CA: every relayed end-to-end key must be signed by a
+    /// certificate chaining to it.
+    ca: SessionCa,
     cfg: Option<SessionConfig>,
     sid: [u8; 32],
     params: Option<Arc<AggregationParams>>,
@@ -167,26 +173,32 @@ impl State {
         self.client.as_mut().ok_or_else(|| proto("no client"))
     }
 
+    /// Reads and verifies the relayed directory of end-to-end keys: every
+    /// entry must be signed by its party's certificate (chaining to the
+    /// session CA, naming that party), or key generation fails here, before
+    /// anything is sealed to or opened from it.
     fn read_directory(&mut self, task: &Task) -> Result<()> {
         let n = self.cfg()?.parties;
-        if task.ids.len() != n || task.blobs.len() != n {
+        if task.directory.len() != n {
             return Err(Error::Malformed {
                 what: "directory",
-                reason: format!(
-                    "{} ids, {} keys for {n} parties",
-                    task.ids.len(),
-                    task.blobs.len()
-                ),
+                reason: format!("{} keys for {n} parties", task.directory.len()),
             });
         }
         let mut dir = BTreeMap::new();
-        for (&p, k) in task.ids.iter().zip(&task.blobs) {
-            if p == 0 || p as usize > n || k.len() != 32 || dir.insert(p, k.clone()).is_some() {
+        for a in &task.directory {
+            let p = a.party;
+            if p == 0 || p as usize > n || dir.contains_key(&p) {
                 return Err(Error::Malformed {
                     what: "directory",
                     reason: format!("entry for party {p}"),
                 });
             }
+            if let Err(e) = verify_announcement(&self.ca, a) {
+                warn!(party = p, error = %e, "refusing to seal to or open from this party");
+                return Err(e);
+            }
+            dir.insert(p, a.e2e_public.clone());
         }
         if dir.get(&self.opts.id) != Some(&self.e2e.public_bytes()) {
             return Err(proto("the directory does not hold this party's key"));
@@ -754,9 +766,11 @@ async fn connect(opts: &PartyOptions) -> Result<CoordinatorClient> {
 async fn session_once(st: &mut State, progress: &mut Instant) -> Result<Outcome> {
     let mut client = connect(&st.opts).await?;
     let hello = Hello {
-        e2e_public: st.e2e.public_bytes(),
+        e2e_public: st.announcement.e2e_public.clone(),
         key_id: st.key_id.clone(),
         version: env!("CARGO_PKG_VERSION").into(),
+        cert: st.announcement.cert.clone(),
+        e2e_signature: st.announcement.signature.clone(),
     };
     let mut stream = client.subscribe(hello).await?.into_inner();
     info!(coordinator = %st.opts.coordinator, "connected");
@@ -814,10 +828,16 @@ async fn session_once(st: &mut State, progress: &mut Instant) -> Result<Outcome>
 pub async fn run(opts: PartyOptions) -> Result<()> {
     let mut rng = ChaCha20Rng::from_entropy();
     let e2e = E2eKey::generate(opts.id, &mut rng);
+    let ca = SessionCa::from_pem(&std::fs::read(&opts.ca)?)?;
+    let signer =
+        crate::e2e::KeySigner::from_pem(&std::fs::read(&opts.cert)?, &std::fs::read(&opts.key)?)?;
+    let announcement = signer.announce(&ca, opts.id, &e2e.public_bytes())?;
     let mut st = State {
         opts,
         rng,
         e2e,
+        announcement,
+        ca,
         cfg: None,
         sid: [0; 32],
         params: None,

@@ -38,8 +38,8 @@ pub enum Kind {
     Session = 1,
     /// Public-key share (CKKS sessions).
     PkShare = 2,
-    /// Shamir dealing: the task carries the directory of end-to-end keys,
-    /// the submission the sealed dealings.
+    /// Shamir dealing: the task carries the directory of end-to-end keys
+    /// (`directory`), the submission the sealed dealings.
     Deal = 3,
     /// Delivery of the sealed dealings addressed to a party; the submission
     /// is an empty acknowledgement.
@@ -82,6 +82,34 @@ pub struct Hello {
     /// Free-form software version.
     #[prost(string, tag = "3")]
     pub version: String,
+    /// The party's TLS client certificate (DER; the leaf — the session CA is
+    /// known to every party).
+    #[prost(bytes = "vec", tag = "4")]
+    pub cert: Vec<u8>,
+    /// ECDSA P-256 signature (ASN.1 DER) of `e2e_public` with the
+    /// certificate's key (message: [`crate::e2e::announcement_message`]).
+    #[prost(bytes = "vec", tag = "5")]
+    pub e2e_signature: Vec<u8>,
+}
+
+/// One entry of the directory of end-to-end keys relayed by the
+/// coordinator: a party's X25519 key, its certificate and its signature of
+/// the key. Every party verifies every entry
+/// ([`crate::e2e::verify_announcement`]) before sealing to or opening from it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct KeyAnnouncement {
+    /// The party.
+    #[prost(uint32, tag = "1")]
+    pub party: u32,
+    /// Its X25519 public key.
+    #[prost(bytes = "vec", tag = "2")]
+    pub e2e_public: Vec<u8>,
+    /// Its certificate (DER).
+    #[prost(bytes = "vec", tag = "3")]
+    pub cert: Vec<u8>,
+    /// Its signature of the key.
+    #[prost(bytes = "vec", tag = "4")]
+    pub signature: Vec<u8>,
 }
 
 /// An end-to-end encrypted message between two parties.
@@ -131,6 +159,9 @@ pub struct Task {
     /// Human-readable / JSON information.
     #[prost(string, tag = "9")]
     pub info: String,
+    /// Directory of end-to-end keys (session, dealing tasks).
+    #[prost(message, repeated, tag = "10")]
+    pub directory: Vec<KeyAnnouncement>,
 }
 
 /// A party's answer to a task.

@@ -306,3 +306,62 @@ fn keygen_share_in_another_name_is_refused() {
     }
     assert!(!dir.0.join("state/keys.bin").exists());
 }
+
+/// A malicious coordinator relays its own X25519 key as party 3's (with
+/// party 3's certificate and signature) to parties 1 and 2: they find the
+/// key is not signed by party 3's certificate and refuse the session before
+/// sealing anything; key generation fails and the coordinator exits
+/// non-zero without having opened any box.
+#[test]
+fn substituted_e2e_key_is_detected() {
+    let _g = serial();
+    let dir = Dir::new("e2esub");
+    gen_certs(&dir.0, 3);
+    let args: Vec<String> = [
+        "--parties",
+        "3",
+        "--threshold",
+        "2",
+        "--rounds",
+        "1",
+        "--len",
+        "8",
+        "--phase-timeout",
+        "30",
+        "--join-timeout",
+        "30",
+        "--misbehave-coordinator",
+        "substitute-e2e-key",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    let (mut coord, port) = coordinator(&dir.0, "127.0.0.1:0", &refs(&args));
+    let mut parties: Vec<Proc> = (1..=3).map(|i| party(&dir.0, i, port, 17, &[])).collect();
+    let st = coord.wait(MIN).expect("coordinator timed out");
+    assert!(!st.success(), "{}", coord.log_text());
+    for p in &mut parties {
+        assert!(!p.wait(MIN).unwrap().success(), "{}", p.log_text());
+    }
+    for p in &parties[..2] {
+        let log = p.log_text();
+        assert!(
+            log.contains("end-to-end key of party 3 is not signed by its certificate"),
+            "no clear error in {}:\n{log}",
+            p.name
+        );
+        assert!(
+            log.contains("refusing to seal to or open from this party"),
+            "{log}"
+        );
+    }
+    let log = coord.log_text();
+    assert!(
+        log.contains("relaying the coordinator's own end-to-end key"),
+        "{log}"
+    );
+    assert!(log.contains("key generation"), "{log}");
+    assert!(!log.contains("Shamir dealing done"), "{log}");
+    assert!(!log.contains("opened a box"), "{log}");
+    assert!(!dir.0.join("state/keys.bin").exists());
+}
