@@ -44,6 +44,8 @@ pub enum Misbehave {
     BadShare,
     /// Galois-key shares made in another party's name (key generation).
     ImpersonateKeygen,
+    /// A `Hello` announcing another X25519 key than the signed one.
+    ForgeE2eKey,
 }
 
 impl std::str::FromStr for Misbehave {
@@ -57,6 +59,7 @@ impl std::str::FromStr for Misbehave {
             "duplicate" => Self::Duplicate,
             "bad-share" => Self::BadShare,
             "impersonate-keygen" => Self::ImpersonateKeygen,
+            "forge-e2e-key" => Self::ForgeE2eKey,
             _ => return Err(format!("unknown misbehaviour {s:?}")),
         })
     }
@@ -615,7 +618,9 @@ impl State {
                     let other = SessionKey::from_shares(&params, shares)?;
                     vec![other.encrypt_update(self.opts.id, round, &x, &mut self.rng)?]
                 }
-                Misbehave::BadShare | Misbehave::ImpersonateKeygen => vec![honest.clone()],
+                Misbehave::BadShare | Misbehave::ImpersonateKeygen | Misbehave::ForgeE2eKey => {
+                    vec![honest.clone()]
+                }
             };
         }
         debug!(
@@ -765,8 +770,18 @@ async fn connect(opts: &PartyOptions) -> Result<CoordinatorClient> {
 
 async fn session_once(st: &mut State, progress: &mut Instant) -> Result<Outcome> {
     let mut client = connect(&st.opts).await?;
+    let mut e2e_public = st.announcement.e2e_public.clone();
+    if st
+        .opts
+        .misbehave
+        .iter()
+        .any(|(m, _)| *m == Misbehave::ForgeE2eKey)
+    {
+        warn!("announcing an end-to-end key that is not the signed one (test)");
+        e2e_public = E2eKey::generate(st.opts.id, &mut st.rng).public_bytes();
+    }
     let hello = Hello {
-        e2e_public: st.announcement.e2e_public.clone(),
+        e2e_public,
         key_id: st.key_id.clone(),
         version: env!("CARGO_PKG_VERSION").into(),
         cert: st.announcement.cert.clone(),

@@ -365,3 +365,29 @@ fn substituted_e2e_key_is_detected() {
     assert!(!log.contains("opened a box"), "{log}");
     assert!(!dir.0.join("state/keys.bin").exists());
 }
+
+/// A party announcing another X25519 key than the one its certificate
+/// signed is refused by the coordinator when it connects (early, logged
+/// refusal; the parties would refuse the key too).
+#[test]
+fn unsigned_e2e_key_is_refused_at_hello() {
+    let _g = serial();
+    let dir = Dir::new("e2ehello");
+    gen_certs(&dir.0, 3);
+    let args: Vec<String> = ["--parties", "3", "--threshold", "2", "--len", "8"]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+    let (coord, port) = coordinator(&dir.0, "127.0.0.1:0", &refs(&args));
+    let mut p = party(&dir.0, 1, port, 18, &["--misbehave", "forge-e2e-key"]);
+    let st = p.wait(MIN).expect("party timed out");
+    assert!(!st.success());
+    let log = p.log_text();
+    assert!(
+        log.contains("end-to-end key of party 1 is not signed by its certificate"),
+        "{log}"
+    );
+    let log = coord.log_text();
+    assert!(log.contains("connection refused"), "{log}");
+    assert!(!log.contains("party connected"), "{log}");
+}
