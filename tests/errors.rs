@@ -153,6 +153,33 @@ fn rlwe_insecure_parameters() {
 }
 
 #[test]
+fn rlwe_security_below_minimum() {
+    // a peer's parameters recorded as SecurityLevel::None: 150 bits at N = 4096
+    let weak = rlwe::params::Params::builder()
+        .degree(4096)
+        .q_bits(&[50, 50])
+        .p_bits(&[50])
+        .security(rlwe::params::SecurityLevel::None)
+        .build()
+        .expect("unchecked parameters");
+    let r =
+        rlwe::params::Params::from_bytes(&weak.to_bytes(), rlwe::params::SecurityLevel::Bits128);
+    assert!(
+        matches!(
+            r,
+            Err(rlwe::Error::SecurityBelowMinimum {
+                degree: 4096,
+                claimed: 0,
+                min: 128,
+                max_log_qp: 109,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
 fn rlwe_parameter_mismatch() {
     let (_, mut a) = rlwe_ct(&rlwe_params());
     let (_, b) = rlwe_ct(&rlwe_other_params());
@@ -194,6 +221,9 @@ fn rlwe_out_of_range() {
     coeffs[7] = 1 << 41;
     let r = rlwe::keys::SecretKey::from_coeffs(&params, coeffs);
     assert!(matches!(r, Err(rlwe::Error::OutOfRange { .. })));
+    // wide noise beyond the sampler's 2^120 is refused, not narrowed
+    let r = rlwe::sample::gaussian_wide(4, 121.0, &mut rng());
+    assert!(matches!(r, Err(rlwe::Error::OutOfRange { .. })), "{r:?}");
 }
 
 #[test]
@@ -745,6 +775,18 @@ fn threshold_smudging_too_large() {
     let r = threshold::Smudging::new(8.0, 80).check(params.degree(), 8.0, 72.0);
     assert!(
         matches!(r, Err(threshold::Error::SmudgingTooLarge { .. })),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn threshold_smudging_too_wide() {
+    let params = bfv::Parameters::preset(bfv::Preset::N16384T65537).expect("preset");
+    // noise below 2^90 at λ = 40: σ = 2^130, beyond the sampler's 2^120
+    // (the 342-bit Q would leave room for it)
+    let r = threshold::Smudging::for_bfv(&params, params.max_level(), 90.0, 3);
+    assert!(
+        matches!(r, Err(threshold::Error::SmudgingTooWide { .. })),
         "{r:?}"
     );
 }

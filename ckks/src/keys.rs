@@ -145,7 +145,7 @@ impl SecretKey {
                 ),
             });
         }
-        let noise = sample::gaussian_wide(n, log_sigma, rng);
+        let noise = sample::gaussian_wide(n, log_sigma, rng)?;
         let mut e = sample::wide_poly(pt.poly.context(), &noise);
         e.set_representation(pt.poly.representation());
         pt.poly.add_assign(&e)?;

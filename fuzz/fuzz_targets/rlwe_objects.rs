@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let valid_ct = || Ciphertext::from_bytes(p, &fx.bytes[8]).expect("valid ct");
     match kind {
         0 => {
-            let _ = rlwe::params::Params::from_bytes(&bytes);
+            let _ = rlwe::params::Params::from_bytes(&bytes, rlwe::params::SecurityLevel::None);
             // The envelope alone, with any body type.
             let _ = serialize::decode::<Vec<PolyData>>(&bytes, Kind::Params, "fuzz", None);
         }

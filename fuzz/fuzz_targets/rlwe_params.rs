@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let fx = fixtures::rlwe();
     let valid = &fx.params_bytes[input.kind as usize % fx.params_bytes.len()];
     let bytes = input.bytes(valid);
-    if let Ok(p) = rlwe::params::Params::from_bytes(&bytes) {
+    if let Ok(p) = rlwe::params::Params::from_bytes(&bytes, rlwe::params::SecurityLevel::None) {
         assert_eq!(p.to_bytes(), bytes, "parameters re-serialize differently");
     }
 });

@@ -26,6 +26,25 @@ pub enum Error {
         /// Requested security level in bits.
         level: u32,
     },
+    /// Parameters read from bytes record a security level below the
+    /// minimum the reader asked for ([`Params::from_bytes`](crate::params::Params::from_bytes)):
+    /// the sender does not get to choose the reader's security level.
+    #[error(
+        "parameters from bytes claim {claimed}-bit security (log2(QP) = {log_qp} bits for N = {degree}), below the {min}-bit minimum asked for (bound {max_log_qp} bits)"
+    )]
+    SecurityBelowMinimum {
+        /// Ring degree.
+        degree: usize,
+        /// Total modulus size in bits (special primes included).
+        log_qp: u32,
+        /// Security level recorded in the bytes, in bits (0 for `SecurityLevel::None`).
+        claimed: u32,
+        /// Minimum security level the reader asked for, in bits.
+        min: u32,
+        /// The HomomorphicEncryption.org bound on log2(QP) at `min` for this
+        /// degree (`u32::MAX` for no bound, 0 for a degree outside the table).
+        max_log_qp: u32,
+    },
     /// Two operands belong to different parameters (or bases).
     #[error("parameter mismatch: {what}")]
     ParameterMismatch {

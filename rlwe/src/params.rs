@@ -306,8 +306,11 @@ impl Params {
             });
         }
         let mut h = Sha256::new();
-        h.update(b"hekit/rlwe/params/v1");
+        // v2: the security level is part of the fingerprint (v1 hashed
+        // only degree, Q and P).
+        h.update(b"hekit/rlwe/params/v2");
         h.update((degree as u64).to_le_bytes());
+        h.update(security.bits().to_le_bytes());
         h.update((q.len() as u64).to_le_bytes());
         for x in &q {
             h.update(x.to_le_bytes());
@@ -412,7 +415,9 @@ impl Params {
         })
     }
 
-    /// SHA-256 fingerprint of (degree, Q, P): recorded in serialized objects.
+    /// SHA-256 fingerprint of (degree, security level, Q, P): recorded in
+    /// serialized objects, so objects made under parameters checked at one
+    /// security level do not load under the same primes checked at another.
     pub fn fingerprint(&self) -> &[u8; 32] {
         &self.fingerprint
     }

@@ -15,7 +15,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::ciphertext::Ciphertext;
 use crate::keys::{GaloisKey, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey, DOMAIN_CT};
-use crate::params::{Params, SecurityLevel};
+use crate::params::{max_log_qp, Params, SecurityLevel};
 use crate::poly::{Poly, Representation, RingContext};
 use crate::sample::{self, Seed};
 use crate::{Error, Result};
@@ -213,14 +213,33 @@ impl Params {
         encode(Kind::Params, self.fingerprint(), &body)
     }
 
-    /// Reads and re-validates parameters (security included).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Arc<Params>> {
+    /// Reads and re-validates parameters. The security level recorded in
+    /// the bytes must be at least `min`, the reader's own requirement
+    /// ([`Error::SecurityBelowMinimum`] otherwise — a peer cannot send
+    /// `SecurityLevel::None` to skip the check); the modulus is then
+    /// checked against the recorded level as by [`Params::new`]
+    /// ([`Error::InsecureParameters`]), which is at least as strict as `min`.
+    /// Pass `SecurityLevel::None` as `min` only to read parameters made for
+    /// tests and experiments.
+    pub fn from_bytes(bytes: &[u8], min: SecurityLevel) -> Result<Arc<Params>> {
         let b: ParamsBody = decode(bytes, Kind::Params, "parameters", None)?;
         check_untrusted_size(b.degree, b.q.len(), b.p.len())?;
         let degree = usize::try_from(b.degree).map_err(|_| Error::Malformed {
             what: "parameters",
             reason: "degree does not fit".into(),
         })?;
+        // Before the (costly) precomputation: the bound only tightens with
+        // the level, so a recorded level ≥ min is checked at least as
+        // strictly as min by `Params::new`.
+        if b.security.bits() < min.bits() {
+            return Err(Error::SecurityBelowMinimum {
+                degree,
+                log_qp: b.q.iter().chain(&b.p).map(|x| 64 - x.leading_zeros()).sum(),
+                claimed: b.security.bits(),
+                min: min.bits(),
+                max_log_qp: max_log_qp(degree, min).unwrap_or(0),
+            });
+        }
         let p = Params::new(degree, b.q, b.p, b.security)?;
         // The header's fingerprint must describe what was read.
         decode::<ParamsBody>(bytes, Kind::Params, "parameters", Some(p.fingerprint()))?;
@@ -530,7 +549,7 @@ mod tests {
     }
 
     fn assert_malformed(bytes: &[u8]) {
-        match Params::from_bytes(bytes) {
+        match Params::from_bytes(bytes, SecurityLevel::None) {
             Err(Error::Malformed { what, reason }) => {
                 assert_eq!(what, "parameters");
                 assert!(

@@ -57,7 +57,7 @@ fn round_trips() {
     let mut f = fixture();
     let p = &f.params;
     // params
-    let p2 = Params::from_bytes(&p.to_bytes()).unwrap();
+    let p2 = Params::from_bytes(&p.to_bytes(), SecurityLevel::Bits128).unwrap();
     assert_eq!(*p2, **p);
     // secret key
     let sk2 = SecretKey::from_bytes(p, &f.sk.to_bytes()).unwrap();
@@ -205,12 +205,14 @@ fn malformed_bytes_are_rejected() {
     // flip the stored security level (last 4 bytes: enum tag) from None (3) to Bits128 (0)
     let l = wb.len();
     wb[l - 4..].copy_from_slice(&0u32.to_le_bytes());
+    // (the level the bytes record is enforced even when the reader asks
+    // for no minimum)
     assert!(matches!(
-        Params::from_bytes(&wb),
+        Params::from_bytes(&wb, SecurityLevel::None),
         Err(Error::InsecureParameters { .. })
     ));
     assert!(matches!(
-        Params::from_bytes(&[1, 2, 3]),
+        Params::from_bytes(&[1, 2, 3], SecurityLevel::Bits128),
         Err(Error::Malformed { .. })
     ));
     // a secret key with a wrong number of coefficients
@@ -230,4 +232,104 @@ fn secret_key_debug_hides_coefficients() {
     assert!(s.starts_with("SecretKey"));
     assert!(!s.contains("coeffs"));
     assert!(s.len() < 64, "{s}");
+}
+
+/// Issue 13, finding 5: the bytes chose their own security level. A peer's
+/// parameters recording `SecurityLevel::None`, with log2(QP) = 120 above the
+/// 109-bit 128-bit bound for N = 4096, are refused by a reader asking for
+/// 128-bit security (naming the claimed level, the minimum and the bound),
+/// and accepted only when the reader explicitly asks for no minimum.
+#[test]
+fn parameters_from_bytes_meet_the_readers_minimum_security() {
+    let weak = Params::builder()
+        .degree(4096)
+        .q_bits(&[50, 50])
+        .p_bits(&[20])
+        .security(SecurityLevel::None)
+        .build()
+        .unwrap();
+    assert_eq!(weak.log_qp(), 120);
+    let bytes = weak.to_bytes();
+    let r = Params::from_bytes(&bytes, SecurityLevel::Bits128);
+    assert!(
+        matches!(
+            r,
+            Err(Error::SecurityBelowMinimum {
+                degree: 4096,
+                log_qp: 120,
+                claimed: 0,
+                min: 128,
+                max_log_qp: 109,
+            })
+        ),
+        "{r:?}"
+    );
+    let back = Params::from_bytes(&bytes, SecurityLevel::None).unwrap();
+    assert_eq!(*back, *weak);
+    assert_eq!(back.security(), SecurityLevel::None);
+
+    // A minimum above the recorded level is refused even when the modulus
+    // would meet it: the recorded level is what the fingerprint binds.
+    let p128 = params(); // log2(QP) = 100 at N = 4096, recorded as 128-bit
+    let r = Params::from_bytes(&p128.to_bytes(), SecurityLevel::Bits192);
+    assert!(
+        matches!(
+            r,
+            Err(Error::SecurityBelowMinimum {
+                claimed: 128,
+                min: 192,
+                max_log_qp: 75,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    let small = Params::builder()
+        .degree(4096)
+        .q_bits(&[30])
+        .security(SecurityLevel::None)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        Params::from_bytes(&small.to_bytes(), SecurityLevel::Bits128),
+        Err(Error::SecurityBelowMinimum {
+            claimed: 0,
+            min: 128,
+            ..
+        })
+    ));
+    // a recorded level above the minimum is accepted at that level
+    let strong = Params::builder()
+        .degree(4096)
+        .q_bits(&[30])
+        .security(SecurityLevel::Bits256)
+        .build()
+        .unwrap();
+    let back = Params::from_bytes(&strong.to_bytes(), SecurityLevel::Bits128).unwrap();
+    assert_eq!(back.security(), SecurityLevel::Bits256);
+}
+
+/// The fingerprint covers the security level: the same primes checked at
+/// two levels are different parameters, and objects of one do not load
+/// under the other.
+#[test]
+fn fingerprint_covers_the_security_level() {
+    let p128 = params();
+    let none = Params::new(
+        p128.degree(),
+        p128.q().to_vec(),
+        p128.p().to_vec(),
+        SecurityLevel::None,
+    )
+    .unwrap();
+    assert_eq!((none.q(), none.p()), (p128.q(), p128.p()));
+    assert_ne!(none.fingerprint(), p128.fingerprint());
+    assert_ne!(*none, *p128);
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let sk = SecretKey::generate(&p128, &mut rng);
+    let pk = PublicKey::generate(&sk, &mut rng).unwrap();
+    assert!(matches!(
+        PublicKey::from_bytes(&none, &pk.to_bytes()),
+        Err(Error::ParameterMismatch { .. })
+    ));
 }

@@ -64,6 +64,16 @@ pub enum Error {
         /// log2 of the room left by the ciphertext.
         available_bits: f64,
     },
+    /// Smudging noise wider than the sampler draws (σ above
+    /// [`Smudging::MAX_LOG2_SIGMA`](crate::Smudging::MAX_LOG2_SIGMA)):
+    /// refused rather than sampled narrower than stated.
+    #[error("smudging noise of σ = 2^{log2_sigma:.1} is wider than the 2^{max_log2_sigma} the sampler draws")]
+    SmudgingTooWide {
+        /// log2 of the requested standard deviation.
+        log2_sigma: f64,
+        /// log2 of the widest supported standard deviation.
+        max_log2_sigma: f64,
+    },
     /// A share that is malformed or does not match the protocol instance.
     #[error("invalid share from party {party}: {reason}")]
     InvalidShare {

@@ -617,9 +617,12 @@ impl Party {
         two_part(ct)?;
         let c1 = &ct.parts()[1];
         let ring = c1.context().clone();
+        // Before marking the ciphertext used: a width the sampler refuses
+        // must not burn this party's one share of it.
+        smudging.check_width()?;
         let s = self.secret_for(&ring, active)?;
         self.mark_used(DECRYPT, &(ct.level() as u64).to_le_bytes(), &[c1.data()])?;
-        let mut d = smudging.sample(&ring, rng);
+        let mut d = smudging.sample(&ring, rng)?;
         d.mul_acc(c1, &s)?;
         Ok(DecryptionShare {
             party: self.id(),
@@ -745,6 +748,7 @@ impl Party {
         two_part(ct)?;
         let c1 = &ct.parts()[1];
         let ring = c1.context().clone();
+        smudging.check_width()?; // before marking the instance used
         let s = self.secret_for(&ring, active)?;
         self.mark_used(
             PCKS,
@@ -753,7 +757,7 @@ impl Party {
         )?;
         let mut u = sample::small_poly(&ring, &sample::ternary(ring.degree(), rng));
         u.to_ntt();
-        let mut h0 = smudging.sample(&ring, rng);
+        let mut h0 = smudging.sample(&ring, rng)?;
         h0.mul_acc(c1, &s)?;
         h0.mul_acc(&u, &target.b().restrict_to(&ring)?)?;
         let mut h1 = error_poly(&ring, rng);

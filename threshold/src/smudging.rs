@@ -6,6 +6,12 @@
 //! noise (in the phase `c_0 + c_1·s`) and `λ` is the statistical security
 //! parameter (40 by default): the statistical distance between the shares
 //! of two ciphertexts with noise below `B` is then about `2^-λ`.
+//!
+//! The width a [`Smudging`] reports is the width its shares carry: the
+//! sampler draws σ up to [`Smudging::MAX_LOG2_SIGMA`] (2^120) exactly, and
+//! a wider σ is [`Error::SmudgingTooWide`] — from [`Smudging::for_bfv`],
+//! [`Smudging::for_ckks`] and [`Smudging::check`] at construction, and from
+//! every share that would sample it — never a narrower noise.
 
 use rlwe::poly::Poly;
 use rlwe::sample;
@@ -22,15 +28,26 @@ pub struct Smudging {
 }
 
 impl Smudging {
+    /// Largest `log2 σ` the smudging sampler draws
+    /// ([`rlwe::sample::WIDE_MAX_LOG2_SIGMA`]): at λ = 40, ciphertext noise
+    /// up to 2^80.
+    pub const MAX_LOG2_SIGMA: f64 = sample::WIDE_MAX_LOG2_SIGMA;
+
     /// `σ = 2^(log2_noise + λ)` for a ciphertext whose noise is below
-    /// `2^log2_noise`.
+    /// `2^log2_noise`. The width is kept as asked; above
+    /// [`Self::MAX_LOG2_SIGMA`] it is refused with
+    /// [`Error::SmudgingTooWide`] by [`Self::check_width`], [`Self::check`]
+    /// and every share made with it (prefer [`Self::for_bfv`] /
+    /// [`Self::for_ckks`], which refuse it here).
     pub fn new(log2_noise: f64, lambda: u32) -> Self {
         Self {
             log2_sigma: log2_noise.max(0.0) + lambda as f64,
         }
     }
 
-    /// An explicit width `σ = 2^log2_sigma`.
+    /// An explicit width `σ = 2^log2_sigma` (at least 1; NaN counts as 0).
+    /// As for [`Self::new`], a width above [`Self::MAX_LOG2_SIGMA`] is kept
+    /// and refused when checked or sampled, never narrowed.
     pub fn with_sigma(log2_sigma: f64) -> Self {
         Self {
             log2_sigma: log2_sigma.max(0.0),
@@ -49,9 +66,10 @@ impl Smudging {
     }
 
     /// Smudging with λ = 40 for a BFV ciphertext at `level` with noise below
-    /// `2^log2_noise`, decrypted by `n` parties; errors when the smudged
-    /// result would no longer decrypt (the noise must stay below
-    /// `Q_l / (2t)`).
+    /// `2^log2_noise`, decrypted by `n` parties; errors when the width is
+    /// above [`Self::MAX_LOG2_SIGMA`] ([`Error::SmudgingTooWide`]: noise above
+    /// 2^80) or the smudged result would no longer decrypt (the noise must
+    /// stay below `Q_l / (2t)`, [`Error::SmudgingTooLarge`]).
     pub fn for_bfv(
         params: &bfv::Parameters,
         level: usize,
@@ -73,7 +91,8 @@ impl Smudging {
     /// over the slots, multiplying it by up to `sqrt(N)`, so the condition is
     /// `6·sqrt(n·N)·σ ≤ scale / 2^precision_bits`. CKKS pays for smudging in
     /// precision: λ bits of statistical security cost λ bits of precision,
-    /// so choose the scale (or λ) accordingly.
+    /// so choose the scale (or λ) accordingly. A width above
+    /// [`Self::MAX_LOG2_SIGMA`] is [`Error::SmudgingTooWide`].
     pub fn for_ckks(
         params: &ckks::Parameters,
         scale: f64,
@@ -88,9 +107,24 @@ impl Smudging {
         Ok(s)
     }
 
-    /// Errors unless `n` shares of this width plus the ciphertext noise stay
-    /// below `2^room_bits`.
+    /// [`Error::SmudgingTooWide`] if this width is above
+    /// [`Self::MAX_LOG2_SIGMA`], the widest the sampler draws.
+    pub fn check_width(&self) -> Result<()> {
+        // `contains` is false for +∞ (NaN cannot occur: constructors map it to 0).
+        if !(0.0..=Self::MAX_LOG2_SIGMA).contains(&self.log2_sigma) {
+            return Err(Error::SmudgingTooWide {
+                log2_sigma: self.log2_sigma,
+                max_log2_sigma: Self::MAX_LOG2_SIGMA,
+            });
+        }
+        Ok(())
+    }
+
+    /// Errors unless this width can be sampled ([`Self::check_width`]) and
+    /// `n` shares of it plus the ciphertext noise stay below `2^room_bits`
+    /// ([`Error::SmudgingTooLarge`]).
     pub fn check(&self, n: usize, log2_noise: f64, room_bits: f64) -> Result<()> {
+        self.check_width()?;
         let needed = self.log2_total_bound(n, log2_noise);
         if needed >= room_bits {
             return Err(Error::SmudgingTooLarge {
@@ -101,17 +135,19 @@ impl Smudging {
         Ok(())
     }
 
-    /// A fresh noise polynomial over `ring` (NTT form).
+    /// A fresh noise polynomial over `ring` (NTT form) of exactly this
+    /// width; [`Error::SmudgingTooWide`] above [`Self::MAX_LOG2_SIGMA`].
     pub fn sample<R: rand::RngCore + rand::CryptoRng>(
         &self,
         ring: &std::sync::Arc<rlwe::poly::RingContext>,
         rng: &mut R,
-    ) -> Poly {
+    ) -> Result<Poly> {
+        self.check_width()?;
         let mut e = sample::wide_poly(
             ring,
-            &sample::gaussian_wide(ring.degree(), self.log2_sigma, rng),
+            &sample::gaussian_wide(ring.degree(), self.log2_sigma, rng)?,
         );
         e.to_ntt();
-        e
+        Ok(e)
     }
 }

@@ -425,6 +425,139 @@ fn smudging_noise_has_the_stated_width() {
     }
 }
 
+/// Normalized mean and variance of the centered coefficients of `polys`
+/// divided by `2^log2_sigma`.
+fn normalized_moments(polys: &[Poly], log2_sigma: f64) -> (f64, f64, usize) {
+    let sigma = log2_sigma.exp2();
+    let xs: Vec<f64> = polys
+        .iter()
+        .flat_map(|p| p.centered_coeffs())
+        .map(|c| c.to_string().parse::<f64>().unwrap() / sigma)
+        .collect();
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    (mean, var, xs.len())
+}
+
+/// Issue 13, finding 4: `for_bfv` with a noise bound of 2^70 at λ = 40
+/// stated σ = 2^110 while the sampler clamped to 2^100 (30 bits of
+/// statistical security instead of 40). The shares of three parties for a
+/// ciphertext with `c_1 = 0` are exactly their smudging noise: over 3·8192
+/// coefficients (standard error of the normalized variance
+/// sqrt(2/24576) ≈ 0.9 %) the variance must be 1 ± 5 % at the stated σ,
+/// i.e. log2 of the empirical standard deviation within 0.04 of 110; the
+/// clamp gave 2^-20.
+#[test]
+fn for_bfv_with_noise_2_70_smudges_at_2_110() {
+    let params = bfv::Parameters::preset(bfv::Preset::N8192T65537).unwrap();
+    let rp = params.rlwe().clone();
+    let top = rp.max_level();
+    let sm = Smudging::for_bfv(&params, top, 70.0, 3).unwrap();
+    assert_eq!(sm.log2_sigma(), 110.0);
+    let mut rng = rng(56);
+    let ring = rp.ring_q(top).unwrap();
+    let mut ps = parties(&rp, 3, &mut rng);
+    let c0 = rlwe::sample::uniform_poly(ring, Representation::Ntt, &mut rng);
+    let ct =
+        rlwe::ciphertext::Ciphertext::new(&rp, vec![c0, Poly::zero(ring, Representation::Ntt)])
+            .unwrap();
+    let shares: Vec<Poly> = ps
+        .iter_mut()
+        .map(|p| {
+            p.decryption_share(&ct, None, &sm, &mut rng)
+                .unwrap()
+                .poly()
+                .clone()
+        })
+        .collect();
+    let (mean, var, n) = normalized_moments(&shares, sm.log2_sigma());
+    assert_eq!(n, 3 * 8192);
+    assert!(mean.abs() < 0.04, "normalized mean {mean}");
+    assert!(
+        (var - 1.0).abs() < 0.05,
+        "σ = 2^110 stated, empirical 2^{:.2}",
+        110.0 + 0.5 * var.log2()
+    );
+}
+
+/// Smudging wider than the sampler draws (σ > 2^120) is an error, never a
+/// narrower noise: at construction from `for_bfv` / `for_ckks` (here 2^90
+/// noise at λ = 40 on N = 16384, whose 342-bit Q would have room for it),
+/// from `check`, and from every share (before the share marks its
+/// instance used, so a correct retry still works).
+#[test]
+fn smudging_wider_than_the_sampler_is_refused() {
+    let too_wide = |r: Result<_, Error>| {
+        matches!(
+            r,
+            Err(Error::SmudgingTooWide { log2_sigma, max_log2_sigma })
+                if log2_sigma > max_log2_sigma && max_log2_sigma == Smudging::MAX_LOG2_SIGMA
+        )
+    };
+    assert_eq!(Smudging::MAX_LOG2_SIGMA, 120.0);
+    let big = bfv::Parameters::preset(bfv::Preset::N16384T65537).unwrap();
+    let r = Smudging::for_bfv(&big, big.max_level(), 90.0, 3);
+    assert!(
+        matches!(
+            r,
+            Err(Error::SmudgingTooWide {
+                log2_sigma,
+                max_log2_sigma
+            }) if log2_sigma == 130.0 && max_log2_sigma == 120.0
+        ),
+        "{r:?}"
+    );
+    // the room alone would have allowed it
+    assert!(Smudging::new(90.0, 40)
+        .log2_total_bound(3, 90.0)
+        .lt(&(342.0 - 18.0)));
+    assert!(Smudging::for_bfv(&big, big.max_level(), 80.0, 3).is_ok());
+    let ck = ckks::Parameters::builder()
+        .degree(8192)
+        .q_bits(&[50, 50, 50])
+        .p_bits(&[50])
+        .scale_bits(50)
+        .build()
+        .unwrap();
+    assert!(too_wide(
+        Smudging::for_ckks(&ck, 2f64.powi(50), 90.0, 3, 10.0, 40).map(|_| ())
+    ));
+    assert!(too_wide(Smudging::with_sigma(121.0).check(3, 8.0, 400.0)));
+    assert!(too_wide(Smudging::with_sigma(f64::INFINITY).check_width()));
+    assert!(Smudging::with_sigma(120.0).check_width().is_ok());
+
+    // shares
+    let params = bfv::Parameters::preset(bfv::Preset::N4096T65537).unwrap();
+    let rp = params.rlwe().clone();
+    let mut rng = rng(57);
+    let ring = rp.ring_q(rp.max_level()).unwrap();
+    let wide = Smudging::with_sigma(121.0);
+    assert_eq!(wide.log2_sigma(), 121.0);
+    assert!(too_wide(wide.sample(ring, &mut rng).map(|_| ())));
+    let mut ps = parties(&rp, 1, &mut rng);
+    let c0 = rlwe::sample::uniform_poly(ring, Representation::Ntt, &mut rng);
+    let c1 = rlwe::sample::uniform_poly(ring, Representation::Ntt, &mut rng);
+    let ct = rlwe::ciphertext::Ciphertext::new(&rp, vec![c0, c1]).unwrap();
+    let target_sk = rlwe::keys::SecretKey::generate(&rp, &mut rng);
+    let target = rlwe::keys::PublicKey::generate(&target_sk, &mut rng).unwrap();
+    assert!(too_wide(
+        ps[0]
+            .decryption_share(&ct, None, &wide, &mut rng)
+            .map(|_| ())
+    ));
+    assert!(too_wide(
+        ps[0]
+            .key_switch_share(&ct, &target, None, &wide, &mut rng)
+            .map(|_| ())
+    ));
+    let ok = Smudging::with_sigma(20.0);
+    assert!(ps[0].decryption_share(&ct, None, &ok, &mut rng).is_ok());
+    assert!(ps[0]
+        .key_switch_share(&ct, &target, None, &ok, &mut rng)
+        .is_ok());
+}
+
 /// The whole protocol with every message serialized and read back, as
 /// between processes; malformed and mismatched bytes give specific errors.
 #[test]
