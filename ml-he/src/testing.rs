@@ -6,7 +6,19 @@
 //! by threshold decryption. No party's data, per-party counts or per-party
 //! accuracy are revealed to anybody.
 //!
-//! ## Design and threat model
+//! ## Roles and what crosses between them
+//!
+//! | step | who | sends |
+//! |---|---|---|
+//! | setup | everybody | [`TestingParams`] are public (parties, `t`, classes, session seed; [`TestingParams::with_min_contributors`] raises the default minimum of 2 contributions) |
+//! | key generation | test parties | [`TestParty::public_key_share`] to anyone, [`TestParty::deal`] over private channels ([`deal_all`] in one process); [`TestingKey::from_shares`] (all `n`) |
+//! | encrypt | each test party | [`TestParty::evaluate`] (local), [`TestParty::encrypt_counts`] → a *contribution* (bytes naming the party; [`contribution_digest`] is what its sender signs) |
+//! | collect | server | [`TestingServer::add_from`] (authenticated sender) or [`TestingServer::add`] checks each contribution; [`TestingServer::decryption_request`] → a request carrying **the contributions themselves** to a committee of exactly `t` |
+//! | check | each committee member's runtime | [`inspect_request`] lists `(party, digest)` of every contribution: compare with the senders' signatures before answering |
+//! | decrypt | committee members | [`TestParty::decryption_share`] recomputes the sum and decrypts it → share bytes |
+//! | result | result parties | [`decryption_share_sender`] names a share's sender; [`combine`] recomputes the sum and gives the [`TestingResult`] |
+//!
+//! ## Design
 //!
 //! - **The model is public to the test parties; the test sets are private.**
 //!   This is the setting of a model owner who wants an honest accuracy
@@ -19,17 +31,80 @@
 //!   (exact integers, one ciphertext: all `K²` counts and a party counter in
 //!   the slots) and sends the ciphertext to the server.
 //! - The **server** (the model owner or any aggregator; it holds no key
-//!   share) checks and sums the ciphertexts and asks a committee of any `t`
-//!   test parties for smudged decryption shares of the **sum only**.
+//!   share) checks the contributions and sends them, all of them, in a
+//!   decryption request to a committee of any `t` test parties. It never
+//!   sends a sum: **each committee member checks every contribution and
+//!   recomputes the sum itself**, then answers with a smudged decryption
+//!   share of that sum.
 //! - The result parties (the model owner, and/or the test parties) combine
-//!   the shares into the total confusion matrix.
+//!   the shares into the total confusion matrix ([`combine`] recomputes the
+//!   sum from the same request).
 //!
 //! What each party learns: the server learns the total confusion matrix and
-//! how many parties took part; a test party learns the same (if it receives
-//! the result) and nothing about the other parties' data or counts;
-//! coalitions of fewer than `t` test parties with the server learn nothing
-//! more. A test party can lie about its labels or counts (it could equally
-//! lie about its data); counts are range-checked by honest clients only.
+//! who took part; a test party learns the same (if it receives the result)
+//! and nothing about the other parties' data or counts; coalitions of fewer
+//! than `t` test parties with the server learn nothing more. A test party
+//! can lie about its labels or counts (it could equally lie about its
+//! data); counts are range-checked by honest clients only.
+//!
+//! ## Threat model: a malicious server
+//!
+//! The server may deviate arbitrarily and write any bytes. Whatever it
+//! sends, an honest committee member ([`TestParty::decryption_share`])
+//! helps decrypt **only**
+//!
+//! - **a sum it computed itself** of the contributions in the request, each
+//!   checked in full (the session's collective key and parameters, a known
+//!   party, the party the request lists, well-formed ciphertext, every
+//!   residue below its modulus, the digest the request lists) — never a
+//!   ciphertext the server chose;
+//! - of **at least `min_contributors` contributions from distinct parties**
+//!   ([`TestingParams::min_contributors`], 2 by default;
+//!   [`Error::TooFewContributors`]), so the server cannot have one party's
+//!   counts decrypted on their own;
+//! - for **one contribution set per session**: a member remembers the
+//!   digest ([`contribution_set_digest`]) of the set whose sum it helped
+//!   decrypt and refuses any other set ([`Error::AlreadyReleased`]), so the
+//!   server cannot decrypt the sum over all parties and then the sum over
+//!   all but one (whose difference is that party's counts) with committees
+//!   that share a member — any two committees do when `t > n/2`;
+//! - in **at most [`MAX_ATTEMPTS`] attempts** ([`Error::TooManyAttempts`]):
+//!   attempt 0 decrypts the sum; attempt `a ≥ 1` (a new committee after a
+//!   member dropped out) decrypts the sum plus a *public* encryption of
+//!   zero whose randomness is a ChaCha20 stream seeded with a digest of the
+//!   collective key, the set digest and `a`. Every member computes the same
+//!   ciphertext and knows it encrypts zero, so the server adds nothing of
+//!   its own; the attempts are distinct ciphertexts, and the threshold
+//!   layer refuses a second share of the same one
+//!   ([`threshold::Error::ShareReused`]), so a member makes at most
+//!   [`MAX_ATTEMPTS`] shares per session.
+//!
+//! What the library cannot see is **who made a contribution**: a
+//! contribution names its party, but anyone holding the public collective
+//! key can encrypt counts in any party's name. Without authenticated
+//! senders a malicious server can therefore still forge contributions —
+//! e.g. send one party's real counts with forged encryptions of zero named
+//! after other parties, and have that one party's counts decrypted as "the
+//! total". **Sender authentication is the transport's job, and the caller
+//! must do it**: each party signs (or sends over an authenticated channel)
+//! its contribution's [`contribution_digest`]; before calling
+//! [`TestParty::decryption_share`], a committee member's runtime calls
+//! [`inspect_request`] and checks every listed `(party, digest)` against
+//! that party's signature, refusing the request otherwise (as the
+//! networked runtime `hekit-mpc` does for federated aggregation; it does
+//! not run private testing). The server checks senders likewise with
+//! [`TestingServer::add_from`] ([`Error::WrongSender`]), and result parties
+//! match share senders with [`decryption_share_sender`].
+//!
+//! The memory of the released set is each member's own: with `t ≤ n/2`
+//! two **disjoint committees** exist, and each can release the sum of a
+//! different set (test
+//! `disjoint_committees_release_two_sets_when_t_is_at_most_half`). Choose
+//! `t > n/2`, or have each contributor approve (sign) one
+//! [`RequestInfo::set_digest`] per session and check those approvals too.
+//! A malicious server can also refuse service or choose *which* honest
+//! parties' contributions to include (at least `min_contributors` of them);
+//! within these limits it learns one total.
 //!
 //! Why not evaluate the model on encrypted features? With a public model,
 //! sending encrypted features to the server protects nothing that local
@@ -40,15 +115,42 @@
 //! `inference`, a polynomial sign approximation, slot sums under collective
 //! relinearization and Galois keys); it is not implemented here.
 //!
-//! Parameters: BFV `N = 8192`, `t = 65537` (preset `N8192T65537`); each
-//! count of the total must stay below 65537, so a party may contribute at
-//! most `65536 / n` samples ([`Error::OutOfRange`] otherwise). Decryption
-//! shares carry λ = 40 bits of smudging.
+//! ## Parameters and noise
+//!
+//! BFV `N = 8192`, `t = 65537` (preset `N8192T65537`); each count of the
+//! total must stay below 65537, so a party may contribute at most
+//! `65536 / n` samples ([`Error::OutOfRange`] otherwise). Decryption
+//! shares carry λ = 40 bits of smudging: Gaussian noise of width `2^40·B`,
+//! where `B` ([`TestingParams::log2_noise`]) bounds the phase noise of what
+//! a member decrypts — at most `n` contributions (one per distinct party)
+//! and, on a retry, the public encryption of zero: `n + 1` fresh public-key
+//! encryptions. `B` has two terms:
+//!
+//! - encryption under the collective key of `n` ternary secrets ends with a
+//!   division by the special prime, which leaves rounding noise
+//!   `r_0 + r_1·s` of variance `N/12·(2n/3) + 1/12` per ciphertext; 8σ for
+//!   `n + 1` ciphertexts is `8·sqrt((n + 1)·(N/12·(2n/3) + 1/12))` (2^9.6
+//!   for `n = 4`);
+//! - adding `n` plaintexts modulo `t` carries: with `Δ = ⌊Q/t⌋`, the phase
+//!   of the sum holds `−(Q mod t)·c` for a carry polynomial with
+//!   coefficients `|c| ≤ ⌊n/2⌋` that depends on the individual plaintexts,
+//!   so it is smudged too. `Q mod t ≈ 2^15.5` for this preset: this term
+//!   dominates from `n = 2` on.
+//!
+//! The retry's encryption of zero adds to the first term only (a zero
+//! plaintext carries nothing): `B` is 2^15.47 for `n = 2` and 2^16.47 for
+//! `n = 5`, and the measured noise of `n` contributions plus the
+//! encryption of zero is 2^15.46 and 2^16.46 (test
+//! `noise_budget_covers_every_contribution_and_the_retry_zero`). The
+//! smudged total stays far below `Q/(2t)`, which
+//! [`threshold::Smudging::for_bfv`] checks when the parameters are built.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use rand::{CryptoRng, RngCore};
+use rand::{CryptoRng, RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use threshold::{
     ActiveSet, DecryptionShare, DecryptionShares, Party, PartyId, PublicKeyShare, PublicKeyShares,
@@ -58,6 +160,18 @@ use threshold::{
 use crate::aggregation::{digest, frame, pack_poly, packed_len, unframe, unpack_poly};
 use crate::data::Dataset;
 use crate::{Error, Result};
+
+/// Decryption attempts per test session: attempt 0 and up to
+/// `MAX_ATTEMPTS − 1` retries (each a new committee after a dropout,
+/// decrypting the sum plus a public encryption of zero). A committee member
+/// refuses attempt numbers from `MAX_ATTEMPTS` on
+/// ([`Error::TooManyAttempts`]), so the number of decryptions is bounded
+/// whatever the server asks.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The fewest contributions a committee member decrypts by default: a
+/// total over one party is that party's counts.
+pub const DEFAULT_MIN_CONTRIBUTORS: usize = 2;
 
 /// A confusion matrix: `counts[true_class · K + predicted_class]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,8 +293,10 @@ pub struct TestingParams {
     parties: usize,
     threshold: usize,
     classes: usize,
+    min_contributors: usize,
     bfv: Arc<bfv::Parameters>,
     encoder: bfv::Encoder,
+    log2_noise: f64,
     smudging: Smudging,
     crs: threshold::Crs,
 }
@@ -191,6 +307,7 @@ impl std::fmt::Debug for TestingParams {
             .field("parties", &self.parties)
             .field("threshold", &self.threshold)
             .field("classes", &self.classes)
+            .field("min_contributors", &self.min_contributors)
             .finish_non_exhaustive()
     }
 }
@@ -201,17 +318,43 @@ impl TestingParams {
         &self.bfv
     }
 
-    /// `parties` test parties, any `threshold` of them decrypt, models with
-    /// `classes` classes; public session seed.
+    /// `parties` test parties (at least 2), any `threshold` of them
+    /// decrypt, models with `classes` classes; public session seed. Committee
+    /// members decrypt sums of at least [`DEFAULT_MIN_CONTRIBUTORS`]
+    /// contributions.
     pub fn new(
         parties: usize,
         threshold: usize,
         classes: usize,
         session_seed: [u8; 32],
     ) -> Result<Arc<Self>> {
-        if parties == 0 || threshold == 0 || threshold > parties || parties >= 1 << 16 {
+        Self::with_min_contributors(
+            parties,
+            threshold,
+            classes,
+            DEFAULT_MIN_CONTRIBUTORS,
+            session_seed,
+        )
+    }
+
+    /// As [`TestingParams::new`], with committee members that decrypt only
+    /// sums of at least `min_contributors` contributions (in
+    /// `2..=parties`). Each party enforces its own value.
+    pub fn with_min_contributors(
+        parties: usize,
+        threshold: usize,
+        classes: usize,
+        min_contributors: usize,
+        session_seed: [u8; 32],
+    ) -> Result<Arc<Self>> {
+        if parties < 2 || threshold == 0 || threshold > parties || parties >= 1 << 16 {
             return Err(Error::OutOfRange(format!(
-                "threshold {threshold} of {parties} parties"
+                "threshold {threshold} of {parties} parties (at least 2 parties)"
+            )));
+        }
+        if min_contributors < 2 || min_contributors > parties {
+            return Err(Error::OutOfRange(format!(
+                "min_contributors = {min_contributors} must be in 2..={parties}"
             )));
         }
         let bfv = bfv::Parameters::preset(bfv::Preset::N8192T65537)?;
@@ -219,25 +362,58 @@ impl TestingParams {
         if classes < 2 || classes * classes + 1 > encoder.slots() {
             return Err(Error::OutOfRange(format!("{classes} classes")));
         }
-        // Fresh public-key BFV noise is below 2^8 per party (threshold
-        // tests); a sum of n ciphertexts below 2^(8 + log2 n + 2).
-        let log2_noise = 10.0 + (parties as f64).log2();
+        let log2_noise = Self::noise_bound(&bfv, parties)?;
         let top = bfv.max_level();
         let smudging = Smudging::for_bfv(&bfv, top, log2_noise, threshold)?;
         Ok(Arc::new(Self {
             parties,
             threshold,
             classes,
+            min_contributors,
             bfv,
             encoder,
+            log2_noise,
             smudging,
             crs: threshold::Crs::from_seed(session_seed),
         }))
     }
 
+    /// log2 of a bound on the phase noise of what a committee member
+    /// decrypts: the sum of at most `n` contributions (one per party) and,
+    /// on a retry, one public encryption of zero. Two terms (module docs):
+    /// the 8σ bound `8·sqrt((n + 1)·(N/12·(2n/3) + 1/12))` on the rounding
+    /// noise of `n + 1` fresh public-key encryptions, and the carry term
+    /// `(Q mod t)·⌊n/2⌋` of adding `n` plaintexts modulo `t` (the encryption
+    /// of zero carries nothing).
+    fn noise_bound(bfv: &bfv::Parameters, n: usize) -> Result<f64> {
+        let ring = bfv.rlwe().ring_q(bfv.max_level())?;
+        let t = bfv.plaintext_modulus();
+        let q_mod_t = (ring.basis().product() % num_bigint::BigUint::from(t))
+            .to_u64_digits()
+            .first()
+            .copied()
+            .unwrap_or(0);
+        let var = bfv.degree() as f64 / 12.0 * (2.0 * n as f64 / 3.0) + 1.0 / 12.0;
+        let fresh = 8.0 * ((n + 1) as f64 * var).sqrt();
+        let carry = q_mod_t as f64 * (n / 2) as f64;
+        Ok((fresh + carry).log2())
+    }
+
     /// Most samples one party may count.
     pub fn max_samples_per_party(&self) -> u64 {
         (self.bfv.plaintext_modulus() - 1) / self.parties as u64
+    }
+
+    /// The fewest contributions a committee member decrypts.
+    pub fn min_contributors(&self) -> usize {
+        self.min_contributors
+    }
+
+    /// log2 of the noise bound the smudging is budgeted for: it covers the
+    /// sum of one contribution per party plus a retry's encryption of zero
+    /// (see the module docs).
+    pub fn log2_noise(&self) -> f64 {
+        self.log2_noise
     }
 
     fn check_party(&self, id: u32) -> Result<()> {
@@ -357,11 +533,21 @@ impl TestingKey {
     pub fn params(&self) -> &Arc<TestingParams> {
         &self.params
     }
+
+    /// The session identifier: a digest of the collective public key and
+    /// the session seed, named in every message of the session.
+    pub fn id(&self) -> &[u8; 32] {
+        &self.id
+    }
 }
 
 const COUNTS_TAG: [u8; 8] = *b"tst/cnt1";
-const REQUEST_TAG: [u8; 8] = *b"tst/req1";
-const SHARE_TAG: [u8; 8] = *b"tst/dsh1";
+const REQUEST_TAG: [u8; 8] = *b"tst/req2";
+const SHARE_TAG: [u8; 8] = *b"tst/dsh2";
+
+const COUNTS_WHAT: &str = "encrypted counts";
+const REQUEST_WHAT: &str = "testing decryption request";
+const SHARE_WHAT: &str = "testing decryption share";
 
 #[derive(Serialize, Deserialize)]
 struct CountsHeader {
@@ -370,20 +556,26 @@ struct CountsHeader {
     party: u32,
 }
 
+/// The header of a decryption request. The payload is the contributions
+/// themselves (the exact bytes each party sent, in `contributors` order):
+/// every committee member recomputes the sum, so the server cannot have
+/// anything else decrypted.
 #[derive(Serialize, Deserialize)]
 struct RequestHeader {
     tag: [u8; 8],
     key: [u8; 32],
-    contributors: Vec<u32>,
+    attempt: u32,
     committee: Vec<u32>,
-    nonce: [u8; 32],
+    contributors: Vec<u32>,
+    digests: Vec<[u8; 32]>,
+    sizes: Vec<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct ShareHeader {
     tag: [u8; 8],
     key: [u8; 32],
-    nonce: [u8; 32],
+    request: [u8; 32],
     party: u32,
 }
 
@@ -405,36 +597,268 @@ fn pack_ct(ct: &bfv::Ciphertext) -> Vec<u8> {
     out
 }
 
-struct Request {
-    header: RequestHeader,
-    ct: bfv::Ciphertext,
-    active: ActiveSet,
+/// The digest of a contribution (encrypted counts, exactly the bytes its
+/// party sent): what the party signs and what decryption requests list.
+pub fn contribution_digest(bytes: &[u8]) -> [u8; 32] {
+    digest(b"ml-he/testing/contribution/v1", bytes)
 }
 
-fn parse_request(key: &TestingKey, bytes: &[u8]) -> Result<Request> {
-    const WHAT: &str = "testing decryption request";
+/// The digest of a set of contributions: the session identifier
+/// ([`TestingKey::id`]) and the `(party, contribution digest)` list sorted
+/// by party. A committee member decrypts the sum of one set per session.
+pub fn contribution_set_digest(id: &[u8; 32], set: &[(u32, [u8; 32])]) -> [u8; 32] {
+    let mut sorted = set.to_vec();
+    sorted.sort_unstable();
+    let mut data = Vec::with_capacity(32 + 36 * sorted.len());
+    data.extend_from_slice(id);
+    for (p, d) in &sorted {
+        data.extend_from_slice(&p.to_le_bytes());
+        data.extend_from_slice(d);
+    }
+    digest(b"ml-he/testing/contribution-set/v1", &data)
+}
+
+/// What a decryption request asks for, read from its header alone (cheap).
+/// A caller that authenticates senders checks `contributions` against the
+/// parties' signatures over their [`contribution_digest`]s before calling
+/// [`TestParty::decryption_share`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The attempt (0 first; a retry decrypts the sum plus a public
+    /// encryption of zero).
+    pub attempt: u32,
+    /// The committee asked for shares (sorted).
+    pub committee: Vec<u32>,
+    /// `(party, contribution digest)` of every contribution, sorted by
+    /// party.
+    pub contributions: Vec<(u32, [u8; 32])>,
+    /// [`contribution_set_digest`] of `contributions`.
+    pub set_digest: [u8; 32],
+}
+
+/// A checked contribution.
+struct Counts {
+    party: u32,
+    digest: [u8; 32],
+    ct: bfv::Ciphertext,
+}
+
+/// Parses and checks one contribution in full (tag, session key, party,
+/// the party `expected` if given, size, every residue).
+fn parse_counts(key: &TestingKey, expected: Option<u32>, bytes: &[u8]) -> Result<Counts> {
+    let p = &key.params;
+    let (h, payload): (CountsHeader, _) = unframe(bytes, COUNTS_WHAT, p.fingerprint())?;
+    check_tag(&h.tag, &COUNTS_TAG, COUNTS_WHAT)?;
+    if h.key != key.id {
+        return Err(Error::SessionMismatch {
+            what: "counts under another collective key".into(),
+        });
+    }
+    p.check_party(h.party)?;
+    if let Some(expected) = expected.filter(|&e| e != h.party) {
+        return Err(Error::WrongSender {
+            claimed: h.party,
+            expected,
+        });
+    }
+    let ct = p.ct_from(payload, COUNTS_WHAT)?;
+    Ok(Counts {
+        party: h.party,
+        digest: contribution_digest(bytes),
+        ct,
+    })
+}
+
+/// The checked header and committee of a decryption request, and its
+/// (unparsed) payload: session key, attempt number, contributor list
+/// (non-empty, known, strictly increasing, one digest and size each, sizes
+/// adding up to the payload) and committee (exactly `t` known parties).
+fn parse_request_header<'a>(
+    key: &TestingKey,
+    bytes: &'a [u8],
+) -> Result<(RequestHeader, ActiveSet, &'a [u8])> {
+    const WHAT: &str = REQUEST_WHAT;
     let p = &key.params;
     let (h, payload): (RequestHeader, _) = unframe(bytes, WHAT, p.fingerprint())?;
     check_tag(&h.tag, &REQUEST_TAG, WHAT)?;
     if h.key != key.id {
         return Err(Error::SessionMismatch {
-            what: "request for another collective key".into(),
+            what: "decryption request for another collective key".into(),
         });
     }
-    let mut seen = BTreeSet::new();
+    if h.attempt >= MAX_ATTEMPTS {
+        return Err(Error::TooManyAttempts {
+            round: 0,
+            attempt: h.attempt,
+            max: MAX_ATTEMPTS,
+        });
+    }
+    if h.contributors.is_empty() {
+        return Err(Error::Protocol(
+            "decryption request with no contribution".into(),
+        ));
+    }
+    if h.digests.len() != h.contributors.len() || h.sizes.len() != h.contributors.len() {
+        return Err(Error::Malformed {
+            what: WHAT,
+            reason: format!(
+                "{} contributors, {} digests, {} sizes",
+                h.contributors.len(),
+                h.digests.len(),
+                h.sizes.len()
+            ),
+        });
+    }
+    let mut prev = 0u32;
     for &c in &h.contributors {
         p.check_party(c)?;
-        if !seen.insert(c) {
+        if c == prev {
             return Err(Error::DuplicateSubmission { party: c });
         }
+        if c < prev {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: "contributors not in increasing order".into(),
+            });
+        }
+        prev = c;
+    }
+    let total = h
+        .sizes
+        .iter()
+        .try_fold(0u64, |a, &s| a.checked_add(s))
+        .unwrap_or(u64::MAX);
+    if total != payload.len() as u64 {
+        return Err(Error::Malformed {
+            what: WHAT,
+            reason: format!(
+                "contribution sizes add up to {total}, the payload is {} bytes",
+                payload.len()
+            ),
+        });
     }
     let active = p.active_set(&h.committee)?;
-    let ct = p.ct_from(payload, WHAT)?;
+    Ok((h, active, payload))
+}
+
+fn request_info(key: &TestingKey, h: &RequestHeader, active: &ActiveSet) -> RequestInfo {
+    let contributions: Vec<(u32, [u8; 32])> = h
+        .contributors
+        .iter()
+        .copied()
+        .zip(h.digests.iter().copied())
+        .collect();
+    let set_digest = contribution_set_digest(&key.id, &contributions);
+    RequestInfo {
+        attempt: h.attempt,
+        committee: active.parties().iter().map(|q| q.0).collect(),
+        contributions,
+        set_digest,
+    }
+}
+
+/// Identifies one request: the session, the set, the attempt and the
+/// committee (decryption shares name it).
+fn request_id(key: &TestingKey, info: &RequestInfo) -> [u8; 32] {
+    let mut data = key.id.to_vec();
+    data.extend_from_slice(&info.set_digest);
+    data.extend_from_slice(&info.attempt.to_le_bytes());
+    for c in &info.committee {
+        data.extend_from_slice(&c.to_le_bytes());
+    }
+    digest(b"ml-he/testing/request/v2", &data)
+}
+
+/// The public encryption of zero added at attempt `attempt ≥ 1`: its
+/// randomness is ChaCha20 seeded with a digest of the session key, the set
+/// digest and the attempt, so everybody computes the same ciphertext.
+fn retry_zero(key: &TestingKey, set_digest: &[u8; 32], attempt: u32) -> Result<bfv::Ciphertext> {
+    let mut data = key.id.to_vec();
+    data.extend_from_slice(set_digest);
+    data.extend_from_slice(&attempt.to_le_bytes());
+    let mut rng = ChaCha20Rng::from_seed(digest(b"ml-he/testing/rerandomize/v1", &data));
+    let zero = key.params.encoder.encode_u64(&[0])?;
+    Ok(key.pk.encrypt(&zero, &mut rng)?)
+}
+
+/// A decryption request whose sum was recomputed from its contributions.
+struct Request {
+    header: RequestHeader,
+    info: RequestInfo,
+    id: [u8; 32],
+    sum: bfv::Ciphertext,
+    active: ActiveSet,
+}
+
+/// Checks every contribution of a request (digest, then in full) and
+/// recomputes the sum (plus the public encryption of zero of a retry).
+fn recompute(
+    key: &TestingKey,
+    header: RequestHeader,
+    active: ActiveSet,
+    payload: &[u8],
+) -> Result<Request> {
+    let info = request_info(key, &header, &active);
+    let mut parts = Vec::with_capacity(header.sizes.len());
+    let mut at = 0usize;
+    for (i, (&size, d)) in header.sizes.iter().zip(&header.digests).enumerate() {
+        // The sizes add up to the payload length (checked), so each fits.
+        let end = at + size as usize;
+        let bytes = &payload[at..end];
+        if &contribution_digest(bytes) != d {
+            return Err(Error::Malformed {
+                what: REQUEST_WHAT,
+                reason: format!(
+                    "contribution {i} (party {}) does not match its digest",
+                    header.contributors[i]
+                ),
+            });
+        }
+        parts.push(bytes);
+        at = end;
+    }
+    let cts = parts
+        .par_iter()
+        .zip(header.contributors.par_iter())
+        .map(|(b, &c)| parse_counts(key, Some(c), b).map(|u| u.ct))
+        .collect::<Result<Vec<_>>>()?;
+    let ev = bfv::Evaluator::new(&key.params.bfv);
+    let mut iter = cts.into_iter();
+    let mut sum = iter
+        .next()
+        .ok_or_else(|| Error::Protocol("decryption request with no contribution".into()))?;
+    for ct in iter {
+        ev.add_assign(&mut sum, &ct)?;
+    }
+    if header.attempt > 0 {
+        ev.add_assign(
+            &mut sum,
+            &retry_zero(key, &info.set_digest, header.attempt)?,
+        )?;
+    }
+    let id = request_id(key, &info);
     Ok(Request {
-        header: h,
-        ct,
+        header,
+        info,
+        id,
+        sum,
         active,
     })
+}
+
+fn parse_request(key: &TestingKey, bytes: &[u8]) -> Result<Request> {
+    let (header, active, payload) = parse_request_header(key, bytes)?;
+    recompute(key, header, active, payload)
+}
+
+/// What decryption request `request` asks for (see [`RequestInfo`]): every
+/// check of its header is made (session key, attempt number, contributor
+/// list, committee), the contributions themselves are not read. Use it to
+/// compare each contribution's `(party, digest)` with that party's
+/// authenticated one before [`TestParty::decryption_share`].
+pub fn inspect_request(key: &TestingKey, request: &[u8]) -> Result<RequestInfo> {
+    let (h, active, _) = parse_request_header(key, request)?;
+    Ok(request_info(key, &h, &active))
 }
 
 /// A test party: holds a private test set and a share of the decryption key.
@@ -443,6 +867,8 @@ pub struct TestParty {
     params: Arc<TestingParams>,
     party: Party,
     key: Option<TestingKey>,
+    /// The contribution set whose sum this party helped decrypt.
+    released: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for TestParty {
@@ -466,6 +892,7 @@ impl TestParty {
             params: params.clone(),
             party: Party::new(PartyId(id), params.bfv.rlwe(), rng),
             key: None,
+            released: None,
         })
     }
 
@@ -496,7 +923,8 @@ impl TestParty {
             .receive_dealings(messages, self.params.threshold, self.params.parties)?)
     }
 
-    /// Installs the collective key.
+    /// Installs the collective key. The party's memory of the contribution
+    /// set it helped decrypt is kept: its secret serves one session.
     pub fn set_key(&mut self, key: TestingKey) -> Result<()> {
         if key.params.fingerprint() != self.params.fingerprint() {
             return Err(Error::SessionMismatch {
@@ -522,7 +950,9 @@ impl TestParty {
     }
 
     /// Encrypts this party's confusion counts (and a party counter) under
-    /// the collective key; the bytes go to the server.
+    /// the collective key: this party's contribution, whose bytes go to the
+    /// server (sign their [`contribution_digest`] if the transport does not
+    /// authenticate the sender).
     pub fn encrypt_counts<R: RngCore + CryptoRng>(
         &self,
         counts: &ConfusionMatrix,
@@ -554,8 +984,29 @@ impl TestParty {
         Ok(frame(p.fingerprint(), &header, &pack_ct(&ct)))
     }
 
-    /// Decryption share of the summed counts in `request` (committee
-    /// members only; one share per ciphertext).
+    /// This party's decryption share of the sum of the contributions in
+    /// `request`, as a member of the request's committee. The party checks
+    /// every contribution in full and recomputes the sum itself (plus the
+    /// public encryption of zero of a retry), so it never decrypts a
+    /// ciphertext of the server's choosing.
+    ///
+    /// Refused: a request for another session ([`Error::SessionMismatch`]),
+    /// a committee without this party ([`Error::UnknownParty`]), fewer than
+    /// [`TestingParams::min_contributors`] contributions
+    /// ([`Error::TooFewContributors`]), a contribution set other than the
+    /// one whose sum this party already helped decrypt
+    /// ([`Error::AlreadyReleased`]), attempt numbers from [`MAX_ATTEMPTS`]
+    /// on ([`Error::TooManyAttempts`]), a second share of the same attempt
+    /// ([`threshold::Error::ShareReused`]); a contribution that does not
+    /// match its listed digest, or is malformed ([`Error::Malformed`]),
+    /// under another key ([`Error::SessionMismatch`]), of an unknown party
+    /// ([`Error::UnknownParty`]), twice from one party
+    /// ([`Error::DuplicateSubmission`]) or naming another party than the
+    /// request lists ([`Error::WrongSender`]).
+    ///
+    /// The request names each contribution's party but cannot prove who
+    /// made it: the caller checks [`inspect_request`] against the senders'
+    /// signatures first (see the module docs).
     pub fn decryption_share<R: RngCore + CryptoRng>(
         &mut self,
         request: &[u8],
@@ -563,30 +1014,40 @@ impl TestParty {
     ) -> Result<Vec<u8>> {
         let key = self.key()?.clone();
         if self.party.threshold().is_none() {
-            return Err(Error::Protocol("no Shamir share".into()));
-        }
-        let req = parse_request(&key, request)?;
-        if !req.active.contains(PartyId(self.id)) {
-            return Err(Error::UnknownParty { party: self.id });
-        }
-        if req.header.contributors.len() < 2 {
             return Err(Error::Protocol(
-                "refusing to decrypt the counts of a single party".into(),
+                "no Shamir share: receive the dealings first".into(),
             ));
         }
+        let (header, active, payload) = parse_request_header(&key, request)?;
+        if !active.contains(PartyId(self.id)) {
+            return Err(Error::UnknownParty { party: self.id });
+        }
+        let min = self.params.min_contributors;
+        if header.contributors.len() < min {
+            return Err(Error::TooFewContributors {
+                got: header.contributors.len(),
+                min,
+            });
+        }
+        let set = request_info(&key, &header, &active).set_digest;
+        if self.released.is_some_and(|d| d != set) {
+            return Err(Error::AlreadyReleased { round: 0 });
+        }
+        let req = recompute(&key, header, active, payload)?;
         let smudging = self.params.smudging;
         let share =
             self.party
-                .decryption_share(req.ct.rlwe(), Some(&req.active), &smudging, rng)?;
-        let mut payload = Vec::new();
-        pack_poly(share.poly(), &mut payload);
+                .decryption_share(req.sum.rlwe(), Some(&req.active), &smudging, rng)?;
+        self.released = Some(set);
+        let mut out = Vec::new();
+        pack_poly(share.poly(), &mut out);
         let header = ShareHeader {
             tag: SHARE_TAG,
             key: key.id,
-            nonce: req.header.nonce,
+            request: req.id,
             party: self.id,
         };
-        Ok(frame(self.params.fingerprint(), &header, &payload))
+        Ok(frame(self.params.fingerprint(), &header, &out))
     }
 }
 
@@ -608,18 +1069,20 @@ pub fn deal_all<R: RngCore + CryptoRng>(parties: &mut [TestParty], rng: &mut R) 
     Ok(())
 }
 
-/// The testing server: sums encrypted counts, never decrypts.
+/// The testing server: checks and keeps the contributions, asks committees
+/// to decrypt their sum; it holds no key share and never decrypts.
 pub struct TestingServer {
     key: TestingKey,
-    evaluator: bfv::Evaluator,
-    sum: Option<bfv::Ciphertext>,
-    contributors: BTreeSet<u32>,
+    /// Contribution digest and bytes, by party.
+    contributions: BTreeMap<u32, ([u8; 32], Vec<u8>)>,
+    requests: u32,
 }
 
 impl std::fmt::Debug for TestingServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestingServer")
-            .field("contributors", &self.contributors)
+            .field("contributors", &self.contributors())
+            .field("requests", &self.requests)
             .finish_non_exhaustive()
     }
 }
@@ -629,63 +1092,79 @@ impl TestingServer {
     pub fn new(key: &TestingKey) -> Self {
         Self {
             key: key.clone(),
-            evaluator: bfv::Evaluator::new(&key.params.bfv),
-            sum: None,
-            contributors: BTreeSet::new(),
+            contributions: BTreeMap::new(),
+            requests: 0,
         }
     }
 
-    /// Checks and adds a party's encrypted counts; returns the party id.
+    /// Checks and keeps a party's contribution (encrypted counts); returns
+    /// the party it names. Without authenticated senders use
+    /// [`TestingServer::add_from`] instead.
     pub fn add(&mut self, bytes: &[u8]) -> Result<u32> {
-        const WHAT: &str = "encrypted counts";
-        let p = self.key.params.clone();
-        let (h, payload): (CountsHeader, _) = unframe(bytes, WHAT, p.fingerprint())?;
-        check_tag(&h.tag, &COUNTS_TAG, WHAT)?;
-        if h.key != self.key.id {
-            return Err(Error::SessionMismatch {
-                what: "counts under another collective key".into(),
-            });
-        }
-        p.check_party(h.party)?;
-        if self.contributors.contains(&h.party) {
-            return Err(Error::DuplicateSubmission { party: h.party });
-        }
-        let ct = p.ct_from(payload, WHAT)?;
-        match &mut self.sum {
-            None => self.sum = Some(ct),
-            Some(acc) => self.evaluator.add_assign(acc, &ct)?,
-        }
-        self.contributors.insert(h.party);
-        Ok(h.party)
+        self.add_checked(None, bytes)
     }
 
-    /// The parties whose counts are in the sum.
+    /// As [`TestingServer::add`], for a contribution whose sender the
+    /// transport authenticated as `expected_party`: a contribution naming
+    /// another party is [`Error::WrongSender`].
+    pub fn add_from(&mut self, expected_party: u32, bytes: &[u8]) -> Result<u32> {
+        self.add_checked(Some(expected_party), bytes)
+    }
+
+    fn add_checked(&mut self, expected: Option<u32>, bytes: &[u8]) -> Result<u32> {
+        let c = parse_counts(&self.key, expected, bytes)?;
+        if self.contributions.contains_key(&c.party) {
+            return Err(Error::DuplicateSubmission { party: c.party });
+        }
+        self.contributions
+            .insert(c.party, (c.digest, bytes.to_vec()));
+        Ok(c.party)
+    }
+
+    /// The parties whose contributions were kept.
     pub fn contributors(&self) -> Vec<u32> {
-        self.contributors.iter().copied().collect()
+        self.contributions.keys().copied().collect()
     }
 
-    /// A request for decryption shares of the sum to a committee of exactly t.
-    pub fn decryption_request<R: RngCore + CryptoRng>(
-        &mut self,
-        committee: &[u32],
-        rng: &mut R,
-    ) -> Result<Vec<u8>> {
+    /// A request for decryption shares of the sum, to a committee of
+    /// exactly `t`: it carries every contribution (each committee member
+    /// recomputes the sum). Each call is the next attempt (a new committee
+    /// after a dropout); from the [`MAX_ATTEMPTS`]th on it is
+    /// [`Error::TooManyAttempts`]. The committee members, not the server,
+    /// enforce `min_contributors`.
+    pub fn decryption_request(&mut self, committee: &[u32]) -> Result<Vec<u8>> {
         let p = self.key.params.clone();
         let active = p.active_set(committee)?;
-        let sum = self
-            .sum
-            .as_ref()
-            .ok_or_else(|| Error::Protocol("no counts were added".into()))?;
-        let mut nonce = [0u8; 32];
-        rng.fill_bytes(&mut nonce);
-        let header = RequestHeader {
+        if self.contributions.is_empty() {
+            return Err(Error::Protocol("no counts were added".into()));
+        }
+        let attempt = self.requests;
+        if attempt >= MAX_ATTEMPTS {
+            return Err(Error::TooManyAttempts {
+                round: 0,
+                attempt,
+                max: MAX_ATTEMPTS,
+            });
+        }
+        self.requests += 1;
+        let total: usize = self.contributions.values().map(|(_, b)| b.len()).sum();
+        let mut payload = Vec::with_capacity(total);
+        let mut header = RequestHeader {
             tag: REQUEST_TAG,
             key: self.key.id,
-            contributors: self.contributors(),
+            attempt,
             committee: active.parties().iter().map(|q| q.0).collect(),
-            nonce,
+            contributors: Vec::new(),
+            digests: Vec::new(),
+            sizes: Vec::new(),
         };
-        Ok(frame(p.fingerprint(), &header, &pack_ct(sum)))
+        for (&party, (d, bytes)) in &self.contributions {
+            header.contributors.push(party);
+            header.digests.push(*d);
+            header.sizes.push(bytes.len() as u64);
+            payload.extend_from_slice(bytes);
+        }
+        Ok(frame(p.fingerprint(), &header, &payload))
     }
 }
 
@@ -697,42 +1176,91 @@ pub struct TestingResult {
     pub confusion: ConfusionMatrix,
     /// Parties whose counts are included.
     pub contributors: Vec<u32>,
+    /// The committee that decrypted.
+    pub committee: Vec<u32>,
 }
 
-/// Combines the committee's decryption shares into the total counts.
+/// Checks a decryption share's header against the request (session key,
+/// request id, committee, size); returns its sender and payload.
+fn check_share_header<'a>(
+    key: &TestingKey,
+    request_id: &[u8; 32],
+    active: &ActiveSet,
+    share: &'a [u8],
+) -> Result<(u32, &'a [u8])> {
+    let p = &key.params;
+    let (h, payload): (ShareHeader, _) = unframe(share, SHARE_WHAT, p.fingerprint())?;
+    check_tag(&h.tag, &SHARE_TAG, SHARE_WHAT)?;
+    if h.key != key.id || &h.request != request_id {
+        return Err(Error::SessionMismatch {
+            what: "decryption share of another request".into(),
+        });
+    }
+    if !active.contains(PartyId(h.party)) {
+        return Err(Error::UnknownParty { party: h.party });
+    }
+    let one = packed_len(p.ring()?);
+    if payload.len() != one {
+        return Err(Error::Malformed {
+            what: SHARE_WHAT,
+            reason: format!("{} bytes, expected {one}", payload.len()),
+        });
+    }
+    Ok((h.party, payload))
+}
+
+/// The test party who made the decryption share `share`, after checking
+/// that it answers `request` (same session, contribution set, attempt and
+/// committee: a share of another request is [`Error::SessionMismatch`]),
+/// that its sender is in the request's committee ([`Error::UnknownParty`])
+/// and its size and residues ([`Error::Malformed`]). Nothing is combined:
+/// use it to match a share with its authenticated sender before
+/// [`combine`]. Only the request's header is read.
+pub fn decryption_share_sender(key: &TestingKey, request: &[u8], share: &[u8]) -> Result<u32> {
+    let (h, active, _) = parse_request_header(key, request)?;
+    let rid = request_id(key, &request_info(key, &h, &active));
+    let (party, payload) = check_share_header(key, &rid, &active, share)?;
+    unpack_poly(
+        key.params.ring()?,
+        rlwe::poly::Representation::Ntt,
+        payload,
+        SHARE_WHAT,
+    )?;
+    Ok(party)
+}
+
+/// Combines the committee's decryption shares of `request` into the total
+/// counts; the sum is recomputed from the request's contributions (checked
+/// as by [`TestParty::decryption_share`]). Every committee member's share
+/// is needed ([`threshold::Error::TooFewShares`] otherwise); shares of
+/// another request or key are [`Error::SessionMismatch`], a share from
+/// outside the committee [`Error::UnknownParty`], two from the same party
+/// [`Error::DuplicateSubmission`]; a decrypted party counter that differs
+/// from the number of contributions is [`Error::Protocol`].
 pub fn combine(key: &TestingKey, request: &[u8], shares: &[Vec<u8>]) -> Result<TestingResult> {
-    const WHAT: &str = "testing decryption share";
     let p = key.params.clone();
     let req = parse_request(key, request)?;
     let ring = p.ring()?;
     let mut seen = BTreeSet::new();
     let mut ds = Vec::with_capacity(shares.len());
     for s in shares {
-        let (h, payload): (ShareHeader, _) = unframe(s, WHAT, p.fingerprint())?;
-        check_tag(&h.tag, &SHARE_TAG, WHAT)?;
-        if h.key != key.id || h.nonce != req.header.nonce {
-            return Err(Error::SessionMismatch {
-                what: "share of another request".into(),
-            });
+        let (party, payload) = check_share_header(key, &req.id, &req.active, s)?;
+        if !seen.insert(party) {
+            return Err(Error::DuplicateSubmission { party });
         }
-        if !req.active.contains(PartyId(h.party)) {
-            return Err(Error::UnknownParty { party: h.party });
-        }
-        if !seen.insert(h.party) {
-            return Err(Error::DuplicateSubmission { party: h.party });
-        }
-        let poly = unpack_poly(ring, rlwe::poly::Representation::Ntt, payload, WHAT)?;
-        ds.push(DecryptionShare::from_parts(PartyId(h.party), poly));
+        let poly = unpack_poly(ring, rlwe::poly::Representation::Ntt, payload, SHARE_WHAT)?;
+        ds.push(DecryptionShare::from_parts(PartyId(party), poly));
     }
-    let pt = DecryptionShares::aggregate(req.ct.rlwe(), ds, Some(&req.active))?
-        .finish_bfv(&p.bfv, req.ct.encoding())?;
+    let pt = DecryptionShares::aggregate(req.sum.rlwe(), ds, Some(&req.active))?
+        .finish_bfv(&p.bfv, req.sum.encoding())?;
     let slots = p.encoder.decode_u64(&pt)?;
     let k2 = p.classes * p.classes;
     let parties = slots[k2];
-    if parties != req.header.contributors.len() as u64 {
+    let contributors = req.header.contributors;
+    if parties != contributors.len() as u64 {
         return Err(Error::Protocol(format!(
-            "the sum holds {parties} party counters for {} contributors",
-            req.header.contributors.len()
+            "the sum holds {parties} party counters for {} contributions",
+            contributors.len()
         )));
     }
     Ok(TestingResult {
@@ -740,6 +1268,7 @@ pub fn combine(key: &TestingKey, request: &[u8], shares: &[Vec<u8>]) -> Result<T
             classes: p.classes,
             counts: slots[..k2].to_vec(),
         },
-        contributors: req.header.contributors,
+        contributors,
+        committee: req.info.committee,
     })
 }
