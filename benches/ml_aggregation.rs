@@ -99,7 +99,7 @@ fn aggregation(c: &mut Criterion) {
         for u in encrypt_all(rng) {
             server.add(&u).expect("add");
         }
-        server.decryption_request(&committee, rng).expect("request")
+        server.decryption_request(&committee).expect("request")
     };
     let mut rng2 = ChaCha20Rng::seed_from_u64(2);
     let mut rng3 = ChaCha20Rng::seed_from_u64(3);

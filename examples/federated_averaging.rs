@@ -117,12 +117,12 @@ fn main() -> ml_he::Result<()> {
         }
         // committee; in round 5 member 2 vanishes after the request
         let mut committee: Vec<u32> = vec![1, 2, 3];
-        let mut request = server.decryption_request(&committee, &mut rng)?;
+        let mut request = server.decryption_request(&committee)?;
         if round == 5 {
             let _ = clients[0].decryption_share(&request, &mut rng)?; // answered, then 2 dropped
             println!("  round {round}: committee member 2 dropped out; retrying with 1, 3, 5");
             committee = vec![1, 3, 5];
-            request = server.decryption_request(&committee, &mut rng)?;
+            request = server.decryption_request(&committee)?;
         }
         let mut share_ms = 0.0;
         let mut dshares = Vec::new();
@@ -157,6 +157,10 @@ fn main() -> ml_he::Result<()> {
     let t = Instant::now();
     let (tp, key_shares) = threshold::paillier::Dealer::deal_with_primes(p, q, T, N, &mut rng)?;
     let session = PaillierSession::new(tp, N, 64.0, 32)?;
+    let mut holders = key_shares
+        .into_iter()
+        .map(|k| pv::KeyHolder::new(&session, k, 2))
+        .collect::<ml_he::Result<Vec<_>>>()?;
     let encryptors = (0..N)
         .map(|_| session.fast_encryptor(&mut rng))
         .collect::<ml_he::Result<Vec<_>>>()?;
@@ -190,12 +194,12 @@ fn main() -> ml_he::Result<()> {
             server.add(&msg)?;
             plain_models.push(local_model(&g_plain, &shards[i])?.to_vec());
         }
-        let request = server.decryption_request(&mut rng)?;
+        let request = server.decryption_request()?;
         let mut share_ms = 0.0;
         let mut partials = Vec::new();
-        for ks in key_shares.iter().skip(round as usize % 3).take(T) {
+        for holder in holders.iter_mut().skip(round as usize % 3).take(T) {
             let t = Instant::now();
-            partials.push(pv::decryption_share(&session, ks, &request, 2, &mut rng)?);
+            partials.push(holder.decryption_share(&request, &mut rng)?);
             share_ms += t.elapsed().as_secs_f64() * 1e3;
         }
         let t = Instant::now();
@@ -243,7 +247,7 @@ fn main() -> ml_he::Result<()> {
             plain_models.push(local_model(&g_plain, &shards[i])?.to_vec());
         }
         let committee = [2u32, 4, 5];
-        let request = server.decryption_request(&committee, &mut rng)?;
+        let request = server.decryption_request(&committee)?;
         let dshares = committee
             .iter()
             .map(|&c| clients[c as usize - 1].decryption_share(&request, &mut rng))

@@ -980,7 +980,7 @@ fn ml_wrapped() {
             .expect("add");
     }
     // a committee of t − 1 = 1 party
-    let r = server.decryption_request(&[1], &mut rng());
+    let r = server.decryption_request(&[1]);
     assert!(
         matches!(
             r,
@@ -990,6 +990,76 @@ fn ml_wrapped() {
         ),
         "{r:?}"
     );
+}
+
+#[test]
+fn ml_too_few_contributors() {
+    let (_, mut clients, key) = aggregation();
+    let mut server = ml_he::aggregation::Server::new(&key, 0, 4).expect("server");
+    let u = clients[0]
+        .encrypt_update(0, &[1.0; 4], &mut rng())
+        .expect("encrypt");
+    server.add(&u).expect("add");
+    let req = server.decryption_request(&[2, 3]).expect("request");
+    let r = clients[1].decryption_share(&req, &mut rng());
+    assert_eq!(r, Err(ml_he::Error::TooFewContributors { got: 1, min: 2 }));
+}
+
+#[test]
+fn ml_already_released() {
+    let (_, mut clients, key) = aggregation();
+    let ups: Vec<Vec<u8>> = clients
+        .iter()
+        .map(|c| c.encrypt_update(0, &[1.0; 4], &mut rng()).expect("encrypt"))
+        .collect();
+    let mut all = ml_he::aggregation::Server::new(&key, 0, 4).expect("server");
+    let mut two = ml_he::aggregation::Server::new(&key, 0, 4).expect("server");
+    for (i, u) in ups.iter().enumerate() {
+        all.add(u).expect("add");
+        if i < 2 {
+            two.add(u).expect("add");
+        }
+    }
+    let req = all.decryption_request(&[2, 3]).expect("request");
+    clients[1]
+        .decryption_share(&req, &mut rng())
+        .expect("first set");
+    let other = two.decryption_request(&[2, 3]).expect("request");
+    let r = clients[1].decryption_share(&other, &mut rng());
+    assert_eq!(r, Err(ml_he::Error::AlreadyReleased { round: 0 }));
+}
+
+#[test]
+fn ml_too_many_attempts() {
+    let (_, clients, key) = aggregation();
+    let mut server = ml_he::aggregation::Server::new(&key, 0, 4).expect("server");
+    for c in &clients {
+        server
+            .add(&c.encrypt_update(0, &[1.0; 4], &mut rng()).expect("encrypt"))
+            .expect("add");
+    }
+    for _ in 0..ml_he::aggregation::MAX_ATTEMPTS {
+        server.decryption_request(&[1, 2]).expect("request");
+    }
+    let r = server.decryption_request(&[1, 2]);
+    assert!(
+        matches!(
+            r,
+            Err(ml_he::Error::TooManyAttempts {
+                round: 0,
+                attempt: 5,
+                max: 5
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn ml_insecure() {
+    use ml_he::aggregation::*;
+    let r = AggregationParams::new(AggregationConfig::new(3, 2).lambda(20), [5; 32]);
+    assert!(matches!(r, Err(ml_he::Error::Insecure(_))), "{r:?}");
 }
 
 // ---------------------------------------------------------------- the table

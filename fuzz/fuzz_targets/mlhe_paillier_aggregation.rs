@@ -21,11 +21,13 @@ fuzz_target!(|data: &[u8]| {
             let mut server = PaillierServer::new(&fx.session, 0, 5).expect("server");
             server.add(&fx.updates[0]).expect("valid update");
             if server.add(&bytes).is_ok() {
-                let _ = server.decryption_request(&mut r);
+                let _ = server.decryption_request();
             }
         }
         1 => {
-            let _ = decryption_share(&fx.session, &fx.shares[2], &bytes, 2, &mut r);
+            let share = threshold::paillier::KeyShare::from_bytes(&fx.shares[2]).expect("share");
+            let mut holder = KeyHolder::new(&fx.session, share, 2).expect("holder");
+            let _ = holder.decryption_share(&bytes, &mut r);
         }
         2 => {
             let _ = combine(&fx.session, &bytes, &fx.dshares);

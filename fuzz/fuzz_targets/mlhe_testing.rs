@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
             let mut server = TestingServer::new(&fx.key);
             server.add(&fx.counts[0]).expect("valid counts");
             if server.add(&bytes).is_ok() {
-                let _ = server.decryption_request(&[2, 3], &mut r);
+                let _ = server.decryption_request(&[2, 3]);
             }
         }
         1 => {

@@ -666,7 +666,7 @@ pub fn agg() -> &'static AggFx {
         let mut server = Server::new(&key, 0, 4).expect("server");
         server.add(&u1).expect("add 1");
         server.add(&u3).expect("add 3");
-        let request = server.decryption_request(&[2, 3], &mut r).expect("request");
+        let request = server.decryption_request(&[2, 3]).expect("request");
         let s2 = clients[1].decryption_share(&request, &mut r).expect("s2");
         let s3 = clients[2].decryption_share(&request, &mut r).expect("s3");
         combine(&key, &request, &[s2.clone(), s3.clone()]).expect("combine");
@@ -701,8 +701,8 @@ impl AggFx {
 pub struct PAggFx {
     /// The session.
     pub session: Arc<ml_he::aggregation::paillier_variant::PaillierSession>,
-    /// The key holders' shares.
-    pub shares: Vec<threshold::paillier::KeyShare>,
+    /// The key holders' shares (bytes: a fresh `KeyHolder` per input).
+    pub shares: Vec<Vec<u8>>,
     /// Updates of clients 1 and 2.
     pub updates: Vec<Vec<u8>>,
     /// The decryption request.
@@ -737,13 +737,18 @@ pub fn pagg() -> &'static PAggFx {
         let mut server = PaillierServer::new(&session, 0, 5).expect("server");
         server.add(&u1).expect("add 1");
         server.add(&u2).expect("add 2");
-        let request = server.decryption_request(&mut r).expect("request");
-        let d1 = decryption_share(&session, &shares[0], &request, 2, &mut r).expect("d1");
-        let d2 = decryption_share(&session, &shares[1], &request, 2, &mut r).expect("d2");
+        let request = server.decryption_request().expect("request");
+        let share_bytes: Vec<Vec<u8>> = shares.iter().map(|k| k.to_bytes().to_vec()).collect();
+        let mut holders: Vec<KeyHolder> = shares
+            .into_iter()
+            .map(|k| KeyHolder::new(&session, k, 2).expect("holder"))
+            .collect();
+        let d1 = holders[0].decryption_share(&request, &mut r).expect("d1");
+        let d2 = holders[1].decryption_share(&request, &mut r).expect("d2");
         combine(&session, &request, &[d1.clone(), d2.clone()]).expect("combine");
         PAggFx {
             session,
-            shares,
+            shares: share_bytes,
             updates: vec![u1, u2],
             request,
             dshares: vec![d1, d2],
@@ -870,7 +875,7 @@ pub fn testing() -> &'static TestingFx {
         let mut server = TestingServer::new(&key);
         server.add(&c1).expect("add 1");
         server.add(&c3).expect("add 3");
-        let request = server.decryption_request(&[2, 3], &mut r).expect("request");
+        let request = server.decryption_request(&[2, 3]).expect("request");
         let s2 = parties[1].decryption_share(&request, &mut r).expect("s2");
         let s3 = parties[2].decryption_share(&request, &mut r).expect("s3");
         combine(&key, &request, &[s2.clone(), s3.clone()]).expect("combine");

@@ -362,6 +362,10 @@ pub struct AggregationConfig {
     pub min_contributors: usize,
     /// Ring degree `N` (8192 or 16384; `N` floats per ciphertext).
     pub degree: usize,
+    /// Accept λ below [`threshold::STATISTICAL_SECURITY`] (40). Insecure:
+    /// decryption shares then hide the joint secret only weakly. Set with
+    /// [`Self::insecure_weak_smudging`].
+    pub insecure_weak_smudging: bool,
 }
 
 impl AggregationConfig {
@@ -375,7 +379,15 @@ impl AggregationConfig {
             lambda: threshold::STATISTICAL_SECURITY,
             min_contributors: 2.min(clients.max(1)),
             degree: 8192,
+            insecure_weak_smudging: false,
         }
+    }
+
+    /// Allows λ < 40 (**insecure**, for experiments only): without it
+    /// [`AggregationParams::new`] refuses such a λ with [`Error::Insecure`].
+    pub fn insecure_weak_smudging(mut self) -> Self {
+        self.insecure_weak_smudging = true;
+        self
     }
 
     /// Sets the coordinate bound.
@@ -457,6 +469,13 @@ impl AggregationParams {
             return Err(Error::OutOfRange(format!(
                 "min_contributors = {} must be in 1..={n}",
                 config.min_contributors
+            )));
+        }
+        if config.lambda < threshold::STATISTICAL_SECURITY && !config.insecure_weak_smudging {
+            return Err(Error::Insecure(format!(
+                "smudging λ = {} is below {} (AggregationConfig::insecure_weak_smudging to allow)",
+                config.lambda,
+                threshold::STATISTICAL_SECURITY
             )));
         }
         if config.degree != 8192 && config.degree != 16384 {
@@ -817,8 +836,15 @@ impl SessionKey {
 }
 
 const UPDATE_TAG: [u8; 8] = *b"agg/upd1";
-const REQUEST_TAG: [u8; 8] = *b"agg/req1";
-const SHARE_TAG: [u8; 8] = *b"agg/dsh1";
+const REQUEST_TAG: [u8; 8] = *b"agg/req2";
+const SHARE_TAG: [u8; 8] = *b"agg/dsh2";
+
+/// Decryption attempts allowed per round: the first and up to
+/// `MAX_ATTEMPTS − 1` re-randomized retries (after a committee member drops
+/// out). A committee member refuses attempt numbers beyond this, so the
+/// number of decryptions of a round's sum is bounded whatever the server
+/// asks; the noise budget counts one fresh encryption of zero per retry.
+pub const MAX_ATTEMPTS: u32 = MAX_RETRIES + 1;
 
 #[derive(Serialize, Deserialize)]
 struct UpdateHeader {
@@ -831,15 +857,21 @@ struct UpdateHeader {
     scale: f64,
 }
 
+/// The header of a decryption request. The payload is the contributions
+/// themselves (the exact update bytes, in `contributors` order): every
+/// committee member recomputes the sum, so the server cannot have anything
+/// else decrypted.
 #[derive(Serialize, Deserialize)]
 struct RequestHeader {
     tag: [u8; 8],
     key: [u8; 32],
     round: u64,
+    attempt: u32,
     len: u64,
-    contributors: Vec<u32>,
     committee: Vec<u32>,
-    nonce: [u8; 32],
+    contributors: Vec<u32>,
+    digests: Vec<[u8; 32]>,
+    sizes: Vec<u64>,
     count: u32,
     scale: f64,
 }
@@ -849,27 +881,232 @@ struct ShareHeader {
     tag: [u8; 8],
     key: [u8; 32],
     round: u64,
-    nonce: [u8; 32],
+    request: [u8; 32],
     party: u32,
     count: u32,
 }
 
-/// A parsed decryption request.
+/// The digest of an encrypted update's bytes, as signed by its sender and
+/// listed in decryption requests.
+pub fn update_digest(bytes: &[u8]) -> [u8; 32] {
+    digest(b"ml-he/aggregation/update/v1", bytes)
+}
+
+/// The digest of a round's set of contributions: the session (key)
+/// identifier, the round and the sorted `(party, update digest)` list.
+/// What a contributor approves and a committee member decrypts at most once
+/// per round.
+pub fn contribution_set_digest(id: &[u8; 32], round: u64, set: &[(u32, [u8; 32])]) -> [u8; 32] {
+    let mut data = id.to_vec();
+    data.extend_from_slice(&round.to_le_bytes());
+    for (p, d) in set {
+        data.extend_from_slice(&p.to_le_bytes());
+        data.extend_from_slice(d);
+    }
+    digest(b"ml-he/aggregation/contribution-set/v1", &data)
+}
+
+/// What a decryption request asks for, read from its header alone (cheap):
+/// the round, the attempt, the committee and the contributions by party and
+/// digest. A caller that authenticates senders (signatures over
+/// [`update_digest`]s, approvals of [`RequestInfo::set_digest`]) checks them
+/// against this before answering the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The round.
+    pub round: u64,
+    /// The attempt (0 first; a retry decrypts a re-randomized sum).
+    pub attempt: u32,
+    /// The committee asked for shares.
+    pub committee: Vec<u32>,
+    /// `(party, update digest)` of every contribution, sorted by party.
+    pub contributions: Vec<(u32, [u8; 32])>,
+    /// [`contribution_set_digest`] of `contributions`.
+    pub set_digest: [u8; 32],
+}
+
+fn request_info(
+    id: &[u8; 32],
+    round: u64,
+    attempt: u32,
+    committee: Vec<u32>,
+    contributors: &[u32],
+    digests: &[[u8; 32]],
+) -> RequestInfo {
+    let contributions: Vec<(u32, [u8; 32])> = contributors
+        .iter()
+        .copied()
+        .zip(digests.iter().copied())
+        .collect();
+    let set_digest = contribution_set_digest(id, round, &contributions);
+    RequestInfo {
+        round,
+        attempt,
+        committee,
+        contributions,
+        set_digest,
+    }
+}
+
+/// Identifies one request: the set, the attempt and the committee.
+fn request_id(id: &[u8; 32], info: &RequestInfo) -> [u8; 32] {
+    let mut data = id.to_vec();
+    data.extend_from_slice(&info.set_digest);
+    data.extend_from_slice(&info.attempt.to_le_bytes());
+    for c in &info.committee {
+        data.extend_from_slice(&c.to_le_bytes());
+    }
+    digest(b"ml-he/aggregation/request/v2", &data)
+}
+
+/// Checks the contributor list of a request (distinct, known, sorted,
+/// non-empty, one digest and size each, sizes adding up to the payload) and
+/// the attempt number.
+#[allow(clippy::too_many_arguments)]
+fn check_contribution_list(
+    what: &'static str,
+    clients: usize,
+    round: u64,
+    attempt: u32,
+    contributors: &[u32],
+    digests: &[[u8; 32]],
+    sizes: &[u64],
+    payload_len: usize,
+) -> Result<()> {
+    if contributors.is_empty() {
+        return Err(Error::Protocol(format!("{what} with no contributor")));
+    }
+    if digests.len() != contributors.len() || sizes.len() != contributors.len() {
+        return Err(Error::Malformed {
+            what,
+            reason: format!(
+                "{} contributors, {} digests, {} sizes",
+                contributors.len(),
+                digests.len(),
+                sizes.len()
+            ),
+        });
+    }
+    let mut prev = 0u32;
+    for &c in contributors {
+        if c == 0 || c as usize > clients {
+            return Err(Error::UnknownParty { party: c });
+        }
+        if c == prev {
+            return Err(Error::DuplicateSubmission { party: c });
+        }
+        if c < prev {
+            return Err(Error::Malformed {
+                what,
+                reason: "contributors not in increasing order".into(),
+            });
+        }
+        prev = c;
+    }
+    let total = sizes
+        .iter()
+        .try_fold(0u64, |a, &s| a.checked_add(s))
+        .unwrap_or(u64::MAX);
+    if total != payload_len as u64 {
+        return Err(Error::Malformed {
+            what,
+            reason: format!("contribution sizes add up to {total}, payload is {payload_len} bytes"),
+        });
+    }
+    if attempt >= MAX_ATTEMPTS {
+        return Err(Error::TooManyAttempts {
+            round,
+            attempt,
+            max: MAX_ATTEMPTS,
+        });
+    }
+    Ok(())
+}
+
+/// Splits a request's payload into its contributions and checks each
+/// against its listed digest.
+fn split_contributions<'a>(
+    what: &'static str,
+    payload: &'a [u8],
+    sizes: &[u64],
+    digests: &[[u8; 32]],
+) -> Result<Vec<&'a [u8]>> {
+    let mut out = Vec::with_capacity(sizes.len());
+    let mut at = 0usize;
+    for (i, (&s, d)) in sizes.iter().zip(digests).enumerate() {
+        let end = at + s as usize;
+        let bytes = &payload[at..end];
+        if &update_digest(bytes) != d {
+            return Err(Error::Malformed {
+                what,
+                reason: format!("contribution {i} does not match its digest"),
+            });
+        }
+        out.push(bytes);
+        at = end;
+    }
+    Ok(out)
+}
+
+/// A parsed decryption request whose sum was recomputed from the
+/// contributions it carries.
 struct Request {
     header: RequestHeader,
-    cts: Vec<ckks::Ciphertext>,
+    info: RequestInfo,
+    id: [u8; 32],
+    sum: Vec<ckks::Ciphertext>,
     active: ActiveSet,
 }
 
 fn parse_request(key: &SessionKey, bytes: &[u8]) -> Result<Request> {
     const WHAT: &str = "decryption request";
     let (header, active, payload) = parse_request_header(key, bytes)?;
-    let cts = key
-        .params
-        .unpack_cts(payload, header.count as usize, WHAT)?;
+    let p = &key.params;
+    let parts = split_contributions(WHAT, payload, &header.sizes, &header.digests)?;
+    let updates = parts
+        .par_iter()
+        .zip(header.contributors.par_iter())
+        .map(|(b, &c)| parse_update(key, header.round, header.len as usize, Some(c), b))
+        .collect::<Result<Vec<_>>>()?;
+    let ev = ckks::Evaluator::new(&p.ckks);
+    let mut iter = updates.into_iter();
+    let mut sum = iter.next().map(|u| u.cts).unwrap_or_default();
+    for u in iter {
+        sum.par_iter_mut()
+            .zip(u.cts.par_iter())
+            .try_for_each(|(a, b)| ev.add_assign(a, b))?;
+    }
+    let info = request_info(
+        &key.id,
+        header.round,
+        header.attempt,
+        active.parties().iter().map(|p| p.0).collect(),
+        &header.contributors,
+        &header.digests,
+    );
+    if header.attempt > 0 {
+        // A public encryption of zero: its randomness comes from the request
+        // itself, so every member adds the same ciphertext and sees that it
+        // encrypts zero — the server adds nothing of its own.
+        let mut data = info.set_digest.to_vec();
+        data.extend_from_slice(&header.attempt.to_le_bytes());
+        let mut seed_rng =
+            ChaCha20Rng::from_seed(digest(b"ml-he/aggregation/rerandomize/v1", &data));
+        let zero = p.encode_chunk(&[0.0])?;
+        let rngs = child_rngs(&mut seed_rng, sum.len());
+        sum.par_iter_mut()
+            .zip(rngs)
+            .try_for_each(|(ct, mut r)| -> Result<()> {
+                let z = key.pk.encrypt(&zero, &mut r)?;
+                Ok(ev.add_assign(ct, &z)?)
+            })?;
+    }
+    let id = request_id(&key.id, &info);
     Ok(Request {
         header,
-        cts,
+        info,
+        id,
+        sum,
         active,
     })
 }
@@ -889,18 +1126,16 @@ fn parse_request_header<'a>(
             what: "decryption request for another collective key".into(),
         });
     }
-    let mut seen = BTreeSet::new();
-    for &c in &h.contributors {
-        p.check_party(c)?;
-        if !seen.insert(c) {
-            return Err(Error::DuplicateSubmission { party: c });
-        }
-    }
-    if h.contributors.is_empty() {
-        return Err(Error::Protocol(
-            "decryption request with no contributor".into(),
-        ));
-    }
+    check_contribution_list(
+        WHAT,
+        p.config.clients,
+        h.round,
+        h.attempt,
+        &h.contributors,
+        &h.digests,
+        &h.sizes,
+        payload.len(),
+    )?;
     if h.scale != p.scale {
         return Err(Error::Malformed {
             what: WHAT,
@@ -917,6 +1152,75 @@ fn parse_request_header<'a>(
     Ok((h, active, payload))
 }
 
+/// What decryption request `request` asks for, from its header alone (see
+/// [`RequestInfo`]); every check of the header is made, the contributions
+/// themselves are not read.
+pub fn inspect_request(key: &SessionKey, request: &[u8]) -> Result<RequestInfo> {
+    let (h, active, _) = parse_request_header(key, request)?;
+    Ok(request_info(
+        &key.id,
+        h.round,
+        h.attempt,
+        active.parties().iter().map(|p| p.0).collect(),
+        &h.contributors,
+        &h.digests,
+    ))
+}
+
+/// Parses and checks one encrypted update for `round` of `len` values
+/// (from `expected` if given): tag, key, round, party, length, sizes and
+/// every residue.
+fn parse_update(
+    key: &SessionKey,
+    round: u64,
+    len: usize,
+    expected: Option<u32>,
+    bytes: &[u8],
+) -> Result<CheckedUpdate<ckks::Ciphertext>> {
+    const WHAT: &str = "encrypted update";
+    let p = &key.params;
+    let (h, payload): (UpdateHeader, _) = unframe(bytes, WHAT, p.fingerprint())?;
+    check_tag(&h.tag, &UPDATE_TAG, WHAT)?;
+    if h.key != key.id {
+        return Err(Error::SessionMismatch {
+            what: "ciphertext under another collective key".into(),
+        });
+    }
+    if h.round != round {
+        return Err(Error::SessionMismatch {
+            what: format!("update for round {}, this is round {round}", h.round),
+        });
+    }
+    p.check_party(h.client)?;
+    if let Some(expected) = expected.filter(|&e| e != h.client) {
+        return Err(Error::WrongSender {
+            claimed: h.client,
+            expected,
+        });
+    }
+    if h.len as usize != len {
+        return Err(Error::Shape(format!(
+            "update of {} values, the round expects {len}",
+            h.len
+        )));
+    }
+    if h.count as usize != p.ciphertexts_for(len) || h.scale != p.scale {
+        return Err(Error::Malformed {
+            what: WHAT,
+            reason: format!("{} ciphertexts at scale {}", h.count, h.scale),
+        });
+    }
+    let cts = p.unpack_cts(payload, h.count as usize, WHAT)?;
+    Ok(CheckedUpdate {
+        id: h.key,
+        round: h.round,
+        client: h.client,
+        digest: update_digest(bytes),
+        bytes: bytes.to_vec(),
+        cts,
+    })
+}
+
 // =====================================================================
 // Client (input party and key holder)
 // =====================================================================
@@ -928,6 +1232,8 @@ pub struct Client {
     params: Arc<AggregationParams>,
     party: Party,
     key: Option<SessionKey>,
+    /// The contribution set this client decrypted in each round.
+    released: std::collections::BTreeMap<u64, [u8; 32]>,
 }
 
 impl std::fmt::Debug for Client {
@@ -953,6 +1259,7 @@ impl Client {
             params: params.clone(),
             party: Party::new(PartyId(id), params.ckks.rlwe(), rng),
             key: None,
+            released: std::collections::BTreeMap::new(),
         })
     }
 
@@ -1039,6 +1346,11 @@ impl Client {
             .ok_or_else(|| Error::Protocol("the collective key is not set".into()))
     }
 
+    /// The installed collective key, if any.
+    pub fn session_key(&self) -> Option<&SessionKey> {
+        self.key.as_ref()
+    }
+
     /// Encrypts this client's update for `round` (every coordinate within
     /// `±max_abs`); the bytes go to the server.
     pub fn encrypt_update<R: RngCore + CryptoRng>(
@@ -1050,11 +1362,24 @@ impl Client {
         self.key()?.encrypt_update(self.id, round, update, rng)
     }
 
-    /// This client's decryption share of the summed ciphertext in
-    /// `request`, as a member of the request's committee. Refuses requests
-    /// for another key, committees it is not part of, sums of fewer than
-    /// `min_contributors` updates, and a second share of the same
-    /// ciphertext.
+    /// This client's decryption share of the sum of the contributions in
+    /// `request`, as a member of the request's committee. The client
+    /// recomputes the sum itself from the contributions the request carries
+    /// (each checked in full: key, round, named party, length, residues,
+    /// digest), so nothing but a sum of well-formed updates of distinct
+    /// clients is ever decrypted. Refuses requests for another key
+    /// ([`Error::SessionMismatch`]), committees it is not part of
+    /// ([`Error::UnknownParty`]), sums of fewer than `min_contributors`
+    /// updates ([`Error::TooFewContributors`]), a second, different set of
+    /// contributions in a round ([`Error::AlreadyReleased`]) and attempts
+    /// beyond [`MAX_ATTEMPTS`] ([`Error::TooManyAttempts`]); a retry
+    /// decrypts the sum plus a public encryption of zero derived from the
+    /// request, a new ciphertext each attempt.
+    ///
+    /// The request names each contribution's party but cannot prove who
+    /// made it: a caller whose transport authenticates senders checks
+    /// [`inspect_request`] against the senders' signatures first (as
+    /// `hekit-mpc` does).
     pub fn decryption_share<R: RngCore + CryptoRng>(
         &mut self,
         request: &[u8],
@@ -1066,20 +1391,34 @@ impl Client {
                 "no Shamir share: receive the dealings first".into(),
             ));
         }
-        let req = parse_request(&key, request)?;
-        if !req.active.contains(PartyId(self.id)) {
+        let (h, active, _) = parse_request_header(&key, request)?;
+        if !active.contains(PartyId(self.id)) {
             return Err(Error::UnknownParty { party: self.id });
         }
         let min = self.params.config.min_contributors;
-        if req.header.contributors.len() < min {
-            return Err(Error::Protocol(format!(
-                "refusing to decrypt a sum of {} update(s) (minimum {min})",
-                req.header.contributors.len()
-            )));
+        if h.contributors.len() < min {
+            return Err(Error::TooFewContributors {
+                got: h.contributors.len(),
+                min,
+            });
         }
+        let set = request_info(
+            &key.id,
+            h.round,
+            h.attempt,
+            Vec::new(),
+            &h.contributors,
+            &h.digests,
+        )
+        .set_digest;
+        if self.released.get(&h.round).is_some_and(|d| d != &set) {
+            return Err(Error::AlreadyReleased { round: h.round });
+        }
+        let req = parse_request(&key, request)?;
+        self.released.insert(h.round, set);
         let smudging = self.params.smudging;
-        let mut payload = Vec::with_capacity(req.cts.len() * packed_len(self.params.ring()));
-        for ct in &req.cts {
+        let mut payload = Vec::with_capacity(req.sum.len() * packed_len(self.params.ring()));
+        for ct in &req.sum {
             let share =
                 self.party
                     .decryption_share(ct.rlwe(), Some(&req.active), &smudging, rng)?;
@@ -1089,7 +1428,7 @@ impl Client {
             tag: SHARE_TAG,
             key: key.id,
             round: req.header.round,
-            nonce: req.header.nonce,
+            request: req.id,
             party: self.id,
             count: req.header.count,
         };
@@ -1200,13 +1539,17 @@ pub fn finish_galois_keys(
 
 /// An encrypted update that passed every check of [`Server::check_update`]
 /// (or [`paillier_variant::PaillierServer::check_update`]), parsed once and
-/// ready for `add_checked`. Public ciphertexts only; `C` is
-/// `ckks::Ciphertext` or `paillier::Ciphertext`.
+/// ready for `add_checked`: its exact bytes (which go into the decryption
+/// request), their [`update_digest`], and the parsed ciphertexts (`C` is
+/// `ckks::Ciphertext` or `paillier::Ciphertext`). Public data only.
 pub struct CheckedUpdate<C = ckks::Ciphertext> {
     /// The key (CKKS) or session (Paillier) identifier it was checked for.
     id: [u8; 32],
     round: u64,
     client: u32,
+    digest: [u8; 32],
+    bytes: Vec<u8>,
+    #[allow(dead_code)] // parsed to check every residue; summed by the committee
     cts: Vec<C>,
 }
 
@@ -1220,6 +1563,11 @@ impl<C> CheckedUpdate<C> {
     pub fn round(&self) -> u64 {
         self.round
     }
+
+    /// [`update_digest`] of its bytes (what its sender signs).
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
 }
 
 impl<C> std::fmt::Debug for CheckedUpdate<C> {
@@ -1232,16 +1580,77 @@ impl<C> std::fmt::Debug for CheckedUpdate<C> {
     }
 }
 
-/// The aggregation server of one round: checks and sums encrypted updates.
-/// It holds the public key only and never decrypts.
+/// The checked contributions of one round, by client: what a server keeps
+/// and puts into decryption requests (shared by the CKKS and Paillier
+/// servers).
+#[derive(Default)]
+struct Contributions {
+    by_client: std::collections::BTreeMap<u32, ([u8; 32], Vec<u8>)>,
+    requests: u32,
+}
+
+impl Contributions {
+    fn contains(&self, client: u32) -> bool {
+        self.by_client.contains_key(&client)
+    }
+
+    fn clients(&self) -> Vec<u32> {
+        self.by_client.keys().copied().collect()
+    }
+
+    fn set(&self) -> Vec<(u32, [u8; 32])> {
+        self.by_client.iter().map(|(&c, (d, _))| (c, *d)).collect()
+    }
+
+    fn add<C>(&mut self, u: CheckedUpdate<C>) -> Result<u32> {
+        if self.by_client.contains_key(&u.client) {
+            return Err(Error::DuplicateSubmission { party: u.client });
+        }
+        self.by_client.insert(u.client, (u.digest, u.bytes));
+        Ok(u.client)
+    }
+
+    /// The next attempt number, its contributor list, digests, sizes and the
+    /// concatenated payload.
+    #[allow(clippy::type_complexity)]
+    fn next_request(
+        &mut self,
+        round: u64,
+    ) -> Result<(u32, Vec<u32>, Vec<[u8; 32]>, Vec<u64>, Vec<u8>)> {
+        if self.by_client.is_empty() {
+            return Err(Error::Protocol("no update was added".into()));
+        }
+        let attempt = self.requests;
+        if attempt >= MAX_ATTEMPTS {
+            return Err(Error::TooManyAttempts {
+                round,
+                attempt,
+                max: MAX_ATTEMPTS,
+            });
+        }
+        self.requests += 1;
+        let total: usize = self.by_client.values().map(|(_, b)| b.len()).sum();
+        let mut payload = Vec::with_capacity(total);
+        let (mut ids, mut digests, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+        for (&c, (d, b)) in &self.by_client {
+            ids.push(c);
+            digests.push(*d);
+            sizes.push(b.len() as u64);
+            payload.extend_from_slice(b);
+        }
+        Ok((attempt, ids, digests, sizes, payload))
+    }
+}
+
+/// The aggregation server of one round: checks encrypted updates and asks
+/// committees to decrypt their sum. It holds the public key only and never
+/// decrypts; the committee members recompute the sum from the
+/// contributions the request carries.
 pub struct Server {
     key: SessionKey,
-    evaluator: ckks::Evaluator,
     round: u64,
     len: usize,
-    sum: Option<Vec<ckks::Ciphertext>>,
-    contributors: BTreeSet<u32>,
-    requests: u32,
+    contributions: Contributions,
 }
 
 impl std::fmt::Debug for Server {
@@ -1249,7 +1658,7 @@ impl std::fmt::Debug for Server {
         f.debug_struct("Server")
             .field("round", &self.round)
             .field("len", &self.len)
-            .field("contributors", &self.contributors)
+            .field("contributors", &self.contributions.clients())
             .finish_non_exhaustive()
     }
 }
@@ -1262,16 +1671,13 @@ impl Server {
         }
         Ok(Self {
             key: key.clone(),
-            evaluator: ckks::Evaluator::new(&key.params.ckks),
             round,
             len,
-            sum: None,
-            contributors: BTreeSet::new(),
-            requests: 0,
+            contributions: Contributions::default(),
         })
     }
 
-    /// Checks an encrypted update and adds it to the sum; returns the
+    /// Checks an encrypted update and keeps it for the sum; returns the
     /// client's id. Errors: [`Error::Malformed`] (bytes, tag, sizes,
     /// residues), [`Error::SessionMismatch`] (another key, parameter set or
     /// round), [`Error::UnknownParty`], [`Error::DuplicateSubmission`],
@@ -1279,13 +1685,13 @@ impl Server {
     /// sender but is not signed: when the sender is authenticated (a TLS
     /// certificate, a signed channel), use [`Self::add_from`].
     pub fn add(&mut self, bytes: &[u8]) -> Result<u32> {
-        let u = self.parse_update(None, bytes)?;
+        let u = self.parse(None, bytes)?;
         self.add_checked(u)
     }
 
     /// As [`Self::add`] for an update received from the authenticated client
     /// `expected_party`: an update in the name of another client is
-    /// [`Error::WrongSender`], refused before the sum is touched (the bytes
+    /// [`Error::WrongSender`], refused before anything is kept (the bytes
     /// are parsed once).
     pub fn add_from(&mut self, expected_party: u32, bytes: &[u8]) -> Result<u32> {
         let u = self.check_update(expected_party, bytes)?;
@@ -1294,9 +1700,9 @@ impl Server {
 
     /// Every check of [`Self::add_from`] (sender included) without adding:
     /// the parsed update, to be added with [`Self::add_checked`] — e.g. after
-    /// it was persisted. The sum is not touched.
+    /// it was persisted.
     pub fn check_update(&self, expected_party: u32, bytes: &[u8]) -> Result<CheckedUpdate> {
-        self.parse_update(Some(expected_party), bytes)
+        self.parse(Some(expected_party), bytes)
     }
 
     /// Adds an update that passed [`Self::check_update`] on this server;
@@ -1309,123 +1715,53 @@ impl Server {
                 what: "update checked for another round or collective key".into(),
             });
         }
-        if self.contributors.contains(&update.client) {
-            return Err(Error::DuplicateSubmission {
-                party: update.client,
-            });
-        }
-        let cts = update.cts;
-        match &mut self.sum {
-            None => self.sum = Some(cts),
-            Some(acc) => {
-                let ev = &self.evaluator;
-                acc.par_iter_mut()
-                    .zip(cts.par_iter())
-                    .try_for_each(|(a, b)| ev.add_assign(a, b))?;
-            }
-        }
-        self.contributors.insert(update.client);
-        Ok(update.client)
+        self.contributions.add(update)
     }
 
-    fn parse_update(&self, expected: Option<u32>, bytes: &[u8]) -> Result<CheckedUpdate> {
-        const WHAT: &str = "encrypted update";
-        let p = self.key.params.clone();
-        let (h, payload): (UpdateHeader, _) = unframe(bytes, WHAT, p.fingerprint())?;
-        check_tag(&h.tag, &UPDATE_TAG, WHAT)?;
-        if h.key != self.key.id {
-            return Err(Error::SessionMismatch {
-                what: "ciphertext under another collective key".into(),
-            });
+    fn parse(&self, expected: Option<u32>, bytes: &[u8]) -> Result<CheckedUpdate> {
+        let u = parse_update(&self.key, self.round, self.len, expected, bytes)?;
+        if self.contributions.contains(u.client) {
+            return Err(Error::DuplicateSubmission { party: u.client });
         }
-        if h.round != self.round {
-            return Err(Error::SessionMismatch {
-                what: format!("update for round {}, this is round {}", h.round, self.round),
-            });
-        }
-        p.check_party(h.client)?;
-        if let Some(expected) = expected.filter(|&e| e != h.client) {
-            return Err(Error::WrongSender {
-                claimed: h.client,
-                expected,
-            });
-        }
-        if self.contributors.contains(&h.client) {
-            return Err(Error::DuplicateSubmission { party: h.client });
-        }
-        if h.len as usize != self.len {
-            return Err(Error::Shape(format!(
-                "update of {} values, the round expects {}",
-                h.len, self.len
-            )));
-        }
-        if h.count as usize != p.ciphertexts_for(self.len) || h.scale != p.scale {
-            return Err(Error::Malformed {
-                what: WHAT,
-                reason: format!("{} ciphertexts at scale {}", h.count, h.scale),
-            });
-        }
-        let cts = p.unpack_cts(payload, h.count as usize, WHAT)?;
-        Ok(CheckedUpdate {
-            id: h.key,
-            round: h.round,
-            client: h.client,
-            cts,
-        })
+        Ok(u)
     }
 
     /// The clients whose updates are in the sum.
     pub fn contributors(&self) -> Vec<u32> {
-        self.contributors.iter().copied().collect()
+        self.contributions.clients()
+    }
+
+    /// `(client, update digest)` of every contribution, sorted by client:
+    /// what the contributors approve ([`contribution_set_digest`]).
+    pub fn contribution_set(&self) -> Vec<(u32, [u8; 32])> {
+        self.contributions.set()
     }
 
     /// The request for decryption shares of the sum, addressed to a
-    /// committee of exactly `t` clients. A second request (another
-    /// committee, after a dropout) re-randomizes the sum first.
-    pub fn decryption_request<R: RngCore + CryptoRng>(
-        &mut self,
-        committee: &[u32],
-        rng: &mut R,
-    ) -> Result<Vec<u8>> {
+    /// committee of exactly `t` clients: it carries every contribution
+    /// (each committee member recomputes the sum). Each call is a new
+    /// attempt (a new committee after a dropout; the members decrypt the sum
+    /// re-randomized by a public encryption of zero); more than
+    /// [`MAX_ATTEMPTS`] is [`Error::TooManyAttempts`].
+    pub fn decryption_request(&mut self, committee: &[u32]) -> Result<Vec<u8>> {
         let p = self.key.params.clone();
         let active = p.active_set(committee)?;
-        let contributors = self.contributors();
-        let sum = self
-            .sum
-            .as_mut()
-            .ok_or_else(|| Error::Protocol("no update was added".into()))?;
-        if self.requests > 0 {
-            if self.requests > MAX_RETRIES {
-                return Err(Error::Protocol(format!(
-                    "more than {MAX_RETRIES} retried decryption requests"
-                )));
-            }
-            let zero = p.encode_chunk(&[0.0])?;
-            let rngs = child_rngs(rng, sum.len());
-            let pk = &self.key.pk;
-            let ev = &self.evaluator;
-            sum.par_iter_mut()
-                .zip(rngs)
-                .try_for_each(|(ct, mut r)| -> Result<()> {
-                    let z = pk.encrypt(&zero, &mut r)?;
-                    Ok(ev.add_assign(ct, &z)?)
-                })?;
-        }
-        self.requests += 1;
-        let mut nonce = [0u8; 32];
-        rng.fill_bytes(&mut nonce);
+        let (attempt, contributors, digests, sizes, payload) =
+            self.contributions.next_request(self.round)?;
         let header = RequestHeader {
             tag: REQUEST_TAG,
             key: self.key.id,
             round: self.round,
+            attempt,
             len: self.len as u64,
-            contributors,
             committee: active.parties().iter().map(|p| p.0).collect(),
-            nonce,
-            count: sum.len() as u32,
+            contributors,
+            digests,
+            sizes,
+            count: p.ciphertexts_for(self.len) as u32,
             scale: p.scale,
         };
-        Ok(frame(p.fingerprint(), &header, &p.pack_cts(sum)))
+        Ok(frame(p.fingerprint(), &header, &payload))
     }
 }
 
@@ -1447,10 +1783,12 @@ pub struct RoundResult {
 }
 
 /// Checks a decryption share's header against the request (key, round,
-/// nonce, committee, sizes); returns its sender and payload.
+/// request id, committee, sizes); returns its sender and payload.
 fn check_share_header<'a>(
     key: &SessionKey,
-    request: &RequestHeader,
+    round: u64,
+    count: u32,
+    request_id: &[u8; 32],
     active: &ActiveSet,
     share: &'a [u8],
 ) -> Result<(u32, &'a [u8])> {
@@ -1458,7 +1796,7 @@ fn check_share_header<'a>(
     let p = &key.params;
     let (h, payload): (ShareHeader, _) = unframe(share, WHAT, p.fingerprint())?;
     check_tag(&h.tag, &SHARE_TAG, WHAT)?;
-    if h.key != key.id || h.nonce != request.nonce || h.round != request.round {
+    if h.key != key.id || &h.request != request_id || h.round != round {
         return Err(Error::SessionMismatch {
             what: "decryption share of another request".into(),
         });
@@ -1467,7 +1805,7 @@ fn check_share_header<'a>(
         return Err(Error::UnknownParty { party: h.party });
     }
     let one = packed_len(p.ring());
-    if h.count != request.count || payload.len() != one * h.count as usize {
+    if h.count != count || payload.len() != one * h.count as usize {
         return Err(Error::Malformed {
             what: WHAT,
             reason: format!("{} bytes for {} shares", payload.len(), h.count),
@@ -1477,17 +1815,26 @@ fn check_share_header<'a>(
 }
 
 /// The client who made the decryption share `share`, after checking that it
-/// answers `request` (same collective key, round and nonce: a share of an
-/// earlier or retried request is [`Error::SessionMismatch`]), that its
-/// sender is a member of the request's committee ([`Error::UnknownParty`]),
-/// and its size and every residue (below its modulus, [`Error::Malformed`]).
-/// Nothing is combined: use it to match a share with its authenticated
-/// sender before [`combine`]. Only the request's header is read, not its
-/// ciphertexts.
+/// answers `request` (same collective key, round, contributions, attempt and
+/// committee: a share of another or retried request is
+/// [`Error::SessionMismatch`]), that its sender is a member of the request's
+/// committee ([`Error::UnknownParty`]), and its size and every residue
+/// (below its modulus, [`Error::Malformed`]). Nothing is combined: use it to
+/// match a share with its authenticated sender before [`combine`]. Only the
+/// request's header is read, not its contributions.
 pub fn decryption_share_sender(key: &SessionKey, request: &[u8], share: &[u8]) -> Result<u32> {
     const WHAT: &str = "decryption share";
-    let (header, active, _) = parse_request_header(key, request)?;
-    let (party, payload) = check_share_header(key, &header, &active, share)?;
+    let (h, active, _) = parse_request_header(key, request)?;
+    let info = request_info(
+        &key.id,
+        h.round,
+        h.attempt,
+        active.parties().iter().map(|p| p.0).collect(),
+        &h.contributors,
+        &h.digests,
+    );
+    let rid = request_id(&key.id, &info);
+    let (party, payload) = check_share_header(key, h.round, h.count, &rid, &active, share)?;
     let ring = key.params.ring();
     let one = packed_len(ring);
     payload
@@ -1497,9 +1844,10 @@ pub fn decryption_share_sender(key: &SessionKey, request: &[u8], share: &[u8]) -
 }
 
 /// Combines the committee's decryption shares of `request` into the
-/// average. Every committee member's share is needed
-/// ([`threshold::Error::TooFewShares`] otherwise); shares of another request
-/// or key are [`Error::SessionMismatch`], a share from outside the committee
+/// average (the sum is recomputed from the request's contributions). Every
+/// committee member's share is needed ([`threshold::Error::TooFewShares`]
+/// otherwise); shares of another request or key are
+/// [`Error::SessionMismatch`], a share from outside the committee
 /// [`Error::UnknownParty`], two from the same client
 /// [`Error::DuplicateSubmission`].
 pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<RoundResult> {
@@ -1511,7 +1859,14 @@ pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<R
     let mut seen = BTreeSet::new();
     let mut per_share: Vec<(u32, &[u8])> = Vec::with_capacity(shares.len());
     for s in shares {
-        let (party, payload) = check_share_header(key, &req.header, &req.active, s)?;
+        let (party, payload) = check_share_header(
+            key,
+            req.header.round,
+            req.header.count,
+            &req.id,
+            &req.active,
+            s,
+        )?;
         if !seen.insert(party) {
             return Err(Error::DuplicateSubmission { party });
         }
@@ -1526,7 +1881,7 @@ pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<R
     let k = req.header.contributors.len() as f64;
     let len = req.header.len as usize;
     let chunks: Vec<Vec<f64>> = req
-        .cts
+        .sum
         .par_iter()
         .enumerate()
         .map(|(i, ct)| {
@@ -1553,7 +1908,7 @@ pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<R
     Ok(RoundResult {
         average,
         contributors: req.header.contributors.clone(),
-        committee: req.active.parties().iter().map(|p| p.0).collect(),
+        committee: req.info.committee.clone(),
         precision: p.sum_precision / k,
     })
 }
@@ -1586,8 +1941,8 @@ pub mod paillier_variant {
     use threshold::paillier::{KeyShare, PartialDecryption, PublicParams};
 
     const P_UPDATE_TAG: [u8; 8] = *b"pag/upd1";
-    const P_REQUEST_TAG: [u8; 8] = *b"pag/req1";
-    const P_SHARE_TAG: [u8; 8] = *b"pag/dsh1";
+    const P_REQUEST_TAG: [u8; 8] = *b"pag/req2";
+    const P_SHARE_TAG: [u8; 8] = *b"pag/dsh2";
 
     /// The public session: threshold Paillier parameters, packing layout,
     /// fixed-point encoding.
@@ -1621,13 +1976,16 @@ pub mod paillier_variant {
         count: u32,
     }
 
+    /// As the CKKS request: the payload is the contributions themselves.
     #[derive(Serialize, Deserialize)]
     struct PRequestHeader {
         tag: [u8; 8],
         round: u64,
+        attempt: u32,
         len: u64,
         contributors: Vec<u32>,
-        nonce: [u8; 32],
+        digests: Vec<[u8; 32]>,
+        sizes: Vec<u64>,
         count: u32,
     }
 
@@ -1635,7 +1993,7 @@ pub mod paillier_variant {
     struct PShareHeader {
         tag: [u8; 8],
         round: u64,
-        nonce: [u8; 32],
+        request: [u8; 32],
         party: u32,
         partials: Vec<Vec<u8>>,
     }
@@ -1683,6 +2041,59 @@ pub mod paillier_variant {
         /// The threshold Paillier public parameters.
         pub fn params(&self) -> &PublicParams {
             &self.params
+        }
+
+        /// The session identifier (a digest of the public key) used in
+        /// [`super::contribution_set_digest`].
+        pub fn id(&self) -> &[u8; 32] {
+            &self.fp
+        }
+
+        /// Parses and checks one encrypted update for `round` of `len`
+        /// values (from `expected` if given).
+        fn parse_update(
+            &self,
+            round: u64,
+            len: usize,
+            expected: Option<u32>,
+            bytes: &[u8],
+        ) -> Result<CheckedUpdate> {
+            const WHAT: &str = "encrypted Paillier update";
+            let (h, payload): (PUpdateHeader, _) = unframe(bytes, WHAT, &self.fp)?;
+            check_tag(&h.tag, &P_UPDATE_TAG, WHAT)?;
+            if h.round != round {
+                return Err(Error::SessionMismatch {
+                    what: format!("update for round {}, this is round {round}", h.round),
+                });
+            }
+            self.check_party(h.client)?;
+            if let Some(expected) = expected.filter(|&e| e != h.client) {
+                return Err(Error::WrongSender {
+                    claimed: h.client,
+                    expected,
+                });
+            }
+            if h.len as usize != len {
+                return Err(Error::Shape(format!(
+                    "update of {} values, the round expects {len}",
+                    h.len
+                )));
+            }
+            if h.count as usize != self.ciphertexts_for(len) {
+                return Err(Error::Malformed {
+                    what: WHAT,
+                    reason: format!("{} ciphertexts", h.count),
+                });
+            }
+            let cts = self.unpack_cts(payload, h.count as usize, WHAT)?;
+            Ok(CheckedUpdate {
+                id: self.fp,
+                round: h.round,
+                client: h.client,
+                digest: update_digest(bytes),
+                bytes: bytes.to_vec(),
+                cts,
+            })
         }
 
         /// Floats per Paillier ciphertext.
@@ -1840,15 +2251,14 @@ pub mod paillier_variant {
         session: Arc<PaillierSession>,
         round: u64,
         len: usize,
-        sum: Option<Vec<paillier::Ciphertext>>,
-        contributors: BTreeSet<u32>,
+        contributions: Contributions,
     }
 
     impl std::fmt::Debug for PaillierServer {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.debug_struct("PaillierServer")
                 .field("round", &self.round)
-                .field("contributors", &self.contributors)
+                .field("contributors", &self.contributions.clients())
                 .finish_non_exhaustive()
         }
     }
@@ -1863,21 +2273,20 @@ pub mod paillier_variant {
                 session: session.clone(),
                 round,
                 len,
-                sum: None,
-                contributors: BTreeSet::new(),
+                contributions: Contributions::default(),
             })
         }
 
-        /// Checks and adds an encrypted update (errors as
+        /// Checks and keeps an encrypted update (errors as
         /// [`super::Server::add`]).
         pub fn add(&mut self, bytes: &[u8]) -> Result<u32> {
-            let u = self.parse_update(None, bytes)?;
+            let u = self.parse(None, bytes)?;
             self.add_checked(u)
         }
 
         /// As [`Self::add`] for an update received from the authenticated
         /// client `expected_party` (as [`super::Server::add_from`]: another
-        /// client's update is [`Error::WrongSender`], the sum is untouched).
+        /// client's update is [`Error::WrongSender`], nothing is kept).
         pub fn add_from(&mut self, expected_party: u32, bytes: &[u8]) -> Result<u32> {
             let u = self.check_update(expected_party, bytes)?;
             self.add_checked(u)
@@ -1886,130 +2295,121 @@ pub mod paillier_variant {
         /// Every check of [`Self::add_from`] without adding (as
         /// [`super::Server::check_update`]).
         pub fn check_update(&self, expected_party: u32, bytes: &[u8]) -> Result<CheckedUpdate> {
-            self.parse_update(Some(expected_party), bytes)
+            self.parse(Some(expected_party), bytes)
         }
 
         /// Adds an update that passed [`Self::check_update`] on this
         /// server; returns the client's id.
         pub fn add_checked(&mut self, update: CheckedUpdate) -> Result<u32> {
-            let s = self.session.clone();
-            if update.round != self.round || update.id != s.fp {
+            if update.round != self.round || update.id != self.session.fp {
                 return Err(Error::SessionMismatch {
                     what: "update checked for another round or key".into(),
                 });
             }
-            if self.contributors.contains(&update.client) {
-                return Err(Error::DuplicateSubmission {
-                    party: update.client,
-                });
-            }
-            if self.contributors.len() as u64 + 1 > s.packer.capacity() {
-                return Err(Error::Paillier(paillier::Error::HeadroomExceeded {
-                    needed: self.contributors.len() as u64 + 1,
-                    capacity: s.packer.capacity(),
-                }));
-            }
-            let cts = update.cts;
-            match &mut self.sum {
-                None => self.sum = Some(cts),
-                Some(acc) => {
-                    let added: Vec<paillier::Ciphertext> = acc
-                        .par_iter()
-                        .zip(cts.par_iter())
-                        .map(|(a, b)| a.add(b))
-                        .collect::<std::result::Result<_, _>>()?;
-                    *acc = added;
-                }
-            }
-            self.contributors.insert(update.client);
-            Ok(update.client)
+            self.check_headroom()?;
+            self.contributions.add(update)
         }
 
-        fn parse_update(&self, expected: Option<u32>, bytes: &[u8]) -> Result<CheckedUpdate> {
-            const WHAT: &str = "encrypted Paillier update";
-            let s = self.session.clone();
-            let (h, payload): (PUpdateHeader, _) = unframe(bytes, WHAT, &s.fp)?;
-            check_tag(&h.tag, &P_UPDATE_TAG, WHAT)?;
-            if h.round != self.round {
-                return Err(Error::SessionMismatch {
-                    what: format!("update for round {}, this is round {}", h.round, self.round),
-                });
-            }
-            s.check_party(h.client)?;
-            if let Some(expected) = expected.filter(|&e| e != h.client) {
-                return Err(Error::WrongSender {
-                    claimed: h.client,
-                    expected,
-                });
-            }
-            if self.contributors.contains(&h.client) {
-                return Err(Error::DuplicateSubmission { party: h.client });
-            }
-            if h.len as usize != self.len {
-                return Err(Error::Shape(format!(
-                    "update of {} values, the round expects {}",
-                    h.len, self.len
-                )));
-            }
-            if h.count as usize != s.ciphertexts_for(self.len) {
-                return Err(Error::Malformed {
-                    what: WHAT,
-                    reason: format!("{} ciphertexts", h.count),
-                });
-            }
-            if self.contributors.len() as u64 + 1 > s.packer.capacity() {
+        fn check_headroom(&self) -> Result<()> {
+            let cap = self.session.packer.capacity();
+            let needed = self.contributions.clients().len() as u64 + 1;
+            if needed > cap {
                 return Err(Error::Paillier(paillier::Error::HeadroomExceeded {
-                    needed: self.contributors.len() as u64 + 1,
-                    capacity: s.packer.capacity(),
+                    needed,
+                    capacity: cap,
                 }));
             }
-            let cts = s.unpack_cts(payload, h.count as usize, WHAT)?;
-            Ok(CheckedUpdate {
-                id: s.fp,
-                round: h.round,
-                client: h.client,
-                cts,
-            })
+            Ok(())
+        }
+
+        fn parse(&self, expected: Option<u32>, bytes: &[u8]) -> Result<CheckedUpdate> {
+            let u = self
+                .session
+                .parse_update(self.round, self.len, expected, bytes)?;
+            if self.contributions.contains(u.client) {
+                return Err(Error::DuplicateSubmission { party: u.client });
+            }
+            self.check_headroom()?;
+            Ok(u)
         }
 
         /// The clients in the sum.
         pub fn contributors(&self) -> Vec<u32> {
-            self.contributors.iter().copied().collect()
+            self.contributions.clients()
+        }
+
+        /// `(client, update digest)` of every contribution (as
+        /// [`super::Server::contribution_set`]).
+        pub fn contribution_set(&self) -> Vec<(u32, [u8; 32])> {
+            self.contributions.set()
         }
 
         /// The request for partial decryptions of the sum (any `t` key
-        /// holders answer).
-        pub fn decryption_request<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Vec<u8>> {
-            let sum = self
-                .sum
-                .as_ref()
-                .ok_or_else(|| Error::Protocol("no update was added".into()))?;
-            let mut nonce = [0u8; 32];
-            rng.fill_bytes(&mut nonce);
+        /// holders answer): it carries every contribution, and each key
+        /// holder recomputes the sum ([`KeyHolder::decryption_share`]). Each
+        /// call is a new attempt; more than [`MAX_ATTEMPTS`] is
+        /// [`Error::TooManyAttempts`].
+        pub fn decryption_request(&mut self) -> Result<Vec<u8>> {
+            let (attempt, contributors, digests, sizes, payload) =
+                self.contributions.next_request(self.round)?;
             let header = PRequestHeader {
                 tag: P_REQUEST_TAG,
                 round: self.round,
+                attempt,
                 len: self.len as u64,
-                contributors: self.contributors(),
-                nonce,
-                count: sum.len() as u32,
+                contributors,
+                digests,
+                sizes,
+                count: self.session.ciphertexts_for(self.len) as u32,
             };
-            Ok(frame(
-                &self.session.fp,
-                &header,
-                &self.session.pack_cts(sum),
-            ))
+            Ok(frame(&self.session.fp, &header, &payload))
         }
     }
 
-    fn parse_request(
-        s: &PaillierSession,
-        bytes: &[u8],
-    ) -> Result<(PRequestHeader, Vec<paillier::Ciphertext>)> {
+    /// A parsed request whose sum was recomputed from its contributions.
+    struct PRequest {
+        header: PRequestHeader,
+        id: [u8; 32],
+        sum: Vec<paillier::Ciphertext>,
+    }
+
+    fn parse_request(s: &PaillierSession, bytes: &[u8]) -> Result<PRequest> {
         const WHAT: &str = "Paillier decryption request";
         let (h, payload) = parse_request_header(s, bytes)?;
-        let cts = s.unpack_cts(payload, h.count as usize, WHAT)?;
-        Ok((h, cts))
+        let parts = split_contributions(WHAT, payload, &h.sizes, &h.digests)?;
+        let updates = parts
+            .par_iter()
+            .zip(h.contributors.par_iter())
+            .map(|(b, &c)| s.parse_update(h.round, h.len as usize, Some(c), b))
+            .collect::<Result<Vec<_>>>()?;
+        if updates.len() as u64 > s.packer.capacity() {
+            return Err(Error::Paillier(paillier::Error::HeadroomExceeded {
+                needed: updates.len() as u64,
+                capacity: s.packer.capacity(),
+            }));
+        }
+        let mut iter = updates.into_iter();
+        let mut sum = iter.next().map(|u| u.cts).unwrap_or_default();
+        for u in iter {
+            sum = sum
+                .par_iter()
+                .zip(u.cts.par_iter())
+                .map(|(a, b)| a.add(b))
+                .collect::<std::result::Result<_, _>>()?;
+        }
+        let id = request_id(&s.fp, &p_info(s, &h));
+        Ok(PRequest { header: h, id, sum })
+    }
+
+    fn p_info(s: &PaillierSession, h: &PRequestHeader) -> RequestInfo {
+        request_info(
+            &s.fp,
+            h.round,
+            h.attempt,
+            Vec::new(),
+            &h.contributors,
+            &h.digests,
+        )
     }
 
     fn parse_request_header<'a>(
@@ -2019,65 +2419,125 @@ pub mod paillier_variant {
         const WHAT: &str = "Paillier decryption request";
         let (h, payload): (PRequestHeader, _) = unframe(bytes, WHAT, &s.fp)?;
         check_tag(&h.tag, &P_REQUEST_TAG, WHAT)?;
-        let mut seen = BTreeSet::new();
-        for &c in &h.contributors {
-            s.check_party(c)?;
-            if !seen.insert(c) {
-                return Err(Error::DuplicateSubmission { party: c });
-            }
-        }
-        if h.contributors.is_empty()
-            || h.len == 0
-            || h.count as usize != s.ciphertexts_for(h.len as usize)
-        {
+        check_contribution_list(
+            WHAT,
+            s.clients,
+            h.round,
+            h.attempt,
+            &h.contributors,
+            &h.digests,
+            &h.sizes,
+            payload.len(),
+        )?;
+        if h.len == 0 || h.count as usize != s.ciphertexts_for(h.len as usize) {
             return Err(Error::Malformed {
                 what: WHAT,
-                reason: "no contributor or inconsistent sizes".into(),
+                reason: "inconsistent sizes".into(),
             });
         }
         Ok((h, payload))
     }
 
-    /// A key holder's partial decryptions (with proofs) of the summed
-    /// ciphertexts; refuses sums of fewer than `min_contributors` updates.
-    pub fn decryption_share<R: RngCore + CryptoRng>(
-        session: &PaillierSession,
-        share: &KeyShare,
-        request: &[u8],
+    /// What a Paillier decryption request asks for, from its header alone
+    /// (as [`super::inspect_request`]; the committee is any `t` key holders,
+    /// so [`RequestInfo::committee`] is empty).
+    pub fn inspect_request(session: &PaillierSession, request: &[u8]) -> Result<RequestInfo> {
+        let (h, _) = parse_request_header(session, request)?;
+        Ok(p_info(session, &h))
+    }
+
+    /// A threshold Paillier key holder answering decryption requests: it
+    /// recomputes each request's sum from the contributions it carries, and
+    /// keeps the policy of [`super::Client::decryption_share`] (at least
+    /// `min_contributors` updates, one contribution set per round, at most
+    /// [`MAX_ATTEMPTS`] attempts). Partial decryptions are deterministic, so
+    /// a retry of the same sum reveals nothing new.
+    pub struct KeyHolder {
+        session: Arc<PaillierSession>,
+        share: KeyShare,
         min_contributors: usize,
-        rng: &mut R,
-    ) -> Result<Vec<u8>> {
-        if share.public_params() != &session.params {
-            return Err(Error::SessionMismatch {
-                what: "key share of another dealing".into(),
-            });
+        released: std::collections::BTreeMap<u64, [u8; 32]>,
+    }
+
+    impl std::fmt::Debug for KeyHolder {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("KeyHolder")
+                .field("party", &self.share.party().0)
+                .field("min_contributors", &self.min_contributors)
+                .finish_non_exhaustive()
         }
-        let (h, cts) = parse_request(session, request)?;
-        if h.contributors.len() < min_contributors {
-            return Err(Error::Protocol(format!(
-                "refusing to decrypt a sum of {} update(s) (minimum {min_contributors})",
-                h.contributors.len()
-            )));
+    }
+
+    impl KeyHolder {
+        /// The holder of `share` for `session`, refusing sums of fewer than
+        /// `min_contributors` (at least 1) updates.
+        pub fn new(
+            session: &Arc<PaillierSession>,
+            share: KeyShare,
+            min_contributors: usize,
+        ) -> Result<Self> {
+            if share.public_params() != &session.params {
+                return Err(Error::SessionMismatch {
+                    what: "key share of another dealing".into(),
+                });
+            }
+            Ok(Self {
+                session: session.clone(),
+                share,
+                min_contributors: min_contributors.max(1),
+                released: std::collections::BTreeMap::new(),
+            })
         }
-        let partials = cts
-            .iter()
-            .map(|c| Ok(share.partial_decrypt(c, rng)?.to_bytes()))
-            .collect::<Result<Vec<_>>>()?;
-        let header = PShareHeader {
-            tag: P_SHARE_TAG,
-            round: h.round,
-            nonce: h.nonce,
-            party: share.party().0,
-            partials,
-        };
-        Ok(frame(&session.fp, &header, &[]))
+
+        /// The key share.
+        pub fn share(&self) -> &KeyShare {
+            &self.share
+        }
+
+        /// Partial decryptions (with proofs) of the sum of the request's
+        /// contributions. Errors as [`super::Client::decryption_share`].
+        pub fn decryption_share<R: RngCore + CryptoRng>(
+            &mut self,
+            request: &[u8],
+            rng: &mut R,
+        ) -> Result<Vec<u8>> {
+            let s = self.session.clone();
+            let (h, _) = parse_request_header(&s, request)?;
+            let min = self.min_contributors;
+            if h.contributors.len() < min {
+                return Err(Error::TooFewContributors {
+                    got: h.contributors.len(),
+                    min,
+                });
+            }
+            let set = p_info(&s, &h).set_digest;
+            if self.released.get(&h.round).is_some_and(|d| d != &set) {
+                return Err(Error::AlreadyReleased { round: h.round });
+            }
+            let req = parse_request(&s, request)?;
+            self.released.insert(h.round, set);
+            let partials = req
+                .sum
+                .iter()
+                .map(|c| Ok(self.share.partial_decrypt(c, rng)?.to_bytes()))
+                .collect::<Result<Vec<_>>>()?;
+            let header = PShareHeader {
+                tag: P_SHARE_TAG,
+                round: req.header.round,
+                request: req.id,
+                party: self.share.party().0,
+                partials,
+            };
+            Ok(frame(&s.fp, &header, &[]))
+        }
     }
 
     /// A share's sender and partial decryptions, checked against the
-    /// request's header (round, nonce, count, one party throughout).
+    /// request's header (round, request id, count, one party throughout).
     fn parse_share(
         session: &PaillierSession,
         h: &PRequestHeader,
+        request_id: &[u8; 32],
         share: &[u8],
     ) -> Result<(u32, Vec<PartialDecryption>)> {
         const WHAT: &str = "Paillier decryption share";
@@ -2089,7 +2549,7 @@ pub mod paillier_variant {
                 reason: format!("{} partial decryptions", sh.partials.len()),
             });
         }
-        if sh.nonce != h.nonce || sh.round != h.round {
+        if &sh.request != request_id || sh.round != h.round {
             return Err(Error::SessionMismatch {
                 what: "decryption share of another request".into(),
             });
@@ -2112,7 +2572,7 @@ pub mod paillier_variant {
     }
 
     /// The key holder who made the decryption share `share`, after checking
-    /// that it answers `request` (round and nonce, else
+    /// that it answers `request` (round, contributions and attempt, else
     /// [`Error::SessionMismatch`]), that it holds one partial decryption per
     /// ciphertext, all in the same party's name, and that the party is a key
     /// holder of the session ([`Error::UnknownParty`]). The proofs are not
@@ -2124,7 +2584,8 @@ pub mod paillier_variant {
         share: &[u8],
     ) -> Result<u32> {
         let (h, _) = parse_request_header(session, request)?;
-        let (party, _) = parse_share(session, &h, share)?;
+        let rid = request_id(&session.fp, &p_info(session, &h));
+        let (party, _) = parse_share(session, &h, &rid, share)?;
         if session
             .params
             .verification_key(threshold::PartyId(party))
@@ -2142,11 +2603,12 @@ pub mod paillier_variant {
         request: &[u8],
         shares: &[Vec<u8>],
     ) -> Result<RoundResult> {
-        let (h, cts) = parse_request(session, request)?;
+        let req = parse_request(session, request)?;
+        let (h, cts) = (&req.header, &req.sum);
         let mut per_ct: Vec<Vec<PartialDecryption>> = vec![Vec::new(); cts.len()];
         let mut parties = BTreeSet::new();
         for s in shares {
-            let (party, pds) = parse_share(session, &h, s)?;
+            let (party, pds) = parse_share(session, h, &req.id, s)?;
             if !parties.insert(party) {
                 return Err(Error::DuplicateSubmission { party });
             }
@@ -2175,7 +2637,7 @@ pub mod paillier_variant {
             .collect::<Result<_>>()?;
         Ok(RoundResult {
             average: chunks.into_iter().flatten().collect(),
-            contributors: h.contributors,
+            contributors: h.contributors.clone(),
             committee: parties.into_iter().collect(),
             precision: session.precision(),
         })

@@ -70,6 +70,37 @@ pub enum Error {
     /// collective key is known, combining with no contribution).
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// A decryption request for a sum of fewer contributions than the
+    /// decrypting party's minimum.
+    #[error("refusing to decrypt a sum of {got} update(s): this party's minimum is {min}")]
+    TooFewContributors {
+        /// Contributions in the request.
+        got: usize,
+        /// The party's minimum.
+        min: usize,
+    },
+    /// A decryption request for a second, different set of contributions in
+    /// a round (or test session) whose sum this party already helped
+    /// decrypt: each sum is released once.
+    #[error("round {round}: this party already decrypted another set of contributions")]
+    AlreadyReleased {
+        /// The round.
+        round: u64,
+    },
+    /// A decryption request beyond the fixed number of attempts per round.
+    #[error("round {round}: decryption attempt {attempt}, at most {max} per round")]
+    TooManyAttempts {
+        /// The round.
+        round: u64,
+        /// The attempt asked for (0-based).
+        attempt: u32,
+        /// Attempts allowed per round.
+        max: u32,
+    },
+    /// A setting below the security floor (e.g. smudging λ < 40) without the
+    /// explicit insecure opt-in.
+    #[error("insecure setting: {0}")]
+    Insecure(String),
 }
 
 /// Result alias of the crate.

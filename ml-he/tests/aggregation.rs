@@ -78,7 +78,7 @@ fn round(
         assert!(bytes.len() >= s.params.update_bytes(len));
         assert_eq!(server.add(&bytes).unwrap(), i);
     }
-    let request = server.decryption_request(committee, rng).unwrap();
+    let request = server.decryption_request(committee).unwrap();
     let shares: Vec<Vec<u8>> = committee
         .iter()
         .map(|&i| {
@@ -158,14 +158,14 @@ fn dropout_any_t_complete_fewer_cannot() {
             .unwrap();
     }
     assert!(matches!(
-        server.decryption_request(&[1, 2], &mut r),
+        server.decryption_request(&[1, 2]),
         Err(Error::Threshold(threshold::Error::TooFewShares {
             got: 2,
             need: 3
         }))
     ));
     // … and a committee of 3 with one member gone cannot combine.
-    let request = server.decryption_request(&[1, 2, 3], &mut r).unwrap();
+    let request = server.decryption_request(&[1, 2, 3]).unwrap();
     let shares: Vec<Vec<u8>> = [1u32, 2]
         .iter()
         .map(|&i| {
@@ -183,7 +183,7 @@ fn dropout_any_t_complete_fewer_cannot() {
     ));
     // The server retries with another committee (re-randomized sum); the
     // members that already answered answer again, for the new ciphertext.
-    let request = server.decryption_request(&[1, 2, 4], &mut r).unwrap();
+    let request = server.decryption_request(&[1, 2, 4]).unwrap();
     let shares: Vec<Vec<u8>> = [1u32, 2, 4]
         .iter()
         .map(|&i| {
@@ -286,16 +286,16 @@ fn server_rejects_bad_input() {
     ));
 
     // a sum of a single update is not decrypted (min_contributors = 2)
-    let request = server.decryption_request(&[1, 2], &mut r).unwrap();
-    assert!(matches!(
+    let request = server.decryption_request(&[1, 2]).unwrap();
+    assert_eq!(
         s.clients[1].decryption_share(&request, &mut r),
-        Err(Error::Protocol(_))
-    ));
+        Err(Error::TooFewContributors { got: 1, min: 2 })
+    );
     // a client outside the committee does not answer
     server
         .add(&s.clients[1].encrypt_update(0, &us[1], &mut r).unwrap())
         .unwrap();
-    let request = server.decryption_request(&[1, 2], &mut r).unwrap();
+    let request = server.decryption_request(&[1, 2]).unwrap();
     assert!(matches!(
         s.clients[2].decryption_share(&request, &mut r),
         Err(Error::UnknownParty { party: 3 })
@@ -303,7 +303,7 @@ fn server_rejects_bad_input() {
     // shares of another request do not combine
     let s1 = s.clients[0].decryption_share(&request, &mut r).unwrap();
     let s2 = s.clients[1].decryption_share(&request, &mut r).unwrap();
-    let request2 = server.decryption_request(&[1, 2], &mut r).unwrap();
+    let request2 = server.decryption_request(&[1, 2]).unwrap();
     assert!(matches!(
         combine(&s.key, &request2, &[s1.clone(), s2.clone()]),
         Err(Error::SessionMismatch { .. })
@@ -407,7 +407,7 @@ fn dp_noise_has_configured_sigma_end_to_end() {
         "client variance {var} vs {want}"
     );
 
-    let request = server.decryption_request(&[1, 2, 3], &mut r).unwrap();
+    let request = server.decryption_request(&[1, 2, 3]).unwrap();
     let shares: Vec<Vec<u8>> = [1usize, 2, 3]
         .iter()
         .map(|&i| s.clients[i - 1].decryption_share(&request, &mut r).unwrap())
@@ -482,10 +482,14 @@ fn paillier_variant_average_and_threshold() {
         Err(Error::SessionMismatch { .. })
     ));
 
-    let request = server.decryption_request(&mut r).unwrap();
+    let mut holders: Vec<pv::KeyHolder> = key_shares
+        .into_iter()
+        .map(|k| pv::KeyHolder::new(&session, k, 2).unwrap())
+        .collect();
+    let request = server.decryption_request().unwrap();
     let shares: Vec<Vec<u8>> = [0usize, 2, 4]
         .iter()
-        .map(|&i| pv::decryption_share(&session, &key_shares[i], &request, 2, &mut r).unwrap())
+        .map(|&i| holders[i].decryption_share(&request, &mut r).unwrap())
         .collect();
     let res = pv::combine(&session, &request, &shares).unwrap();
     let want = plain_average(
@@ -554,7 +558,7 @@ fn session_key_round_trip_and_protocol_order() {
                 .unwrap(),
         )
         .unwrap();
-    let request = server.decryption_request(&[1, 2], &mut r).unwrap();
+    let request = server.decryption_request(&[1, 2]).unwrap();
     // no Shamir share yet: the client cannot take part in t-of-n decryption
     assert!(matches!(
         clients[0].decryption_share(&request, &mut r),
@@ -582,15 +586,15 @@ fn committee_must_be_exactly_t() {
             .unwrap();
     }
     assert!(matches!(
-        server.decryption_request(&[1, 2, 3], &mut r),
+        server.decryption_request(&[1, 2, 3]),
         Err(Error::OutOfRange(_))
     ));
     assert!(matches!(
-        server.decryption_request(&[1, 1], &mut r),
+        server.decryption_request(&[1, 1]),
         Err(Error::Threshold(threshold::Error::DuplicateParty { .. }))
     ));
     assert!(matches!(
-        server.decryption_request(&[1, 7], &mut r),
+        server.decryption_request(&[1, 7]),
         Err(Error::UnknownParty { party: 7 })
     ));
     let _ = &mut s;
@@ -705,7 +709,7 @@ fn add_from_refuses_another_sender_and_leaves_the_sum() {
         Err(Error::WrongSender { .. })
     ));
     assert_eq!(server.contributors(), vec![1, 2]);
-    let request = server.decryption_request(&[1, 3], &mut r).unwrap();
+    let request = server.decryption_request(&[1, 3]).unwrap();
     let shares: Vec<Vec<u8>> = [0usize, 2]
         .iter()
         .map(|&i| s.clients[i].decryption_share(&request, &mut r).unwrap())
@@ -730,13 +734,13 @@ fn decryption_share_sender_checks_the_request() {
         let b = s.clients[i].encrypt_update(0, u, &mut r).unwrap();
         server.add_from(i as u32 + 1, &b).unwrap();
     }
-    let request = server.decryption_request(&[2, 3], &mut r).unwrap();
+    let request = server.decryption_request(&[2, 3]).unwrap();
     let s2 = s.clients[1].decryption_share(&request, &mut r).unwrap();
     let s3 = s.clients[2].decryption_share(&request, &mut r).unwrap();
     assert_eq!(decryption_share_sender(&s.key, &request, &s2).unwrap(), 2);
     assert_eq!(decryption_share_sender(&s.key, &request, &s3).unwrap(), 3);
     // the retried request (another committee, another nonce)
-    let retry = server.decryption_request(&[1, 3], &mut r).unwrap();
+    let retry = server.decryption_request(&[1, 3]).unwrap();
     assert!(matches!(
         decryption_share_sender(&s.key, &retry, &s3),
         Err(Error::SessionMismatch { .. })
@@ -792,11 +796,15 @@ fn paillier_add_from_and_share_sender() {
         server.add_from(1, &b1),
         Err(Error::DuplicateSubmission { party: 1 })
     );
-    let request = server.decryption_request(&mut r).unwrap();
-    let other = server.decryption_request(&mut r).unwrap(); // another nonce
+    let mut holders: Vec<pv::KeyHolder> = key_shares
+        .into_iter()
+        .map(|k| pv::KeyHolder::new(&session, k, 2).unwrap())
+        .collect();
+    let request = server.decryption_request().unwrap();
+    let other = server.decryption_request().unwrap(); // the next attempt
     let shares: Vec<Vec<u8>> = [0usize, 2]
         .iter()
-        .map(|&i| pv::decryption_share(&session, &key_shares[i], &request, 2, &mut r).unwrap())
+        .map(|&i| holders[i].decryption_share(&request, &mut r).unwrap())
         .collect();
     assert_eq!(
         pv::decryption_share_sender(&session, &request, &shares[0]).unwrap(),
@@ -819,4 +827,237 @@ fn paillier_add_from_and_share_sender() {
     for (a, b) in res.average.iter().zip(&want) {
         assert!((a - b).abs() <= res.precision, "{a} vs {b}");
     }
+}
+
+/// Issue 13, finding 2, through the public API: a malicious server holds
+/// one real update (party 1's) and forges a zero "update" in party 2's name
+/// with the public key. The committee recomputes the sum from the
+/// contributions the request carries, so all it could decrypt is
+/// "party 1 + forged zero"; what stops it is the sender check: the request
+/// lists, for party 2, a digest party 2 never sent ([`inspect_request`]),
+/// which a caller comparing with the authenticated digests (hekit-mpc's
+/// signatures) refuses. Without the forgery, the one-update request is
+/// refused by the committee itself, and a hand-altered request too.
+#[test]
+fn malicious_server_cannot_get_one_update_decrypted() {
+    let mut r = rng(130);
+    let mut s = session(AggregationConfig::new(3, 2), 130);
+    let us = updates(3, 20, 8.0, 131);
+    let u1 = s.clients[0].encrypt_update(0, &us[0], &mut r).unwrap();
+    let u2 = s.clients[1].encrypt_update(0, &us[1], &mut r).unwrap();
+    let authentic = [(1u32, update_digest(&u1)), (2u32, update_digest(&u2))];
+
+    // (a) party 1's update alone: every committee member refuses.
+    let mut alone = Server::new(&s.key, 0, 20).unwrap();
+    alone.add(&u1).unwrap();
+    let req = alone.decryption_request(&[2, 3]).unwrap();
+    for c in [1usize, 2] {
+        assert_eq!(
+            s.clients[c].decryption_share(&req, &mut r),
+            Err(Error::TooFewContributors { got: 1, min: 2 })
+        );
+    }
+
+    // (b) party 1's update next to a zero forged in party 2's name.
+    let forged = s.key.encrypt_update(2, 0, &[0.0; 20], &mut r).unwrap();
+    let mut evil = Server::new(&s.key, 0, 20).unwrap();
+    evil.add(&u1).unwrap();
+    evil.add(&forged).unwrap();
+    let req = evil.decryption_request(&[2, 3]).unwrap();
+    let info = inspect_request(&s.key, &req).unwrap();
+    assert_eq!(info.round, 0);
+    assert_eq!(info.contributions[0], authentic[0]);
+    assert_ne!(
+        info.contributions[1], authentic[1],
+        "the forged contribution does not carry party 2's digest"
+    );
+    assert_ne!(
+        info.set_digest,
+        contribution_set_digest(s.key.id(), 0, &authentic)
+    );
+
+    // (c) a request whose contribution was altered in transit.
+    let mut honest = Server::new(&s.key, 0, 20).unwrap();
+    honest.add(&u1).unwrap();
+    honest.add(&u2).unwrap();
+    let req = honest.decryption_request(&[2, 3]).unwrap();
+    let mut bad = req.clone();
+    let at = bad.len() - 5;
+    bad[at] ^= 1;
+    assert!(matches!(
+        s.clients[1].decryption_share(&bad, &mut r),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        s.clients[1].decryption_share(&bad[..bad.len() - 1], &mut r),
+        Err(Error::Malformed { .. })
+    ));
+
+    // (d) the honest request decrypts the sum of exactly the listed updates.
+    let info = inspect_request(&s.key, &req).unwrap();
+    assert_eq!(info.contributions, authentic.to_vec());
+    assert_eq!(info.committee, vec![2, 3]);
+    let shares = vec![
+        s.clients[1].decryption_share(&req, &mut r).unwrap(),
+        s.clients[2].decryption_share(&req, &mut r).unwrap(),
+    ];
+    let res = combine(&s.key, &req, &shares).unwrap();
+    let want = plain_average(&[&us[0], &us[1]]);
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision, "{a} vs {b}");
+    }
+}
+
+/// Each round's sum is released once: after a share of one contribution set,
+/// a member refuses a different set of the same round (the differencing
+/// attack: all three, then all but party 3, would give party 3's update),
+/// while a re-randomized retry of the same set (attempt 1, public
+/// encryption of zero) still decrypts correctly; attempts are capped.
+#[test]
+fn second_set_refused_retries_bounded() {
+    let mut r = rng(140);
+    let mut s = session(AggregationConfig::new(4, 2), 140);
+    let us = updates(4, 9, 8.0, 141);
+    let ups: Vec<Vec<u8>> = (0..3)
+        .map(|i| s.clients[i].encrypt_update(0, &us[i], &mut r).unwrap())
+        .collect();
+    let mut all3 = Server::new(&s.key, 0, 9).unwrap();
+    for u in &ups {
+        all3.add(u).unwrap();
+    }
+    let req0 = all3.decryption_request(&[1, 2]).unwrap();
+    let d1 = s.clients[0].decryption_share(&req0, &mut r).unwrap();
+    // client 2 drops out; attempt 1 goes to {1, 4}: a new ciphertext
+    let req1 = all3.decryption_request(&[1, 4]).unwrap();
+    assert_eq!(inspect_request(&s.key, &req1).unwrap().attempt, 1);
+    let e1 = s.clients[0].decryption_share(&req1, &mut r).unwrap();
+    let e4 = s.clients[3].decryption_share(&req1, &mut r).unwrap();
+    assert!(matches!(
+        combine(&s.key, &req1, &[d1.clone(), e4.clone()]),
+        Err(Error::SessionMismatch { .. })
+    ));
+    let res = combine(&s.key, &req1, &[e1, e4]).unwrap();
+    let want = plain_average(&[&us[0], &us[1], &us[2]]);
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision, "{a} vs {b}");
+    }
+    // the same set again (a re-sent request) is the same ciphertext: refused
+    // by the single-use rule of the key share, not decrypted twice
+    assert!(matches!(
+        s.clients[0].decryption_share(&req0, &mut r),
+        Err(Error::Threshold(threshold::Error::ShareReused { .. }))
+    ));
+    // a second set of round 0 (parties 1 and 2 only)
+    let mut two = Server::new(&s.key, 0, 9).unwrap();
+    two.add(&ups[0]).unwrap();
+    two.add(&ups[1]).unwrap();
+    let other = two.decryption_request(&[1, 4]).unwrap();
+    for c in [0usize, 3] {
+        assert_eq!(
+            s.clients[c].decryption_share(&other, &mut r),
+            Err(Error::AlreadyReleased { round: 0 })
+        );
+    }
+    // a member that has not decrypted round 0 would answer the other set:
+    // that is why, in hekit-mpc, every contributor also approves one set
+    // per round (and sums need every contributor's approval)
+    assert!(s.clients[1].decryption_share(&other, &mut r).is_err()); // not in {1, 4}
+                                                                     // at most MAX_ATTEMPTS requests per round
+    for _ in 2..MAX_ATTEMPTS {
+        all3.decryption_request(&[1, 2]).unwrap();
+    }
+    assert_eq!(
+        all3.decryption_request(&[1, 2]),
+        Err(Error::TooManyAttempts {
+            round: 0,
+            attempt: MAX_ATTEMPTS,
+            max: MAX_ATTEMPTS
+        })
+    );
+}
+
+/// Issue 13, finding 3: λ below 40 needs the explicitly insecure opt-in.
+#[test]
+fn weak_smudging_needs_the_insecure_opt_in() {
+    for lambda in [0, 39] {
+        assert!(matches!(
+            AggregationParams::new(AggregationConfig::new(3, 2).lambda(lambda), [1; 32]),
+            Err(Error::Insecure(_))
+        ));
+    }
+    let p = AggregationParams::new(
+        AggregationConfig::new(3, 2)
+            .lambda(16)
+            .insecure_weak_smudging(),
+        [1; 32],
+    )
+    .unwrap();
+    assert_eq!(p.config().lambda, 16);
+    assert!(AggregationParams::new(AggregationConfig::new(3, 2).lambda(40), [1; 32]).is_ok());
+}
+
+/// The threshold-Paillier key holder keeps the same policy: too few
+/// contributions, a second set of a round, and sums recomputed from the
+/// contributions (a contribution altered in transit is refused).
+#[test]
+fn paillier_key_holder_policy() {
+    let mut r = rng(150);
+    let (p, q) =
+        threshold::paillier::test_primes::primes(threshold::paillier::test_primes::SAFE512);
+    let (tp, key_shares) =
+        threshold::paillier::Dealer::deal_with_primes_insecure(p, q, 2, 3, &mut r).unwrap();
+    let session = PaillierSession::new(tp, 3, 8.0, 30).unwrap();
+    let mut holders: Vec<pv::KeyHolder> = key_shares
+        .into_iter()
+        .map(|k| pv::KeyHolder::new(&session, k, 2).unwrap())
+        .collect();
+    let us = updates(3, 6, 8.0, 151);
+    let b: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            session
+                .encrypt_update(i as u32 + 1, 0, &us[i], &mut r)
+                .unwrap()
+        })
+        .collect();
+    let mut alone = PaillierServer::new(&session, 0, 6).unwrap();
+    alone.add(&b[0]).unwrap();
+    let req = alone.decryption_request().unwrap();
+    assert_eq!(
+        holders[0].decryption_share(&req, &mut r),
+        Err(Error::TooFewContributors { got: 1, min: 2 })
+    );
+    let mut all = PaillierServer::new(&session, 0, 6).unwrap();
+    for x in &b {
+        all.add(x).unwrap();
+    }
+    let req = all.decryption_request().unwrap();
+    let mut bad = req.clone();
+    let at = bad.len() - 3;
+    bad[at] ^= 1;
+    assert!(matches!(
+        holders[0].decryption_share(&bad, &mut r),
+        Err(Error::Malformed { .. })
+    ));
+    let s0 = holders[0].decryption_share(&req, &mut r).unwrap();
+    let s1 = holders[1].decryption_share(&req, &mut r).unwrap();
+    let res = pv::combine(&session, &req, &[s0, s1]).unwrap();
+    let want = plain_average(&[&us[0], &us[1], &us[2]]);
+    for (a, w) in res.average.iter().zip(&want) {
+        assert!((a - w).abs() <= res.precision, "{a} vs {w}");
+    }
+    let mut two = PaillierServer::new(&session, 0, 6).unwrap();
+    two.add(&b[1]).unwrap();
+    two.add(&b[2]).unwrap();
+    let other = two.decryption_request().unwrap();
+    assert_eq!(
+        pv::inspect_request(&session, &other)
+            .unwrap()
+            .contributions
+            .len(),
+        2
+    );
+    assert_eq!(
+        holders[0].decryption_share(&other, &mut r),
+        Err(Error::AlreadyReleased { round: 0 })
+    );
 }

@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 
 use ml_he::aggregation::paillier_variant::{self as pv, PaillierServer, PaillierSession};
 use ml_he::aggregation::{
-    aggregate_relin_round1, combine, decryption_share_sender, finish_galois_keys, finish_relin_key,
-    AggregationParams, CheckedUpdate, RoundResult, Server, SessionKey,
+    aggregate_relin_round1, combine, contribution_set_digest, decryption_share_sender,
+    finish_galois_keys, finish_relin_key, AggregationParams, CheckedUpdate, Client, RoundResult,
+    Server, SessionKey, MAX_ATTEMPTS,
 };
+use prost::Message;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
@@ -29,10 +31,11 @@ use tracing::{debug, error, info, warn};
 use crate::certs::SessionCa;
 use crate::e2e::{verify_announcement, E2eKey};
 use crate::proto::{
-    Ack, Coordinator, CoordinatorServer, Hello, KeyAnnouncement, Kind, Sealed, Submission, Task,
-    TaskStream,
+    Ack, Bundle, Coordinator, CoordinatorServer, Hello, KeyAnnouncement, Kind, Sealed, Signed,
+    Submission, Task, TaskStream,
 };
-use crate::session::{hex, Scheme, SessionConfig};
+use crate::session::{collective_key_id, hex, Scheme, SessionConfig};
+use crate::sign::{self, phase, Peers};
 use crate::store::{PersistedKeys, Store};
 use crate::{certs, Error, Result};
 
@@ -72,6 +75,16 @@ pub enum CoordinatorMisbehave {
     /// that party's certificate and signature) to every other party, and
     /// tries to open the boxes sealed to it.
     SubstituteE2eKey,
+    /// Relays a public-key share of its own in the last party's name (the
+    /// key-substitution attack: a collective key whose secret it knows).
+    SubstituteKey,
+    /// Leaves the last party's public-key share out of the relayed shares.
+    DropKeyShare,
+    /// In round 0, asks the committee to decrypt the first contributor's
+    /// update next to a zero encrypted in the second contributor's name.
+    ForgeContributor,
+    /// After round 0 is released, asks for a second sum of that round.
+    RepeatDecryption,
 }
 
 impl std::str::FromStr for CoordinatorMisbehave {
@@ -79,8 +92,30 @@ impl std::str::FromStr for CoordinatorMisbehave {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
             "substitute-e2e-key" => Ok(Self::SubstituteE2eKey),
+            "substitute-key" => Ok(Self::SubstituteKey),
+            "drop-key-share" => Ok(Self::DropKeyShare),
+            "forge-contributor" => Ok(Self::ForgeContributor),
+            "repeat-decryption" => Ok(Self::RepeatDecryption),
             _ => Err(format!("unknown coordinator misbehaviour {s:?}")),
         }
+    }
+}
+
+/// What key generation produced: the keys to persist and the signed
+/// evaluation-key shares every party needs to recompute the keys.
+struct Keygen {
+    keys: PersistedKeys,
+    relay: Vec<Signed>,
+}
+
+/// A submission as a signed entry to relay.
+fn signed_entry(party: u32, kind: Kind, s: &Submission) -> Signed {
+    Signed {
+        party,
+        kind: kind as i32,
+        payload: s.payload.clone(),
+        signature: s.signature.clone(),
+        round: s.round,
     }
 }
 
@@ -142,6 +177,7 @@ fn check_hello<T>(
                 e2e_public: hello.e2e_public.clone(),
                 cert: hello.cert.clone(),
                 signature: hello.e2e_signature.clone(),
+                session_signature: Vec::new(),
             },
         )
     };
@@ -284,6 +320,15 @@ enum Checked {
     Paillier(pv::CheckedUpdate),
 }
 
+impl Checked {
+    fn digest(&self) -> &[u8; 32] {
+        match self {
+            Self::Ckks(u) => u.digest(),
+            Self::Paillier(u) => u.digest(),
+        }
+    }
+}
+
 enum RoundServer {
     Ckks(SessionKey, Box<Server>),
     Paillier(Arc<PaillierSession>, PaillierServer),
@@ -329,11 +374,27 @@ impl RoundServer {
         }
     }
 
-    fn request(&mut self, committee: &[u32], rng: &mut ChaCha20Rng) -> Result<Vec<u8>> {
+    fn request(&mut self, committee: &[u32]) -> Result<Vec<u8>> {
         Ok(match self {
-            Self::Ckks(_, s) => s.decryption_request(committee, rng)?,
-            Self::Paillier(_, s) => s.decryption_request(rng)?,
+            Self::Ckks(_, s) => s.decryption_request(committee)?,
+            Self::Paillier(_, s) => s.decryption_request()?,
         })
+    }
+
+    /// The identifier contribution sets are bound to.
+    fn enc_id(&self) -> [u8; 32] {
+        match self {
+            Self::Ckks(k, _) => *k.id(),
+            Self::Paillier(s, _) => *s.id(),
+        }
+    }
+
+    /// The `(party, update digest)` list of the round.
+    fn contribution_set(&self) -> Vec<(u32, [u8; 32])> {
+        match self {
+            Self::Ckks(_, s) => s.contribution_set(),
+            Self::Paillier(_, s) => s.contribution_set(),
+        }
     }
 
     /// Checks one decryption share against the request and its sender.
@@ -393,6 +454,10 @@ struct Driver {
     /// With `--misbehave-coordinator substitute-e2e-key` (tests): the
     /// coordinator's own key, relayed in place of this party's.
     substitute: Option<(u32, E2eKey)>,
+    /// Each party's signature of its end-to-end key bound to the session.
+    e2e_session: BTreeMap<u32, Vec<u8>>,
+    /// Each party's signature of its public-key commitment.
+    commit_sigs: BTreeMap<u32, Vec<u8>>,
 }
 
 impl Driver {
@@ -585,6 +650,14 @@ impl Driver {
                         continue;
                     }
                     waiting.remove(&p);
+                    if !s.refusal.is_empty() {
+                        let reason = format!("refused by the party: {}", s.refusal);
+                        warn!(party = p, ?kind, round, %reason, "task refused");
+                        let _ = reply.send(Ok(()));
+                        out.failed.insert(p);
+                        out.rejected.push((p, reason));
+                        continue;
+                    }
                     match validate(p, &s) {
                         Ok(v) => {
                             debug!(party = p, ?kind, round, bytes = s.size(), "accepted");
@@ -662,6 +735,7 @@ impl Driver {
                     e2e_public,
                     cert: h.cert.clone(),
                     signature: h.e2e_signature.clone(),
+                    session_signature: self.e2e_session.get(&party).cloned().unwrap_or_default(),
                 }
             })
             .collect()
@@ -703,36 +777,133 @@ impl Driver {
         Ok(t)
     }
 
-    /// Collective key generation (CKKS): public key, Shamir dealing,
-    /// optional relinearization and Galois keys.
-    async fn keygen_ckks(&mut self, params: &Arc<AggregationParams>) -> Result<PersistedKeys> {
-        let all = self.all_parties();
-        let rp = params.ckks().rlwe().clone();
-        let t0 = Instant::now();
+    /// The verified certificates of the parties that said `Hello` (the
+    /// coordinator's early check of signed statements; the parties check
+    /// everything again themselves).
+    fn peers(&self) -> Peers {
+        let mut peers = Peers::default();
+        for (&p, h) in &self.hellos {
+            if !h.cert.is_empty() {
+                peers.insert(p, h.cert.clone());
+            }
+        }
+        peers
+    }
 
-        // Session + public-key shares.
+    /// The session task, collecting each party's session-bound signature of
+    /// its end-to-end key and (CKKS) its signed public-key commitment.
+    async fn join_session(&mut self) -> Result<BTreeMap<u32, [u8; 32]>> {
+        let all = self.all_parties();
         let task = self.session_task()?;
         self.send_with_directory(&all, &task).await;
         let dl = self.phase_deadline();
+        let ckks = self.cfg.scheme == Scheme::Ckks;
+        let peers = self.peers();
+        let sid = self.sid;
+        let hellos = self.hellos.clone();
+        let c = self
+            .collect(Kind::Session, 0, 0, &all, dl, |p, s| {
+                let e2e = hellos
+                    .get(&p)
+                    .map(|h| h.e2e_public.clone())
+                    .unwrap_or_default();
+                let sig = s.blobs.first().cloned().unwrap_or_default();
+                peers.verify(&sid, phase::E2E_KEY, 0, p, &sign::sha256(&e2e), &sig)?;
+                let commit = if ckks {
+                    let d = sign::as_digest(&s.payload, "public-key commitment")?;
+                    peers.verify(&sid, phase::PK_COMMIT, 0, p, &d, &s.signature)?;
+                    d
+                } else {
+                    [0; 32]
+                };
+                Ok((sig, commit, s.signature.clone()))
+            })
+            .await;
+        self.keygen_failed("joining the session", &c)?;
+        let mut commits = BTreeMap::new();
+        for (p, (e2e_sig, commit, sig)) in c.accepted {
+            self.e2e_session.insert(p, e2e_sig);
+            commits.insert(p, commit);
+            self.commit_sigs.insert(p, sig);
+        }
+        Ok(commits)
+    }
+
+    /// Collective key generation (CKKS): committed public-key shares, Shamir
+    /// dealing, optional relinearization and Galois keys, each share signed
+    /// by its party and relayed to every party, which recomputes every key.
+    async fn keygen_ckks(&mut self, params: &Arc<AggregationParams>) -> Result<Keygen> {
+        let all = self.all_parties();
+        let rp = params.ckks().rlwe().clone();
+        let t0 = Instant::now();
+        let sid = self.sid;
+
+        // Commitments first: no party sees another's share before it is
+        // bound to its own.
+        let commits = self.join_session().await?;
+        let mut t = Task::new(Kind::PkShare);
+        t.signed = commits
+            .iter()
+            .map(|(&p, c)| Signed {
+                party: p,
+                kind: Kind::PkShare as i32,
+                payload: c.to_vec(),
+                signature: self.commit_sigs.get(&p).cloned().unwrap_or_default(),
+                round: 0,
+            })
+            .collect();
+        self.broadcast(&all, &t).await;
+        let dl = self.phase_deadline();
         let c = self
             .collect(Kind::PkShare, 0, 0, &all, dl, |p, s| {
-                let share = block(|| PublicKeyShare::from_bytes(&rp, &s.payload))?;
-                if share.party().0 != p {
+                if commits.get(&p) != Some(&sign::sha256(&s.payload)) {
                     return Err(Error::Refused {
                         party: p,
-                        reason: format!("public-key share of party {}", share.party().0),
+                        reason: "public-key share does not match its commitment".into(),
                     });
                 }
-                Ok(share)
+                let share = block(|| PublicKeyShare::from_bytes(&rp, &s.payload))?;
+                check_sender(p, share.party(), "public-key share")?;
+                Ok((share, s.payload.clone()))
             })
             .await;
         self.keygen_failed("public-key shares", &c)?;
-        let key = block(|| SessionKey::from_shares(params, c.accepted.into_values()))?;
+        let mut pk_entries: Vec<Signed> = c
+            .accepted
+            .iter()
+            .map(|(&p, (_, b))| Signed {
+                party: p,
+                kind: Kind::PkShare as i32,
+                payload: b.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let key = block(|| SessionKey::from_shares(params, c.accepted.into_values().map(|v| v.0)))?;
         info!(key = %hex(&key.id()[..8]), secs = t0.elapsed().as_secs_f64(), "collective public key");
+        match self.opts.misbehave {
+            Some(CoordinatorMisbehave::SubstituteKey) => {
+                let victim = self.cfg.parties as u32;
+                warn!(victim, "relaying a public-key share of the coordinator's own in this party's name (test)");
+                let mut own = Client::new(params, victim, &mut self.rng)?;
+                let share = own.public_key_share(&mut self.rng)?;
+                if let Some(e) = pk_entries.iter_mut().find(|e| e.party == victim) {
+                    e.payload = share.to_bytes();
+                }
+            }
+            Some(CoordinatorMisbehave::DropKeyShare) => {
+                let victim = self.cfg.parties as u32;
+                warn!(victim, "leaving this party's public-key share out (test)");
+                pk_entries.retain(|e| e.party != victim);
+            }
+            _ => {}
+        }
 
-        // Shamir dealing through the mailbox (sealed end to end).
+        // Shamir dealing through the mailbox (sealed end to end); the task
+        // carries every public-key share for the parties to recompute the key.
         let directory = self.directory();
-        self.send_with_directory(&all, &Task::new(Kind::Deal)).await;
+        let mut t = Task::new(Kind::Deal);
+        t.signed = pk_entries;
+        self.send_with_directory(&all, &t).await;
         let n = self.cfg.parties as u32;
         let dl = self.phase_deadline();
         let c = self
@@ -765,6 +936,7 @@ impl Driver {
         for &p in &all {
             let mut t = Task::new(Kind::Dealings);
             t.sealed = mailbox.remove(&p).unwrap_or_default();
+            t.directory = self.announcements(p);
             self.send(p, t).await;
         }
         let dl = self.phase_deadline();
@@ -779,6 +951,9 @@ impl Driver {
             directory,
             ..Default::default()
         };
+        // Signed evaluation-key shares relayed in the key task.
+        let mut relay: Vec<Signed> = Vec::new();
+        let peers = self.peers();
 
         if self.cfg.relin {
             let t1 = Instant::now();
@@ -786,28 +961,46 @@ impl Driver {
             let dl = self.phase_deadline();
             let c = self
                 .collect(Kind::Relin1, 0, 0, &all, dl, |p, s| {
+                    peers.verify(
+                        &sid,
+                        phase::RELIN1,
+                        0,
+                        p,
+                        &sign::sha256(&s.payload),
+                        &s.signature,
+                    )?;
                     let share = block(|| RelinRound1Share::from_bytes(&rp, &s.payload))?;
                     check_sender(p, share.party(), "relinearization round-1 share")?;
-                    Ok((share, s.payload.clone()))
+                    Ok((share, signed_entry(p, Kind::Relin1, s)))
                 })
                 .await;
             self.keygen_failed("relinearization round 1", &c)?;
-            let (shares, bytes): (Vec<_>, Vec<_>) = c.accepted.into_values().unzip();
+            let (shares, entries): (Vec<_>, Vec<_>) = c.accepted.into_values().unzip();
             let round1 = block(|| aggregate_relin_round1(params, shares))?;
             let mut t = Task::new(Kind::Relin2);
-            t.blobs = bytes;
+            t.signed = entries;
             self.broadcast(&all, &t).await;
             let dl = self.phase_deadline();
             let c = self
                 .collect(Kind::Relin2, 0, 0, &all, dl, |p, s| {
+                    peers.verify(
+                        &sid,
+                        phase::RELIN2,
+                        0,
+                        p,
+                        &sign::sha256(&s.payload),
+                        &s.signature,
+                    )?;
                     let share = block(|| RelinRound2Share::from_bytes(&rp, &s.payload))?;
                     check_sender(p, share.party(), "relinearization round-2 share")?;
-                    Ok(share)
+                    Ok((share, signed_entry(p, Kind::Relin2, s)))
                 })
                 .await;
             self.keygen_failed("relinearization round 2", &c)?;
+            let (shares, entries): (Vec<_>, Vec<_>) = c.accepted.into_values().unzip();
+            relay.extend(entries);
             let rk = block(|| -> Result<_> {
-                Ok(finish_relin_key(params, round1, c.accepted.into_values())?.to_bytes())
+                Ok(finish_relin_key(params, round1, shares)?.to_bytes())
             })?;
             info!(
                 bytes = rk.len(),
@@ -827,14 +1020,33 @@ impl Driver {
             let ne = elements.len();
             let c = self
                 .collect(Kind::Galois, 0, 0, &all, dl, |p, s| {
-                    if s.blobs.len() != ne {
+                    peers.verify(
+                        &sid,
+                        phase::GALOIS,
+                        0,
+                        p,
+                        &sign::sha256(&s.payload),
+                        &s.signature,
+                    )?;
+                    let bundle: Bundle =
+                        prost::Message::decode(s.payload.as_slice()).map_err(|e| {
+                            Error::Malformed {
+                                what: "Galois-key shares",
+                                reason: e.to_string(),
+                            }
+                        })?;
+                    if bundle.blobs.len() != ne {
                         return Err(Error::Refused {
                             party: p,
-                            reason: format!("{} Galois shares for {ne} elements", s.blobs.len()),
+                            reason: format!(
+                                "{} Galois shares for {ne} elements",
+                                bundle.blobs.len()
+                            ),
                         });
                     }
                     let shares = block(|| {
-                        s.blobs
+                        bundle
+                            .blobs
                             .iter()
                             .map(|b| Ok(GaloisKeyShare::from_bytes(&rp, b)?))
                             .collect::<Result<Vec<_>>>()
@@ -851,12 +1063,13 @@ impl Driver {
                             });
                         }
                     }
-                    Ok(shares)
+                    Ok((shares, signed_entry(p, Kind::Galois, s)))
                 })
                 .await;
             self.keygen_failed("Galois keys", &c)?;
-            let shares = c.accepted.into_values().flatten();
-            let gk = block(|| finish_galois_keys(params, shares))?;
+            let (shares, entries): (Vec<_>, Vec<_>) = c.accepted.into_values().unzip();
+            relay.extend(entries);
+            let gk = block(|| finish_galois_keys(params, shares.into_iter().flatten()))?;
             keys.galois_elements = elements.iter().map(|&e| e as u64).collect();
             let bytes = gk.to_bytes();
             info!(
@@ -867,19 +1080,13 @@ impl Driver {
             );
             keys.galois = Some(bytes);
         }
-        Ok(keys)
+        Ok(Keygen { keys, relay })
     }
 
     /// Threshold Paillier dealing by the dealer party.
-    async fn keygen_paillier(&mut self) -> Result<PersistedKeys> {
+    async fn keygen_paillier(&mut self) -> Result<Keygen> {
         let all = self.all_parties();
-        let task = self.session_task()?;
-        self.send_with_directory(&all, &task).await;
-        let dl = self.phase_deadline();
-        let c = self
-            .collect(Kind::Session, 0, 0, &all, dl, |_, _| Ok(()))
-            .await;
-        self.keygen_failed("joining the session", &c)?;
+        self.join_session().await?;
         let directory = self.directory();
         let dealer = self.cfg.dealer;
         self.send_with_directory(&BTreeSet::from([dealer]), &Task::new(Kind::PaillierDeal))
@@ -916,6 +1123,7 @@ impl Driver {
             let mut t = Task::new(Kind::PaillierKey);
             t.payload = params.clone();
             t.sealed = sealed.iter().filter(|b| b.to == p).cloned().collect();
+            t.directory = self.announcements(p);
             self.send(p, t).await;
         }
         let dl = self.phase_deadline();
@@ -923,11 +1131,52 @@ impl Driver {
             .collect(Kind::PaillierKey, 0, 0, &all, dl, |_, _| Ok(()))
             .await;
         self.keygen_failed("receiving Paillier key shares", &c)?;
-        Ok(PersistedKeys {
-            paillier_params: params,
-            directory,
-            ..Default::default()
+        Ok(Keygen {
+            keys: PersistedKeys {
+                paillier_params: params,
+                directory,
+                ..Default::default()
+            },
+            relay: Vec::new(),
         })
+    }
+
+    /// Every party recomputes the collective keys from the relayed signed
+    /// shares and signs their id; the acknowledgements of all `n` are then
+    /// relayed to every party, which installs the key only if all agree.
+    async fn confirm_keys(&mut self, relay: Vec<Signed>) -> Result<()> {
+        let all = self.all_parties();
+        let mut t = Task::new(Kind::Key);
+        t.payload = self.key_id.clone();
+        t.signed = relay;
+        self.broadcast(&all, &t).await;
+        let dl = self.phase_deadline();
+        let key_id = self.key_id.clone();
+        let peers = self.peers();
+        let sid = self.sid;
+        let c = self
+            .collect(Kind::Key, 0, 0, &all, dl, |p, s| {
+                if s.payload != key_id {
+                    return Err(Error::Refused {
+                        party: p,
+                        reason: "acknowledged another collective key".into(),
+                    });
+                }
+                let d = sign::as_digest(&s.payload, "key id")?;
+                peers.verify(&sid, phase::KEY_ACK, 0, p, &d, &s.signature)?;
+                Ok(signed_entry(p, Kind::Key, s))
+            })
+            .await;
+        self.keygen_failed("acknowledging the collective key", &c)?;
+        let mut t = Task::new(Kind::Confirm);
+        t.signed = c.accepted.into_values().collect();
+        self.broadcast(&all, &t).await;
+        let dl = self.phase_deadline();
+        let c = self
+            .collect(Kind::Confirm, 0, 0, &all, dl, |_, _| Ok(()))
+            .await;
+        self.keygen_failed("confirming the collective key", &c)?;
+        Ok(())
     }
 
     fn load_keys(&self, k: &PersistedKeys) -> Result<Keys> {
@@ -943,14 +1192,12 @@ impl Driver {
         })
     }
 
-    fn key_id(keys: &Keys, k: &PersistedKeys) -> Vec<u8> {
-        match keys {
-            Keys::Ckks(key) => key.id().to_vec(),
-            Keys::Paillier(_) => {
-                use sha2::Digest;
-                sha2::Sha256::digest(&k.paillier_params).to_vec()
-            }
-        }
+    fn key_id(&self, keys: &Keys, k: &PersistedKeys) -> Vec<u8> {
+        let enc = match keys {
+            Keys::Ckks(key) => *key.id(),
+            Keys::Paillier(_) => sign::sha256(&k.paillier_params),
+        };
+        collective_key_id(&self.sid, &enc, k.relin.as_deref(), k.galois.as_deref()).to_vec()
     }
 
     fn summary_line(&self, line: &str) {
@@ -968,10 +1215,10 @@ impl Driver {
 
     async fn run(&mut self) -> Result<()> {
         let start = Instant::now();
-        let (keys, persisted) = match self.store.keys()? {
+        let keys = match self.store.keys()? {
             Some(k) => {
                 let keys = self.load_keys(&k)?;
-                self.key_id = Self::key_id(&keys, &k);
+                self.key_id = self.key_id(&keys, &k);
                 info!(
                     key = %hex(&self.key_id[..8]),
                     "resuming: keys restored from the state directory; waiting for the parties to rejoin"
@@ -986,7 +1233,28 @@ impl Driver {
                         ..Default::default()
                     });
                 }
-                (keys, k)
+                // The live parties say they still hold the confirmed key.
+                let mut kt = Task::new(Kind::Key);
+                kt.payload = self.key_id.clone();
+                let alive = self.alive();
+                self.broadcast(&alive, &kt).await;
+                let dl = self.phase_deadline();
+                let key_id = self.key_id.clone();
+                let c = self
+                    .collect(Kind::Key, 0, 0, &alive, dl, |p, s| {
+                        if s.payload != key_id {
+                            return Err(Error::Refused {
+                                party: p,
+                                reason: "acknowledged another key".into(),
+                            });
+                        }
+                        Ok(())
+                    })
+                    .await;
+                if !c.failed.is_empty() {
+                    warn!(failed = ?c.failed, "parties failed to acknowledge the key");
+                }
+                keys
             }
             None => {
                 let n = self.cfg.parties;
@@ -994,55 +1262,32 @@ impl Driver {
                     .await?;
                 info!(parties = n, "all parties joined; key generation");
                 let t0 = Instant::now();
-                let k = match self.cfg.scheme {
+                let kg = match self.cfg.scheme {
                     Scheme::Ckks => {
                         let params = self.cfg.aggregation_params()?;
                         self.keygen_ckks(&params).await?
                     }
                     Scheme::Paillier => self.keygen_paillier().await?,
                 };
-                let keys = self.load_keys(&k)?;
-                self.key_id = Self::key_id(&keys, &k);
-                self.store.save_keys(&k)?;
+                let keys = self.load_keys(&kg.keys)?;
+                self.key_id = self.key_id(&keys, &kg.keys);
+                self.confirm_keys(kg.relay).await?;
+                self.store.save_keys(&kg.keys)?;
                 let secs = t0.elapsed().as_secs_f64();
                 info!(
+                    key = %hex(&self.key_id[..8]),
                     secs,
                     bytes_in = self.bytes_in,
                     bytes_out = self.bytes_out,
-                    "key generation done"
+                    "key generation done: every party recomputed and confirmed the collective keys"
                 );
                 self.summary_line(
                     &serde_json::json!({"keygen_secs": secs, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out})
                         .to_string(),
                 );
-                (keys, k)
+                keys
             }
         };
-        // Every party gets the key (again, after a restart).
-        let mut kt = Task::new(Kind::Key);
-        kt.payload = match &keys {
-            Keys::Ckks(_) => persisted.ckks_key.clone(),
-            Keys::Paillier(_) => persisted.paillier_params.clone(),
-        };
-        kt.info = hex(&self.key_id);
-        let alive = self.alive();
-        self.broadcast(&alive, &kt).await;
-        let dl = self.phase_deadline();
-        let key_id = self.key_id.clone();
-        let c = self
-            .collect(Kind::Key, 0, 0, &alive, dl, |p, s| {
-                if s.payload != key_id {
-                    return Err(Error::Refused {
-                        party: p,
-                        reason: "acknowledged another key".into(),
-                    });
-                }
-                Ok(())
-            })
-            .await;
-        if !c.failed.is_empty() {
-            warn!(failed = ?c.failed, "parties failed to install the key");
-        }
 
         for round in 0..self.cfg.rounds {
             if self.store.round_done(round) {
@@ -1069,16 +1314,77 @@ impl Driver {
         Ok(())
     }
 
+    /// Asks every contributor to approve the round's contributor set;
+    /// returns the approvals (signed entries) if every contributor approved.
+    async fn approve(
+        &mut self,
+        round: u64,
+        set: &[(u32, [u8; 32])],
+        enc_id: &[u8; 32],
+        rejected: &mut Vec<(u32, String)>,
+    ) -> std::result::Result<Vec<Signed>, String> {
+        let digest = contribution_set_digest(enc_id, round, set);
+        let mut task = Task::new(Kind::Approve);
+        task.round = round;
+        task.ids = set.iter().map(|(p, _)| *p).collect();
+        task.blobs = set.iter().map(|(_, d)| d.to_vec()).collect();
+        let targets: BTreeSet<u32> = task.ids.iter().copied().collect();
+        self.broadcast(&targets, &task).await;
+        let deadline = Instant::now() + self.opts.round_timeout;
+        let peers = self.peers();
+        let sid = self.sid;
+        let c = self
+            .collect(Kind::Approve, round, 0, &targets, deadline, |p, s| {
+                if s.payload != digest {
+                    return Err(Error::Refused {
+                        party: p,
+                        reason: "approved another contributor set".into(),
+                    });
+                }
+                if peers.knows(p) {
+                    peers.verify(&sid, phase::APPROVE, round, p, &digest, &s.signature)?;
+                }
+                Ok(signed_entry(p, Kind::Approve, s))
+            })
+            .await;
+        rejected.extend(c.rejected);
+        if !c.failed.is_empty() {
+            return Err(format!(
+                "contributor(s) {:?} did not approve the contributor set; a smaller set would \
+                 need a second approval of the others, which they refuse (each sum is released once)",
+                c.failed
+            ));
+        }
+        Ok(c.accepted.into_values().collect())
+    }
+
     async fn round(&mut self, keys: &Keys, round: u64) -> Result<()> {
         let t0 = Instant::now();
         let (in0, out0) = (self.bytes_in, self.bytes_out);
         let len = self.cfg.len;
         let t = self.cfg.threshold;
         let mut server = RoundServer::new(keys, round, len)?;
+        let mut signatures: BTreeMap<u32, Signed> = BTreeMap::new();
         let mut restored = 0;
-        for (p, bytes) in self.store.contributions(round)? {
-            match block(|| server.check(p, &bytes)).and_then(|u| server.add(u)) {
-                Ok(_) => restored += 1,
+        for (p, record) in self.store.contributions(round)? {
+            let r = Signed::decode(record.as_slice())
+                .map_err(|e| Error::Malformed {
+                    what: "persisted update",
+                    reason: e.to_string(),
+                })
+                .and_then(|sg| {
+                    let u = block(|| server.check(p, &sg.payload))?;
+                    Ok((u, sg))
+                })
+                .and_then(|(u, sg)| {
+                    server.add(u)?;
+                    Ok(sg)
+                });
+            match r {
+                Ok(sg) => {
+                    restored += 1;
+                    signatures.insert(p, sg);
+                }
                 Err(e) => warn!(round, party = p, error = %e, "persisted update refused on reload"),
             }
         }
@@ -1095,10 +1401,22 @@ impl Driver {
         let deadline = Instant::now() + self.opts.round_timeout;
         let store = self.store.clone();
         let nt = targets.len() + have.len();
+        let peers = self.peers();
+        let sid = self.sid;
         let c = self
             .collect(Kind::Update, round, 0, &targets, deadline, |p, s| {
                 let update = block(|| server.check(p, &s.payload))?;
-                store.append_contribution(round, p, &s.payload)?;
+                if peers.knows(p) {
+                    peers.verify(&sid, phase::UPDATE, round, p, update.digest(), &s.signature)?;
+                }
+                let entry = Signed {
+                    party: p,
+                    kind: Kind::Update as i32,
+                    payload: s.payload.clone(),
+                    signature: s.signature.clone(),
+                    round,
+                };
+                store.append_contribution(round, p, &entry.encode_to_vec())?;
                 block(|| server.add(update))?;
                 info!(
                     round,
@@ -1108,9 +1426,10 @@ impl Driver {
                     asked = nt,
                     "update accepted"
                 );
-                Ok(())
+                Ok(entry)
             })
             .await;
+        signatures.extend(c.accepted);
         let mut rejected = c.rejected;
         let contributors = server.contributors();
         let collect_secs = t0.elapsed().as_secs_f64();
@@ -1123,10 +1442,44 @@ impl Driver {
             });
         }
 
+        // Every contributor approves the set (once per round).
+        let set = server.contribution_set();
+        let enc_id = server.enc_id();
+        let approvals = match self.approve(round, &set, &enc_id, &mut rejected).await {
+            Ok(a) => a,
+            Err(reason) => {
+                warn!(round, %reason, "round not released");
+                self.store
+                    .write_atomic(&format!("round-{round}.skipped"), reason.as_bytes())?;
+                self.summary_line(
+                    &serde_json::json!({"round": round, "released": false, "reason": reason})
+                        .to_string(),
+                );
+                return Ok(());
+            }
+        };
+        // What every committee member checks: each update signed by its
+        // party, and every contributor's approval of this exact set.
+        let mut evidence: Vec<Signed> = set
+            .iter()
+            .filter_map(|(p, d)| {
+                signatures.get(p).map(|sg| Signed {
+                    payload: d.to_vec(),
+                    ..sg.clone()
+                })
+            })
+            .collect();
+        evidence.extend(approvals);
+
+        if self.opts.misbehave == Some(CoordinatorMisbehave::ForgeContributor) && round == 0 {
+            self.forge_contributor(keys, round, &set, &evidence, &mut rejected)
+                .await?;
+        }
+
         // Threshold decryption by a committee of t live parties.
         let t1 = Instant::now();
         let mut excluded: BTreeSet<u32> = BTreeSet::new();
-        let mut attempt = 0u32;
+        let mut attempts = 0u32;
         let (result, committee) = loop {
             let alive: Vec<u32> = self
                 .alive()
@@ -1140,19 +1493,21 @@ impl Driver {
                     need: t,
                 });
             }
-            if attempt >= 5 {
+            if attempts >= MAX_ATTEMPTS {
                 return Err(Error::Protocol(format!(
-                    "round {round}: threshold decryption failed after {attempt} attempts"
+                    "round {round}: threshold decryption failed after {attempts} attempts"
                 )));
             }
             let committee: Vec<u32> = alive[..t].to_vec();
-            let rng = &mut self.rng;
-            let request = block(|| server.request(&committee, rng))?;
+            let request = block(|| server.request(&committee))?;
+            let attempt = attempts;
+            attempts += 1;
             let mut task = Task::new(Kind::Decrypt);
             task.round = round;
             task.attempt = attempt;
             task.payload = request.clone();
             task.ids = committee.clone();
+            task.signed = evidence.clone();
             let cset: BTreeSet<u32> = committee.iter().copied().collect();
             self.broadcast(&cset, &task).await;
             let deadline = Instant::now() + self.opts.round_timeout;
@@ -1164,9 +1519,8 @@ impl Driver {
                 })
                 .await;
             rejected.extend(c.rejected);
-            attempt += 1;
             if !c.failed.is_empty() {
-                warn!(round, attempt, failed = ?c.failed, "committee member(s) failed; new committee");
+                warn!(round, attempt, failed = ?c.failed, "committee member(s) failed or refused; new committee");
                 excluded.extend(&c.failed);
                 continue;
             }
@@ -1204,6 +1558,11 @@ impl Driver {
         let alive = self.alive();
         self.broadcast(&alive, &rt).await;
 
+        if self.opts.misbehave == Some(CoordinatorMisbehave::RepeatDecryption) && round == 0 {
+            self.repeat_decryption(keys, round, &set, &evidence, &committee, &mut rejected)
+                .await?;
+        }
+
         let summary = RoundSummary {
             round,
             contributors: result.contributors.clone(),
@@ -1211,7 +1570,7 @@ impl Driver {
             dropped: self.dropped.difference(&dropped_before).copied().collect(),
             rejected,
             committee,
-            attempts: attempt,
+            attempts,
             bytes_in: self.bytes_in - in0,
             bytes_out: self.bytes_out - out0,
             secs: t0.elapsed().as_secs_f64(),
@@ -1235,6 +1594,111 @@ impl Driver {
         if let Ok(line) = serde_json::to_string(&summary) {
             self.summary_line(&line);
         }
+        Ok(())
+    }
+
+    /// Test misbehaviour: asks the first `t` live parties to decrypt a
+    /// "sum" of the first contributor's real update and a zero encrypted in
+    /// the second contributor's name, with the evidence of the real set.
+    /// Honest committee members refuse; the coordinator logs what they said.
+    async fn forge_contributor(
+        &mut self,
+        keys: &Keys,
+        round: u64,
+        set: &[(u32, [u8; 32])],
+        evidence: &[Signed],
+        rejected: &mut Vec<(u32, String)>,
+    ) -> Result<()> {
+        let (Keys::Ckks(key), [(victim, _), (other, _), ..]) = (keys, set) else {
+            return Ok(());
+        };
+        let real = evidence
+            .iter()
+            .find(|e| e.party == *victim && e.kind == Kind::Update as i32)
+            .and_then(|_| self.store.contributions(round).ok())
+            .and_then(|c| c.into_iter().find(|(p, _)| p == victim))
+            .and_then(|(_, rec)| Signed::decode(rec.as_slice()).ok())
+            .map(|s| s.payload);
+        let Some(real) = real else {
+            return Ok(());
+        };
+        warn!(victim, other, "asking for the decryption of party {victim}'s update next to a zero forged in party {other}'s name (test)");
+        let zero = vec![0.0; self.cfg.len];
+        let forged = key.encrypt_update(*other, round, &zero, &mut self.rng)?;
+        let mut fake = Server::new(key, round, self.cfg.len)?;
+        fake.add(&real)?;
+        fake.add(&forged)?;
+        let committee: Vec<u32> = self.alive().into_iter().take(self.cfg.threshold).collect();
+        let request = fake.decryption_request(&committee)?;
+        let mut task = Task::new(Kind::Decrypt);
+        task.round = round;
+        task.attempt = 0;
+        task.payload = request;
+        task.ids = committee.clone();
+        task.signed = evidence.to_vec();
+        let cset: BTreeSet<u32> = committee.iter().copied().collect();
+        self.broadcast(&cset, &task).await;
+        let deadline = Instant::now() + self.opts.round_timeout;
+        let c = self
+            .collect(Kind::Decrypt, round, 0, &cset, deadline, |_, _| Ok(()))
+            .await;
+        if c.accepted.is_empty() {
+            warn!(round, refusals = ?c.rejected, "every committee member refused the forged sum (test)");
+        } else {
+            error!(round, shares = ?c.accepted.keys(), "decryption shares of a forged sum (test)");
+        }
+        rejected.extend(c.rejected);
+        Ok(())
+    }
+
+    /// Test misbehaviour: after the round was released, asks the committee
+    /// to decrypt a second sum of the same round (all contributors but the
+    /// last), with the evidence it has. Honest members refuse.
+    async fn repeat_decryption(
+        &mut self,
+        keys: &Keys,
+        round: u64,
+        set: &[(u32, [u8; 32])],
+        evidence: &[Signed],
+        committee: &[u32],
+        rejected: &mut Vec<(u32, String)>,
+    ) -> Result<()> {
+        let Some(((last, _), rest)) = set.split_last() else {
+            return Ok(());
+        };
+        warn!(
+            round,
+            left_out = last,
+            "asking for a second sum of the same round (test)"
+        );
+        let mut fake = RoundServer::new(keys, round, self.cfg.len)?;
+        for (p, rec) in self.store.contributions(round)? {
+            if rest.iter().any(|(q, _)| *q == p) {
+                if let Ok(sg) = Signed::decode(rec.as_slice()) {
+                    let u = block(|| fake.check(p, &sg.payload))?;
+                    fake.add(u)?;
+                }
+            }
+        }
+        let request = block(|| fake.request(committee))?;
+        let mut task = Task::new(Kind::Decrypt);
+        task.round = round;
+        task.attempt = 0;
+        task.payload = request;
+        task.ids = committee.to_vec();
+        task.signed = evidence.to_vec();
+        let cset: BTreeSet<u32> = committee.iter().copied().collect();
+        self.broadcast(&cset, &task).await;
+        let deadline = Instant::now() + self.opts.round_timeout;
+        let c = self
+            .collect(Kind::Decrypt, round, 0, &cset, deadline, |_, _| Ok(()))
+            .await;
+        if c.accepted.is_empty() {
+            warn!(round, refusals = ?c.rejected, "every committee member refused a second sum of the round (test)");
+        } else {
+            error!(round, shares = ?c.accepted.keys(), "decryption shares of a second sum (test)");
+        }
+        rejected.extend(c.rejected);
         Ok(())
     }
 }
@@ -1325,6 +1789,8 @@ pub async fn run(opts: CoordinatorOptions) -> Result<()> {
         bytes_out: 0,
         rng: ChaCha20Rng::from_entropy(),
         substitute: None,
+        e2e_session: BTreeMap::new(),
+        commit_sigs: BTreeMap::new(),
     };
     if driver.opts.misbehave == Some(CoordinatorMisbehave::SubstituteE2eKey) {
         let victim = driver.cfg.parties as u32;

@@ -163,16 +163,22 @@ impl KeySigner {
         e2e_public: &[u8],
     ) -> Result<KeyAnnouncement> {
         let msg = announcement_message(ca.fingerprint(), party, e2e_public);
-        let sig = self
-            .key
-            .sign(&ring::rand::SystemRandom::new(), &msg)
-            .map_err(|_| Error::E2e("signing the end-to-end key failed".into()))?;
         Ok(KeyAnnouncement {
             party,
             e2e_public: e2e_public.to_vec(),
             cert: self.cert.clone(),
-            signature: sig.as_ref().to_vec(),
+            signature: self.sign_bytes(&msg)?,
+            session_signature: Vec::new(),
         })
+    }
+
+    /// Signs `msg` with the certificate's key (ECDSA P-256 SHA-256, DER).
+    pub(crate) fn sign_bytes(&self, msg: &[u8]) -> Result<Vec<u8>> {
+        let sig = self
+            .key
+            .sign(&ring::rand::SystemRandom::new(), msg)
+            .map_err(|_| Error::E2e("signing failed".into()))?;
+        Ok(sig.as_ref().to_vec())
     }
 }
 

@@ -54,6 +54,26 @@ pub enum Error {
         /// Why.
         fault: crate::e2e::KeyFault,
     },
+    /// A signed statement relayed by the coordinator does not verify under
+    /// the certificate of the party it names: the coordinator (or that
+    /// party) is faulty. Nothing built on it is used.
+    #[error("the {what} of party {party} does not carry party {party}'s signature: the coordinator relayed a forged or altered message")]
+    BadSignature {
+        /// The party named.
+        party: u32,
+        /// What was signed (the statement's phase).
+        what: &'static str,
+    },
+    /// What the coordinator relayed contradicts what the parties signed
+    /// (a key that is not the sum of the signed shares, a share that does
+    /// not match its signed commitment, a contributor set this party did not
+    /// approve…): the coordinator is faulty.
+    #[error("the coordinator is faulty: {0}")]
+    Tampered(String),
+    /// A session or request this party's own policy refuses (smudging λ,
+    /// threshold, contributors, security level).
+    #[error("refused by this party's policy: {0}")]
+    Policy(String),
     /// TLS / certificate error.
     #[error("tls: {0}")]
     Tls(String),

@@ -24,6 +24,7 @@ mod error;
 pub mod party;
 pub mod proto;
 pub mod session;
+pub mod sign;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use hekit_mpc::coordinator::{self, CoordinatorMisbehave, CoordinatorOptions};
 use hekit_mpc::party::{self, parse_misbehave, PartyOptions};
-use hekit_mpc::session::{Scheme, SessionConfig};
+use hekit_mpc::session::{Policy, Scheme, SessionConfig};
 
 #[derive(Parser)]
 #[command(
@@ -94,9 +94,13 @@ struct CoordinatorArgs {
     /// Bound on every coordinate.
     #[arg(long, default_value_t = 16.0)]
     max_abs: f64,
-    /// Statistical security of the smudging noise (CKKS).
+    /// Statistical security of the smudging noise (CKKS; at least 40, or
+    /// --insecure-weak-smudging).
     #[arg(long, default_value_t = 40)]
     lambda: u32,
+    /// Allow smudging λ below 40 (INSECURE; every party must opt in too).
+    #[arg(long)]
+    insecure_weak_smudging: bool,
     /// Minimum contributors per decrypted sum.
     #[arg(long, default_value_t = 2)]
     min_contributors: usize,
@@ -139,8 +143,8 @@ struct CoordinatorArgs {
     /// Append a JSON summary line per round to this file.
     #[arg(long)]
     summary: Option<PathBuf>,
-    /// Test only: misbehave (substitute-e2e-key: relay the coordinator's
-    /// own end-to-end key as the last party's).
+    /// Test only: misbehave (substitute-e2e-key, substitute-key,
+    /// drop-key-share, forge-contributor, repeat-decryption).
     #[arg(long, hide = true)]
     misbehave_coordinator: Option<CoordinatorMisbehave>,
 }
@@ -170,9 +174,21 @@ struct PartyArgs {
     /// Refuse a session of another threshold.
     #[arg(long)]
     expect_threshold: Option<usize>,
-    /// Refuse to decrypt sums of fewer updates.
+    /// Refuse to approve or decrypt sums of fewer updates.
     #[arg(long, default_value_t = 2)]
     min_contributors: usize,
+    /// Refuse sessions whose smudging λ is smaller (never below 40 without
+    /// --insecure-accept-weak-session).
+    #[arg(long, default_value_t = 40)]
+    min_lambda: u32,
+    /// Refuse sessions whose threshold is smaller (default: a strict
+    /// majority of the session's parties).
+    #[arg(long)]
+    min_threshold: Option<usize>,
+    /// Accept λ < 40 and thresholds below the minimum (INSECURE: tests and
+    /// experiments only).
+    #[arg(long)]
+    insecure_accept_weak_session: bool,
     /// Accept Paillier sessions on the published test primes (INSECURE).
     #[arg(long)]
     allow_insecure_test_primes: bool,
@@ -250,6 +266,7 @@ fn main() -> ExitCode {
                 frac_bits: a.frac_bits,
                 dealer: a.dealer,
                 seed,
+                insecure_weak_smudging: a.insecure_weak_smudging,
             };
             let opts = CoordinatorOptions {
                 listen: a.listen,
@@ -279,7 +296,12 @@ fn main() -> ExitCode {
                 input_scale: a.input_scale,
                 expect_parties: a.expect_parties,
                 expect_threshold: a.expect_threshold,
-                min_contributors: a.min_contributors,
+                policy: Policy {
+                    min_lambda: a.min_lambda,
+                    min_threshold: a.min_threshold,
+                    min_contributors: a.min_contributors,
+                    insecure_accept_weak_session: a.insecure_accept_weak_session,
+                },
                 allow_insecure: a.allow_insecure_test_primes,
                 reconnect_timeout: secs(a.reconnect_timeout),
                 output_dir: a.output_dir,

@@ -2,26 +2,32 @@
 //! its Shamir share, or its threshold Paillier key share, never leave the
 //! process) and decryption-committee member.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ml_he::aggregation::paillier_variant::{self as pv, PaillierSession};
-use ml_he::aggregation::{aggregate_relin_round1, AggregationParams, Client, SessionKey};
+use ml_he::aggregation::{
+    aggregate_relin_round1, contribution_set_digest, finish_galois_keys, finish_relin_key,
+    inspect_request, update_digest, AggregationParams, Client, RequestInfo, SessionKey,
+};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use sha2::Digest;
 use threshold::paillier::{KeyShare, PublicParams};
-use threshold::{RelinEphemeral, RelinRound1Share, SecretShareMessage};
+use threshold::{
+    GaloisKeyShare, PublicKeyShare, RelinEphemeral, RelinKeyRound1, RelinRound1Share,
+    RelinRound2Share, SecretShareMessage,
+};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
 use crate::certs::SessionCa;
-use crate::e2e::{verify_announcement, E2eKey};
-use crate::proto::{CoordinatorClient, Hello, KeyAnnouncement, Kind, Submission, Task};
-use crate::session::{hex, party_input, Scheme, SessionConfig};
+use crate::e2e::{verify_announcement, E2eKey, KeySigner};
+use crate::proto::{Bundle, CoordinatorClient, Hello, KeyAnnouncement, Kind, Submission, Task};
+use crate::session::{collective_key_id, hex, party_input, Policy, Scheme, SessionConfig};
+use crate::sign::{self, phase, Content, Peers};
 use crate::{Error, Result};
 
 pub(crate) const DEAL_PURPOSE: &str = "shamir-dealing";
@@ -46,6 +52,9 @@ pub enum Misbehave {
     ImpersonateKeygen,
     /// A `Hello` announcing another X25519 key than the signed one.
     ForgeE2eKey,
+    /// Refuses to approve the round's contributor set (as a party that dies
+    /// between submitting and approving).
+    NoApprove,
 }
 
 impl std::str::FromStr for Misbehave {
@@ -60,6 +69,7 @@ impl std::str::FromStr for Misbehave {
             "bad-share" => Self::BadShare,
             "impersonate-keygen" => Self::ImpersonateKeygen,
             "forge-e2e-key" => Self::ForgeE2eKey,
+            "no-approve" => Self::NoApprove,
             _ => return Err(format!("unknown misbehaviour {s:?}")),
         })
     }
@@ -102,8 +112,9 @@ pub struct PartyOptions {
     pub expect_parties: Option<usize>,
     /// Refuse sessions whose threshold differs.
     pub expect_threshold: Option<usize>,
-    /// Refuse sessions (and decryptions) with fewer contributors.
-    pub min_contributors: usize,
+    /// What this party accepts (λ, threshold floor, contributors), whatever
+    /// the coordinator proposes.
+    pub policy: Policy,
     /// Accept Paillier sessions on the published test primes (INSECURE).
     pub allow_insecure: bool,
     /// Give up when the coordinator is unreachable this long.
@@ -123,8 +134,16 @@ enum Outcome {
 
 struct Paillier {
     session: Arc<PaillierSession>,
-    share: KeyShare,
+    holder: pv::KeyHolder,
     fast: paillier::FastEncryptor,
+}
+
+/// The collective CKKS key while it is being verified: recomputed by this
+/// party from the signed shares, installed only once every party has
+/// acknowledged its id.
+struct Pending {
+    key: SessionKey,
+    round1: Option<RelinKeyRound1>,
 }
 
 struct State {
@@ -133,9 +152,13 @@ struct State {
     e2e: E2eKey,
     /// This party's signed announcement of `e2e` (sent in every `Hello`).
     announcement: KeyAnnouncement,
+    /// Signs this party's statements (its certificate's key).
+    signer: KeySigner,
     /// The session CA: every relayed end-to-end key must be signed by a
     /// certificate chaining to it.
     ca: SessionCa,
+    /// The verified certificates of the session's parties.
+    peers: Peers,
     cfg: Option<SessionConfig>,
     sid: [u8; 32],
     params: Option<Arc<AggregationParams>>,
@@ -143,16 +166,32 @@ struct State {
     relin_eph: Option<RelinEphemeral>,
     own_dealing: Option<Zeroizing<Vec<u8>>>,
     directory: BTreeMap<u32, Vec<u8>>,
-    key: Option<SessionKey>,
+    /// This party's public-key share (bytes) and everybody's signed
+    /// commitments to theirs.
+    own_pk_share: Option<Vec<u8>>,
+    commitments: BTreeMap<u32, [u8; 32]>,
+    pending: Option<Pending>,
+    /// Identifier of the confirmed collective keys (empty until every party
+    /// acknowledged it).
     key_id: Vec<u8>,
+    /// The identifier contribution sets are bound to (`SessionKey::id` or
+    /// the Paillier session id).
+    enc_id: [u8; 32],
     paillier: Option<Paillier>,
     dealt_paillier: Option<KeyShare>,
     updates: BTreeMap<u64, Vec<u8>>,
-    shares: BTreeMap<(u64, u32), Vec<u8>>,
+    /// The contributor set this party approved in each round.
+    approved: BTreeMap<u64, [u8; 32]>,
+    /// Decryption shares made, by round, attempt and request digest.
+    shares: BTreeMap<(u64, u32, [u8; 32]), Vec<u8>>,
 }
 
 fn proto(s: impl Into<String>) -> Error {
     Error::Protocol(s.into())
+}
+
+fn tampered(s: impl Into<String>) -> Error {
+    Error::Tampered(s.into())
 }
 
 impl State {
@@ -162,6 +201,10 @@ impl State {
 
     fn params(&self) -> Result<&Arc<AggregationParams>> {
         self.params.as_ref().ok_or_else(|| proto("no CKKS session"))
+    }
+
+    fn all(&self) -> Result<BTreeSet<u32>> {
+        Ok((1..=self.cfg()?.parties as u32).collect())
     }
 
     fn misbehaves(&self, round: u64) -> Option<Misbehave> {
@@ -176,11 +219,17 @@ impl State {
         self.client.as_mut().ok_or_else(|| proto("no client"))
     }
 
+    fn sign(&self, phase: &str, round: u64, digest: &[u8; 32]) -> Result<Vec<u8>> {
+        self.signer
+            .sign(&self.sid, phase, round, self.opts.id, digest)
+    }
+
     /// Reads and verifies the relayed directory of end-to-end keys: every
     /// entry must be signed by its party's certificate (chaining to the
-    /// session CA, naming that party), or key generation fails here, before
-    /// anything is sealed to or opened from it.
-    fn read_directory(&mut self, task: &Task) -> Result<()> {
+    /// session CA, naming that party) and, once the session is known
+    /// (`session_bound`), signed again bound to the session id — or the
+    /// step fails here, before anything is sealed to or opened from it.
+    fn read_directory(&mut self, task: &Task, session_bound: bool) -> Result<()> {
         let n = self.cfg()?.parties;
         if task.directory.len() != n {
             return Err(Error::Malformed {
@@ -189,6 +238,7 @@ impl State {
             });
         }
         let mut dir = BTreeMap::new();
+        let mut peers = Peers::default();
         for a in &task.directory {
             let p = a.party;
             if p == 0 || p as usize > n || dir.contains_key(&p) {
@@ -201,12 +251,26 @@ impl State {
                 warn!(party = p, error = %e, "refusing to seal to or open from this party");
                 return Err(e);
             }
+            peers.insert(p, a.cert.clone());
+            if session_bound {
+                let d = sign::sha256(&a.e2e_public);
+                if let Err(e) =
+                    peers.verify(&self.sid, phase::E2E_KEY, 0, p, &d, &a.session_signature)
+                {
+                    warn!(party = p, error = %e, "end-to-end key not bound to this session");
+                    return Err(e);
+                }
+            }
             dir.insert(p, a.e2e_public.clone());
         }
         if dir.get(&self.opts.id) != Some(&self.e2e.public_bytes()) {
-            return Err(proto("the directory does not hold this party's key"));
+            return Err(tampered("the directory does not hold this party's key"));
+        }
+        if !self.directory.is_empty() && self.directory != dir {
+            return Err(tampered("the directory of end-to-end keys changed"));
         }
         self.directory = dir;
+        self.peers = peers;
         Ok(())
     }
 
@@ -231,21 +295,17 @@ impl State {
         if o.expect_parties.is_some_and(|n| n != cfg.parties)
             || o.expect_threshold.is_some_and(|t| t != cfg.threshold)
         {
-            return Err(proto(format!(
+            return Err(Error::Policy(format!(
                 "session of {} of {} parties, this party expects {:?} of {:?}",
                 cfg.threshold, cfg.parties, o.expect_threshold, o.expect_parties
             )));
         }
-        if cfg.min_contributors < o.min_contributors {
-            return Err(proto(format!(
-                "session decrypts sums of {} update(s), this party's policy is at least {}",
-                cfg.min_contributors, o.min_contributors
-            )));
-        }
+        o.policy.check(&cfg)?;
         if cfg.scheme == Scheme::Paillier && cfg.paillier_insecure_test_primes && !o.allow_insecure
         {
-            return Err(proto(
-                "session uses the published Paillier test primes (pass --allow-insecure-test-primes)",
+            return Err(Error::Policy(
+                "session uses the published Paillier test primes (pass --allow-insecure-test-primes)"
+                    .into(),
             ));
         }
         if o.id as usize > cfg.parties {
@@ -253,7 +313,7 @@ impl State {
         }
         if let Some(old) = &self.cfg {
             if old != &cfg {
-                return Err(proto("the coordinator changed the session"));
+                return Err(tampered("the coordinator changed the session"));
             }
         }
         self.sid = task
@@ -262,27 +322,116 @@ impl State {
             .try_into()
             .map_err(|_| proto("session id"))?;
         self.cfg = Some(cfg.clone());
-        self.read_directory(task)?;
-        info!(session = %hex(&self.sid[..8]), scheme = ?cfg.scheme, parties = cfg.parties, threshold = cfg.threshold, "joined session");
+        self.read_directory(task, false)?;
+        info!(session = %hex(&self.sid[..8]), scheme = ?cfg.scheme, parties = cfg.parties, threshold = cfg.threshold, lambda = cfg.lambda, "joined session");
+        let e2e_sig = self.sign(phase::E2E_KEY, 0, &sign::sha256(&self.e2e.public_bytes()))?;
         let mut sub = Submission {
             kind: Kind::Session as i32,
+            blobs: vec![e2e_sig],
             ..Default::default()
         };
-        if cfg.scheme == Scheme::Ckks && self.client.is_none() {
-            let params = cfg.aggregation_params()?;
-            let mut client = Client::new(&params, self.opts.id, &mut self.rng)?;
-            let share = client.public_key_share(&mut self.rng)?;
-            sub.kind = Kind::PkShare as i32;
-            sub.payload = share.to_bytes();
-            self.client = Some(client);
-            self.params = Some(params);
+        if cfg.scheme == Scheme::Ckks {
+            if self.client.is_none() {
+                let params = cfg.aggregation_params()?;
+                let mut client = Client::new(&params, self.opts.id, &mut self.rng)?;
+                let share = client.public_key_share(&mut self.rng)?;
+                self.own_pk_share = Some(share.to_bytes());
+                self.client = Some(client);
+                self.params = Some(params);
+            }
+            let commit = sign::sha256(self.own_pk_share.as_deref().unwrap_or_default());
+            sub.payload = commit.to_vec();
+            sub.signature = self.sign(phase::PK_COMMIT, 0, &commit)?;
         }
-        self.cfg = Some(cfg);
         Ok(sub)
     }
 
+    /// Every party's signed commitment to its public-key share; this party
+    /// reveals its share only once it holds all of them (so no party can
+    /// choose its share after seeing the others').
+    fn on_pk_commits(&mut self, task: &Task) -> Result<Submission> {
+        let all = self.all()?;
+        let got = sign::verify_each(
+            &self.peers,
+            &self.sid,
+            &task.signed,
+            Kind::PkShare,
+            phase::PK_COMMIT,
+            0,
+            &all,
+            Content::Digest,
+        )?;
+        let mut commitments = BTreeMap::new();
+        for (p, c) in got {
+            commitments.insert(p, sign::as_digest(c, "public-key commitment")?);
+        }
+        let own = self
+            .own_pk_share
+            .clone()
+            .ok_or_else(|| proto("no public-key share"))?;
+        if commitments.get(&self.opts.id) != Some(&sign::sha256(&own)) {
+            return Err(tampered(
+                "relayed another public-key commitment in this party's name",
+            ));
+        }
+        self.commitments = commitments;
+        Ok(Submission {
+            kind: Kind::PkShare as i32,
+            payload: own,
+            ..Default::default()
+        })
+    }
+
+    /// Recomputes the collective public key from the relayed shares, each
+    /// checked against its party's signed commitment.
+    fn recompute_public_key(&mut self, task: &Task) -> Result<()> {
+        let params = self.params()?.clone();
+        let rp = params.ckks().rlwe().clone();
+        let n = self.cfg()?.parties;
+        let entries: Vec<_> = task
+            .signed
+            .iter()
+            .filter(|e| e.kind == Kind::PkShare as i32)
+            .collect();
+        if entries.len() != n {
+            return Err(tampered(format!(
+                "relayed {} public-key shares for {n} parties",
+                entries.len()
+            )));
+        }
+        let mut shares = Vec::with_capacity(n);
+        for e in entries {
+            let Some(c) = self.commitments.get(&e.party) else {
+                return Err(tampered(format!(
+                    "public-key share of unknown party {}",
+                    e.party
+                )));
+            };
+            if &sign::sha256(&e.payload) != c {
+                return Err(tampered(format!(
+                    "the public-key share relayed for party {} is not the one it committed to",
+                    e.party
+                )));
+            }
+            let share = PublicKeyShare::from_bytes(&rp, &e.payload)?;
+            if share.party().0 != e.party {
+                return Err(tampered(format!(
+                    "public-key share of party {} relayed as party {}'s",
+                    share.party().0,
+                    e.party
+                )));
+            }
+            shares.push(share);
+        }
+        let key = SessionKey::from_shares(&params, shares)?;
+        info!(key = %hex(&key.id()[..8]), "collective public key recomputed from the committed shares");
+        self.pending = Some(Pending { key, round1: None });
+        Ok(())
+    }
+
     fn on_deal(&mut self, task: &Task) -> Result<Submission> {
-        self.read_directory(task)?;
+        self.read_directory(task, true)?;
+        self.recompute_public_key(task)?;
         let rp = self.params()?.ckks().rlwe().clone();
         let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;
         let msgs = client.deal(&mut self.rng)?;
@@ -311,6 +460,7 @@ impl State {
     }
 
     fn on_dealings(&mut self, task: &Task) -> Result<Submission> {
+        self.read_directory(task, true)?;
         let rp = self.params()?.ckks().rlwe().clone();
         let own = self
             .own_dealing
@@ -348,9 +498,11 @@ impl State {
         let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
         let (share, eph) = self.client()?.relin_key_round1(&mut rng)?;
         self.relin_eph = Some(eph);
+        let payload = share.to_bytes();
         Ok(Submission {
             kind: Kind::Relin1 as i32,
-            payload: share.to_bytes(),
+            signature: self.sign(phase::RELIN1, 0, &sign::sha256(&payload))?,
+            payload,
             ..Default::default()
         })
     }
@@ -358,17 +510,29 @@ impl State {
     fn on_relin2(&mut self, task: &Task) -> Result<Submission> {
         let params = self.params()?.clone();
         let rp = params.ckks().rlwe().clone();
-        let n = self.cfg()?.parties;
-        if task.blobs.len() != n {
-            return Err(proto(format!(
-                "{} round-one shares for {n} parties",
-                task.blobs.len()
-            )));
-        }
-        let shares = task
-            .blobs
+        let all = self.all()?;
+        let got = sign::verify_each(
+            &self.peers,
+            &self.sid,
+            &task.signed,
+            Kind::Relin1,
+            phase::RELIN1,
+            0,
+            &all,
+            Content::Hashed,
+        )?;
+        let shares = got
             .iter()
-            .map(|b| Ok(RelinRound1Share::from_bytes(&rp, b)?))
+            .map(|(&p, b)| {
+                let s = RelinRound1Share::from_bytes(&rp, b)?;
+                if s.party().0 != p {
+                    return Err(tampered(format!(
+                        "relinearization share of party {} relayed as party {p}'s",
+                        s.party().0
+                    )));
+                }
+                Ok(s)
+            })
             .collect::<Result<Vec<_>>>()?;
         let round1 = aggregate_relin_round1(&params, shares)?;
         let eph = self
@@ -377,16 +541,21 @@ impl State {
             .ok_or_else(|| proto("relinearization round two before round one"))?;
         let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
         let share = self.client()?.relin_key_round2(eph, &round1, &mut rng)?;
+        if let Some(p) = &mut self.pending {
+            p.round1 = Some(round1);
+        }
+        let payload = share.to_bytes();
         Ok(Submission {
             kind: Kind::Relin2 as i32,
-            payload: share.to_bytes(),
+            signature: self.sign(phase::RELIN2, 0, &sign::sha256(&payload))?,
+            payload,
             ..Default::default()
         })
     }
 
     fn on_galois(&mut self, task: &Task) -> Result<Submission> {
         let mut rng = ChaCha20Rng::from_rng(&mut self.rng).map_err(|e| proto(e.to_string()))?;
-        if self
+        let blobs = if self
             .opts
             .misbehave
             .iter()
@@ -401,36 +570,32 @@ impl State {
                 &mut rng,
             );
             let crs = threshold::Crs::from_seed(cfg.seed_bytes()?);
-            let blobs = task
-                .ids
+            task.ids
                 .iter()
                 .map(|&e| {
                     Ok(fake
                         .galois_key_share(&crs, e as usize, &mut rng)?
                         .to_bytes())
                 })
-                .collect::<Result<Vec<_>>>()?;
-            return Ok(Submission {
-                kind: Kind::Galois as i32,
-                blobs,
-                ..Default::default()
-            });
-        }
-        let client = self.client()?;
-        let blobs = task
-            .ids
-            .iter()
-            .map(|&e| Ok(client.galois_key_share(e as usize, &mut rng)?.to_bytes()))
-            .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            let client = self.client()?;
+            task.ids
+                .iter()
+                .map(|&e| Ok(client.galois_key_share(e as usize, &mut rng)?.to_bytes()))
+                .collect::<Result<Vec<_>>>()?
+        };
+        let payload = prost::Message::encode_to_vec(&Bundle { blobs });
         Ok(Submission {
             kind: Kind::Galois as i32,
-            blobs,
+            signature: self.sign(phase::GALOIS, 0, &sign::sha256(&payload))?,
+            payload,
             ..Default::default()
         })
     }
 
     fn on_paillier_deal(&mut self, task: &Task) -> Result<Submission> {
-        self.read_directory(task)?;
+        self.read_directory(task, true)?;
         let cfg = self.cfg()?.clone();
         if cfg.dealer != self.opts.id {
             return Err(proto(
@@ -481,6 +646,7 @@ impl State {
     }
 
     fn on_paillier_key(&mut self, task: &Task) -> Result<Submission> {
+        self.read_directory(task, true)?;
         let cfg = self.cfg()?.clone();
         let params = PublicParams::from_bytes(&task.payload)?;
         let share = match self.dealt_paillier.take() {
@@ -501,13 +667,16 @@ impl State {
             }
         };
         if share.public_params() != &params || share.party().0 != self.opts.id {
-            return Err(proto("the key share does not match the public parameters"));
+            return Err(tampered(
+                "the relayed Paillier parameters are not those of the dealer's sealed key share",
+            ));
         }
         let session = cfg.paillier_session(params)?;
         let fast = session.fast_encryptor(&mut self.rng)?;
+        let holder = pv::KeyHolder::new(&session, share, self.opts.policy.min_contributors)?;
         self.paillier = Some(Paillier {
             session,
-            share,
+            holder,
             fast,
         });
         info!("threshold Paillier key share received");
@@ -517,37 +686,186 @@ impl State {
         })
     }
 
-    fn on_key(&mut self, task: &Task) -> Result<Submission> {
+    /// Recomputes the collective relinearization and Galois keys from the
+    /// relayed, signed shares; returns their serialized forms.
+    fn recompute_evaluation_keys(&self, task: &Task) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
         let cfg = self.cfg()?.clone();
-        let id = match cfg.scheme {
+        let params = self.params()?.clone();
+        let rp = params.ckks().rlwe().clone();
+        let all = self.all()?;
+        let pending = self
+            .pending
+            .as_ref()
+            .ok_or_else(|| proto("no public key"))?;
+        let relin = if cfg.relin {
+            let got = sign::verify_each(
+                &self.peers,
+                &self.sid,
+                &task.signed,
+                Kind::Relin2,
+                phase::RELIN2,
+                0,
+                &all,
+                Content::Hashed,
+            )?;
+            let shares = got
+                .iter()
+                .map(|(&p, b)| {
+                    let s = RelinRound2Share::from_bytes(&rp, b)?;
+                    if s.party().0 != p {
+                        return Err(tampered(format!(
+                            "relinearization share of party {} relayed as party {p}'s",
+                            s.party().0
+                        )));
+                    }
+                    Ok(s)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let round1 = pending
+                .round1
+                .clone()
+                .ok_or_else(|| proto("relinearization key without round one"))?;
+            Some(finish_relin_key(&params, round1, shares)?.to_bytes())
+        } else {
+            None
+        };
+        let galois = if cfg.galois.is_empty() {
+            None
+        } else {
+            let got = sign::verify_each(
+                &self.peers,
+                &self.sid,
+                &task.signed,
+                Kind::Galois,
+                phase::GALOIS,
+                0,
+                &all,
+                Content::Hashed,
+            )?;
+            let elements = cfg.galois_elements();
+            let mut shares = Vec::new();
+            for (&p, b) in &got {
+                let bundle: Bundle = prost::Message::decode(*b).map_err(|e| Error::Malformed {
+                    what: "Galois-key shares",
+                    reason: e.to_string(),
+                })?;
+                if bundle.blobs.len() != elements.len() {
+                    return Err(tampered(format!(
+                        "party {p} signed {} Galois shares for {} elements",
+                        bundle.blobs.len(),
+                        elements.len()
+                    )));
+                }
+                for (blob, &e) in bundle.blobs.iter().zip(&elements) {
+                    let s = GaloisKeyShare::from_bytes(&rp, blob)?;
+                    if s.party().0 != p || s.element() != e {
+                        return Err(tampered(format!(
+                            "Galois share of party {} for element {} relayed as party {p}'s for {e}",
+                            s.party().0,
+                            s.element()
+                        )));
+                    }
+                    shares.push(s);
+                }
+            }
+            Some(finish_galois_keys(&params, shares)?.to_bytes())
+        };
+        Ok((relin, galois))
+    }
+
+    /// The collective keys: recomputed from the signed shares (first time),
+    /// acknowledged with a signature over their id; or, after the
+    /// coordinator restarted, the id compared with the confirmed one.
+    fn on_key(&mut self, task: &Task) -> Result<Submission> {
+        if !self.key_id.is_empty() {
+            if task.payload != self.key_id {
+                return Err(tampered("the coordinator names another collective key"));
+            }
+            return Ok(Submission {
+                kind: Kind::Key as i32,
+                payload: self.key_id.clone(),
+                signature: self.sign(
+                    phase::KEY_ACK,
+                    0,
+                    &sign::as_digest(&self.key_id, "key id")?,
+                )?,
+                ..Default::default()
+            });
+        }
+        let cfg = self.cfg()?.clone();
+        let (enc_id, relin, galois) = match cfg.scheme {
             Scheme::Ckks => {
-                let params = self.params()?.clone();
-                let key = SessionKey::from_bytes(&params, &task.payload)?;
-                let client = self.client.as_mut().ok_or_else(|| proto("no client"))?;
-                client.set_key(key.clone())?;
-                let id = key.id().to_vec();
-                self.key = Some(key);
-                id
+                let (relin, galois) = self.recompute_evaluation_keys(task)?;
+                let pending = self
+                    .pending
+                    .as_ref()
+                    .ok_or_else(|| proto("no public key"))?;
+                (*pending.key.id(), relin, galois)
             }
             Scheme::Paillier => {
                 let p = self
                     .paillier
                     .as_ref()
                     .ok_or_else(|| proto("no key share"))?;
-                if PublicParams::from_bytes(&task.payload)? != *p.share.public_params() {
-                    return Err(proto("the coordinator sent another Paillier key"));
-                }
-                sha2::Sha256::digest(&task.payload).to_vec()
+                (
+                    sign::sha256(&p.holder.share().public_params().to_bytes()),
+                    None,
+                    None,
+                )
             }
         };
-        if !self.key_id.is_empty() && self.key_id != id {
-            return Err(proto("the coordinator sent another collective key"));
+        let id = collective_key_id(&self.sid, &enc_id, relin.as_deref(), galois.as_deref());
+        if !task.payload.is_empty() && task.payload != id {
+            return Err(tampered(
+                "the coordinator's collective key is not the one recomputed from the signed shares",
+            ));
         }
-        info!(key = %hex(&id[..8]), "collective key installed");
-        self.key_id = id.clone();
+        self.enc_id = match &self.paillier {
+            Some(p) => *p.session.id(),
+            None => enc_id,
+        };
+        info!(key = %hex(&id[..8]), "collective keys recomputed from the signed shares");
         Ok(Submission {
             kind: Kind::Key as i32,
-            payload: id,
+            payload: id.to_vec(),
+            signature: self.sign(phase::KEY_ACK, 0, &id)?,
+            ..Default::default()
+        })
+    }
+
+    /// Every party's signed acknowledgement of the same key id: only then is
+    /// the key installed (this party never encrypts under a key it did not
+    /// recompute, nor under one another party does not hold).
+    fn on_confirm(&mut self, task: &Task) -> Result<Submission> {
+        if self.key_id.is_empty() {
+            let all = self.all()?;
+            let got = sign::verify_each(
+                &self.peers,
+                &self.sid,
+                &task.signed,
+                Kind::Key,
+                phase::KEY_ACK,
+                0,
+                &all,
+                Content::Digest,
+            )?;
+            let mine = got
+                .get(&self.opts.id)
+                .map(|b| b.to_vec())
+                .ok_or_else(|| tampered("no acknowledgement of this party"))?;
+            if let Some((p, _)) = got.iter().find(|(_, b)| **b != mine.as_slice()) {
+                return Err(tampered(format!(
+                    "party {p} acknowledged another collective key than this party"
+                )));
+            }
+            if let Some(pending) = self.pending.take() {
+                self.client()?.set_key(pending.key)?;
+            }
+            info!(key = %hex(&mine[..8]), "collective key confirmed by every party and installed");
+            self.key_id = mine;
+        }
+        Ok(Submission {
+            kind: Kind::Confirm as i32,
             ..Default::default()
         })
     }
@@ -564,6 +882,11 @@ impl State {
     }
 
     fn on_update(&mut self, task: &Task) -> Result<Vec<Submission>> {
+        if self.key_id.is_empty() {
+            return Err(proto(
+                "no confirmed collective key: this party encrypts nothing",
+            ));
+        }
         let cfg = self.cfg()?.clone();
         let round = task.round;
         if task.len as usize != cfg.len {
@@ -603,7 +926,8 @@ impl State {
                 Misbehave::Duplicate => vec![honest.clone(), honest.clone()],
                 Misbehave::Impersonate => {
                     let other = self.opts.id % cfg.parties as u32 + 1;
-                    let key = self.key.as_ref().ok_or_else(|| proto("no key"))?;
+                    let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;
+                    let key = client.session_key().ok_or_else(|| proto("no key"))?;
                     vec![key.encrypt_update(other, round, &x, &mut self.rng)?]
                 }
                 Misbehave::WrongKey => {
@@ -618,7 +942,10 @@ impl State {
                     let other = SessionKey::from_shares(&params, shares)?;
                     vec![other.encrypt_update(self.opts.id, round, &x, &mut self.rng)?]
                 }
-                Misbehave::BadShare | Misbehave::ImpersonateKeygen | Misbehave::ForgeE2eKey => {
+                Misbehave::BadShare
+                | Misbehave::ImpersonateKeygen
+                | Misbehave::ForgeE2eKey
+                | Misbehave::NoApprove => {
                     vec![honest.clone()]
                 }
             };
@@ -629,34 +956,160 @@ impl State {
             bytes = honest.len(),
             "update encrypted"
         );
-        Ok(out
-            .into_iter()
-            .map(|payload| Submission {
-                kind: Kind::Update as i32,
-                round,
-                payload,
-                ..Default::default()
+        out.into_iter()
+            .map(|payload| {
+                Ok(Submission {
+                    kind: Kind::Update as i32,
+                    round,
+                    signature: self.sign(phase::UPDATE, round, &update_digest(&payload))?,
+                    payload,
+                    ..Default::default()
+                })
             })
-            .collect())
+            .collect()
+    }
+
+    /// Approves the round's contributor set — once per round, only a set
+    /// that holds this party's own update, unchanged, and at least this
+    /// party's minimum number of contributors.
+    fn on_approve(&mut self, task: &Task) -> Result<Submission> {
+        let round = task.round;
+        if self.misbehaves(round) == Some(Misbehave::NoApprove) {
+            warn!(round, "withholding the approval on purpose (test)");
+            return Err(proto("withholding the approval (test)"));
+        }
+        if task.ids.len() != task.blobs.len() {
+            return Err(Error::Malformed {
+                what: "contributor set",
+                reason: format!("{} parties, {} digests", task.ids.len(), task.blobs.len()),
+            });
+        }
+        if !task.ids.windows(2).all(|w| w[0] < w[1]) {
+            return Err(Error::Malformed {
+                what: "contributor set",
+                reason: "parties not in increasing order".into(),
+            });
+        }
+        let set: Vec<(u32, [u8; 32])> = task
+            .ids
+            .iter()
+            .zip(&task.blobs)
+            .map(|(&p, d)| Ok((p, sign::as_digest(d, "update digest")?)))
+            .collect::<Result<_>>()?;
+        let own = self
+            .updates
+            .get(&round)
+            .map(|b| update_digest(b))
+            .ok_or_else(|| proto(format!("round {round}: this party submitted no update")))?;
+        match set.iter().find(|(p, _)| *p == self.opts.id) {
+            None => {
+                return Err(proto(format!(
+                    "round {round}: this party is not in the set"
+                )))
+            }
+            Some((_, d)) if *d != own => {
+                return Err(tampered(format!(
+                    "round {round}: the contributor set lists another update in this party's name"
+                )))
+            }
+            Some(_) => {}
+        }
+        let min = self.opts.policy.min_contributors;
+        if set.len() < min {
+            return Err(Error::Policy(format!(
+                "round {round}: a set of {} contributor(s), this party's minimum is {min}",
+                set.len()
+            )));
+        }
+        let digest = contribution_set_digest(&self.enc_id, round, &set);
+        if self.approved.get(&round).is_some_and(|d| *d != digest) {
+            return Err(Error::Policy(format!(
+                "round {round}: this party already approved another contributor set"
+            )));
+        }
+        self.approved.insert(round, digest);
+        info!(round, contributors = ?task.ids, "contributor set approved");
+        Ok(Submission {
+            kind: Kind::Approve as i32,
+            round,
+            payload: digest.to_vec(),
+            signature: self.sign(phase::APPROVE, round, &digest)?,
+            ..Default::default()
+        })
+    }
+
+    /// Checks that every contribution of a decryption request is signed by
+    /// its party and that every contributor approved exactly this set.
+    fn verify_request(&self, task: &Task, info: &RequestInfo) -> Result<()> {
+        let round = task.round;
+        if info.round != round || info.attempt != task.attempt {
+            return Err(tampered(format!(
+                "decryption request for round {} attempt {} in a task for round {round} attempt {}",
+                info.round, info.attempt, task.attempt
+            )));
+        }
+        let contributors: BTreeSet<u32> = info.contributions.iter().map(|(p, _)| *p).collect();
+        let updates = sign::verify_each(
+            &self.peers,
+            &self.sid,
+            &task.signed,
+            Kind::Update,
+            phase::UPDATE,
+            round,
+            &contributors,
+            Content::Digest,
+        )?;
+        for (p, d) in &info.contributions {
+            if updates.get(p).is_some_and(|s| *s != d.as_slice()) {
+                return Err(tampered(format!(
+                    "round {round}: the update of party {p} in the request is not the one party {p} signed"
+                )));
+            }
+        }
+        let approvals = sign::verify_each(
+            &self.peers,
+            &self.sid,
+            &task.signed,
+            Kind::Approve,
+            phase::APPROVE,
+            round,
+            &contributors,
+            Content::Digest,
+        )?;
+        if let Some((p, _)) = approvals
+            .iter()
+            .find(|(_, d)| **d != info.set_digest.as_slice())
+        {
+            return Err(tampered(format!(
+                "round {round}: party {p} did not approve this contributor set"
+            )));
+        }
+        Ok(())
     }
 
     fn on_decrypt(&mut self, task: &Task) -> Result<Submission> {
-        let k = (task.round, task.attempt);
+        let k = (task.round, task.attempt, sign::sha256(&task.payload));
         let share = match self.shares.get(&k) {
             Some(s) => s.clone(),
             None => {
                 let s = if let Some(p) = &self.paillier {
-                    pv::decryption_share(
-                        &p.session,
-                        &p.share,
-                        &task.payload,
-                        self.opts.min_contributors,
-                        &mut self.rng,
-                    )?
+                    let info = pv::inspect_request(&p.session, &task.payload)?;
+                    self.verify_request(task, &info)?;
+                    let p = self.paillier.as_mut().ok_or_else(|| proto("no key"))?;
+                    p.holder.decryption_share(&task.payload, &mut self.rng)?
                 } else {
+                    let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;
+                    let key = client.session_key().ok_or_else(|| proto("no key"))?;
+                    let info = inspect_request(key, &task.payload)?;
+                    self.verify_request(task, &info)?;
                     let client = self.client.as_mut().ok_or_else(|| proto("no client"))?;
                     client.decryption_share(&task.payload, &mut self.rng)?
                 };
+                info!(
+                    round = task.round,
+                    attempt = task.attempt,
+                    "decryption share of a verified sum"
+                );
                 self.shares.insert(k, s.clone());
                 s
             }
@@ -714,13 +1167,15 @@ impl State {
     }
 
     /// Handles one task; keygen failures are fatal, round failures are
-    /// logged (the coordinator drops or skips this party).
+    /// answered with a refusal (the coordinator tries another committee or
+    /// leaves the round unreleased).
     fn handle(&mut self, task: &Task) -> Result<Vec<Submission>> {
         let kind = Kind::try_from(task.kind).unwrap_or(Kind::Unspecified);
         debug!(?kind, round = task.round, bytes = task.size(), "task");
         let one = |s: Submission| vec![s];
         match kind {
             Kind::Session => self.on_session(task).map(one),
+            Kind::PkShare => self.on_pk_commits(task).map(one),
             Kind::Deal => self.on_deal(task).map(one),
             Kind::Dealings => self.on_dealings(task).map(one),
             Kind::Relin1 => self.on_relin1().map(one),
@@ -729,10 +1184,12 @@ impl State {
             Kind::PaillierDeal => self.on_paillier_deal(task).map(one),
             Kind::PaillierKey => self.on_paillier_key(task).map(one),
             Kind::Key => self.on_key(task).map(one),
+            Kind::Confirm => self.on_confirm(task).map(one),
             Kind::Update => self.on_update(task),
+            Kind::Approve => self.on_approve(task).map(one),
             Kind::Decrypt => self.on_decrypt(task).map(one),
             Kind::Result => self.on_result(task).map(|_| Vec::new()),
-            Kind::PkShare | Kind::Done | Kind::Failed | Kind::Unspecified => {
+            Kind::Done | Kind::Failed | Kind::Unspecified => {
                 Err(proto(format!("unexpected task {kind:?}")))
             }
         }
@@ -812,12 +1269,21 @@ async fn session_once(st: &mut State, progress: &mut Instant) -> Result<Outcome>
                         | Kind::PaillierDeal
                         | Kind::PaillierKey
                         | Kind::Key
+                        | Kind::PkShare
+                        | Kind::Confirm
                 );
                 if fatal {
+                    warn!(?kind, error = %e, "key generation stopped");
                     return Err(e);
                 }
-                warn!(?kind, round = task.round, error = %e, "task failed");
-                continue;
+                warn!(?kind, round = task.round, attempt = task.attempt, error = %e, "task refused");
+                vec![Submission {
+                    kind: task.kind,
+                    round: task.round,
+                    attempt: task.attempt,
+                    refusal: e.to_string(),
+                    ..Default::default()
+                }]
             }
         };
         if kind == Kind::Update && !st.opts.submit_delay.is_zero() {
@@ -844,15 +1310,16 @@ pub async fn run(opts: PartyOptions) -> Result<()> {
     let mut rng = ChaCha20Rng::from_entropy();
     let e2e = E2eKey::generate(opts.id, &mut rng);
     let ca = SessionCa::from_pem(&std::fs::read(&opts.ca)?)?;
-    let signer =
-        crate::e2e::KeySigner::from_pem(&std::fs::read(&opts.cert)?, &std::fs::read(&opts.key)?)?;
+    let signer = KeySigner::from_pem(&std::fs::read(&opts.cert)?, &std::fs::read(&opts.key)?)?;
     let announcement = signer.announce(&ca, opts.id, &e2e.public_bytes())?;
     let mut st = State {
         opts,
         rng,
         e2e,
         announcement,
+        signer,
         ca,
+        peers: Peers::default(),
         cfg: None,
         sid: [0; 32],
         params: None,
@@ -860,11 +1327,15 @@ pub async fn run(opts: PartyOptions) -> Result<()> {
         relin_eph: None,
         own_dealing: None,
         directory: BTreeMap::new(),
-        key: None,
+        own_pk_share: None,
+        commitments: BTreeMap::new(),
+        pending: None,
         key_id: Vec::new(),
+        enc_id: [0; 32],
         paillier: None,
         dealt_paillier: None,
         updates: BTreeMap::new(),
+        approved: BTreeMap::new(),
         shares: BTreeMap::new(),
     };
     let mut progress = Instant::now();

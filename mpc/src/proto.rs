@@ -67,6 +67,13 @@ pub enum Kind {
     PaillierDeal = 14,
     /// Delivery of the Paillier public parameters and this party's sealed key share.
     PaillierKey = 15,
+    /// Every party's signed acknowledgement of the collective key id (task,
+    /// `signed`); the party checks them all before it encrypts anything.
+    Confirm = 16,
+    /// The contributor set of a round (`ids`, with the update digests in
+    /// `blobs`): each contributor signs its approval of exactly this set,
+    /// once per round.
+    Approve = 17,
 }
 
 /// First message of a party's stream.
@@ -107,9 +114,45 @@ pub struct KeyAnnouncement {
     /// Its certificate (DER).
     #[prost(bytes = "vec", tag = "3")]
     pub cert: Vec<u8>,
-    /// Its signature of the key.
+    /// Its signature of the key (bound to the session CA).
     #[prost(bytes = "vec", tag = "4")]
     pub signature: Vec<u8>,
+    /// Its signature of the key bound to the session id (statement
+    /// `e2e-key`, made when the session is known; empty in the `Session`
+    /// task, required from the `Deal` task on).
+    #[prost(bytes = "vec", tag = "5")]
+    pub session_signature: Vec<u8>,
+}
+
+/// A party's signed message, relayed by the coordinator to every party:
+/// `signature` is the party's ECDSA signature of the statement
+/// ([`crate::sign::statement`]) over the digest of `payload` (or over
+/// `payload` itself when it is a 32-byte digest, see each kind).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Signed {
+    /// The signer.
+    #[prost(uint32, tag = "1")]
+    pub party: u32,
+    /// What it is (the [`Kind`] of the submission it came in).
+    #[prost(enumeration = "Kind", tag = "2")]
+    pub kind: i32,
+    /// The signed content (a share, a digest, a key id).
+    #[prost(bytes = "vec", tag = "3")]
+    pub payload: Vec<u8>,
+    /// The signature (ASN.1 DER, ECDSA P-256).
+    #[prost(bytes = "vec", tag = "4")]
+    pub signature: Vec<u8>,
+    /// Round (updates and approvals).
+    #[prost(uint64, tag = "5")]
+    pub round: u64,
+}
+
+/// A list of byte strings (a party's Galois-key shares, signed as one).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Bundle {
+    /// The byte strings.
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub blobs: Vec<Vec<u8>>,
 }
 
 /// An end-to-end encrypted message between two parties.
@@ -162,6 +205,9 @@ pub struct Task {
     /// Directory of end-to-end keys (session, dealing tasks).
     #[prost(message, repeated, tag = "10")]
     pub directory: Vec<KeyAnnouncement>,
+    /// Signed messages of the parties, relayed for verification.
+    #[prost(message, repeated, tag = "11")]
+    pub signed: Vec<Signed>,
 }
 
 /// A party's answer to a task.
@@ -185,6 +231,13 @@ pub struct Submission {
     /// Sealed messages for other parties.
     #[prost(message, repeated, tag = "6")]
     pub sealed: Vec<Sealed>,
+    /// The sender's signature of what it submits (see each [`Kind`]).
+    #[prost(bytes = "vec", tag = "7")]
+    pub signature: Vec<u8>,
+    /// Non-empty: the party refuses the task, and says why (a request its
+    /// checks or its policy refuse).
+    #[prost(string, tag = "8")]
+    pub refusal: String,
 }
 
 /// The coordinator's answer to a submission.

@@ -59,6 +59,10 @@ pub struct SessionConfig {
     pub dealer: u32,
     /// Public session seed (common reference string), hex.
     pub seed: String,
+    /// Smudging λ below 40 is allowed (INSECURE; every party must opt in
+    /// too, with `--insecure-accept-weak-session`).
+    #[serde(default)]
+    pub insecure_weak_smudging: bool,
 }
 
 impl SessionConfig {
@@ -116,11 +120,14 @@ impl SessionConfig {
 
     /// The CKKS aggregation parameters.
     pub fn aggregation_params(&self) -> Result<Arc<AggregationParams>> {
-        let cfg = AggregationConfig::new(self.parties, self.threshold)
+        let mut cfg = AggregationConfig::new(self.parties, self.threshold)
             .max_abs(self.max_abs)
             .lambda(self.lambda)
             .min_contributors(self.min_contributors)
             .degree(self.degree);
+        if self.insecure_weak_smudging {
+            cfg = cfg.insecure_weak_smudging();
+        }
         Ok(AggregationParams::new(cfg, self.seed_bytes()?)?)
     }
 
@@ -164,6 +171,110 @@ impl SessionConfig {
             .iter()
             .map(|&s| rlwe::keys::galois_element_for_rotation(s, self.degree))
             .collect()
+    }
+}
+
+/// The identifier of a session's collective keys, which every party
+/// recomputes from the signed shares and acknowledges (signed): the session
+/// id, the identifier of the encryption key (`ml_he::aggregation::SessionKey::id`,
+/// or the SHA-256 of the threshold Paillier public parameters) and the
+/// SHA-256 of the serialized relinearization and Galois keys, if any.
+pub fn collective_key_id(
+    sid: &[u8; 32],
+    encryption_key: &[u8; 32],
+    relin: Option<&[u8]>,
+    galois: Option<&[u8]>,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"hekit-mpc/collective-key/v1");
+    h.update(sid);
+    h.update(encryption_key);
+    for k in [relin, galois] {
+        match k {
+            Some(b) => {
+                h.update([1u8]);
+                h.update(Sha256::digest(b));
+            }
+            None => h.update([0u8]),
+        }
+    }
+    h.finalize().into()
+}
+
+/// What a party accepts, whatever the coordinator proposes. The defaults are
+/// the safe ones; weakening λ or the threshold needs the explicitly named
+/// insecure mode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// Smallest smudging λ accepted (default 40).
+    pub min_lambda: u32,
+    /// Smallest threshold accepted, pinned by the party (default: a strict
+    /// majority of the session's parties, `⌊n/2⌋ + 1`).
+    pub min_threshold: Option<usize>,
+    /// Sums of fewer updates are never decrypted or approved.
+    pub min_contributors: usize,
+    /// Accept λ and thresholds below the floors (INSECURE; tests and
+    /// experiments only).
+    pub insecure_accept_weak_session: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            min_lambda: threshold::STATISTICAL_SECURITY,
+            min_threshold: None,
+            min_contributors: 2,
+            insecure_accept_weak_session: false,
+        }
+    }
+}
+
+impl Policy {
+    /// Checks a proposed session; the error says which setting is refused.
+    pub fn check(&self, cfg: &SessionConfig) -> Result<()> {
+        let refuse = |s: String| Err(Error::Policy(s));
+        if cfg.min_contributors < self.min_contributors {
+            return refuse(format!(
+                "the session decrypts sums of {} update(s), this party's minimum is {}",
+                cfg.min_contributors, self.min_contributors
+            ));
+        }
+        if self.insecure_accept_weak_session {
+            return Ok(());
+        }
+        if cfg.scheme == Scheme::Ckks
+            && cfg.lambda < self.min_lambda.max(threshold::STATISTICAL_SECURITY)
+        {
+            return refuse(format!(
+                "smudging λ = {} is below this party's minimum {} (--insecure-accept-weak-session to allow)",
+                cfg.lambda,
+                self.min_lambda.max(threshold::STATISTICAL_SECURITY)
+            ));
+        }
+        if cfg.insecure_weak_smudging {
+            return refuse(
+                "the session asks for insecure smudging (--insecure-accept-weak-session to allow)"
+                    .into(),
+            );
+        }
+        let floor = self.min_threshold.unwrap_or(cfg.parties / 2 + 1);
+        if cfg.threshold < floor {
+            return refuse(format!(
+                "threshold t = {} of {} parties is below this party's minimum {floor} \
+                 (any {} parties could decrypt individual updates; --insecure-accept-weak-session to allow)",
+                cfg.threshold, cfg.parties, cfg.threshold
+            ));
+        }
+        if cfg.scheme == Scheme::Paillier
+            && !cfg.paillier_insecure_test_primes
+            && cfg.paillier_bits < 2048
+        {
+            return refuse(format!(
+                "Paillier modulus of {} bits (at least 2048)",
+                cfg.paillier_bits
+            ));
+        }
+        Ok(())
     }
 }
 

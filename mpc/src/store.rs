@@ -204,6 +204,7 @@ impl Store {
     /// Whether round `round` is done (its result is written).
     pub fn round_done(&self, round: u64) -> bool {
         self.dir.join(format!("round-{round}.json")).exists()
+            || self.dir.join(format!("round-{round}.skipped")).exists()
     }
 }
 
