@@ -15,8 +15,8 @@
 //! | optional evaluation keys | clients | [`Client::relin_key_round1`] / [`Client::relin_key_round2`] and [`Client::galois_key_share`] shares to anyone; [`aggregate_relin_round1`], [`finish_relin_key`], [`finish_galois_keys`] (all `n` clients) give `ckks::RelinKey` / `ckks::GaloisKeys` |
 //! | key | anyone | [`SessionKey`] (public, serialized with [`SessionKey::to_bytes`]) |
 //! | encrypt | each client (input party) | [`Client::encrypt_update`] → bytes to the server |
-//! | sum | server (computing party) | [`Server::add_from`] (authenticated sender) or [`Server::add`] checks and sums; [`Server::decryption_request`] → bytes to a committee of t clients |
-//! | decrypt | committee clients | [`Client::decryption_share`] → bytes to the result parties |
+//! | sum | server (computing party) | [`Server::add_from`] (authenticated sender) or [`Server::add`] checks and keeps; [`Server::decryption_request`] → the contributions, to a committee of t clients |
+//! | decrypt | committee clients | [`Client::decryption_share`] recomputes the sum and decrypts it → bytes to the result parties |
 //! | result | result parties | [`decryption_share_sender`] names a share's sender; [`combine`] → [`RoundResult`] (the average) |
 //!
 //! No message carries a secret: the server sees only ciphertexts, the
@@ -26,27 +26,50 @@
 //!
 //! ## Threat model
 //!
-//! Semi-honest (honest-but-curious) server and clients. Any coalition of
-//! fewer than `t` clients, together with the server, learns nothing but the
-//! sum (the average) of the contributing updates and the list of
-//! contributors. `t` colluding clients hold the joint secret and could
-//! decrypt individual updates if the server gave them the individual
-//! ciphertexts: choose `t` accordingly. A client refuses to decrypt a
-//! "sum" of fewer than [`AggregationConfig::min_contributors`] updates, but it
-//! cannot check that the server really summed (a malicious server could send
-//! one client's ciphertext as the "sum"); against a malicious server, publish
-//! the individual ciphertexts so that the committee can recompute the sum.
-//! Malformed bytes, ciphertexts under another key, parameter set, session or
-//! round, and duplicate submissions are rejected with specific errors; a
-//! malicious *client* can still submit a well-formed encryption of a bad
-//! update (no zero-knowledge range proofs here). Messages name their sender
-//! but are not signed: run the protocol over authenticated channels, or a
-//! party could submit in another client's name (which the server would then
-//! refuse as a duplicate). Over authenticated channels, [`Server::add_from`]
+//! **Key holders** hold additive secrets and Shamir shares; any coalition of
+//! fewer than `t` of them, together with the server, cannot decrypt. The
+//! **server** may be malicious. What it can get decrypted is bounded by the
+//! committee members, not by its honesty: a decryption request carries the
+//! contributions themselves (the exact update bytes), and each committee
+//! member ([`Client::decryption_share`]) checks every one in full and
+//! recomputes the sum itself, so nothing but a sum of well-formed updates of
+//! distinct clients is ever decrypted. A member refuses a sum of fewer than
+//! `min_contributors` updates ([`Error::TooFewContributors`]), a second,
+//! different contribution set in a round whose sum it already helped decrypt
+//! ([`Error::AlreadyReleased`]) and more than [`MAX_ATTEMPTS`] attempts per
+//! round ([`Error::TooManyAttempts`]); a retry decrypts the same sum plus a
+//! public encryption of zero derived from the request (its randomness is a
+//! digest of the request, so the server adds nothing of its own), a new
+//! ciphertext for the key share's single-use rule.
+//!
+//! What the library alone cannot check is **who made each update**: anyone
+//! holding the public key can encrypt a zero in another client's name, and
+//! a sum of one real update and forged zeros is a sum "of two contributors".
+//! A caller whose transport authenticates senders compares
+//! [`inspect_request`] (each contribution's party and [`update_digest`])
+//! with what the senders signed, and — to release each round's sum once even
+//! when two committees have no honest member in common — has every
+//! contributor approve exactly one [`contribution_set_digest`] per round
+//! and checks the approvals too. `hekit-mpc` does both (signed statements,
+//! `mpc/README.md`); over authenticated channels, [`Server::add_from`]
 //! refuses an update whose named client is not the authenticated sender
 //! ([`Error::WrongSender`]) and [`decryption_share_sender`] names the sender
-//! of a decryption share, to compare with the authenticated one; the
-//! threshold shares of key generation name theirs (`party()`).
+//! of a decryption share.
+//!
+//! The collective key must be the sum of the clients' shares: each client
+//! should recompute it from the shares ([`SessionKey::from_shares`]) rather
+//! than accept a key from the server, and shares should be committed to
+//! before they are revealed (a client choosing its share after seeing the
+//! others' could make the key one whose secret it knows); `hekit-mpc` does
+//! both. Smudging λ below 40 is refused unless asked for
+//! ([`AggregationConfig::insecure_weak_smudging`]).
+//!
+//! Still out of scope: a malicious *client* can submit a well-formed
+//! encryption of a bad update (no zero-knowledge range proofs yet), and a
+//! committee member can send a wrong decryption share (the result is wrong;
+//! it learns nothing more). Malformed bytes, ciphertexts under another key,
+//! parameter set, session or round, and duplicates are rejected with
+//! specific errors.
 //!
 //! ## Parameters and precision
 //!
@@ -89,10 +112,10 @@
 //! committee of `t` clients decrypts it (exactly `t`: the smudging is
 //! budgeted for `t` shares). A committee of `t − 1` cannot be formed ([`threshold::Error::TooFewShares`]), and a combination
 //! missing a committee member's share fails with the same error. If a
-//! committee member drops out during decryption, the server issues a new
-//! request to another committee: the summed ciphertext is first
-//! re-randomized with a fresh encryption of zero, because a party never
-//! makes two decryption shares for the same ciphertext.
+//! committee member drops out during decryption, the server issues the next
+//! attempt to another committee: the members decrypt the sum plus a public
+//! encryption of zero derived from the request, because a party never makes
+//! two decryption shares for the same ciphertext.
 //!
 //! ```
 //! use ml_he::aggregation::*;

@@ -31,8 +31,8 @@ use tracing::{debug, error, info, warn};
 use crate::certs::SessionCa;
 use crate::e2e::{verify_announcement, E2eKey};
 use crate::proto::{
-    Ack, Bundle, Coordinator, CoordinatorServer, Hello, KeyAnnouncement, Kind, Sealed, Signed,
-    Submission, Task, TaskStream,
+    Ack, Bundle, Coordinator, CoordinatorServer, Gate, Hello, KeyAnnouncement, Kind, Sealed,
+    Signed, Submission, Task, TaskStream,
 };
 use crate::session::{collective_key_id, hex, Scheme, SessionConfig};
 use crate::sign::{self, phase, Peers};
@@ -137,6 +137,8 @@ enum Event {
         party: u32,
         sub: Submission,
         reply: Reply,
+        /// Refused before the step saw it (oversized), and why.
+        refused: Option<String>,
     },
 }
 
@@ -145,6 +147,57 @@ struct Svc {
     parties: u32,
     next_conn: AtomicU64,
     ca: SessionCa,
+    limits: Limits,
+}
+
+/// HTTP/2 streams per connection (a party needs its task stream and a few
+/// submissions).
+const MAX_STREAMS: u32 = 16;
+/// Submissions of one party being received or handled at once.
+const MAX_IN_FLIGHT: usize = 4;
+
+/// The largest submission of each kind this session can need; anything
+/// larger is refused before it reaches the protocol.
+struct Limits {
+    update: usize,
+    share: usize,
+    deal: usize,
+}
+
+impl Limits {
+    const SMALL: usize = 64 << 10;
+
+    fn new(cfg: &SessionConfig) -> Result<Self> {
+        let slack = Self::SMALL;
+        let update = match cfg.scheme {
+            Scheme::Ckks => cfg.aggregation_params()?.update_bytes(cfg.len),
+            // a packed Paillier ciphertext carries ≥ 1 value per 32 bytes
+            Scheme::Paillier => cfg.len.saturating_mul(32),
+        };
+        // a CKKS dealing is N residues per prime (3 primes, 8 bytes), sealed
+        let deal = cfg.parties.saturating_mul(cfg.degree * 3 * 8 + 1024);
+        Ok(Self {
+            update: update.saturating_add(slack),
+            share: update.saturating_mul(4).saturating_add(slack),
+            deal: deal.saturating_add(slack),
+        })
+    }
+
+    fn for_kind(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Update => self.update,
+            Kind::Decrypt => self.share,
+            Kind::Deal => self.deal,
+            Kind::Session
+            | Kind::Approve
+            | Kind::Key
+            | Kind::Confirm
+            | Kind::Dealings
+            | Kind::PaillierKey => Self::SMALL,
+            Kind::PkShare => 4 << 20,
+            _ => crate::proto::MAX_MESSAGE,
+        }
+    }
 }
 
 /// Checks a `Hello`'s end-to-end key announcement: the certificate is the
@@ -238,9 +291,32 @@ impl Coordinator for Svc {
     ) -> std::result::Result<Response<Ack>, Status> {
         let party = authenticate(&request, self.parties)?;
         let sub = request.into_inner();
+        let kind = Kind::try_from(sub.kind).unwrap_or(Kind::Unspecified);
+        let (size, limit) = (sub.size(), self.limits.for_kind(kind));
+        let (sub, refused) = if size > limit {
+            warn!(party, ?kind, size, limit, "oversized submission refused");
+            // the step learns of it (the party is excluded from it, not
+            // waited for); the bytes are dropped here
+            let stripped = Submission {
+                kind: sub.kind,
+                round: sub.round,
+                attempt: sub.attempt,
+                ..Default::default()
+            };
+            let reason =
+                format!("{kind:?} submission of {size} bytes, at most {limit} in this session");
+            (stripped, Some(reason))
+        } else {
+            (sub, None)
+        };
         let (reply, rx) = oneshot::channel();
         self.events
-            .send(Event::Submitted { party, sub, reply })
+            .send(Event::Submitted {
+                party,
+                sub,
+                reply,
+                refused,
+            })
             .await
             .map_err(|_| Status::unavailable("coordinator is shutting down"))?;
         match rx.await {
@@ -297,7 +373,7 @@ struct Conn {
 }
 
 enum Next {
-    Sub(u32, Submission, Reply),
+    Sub(u32, Submission, Reply, Option<String>),
     Gone(u32),
     Joined,
     Deadline,
@@ -552,13 +628,18 @@ impl Driver {
                         }
                     }
                 }
-                Event::Submitted { party, sub, reply } => {
+                Event::Submitted {
+                    party,
+                    sub,
+                    reply,
+                    refused,
+                } => {
                     if self.dropped.contains(&party) {
                         let _ = reply.send(Err("party was dropped from the session".into()));
                         continue;
                     }
                     self.bytes_in += sub.size() as u64;
-                    return Next::Sub(party, sub, reply);
+                    return Next::Sub(party, sub, reply, refused);
                 }
             }
         }
@@ -578,7 +659,7 @@ impl Driver {
                         need,
                     });
                 }
-                Next::Sub(party, _, reply) => {
+                Next::Sub(party, _, reply, _) => {
                     warn!(party, "submission before any task: rejected");
                     let _ = reply.send(Err("no task is pending".into()));
                 }
@@ -625,7 +706,7 @@ impl Driver {
                     }
                 }
                 Next::Joined => {}
-                Next::Sub(p, s, reply) => {
+                Next::Sub(p, s, reply, refused) => {
                     let k = Kind::try_from(s.kind).unwrap_or(Kind::Unspecified);
                     if k != kind || s.round != round || s.attempt != attempt {
                         let reason = format!(
@@ -650,6 +731,12 @@ impl Driver {
                         continue;
                     }
                     waiting.remove(&p);
+                    if let Some(reason) = refused {
+                        let _ = reply.send(Err(reason.clone()));
+                        out.failed.insert(p);
+                        out.rejected.push((p, reason));
+                        continue;
+                    }
                     if !s.refusal.is_empty() {
                         let reason = format!("refused by the party: {}", s.refusal);
                         warn!(party = p, ?kind, round, %reason, "task refused");
@@ -1753,17 +1840,22 @@ pub async fn run(opts: CoordinatorOptions) -> Result<()> {
         ))
         .client_ca_root(Certificate::from_pem(std::fs::read(&opts.ca)?));
     let (etx, erx) = mpsc::channel(1024);
-    let svc = CoordinatorServer::new(Arc::new(Svc {
-        events: etx,
-        parties: cfg.parties as u32,
-        next_conn: AtomicU64::new(1),
-        ca: SessionCa::from_pem(&std::fs::read(&opts.ca)?)?,
-    }));
+    let svc = CoordinatorServer::with_gate(
+        Arc::new(Svc {
+            events: etx,
+            parties: cfg.parties as u32,
+            next_conn: AtomicU64::new(1),
+            ca: SessionCa::from_pem(&std::fs::read(&opts.ca)?)?,
+            limits: Limits::new(&cfg)?,
+        }),
+        Gate::new(cfg.parties as u32, MAX_IN_FLIGHT),
+    );
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
         .tls_config(tls)?
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .max_concurrent_streams(MAX_STREAMS)
         .serve_with_incoming_shutdown(
             svc,
             tonic::transport::server::TcpIncoming::from(listener),

@@ -55,6 +55,9 @@ pub enum Misbehave {
     /// Refuses to approve the round's contributor set (as a party that dies
     /// between submitting and approving).
     NoApprove,
+    /// An update padded with 8 MiB of zeros (beyond the session's size
+    /// limit for updates).
+    Oversize,
 }
 
 impl std::str::FromStr for Misbehave {
@@ -70,6 +73,7 @@ impl std::str::FromStr for Misbehave {
             "impersonate-keygen" => Self::ImpersonateKeygen,
             "forge-e2e-key" => Self::ForgeE2eKey,
             "no-approve" => Self::NoApprove,
+            "oversize" => Self::Oversize,
             _ => return Err(format!("unknown misbehaviour {s:?}")),
         })
     }
@@ -924,6 +928,11 @@ impl State {
                     }
                 }
                 Misbehave::Duplicate => vec![honest.clone(), honest.clone()],
+                Misbehave::Oversize => {
+                    let mut big = honest.clone();
+                    big.resize(honest.len() + (8 << 20), 0);
+                    vec![big]
+                }
                 Misbehave::Impersonate => {
                     let other = self.opts.id % cfg.parties as u32 + 1;
                     let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;

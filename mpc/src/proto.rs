@@ -340,24 +340,107 @@ pub trait Coordinator: Send + Sync + 'static {
     ) -> Result<tonic::Response<Ack>, tonic::Status>;
 }
 
+/// Admission of a request **before its body is read**: the TLS client
+/// certificate must name a party of the session, and each party has at most
+/// `max_in_flight` submissions being received or handled at once (more is
+/// `RESOURCE_EXHAUSTED`). Without it, any connection could make the
+/// coordinator decode messages of up to [`MAX_MESSAGE`] bytes before the
+/// sender is known.
+#[derive(Debug)]
+pub struct Gate {
+    parties: u32,
+    max_in_flight: usize,
+    in_flight: std::sync::Mutex<std::collections::BTreeMap<u32, usize>>,
+}
+
+/// Releases a party's in-flight slot when dropped.
+struct Slot {
+    gate: std::sync::Arc<Gate>,
+    party: u32,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.gate.in_flight.lock() {
+            if let Some(c) = m.get_mut(&self.party) {
+                *c = c.saturating_sub(1);
+            }
+        }
+    }
+}
+
+impl Gate {
+    /// A gate for parties `1..=parties`.
+    pub fn new(parties: u32, max_in_flight: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            parties,
+            max_in_flight: max_in_flight.max(1),
+            in_flight: Default::default(),
+        })
+    }
+
+    fn admit<B>(
+        self: &std::sync::Arc<Self>,
+        req: &http::Request<B>,
+    ) -> Result<Slot, tonic::Status> {
+        use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+        let certs = req
+            .extensions()
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(|i| i.peer_certs())
+            .ok_or_else(|| tonic::Status::unauthenticated("no client certificate"))?;
+        let cert = certs
+            .first()
+            .ok_or_else(|| tonic::Status::unauthenticated("no client certificate"))?;
+        let party = crate::certs::party_id(cert, self.parties)
+            .map_err(|e| tonic::Status::unauthenticated(format!("unknown party: {e}")))?;
+        let mut m = self
+            .in_flight
+            .lock()
+            .map_err(|_| tonic::Status::internal("admission lock"))?;
+        let c = m.entry(party).or_insert(0);
+        if *c >= self.max_in_flight {
+            return Err(tonic::Status::resource_exhausted(format!(
+                "party {party} has {} submissions in flight (at most {})",
+                *c, self.max_in_flight
+            )));
+        }
+        *c += 1;
+        Ok(Slot {
+            gate: self.clone(),
+            party,
+        })
+    }
+}
+
 /// The tonic service wrapping a [`Coordinator`].
 #[derive(Debug)]
 pub struct CoordinatorServer<T> {
     inner: std::sync::Arc<T>,
+    gate: Option<std::sync::Arc<Gate>>,
 }
 
 impl<T> Clone for CoordinatorServer<T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
 
 impl<T: Coordinator> CoordinatorServer<T> {
-    /// Wraps `inner`.
+    /// Wraps `inner` (no admission gate).
     pub fn new(inner: std::sync::Arc<T>) -> Self {
-        Self { inner }
+        Self { inner, gate: None }
+    }
+
+    /// Wraps `inner`; submissions pass `gate` before their body is read.
+    pub fn with_gate(inner: std::sync::Arc<T>, gate: std::sync::Arc<Gate>) -> Self {
+        Self {
+            inner,
+            gate: Some(gate),
+        }
     }
 }
 
@@ -414,13 +497,20 @@ where
                     .max_encoding_message_size(MAX_MESSAGE);
                 Ok(grpc.server_streaming(SubscribeSvc(inner), req).await)
             }),
-            SUBMIT_PATH => Box::pin(async move {
-                let codec = ProstCodec::<Ack, Submission>::default();
-                let mut grpc = tonic::server::Grpc::new(codec)
-                    .max_decoding_message_size(MAX_MESSAGE)
-                    .max_encoding_message_size(MAX_MESSAGE);
-                Ok(grpc.unary(SubmitSvc(inner), req).await)
-            }),
+            SUBMIT_PATH => {
+                let slot = match self.gate.as_ref().map(|g| g.admit(&req)).transpose() {
+                    Ok(slot) => slot,
+                    Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
+                };
+                Box::pin(async move {
+                    let _slot = slot;
+                    let codec = ProstCodec::<Ack, Submission>::default();
+                    let mut grpc = tonic::server::Grpc::new(codec)
+                        .max_decoding_message_size(MAX_MESSAGE)
+                        .max_encoding_message_size(MAX_MESSAGE);
+                    Ok(grpc.unary(SubmitSvc(inner), req).await)
+                })
+            }
             _ => Box::pin(async move {
                 let mut response = http::Response::new(tonic::body::Body::default());
                 let headers = response.headers_mut();

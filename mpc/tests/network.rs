@@ -176,7 +176,7 @@ fn three_parties_killed_fails_clearly() {
 
 /// Misbehaving parties: garbage, a replayed update, an update under another
 /// key, an update in another party's name, a duplicate and a garbage
-/// decryption share are refused with logged reasons, and a party whose
+/// decryption share and an oversized update are refused with logged reasons, and a party whose
 /// certificate names no party of the session is refused; the sums stay right.
 #[test]
 fn misbehaving_parties_are_refused() {
@@ -196,6 +196,7 @@ fn misbehaving_parties_are_refused() {
     let mut parties: Vec<Proc> = (1..=5)
         .map(|i| {
             let bad: &[&str] = match i {
+                2 => &["--misbehave", "oversize@1"],
                 3 => &["--misbehave", "bad-share@2"],
                 4 => &["--misbehave", "impersonate@1,duplicate@2"],
                 5 => &["--misbehave", "garbage@0,replay@1,wrong-key@2"],
@@ -210,7 +211,7 @@ fn misbehaving_parties_are_refused() {
     let r1 = check_sum(&dir.0, 1, 14, LEN);
     let r2 = check_sum(&dir.0, 2, 14, LEN);
     assert_eq!(r0.contributors, vec![1, 2, 3, 4]);
-    assert_eq!(r1.contributors, vec![1, 2, 3]);
+    assert_eq!(r1.contributors, vec![1, 3]);
     assert_eq!(r2.contributors, vec![1, 2, 3, 4]);
     assert!(!r2.committee.contains(&3), "{:?}", r2.committee);
     let log = coord.log_text();
@@ -218,13 +219,20 @@ fn misbehaving_parties_are_refused() {
         "malformed encrypted update",
         "update for round 0, this is round 1",
         "in the name of party",
-        "duplicate submission",
         "ciphertext under another collective key",
         "malformed decryption share",
         "unknown party refused",
+        "oversized submission refused",
     ] {
         assert!(log.contains(reason), "no {reason:?} in the log:\n{log}");
     }
+    // party 4's second update of round 2 is refused, as a duplicate or, if
+    // it arrives once the round moved on to approvals, as stale
+    assert!(
+        log.contains("duplicate submission")
+            || log.contains("party=4 reason=unexpected Update submission for round 2"),
+        "{log}"
+    );
     for p in &mut parties {
         assert!(p.wait(MIN).unwrap().success(), "{}", p.log_text());
     }
