@@ -1190,6 +1190,37 @@ pub fn inspect_request(key: &SessionKey, request: &[u8]) -> Result<RequestInfo> 
     ))
 }
 
+/// The header checks every encrypted update passes (CKKS and Paillier):
+/// its round, its client (known, and `expected` if given), its length.
+fn check_update_header(
+    round: u64,
+    len: usize,
+    expected: Option<u32>,
+    h_round: u64,
+    client: u32,
+    h_len: u64,
+    check_party: impl Fn(u32) -> Result<()>,
+) -> Result<()> {
+    if h_round != round {
+        return Err(Error::SessionMismatch {
+            what: format!("update for round {h_round}, this is round {round}"),
+        });
+    }
+    check_party(client)?;
+    if let Some(expected) = expected.filter(|&e| e != client) {
+        return Err(Error::WrongSender {
+            claimed: client,
+            expected,
+        });
+    }
+    if h_len as usize != len {
+        return Err(Error::Shape(format!(
+            "update of {h_len} values, the round expects {len}"
+        )));
+    }
+    Ok(())
+}
+
 /// Parses and checks one encrypted update for `round` of `len` values
 /// (from `expected` if given): tag, key, round, party, length, sizes and
 /// every residue.
@@ -1209,24 +1240,9 @@ fn parse_update(
             what: "ciphertext under another collective key".into(),
         });
     }
-    if h.round != round {
-        return Err(Error::SessionMismatch {
-            what: format!("update for round {}, this is round {round}", h.round),
-        });
-    }
-    p.check_party(h.client)?;
-    if let Some(expected) = expected.filter(|&e| e != h.client) {
-        return Err(Error::WrongSender {
-            claimed: h.client,
-            expected,
-        });
-    }
-    if h.len as usize != len {
-        return Err(Error::Shape(format!(
-            "update of {} values, the round expects {len}",
-            h.len
-        )));
-    }
+    check_update_header(round, len, expected, h.round, h.client, h.len, |c| {
+        p.check_party(c)
+    })?;
     if h.count as usize != p.ciphertexts_for(len) || h.scale != p.scale {
         return Err(Error::Malformed {
             what: WHAT,
@@ -2084,24 +2100,9 @@ pub mod paillier_variant {
             const WHAT: &str = "encrypted Paillier update";
             let (h, payload): (PUpdateHeader, _) = unframe(bytes, WHAT, &self.fp)?;
             check_tag(&h.tag, &P_UPDATE_TAG, WHAT)?;
-            if h.round != round {
-                return Err(Error::SessionMismatch {
-                    what: format!("update for round {}, this is round {round}", h.round),
-                });
-            }
-            self.check_party(h.client)?;
-            if let Some(expected) = expected.filter(|&e| e != h.client) {
-                return Err(Error::WrongSender {
-                    claimed: h.client,
-                    expected,
-                });
-            }
-            if h.len as usize != len {
-                return Err(Error::Shape(format!(
-                    "update of {} values, the round expects {len}",
-                    h.len
-                )));
-            }
+            check_update_header(round, len, expected, h.round, h.client, h.len, |c| {
+                self.check_party(c)
+            })?;
             if h.count as usize != self.ciphertexts_for(len) {
                 return Err(Error::Malformed {
                     what: WHAT,

@@ -1717,11 +1717,34 @@ impl Driver {
         fake.add(&forged)?;
         let committee: Vec<u32> = self.alive().into_iter().take(self.cfg.threshold).collect();
         let request = fake.decryption_request(&committee)?;
+        self.illegitimate_request(
+            round,
+            request,
+            &committee,
+            evidence,
+            "the forged sum",
+            rejected,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Test misbehaviours: sends a request the parties must refuse and
+    /// logs whether every committee member did.
+    async fn illegitimate_request(
+        &mut self,
+        round: u64,
+        request: Vec<u8>,
+        committee: &[u32],
+        evidence: &[Signed],
+        what: &str,
+        rejected: &mut Vec<(u32, String)>,
+    ) {
         let mut task = Task::new(Kind::Decrypt);
         task.round = round;
         task.attempt = 0;
         task.payload = request;
-        task.ids = committee.clone();
+        task.ids = committee.to_vec();
         task.signed = evidence.to_vec();
         let cset: BTreeSet<u32> = committee.iter().copied().collect();
         self.broadcast(&cset, &task).await;
@@ -1730,12 +1753,11 @@ impl Driver {
             .collect(Kind::Decrypt, round, 0, &cset, deadline, |_, _| Ok(()))
             .await;
         if c.accepted.is_empty() {
-            warn!(round, refusals = ?c.rejected, "every committee member refused the forged sum (test)");
+            warn!(round, refusals = ?c.rejected, "every committee member refused {what} (test)");
         } else {
-            error!(round, shares = ?c.accepted.keys(), "decryption shares of a forged sum (test)");
+            error!(round, shares = ?c.accepted.keys(), "decryption shares of {what} (test)");
         }
         rejected.extend(c.rejected);
-        Ok(())
     }
 
     /// Test misbehaviour: after the round was released, asks the committee
@@ -1768,24 +1790,15 @@ impl Driver {
             }
         }
         let request = block(|| fake.request(committee))?;
-        let mut task = Task::new(Kind::Decrypt);
-        task.round = round;
-        task.attempt = 0;
-        task.payload = request;
-        task.ids = committee.to_vec();
-        task.signed = evidence.to_vec();
-        let cset: BTreeSet<u32> = committee.iter().copied().collect();
-        self.broadcast(&cset, &task).await;
-        let deadline = Instant::now() + self.opts.round_timeout;
-        let c = self
-            .collect(Kind::Decrypt, round, 0, &cset, deadline, |_, _| Ok(()))
-            .await;
-        if c.accepted.is_empty() {
-            warn!(round, refusals = ?c.rejected, "every committee member refused a second sum of the round (test)");
-        } else {
-            error!(round, shares = ?c.accepted.keys(), "decryption shares of a second sum (test)");
-        }
-        rejected.extend(c.rejected);
+        self.illegitimate_request(
+            round,
+            request,
+            committee,
+            evidence,
+            "a second sum of the round",
+            rejected,
+        )
+        .await;
         Ok(())
     }
 }

@@ -350,6 +350,40 @@ impl State {
         Ok(sub)
     }
 
+    /// The relayed shares of `kind`, one per party of `parties`, each signed
+    /// by its party (statement `phase`, SHA-256 of the bytes) and naming
+    /// that party once parsed (`parse` returns the party it names).
+    fn signed_shares<T>(
+        &self,
+        task: &Task,
+        kind: Kind,
+        phase: &'static str,
+        parties: &BTreeSet<u32>,
+        parse: impl Fn(&[u8]) -> Result<(u32, T)>,
+    ) -> Result<Vec<T>> {
+        let got = sign::verify_each(
+            &self.peers,
+            &self.sid,
+            &task.signed,
+            kind,
+            phase,
+            0,
+            parties,
+            Content::Hashed,
+        )?;
+        got.iter()
+            .map(|(&p, b)| {
+                let (named, share) = parse(b)?;
+                if named != p {
+                    return Err(tampered(format!(
+                        "{phase} share of party {named} relayed as party {p}'s"
+                    )));
+                }
+                Ok(share)
+            })
+            .collect()
+    }
+
     /// Every party's signed commitment to its public-key share; this party
     /// reveals its share only once it holds all of them (so no party can
     /// choose its share after seeing the others').
@@ -515,29 +549,10 @@ impl State {
         let params = self.params()?.clone();
         let rp = params.ckks().rlwe().clone();
         let all = self.all()?;
-        let got = sign::verify_each(
-            &self.peers,
-            &self.sid,
-            &task.signed,
-            Kind::Relin1,
-            phase::RELIN1,
-            0,
-            &all,
-            Content::Hashed,
-        )?;
-        let shares = got
-            .iter()
-            .map(|(&p, b)| {
-                let s = RelinRound1Share::from_bytes(&rp, b)?;
-                if s.party().0 != p {
-                    return Err(tampered(format!(
-                        "relinearization share of party {} relayed as party {p}'s",
-                        s.party().0
-                    )));
-                }
-                Ok(s)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let shares = self.signed_shares(task, Kind::Relin1, phase::RELIN1, &all, |b| {
+            let s = RelinRound1Share::from_bytes(&rp, b)?;
+            Ok((s.party().0, s))
+        })?;
         let round1 = aggregate_relin_round1(&params, shares)?;
         let eph = self
             .relin_eph
@@ -702,29 +717,10 @@ impl State {
             .as_ref()
             .ok_or_else(|| proto("no public key"))?;
         let relin = if cfg.relin {
-            let got = sign::verify_each(
-                &self.peers,
-                &self.sid,
-                &task.signed,
-                Kind::Relin2,
-                phase::RELIN2,
-                0,
-                &all,
-                Content::Hashed,
-            )?;
-            let shares = got
-                .iter()
-                .map(|(&p, b)| {
-                    let s = RelinRound2Share::from_bytes(&rp, b)?;
-                    if s.party().0 != p {
-                        return Err(tampered(format!(
-                            "relinearization share of party {} relayed as party {p}'s",
-                            s.party().0
-                        )));
-                    }
-                    Ok(s)
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let shares = self.signed_shares(task, Kind::Relin2, phase::RELIN2, &all, |b| {
+                let s = RelinRound2Share::from_bytes(&rp, b)?;
+                Ok((s.party().0, s))
+            })?;
             let round1 = pending
                 .round1
                 .clone()

@@ -161,7 +161,10 @@ fn forged_contributor_is_refused() {
         log.contains("every committee member refused the forged sum"),
         "{log}"
     );
-    assert!(!log.contains("decryption shares of a forged sum"), "{log}");
+    assert!(
+        !log.contains("decryption shares of the forged sum"),
+        "{log}"
+    );
     let r = check_sum(&dir.0, 0, 31, 100);
     assert_eq!(r.contributors, vec![1, 2, 3, 4, 5]);
     let mut refused = 0;
