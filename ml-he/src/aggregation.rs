@@ -678,23 +678,45 @@ impl AggregationParams {
         Ok(ckks::Plaintext::from_poly(&self.ckks, poly, self.scale)?)
     }
 
+    /// Packs ciphertexts as all `c0` parts, then all `c1` parts: the `c1`
+    /// half is what a decryption committee needs ([`update_digest`] hashes
+    /// the halves separately so that it can check `c1` alone).
     fn pack_cts(&self, cts: &[ckks::Ciphertext]) -> Vec<u8> {
-        let per = 2 * packed_len(self.ring());
-        let parts: Vec<Vec<u8>> = cts
-            .par_iter()
-            .map(|ct| {
-                let mut out = Vec::with_capacity(per);
-                for p in ct.rlwe().parts() {
-                    pack_poly(p, &mut out);
+        let one = packed_len(self.ring());
+        let halves: Vec<Vec<u8>> = (0..2)
+            .into_par_iter()
+            .map(|part| {
+                let mut out = Vec::with_capacity(one * cts.len());
+                for ct in cts {
+                    pack_poly(&ct.rlwe().parts()[part], &mut out);
                 }
                 out
             })
             .collect();
-        let mut out = Vec::with_capacity(per * cts.len());
-        for p in parts {
-            out.extend_from_slice(&p);
+        halves.concat()
+    }
+
+    /// `count` packed polynomials (one part of each ciphertext).
+    fn unpack_polys(&self, bytes: &[u8], count: usize, what: &'static str) -> Result<Vec<Poly>> {
+        let one = packed_len(self.ring());
+        if bytes.len() != count * one {
+            return Err(Error::Malformed {
+                what,
+                reason: format!(
+                    "{} bytes for {count} packed polynomials of {one} bytes",
+                    bytes.len()
+                ),
+            });
         }
-        out
+        bytes
+            .par_chunks(one)
+            .map(|c| unpack_poly(self.ring(), Representation::Ntt, c, what))
+            .collect()
+    }
+
+    fn ciphertext(&self, c0: Poly, c1: Poly) -> Result<ckks::Ciphertext> {
+        let ct = rlwe::ciphertext::Ciphertext::new(self.ckks.rlwe(), vec![c0, c1])?;
+        Ok(ckks::Ciphertext::from_rlwe(&self.ckks, ct, self.scale)?)
     }
 
     fn unpack_cts(
@@ -714,14 +736,12 @@ impl AggregationParams {
                 ),
             });
         }
-        payload
-            .par_chunks(2 * one)
-            .map(|c| {
-                let c0 = unpack_poly(self.ring(), Representation::Ntt, &c[..one], what)?;
-                let c1 = unpack_poly(self.ring(), Representation::Ntt, &c[one..], what)?;
-                let ct = rlwe::ciphertext::Ciphertext::new(self.ckks.rlwe(), vec![c0, c1])?;
-                Ok(ckks::Ciphertext::from_rlwe(&self.ckks, ct, self.scale)?)
-            })
+        let (a, b) = payload.split_at(count * one);
+        let c0 = self.unpack_polys(a, count, what)?;
+        let c1 = self.unpack_polys(b, count, what)?;
+        c0.into_iter()
+            .zip(c1)
+            .map(|(c0, c1)| self.ciphertext(c0, c1))
             .collect()
     }
 }
@@ -880,10 +900,12 @@ struct UpdateHeader {
     scale: f64,
 }
 
-/// The header of a decryption request. The payload is the contributions
-/// themselves (the exact update bytes, in `contributors` order): every
-/// committee member recomputes the sum, so the server cannot have anything
-/// else decrypted.
+/// The header of a decryption request. The payload is the server's sum of
+/// the `c0` parts (used only to combine), then each contribution's `c1`
+/// parts (in `contributors` order), which every committee member checks
+/// against the contribution's digest and sums itself: a decryption share
+/// depends on `c1` alone, so the server cannot have anything decrypted but
+/// the sum of the listed contributions.
 #[derive(Serialize, Deserialize)]
 struct RequestHeader {
     tag: [u8; 8],
@@ -894,6 +916,9 @@ struct RequestHeader {
     committee: Vec<u32>,
     contributors: Vec<u32>,
     digests: Vec<[u8; 32]>,
+    /// Hash of each contribution's first part (header and `c0` parts).
+    heads: Vec<[u8; 32]>,
+    /// Size of each contribution's `c1` parts.
     sizes: Vec<u64>,
     count: u32,
     scale: f64,
@@ -910,9 +935,44 @@ struct ShareHeader {
 }
 
 /// The digest of an encrypted update's bytes, as signed by its sender and
-/// listed in decryption requests.
+/// listed in decryption requests. It hashes the update in two parts — the
+/// header and first half of the payload (the `c0` parts of CKKS
+/// ciphertexts), then the second half (the `c1` parts) — so that a
+/// decryption committee, which needs only the `c1` parts, can check them
+/// against the digest from the first part's hash
+/// ([`update_digest_from_parts`]).
 pub fn update_digest(bytes: &[u8]) -> [u8; 32] {
-    digest(b"ml-he/aggregation/update/v1", bytes)
+    let (head, tail) = split_update(bytes);
+    update_digest_from_parts(&head_digest(head), tail)
+}
+
+/// [`update_digest`] from the hash of the first part and the second part.
+pub fn update_digest_from_parts(head: &[u8; 32], tail: &[u8]) -> [u8; 32] {
+    let mut data = head.to_vec();
+    data.extend_from_slice(&digest(b"ml-he/aggregation/update-tail/v2", tail));
+    digest(b"ml-he/aggregation/update/v2", &data)
+}
+
+fn head_digest(head: &[u8]) -> [u8; 32] {
+    digest(b"ml-he/aggregation/update-head/v2", head)
+}
+
+/// An update's two parts: its length prefix, header and the first half of
+/// its payload; the second half. (Bytes that are not a framed message are
+/// all head.)
+fn split_update(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let Some(prefix) = bytes.get(..8) else {
+        return (bytes, &[]);
+    };
+    let mut w = [0u8; 8];
+    w.copy_from_slice(prefix);
+    let hl = u64::from_le_bytes(w);
+    if hl > (bytes.len() - 8) as u64 {
+        return (bytes, &[]);
+    }
+    let start = 8 + hl as usize;
+    let half = (bytes.len() - start) / 2;
+    bytes.split_at(bytes.len() - half)
 }
 
 /// The digest of a round's set of contributions: the session (key)
@@ -1071,8 +1131,9 @@ fn split_contributions<'a>(
     Ok(out)
 }
 
-/// A parsed decryption request whose sum was recomputed from the
-/// contributions it carries.
+/// A parsed decryption request whose sum of `c1` parts was recomputed from
+/// the contributions it carries (`c0` is the server's sum: it only affects
+/// the combined result, never what a share reveals).
 struct Request {
     header: RequestHeader,
     info: RequestInfo,
@@ -1085,19 +1146,32 @@ fn parse_request(key: &SessionKey, bytes: &[u8]) -> Result<Request> {
     const WHAT: &str = "decryption request";
     let (header, active, payload) = parse_request_header(key, bytes)?;
     let p = &key.params;
-    let parts = split_contributions(WHAT, payload, &header.sizes, &header.digests)?;
-    let updates = parts
+    let count = header.count as usize;
+    let (c0_bytes, tails) = payload.split_at(count * packed_len(p.ring()));
+    let mut c0 = p.unpack_polys(c0_bytes, count, WHAT)?;
+    let mut at = 0usize;
+    let mut parts = Vec::with_capacity(header.sizes.len());
+    for (i, &size) in header.sizes.iter().enumerate() {
+        let tail = &tails[at..at + size as usize];
+        at += size as usize;
+        if update_digest_from_parts(&header.heads[i], tail) != header.digests[i] {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: format!("contribution {i} does not match its digest"),
+            });
+        }
+        parts.push(tail);
+    }
+    let c1s = parts
         .par_iter()
-        .zip(header.contributors.par_iter())
-        .map(|(b, &c)| parse_update(key, header.round, header.len as usize, Some(c), b))
+        .map(|t| p.unpack_polys(t, count, WHAT))
         .collect::<Result<Vec<_>>>()?;
-    let ev = ckks::Evaluator::new(&p.ckks);
-    let mut iter = updates.into_iter();
-    let mut sum = iter.next().map(|u| u.cts).unwrap_or_default();
-    for u in iter {
-        sum.par_iter_mut()
-            .zip(u.cts.par_iter())
-            .try_for_each(|(a, b)| ev.add_assign(a, b))?;
+    let mut iter = c1s.into_iter();
+    let mut c1 = iter.next().unwrap_or_default();
+    for next in iter {
+        c1.par_iter_mut()
+            .zip(next.par_iter())
+            .try_for_each(|(a, b)| a.add_assign(b))?;
     }
     let info = request_info(
         &key.id,
@@ -1116,14 +1190,26 @@ fn parse_request(key: &SessionKey, bytes: &[u8]) -> Result<Request> {
         let mut seed_rng =
             ChaCha20Rng::from_seed(digest(b"ml-he/aggregation/rerandomize/v1", &data));
         let zero = p.encode_chunk(&[0.0])?;
-        let rngs = child_rngs(&mut seed_rng, sum.len());
-        sum.par_iter_mut()
+        let rngs = child_rngs(&mut seed_rng, count);
+        c0.par_iter_mut()
+            .zip(c1.par_iter_mut())
             .zip(rngs)
-            .try_for_each(|(ct, mut r)| -> Result<()> {
+            .try_for_each(|((a, b), mut r)| -> Result<()> {
                 let z = key.pk.encrypt(&zero, &mut r)?;
-                Ok(ev.add_assign(ct, &z)?)
+                let [z0, z1] = z.rlwe().parts() else {
+                    return Err(Error::Protocol(
+                        "encryption of zero with three parts".into(),
+                    ));
+                };
+                a.add_assign(z0)?;
+                Ok(b.add_assign(z1)?)
             })?;
     }
+    let sum = c0
+        .into_iter()
+        .zip(c1)
+        .map(|(a, b)| p.ciphertext(a, b))
+        .collect::<Result<Vec<_>>>()?;
     let id = request_id(&key.id, &info);
     Ok(Request {
         header,
@@ -1149,6 +1235,18 @@ fn parse_request_header<'a>(
             what: "decryption request for another collective key".into(),
         });
     }
+    let c0_len = (h.count as usize).saturating_mul(packed_len(p.ring()));
+    if payload.len() < c0_len || h.heads.len() != h.contributors.len() {
+        return Err(Error::Malformed {
+            what: WHAT,
+            reason: format!(
+                "{} bytes, {} heads for {} contributors",
+                payload.len(),
+                h.heads.len(),
+                h.contributors.len()
+            ),
+        });
+    }
     check_contribution_list(
         WHAT,
         p.config.clients,
@@ -1157,8 +1255,15 @@ fn parse_request_header<'a>(
         &h.contributors,
         &h.digests,
         &h.sizes,
-        payload.len(),
+        payload.len() - c0_len,
     )?;
+    let one_ct = (h.count as u64).saturating_mul(packed_len(p.ring()) as u64);
+    if h.sizes.iter().any(|&s| s != one_ct) {
+        return Err(Error::Malformed {
+            what: WHAT,
+            reason: "a contribution's c1 parts of the wrong size".into(),
+        });
+    }
     if h.scale != p.scale {
         return Err(Error::Malformed {
             what: WHAT,
@@ -1588,7 +1693,6 @@ pub struct CheckedUpdate<C = ckks::Ciphertext> {
     client: u32,
     digest: [u8; 32],
     bytes: Vec<u8>,
-    #[allow(dead_code)] // parsed to check every residue; summed by the committee
     cts: Vec<C>,
 }
 
@@ -1649,13 +1753,8 @@ impl Contributions {
         Ok(u.client)
     }
 
-    /// The next attempt number, its contributor list, digests, sizes and the
-    /// concatenated payload.
-    #[allow(clippy::type_complexity)]
-    fn next_request(
-        &mut self,
-        round: u64,
-    ) -> Result<(u32, Vec<u32>, Vec<[u8; 32]>, Vec<u64>, Vec<u8>)> {
+    /// The next attempt number ([`MAX_ATTEMPTS`] per round).
+    fn next_attempt(&mut self, round: u64) -> Result<u32> {
         if self.by_client.is_empty() {
             return Err(Error::Protocol("no update was added".into()));
         }
@@ -1668,16 +1767,7 @@ impl Contributions {
             });
         }
         self.requests += 1;
-        let total: usize = self.by_client.values().map(|(_, b)| b.len()).sum();
-        let mut payload = Vec::with_capacity(total);
-        let (mut ids, mut digests, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
-        for (&c, (d, b)) in &self.by_client {
-            ids.push(c);
-            digests.push(*d);
-            sizes.push(b.len() as u64);
-            payload.extend_from_slice(b);
-        }
-        Ok((attempt, ids, digests, sizes, payload))
+        Ok(attempt)
     }
 }
 
@@ -1690,6 +1780,8 @@ pub struct Server {
     round: u64,
     len: usize,
     contributions: Contributions,
+    /// Sum of the contributions' `c0` parts (sent with each request).
+    c0_sum: Vec<Poly>,
 }
 
 impl std::fmt::Debug for Server {
@@ -1713,6 +1805,7 @@ impl Server {
             round,
             len,
             contributions: Contributions::default(),
+            c0_sum: Vec::new(),
         })
     }
 
@@ -1754,6 +1847,24 @@ impl Server {
                 what: "update checked for another round or collective key".into(),
             });
         }
+        if self.contributions.contains(update.client) {
+            return Err(Error::DuplicateSubmission {
+                party: update.client,
+            });
+        }
+        let c0: Vec<Poly> = update
+            .cts
+            .iter()
+            .map(|ct| ct.rlwe().parts()[0].clone())
+            .collect();
+        if self.c0_sum.is_empty() {
+            self.c0_sum = c0;
+        } else {
+            self.c0_sum
+                .par_iter_mut()
+                .zip(c0.par_iter())
+                .try_for_each(|(a, b)| a.add_assign(b))?;
+        }
         self.contributions.add(update)
     }
 
@@ -1785,8 +1896,24 @@ impl Server {
     pub fn decryption_request(&mut self, committee: &[u32]) -> Result<Vec<u8>> {
         let p = self.key.params.clone();
         let active = p.active_set(committee)?;
-        let (attempt, contributors, digests, sizes, payload) =
-            self.contributions.next_request(self.round)?;
+        let attempt = self.contributions.next_attempt(self.round)?;
+        let count = p.ciphertexts_for(self.len);
+        let one = packed_len(p.ring());
+        let n = self.contributions.by_client.len();
+        let mut payload = Vec::with_capacity(one * count * (n + 1));
+        for c0 in &self.c0_sum {
+            pack_poly(c0, &mut payload);
+        }
+        let (mut contributors, mut digests, mut heads, mut sizes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (&c, (d, bytes)) in &self.contributions.by_client {
+            let (head, tail) = split_update(bytes);
+            contributors.push(c);
+            digests.push(*d);
+            heads.push(head_digest(head));
+            sizes.push(tail.len() as u64);
+            payload.extend_from_slice(tail);
+        }
         let header = RequestHeader {
             tag: REQUEST_TAG,
             key: self.key.id,
@@ -1796,8 +1923,9 @@ impl Server {
             committee: active.parties().iter().map(|p| p.0).collect(),
             contributors,
             digests,
+            heads,
             sizes,
-            count: p.ciphertexts_for(self.len) as u32,
+            count: count as u32,
             scale: p.scale,
         };
         Ok(frame(p.fingerprint(), &header, &payload))
@@ -2374,8 +2502,15 @@ pub mod paillier_variant {
         /// call is a new attempt; more than [`MAX_ATTEMPTS`] is
         /// [`Error::TooManyAttempts`].
         pub fn decryption_request(&mut self) -> Result<Vec<u8>> {
-            let (attempt, contributors, digests, sizes, payload) =
-                self.contributions.next_request(self.round)?;
+            let attempt = self.contributions.next_attempt(self.round)?;
+            let (mut contributors, mut digests, mut sizes, mut payload) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (&c, (d, b)) in &self.contributions.by_client {
+                contributors.push(c);
+                digests.push(*d);
+                sizes.push(b.len() as u64);
+                payload.extend_from_slice(b);
+            }
             let header = PRequestHeader {
                 tag: P_REQUEST_TAG,
                 round: self.round,

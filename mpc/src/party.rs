@@ -142,6 +142,10 @@ struct Paillier {
     fast: paillier::FastEncryptor,
 }
 
+/// What identifies a decryption request: round, attempt, contribution set
+/// digest and committee.
+type ShareKey = (u64, u32, [u8; 32], Vec<u32>);
+
 /// The collective CKKS key while it is being verified: recomputed by this
 /// party from the signed shares, installed only once every party has
 /// acknowledged its id.
@@ -186,8 +190,9 @@ struct State {
     updates: BTreeMap<u64, Vec<u8>>,
     /// The contributor set this party approved in each round.
     approved: BTreeMap<u64, [u8; 32]>,
-    /// Decryption shares made, by round, attempt and request digest.
-    shares: BTreeMap<(u64, u32, [u8; 32]), Vec<u8>>,
+    /// Decryption shares made, by round, attempt, contribution set and
+    /// committee (a re-sent request gets the same share).
+    shares: BTreeMap<ShareKey, Vec<u8>>,
 }
 
 fn proto(s: impl Into<String>) -> Error {
@@ -1093,22 +1098,30 @@ impl State {
     }
 
     fn on_decrypt(&mut self, task: &Task) -> Result<Submission> {
-        let k = (task.round, task.attempt, sign::sha256(&task.payload));
+        // The request's header names what it asks for (cheap to read); the
+        // contributions are checked against it when the share is made.
+        let info = match (&self.paillier, &self.client) {
+            (Some(p), _) => pv::inspect_request(&p.session, &task.payload)?,
+            (None, Some(c)) => {
+                let key = c.session_key().ok_or_else(|| proto("no key"))?;
+                inspect_request(key, &task.payload)?
+            }
+            (None, None) => return Err(proto("no key")),
+        };
+        let k = (
+            task.round,
+            task.attempt,
+            info.set_digest,
+            info.committee.clone(),
+        );
         let share = match self.shares.get(&k) {
             Some(s) => s.clone(),
             None => {
-                let s = if let Some(p) = &self.paillier {
-                    let info = pv::inspect_request(&p.session, &task.payload)?;
-                    self.verify_request(task, &info)?;
-                    let p = self.paillier.as_mut().ok_or_else(|| proto("no key"))?;
-                    p.holder.decryption_share(&task.payload, &mut self.rng)?
-                } else {
-                    let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;
-                    let key = client.session_key().ok_or_else(|| proto("no key"))?;
-                    let info = inspect_request(key, &task.payload)?;
-                    self.verify_request(task, &info)?;
-                    let client = self.client.as_mut().ok_or_else(|| proto("no client"))?;
-                    client.decryption_share(&task.payload, &mut self.rng)?
+                self.verify_request(task, &info)?;
+                let s = match (&mut self.paillier, &mut self.client) {
+                    (Some(p), _) => p.holder.decryption_share(&task.payload, &mut self.rng)?,
+                    (None, Some(c)) => c.decryption_share(&task.payload, &mut self.rng)?,
+                    (None, None) => return Err(proto("no key")),
                 };
                 info!(
                     round = task.round,
