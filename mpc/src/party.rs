@@ -142,6 +142,9 @@ struct Paillier {
     fast: paillier::FastEncryptor,
 }
 
+/// The serialized collective relinearization and Galois keys, if any.
+type EvaluationKeys = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// What identifies a decryption request: round, attempt, contribution set
 /// digest and committee.
 type ShareKey = (u64, u32, [u8; 32], Vec<u32>);
@@ -712,7 +715,7 @@ impl State {
 
     /// Recomputes the collective relinearization and Galois keys from the
     /// relayed, signed shares; returns their serialized forms.
-    fn recompute_evaluation_keys(&self, task: &Task) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    fn recompute_evaluation_keys(&self, task: &Task) -> Result<EvaluationKeys> {
         let cfg = self.cfg()?.clone();
         let params = self.params()?.clone();
         let rp = params.ckks().rlwe().clone();

@@ -379,6 +379,7 @@ impl Gate {
         })
     }
 
+    #[allow(clippy::result_large_err)] // tonic's own error type
     fn admit<B>(
         self: &std::sync::Arc<Self>,
         req: &http::Request<B>,
@@ -498,6 +499,7 @@ where
                 Ok(grpc.server_streaming(SubscribeSvc(inner), req).await)
             }),
             SUBMIT_PATH => {
+                #[allow(clippy::result_large_err)]
                 let slot = match self.gate.as_ref().map(|g| g.admit(&req)).transpose() {
                     Ok(slot) => slot,
                     Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
