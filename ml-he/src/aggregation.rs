@@ -135,7 +135,7 @@
 //! let mut server = Server::new(&key, 0, 4)?;
 //! server.add(&clients[0].encrypt_update(0, &[1.0, 2.0, 3.0, 4.0], &mut rng)?)?;
 //! server.add(&clients[2].encrypt_update(0, &[3.0, 2.0, 1.0, 0.0], &mut rng)?)?;
-//! let request = server.decryption_request(&[2, 3], &mut rng)?;
+//! let request = server.decryption_request(&[2, 3])?;
 //! let dshares = vec![
 //!     clients[1].decryption_share(&request, &mut rng)?,
 //!     clients[2].decryption_share(&request, &mut rng)?,

@@ -345,6 +345,44 @@ mod tests {
         }
     }
 
+    /// Finding 7: an end-to-end key's session-bound signature verifies only
+    /// for that session, that party and that key — an announcement replayed
+    /// from an earlier session under the same CA is refused.
+    #[test]
+    fn session_bound_key_signatures_do_not_replay() {
+        use crate::sign::{phase, sha256, Peers};
+        let certs = Certs::new("sessionbound");
+        let s1 = certs.signer(1);
+        let mut peers = Peers::default();
+        peers.insert(1, s1.cert().to_vec());
+        peers.insert(2, certs.signer(2).cert().to_vec());
+        let key = sha256(b"x25519 public key");
+        let (old, new) = ([1u8; 32], [2u8; 32]);
+        let sig = s1.sign(&old, phase::E2E_KEY, 0, 1, &key).unwrap();
+        peers
+            .verify(&old, phase::E2E_KEY, 0, 1, &key, &sig)
+            .unwrap();
+        let refused = |r: Result<()>| {
+            assert!(
+                matches!(
+                    r,
+                    Err(Error::BadSignature {
+                        party: _,
+                        what: phase::E2E_KEY
+                    })
+                ),
+                "{r:?}"
+            )
+        };
+        refused(peers.verify(&new, phase::E2E_KEY, 0, 1, &key, &sig)); // replayed
+        refused(peers.verify(&old, phase::E2E_KEY, 0, 2, &key, &sig)); // another party
+        refused(peers.verify(&old, phase::E2E_KEY, 0, 1, &sha256(b"other"), &sig));
+        refused(peers.verify(&old, phase::E2E_KEY, 0, 3, &key, &sig)); // unknown party
+                                                                       // a signature of another phase does not stand for this one
+        let upd = s1.sign(&old, phase::UPDATE, 0, 1, &key).unwrap();
+        refused(peers.verify(&old, phase::E2E_KEY, 0, 1, &key, &upd));
+    }
+
     #[test]
     fn announcements_are_bound_to_certificates() {
         let mut rng = rlwe::sample::rng();

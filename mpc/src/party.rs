@@ -345,6 +345,11 @@ impl State {
         if cfg.scheme == Scheme::Ckks {
             if self.client.is_none() {
                 let params = cfg.aggregation_params()?;
+                if params.ckks().rlwe().security() == rlwe::params::SecurityLevel::None {
+                    return Err(Error::Policy(
+                        "the session's lattice parameters are below 128-bit security".into(),
+                    ));
+                }
                 let mut client = Client::new(&params, self.opts.id, &mut self.rng)?;
                 let share = client.public_key_share(&mut self.rng)?;
                 self.own_pk_share = Some(share.to_bytes());
