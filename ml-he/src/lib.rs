@@ -12,5 +12,6 @@ pub mod error;
 pub mod inference;
 pub mod model;
 pub mod testing;
+mod wire;
 
 pub use error::{Error, Result};

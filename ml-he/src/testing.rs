@@ -157,8 +157,8 @@ use threshold::{
     SecretShareMessage, Smudging,
 };
 
-use crate::aggregation::{digest, frame, pack_poly, packed_len, unframe, unpack_poly};
 use crate::data::Dataset;
+use crate::wire::{digest, frame, pack_poly, packed_len, unframe, unpack_poly};
 use crate::{Error, Result};
 
 /// Decryption attempts per test session: attempt 0 and up to
