@@ -16,7 +16,6 @@
 //! Weights files: see the JSON schema in `ml_he::model` (scikit-learn
 //! `coef`/`intercept` and PyTorch-style `out × in` layers are accepted).
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use ml_he::data::{self, Dataset};
@@ -28,51 +27,28 @@ use ml_he::model::{
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// A hand-written progress bar on stderr.
-struct Progress {
-    label: String,
-    total: usize,
-    done: usize,
-    start: Instant,
-}
+/// A progress bar on stderr (indicatif): drawn only when stderr is a
+/// terminal, so captured logs carry no carriage-return frames.
+struct Progress(indicatif::ProgressBar);
 
 impl Progress {
     fn new(label: &str, total: usize) -> Self {
-        let p = Self {
-            label: label.to_string(),
-            total: total.max(1),
-            done: 0,
-            start: Instant::now(),
-        };
-        p.draw();
-        p
+        let bar = indicatif::ProgressBar::new(total.max(1) as u64);
+        let style = indicatif::ProgressStyle::with_template(
+            "  {msg:<28} [{bar:30}] {pos:>4}/{len:<4} {elapsed:>4}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("#-");
+        bar.set_style(style);
+        bar.set_message(label.to_string());
+        Self(bar)
     }
 
     fn tick(&mut self) {
-        self.done += 1;
-        if self.done == self.total || self.done.is_multiple_of(4) {
-            self.draw();
+        self.0.inc(1);
+        if self.0.position() >= self.0.length().unwrap_or(0) {
+            self.0.finish();
         }
-    }
-
-    fn draw(&self) {
-        const W: usize = 30;
-        let filled = W * self.done / self.total;
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r  {:<28} [{}{}] {:>4}/{:<4} {:>6.1} s",
-            self.label,
-            "#".repeat(filled),
-            "-".repeat(W - filled),
-            self.done,
-            self.total,
-            self.start.elapsed().as_secs_f64()
-        );
-        if self.done == self.total {
-            let _ = writeln!(err);
-        }
-        let _ = err.flush();
     }
 }
 

@@ -23,7 +23,7 @@
 //!
 //! # fn main() -> Result<(), ckks::Error> {
 //! let params = Parameters::preset(Preset::N8192)?; // 128-bit secure, scale 2^40, depth 3
-//! let mut rng = rlwe::sample::rng();
+//! let mut rng = ckks::rng(); // ChaCha20 seeded from the OS
 //! let sk = SecretKey::generate(&params, &mut rng);
 //! let pk = PublicKey::generate(&sk, &mut rng)?;
 //! let rlk = RelinKey::generate(&sk, &mut rng)?;
@@ -87,3 +87,4 @@ pub use linear::{tile, LinearTransform};
 pub use params::{Parameters, ParametersBuilder, Preset};
 pub use polynomial::Polynomial;
 pub use rlwe::params::SecurityLevel;
+pub use rlwe::sample::rng;

@@ -15,3 +15,4 @@ pub mod testing;
 mod wire;
 
 pub use error::{Error, Result};
+pub use rlwe::sample::rng;

@@ -29,7 +29,7 @@
 //! let (p, q) = test_keys::primes(test_keys::P128);
 //! let sk = PrivateKey::from_primes_insecure(p, q)?;
 //! let pk = sk.public_key().clone();
-//! let mut rng = rand::thread_rng();
+//! let mut rng = paillier::rng(); // ChaCha20 seeded from the OS
 //!
 //! let (a, b) = (BigUint::from(1200u32), BigUint::from(34u32));
 //! let total = (&pk.encrypt(&a, &mut rng)? + &pk.encrypt(&b, &mut rng)?)?;
@@ -91,6 +91,15 @@ mod mont;
 mod packing;
 pub mod serial;
 pub mod test_keys;
+
+/// A ChaCha20 generator seeded from the operating system: the
+/// cryptographically secure generator every randomized call here accepts
+/// (the same as `rlwe::sample::rng`, so that `hekit::rng()` serves every
+/// scheme).
+pub fn rng() -> rand_chacha::ChaCha20Rng {
+    use rand::SeedableRng;
+    rand_chacha::ChaCha20Rng::from_entropy()
+}
 
 pub use batch::{add_batch, mul_scalar_batch, sum};
 pub use ciphertext::Ciphertext;

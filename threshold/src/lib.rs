@@ -27,7 +27,7 @@
 //! use threshold::{Crs, Party, PartyId, PublicKeyShares, DecryptionShares, Smudging};
 //! # fn main() -> Result<(), threshold::Error> {
 //! let params = bfv::Parameters::preset(bfv::Preset::N4096T65537)?;
-//! let mut rng = rlwe::sample::rng();
+//! let mut rng = threshold::rng();
 //! let crs = Crs::from_seed([7; 32]);
 //! let mut parties: Vec<Party> = (1..=3)
 //!     .map(|i| Party::new(PartyId(i), params.rlwe(), &mut rng))
@@ -69,6 +69,7 @@ pub use protocols::{
     KeySwitchShares, PublicKeyShare, PublicKeyShares, RelinEphemeral, RelinKeyRound1,
     RelinKeyRound2, RelinRound1Share, RelinRound2Share,
 };
+pub use rlwe::sample::rng;
 pub use smudging::{Smudging, STATISTICAL_SECURITY};
 
 /// Threshold Paillier, under `Paillier`-prefixed names (see [`paillier`](mod@self::paillier)).

@@ -128,7 +128,7 @@
 //! ```
 //! use ml_he::aggregation::*;
 //! # fn main() -> ml_he::Result<()> {
-//! let mut rng = rlwe::sample::rng();
+//! let mut rng = ml_he::rng();
 //! let params = AggregationParams::new(AggregationConfig::new(3, 2), [1; 32])?;
 //! let mut clients: Vec<Client> = (1..=3)
 //!     .map(|i| Client::new(&params, i, &mut rng))
