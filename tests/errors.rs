@@ -1062,6 +1062,95 @@ fn ml_insecure() {
     assert!(matches!(r, Err(ml_he::Error::Insecure(_))), "{r:?}");
 }
 
+// ---------------------------------------------------------------- hekit-mpc
+
+fn mpc_session() -> hekit_mpc::session::SessionConfig {
+    hekit_mpc::session::SessionConfig {
+        scheme: hekit_mpc::session::Scheme::Ckks,
+        parties: 5,
+        threshold: 3,
+        rounds: 1,
+        len: 8,
+        max_abs: 16.0,
+        lambda: 40,
+        min_contributors: 2,
+        degree: 8192,
+        relin: false,
+        galois: Vec::new(),
+        paillier_bits: 2048,
+        paillier_insecure_test_primes: false,
+        frac_bits: 24,
+        dealer: 1,
+        seed: "00".repeat(32),
+        insecure_weak_smudging: false,
+    }
+}
+
+#[test]
+fn mpc_policy() {
+    let policy = hekit_mpc::session::Policy::default();
+    policy.check(&mpc_session()).expect("a sound session");
+    let mut weak = mpc_session();
+    weak.lambda = 0;
+    weak.insecure_weak_smudging = true;
+    let r = policy.check(&weak);
+    assert!(
+        matches!(&r, Err(hekit_mpc::Error::Policy(m)) if m.contains("λ = 0")),
+        "{r:?}"
+    );
+    let mut t1 = mpc_session();
+    t1.threshold = 1;
+    let r = policy.check(&t1);
+    assert!(
+        matches!(&r, Err(hekit_mpc::Error::Policy(m)) if m.contains("threshold t = 1 of 5")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn mpc_tampered() {
+    use hekit_mpc::proto::{Kind, Signed};
+    use hekit_mpc::sign::{phase, verify_each, Content, Peers};
+    // a relay missing party 2's acknowledgement
+    let entries = vec![Signed {
+        party: 1,
+        kind: Kind::Key as i32,
+        payload: vec![0; 32],
+        signature: Vec::new(),
+        round: 0,
+    }];
+    let r = verify_each(
+        &Peers::default(),
+        &[0; 32],
+        &entries[1..],
+        Kind::Key,
+        phase::KEY_ACK,
+        0,
+        &[1u32, 2].into_iter().collect(),
+        Content::Digest,
+    );
+    assert!(
+        matches!(&r, Err(hekit_mpc::Error::Tampered(m)) if m.contains("none of party 1")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn mpc_bad_signature() {
+    use hekit_mpc::sign::{phase, Peers};
+    let r = Peers::default().verify(&[0; 32], phase::UPDATE, 0, 3, &[0; 32], b"not a signature");
+    assert!(
+        matches!(
+            r,
+            Err(hekit_mpc::Error::BadSignature {
+                party: 3,
+                what: "update"
+            })
+        ),
+        "{r:?}"
+    );
+}
+
 // ---------------------------------------------------------------- the table
 
 #[test]
@@ -1079,6 +1168,7 @@ fn catalogue_matches_docs() {
                 || n.starts_with("paillier_")
                 || n.starts_with("threshold_")
                 || n.starts_with("ml_")
+                || n.starts_with("mpc_")
         })
         .filter(|n| {
             !matches!(
@@ -1090,6 +1180,7 @@ fn catalogue_matches_docs() {
                     | "ckks_setup"
                     | "paillier_keys"
                     | "threshold_paillier"
+                    | "mpc_session"
             )
         })
         .collect();
