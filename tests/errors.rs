@@ -1112,7 +1112,7 @@ fn mpc_tampered() {
     use hekit_mpc::proto::{Kind, Signed};
     use hekit_mpc::sign::{phase, verify_each, Content, Peers};
     // a relay missing party 2's acknowledgement
-    let entries = vec![Signed {
+    let entries = [Signed {
         party: 1,
         kind: Kind::Key as i32,
         payload: vec![0; 32],
