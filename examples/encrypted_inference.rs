@@ -422,7 +422,7 @@ fn main() -> Res<()> {
         );
     }
     println!(
-        "TenSEAL on this machine (shared/peers/results_ml.txt): LR 4.6 + 48.5 + 0.6 ms = 53.7 ms, 395 kB up / 175 kB down;\n MLP 4.3 + 349 + 0.4 ms = 353.7 ms, 302 kB up / 94 kB down. Targets (1/5): LR ≤ 11 ms, MLP ≤ 71 ms end to end."
+        "TenSEAL on this machine (docs/peers/results_ml.txt): LR 4.6 + 48.5 + 0.6 ms = 53.7 ms, 395 kB up / 175 kB down;\n MLP 4.3 + 349 + 0.4 ms = 353.7 ms, 302 kB up / 94 kB down. Targets (1/5): LR ≤ 11 ms, MLP ≤ 71 ms end to end."
     );
     Ok(())
 }
