@@ -4,6 +4,53 @@
 //! client decrypts), HE-MPC aggregation (federated averaging under a
 //! threshold key, optional distributed differential privacy) and private
 //! model testing, on hekit's CKKS, BFV, Paillier and threshold crates.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`inference`] | CKKS inference of logistic regressions and MLPs: `Server` (model owner) / `Client` (data owner), per-sample and SIMD-batch packings, every message as bytes |
+//! | [`aggregation`] | federated averaging under a threshold CKKS key ([`aggregation::Client`], [`aggregation::Server`], [`aggregation::combine`]) and the threshold-Paillier variant; committee members decrypt only sums they recompute |
+//! | [`dp`] | distributed differential privacy for the aggregated sums |
+//! | [`testing`] | private model testing: the total confusion matrix of test sets nobody sees, under a threshold BFV key |
+//! | [`model`], [`data`] | training and loading of the models and data sets the examples use |
+//!
+//! Federated averaging: three clients make a collective key, two submit
+//! updates, a committee of two decrypts only their average.
+//!
+//! ```
+//! use ml_he::aggregation::{
+//!     combine, deal_all, AggregationConfig, AggregationParams, Client, Server, SessionKey,
+//! };
+//!
+//! # fn main() -> ml_he::Result<()> {
+//! let mut rng = ml_he::rng();
+//! let params = AggregationParams::new(AggregationConfig::new(3, 2), [1; 32])?;
+//! let mut clients = (1..=3)
+//!     .map(|i| Client::new(&params, i, &mut rng))
+//!     .collect::<ml_he::Result<Vec<_>>>()?;
+//! let shares = clients
+//!     .iter_mut()
+//!     .map(|c| c.public_key_share(&mut rng))
+//!     .collect::<ml_he::Result<Vec<_>>>()?;
+//! let key = SessionKey::from_shares(&params, shares)?;
+//! deal_all(&mut clients, &mut rng)?;
+//! for c in &mut clients {
+//!     c.set_key(key.clone())?;
+//! }
+//! let mut server = Server::new(&key, 0, 3)?;
+//! server.add(&clients[0].encrypt_update(0, &[1.0, 2.0, 3.0], &mut rng)?)?;
+//! server.add(&clients[2].encrypt_update(0, &[3.0, 4.0, 5.0], &mut rng)?)?;
+//! let request = server.decryption_request(&[1, 2])?;
+//! let shares = vec![
+//!     clients[0].decryption_share(&request, &mut rng)?,
+//!     clients[1].decryption_share(&request, &mut rng)?,
+//! ];
+//! let result = combine(&key, &request, &shares)?;
+//! for (got, want) in result.average.iter().zip([2.0, 3.0, 4.0]) {
+//!     assert!((got - want).abs() <= result.precision);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod aggregation;
 pub mod data;
