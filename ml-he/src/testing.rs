@@ -158,16 +158,12 @@ use threshold::{
 };
 
 use crate::data::Dataset;
-use crate::wire::{digest, frame, pack_poly, packed_len, unframe, unpack_poly};
+use crate::wire::{check_tag, digest, frame, pack_poly, packed_len, unframe, unpack_poly};
 use crate::{Error, Result};
 
-/// Decryption attempts per test session: attempt 0 and up to
-/// `MAX_ATTEMPTS − 1` retries (each a new committee after a dropout,
-/// decrypting the sum plus a public encryption of zero). A committee member
-/// refuses attempt numbers from `MAX_ATTEMPTS` on
-/// ([`Error::TooManyAttempts`]), so the number of decryptions is bounded
-/// whatever the server asks.
-pub const MAX_ATTEMPTS: u32 = 5;
+/// Decryption attempts per session (the same bound as aggregation's: the
+/// first and up to four retries, each a new committee after a dropout).
+pub use crate::aggregation::MAX_ATTEMPTS;
 
 /// The fewest contributions a committee member decrypts by default: a
 /// total over one party is that party's counts.
@@ -579,16 +575,6 @@ struct ShareHeader {
     party: u32,
 }
 
-fn check_tag(found: &[u8; 8], want: &[u8; 8], what: &'static str) -> Result<()> {
-    if found != want {
-        return Err(Error::Malformed {
-            what,
-            reason: "wrong message type".into(),
-        });
-    }
-    Ok(())
-}
-
 fn pack_ct(ct: &bfv::Ciphertext) -> Vec<u8> {
     let mut out = Vec::new();
     for p in ct.rlwe().parts() {
@@ -609,32 +595,15 @@ pub fn contribution_digest(bytes: &[u8]) -> [u8; 32] {
 pub fn contribution_set_digest(id: &[u8; 32], set: &[(u32, [u8; 32])]) -> [u8; 32] {
     let mut sorted = set.to_vec();
     sorted.sort_unstable();
-    let mut data = Vec::with_capacity(32 + 36 * sorted.len());
-    data.extend_from_slice(id);
-    for (p, d) in &sorted {
-        data.extend_from_slice(&p.to_le_bytes());
-        data.extend_from_slice(d);
-    }
-    digest(b"ml-he/testing/contribution-set/v1", &data)
+    crate::aggregation::contribution_set_digest(id, 0, &sorted)
 }
 
-/// What a decryption request asks for, read from its header alone (cheap).
-/// A caller that authenticates senders checks `contributions` against the
-/// parties' signatures over their [`contribution_digest`]s before calling
-/// [`TestParty::decryption_share`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestInfo {
-    /// The attempt (0 first; a retry decrypts the sum plus a public
-    /// encryption of zero).
-    pub attempt: u32,
-    /// The committee asked for shares (sorted).
-    pub committee: Vec<u32>,
-    /// `(party, contribution digest)` of every contribution, sorted by
-    /// party.
-    pub contributions: Vec<(u32, [u8; 32])>,
-    /// [`contribution_set_digest`] of `contributions`.
-    pub set_digest: [u8; 32],
-}
+/// What a decryption request asks for, read from its header alone (cheap):
+/// the same type as aggregation's, with `round` 0 (a testing session has
+/// one sum). A caller that authenticates senders checks `contributions`
+/// against the parties' signatures over their [`contribution_digest`]s
+/// before calling [`TestParty::decryption_share`].
+pub use crate::aggregation::RequestInfo;
 
 /// A checked contribution.
 struct Counts {
@@ -750,23 +719,12 @@ fn request_info(key: &TestingKey, h: &RequestHeader, active: &ActiveSet) -> Requ
         .collect();
     let set_digest = contribution_set_digest(&key.id, &contributions);
     RequestInfo {
+        round: 0,
         attempt: h.attempt,
         committee: active.parties().iter().map(|q| q.0).collect(),
         contributions,
         set_digest,
     }
-}
-
-/// Identifies one request: the session, the set, the attempt and the
-/// committee (decryption shares name it).
-fn request_id(key: &TestingKey, info: &RequestInfo) -> [u8; 32] {
-    let mut data = key.id.to_vec();
-    data.extend_from_slice(&info.set_digest);
-    data.extend_from_slice(&info.attempt.to_le_bytes());
-    for c in &info.committee {
-        data.extend_from_slice(&c.to_le_bytes());
-    }
-    digest(b"ml-he/testing/request/v2", &data)
 }
 
 /// The public encryption of zero added at attempt `attempt ≥ 1`: its
@@ -836,7 +794,7 @@ fn recompute(
             &retry_zero(key, &info.set_digest, header.attempt)?,
         )?;
     }
-    let id = request_id(key, &info);
+    let id = crate::aggregation::request_id(&key.id, &info);
     Ok(Request {
         header,
         info,
@@ -1218,7 +1176,7 @@ fn check_share_header<'a>(
 /// [`combine`]. Only the request's header is read.
 pub fn decryption_share_sender(key: &TestingKey, request: &[u8], share: &[u8]) -> Result<u32> {
     let (h, active, _) = parse_request_header(key, request)?;
-    let rid = request_id(key, &request_info(key, &h, &active));
+    let rid = crate::aggregation::request_id(&key.id, &request_info(key, &h, &active));
     let (party, payload) = check_share_header(key, &rid, &active, share)?;
     unpack_poly(
         key.params.ring()?,

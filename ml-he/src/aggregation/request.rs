@@ -156,7 +156,7 @@ pub(super) fn request_info(
 }
 
 /// Identifies one request: the set, the attempt and the committee.
-pub(super) fn request_id(id: &[u8; 32], info: &RequestInfo) -> [u8; 32] {
+pub(crate) fn request_id(id: &[u8; 32], info: &RequestInfo) -> [u8; 32] {
     let mut data = id.to_vec();
     data.extend_from_slice(&info.set_digest);
     data.extend_from_slice(&info.attempt.to_le_bytes());
