@@ -1538,6 +1538,7 @@ impl Driver {
                 warn!(round, %reason, "round not released");
                 self.store
                     .write_atomic(&format!("round-{round}.skipped"), reason.as_bytes())?;
+                self.store.remove_log(round);
                 self.summary_line(
                     &serde_json::json!({"round": round, "released": false, "reason": reason})
                         .to_string(),
@@ -1649,6 +1650,9 @@ impl Driver {
             self.repeat_decryption(keys, round, &set, &evidence, &committee, &mut rejected)
                 .await?;
         }
+        // The round is done (its result written): its update log is no
+        // longer needed.
+        self.store.remove_log(round);
 
         let summary = RoundSummary {
             round,

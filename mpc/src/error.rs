@@ -74,6 +74,17 @@ pub enum Error {
     /// threshold, contributors, security level).
     #[error("refused by this party's policy: {0}")]
     Policy(String),
+    /// A party's own update for a round is unusable (a file that does not
+    /// parse, another length than the session's, NaN or infinity, a value
+    /// beyond the session's `max_abs`, a missing round): the party submits
+    /// nothing for that round and says why.
+    #[error("input {origin}: {reason}")]
+    Input {
+        /// The file (or `callback`, `demonstration vectors`).
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// TLS / certificate error.
     #[error("tls: {0}")]
     Tls(String),

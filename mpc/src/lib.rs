@@ -13,6 +13,10 @@
 //! vector, the coordinator checks and sums), each ending in threshold
 //! decryption of the sum only, by a committee of `t` live parties.
 //!
+//! Each party's update for a round comes from [`input::InputSource`]: a
+//! `.npy` or `.csv` file, a directory of per-round files, a callback, or
+//! the demonstration vectors; results are written in the input's format.
+//!
 //! See `mpc/README.md` for the protocol, the trust assumptions, persistence
 //! and dropout handling; [`coordinator::run`] and [`party::run`] are what the
 //! `hekit-mpc` binary calls.
@@ -21,6 +25,7 @@ pub mod certs;
 pub mod coordinator;
 pub mod e2e;
 mod error;
+pub mod input;
 pub mod party;
 pub mod proto;
 pub mod session;

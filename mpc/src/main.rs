@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use hekit_mpc::coordinator::{self, CoordinatorMisbehave, CoordinatorOptions};
+use hekit_mpc::input::InputSource;
 use hekit_mpc::party::{self, parse_misbehave, PartyOptions};
 use hekit_mpc::session::{Policy, Scheme, SessionConfig};
 
@@ -162,10 +163,16 @@ struct PartyArgs {
     tls_domain: Option<String>,
     #[command(flatten)]
     tls: TlsArgs,
-    /// Seed of the deterministic demonstration inputs.
+    /// This party's updates: a .npy file (float64/float32, 2-D rounds × len,
+    /// row r = round r; a 1-D array is round 0 only), a .csv file (one row
+    /// per round, optional header line) or a directory of round-<r>.npy /
+    /// round-<r>.csv files. Without it, deterministic demonstration vectors.
+    #[arg(long, conflicts_with_all = ["input_seed", "input_scale"])]
+    input: Option<PathBuf>,
+    /// Seed of the deterministic demonstration inputs (without --input).
     #[arg(long, default_value_t = 0)]
     input_seed: u64,
-    /// Inputs uniform in ±scale.
+    /// Demonstration inputs uniform in ±scale (without --input).
     #[arg(long, default_value_t = 1.0)]
     input_scale: f64,
     /// Refuse a session of another number of parties.
@@ -195,7 +202,8 @@ struct PartyArgs {
     /// Seconds to keep reconnecting to an unreachable coordinator.
     #[arg(long, default_value_t = 120.0)]
     reconnect_timeout: f64,
-    /// Write each round's sum here.
+    /// Write each round's sum here: party-<id>-round-<r>.npy (float64, 1-D)
+    /// or .csv with --input in that format, .json otherwise.
     #[arg(long)]
     output_dir: Option<PathBuf>,
     /// Milliseconds to wait before submitting each update.
@@ -292,8 +300,13 @@ fn main() -> ExitCode {
                 ca: a.tls.ca,
                 cert: a.tls.cert,
                 key: a.tls.key,
-                input_seed: a.input_seed,
-                input_scale: a.input_scale,
+                input: match a.input {
+                    Some(p) => InputSource::Path(p),
+                    None => InputSource::Demo {
+                        seed: a.input_seed,
+                        scale: a.input_scale,
+                    },
+                },
                 expect_parties: a.expect_parties,
                 expect_threshold: a.expect_threshold,
                 policy: Policy {

@@ -25,8 +25,9 @@ use zeroize::Zeroizing;
 
 use crate::certs::SessionCa;
 use crate::e2e::{verify_announcement, E2eKey, KeySigner};
+use crate::input::{Input, InputSource};
 use crate::proto::{Bundle, CoordinatorClient, Hello, KeyAnnouncement, Kind, Submission, Task};
-use crate::session::{collective_key_id, hex, party_input, Policy, Scheme, SessionConfig};
+use crate::session::{collective_key_id, hex, Policy, Scheme, SessionConfig};
 use crate::sign::{self, phase, Content, Peers};
 use crate::{Error, Result};
 
@@ -108,10 +109,10 @@ pub struct PartyOptions {
     pub cert: PathBuf,
     /// This party's private key.
     pub key: PathBuf,
-    /// Seed of the deterministic demonstration inputs.
-    pub input_seed: u64,
-    /// Inputs are uniform in `±input_scale`.
-    pub input_scale: f64,
+    /// Where this party's update for each round comes from: the
+    /// demonstration vectors (default), a `.npy` / `.csv` file or directory,
+    /// or a callback (`hekit_mpc::input`).
+    pub input: InputSource,
     /// Refuse sessions whose number of parties differs.
     pub expect_parties: Option<usize>,
     /// Refuse sessions whose threshold differs.
@@ -123,7 +124,8 @@ pub struct PartyOptions {
     pub allow_insecure: bool,
     /// Give up when the coordinator is unreachable this long.
     pub reconnect_timeout: Duration,
-    /// Write each round's sum here.
+    /// Write each round's sum here (`party-<id>-round-<r>.npy` / `.csv` for
+    /// file inputs, `.json` otherwise).
     pub output_dir: Option<PathBuf>,
     /// Wait this long before submitting each update.
     pub submit_delay: Duration,
@@ -159,6 +161,8 @@ struct Pending {
 
 struct State {
     opts: PartyOptions,
+    /// The resolved input source.
+    input: Input,
     rng: ChaCha20Rng,
     e2e: E2eKey,
     /// This party's signed announcement of `e2e` (sent in every `Hello`).
@@ -336,6 +340,10 @@ impl State {
         self.cfg = Some(cfg.clone());
         self.read_directory(task, false)?;
         info!(session = %hex(&self.sid[..8]), scheme = ?cfg.scheme, parties = cfg.parties, threshold = cfg.threshold, lambda = cfg.lambda, "joined session");
+        info!(input = %self.input.describe(), rounds = cfg.rounds, len = cfg.len, max_abs = cfg.max_abs, "input");
+        for problem in self.input.preflight(cfg.rounds, cfg.len) {
+            warn!(%problem, "input does not fit the session (each round is checked when it starts)");
+        }
         let e2e_sig = self.sign(phase::E2E_KEY, 0, &sign::sha256(&self.e2e.public_bytes()))?;
         let mut sub = Submission {
             kind: Kind::Session as i32,
@@ -909,15 +917,22 @@ impl State {
             )));
         }
         let t0 = Instant::now();
-        let x = party_input(
-            self.opts.input_seed,
-            self.opts.id,
-            round,
-            cfg.len,
-            self.opts.input_scale,
-        );
-        let honest = match self.updates.get(&round) {
-            Some(b) => b.clone(),
+        let cached = self.updates.get(&round).cloned();
+        // Read (and check) the input only when it is encrypted now; a
+        // re-asked round (coordinator restart) gets the same ciphertext.
+        let needs_input = cached.is_none()
+            || matches!(
+                self.misbehaves(round),
+                Some(Misbehave::Impersonate | Misbehave::WrongKey)
+            );
+        let x = if needs_input {
+            self.input
+                .update(self.opts.id, round, cfg.len, cfg.max_abs)?
+        } else {
+            Vec::new()
+        };
+        let honest = match cached {
+            Some(b) => b,
             None => self.encrypt(round, &x)?,
         };
         self.updates.insert(round, honest.clone());
@@ -1181,13 +1196,10 @@ impl State {
             "round result (sum of the contributors' updates)"
         );
         if let Some(dir) = &self.opts.output_dir {
-            std::fs::create_dir_all(dir)?;
-            let json =
-                serde_json::json!({"round": task.round, "contributors": task.ids, "sum": sum});
-            std::fs::write(
-                dir.join(format!("party-{}-round-{}.json", self.opts.id, task.round)),
-                json.to_string(),
-            )?;
+            let name = self
+                .input
+                .write_result(dir, self.opts.id, task.round, &task.ids, &sum)?;
+            debug!(round = task.round, file = %dir.join(name).display(), "sum written");
         }
         Ok(())
     }
@@ -1303,11 +1315,20 @@ async fn session_once(st: &mut State, progress: &mut Instant) -> Result<Outcome>
                     return Err(e);
                 }
                 warn!(?kind, round = task.round, attempt = task.attempt, error = %e, "task refused");
+                // The reason of an input refusal may quote the party's own
+                // data (a value beyond the bound): it stays in this log.
+                let refusal = match e {
+                    Error::Input { .. } => {
+                        "this party has no usable input for this round (the reason is in its log)"
+                            .to_string()
+                    }
+                    e => e.to_string(),
+                };
                 vec![Submission {
                     kind: task.kind,
                     round: task.round,
                     attempt: task.attempt,
-                    refusal: e.to_string(),
+                    refusal,
                     ..Default::default()
                 }]
             }
@@ -1338,8 +1359,10 @@ pub async fn run(opts: PartyOptions) -> Result<()> {
     let ca = SessionCa::from_pem(&std::fs::read(&opts.ca)?)?;
     let signer = KeySigner::from_pem(&std::fs::read(&opts.cert)?, &std::fs::read(&opts.key)?)?;
     let announcement = signer.announce(&ca, opts.id, &e2e.public_bytes())?;
+    let input = opts.input.open()?;
     let mut st = State {
         opts,
+        input,
         rng,
         e2e,
         announcement,

@@ -196,8 +196,10 @@ impl Store {
     /// Removes round `round`'s log once its result is written (the
     /// updates are no longer needed).
     pub fn remove_log(&self, round: u64) {
-        if let Err(e) = std::fs::remove_file(self.log_path(round)) {
-            tracing::warn!(round, error = %e, "cannot remove the round's update log");
+        match std::fs::remove_file(self.log_path(round)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(round, error = %e, "cannot remove the round's update log"),
         }
     }
 

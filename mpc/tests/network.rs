@@ -129,6 +129,7 @@ fn unapproved_round_is_not_released() {
     assert!(!dir.0.join("state/round-0.json").exists());
     let skipped = std::fs::read_to_string(dir.0.join("state/round-0.skipped")).unwrap();
     assert!(skipped.contains("{5} did not approve"), "{skipped}");
+    assert!(!dir.0.join("state/round-0.log").exists());
     let r1 = check_sum(&dir.0, 1, 16, LEN);
     assert_eq!(r1.contributors, vec![1, 2, 3, 4, 5]);
     for p in &mut parties {

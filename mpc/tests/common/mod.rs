@@ -155,9 +155,11 @@ pub fn coordinator(dir: &Path, listen: &str, extra: &[&str]) -> (Proc, u16) {
     }
 }
 
-pub fn party(dir: &Path, id: u32, port: u16, seed: u64, extra: &[&str]) -> Proc {
+/// The arguments of party `id` of the session on `port` (certificates in
+/// `dir/certs`), without its input.
+pub fn party_args(dir: &Path, id: u32, port: u16) -> Vec<String> {
     let c = dir.join("certs");
-    let mut args = vec![
+    vec![
         s("party"),
         s("--id"),
         s(id),
@@ -169,11 +171,15 @@ pub fn party(dir: &Path, id: u32, port: u16, seed: u64, extra: &[&str]) -> Proc 
         s(c.join(format!("party-{id}.pem")).display()),
         s("--key"),
         s(c.join(format!("party-{id}.key")).display()),
-        s("--input-seed"),
-        s(seed),
         s("--reconnect-timeout"),
         s(30),
-    ];
+    ]
+}
+
+/// Starts party `id` with the demonstration inputs of `seed`.
+pub fn party(dir: &Path, id: u32, port: u16, seed: u64, extra: &[&str]) -> Proc {
+    let mut args = party_args(dir, id, port);
+    args.extend([s("--input-seed"), s(seed)]);
     args.extend(extra.iter().map(s));
     spawn(&format!("party-{id}"), dir, &args)
 }
