@@ -1062,6 +1062,28 @@ fn ml_insecure() {
     assert!(matches!(r, Err(ml_he::Error::Insecure(_))), "{r:?}");
 }
 
+#[test]
+fn ml_plan_overflow() {
+    // logits up to 3·100 at inputs in [−1, 1]; the logit (scale 2^40 on a
+    // 50-bit prime) holds < 2^8
+    let lr = ml_he::model::LogisticRegression {
+        weights: vec![100.0, -100.0, 100.0],
+        bias: 0.0,
+    };
+    let r = ml_he::inference::Server::logistic(&lr, ml_he::inference::Packing::Batch);
+    assert!(
+        matches!(
+            r,
+            Err(ml_he::Error::PlanOverflow {
+                layer: "logit",
+                level: 0,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+}
+
 // ---------------------------------------------------------------- hekit-mpc
 
 fn mpc_session() -> hekit_mpc::session::SessionConfig {

@@ -101,6 +101,28 @@ pub enum Error {
     /// explicit insecure opt-in.
     #[error("insecure setting: {0}")]
     Insecure(String),
+    /// A circuit whose scale and level plan cannot hold the values the
+    /// model's weights and the input bound allow: at stage `layer`, values
+    /// up to `bound` (in absolute value, partial sums included) times the
+    /// stage's scale would exceed the modulus of its level (with a margin),
+    /// so the result could wrap around — refused when the server is set up
+    /// instead of decrypting to a wrong answer.
+    #[error(
+        "the circuit cannot hold {layer} (level {level}): values up to {bound:.4e}, \
+         the modulus holds {capacity:.4e} at this scale (lower the input bound or the weights)"
+    )]
+    PlanOverflow {
+        /// The stage ("input", "layer 1", "activation (square)", "layer 2
+        /// (logits)", "logit", "logit / range", "sigmoid basis", "sigmoid").
+        layer: &'static str,
+        /// Its level.
+        level: usize,
+        /// The largest absolute value the weights and the input bound allow.
+        bound: f64,
+        /// The largest absolute value the level's modulus holds at the
+        /// stage's scale: `Q_level / (2^(1 + margin) · scale)`.
+        capacity: f64,
+    },
 }
 
 /// Result alias of the crate.

@@ -63,29 +63,68 @@
 //!     BSGS diagonal method.
 //!   - MLP, second layer: diagonal method for the rectangular (padded)
 //!     16 × 32 matrix with baby-step giant-step rotations (hoisted baby
-//!     steps) and one folding rotation; no rescale.
+//!     steps) and one folding rotation; no rescale after a square, one
+//!     rescale (on level 1) after a linear activation.
 //! * [`Packing::Batch`] (throughput): one sample per slot, one ciphertext
 //!   per feature; dot products are scalar multiplications accumulated in
 //!   128 bits and reduced once, no rotation and no Galois key at all.
 //!
-//! ## Parameters (128-bit security, all primes below 2^50)
+//! ## Parameters and scale/level plans (128-bit security)
 //!
 //! * Logistic regression ([`LogisticOutput::Logit`]): N = 4096, `Q = [50]`,
 //!   `P = [50]` bits (100 ≤ 109). Features at scale 2^22, weights at 2^18;
-//!   the product is never rescaled, so a single prime suffices and results
-//!   up to `|logit| < 2^8` decode exactly. The client applies the exact
-//!   sigmoid (σ is invertible: a sigmoid computed under encryption reveals
-//!   exactly as much as the logit).
+//!   the product is never rescaled, so a single prime suffices: the logit
+//!   sits at scale 2^40 on level 0 and must stay below `q_0/2^42 ≈ 2^8`.
+//!   The client applies the exact sigmoid (σ is invertible: a sigmoid
+//!   computed under encryption reveals exactly as much as the logit).
 //! * Logistic regression with [`LogisticOutput::Sigmoid`]: N = 8192,
 //!   `Q = [40, 30 × (depth + 1)]`, `P = [40]`: `u = z/R` at scale 2^30 (1/R
-//!   folded into the weights), then the fitted odd polynomial in `u`.
-//! * MLP with square activation: N = 8192, `Q = [50, 38, 30]`, `P = [50]`
-//!   bits (168 ≤ 218). Input at 2^30, layer 1 at scale `q_2` and one
-//!   rescale (scale stays 2^30), square + rescale by `q_1` (scale ≈ 2^22),
-//!   layer 2 at 2^19 with no rescale: logits at scale ≈ 2^41 at level 0,
-//!   up to `|logit| < 2^8`. A quadratic activation `c_2a² + c_1a + c_0` is
-//!   folded into a pure square (shift into `b_1`, `c_2` into `W_2`, constant
-//!   into `b_2`).
+//!   folded into the weights), then the fitted odd polynomial in `u`; the
+//!   output at scale 2^30 on level 0 must stay below `q_0/2^32 ≈ 2^8`.
+//! * MLP: N = 8192, `Q = [60, 38, 30]`, `P = [60]` bits (188 ≤ 218). Input
+//!   at 2^30 on level 2, layer 1 at scale `q_2` and one rescale (scale
+//!   stays 2^30, level 1). Square activation: square + rescale by `q_1`
+//!   (scale ≈ 2^22, level 0), layer 2 at 2^19 with no rescale: logits at
+//!   scale ≈ 2^41 on level 0, below `q_0/2^43 ≈ 2^17`. Linear activation
+//!   (degree ≤ 1, e.g. scikit-learn's `identity`): no square, so layer 2
+//!   is evaluated on level 1 with its weights at scale `q_1` and one
+//!   rescale: logits at 2^30 on level 0, below `2^28`. A quadratic
+//!   activation `c_2a² + c_1a + c_0` is folded into a pure square (shift
+//!   into `b_1`, `c_2` into `W_2`, constant into `b_2`), a linear one into
+//!   `W_2`, `b_2`. `q_0` and the special prime are 60 bits (outside the
+//!   AVX-512 IFMA fast path of primes below 2^50): `q_0` holds the logits
+//!   of the square network with 17 bits of headroom instead of 8, enough
+//!   for the worst case of trained networks on unit-range inputs.
+//!
+//! ## The plan check (no output can wrap)
+//!
+//! A value `v` at scale Δ on level `l` decrypts correctly only while
+//! `|v|·Δ` stays below `Q_l/2` (`Q_l = q_0⋯q_l`); beyond, the client
+//! decrypts `v` modulo `Q_l/Δ` — a wrong answer with nothing to show for
+//! it. Every server therefore computes its circuit's plan when it is set
+//! up ([`Server::plan`], [`CircuitPlan`]): for each stage (input, layer 1,
+//! the square, the logits; the logit, `u = z/R`, the Chebyshev basis and
+//! the polynomial for the sigmoid) its level, its scale, the largest
+//! absolute value inputs with `|x_i| ≤ max_abs_input` can put in any slot
+//! (interval arithmetic over the folded weights, partial sums of the
+//! rotations and weighted sums included) and the capacity
+//! `Q_l/(4·Δ)` (half the centered range: the other half covers noise and
+//! rounding). A product before its rescale (level `l + 1`, scale
+//! `Δ·q_{l+1}`) has the same capacity as after it, so each stage is checked
+//! once; the output stage is the one that binds in practice. A stage whose
+//! bound exceeds its capacity is refused with [`Error::PlanOverflow`]
+//! naming the stage; responses are checked against the plan's output level
+//! and scale.
+//!
+//! The input bound the client enforces ([`PublicSetup::max_abs_input`]) is
+//! derived from the weights: the largest bound (three significant digits,
+//! between 1 and 1024) for which the plan holds. [`Server::mlp`] and
+//! [`Server::logistic`] refuse a model that cannot take inputs in
+//! `[−1, 1]`; [`Server::mlp_with_input_bound`] and
+//! [`Server::logistic_with_input_bound`] take the bound a deployment needs
+//! and refuse the model if the plan cannot hold it. The bounds are worst
+//! cases (every feature at ±bound with the signs that add up), so real
+//! outputs stay far below the capacities.
 //!
 //! Not provided: circuit privacy (the server does not flood the noise of
 //! its response, so a client that keeps its secret key could in principle
@@ -252,9 +291,10 @@ pub struct PublicSetup {
     /// Whether the server needs a relinearization key.
     pub relinearization: bool,
     /// Inputs larger than this in absolute value are refused by the client
-    /// ([`Error::OutOfRange`]): a sanity bound of the encoding (far outside
-    /// it the fixed-point results would wrap around modulo `q_0`), not a
-    /// guarantee for every model; the outputs must stay below `2^8`.
+    /// ([`Error::OutOfRange`]). The server's plan check guarantees that for
+    /// inputs within it no value of the circuit can wrap around its
+    /// modulus ([`CircuitPlan`]); it is derived from the model's weights
+    /// unless the server asked for a bound.
     pub max_abs_input: f64,
     /// Per-sample packing: the outputs of the sample are in slots
     /// `output_stride·i` for `i < outputs` (LR: slot 0; MLP: slots 0..10).
@@ -562,12 +602,30 @@ const LR_WEIGHT_BITS: i32 = 18;
 const SIG_SCALE_BITS: i32 = 30;
 /// log2 of the scale of the MLP inputs.
 const MLP_INPUT_BITS: i32 = 30;
-/// Input bound of the logistic regression (standardized features).
-const LR_MAX_ABS_INPUT: f64 = 100.0;
-/// Input bound of the MLP (features scaled to about `[0, 1]`).
-const MLP_MAX_ABS_INPUT: f64 = 4.0;
-/// log2 of the scale of the MLP's second-layer weights.
+/// log2 of the scale of the MLP's second-layer weights (square activation;
+/// a linear activation rescales layer 2 by `q_1` instead).
 const MLP_W2_BITS: i32 = 19;
+/// MLP chain `q_0, q_1, q_2`: `q_0` holds the logits (scale 2^41 after the
+/// square: 60 bits leave `|logit| < 2^17`), `q_1` is the square's rescale,
+/// `q_2` layer 1's.
+const MLP_Q_BITS: [u32; 3] = [60, 38, 30];
+/// MLP special prime (≥ every chain prime: one prime per key-switching
+/// digit).
+const MLP_P_BITS: [u32; 1] = [60];
+
+/// Margin of the plan check: a stage at scale Δ on level `l` may hold
+/// values up to `Q_l / (2^(1 + PLAN_MARGIN_BITS) · Δ)`, i.e. half of what the
+/// centered representation mod `Q_l` can hold; the other half covers noise,
+/// the rounding of the encoded weights and the float bookkeeping of scales.
+const PLAN_MARGIN_BITS: i32 = 1;
+/// The derived input bound is never below this: a model whose plan cannot
+/// take inputs in `[−1, 1]` is refused ([`Error::PlanOverflow`]) unless the
+/// server asks for a smaller bound explicitly.
+const MIN_DERIVED_INPUT_BOUND: f64 = 1.0;
+/// The derived input bound is never above this (beyond it the rounding of
+/// the encoded weights, not the modulus, limits the precision); a larger
+/// bound can be asked for explicitly.
+const MAX_DERIVED_INPUT_BOUND: f64 = 1024.0;
 
 fn build_params(
     degree: usize,
@@ -639,6 +697,300 @@ fn fold_activation(model: &Mlp) -> Result<Folded> {
     })
 }
 
+// ---------------------------------------------------------------- plan check
+
+/// One stage of an encrypted circuit's scale and level plan: where its
+/// values live, the largest value the model can put there and the largest
+/// value the modulus can hold there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanStage {
+    /// What the stage holds (the name [`Error::PlanOverflow`] reports).
+    pub layer: &'static str,
+    /// The level of its ciphertexts.
+    pub level: usize,
+    /// Their scale.
+    pub scale: f64,
+    /// The largest absolute value in any slot for inputs within the bound —
+    /// partial sums of the rotations and weighted sums included — by
+    /// interval arithmetic over the (folded) weights.
+    pub bound: f64,
+    /// The largest absolute value the level's modulus holds at this scale
+    /// with the margin: `Q_level / (4 · scale)` (half of the centered range
+    /// `±Q_level/2`; the other half covers noise and rounding).
+    pub capacity: f64,
+}
+
+/// The scale and level plan of a server's circuit, checked when the server
+/// is set up: for inputs with `|x_i| ≤ max_abs_input`, every stage's
+/// [`bound`](PlanStage::bound) is within its
+/// [`capacity`](PlanStage::capacity), so no value can wrap around its
+/// modulus and the decrypted outputs are the model's outputs up to the
+/// approximation error, never a residue modulo `q_0`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CircuitPlan {
+    /// The input bound the plan was checked for (published in the setup as
+    /// [`PublicSetup::max_abs_input`], enforced by the client).
+    pub max_abs_input: f64,
+    /// The stages, input first, output (what the client decrypts) last.
+    pub stages: Vec<PlanStage>,
+}
+
+impl CircuitPlan {
+    /// The output stage: its level and scale are those of every response
+    /// ciphertext, its bound the largest output the inputs allow.
+    pub fn output(&self) -> Option<&PlanStage> {
+        self.stages.last()
+    }
+}
+
+/// Level and scale of a stage.
+type At = (usize, f64);
+
+/// What the plan check needs of a circuit: the moduli, where each stage
+/// lives, and the (folded) weights the bounds are computed from.
+struct PlanSpec {
+    /// `Q_l = q_0 ⋯ q_l` for every level.
+    moduli: Vec<f64>,
+    input: At,
+    circuit: SpecCircuit,
+}
+
+enum SpecCircuit {
+    Logistic {
+        /// `Σ|w_i|` and the bias (with 1/R folded in for the sigmoid).
+        abs_w: f64,
+        bias: f64,
+        logit: At,
+        sigmoid: Option<SigmoidSpec>,
+    },
+    Mlp {
+        /// `Σ_i |W1_ji|` per hidden unit.
+        w1_abs_rows: Vec<f64>,
+        b1: Vec<f64>,
+        layer1: At,
+        /// The square's output stage (none for a linear activation).
+        square: Option<At>,
+        w2: Vec<Vec<f64>>,
+        b2: Vec<f64>,
+        logits: At,
+    },
+}
+
+struct SigmoidSpec {
+    /// Power-basis coefficients of the polynomial in `u = z / R`.
+    power: Vec<f64>,
+    /// Where the Chebyshev basis `T_i(u)` lives: levels ≥ 1 at scales
+    /// within a factor 2 of the input's, checked at the tightest corner.
+    basis: At,
+    output: At,
+}
+
+/// `max_{|u| ≤ bound, i ≤ degree} |T_i(u)|`: 1 inside `[−1, 1]`,
+/// `cosh(degree · acosh(bound))` beyond (the largest degree dominates).
+fn chebyshev_bound(bound: f64, degree: usize) -> f64 {
+    if bound <= 1.0 || degree == 0 {
+        1.0
+    } else {
+        (degree as f64 * bound.acosh()).cosh()
+    }
+}
+
+/// Intervals of `y = W·x + b` for `x_i ∈ [lo_i, hi_i]`, and the largest
+/// absolute value of any output or any partial sum of its terms (the
+/// diagonal method, the rotations and the batch weighted sums accumulate
+/// the terms of a row in an arbitrary order, the bias last).
+fn affine_bounds(w: &[Vec<f64>], b: &[f64], x: &[(f64, f64)]) -> (Vec<(f64, f64)>, f64) {
+    let mut largest = 0f64;
+    let out = w
+        .iter()
+        .zip(b)
+        .map(|(row, &bias)| {
+            let (mut lo, mut hi, mut neg, mut pos) = (0f64, 0f64, 0f64, 0f64);
+            for (&wi, &(xl, xh)) in row.iter().zip(x) {
+                let (t0, t1) = (wi * xl, wi * xh);
+                let (tl, th) = (t0.min(t1), t0.max(t1));
+                lo += tl;
+                hi += th;
+                neg += tl.min(0.0);
+                pos += th.max(0.0);
+            }
+            let (lo, hi) = (lo + bias, hi + bias);
+            largest = largest.max(-neg).max(pos).max(lo.abs()).max(hi.abs());
+            (lo, hi)
+        })
+        .collect();
+    (out, largest)
+}
+
+impl PlanSpec {
+    fn stage(&self, layer: &'static str, (level, scale): At, bound: f64) -> PlanStage {
+        let capacity = self
+            .moduli
+            .get(level)
+            .map_or(0.0, |q| q / (pow2(1 + PLAN_MARGIN_BITS) * scale));
+        PlanStage {
+            layer,
+            level,
+            scale,
+            bound,
+            capacity,
+        }
+    }
+
+    /// The stages for inputs with `|x_i| ≤ b`.
+    fn stages(&self, b: f64) -> Vec<PlanStage> {
+        let mut v = vec![self.stage("input", self.input, b)];
+        match &self.circuit {
+            SpecCircuit::Logistic {
+                abs_w,
+                bias,
+                logit,
+                sigmoid,
+            } => {
+                // partial sums ≤ Σ|w_i|·b, the logit ≤ Σ|w_i|·b + |bias|
+                let z = abs_w * b + bias.abs();
+                match sigmoid {
+                    None => v.push(self.stage("logit", *logit, z)),
+                    Some(sg) => {
+                        v.push(self.stage("logit / range", *logit, z));
+                        let degree = sg.power.len().saturating_sub(1);
+                        v.push(self.stage("sigmoid basis", sg.basis, chebyshev_bound(z, degree)));
+                        let p = sg
+                            .power
+                            .iter()
+                            .enumerate()
+                            .map(|(k, c)| c.abs() * z.powi(k as i32))
+                            .sum();
+                        v.push(self.stage("sigmoid", sg.output, p));
+                    }
+                }
+            }
+            SpecCircuit::Mlp {
+                w1_abs_rows,
+                b1,
+                layer1,
+                square,
+                w2,
+                b2,
+                logits,
+            } => {
+                // layer 1 over the box [−b, b]^d: row j ∈ b1_j ± b·Σ|W1_j|
+                let a: Vec<(f64, f64)> = w1_abs_rows
+                    .iter()
+                    .zip(b1)
+                    .map(|(l, bj)| (bj - l * b, bj + l * b))
+                    .collect();
+                let a_max = w1_abs_rows
+                    .iter()
+                    .zip(b1)
+                    .map(|(l, bj)| l * b + bj.abs())
+                    .fold(0.0, f64::max);
+                v.push(self.stage("layer 1", *layer1, a_max));
+                let h = match square {
+                    Some(at) => {
+                        let h: Vec<(f64, f64)> = a
+                            .iter()
+                            .map(|&(lo, hi)| {
+                                let top = (lo * lo).max(hi * hi);
+                                let bottom = if lo <= 0.0 && hi >= 0.0 {
+                                    0.0
+                                } else {
+                                    (lo * lo).min(hi * hi)
+                                };
+                                (bottom, top)
+                            })
+                            .collect();
+                        let h_max = h.iter().map(|x| x.1).fold(0.0, f64::max);
+                        v.push(self.stage("activation (square)", *at, h_max));
+                        h
+                    }
+                    None => a,
+                };
+                let (_, o_max) = affine_bounds(w2, b2, &h);
+                v.push(self.stage("layer 2 (logits)", *logits, o_max));
+            }
+        }
+        v
+    }
+
+    /// The plan for inputs with `|x_i| ≤ b`, or the first stage that does
+    /// not fit.
+    fn check(&self, b: f64) -> Result<CircuitPlan> {
+        let stages = self.stages(b);
+        if let Some(s) = stages
+            .iter()
+            .find(|s| s.bound.is_nan() || s.bound > s.capacity)
+        {
+            return Err(Error::PlanOverflow {
+                layer: s.layer,
+                level: s.level,
+                bound: s.bound,
+                capacity: s.capacity,
+            });
+        }
+        Ok(CircuitPlan {
+            max_abs_input: b,
+            stages,
+        })
+    }
+
+    /// The plan for the largest input bound in
+    /// `[MIN_DERIVED_INPUT_BOUND, MAX_DERIVED_INPUT_BOUND]` that fits
+    /// (rounded down to three significant digits), or the error at the
+    /// smallest. Every bound grows with the input bound, so the largest is
+    /// found by bisection.
+    fn derive(&self) -> Result<CircuitPlan> {
+        let smallest = self.check(MIN_DERIVED_INPUT_BOUND)?;
+        if let Ok(p) = self.check(MAX_DERIVED_INPUT_BOUND) {
+            return Ok(p);
+        }
+        let (mut lo, mut hi) = (MIN_DERIVED_INPUT_BOUND, MAX_DERIVED_INPUT_BOUND);
+        for _ in 0..64 {
+            let mid = 0.5 * (lo + hi);
+            if self.check(mid).is_ok() {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        // three significant digits, as the decimal the setup will print
+        let exp = lo.log10().floor() as i32 - 2;
+        let digits = (lo / 10f64.powi(exp)).floor();
+        let nice = format!("{digits}e{exp}")
+            .parse::<f64>()
+            .unwrap_or(lo)
+            .max(MIN_DERIVED_INPUT_BOUND);
+        Ok(self
+            .check(nice)
+            .or_else(|_| self.check(lo))
+            .unwrap_or(smallest))
+    }
+
+    /// The derived plan, or the plan for the bound the server asks for.
+    fn resolve(&self, max_abs_input: Option<f64>) -> Result<CircuitPlan> {
+        match max_abs_input {
+            None => self.derive(),
+            Some(b) if b.is_finite() && b > 0.0 => self.check(b),
+            Some(b) => Err(Error::OutOfRange(format!(
+                "input bound {b}: must be finite and positive"
+            ))),
+        }
+    }
+}
+
+/// `Q_l = q_0 ⋯ q_l` for every level.
+fn level_moduli(params: &Parameters) -> Vec<f64> {
+    params
+        .rlwe()
+        .q()
+        .iter()
+        .scan(1f64, |acc, &q| {
+            *acc *= q as f64;
+            Some(*acc)
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------- diagonal method
 
 /// A rectangular `m × n` matrix (both padded to powers of two) encoded for
@@ -694,6 +1046,11 @@ impl Diagonals {
             let shift = (t * g) % p;
             let full: Vec<f64> = (0..slots).map(|j| diag[(j + p - shift) % p]).collect();
             diags.push((t, b, encoder.encode_at(&full, level, scale)?));
+        }
+        if diags.is_empty() {
+            // An all-zero matrix (e.g. a constant activation): one zero
+            // diagonal, so the output still has the planned scale.
+            diags.push((0, 0, encoder.encode_at(&vec![0.0; slots], level, scale)?));
         }
         let mut fold_steps = Vec::new();
         let mut s = m;
@@ -784,10 +1141,8 @@ impl Diagonals {
                 Some(acc) => eval.add_assign(acc, &shifted)?,
             }
         }
-        let mut out = match total {
-            Some(t) => t,
-            None => eval.mul_integer(&x, 0)?,
-        };
+        let mut out =
+            total.ok_or_else(|| Error::Shape("internal: layer without diagonals".into()))?;
         if self.rescale {
             out = eval.rescale(&out)?;
         }
@@ -924,6 +1279,10 @@ enum Evaluation {
     MlpSample(Box<MlpCircuit>),
     MlpBatch {
         model: Folded,
+        /// Layer 2's weight scale, and whether it is rescaled (by `q_1`:
+        /// linear activation).
+        w2_scale: f64,
+        rescale2: bool,
     },
 }
 
@@ -934,6 +1293,7 @@ pub struct Server {
     params: Parameters,
     eval: Evaluator,
     evaluation: Evaluation,
+    plan: CircuitPlan,
 }
 
 impl std::fmt::Debug for Server {
@@ -946,16 +1306,41 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// A server for a logistic regression that returns the logit (the
-    /// client applies the exact sigmoid).
+    /// client applies the exact sigmoid). The input bound is derived from
+    /// the weights and the plan ([`Self::plan`]).
     pub fn logistic(model: &LogisticRegression, packing: Packing) -> Result<Self> {
         Self::logistic_with(model, packing, LogisticOutput::Logit)
     }
 
-    /// A server for a logistic regression with a choice of output.
+    /// A server for a logistic regression with a choice of output; the
+    /// input bound is the largest one the circuit's plan holds for these
+    /// weights, between 1 and 1024 ([`Error::PlanOverflow`] if even inputs
+    /// in `[−1, 1]` could overflow).
     pub fn logistic_with(
         model: &LogisticRegression,
         packing: Packing,
         output: LogisticOutput,
+    ) -> Result<Self> {
+        Self::logistic_impl(model, packing, output, None)
+    }
+
+    /// The same with the input bound the server needs: refused with
+    /// [`Error::PlanOverflow`] (naming the stage) if inputs with
+    /// `|x_i| ≤ max_abs_input` could overflow the circuit.
+    pub fn logistic_with_input_bound(
+        model: &LogisticRegression,
+        packing: Packing,
+        output: LogisticOutput,
+        max_abs_input: f64,
+    ) -> Result<Self> {
+        Self::logistic_impl(model, packing, output, Some(max_abs_input))
+    }
+
+    fn logistic_impl(
+        model: &LogisticRegression,
+        packing: Packing,
+        output: LogisticOutput,
+        max_abs_input: Option<f64>,
     ) -> Result<Self> {
         let d = model.n_features();
         if d == 0 {
@@ -969,9 +1354,11 @@ impl Server {
         {
             return Err(Error::OutOfRange("non-finite weight".into()));
         }
-        // Logit: N = 4096, one prime, no rescale. Sigmoid: the logit is
-        // computed as u = z / R (1/R folded into the weights), rescaled,
-        // and the polynomial in u ∈ [−1, 1] takes `depth` more levels.
+        // Logit: N = 4096, one prime, no rescale: the logit at scale
+        // 2^(22+18) on level 0. Sigmoid: the logit is computed as u = z / R
+        // (1/R folded into the weights) at scale 2^30·q_top, rescaled to
+        // 2^30 on level `depth`; the polynomial in u ∈ [−1, 1] takes
+        // `depth` more levels and keeps the scale.
         let (params, input_bits, level, weight_scale, inv_r, sigmoid) = match output {
             LogisticOutput::Logit => {
                 let p = build_params(4096, &[50], &[50], LR_INPUT_BITS)?;
@@ -991,17 +1378,42 @@ impl Server {
                 let p = build_params(8192, &q, &[40], SIG_SCALE_BITS)?;
                 let top = depth + 1;
                 let ws = p.q(top)? as f64;
-                (p, SIG_SCALE_BITS, top, ws, 1.0 / range, Some(poly))
+                (p, SIG_SCALE_BITS, top, ws, 1.0 / range, Some((poly, cu)))
             }
         };
+        let w: Vec<f64> = model.weights.iter().map(|w| w * inv_r).collect();
+        let bias = model.bias * inv_r;
+        let input_scale = pow2(input_bits);
+        let logit_at = if level > 0 {
+            (
+                level - 1,
+                input_scale * weight_scale / params.q(level)? as f64,
+            )
+        } else {
+            (0, input_scale * weight_scale)
+        };
+        let spec = PlanSpec {
+            moduli: level_moduli(&params),
+            input: (level, input_scale),
+            circuit: SpecCircuit::Logistic {
+                abs_w: w.iter().map(|x| x.abs()).sum(),
+                bias,
+                logit: logit_at,
+                sigmoid: sigmoid.as_ref().map(|(_, cu)| SigmoidSpec {
+                    power: cu.clone(),
+                    basis: (1, 2.0 * logit_at.1),
+                    output: (0, logit_at.1),
+                }),
+            },
+        };
+        let plan = spec.resolve(max_abs_input)?;
+        let sigmoid = sigmoid.map(|(poly, _)| poly);
         let encoder = Encoder::new(&params);
         let slots = params.slots();
         let count = next_pow2(d);
         if count > slots {
             return Err(Error::Shape(format!("{d} features for {slots} slots")));
         }
-        let w: Vec<f64> = model.weights.iter().map(|w| w * inv_r).collect();
-        let bias = model.bias * inv_r;
         let relinearization = sigmoid.is_some();
         let (evaluation, rotations, input_layout) = match packing {
             Packing::PerSample => {
@@ -1038,10 +1450,10 @@ impl Server {
             degree: params.degree(),
             q_primes: params.rlwe().q().to_vec(),
             p_primes: params.rlwe().p().to_vec(),
-            input_scale: pow2(input_bits),
+            input_scale,
             input_level: level,
             input_layout,
-            max_abs_input: LR_MAX_ABS_INPUT,
+            max_abs_input: plan.max_abs_input,
             rotations,
             relinearization,
             output_stride: 1,
@@ -1051,11 +1463,26 @@ impl Server {
             params,
             setup,
             evaluation,
+            plan,
         })
     }
 
-    /// A server for a one-hidden-layer MLP (returns logits).
+    /// A server for a one-hidden-layer MLP (returns logits); the input
+    /// bound is the largest one the circuit's plan holds for these weights,
+    /// between 1 and 1024 ([`Error::PlanOverflow`] if even inputs in
+    /// `[−1, 1]` could overflow).
     pub fn mlp(model: &Mlp, packing: Packing) -> Result<Self> {
+        Self::mlp_impl(model, packing, None)
+    }
+
+    /// The same with the input bound the server needs: refused with
+    /// [`Error::PlanOverflow`] (naming the stage) if inputs with
+    /// `|x_i| ≤ max_abs_input` could overflow the circuit.
+    pub fn mlp_with_input_bound(model: &Mlp, packing: Packing, max_abs_input: f64) -> Result<Self> {
+        Self::mlp_impl(model, packing, Some(max_abs_input))
+    }
+
+    fn mlp_impl(model: &Mlp, packing: Packing, max_abs_input: Option<f64>) -> Result<Self> {
         let (d, h, k) = (model.n_inputs(), model.n_hidden(), model.n_outputs());
         let all = model
             .w1
@@ -1069,7 +1496,46 @@ impl Server {
         }
         let f = fold_activation(model)?;
         let square = f.square;
-        let params = build_params(8192, &[50, 38, 30], &[50], MLP_INPUT_BITS)?;
+        let params = build_params(8192, &MLP_Q_BITS, &MLP_P_BITS, MLP_INPUT_BITS)?;
+        // The plan, level by level (both packings):
+        //   input        level 2, 2^30
+        //   layer 1      × W1 at scale q_2, rescale    → level 1, s1 = 2^30
+        //   square       a², rescale by q_1            → level 0, s1²/q_1 ≈ 2^22
+        //   layer 2      × W2 at 2^19, no rescale      → level 0, ≈ 2^41
+        // and for a linear (degree ≤ 1) activation, which has no square:
+        //   layer 2      × W2 at scale q_1, rescale    → level 0, s1 = 2^30
+        let (q1, q2) = (params.q(1)? as f64, params.q(2)? as f64);
+        let input_scale = pow2(MLP_INPUT_BITS);
+        let s1 = input_scale * q2 / q2;
+        let (s_h, w2_scale, l2_level) = if square {
+            (s1 * s1 / q1, pow2(MLP_W2_BITS), 0)
+        } else {
+            (s1, q1, 1)
+        };
+        let rescale2 = !square;
+        let s2 = if rescale2 {
+            s_h * w2_scale / q1
+        } else {
+            s_h * w2_scale
+        };
+        let spec = PlanSpec {
+            moduli: level_moduli(&params),
+            input: (2, input_scale),
+            circuit: SpecCircuit::Mlp {
+                w1_abs_rows: f
+                    .w1
+                    .iter()
+                    .map(|r| r.iter().map(|x| x.abs()).sum())
+                    .collect(),
+                b1: f.b1.clone(),
+                layer1: (1, s1),
+                square: square.then_some((0, s_h)),
+                w2: f.w2.clone(),
+                b2: f.b2.clone(),
+                logits: (0, s2),
+            },
+        };
+        let plan = spec.resolve(max_abs_input)?;
         let encoder = Encoder::new(&params);
         let slots = params.slots();
         let (dp, hp, kp) = (next_pow2(d), next_pow2(h), next_pow2(k));
@@ -1078,10 +1544,8 @@ impl Server {
                 "layers {d}→{h}→{k} exceed {slots} slots"
             )));
         }
-        let input_scale = pow2(MLP_INPUT_BITS);
         let (evaluation, rotations, input_layout, output_stride) = match packing {
             Packing::PerSample => {
-                let q2 = params.q(2)? as f64;
                 let (l1, layout) = if hp <= dp && dp * dp <= slots {
                     (
                         FirstLayer::Blocks(BlockLayer::new(&encoder, &f.w1, hp, dp, 2, q2)?),
@@ -1093,16 +1557,19 @@ impl Server {
                         InputLayout::Tiled { period: dp },
                     )
                 };
-                let s1 = l1.output_scale(input_scale, &params)?;
+                if l1.output_scale(input_scale, &params)? != s1 {
+                    return Err(Error::Shape(
+                        "internal: layer 1 off its planned scale".into(),
+                    ));
+                }
                 // Tiled over every slot: the replicated layout layer 2 reads.
                 let b1 = encoder.encode_at(&ckks::tile(&pad(&f.b1, hp), slots), 1, s1)?;
-                let s_h = if f.square {
-                    s1 * s1 / params.q(1)? as f64
-                } else {
-                    s1
-                };
-                let l2 = Diagonals::new(&encoder, &f.w2, kp, hp, 0, pow2(MLP_W2_BITS), false)?;
-                let s2 = l2.output_scale(s_h, &params)?;
+                let l2 = Diagonals::new(&encoder, &f.w2, kp, hp, l2_level, w2_scale, rescale2)?;
+                if l2.output_scale(s_h, &params)? != s2 {
+                    return Err(Error::Shape(
+                        "internal: layer 2 off its planned scale".into(),
+                    ));
+                }
                 let b2 = encoder.encode_at(&ckks::tile(&pad(&f.b2, kp), slots), 0, s2)?;
                 let mut rot = l1.rotation_steps();
                 rot.extend(l2.rotation_steps());
@@ -1122,7 +1589,11 @@ impl Server {
                 )
             }
             Packing::Batch => (
-                Evaluation::MlpBatch { model: f },
+                Evaluation::MlpBatch {
+                    model: f,
+                    w2_scale,
+                    rescale2,
+                },
                 Vec::new(),
                 InputLayout::Slots,
                 1,
@@ -1141,7 +1612,7 @@ impl Server {
             input_scale,
             input_level: 2,
             input_layout,
-            max_abs_input: MLP_MAX_ABS_INPUT,
+            max_abs_input: plan.max_abs_input,
             rotations,
             relinearization: square,
             output_stride,
@@ -1151,7 +1622,15 @@ impl Server {
             params,
             setup,
             evaluation,
+            plan,
         })
+    }
+
+    /// The circuit's scale and level plan, checked at setup: per stage the
+    /// level, the scale, the largest value the input bound and the weights
+    /// allow, and the largest value the modulus holds there.
+    pub fn plan(&self) -> &CircuitPlan {
+        &self.plan
     }
 
     /// What the server publishes to its clients.
@@ -1219,6 +1698,33 @@ impl Server {
                     ct.scale().log2(),
                     self.setup.input_scale.log2()
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every response ciphertext must sit where the checked plan says the
+    /// output is: a circuit that drifted off its plan is an error, never
+    /// an unchecked answer.
+    fn check_response(&self, cts: &[Ciphertext]) -> Result<()> {
+        let out = self
+            .plan
+            .output()
+            .ok_or_else(|| Error::Shape("internal: empty circuit plan".into()))?;
+        for ct in cts {
+            if ct.level() != out.level {
+                return Err(Error::Ckks(ckks::Error::InvalidLevel {
+                    what: "response level differs from the circuit plan",
+                    got: ct.level(),
+                    max: out.level,
+                }));
+            }
+            if ((ct.scale() - out.scale) / out.scale).abs() > 1e-9 {
+                return Err(Error::Ckks(ckks::Error::ScaleMismatch {
+                    what: "response scale differs from the circuit plan",
+                    left_bits: ct.scale().log2(),
+                    right_bits: out.scale.log2(),
+                }));
             }
         }
         Ok(())
@@ -1321,7 +1827,11 @@ impl Server {
                     })
                     .collect::<Result<Vec<_>>>()?
             }
-            Evaluation::MlpBatch { model } => {
+            Evaluation::MlpBatch {
+                model,
+                w2_scale,
+                rescale2,
+            } => {
                 let rlk = if model.square {
                     Some(self.relin(keys)?)
                 } else {
@@ -1351,12 +1861,16 @@ impl Server {
                     .par_iter()
                     .zip(&model.b2)
                     .map(|(row, &b)| {
-                        let z = weighted_sum(ev, &hidden, row, pow2(MLP_W2_BITS))?;
+                        let mut z = weighted_sum(ev, &hidden, row, *w2_scale)?;
+                        if *rescale2 {
+                            z = ev.rescale(&z)?;
+                        }
                         Ok(ev.add_const(&z, b)?)
                     })
                     .collect::<Result<Vec<_>>>()?
             }
         };
+        self.check_response(&ciphertexts)?;
         Ok(Response {
             samples: query.samples,
             ciphertexts,
@@ -1426,10 +1940,22 @@ fn weighted_sum(ev: &Evaluator, cts: &[Ciphertext], w: &[f64], scale: f64) -> Re
         let mut acc = vec![0u128; n];
         for (i, m) in ring.moduli().iter().enumerate() {
             acc.iter_mut().for_each(|a| *a = 0);
+            // Products are below (p − 1)²: after a reduction (< p) the
+            // accumulator takes `lazy` more without overflowing 128 bits
+            // (2^28 terms for 50-bit primes, 255 for 60-bit ones).
+            let p1 = u128::from(m.value() - 1);
+            let lazy = (u128::MAX / (p1 * p1).max(1)).saturating_sub(1).max(1);
+            let mut pending = 0u128;
             for (ct, &k) in cts.iter().zip(&ints) {
                 if k == 0 {
                     continue;
                 }
+                if pending == lazy {
+                    acc.iter_mut()
+                        .for_each(|a| *a = u128::from(m.reduce_u128(*a)));
+                    pending = 0;
+                }
+                pending += 1;
                 let r = u128::from(m.reduce_i64(k));
                 for (a, &c) in acc.iter_mut().zip(ct.rlwe().parts()[part].limb(i)) {
                     *a += u128::from(c) * r;
