@@ -1173,6 +1173,17 @@ fn mpc_bad_signature() {
     );
 }
 
+#[test]
+fn mpc_input() {
+    let r = hekit_mpc::input::InputSource::callback(|_, len| Ok(vec![f64::NAN; len]))
+        .open()
+        .and_then(|i| i.update(1, 0, 4, 16.0));
+    assert!(
+        matches!(&r, Err(hekit_mpc::Error::Input { reason, .. }) if reason.contains("NaN")),
+        "{r:?}"
+    );
+}
+
 // ---------------------------------------------------------------- the table
 
 #[test]
