@@ -1,8 +1,9 @@
 //! Five parties create a joint key; nobody holds the secret. An input party
 //! encrypts, a server computes on BFV and CKKS ciphertexts with the joint
 //! evaluation keys, and any three of the five decrypt the results (their
-//! decryption shares carry smudging noise). One RLWE parameter set serves
-//! both schemes, so one key ceremony covers both.
+//! decryption shares carry smudging noise at λ = 40). One RLWE parameter set
+//! serves both schemes, so one key ceremony covers both; CKKS takes a scale
+//! sized for λ = 40 from `threshold::ckks_parameters`.
 //!
 //! Run: `cargo run --release --example threshold_decrypt`
 
@@ -24,7 +25,6 @@ fn main() -> Result<(), threshold::Error> {
         .p_bits(&[50])
         .build()?;
     let bfv_params = bfv::Parameters::from_rlwe(rlwe.clone(), 65537)?;
-    let ckks_params = ckks::Parameters::new(rlwe.clone(), 2f64.powi(50))?;
     let mut rng = rlwe::sample::rng();
     let crs = Crs::from_seed(rlwe::sample::random_seed(&mut rng)); // agreed on publicly
 
@@ -75,8 +75,8 @@ fn main() -> Result<(), threshold::Error> {
 
     // --- BFV: exact integers -------------------------------------------------
     let bpk = bfv::PublicKey::from_rlwe(&bfv_params, pk.clone())?;
-    let brlk = bfv::RelinKey::from_rlwe(&bfv_params, rlk.clone())?;
-    let bgk = bfv::GaloisKeys::from_rlwe(&bfv_params, gks.clone());
+    let brlk = bfv::RelinKey::from_rlwe(&bfv_params, rlk)?;
+    let bgk = bfv::GaloisKeys::from_rlwe(&bfv_params, gks);
     let enc = bfv::Encoder::new(&bfv_params);
     let eval = bfv::Evaluator::new(&bfv_params);
     let a = vec![3, 1, 4, 1, 5, 9, 2, 6];
@@ -111,46 +111,72 @@ fn main() -> Result<(), threshold::Error> {
     let expect: Vec<i64> = (1..8).map(|i| a[i] * b[i]).collect();
     assert_eq!(&values[..7], &expect[..]);
 
-    // --- CKKS: approximate reals -----------------------------------------------
+    // --- CKKS: approximate reals at λ = 40 -------------------------------------
+    // Smudging at λ = 40 costs 40 bits of precision, more than a scale of
+    // 2^40–2^50 holds; `ckks_parameters` picks the scale (same RLWE
+    // parameters, same keys) that keeps 20 bits for a sum of three fresh
+    // encryptions with |values| < 64, and `ckks_fresh_noise_bound` is the
+    // public bound on that sum's noise.
+    let inputs = 3;
+    let precision_bits = 20.0;
+    let ckks_params = threshold::ckks_parameters(rlwe.clone(), n, inputs, 64.0, precision_bits)?;
     let cpk = ckks::PublicKey::from_rlwe(&ckks_params, pk)?;
-    let crlk = ckks::RelinKey::from_rlwe(&ckks_params, rlk)?;
     let cenc = ckks::Encoder::new(&ckks_params);
     let ceval = ckks::Evaluator::new(&ckks_params);
-    let x: Vec<f64> = (0..8).map(|i| 0.25 * i as f64 - 1.0).collect();
-    let cx = cpk.encrypt(&cenc.encode(&x)?, &mut rng)?;
-    let sq = ceval.rescale(&ceval.mul_relin(&cx, &cx, &crlk)?)?;
+    let xs: Vec<Vec<f64>> = (0..inputs)
+        .map(|j| {
+            (0..8)
+                .map(|i| 0.25 * i as f64 - 1.0 + j as f64 / 3.0)
+                .collect()
+        })
+        .collect();
+    // three input parties encrypt, the server adds
+    let mut sum = cpk.encrypt(&cenc.encode(&xs[0])?, &mut rng)?;
+    for x in &xs[1..] {
+        ceval.add_assign(&mut sum, &cpk.encrypt(&cenc.encode(x)?, &mut rng)?)?;
+    }
     let decryptors = [PartyId(2), PartyId(4), PartyId(5)];
     let active = ActiveSet::new(&decryptors, t)?;
-    // CKKS pays for smudging with precision: λ = 16 here keeps ≥ 12 bits at scale 2^50.
-    let smudging = Smudging::for_ckks(&ckks_params, sq.scale(), 10.0, t, 12.0, 16)?;
+    let log2_noise = threshold::ckks_fresh_noise_bound(&rlwe, n, inputs);
+    let smudging = Smudging::for_ckks(
+        &ckks_params,
+        sum.scale(),
+        log2_noise,
+        t,
+        precision_bits,
+        threshold::STATISTICAL_SECURITY,
+    )?;
     let shares = decryptors
         .iter()
         .map(|id| {
             parties[(id.0 - 1) as usize].decryption_share(
-                sq.rlwe(),
+                sum.rlwe(),
                 Some(&active),
                 &smudging,
                 &mut rng,
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let pt = DecryptionShares::aggregate(sq.rlwe(), shares, Some(&active))?
-        .finish_ckks(&ckks_params, sq.scale())?;
+    let pt = DecryptionShares::aggregate(sum.rlwe(), shares, Some(&active))?
+        .finish_ckks(&ckks_params, sum.scale())?;
     let got = cenc.decode(&pt)?;
-    let err = x
-        .iter()
-        .zip(&got)
-        .map(|(v, g)| (v * v - g).abs())
+    let err = (0..8)
+        .map(|i| (xs.iter().map(|x| x[i]).sum::<f64>() - got[i]).abs())
         .fold(0.0, f64::max);
     println!(
-        "CKKS: x² decrypted by parties {:?} (λ = 16): {:?}  max error 2^{:.1}",
+        "CKKS: x + y + z decrypted by parties {:?} at λ = {} (scale 2^{:.0}, noise < 2^{:.1}, σ = 2^{:.1}): {:?}  max error 2^{:.1} (stated ≤ 2^-{precision_bits})",
         decryptors.iter().map(|p| p.0).collect::<Vec<_>>(),
+        threshold::STATISTICAL_SECURITY,
+        ckks_params.scale().log2(),
+        log2_noise,
+        smudging.log2_sigma(),
         got[..8]
             .iter()
             .map(|v| (v * 1e4).round() / 1e4)
             .collect::<Vec<_>>(),
         err.log2()
     );
+    assert!(err < (-precision_bits).exp2());
     // two parties alone cannot form a decrypting set
     let too_few = ActiveSet::new(&[PartyId(1), PartyId(2)], t);
     println!(

@@ -57,7 +57,7 @@ pub enum Error {
         n: usize,
     },
     /// The smudging noise would make decryption wrong.
-    #[error("smudging noise of 2^{needed_bits:.1} does not fit the 2^{available_bits:.1} the ciphertext leaves")]
+    #[error("smudging noise of 2^{needed_bits:.1} does not fit the 2^{available_bits:.1} the ciphertext leaves (make room: a larger scale or modulus; for CKKS at λ = 40 see threshold::ckks_parameters)")]
     SmudgingTooLarge {
         /// log2 of the total smudging bound.
         needed_bits: f64,

@@ -18,6 +18,14 @@
 //! - Decryption shares carry smudging noise ([`Smudging`]) whose width is
 //!   the ciphertext's noise bound times `2^λ` (λ = 40 by default), checked
 //!   to leave decryption correct.
+//! - CKKS pays for smudging in precision (λ = 40 bits of it), more than the
+//!   usual scales of 2^40 to 2^50 hold: [`Smudging::for_ckks`] on
+//!   [`ckks::Preset::N8192`] is [`Error::SmudgingTooLarge`].
+//!   [`ckks_parameters`] picks a scale that leaves room for λ = 40 at the
+//!   precision asked for sums of fresh encryptions, and
+//!   [`ckks_fresh_noise_bound`] is their public noise bound (no secret key
+//!   needed). `ml_he::aggregation` builds federated averaging on the same
+//!   bound.
 //! - Threshold Paillier (trusted dealer, safe primes, partial decryptions
 //!   with proofs of correctness, combination of any `t`) is in [`paillier`](mod@self::paillier).
 //! - A party refuses to make a second share for the same protocol instance
@@ -70,7 +78,7 @@ pub use protocols::{
     RelinKeyRound2, RelinRound1Share, RelinRound2Share,
 };
 pub use rlwe::sample::rng;
-pub use smudging::{Smudging, STATISTICAL_SECURITY};
+pub use smudging::{ckks_fresh_noise_bound, ckks_parameters, Smudging, STATISTICAL_SECURITY};
 
 /// Threshold Paillier, under `Paillier`-prefixed names (see [`paillier`](mod@self::paillier)).
 pub use self::paillier::{

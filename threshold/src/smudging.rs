@@ -13,6 +13,9 @@
 //! [`Smudging::for_ckks`] and [`Smudging::check`] at construction, and from
 //! every share that would sample it — never a narrower noise.
 
+use std::sync::Arc;
+
+use rlwe::params::Params;
 use rlwe::poly::Poly;
 use rlwe::sample;
 
@@ -93,6 +96,13 @@ impl Smudging {
     /// precision: λ bits of statistical security cost λ bits of precision,
     /// so choose the scale (or λ) accordingly. A width above
     /// [`Self::MAX_LOG2_SIGMA`] is [`Error::SmudgingTooWide`].
+    ///
+    /// At λ = 40 the usual scales (2^40 to 2^50, e.g. [`ckks::Preset::N8192`])
+    /// leave no room, and [`Error::SmudgingTooLarge`] is the expected answer:
+    /// a fresh ciphertext's noise (about 2^8) times 2^40, times `sqrt(n·N)`,
+    /// is already above 2^50. [`ckks_parameters`] chooses a scale with that
+    /// room for a requested precision, and [`ckks_fresh_noise_bound`] gives
+    /// the `log2_noise` of fresh encryptions and their sums.
     pub fn for_ckks(
         params: &ckks::Parameters,
         scale: f64,
@@ -150,4 +160,106 @@ impl Smudging {
         e.to_ntt();
         Ok(e)
     }
+}
+
+/// log2 of a high-probability bound (8 standard deviations) on every
+/// coefficient of the phase noise `c_0 + c_1·s − Δ·m` of a sum of
+/// `ciphertexts` fresh public-key encryptions (each of a freshly encoded
+/// plaintext) under a collective key of `parties` ternary secrets, at any
+/// level of `params`; the `log2_noise` to give [`Smudging::for_ckks`].
+/// Public: it depends on the parameters only.
+///
+/// Public-key encryption computes `u·b + e_0 + m·P`, `u·a + e_1` over
+/// `Q ∪ P` and divides by `P` with rounding, so the noise is
+/// `(u·e + e_0 + e_1·s)/P + r_0 + r_1·s + r_m`: `u` ternary (variance 2/3),
+/// `e` the sum of the parties' key errors (variance `parties·10.5`), `e_0`,
+/// `e_1` centered binomial (10.5), `s` the sum of the secrets (variance
+/// `2·parties/3`), the rounding `r_0`, `r_1` uniform in `[−½, ½]` (1/12)
+/// and `r_m` the encoding's rounding (1/12). Without special primes the
+/// first part is not divided. Sums add variances.
+pub fn ckks_fresh_noise_bound(params: &Params, parties: usize, ciphertexts: usize) -> f64 {
+    let n = params.degree() as f64;
+    let parties = parties.max(1) as f64;
+    let var_s = 2.0 * parties / 3.0;
+    let var_e = sample::CBD_ETA as f64 / 2.0;
+    let raw = n * (2.0 / 3.0) * parties * var_e + var_e + n * var_e * var_s;
+    let log_p: f64 = params.p().iter().map(|&p| (p as f64).log2()).sum();
+    let var_ct = if params.p().is_empty() {
+        raw + 1.0 / 12.0
+    } else {
+        raw / (2.0 * log_p).exp2() + (n * var_s + 1.0) / 12.0 + 1.0 / 12.0
+    };
+    (8.0 * (ciphertexts.max(1) as f64 * var_ct).sqrt()).log2()
+}
+
+/// CKKS parameters over `rlwe` whose default scale leaves room for
+/// threshold decryption at λ = [`STATISTICAL_SECURITY`] (40): for a sum of
+/// up to `ciphertexts` fresh encryptions under a collective key of
+/// `parties` secrets, decrypted by at most `parties` shares, the decoded
+/// slots are within `2^-precision_bits` of the encrypted values (with high
+/// probability; the encoder's own floating-point rounding, about
+/// `max_abs·2^-45`, comes on top). The values (the decrypted sum) must stay
+/// below `max_abs` in every slot.
+///
+/// The scale is `2^ceil(B + ½·log2 N + precision_bits)` with `B` the log2
+/// of [`Smudging::log2_total_bound`] at the noise of
+/// [`ckks_fresh_noise_bound`]; it is usually well above one prime (about
+/// 2^80 at N = 8192), so encrypt and decrypt at the top level: the
+/// parameters are for sums of fresh encryptions (aggregation, voting,
+/// statistics), not for multiplying and rescaling at that scale. Then
+///
+/// ```
+/// # fn main() -> Result<(), threshold::Error> {
+/// let rlwe = ckks::Parameters::preset(ckks::Preset::N8192)?.rlwe().clone();
+/// let (parties, inputs) = (5, 10);
+/// let params = threshold::ckks_parameters(rlwe, parties, inputs, 1024.0, 20.0)?;
+/// let noise = threshold::ckks_fresh_noise_bound(params.rlwe(), parties, inputs);
+/// // any t ≤ parties decrypt with λ = 40 at 20 bits of precision
+/// let smudging = threshold::Smudging::for_ckks(
+///     &params, params.scale(), noise, 3, 20.0, threshold::STATISTICAL_SECURITY,
+/// )?;
+/// assert!(smudging.log2_sigma() > 40.0);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Errors: [`ckks::Error::InvalidArgument`] for a `max_abs` that is not
+/// finite and positive or a `precision_bits` outside `0..=40`;
+/// [`Error::SmudgingTooLarge`] when the scale plus the values' headroom
+/// (`log2(√2·max_abs) + 2` bits) exceeds the top-level modulus `Q`.
+pub fn ckks_parameters(
+    rlwe: Arc<Params>,
+    parties: usize,
+    ciphertexts: usize,
+    max_abs: f64,
+    precision_bits: f64,
+) -> Result<ckks::Parameters> {
+    if !(max_abs.is_finite() && max_abs > 0.0) {
+        return Err(ckks::Error::InvalidArgument {
+            what: format!("max_abs = {max_abs} must be finite and positive"),
+        }
+        .into());
+    }
+    if !(0.0..=40.0).contains(&precision_bits) {
+        return Err(ckks::Error::InvalidArgument {
+            what: format!("precision of {precision_bits} bits (0 to 40)"),
+        }
+        .into());
+    }
+    let log2_noise = ckks_fresh_noise_bound(&rlwe, parties, ciphertexts);
+    let smudging = Smudging::new(log2_noise, STATISTICAL_SECURITY);
+    smudging.check_width()?;
+    let embed = 0.5 * (rlwe.degree() as f64).log2();
+    let needed = smudging.log2_total_bound(parties, log2_noise) + embed + precision_bits;
+    // strictly above what `Smudging::for_ckks` needs
+    let log_scale = needed.floor() + 1.0;
+    let log_q: f64 = rlwe.q().iter().map(|&q| (q as f64).log2()).sum();
+    let headroom = (std::f64::consts::SQRT_2 * max_abs).log2().max(0.0) + 2.0;
+    if log_scale + headroom > log_q {
+        return Err(Error::SmudgingTooLarge {
+            needed_bits: log_scale + headroom,
+            available_bits: log_q,
+        });
+    }
+    Ok(ckks::Parameters::new(rlwe, log_scale.exp2())?)
 }

@@ -158,7 +158,8 @@ impl AggregationParams {
         let scale = log_scale.exp2();
         let ckks = ckks::Parameters::new(rlwe, scale)?;
         let encoder = ckks::Encoder::new(&ckks);
-        let log2_noise = Self::noise_bound(config.degree, n, n + MAX_RETRIES as usize);
+        let log2_noise =
+            threshold::ckks_fresh_noise_bound(ckks.rlwe(), n, n + MAX_RETRIES as usize);
         // The precision the smudging leaves (bits below the scale).
         let probe = Smudging::new(log2_noise, config.lambda);
         let embed = 0.5 * (config.degree as f64).log2();
@@ -198,16 +199,6 @@ impl AggregationParams {
             sum_precision: (log_err - log_scale).exp2() + rounding,
             crs: threshold::Crs::from_seed(session_seed),
         }))
-    }
-
-    /// log2 of a high-probability (8σ) bound on the phase noise of a sum of
-    /// `k` fresh public-key encryptions under the collective secret of `n`
-    /// ternary secrets: the rounding of the division by `P` leaves
-    /// `r_0 + r_1·s` with `r` uniform in `[−½, ½]` (variance 1/12) and `s`
-    /// of coefficient variance `2n/3`, plus the encoding rounding.
-    pub(super) fn noise_bound(degree: usize, n: usize, k: usize) -> f64 {
-        let var_ct = degree as f64 / 12.0 * (2.0 * n as f64 / 3.0) + 2.0 / 12.0;
-        (8.0 * (k as f64 * var_ct).sqrt()).log2()
     }
 
     /// The configuration.
