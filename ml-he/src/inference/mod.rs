@@ -130,6 +130,8 @@
 //! its response, so a client that keeps its secret key could in principle
 //! learn more about the weights than the scores reveal).
 
+pub mod graph;
+
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
