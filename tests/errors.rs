@@ -254,7 +254,20 @@ fn rlwe_unknown_version() {
     bytes[4] = 0x7f; // the u16 version follows the 4-byte magic
     let r = rlwe::ciphertext::Ciphertext::from_bytes(&params, &bytes);
     assert!(
-        matches!(r, Err(rlwe::Error::UnknownVersion { supported: 1, .. })),
+        matches!(r, Err(rlwe::Error::UnknownVersion { supported: 2, .. })),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn rlwe_retired_version() {
+    let params = rlwe_params();
+    let (_, ct) = rlwe_ct(&params);
+    let mut bytes = ct.to_bytes();
+    bytes[4..6].copy_from_slice(&1u16.to_le_bytes()); // hekit 0.1's bincode format
+    let r = rlwe::ciphertext::Ciphertext::from_bytes(&params, &bytes);
+    assert!(
+        matches!(r, Err(rlwe::Error::RetiredVersion { version: 1, .. })),
         "{r:?}"
     );
 }
@@ -676,16 +689,31 @@ fn paillier_malformed() {
 fn paillier_unknown_version() {
     let (pk, _) = paillier_keys();
     let mut bytes = pk.to_bytes();
-    bytes[0] = 9; // little-endian u16 version first
+    bytes[0] = 9; // the version first (a one-byte varint)
     let r = paillier::PublicKey::from_bytes(&bytes);
     assert!(
         matches!(
             r,
             Err(paillier::Error::UnknownVersion {
                 found: 9,
-                expected: 1
+                expected: 2
             })
         ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn paillier_retired_version() {
+    let (pk, _) = paillier_keys();
+    // hekit 0.1's bincode format: a little-endian u16 version 1 first
+    let mut bytes = vec![1, 0, 0];
+    let n = pk.n().to_bytes_be();
+    bytes.extend_from_slice(&(n.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&n);
+    let r = paillier::PublicKey::from_bytes(&bytes);
+    assert!(
+        matches!(r, Err(paillier::Error::RetiredVersion { version: 1 })),
         "{r:?}"
     );
 }
@@ -887,6 +915,75 @@ fn ml_shape() {
     assert!(matches!(r, Err(ml_he::Error::Shape(_))), "{r:?}");
 }
 
+/// An ONNX model whose one node is a `MaxPool` (built in code with the
+/// importer's own protobuf types).
+fn onnx_maxpool() -> Vec<u8> {
+    use ml_he::inference::onnx::proto::{self as pb, Message};
+    let dims = [None, Some(1), Some(4), Some(4)].map(|d| pb::tensor_shape_proto::Dimension {
+        value: Some(match d {
+            Some(v) => pb::tensor_shape_proto::dimension::Value::DimValue(v),
+            None => pb::tensor_shape_proto::dimension::Value::DimParam("N".into()),
+        }),
+        ..Default::default()
+    });
+    let input = pb::ValueInfoProto {
+        name: Some("x".into()),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: Some(pb::tensor_proto::DataType::Float as i32),
+                shape: Some(pb::TensorShapeProto { dim: dims.to_vec() }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let pool = pb::NodeProto {
+        op_type: Some("MaxPool".into()),
+        name: Some("pool1".into()),
+        input: vec!["x".into()],
+        output: vec!["y".into()],
+        attribute: vec![pb::AttributeProto {
+            name: Some("kernel_shape".into()),
+            ints: vec![2, 2],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    pb::ModelProto {
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(13),
+        }],
+        graph: Some(pb::GraphProto {
+            node: vec![pool],
+            input: vec![input],
+            output: vec![pb::ValueInfoProto {
+                name: Some("y".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn ml_unsupported() {
+    let r = ml_he::inference::onnx::import(&onnx_maxpool());
+    assert!(
+        matches!(&r, Err(ml_he::Error::Unsupported { op, node }) if op == "MaxPool" && node == "pool1"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn ml_onnx() {
+    let bytes = onnx_maxpool();
+    let r = ml_he::inference::onnx::import(&bytes[..bytes.len() / 2]);
+    assert!(matches!(r, Err(ml_he::Error::Onnx(_))), "{r:?}");
+}
+
 #[test]
 fn ml_out_of_range() {
     let r = ml_he::dp::analytic_sigma(1.0, 1.0, 1.5);
@@ -1075,10 +1172,10 @@ fn ml_plan_overflow() {
         matches!(
             r,
             Err(ml_he::Error::PlanOverflow {
-                layer: "logit",
+                ref layer,
                 level: 0,
                 ..
-            })
+            }) if layer == "logit"
         ),
         "{r:?}"
     );

@@ -25,6 +25,21 @@ pub enum Error {
     /// Shapes that do not fit (features, layers, slots).
     #[error("shape mismatch: {0}")]
     Shape(String),
+    /// An ONNX operator, or a use of one (an attribute value, a broadcast),
+    /// that the importer does not translate into the layer graph; `op` names
+    /// the operator, `node` the ONNX node.
+    #[error("unsupported ONNX operator {op} (node `{node}`)")]
+    Unsupported {
+        /// The operator (`"MaxPool"`, `"Conv (dilations [2, 2])"`, …).
+        op: String,
+        /// The ONNX node's name (or `"<op_type>_<index>"` when it has none).
+        node: String,
+    },
+    /// Bytes that are not an ONNX model the importer can read: malformed
+    /// protobuf, no graph, an opset below 13, a missing initializer, a bad
+    /// attribute or tensor.
+    #[error("ONNX: {0}")]
+    Onnx(String),
     /// A value outside what the model or packing supports.
     #[error("out of range: {0}")]
     OutOfRange(String),
@@ -113,8 +128,9 @@ pub enum Error {
     )]
     PlanOverflow {
         /// The stage ("input", "layer 1", "activation (square)", "layer 2
-        /// (logits)", "logit", "logit / range", "sigmoid basis", "sigmoid").
-        layer: &'static str,
+        /// (logits)", "logit", "logit / range", "sigmoid basis", "sigmoid"; a
+        /// compiled graph's stages are named after its nodes).
+        layer: String,
         /// Its level.
         level: usize,
         /// The largest absolute value the weights and the input bound allow.

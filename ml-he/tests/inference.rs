@@ -666,7 +666,7 @@ fn logistic_at_the_plan_bound_matches_plaintext() {
         let server = Server::logistic(&m, packing).unwrap();
         let out = server.plan().output().unwrap().clone();
         assert_eq!(
-            (out.layer, out.level, out.scale),
+            (out.layer.as_str(), out.level, out.scale),
             ("logit", 0, 2f64.powi(40))
         );
         assert!(out.capacity > 255.0 && out.capacity <= 256.0);
@@ -687,7 +687,7 @@ fn logistic_at_the_plan_bound_matches_plaintext() {
         let server =
             Server::logistic_with(&m, packing, LogisticOutput::Sigmoid { range, degree }).unwrap();
         let out = server.plan().output().unwrap().clone();
-        assert_eq!((out.layer, out.level), ("sigmoid", 0));
+        assert_eq!((out.layer.as_str(), out.level), ("sigmoid", 0));
         let xs = samples(server.plan().max_abs_input);
         let want: Vec<Vec<f64>> = xs
             .iter()
@@ -705,7 +705,7 @@ fn logistic_at_the_plan_bound_matches_plaintext() {
     }
 }
 
-fn plan_overflow(r: Result<Server, Error>) -> (&'static str, usize, f64, f64) {
+fn plan_overflow(r: Result<Server, Error>) -> (String, usize, f64, f64) {
     match r {
         Err(Error::PlanOverflow {
             layer,
@@ -811,7 +811,7 @@ fn plan_bounds_known_answer() {
         .plan()
         .stages
         .iter()
-        .map(|s| (s.layer, s.level, s.bound))
+        .map(|s| (s.layer.as_str(), s.level, s.bound))
         .collect();
     assert_eq!(
         got,

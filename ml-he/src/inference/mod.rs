@@ -131,6 +131,7 @@
 //! learn more about the weights than the scores reveal).
 
 pub mod graph;
+pub mod onnx;
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -146,10 +147,10 @@ use rlwe::poly::{Poly, Representation};
 use crate::error::{Error, Result};
 use crate::model::{LogisticRegression, Mlp};
 
-const SETUP_TAG: [u8; 8] = *b"mlhe/su1";
-const KEYS_TAG: [u8; 8] = *b"mlhe/ek1";
-const QUERY_TAG: [u8; 8] = *b"mlhe/qy1";
-const RESP_TAG: [u8; 8] = *b"mlhe/rs1";
+const SETUP_TAG: [u8; 8] = *b"mlhe/su2";
+const KEYS_TAG: [u8; 8] = *b"mlhe/ek2";
+const QUERY_TAG: [u8; 8] = *b"mlhe/qy2";
+const RESP_TAG: [u8; 8] = *b"mlhe/rs2";
 
 /// What the logistic-regression server returns.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -311,7 +312,7 @@ struct Envelope<T> {
 
 fn to_envelope<T: Serialize>(tag: [u8; 8], body: &T) -> Vec<u8> {
     // Serializing plain data into a Vec cannot fail.
-    bincode::serialize(&Envelope { tag, body }).unwrap_or_default()
+    postcard::to_allocvec(&Envelope { tag, body }).unwrap_or_default()
 }
 
 fn from_envelope<T: for<'de> Deserialize<'de>>(
@@ -319,16 +320,28 @@ fn from_envelope<T: for<'de> Deserialize<'de>>(
     what: &'static str,
     bytes: &[u8],
 ) -> Result<T> {
-    use bincode::Options;
-    let env: Envelope<T> = bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_limit(bytes.len() as u64)
-        .reject_trailing_bytes()
-        .deserialize(bytes)
-        .map_err(|e| Error::Malformed {
+    // The tags end in the format version: 1 was bincode (hekit 0.1), 2 postcard.
+    if bytes.len() >= 8 && bytes[..7] == tag[..7] && bytes[7] == b'1' {
+        return Err(Error::Malformed {
             what,
-            reason: e.to_string(),
-        })?;
+            reason: "format version 1 (bincode, hekit ≤ 0.1) is no longer read; re-serialize it with this version".into(),
+        });
+    }
+    let env: Envelope<T> = match postcard::take_from_bytes(bytes) {
+        Ok((env, [])) => env,
+        Ok((_, rest)) => {
+            return Err(Error::Malformed {
+                what,
+                reason: format!("{} trailing bytes", rest.len()),
+            })
+        }
+        Err(e) => {
+            return Err(Error::Malformed {
+                what,
+                reason: e.to_string(),
+            })
+        }
+    };
     if env.tag != tag {
         return Err(Error::Malformed {
             what,
@@ -707,7 +720,7 @@ fn fold_activation(model: &Mlp) -> Result<Folded> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanStage {
     /// What the stage holds (the name [`Error::PlanOverflow`] reports).
-    pub layer: &'static str,
+    pub layer: String,
     /// The level of its ciphertexts.
     pub level: usize,
     /// Their scale.
@@ -825,13 +838,13 @@ fn affine_bounds(w: &[Vec<f64>], b: &[f64], x: &[(f64, f64)]) -> (Vec<(f64, f64)
 }
 
 impl PlanSpec {
-    fn stage(&self, layer: &'static str, (level, scale): At, bound: f64) -> PlanStage {
+    fn stage(&self, layer: &str, (level, scale): At, bound: f64) -> PlanStage {
         let capacity = self
             .moduli
             .get(level)
             .map_or(0.0, |q| q / (pow2(1 + PLAN_MARGIN_BITS) * scale));
         PlanStage {
-            layer,
+            layer: layer.to_string(),
             level,
             scale,
             bound,
@@ -924,7 +937,7 @@ impl PlanSpec {
             .find(|s| s.bound.is_nan() || s.bound > s.capacity)
         {
             return Err(Error::PlanOverflow {
-                layer: s.layer,
+                layer: s.layer.clone(),
                 level: s.level,
                 bound: s.bound,
                 capacity: s.capacity,
