@@ -56,6 +56,10 @@ def save_npy(name, a):
 
 
 def save_model(model, name):
+    # skl2onnx emits opset_import in set order (varies run to run): sort it
+    ops = sorted(model.opset_import, key=lambda o: o.domain)
+    del model.opset_import[:]
+    model.opset_import.extend(ops)
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, os.path.join(HERE, name + ".onnx"))
 
