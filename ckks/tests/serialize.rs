@@ -146,9 +146,9 @@ fn malformed_bytes_are_rejected() {
         Plaintext::from_bytes(&c.params, &bytes),
         Err(Error::Malformed { .. })
     ));
-    // Header: magic 4 + version 2 + kind 4 + fingerprint 32 = 42 bytes; then
-    // the tag (8), the scale (8), the length of the RLWE bytes (8).
-    let scale_at = 42 + 8;
+    // The rlwe header (magic, version, kind, fingerprint); then the tag (8
+    // bytes) and the scale (an f64: 8 bytes little-endian in postcard).
+    let scale_at = rlwe::serialize::HEADER_LEN + 8;
     for bad in [f64::NAN, -1.0, 0.0, f64::INFINITY] {
         let mut b = bytes.clone();
         b[scale_at..scale_at + 8].copy_from_slice(&bad.to_le_bytes());

@@ -1,5 +1,5 @@
 //! Paillier deserializers (public and private keys, encoded numbers,
-//! ciphertexts, encrypted numbers, serde through bincode) and decryption of
+//! ciphertexts, encrypted numbers, serde through postcard) and decryption of
 //! arbitrary ciphertexts with a fixed key: decrypt (CRT and portable),
 //! signed and fixed-point decoding, exponent changes.
 #![no_main]
@@ -71,21 +71,16 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {
             let a = PublicKey::from_bytes(&bytes).ok();
-            let b: Option<PublicKey> = bincode::DefaultOptions::new()
-                .with_fixint_encoding()
-                .with_limit(paillier::serial::MAX_SERIALIZED_BYTES)
-                .reject_trailing_bytes()
-                .deserialize(&bytes)
-                .ok();
+            // serde through postcard, with from_bytes' limit and no trailing bytes
+            let b: Option<PublicKey> = (bytes.len() as u64
+                <= paillier::serial::MAX_SERIALIZED_BYTES)
+                .then(|| postcard::take_from_bytes::<PublicKey>(&bytes).ok())
+                .flatten()
+                .filter(|(_, rest)| rest.is_empty())
+                .map(|(k, _)| k);
             assert_eq!(a.is_some(), b.is_some(), "from_bytes and serde disagree");
-            let _ = bincode::DefaultOptions::new()
-                .with_limit(1 << 16)
-                .deserialize::<EncodedNumber>(&bytes);
-            let _ = bincode::DefaultOptions::new()
-                .with_limit(1 << 16)
-                .deserialize::<PrivateKey>(&bytes);
+            let _ = postcard::from_bytes::<EncodedNumber>(&bytes);
+            let _ = postcard::from_bytes::<PrivateKey>(&bytes);
         }
     }
 });
-
-use bincode::Options;

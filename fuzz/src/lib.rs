@@ -218,8 +218,9 @@ pub fn structured_seeds(kind: u8) -> Seeds {
         structured_seed(kind, &[5, 60, 0, 0, 0]),
         // flip bit 0 of byte 50
         structured_seed(kind, &[1, 50, 0, 0, 0, 0]),
-        // u64::MAX at byte 42 (first body field after an rlwe envelope header)
-        structured_seed(kind, &[4, 42, 0, 0, 0, 11]),
+        // u64::MAX at the first body field after an rlwe envelope header
+        // (all-ones bytes: an over-long postcard varint)
+        structured_seed(kind, &[4, rlwe::serialize::HEADER_LEN as u8, 0, 0, 0, 11]),
         // 0xffff_ffff at byte 8
         structured_seed(kind, &[4, 8, 0, 0, 0, 8]),
     ]

@@ -3,7 +3,7 @@
 //! | file | written | content |
 //! |---|---|---|
 //! | `session.json` | at start | the public [`SessionConfig`] |
-//! | `keys.bin` | after key generation | collective public key or Paillier public parameters, Galois/relinearization keys, the directory of end-to-end keys |
+//! | `keys.bin` | after key generation | `HKKS ‖ version (u16 LE) ‖` [`PersistedKeys`] in postcard: collective public key or Paillier public parameters, Galois/relinearization keys, the directory of end-to-end keys |
 //! | `round-<r>.log` | every accepted update, **before** the RPC returns OK | records `magic ‖ round ‖ party ‖ len ‖ bytes ‖ SHA-256[..8]`, appended and `fsync`ed |
 //! | `round-<r>.json` | when round `r` is decrypted | the result (sum, contributors, committee) — marks the round done; the round's log is then removed |
 //!
@@ -25,6 +25,11 @@ use crate::{Error, Result};
 
 const MAGIC: [u8; 4] = *b"HKC1";
 const MAX_RECORD: u64 = 1 << 31;
+/// `keys.bin` starts with this magic and a `u16` format version.
+const KEYS_MAGIC: [u8; 4] = *b"HKKS";
+/// Format version of `keys.bin` written by this build (postcard). Version 1
+/// (hekit 0.1) was bare bincode, without magic or version.
+pub const KEYS_VERSION: u16 = 2;
 
 /// Keys and directory persisted after key generation (all public).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -111,7 +116,7 @@ impl Store {
     pub fn keys(&self) -> Result<Option<PersistedKeys>> {
         match self.read("keys.bin")? {
             None => Ok(None),
-            Some(b) => bincode::deserialize(&b)
+            Some(b) => decode_keys(&b)
                 .map(Some)
                 .map_err(|e| Error::config(format!("state dir keys.bin: {e}"))),
         }
@@ -119,7 +124,9 @@ impl Store {
 
     /// Persists the keys.
     pub fn save_keys(&self, k: &PersistedKeys) -> Result<()> {
-        let b = bincode::serialize(k).map_err(|e| Error::Protocol(e.to_string()))?;
+        let mut b = KEYS_MAGIC.to_vec();
+        b.extend_from_slice(&KEYS_VERSION.to_le_bytes());
+        let b = postcard::to_extend(k, b).map_err(|e| Error::Protocol(e.to_string()))?;
         self.write_atomic("keys.bin", &b)
     }
 
@@ -210,6 +217,28 @@ impl Store {
     }
 }
 
+/// Reads `keys.bin`: magic, version, then the postcard body using every byte.
+fn decode_keys(b: &[u8]) -> std::result::Result<PersistedKeys, String> {
+    if b.len() < 6 || b[..4] != KEYS_MAGIC {
+        return Err(
+            "format version 1 (bincode, hekit ≤ 0.1) is no longer read; \
+             re-serialize: remove the state directory and run the session's key generation again"
+                .into(),
+        );
+    }
+    let version = u16::from_le_bytes([b[4], b[5]]);
+    if version != KEYS_VERSION {
+        return Err(format!(
+            "unknown format version {version} (this build reads version {KEYS_VERSION})"
+        ));
+    }
+    match postcard::take_from_bytes(&b[6..]) {
+        Ok((k, [])) => Ok(k),
+        Ok((_, rest)) => Err(format!("{} trailing bytes", rest.len())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -231,6 +260,42 @@ mod tests {
         let c = s.contributions(3).unwrap();
         assert_eq!(c, vec![(1, b"one".to_vec()), (2, b"two!".to_vec())]);
         assert!(s.contributions(4).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn keys_round_trip_and_bincode_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("hekit-mpc-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        let k = PersistedKeys {
+            ckks_key: vec![1, 2, 3],
+            relin: Some(vec![4; 300]),
+            galois_elements: vec![3, 5, 16383],
+            directory: vec![(1, vec![9; 32]), (2, vec![8; 32])],
+            ..Default::default()
+        };
+        s.save_keys(&k).unwrap();
+        let back = s.keys().unwrap().unwrap();
+        assert_eq!(back.ckks_key, k.ckks_key);
+        assert_eq!(back.relin, k.relin);
+        assert_eq!(back.galois_elements, k.galois_elements);
+        assert_eq!(back.directory, k.directory);
+        // hekit 0.1 wrote bare bincode: every length a u64, options a u8.
+        let mut old = Vec::new();
+        old.extend_from_slice(&3u64.to_le_bytes());
+        old.extend_from_slice(&[1, 2, 3]);
+        old.extend_from_slice(&0u64.to_le_bytes()); // paillier_params
+        old.push(0); // relin: None
+        old.extend_from_slice(&0u64.to_le_bytes()); // galois_elements
+        old.push(0); // galois: None
+        old.extend_from_slice(&0u64.to_le_bytes()); // directory
+        s.write_atomic("keys.bin", &old).unwrap();
+        let e = s.keys().unwrap_err().to_string();
+        assert!(
+            e.contains("keys.bin") && e.contains("format version 1 (bincode"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -93,6 +93,16 @@ pub enum Error {
         /// The version this library writes.
         expected: u16,
     },
+    /// A serialized object in a retired format version: version 1, whose
+    /// format was bincode 1.x (hekit 0.1). Such bytes are refused, never
+    /// decoded as something else.
+    #[error(
+        "format version {version} (bincode, hekit ≤ 0.1) is no longer read; re-serialize it with this version"
+    )]
+    RetiredVersion {
+        /// The version found in the data.
+        version: u16,
+    },
     /// Invalid argument to a parameterised constructor.
     #[error("invalid parameter: {reason}")]
     InvalidParameter {

@@ -1,8 +1,9 @@
-//! Versioned, validated serialization (serde + bincode).
+//! Versioned, validated serialization (serde + postcard).
 //!
-//! Every object is written as a small "wire" struct that starts with a
-//! version tag. Reading checks the version, the length limit (no object is
-//! larger than [`MAX_SERIALIZED_BYTES`]), rejects trailing bytes, and
+//! Every object is written as a small "wire" struct in the
+//! [postcard](https://docs.rs/postcard) format that starts with a version
+//! tag (a varint `u16`). Reading checks the version, the length limit (no
+//! object is larger than [`MAX_SERIALIZED_BYTES`]), rejects trailing bytes, and
 //! validates every value: moduli through the key constructors, ciphertexts
 //! through [`PublicKey::ciphertext`] (`c ∈ [1, n^2)`, `gcd(c, n) = 1`) and
 //! the key fingerprint they carry.
@@ -10,8 +11,17 @@
 //! Ciphertexts cannot be validated without their key, so they are read with
 //! [`PublicKey::ciphertext_from_bytes`] (or deserialized as a
 //! [`CiphertextWire`] and imported with [`PublicKey::import_ciphertext`]).
+//!
+//! | version | format | read by this build |
+//! |---|---|---|
+//! | 1 | bincode 1.x (fixed-width little-endian integers), hekit 0.1 | no: [`Error::RetiredVersion`] — re-serialize with this version |
+//! | 2 | postcard 1.x | yes |
+//!
+//! A version-1 object starts with the bytes `01 00` (its `u16` version),
+//! which postcard reads as the varint 1: the version is checked before the
+//! rest is decoded, so old bytes are refused as such and never decoded as
+//! something else.
 
-use bincode::Options;
 use num_bigint::{BigInt, BigUint, Sign};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
@@ -22,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::keys::{PrivateKey, PublicKey, MAX_MODULUS_BITS, MIN_SECURE_BITS};
 
 /// The serialization format version this library writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 
 /// Upper bound on any serialized object (bytes).
 pub const MAX_SERIALIZED_BYTES: u64 = 8 * 1024;
@@ -30,31 +40,39 @@ pub const MAX_SERIALIZED_BYTES: u64 = 8 * 1024;
 /// Largest big-integer field (bytes): an `n^2` of the largest modulus.
 const MAX_INT_BYTES: usize = (2 * MAX_MODULUS_BITS as usize).div_ceil(8);
 
-fn opts() -> impl Options {
-    bincode::DefaultOptions::new()
-        .with_limit(MAX_SERIALIZED_BYTES)
-        .with_fixint_encoding()
-        .with_little_endian()
-        .reject_trailing_bytes()
-}
+/// The last version whose format was bincode 1.x (hekit 0.1).
+pub const BINCODE_VERSION: u16 = 1;
 
 fn to_bytes<T: Serialize>(v: &T) -> Vec<u8> {
     // Serializing these plain structs into a Vec cannot fail; an empty
     // vector would be rejected on the way back in anyway.
-    opts().serialize(v).unwrap_or_default()
+    postcard::to_allocvec(v).unwrap_or_default()
 }
 
+/// Reads `bytes` as one `T` (every wire struct starts with its version):
+/// the size limit is checked first, then the version, then the whole
+/// object, which must use every byte.
 fn from_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &'static str) -> Result<T> {
-    opts()
-        .deserialize(bytes)
-        .map_err(|_| Error::Malformed { what })
+    if bytes.len() as u64 > MAX_SERIALIZED_BYTES {
+        return Err(Error::Malformed { what });
+    }
+    let (version, _) =
+        postcard::take_from_bytes::<u16>(bytes).map_err(|_| Error::Malformed { what })?;
+    check_version(version)?;
+    match postcard::take_from_bytes(bytes) {
+        Ok((v, rest)) if rest.is_empty() => Ok(v),
+        _ => Err(Error::Malformed { what }),
+    }
 }
 
 fn size_of<T: Serialize>(v: &T) -> u64 {
-    opts().serialized_size(v).unwrap_or(0)
+    postcard::serialize_with_flavor(v, postcard::ser_flavors::Size::default()).unwrap_or(0) as u64
 }
 
 fn check_version(found: u16) -> Result<()> {
+    if found == BINCODE_VERSION {
+        return Err(Error::RetiredVersion { version: found });
+    }
     if found != VERSION {
         return Err(Error::UnknownVersion {
             found,
@@ -244,8 +262,8 @@ impl<'de> Deserialize<'de> for PrivateKey {
     }
 }
 
-/// Serialized ciphertext: version, key fingerprint, `c` as fixed-length
-/// big-endian bytes (the length of `n^2`).
+/// Serialized ciphertext: version, key fingerprint (a varint), `c` as
+/// fixed-length big-endian bytes (the length of `n^2`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CiphertextWire {
     version: u16,

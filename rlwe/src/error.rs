@@ -101,6 +101,18 @@ pub enum Error {
         /// Version supported.
         supported: u16,
     },
+    /// Serialized data in a retired format version: version 1, whose body
+    /// was bincode 1.x (hekit 0.1). Such bytes are refused, never decoded
+    /// as something else.
+    #[error(
+        "{what}: format version {version} (bincode, hekit ≤ 0.1) is no longer read; re-serialize it with this version"
+    )]
+    RetiredVersion {
+        /// Which object.
+        what: &'static str,
+        /// Version found.
+        version: u16,
+    },
 }
 
 /// Result alias of the crate.

@@ -1,14 +1,23 @@
-//! Versioned, length-checked binary serialization (serde + bincode).
+//! Versioned, length-checked binary serialization (serde + postcard).
 //!
-//! Every object is wrapped in an envelope: magic `HEKT`, format version,
-//! object kind and the SHA-256 fingerprint of its parameters. Reading checks
-//! all four, rejects trailing bytes, and validates every coefficient against
-//! its modulus. Uniform polynomials that come from a seed are written as the
-//! seed (public keys, key-switching keys, fresh secret-key ciphertexts).
+//! Every object is wrapped in an envelope: a fixed [`HEADER_LEN`]-byte
+//! header — magic `HEKT`, format version (`u16`, little-endian), object
+//! kind (one byte) and the SHA-256 fingerprint of its parameters — then the
+//! body in the [postcard](https://docs.rs/postcard) format (integers as
+//! varints, residues of polynomials as fixed 8-byte little-endian words).
+//! The header does not depend on the body's format, so every version can
+//! be recognised. Reading checks all four fields, rejects trailing bytes,
+//! and validates every coefficient against its modulus. Uniform polynomials
+//! that come from a seed are written as the seed (public keys,
+//! key-switching keys, fresh secret-key ciphertexts).
+//!
+//! | version | body format | read by this build |
+//! |---|---|---|
+//! | 1 | bincode 1.x (fixed-width integers), hekit 0.1 | no: [`Error::RetiredVersion`] — re-serialize with this version |
+//! | 2 | postcard 1.x | yes |
 
 use std::sync::Arc;
 
-use bincode::Options;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
@@ -21,8 +30,13 @@ use crate::sample::{self, Seed};
 use crate::{Error, Result};
 
 /// Format version written by this build.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
+/// The last format version whose body was bincode 1.x (hekit 0.1): its
+/// bytes are refused with [`Error::RetiredVersion`].
+pub const BINCODE_VERSION: u16 = 1;
 const MAGIC: [u8; 4] = *b"HEKT";
+/// Length of the header: magic (4), version (2), kind (1), fingerprint (32).
+pub const HEADER_LEN: usize = 4 + 2 + 1 + 32;
 
 /// Object kinds (the byte after the version).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,36 +62,41 @@ pub enum Kind {
     External = 9,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header {
-    magic: [u8; 4],
-    version: u16,
-    kind: Kind,
-    fingerprint: [u8; 32],
-}
-
-fn options() -> impl Options {
-    bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_little_endian()
+impl Kind {
+    fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => Kind::Params,
+            2 => Kind::SecretKey,
+            3 => Kind::PublicKey,
+            4 => Kind::KeySwitchKey,
+            5 => Kind::RelinKey,
+            6 => Kind::GaloisKeys,
+            7 => Kind::Ciphertext,
+            8 => Kind::Poly,
+            9 => Kind::External,
+            _ => return None,
+        })
+    }
 }
 
 /// Writes `body` in an envelope of `kind` for parameters with `fingerprint`.
 pub fn encode<T: Serialize>(kind: Kind, fingerprint: &[u8; 32], body: &T) -> Vec<u8> {
-    let header = Header {
-        magic: MAGIC,
-        version: VERSION,
-        kind,
-        fingerprint: *fingerprint,
-    };
+    let mut out = Vec::with_capacity(HEADER_LEN);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(fingerprint);
     // Serializing plain data structures into a Vec cannot fail.
-    let mut out = options().serialize(&header).unwrap_or_default();
-    out.extend(options().serialize(body).unwrap_or_default());
-    out
+    postcard::to_extend(body, out).unwrap_or_default()
 }
 
 /// Reads an envelope of `kind` for parameters with `fingerprint` (`None`
 /// skips that check) and returns its body.
+///
+/// # Errors
+/// [`Error::Malformed`] (short, bad magic or kind, a body that does not
+/// decode, trailing bytes), [`Error::RetiredVersion`] (the bincode format
+/// of hekit 0.1), [`Error::UnknownVersion`], [`Error::ParameterMismatch`].
 pub fn decode<T: DeserializeOwned>(
     bytes: &[u8],
     kind: Kind,
@@ -85,51 +104,112 @@ pub fn decode<T: DeserializeOwned>(
     fingerprint: Option<&[u8; 32]>,
 ) -> Result<T> {
     let malformed = |reason: String| Error::Malformed { what, reason };
-    let header_len = 4 + 2 + 4 + 32;
-    if bytes.len() < header_len {
+    if bytes.len() < HEADER_LEN {
         return Err(malformed(format!(
             "{} bytes, shorter than the header",
             bytes.len()
         )));
     }
-    let header: Header = options()
-        .deserialize(&bytes[..header_len])
-        .map_err(|e| malformed(format!("bad header: {e}")))?;
-    if header.magic != MAGIC {
+    if bytes[..4] != MAGIC {
         return Err(malformed("bad magic".into()));
     }
-    if header.version != VERSION {
+    // The version is at the same place (bytes 4..6, little-endian) in
+    // every format version, the bincode one included.
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version == BINCODE_VERSION {
+        return Err(Error::RetiredVersion { what, version });
+    }
+    if version != VERSION {
         return Err(Error::UnknownVersion {
             what,
-            got: header.version,
+            got: version,
             supported: VERSION,
         });
     }
-    if header.kind != kind {
-        return Err(malformed(format!(
-            "found a {:?}, expected a {kind:?}",
-            header.kind
-        )));
+    let found = Kind::from_byte(bytes[6])
+        .ok_or_else(|| malformed(format!("unknown object kind {}", bytes[6])))?;
+    if found != kind {
+        return Err(malformed(format!("found a {found:?}, expected a {kind:?}")));
     }
     if let Some(fp) = fingerprint {
-        if &header.fingerprint != fp {
+        if bytes[7..HEADER_LEN] != fp[..] {
             return Err(Error::ParameterMismatch {
                 what: "serialized object belongs to other parameters",
             });
         }
     }
-    let body = &bytes[header_len..];
-    options()
-        .with_limit(body.len() as u64)
-        .reject_trailing_bytes()
-        .deserialize(body)
-        .map_err(|e| malformed(e.to_string()))
+    let (body, rest) =
+        postcard::take_from_bytes(&bytes[HEADER_LEN..]).map_err(|e| malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(malformed(format!("{} trailing bytes", rest.len())));
+    }
+    Ok(body)
+}
+
+/// Residues as one byte string of fixed 8-byte little-endian words (a
+/// varint would take 9 bytes for a 60-bit residue; the length is a
+/// multiple of 8). Self-describing formats that have no byte strings (JSON)
+/// give a sequence of bytes, which is accepted too.
+mod words {
+    use serde::de::{Error as _, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+    use zeroize::Zeroizing;
+
+    pub fn serialize<S: Serializer>(data: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        // Zeroizing: the words may be a secret key's.
+        let bytes: Zeroizing<Vec<u8>> =
+            Zeroizing::new(data.iter().flat_map(|w| w.to_le_bytes()).collect());
+        s.serialize_bytes(&bytes)
+    }
+
+    fn from_le(bytes: &[u8]) -> Option<Vec<u64>> {
+        if bytes.len() % 8 != 0 {
+            return None;
+        }
+        Some(
+            bytes
+                .chunks_exact(8)
+                .map(|c| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(c);
+                    u64::from_le_bytes(w)
+                })
+                .collect(),
+        )
+    }
+
+    struct Words;
+
+    impl<'de> Visitor<'de> for Words {
+        type Value = Vec<u64>;
+
+        fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+            f.write_str("a byte string of 8-byte little-endian words")
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u64>, E> {
+            from_le(v).ok_or_else(|| E::invalid_length(v.len(), &self))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u64>, A::Error> {
+            let mut v: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
+            while let Some(b) = seq.next_element::<u8>()? {
+                v.push(b);
+            }
+            from_le(&v).ok_or_else(|| A::Error::invalid_length(v.len(), &self))
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        d.deserialize_bytes(Words)
+    }
 }
 
 /// The residues of a polynomial (its ring is known from the context).
 #[derive(Serialize, Deserialize)]
 pub struct PolyData {
     repr: Representation,
+    #[serde(with = "words")]
     data: Vec<u64>,
 }
 

@@ -125,7 +125,8 @@ fn malformed_bytes_are_rejected() {
     let bytes = ct.to_bytes();
 
     // truncated
-    for cut in [0, 10, 41, 60, bytes.len() - 1] {
+    let h = rlwe::serialize::HEADER_LEN;
+    for cut in [0, 10, h - 1, h, h + 20, bytes.len() - 1] {
         assert!(
             matches!(
                 Ciphertext::from_bytes(p, &bytes[..cut]),
@@ -168,9 +169,11 @@ fn malformed_bytes_are_rejected() {
         Ciphertext::from_bytes(p, &big),
         Err(Error::Malformed { .. })
     ));
-    // a level beyond the chain: body starts at byte 42 with the level (u32)
+    // a level beyond the chain: the body starts after the header with the
+    // level (a varint: one byte for levels below 128)
     let mut lvl = bytes.clone();
-    lvl[42..46].copy_from_slice(&7u32.to_le_bytes());
+    assert_eq!(lvl[rlwe::serialize::HEADER_LEN], 1);
+    lvl[rlwe::serialize::HEADER_LEN] = 7;
     assert!(matches!(
         Ciphertext::from_bytes(p, &lvl),
         Err(Error::InvalidLevel { .. })
@@ -202,9 +205,11 @@ fn malformed_bytes_are_rejected() {
         .build()
         .unwrap();
     let mut wb = weak.to_bytes();
-    // flip the stored security level (last 4 bytes: enum tag) from None (3) to Bits128 (0)
+    // flip the stored security level (the last byte: the enum's variant
+    // index, a one-byte varint) from None (3) to Bits128 (0)
     let l = wb.len();
-    wb[l - 4..].copy_from_slice(&0u32.to_le_bytes());
+    assert_eq!(wb[l - 1], 3);
+    wb[l - 1] = 0;
     // (the level the bytes record is enforced even when the reader asks
     // for no minimum)
     assert!(matches!(
@@ -332,4 +337,53 @@ fn fingerprint_covers_the_security_level() {
         PublicKey::from_bytes(&none, &pk.to_bytes()),
         Err(Error::ParameterMismatch { .. })
     ));
+}
+
+/// Format version 1 (hekit 0.1) wrote its envelopes with bincode 1.x:
+/// magic, version `1u16` LE, the kind as a `u32` variant index, the
+/// fingerprint, then a fixed-width body. Such bytes are refused as a
+/// retired version, with a message that says what to do — never decoded.
+#[test]
+fn bincode_format_is_refused() {
+    let mut f = fixture();
+    let p = &f.params;
+    let m = Poly::zero(p.ring_q(1).unwrap(), Representation::Ntt);
+    let ct = f.pk.encrypt(&m, &mut f.rng).unwrap();
+    // The old layout, by hand: a ciphertext (variant index 6) at level 1
+    // (u32), no seed (u8 0), two parts (u64 length) …
+    let mut old = Vec::new();
+    old.extend_from_slice(b"HEKT");
+    old.extend_from_slice(&1u16.to_le_bytes());
+    old.extend_from_slice(&6u32.to_le_bytes());
+    old.extend_from_slice(p.fingerprint());
+    old.extend_from_slice(&1u32.to_le_bytes());
+    old.push(0);
+    old.extend_from_slice(&2u64.to_le_bytes());
+    old.extend_from_slice(&[0; 64]);
+    let r = Ciphertext::from_bytes(p, &old);
+    assert!(
+        matches!(
+            r,
+            Err(Error::RetiredVersion {
+                what: "ciphertext",
+                version: 1
+            })
+        ),
+        "{r:?}"
+    );
+    let msg = r.unwrap_err().to_string();
+    assert!(
+        msg.contains("format version 1 (bincode") && msg.contains("re-serialize"),
+        "{msg}"
+    );
+    // Every reader of the envelope says the same, whatever the kind.
+    let mut old_pk = f.pk.to_bytes();
+    old_pk[4..6].copy_from_slice(&1u16.to_le_bytes());
+    assert!(matches!(
+        PublicKey::from_bytes(p, &old_pk),
+        Err(Error::RetiredVersion { version: 1, .. })
+    ));
+    // The current version is 2 and sits where version 1 did.
+    assert_eq!(rlwe::serialize::VERSION, 2);
+    assert_eq!(&ct.to_bytes()[4..6], &2u16.to_le_bytes());
 }

@@ -38,7 +38,7 @@ fn write<T: Serialize>(params: &Params, tag: &[u8; 8], body: &T) -> Vec<u8> {
 }
 
 /// Length of the `rlwe` envelope header (magic, version, kind, fingerprint).
-const HEADER: usize = 42;
+const HEADER: usize = rlwe::serialize::HEADER_LEN;
 
 fn read<T: DeserializeOwned>(
     params: &Params,

@@ -720,15 +720,24 @@ fn every_message_crosses_as_bytes() {
         PublicKeyShare::from_bytes(other.rlwe(), b),
         Err(Error::Rlwe(rlwe::Error::ParameterMismatch { .. }))
     ));
-    let mut zero_party = b.clone();
-    // body = (tag: 8 bytes, party: u32, …) after the 42-byte header
-    zero_party[50..54].copy_from_slice(&0u32.to_le_bytes());
+    // body = (tag: 8 bytes, party: varint u32, …) after the rlwe header
+    let body_at = rlwe::serialize::HEADER_LEN + 8;
+    let (party, rest) = postcard::take_from_bytes::<u32>(&b[body_at..]).unwrap();
+    assert_ne!(party, 0);
+    let zero_party = [&b[..body_at], &postcard::to_allocvec(&0u32).unwrap(), rest].concat();
     assert!(matches!(
         PublicKeyShare::from_bytes(&rp, &zero_party),
         Err(Error::Malformed { .. })
     ));
-    let mut even = g_bytes[0].clone();
-    even[54..62].copy_from_slice(&4u64.to_le_bytes());
+    // a Galois share's body: (party, element: varint u64, …)
+    let g = &g_bytes[0];
+    let ((party, _element), rest) = postcard::take_from_bytes::<(u32, u64)>(&g[body_at..]).unwrap();
+    let even = [
+        &g[..body_at],
+        &postcard::to_allocvec(&(party, 4u64)).unwrap(),
+        rest,
+    ]
+    .concat();
     assert!(matches!(
         GaloisKeyShare::from_bytes(&rp, &even),
         Err(Error::Malformed { .. })

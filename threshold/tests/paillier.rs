@@ -308,7 +308,14 @@ fn byte_tampering_is_caught() {
     let back = params.partial_from_bytes(&bytes).unwrap();
     assert_eq!(back, pd);
     params.verify(&total, &back).unwrap();
-    let header = 2 + 8 + 4; // version, key fingerprint, party
+    // version, key fingerprint, party (varints): edits there are other errors
+    let header = postcard::to_allocvec(&(
+        threshold::paillier::VERSION,
+        params.public_key().fingerprint(),
+        3u32,
+    ))
+    .unwrap()
+    .len();
     let mut caught_by_proof = 0;
     for i in header..bytes.len() {
         let mut b = bytes.clone();
@@ -462,7 +469,7 @@ fn serialization_round_trips_and_validation() {
     assert_eq!(params2, params);
     assert_eq!(params2.public_key(), params.public_key());
     let via_serde: PublicParams =
-        bincode::deserialize(&bincode::serialize(&params).unwrap()).unwrap();
+        postcard::from_bytes(&postcard::to_allocvec(&params).unwrap()).unwrap();
     assert_eq!(via_serde, params);
 
     // Key shares round-trip and still decrypt, with the re-read parameters.
@@ -483,7 +490,7 @@ fn serialization_round_trips_and_validation() {
         .collect();
     assert_eq!(params.combine(&total, &ps).unwrap(), expect);
     let via_serde: PartialDecryption =
-        bincode::deserialize(&bincode::serialize(&ps[0]).unwrap()).unwrap();
+        postcard::from_bytes(&postcard::to_allocvec(&ps[0]).unwrap()).unwrap();
     assert_eq!(via_serde, ps[0]);
 
     // Debug hides the secret.
@@ -511,7 +518,7 @@ fn serialization_round_trips_and_validation() {
     assert!(malformed(PublicParams::from_bytes(&wrong_version)));
     let pdb = ps[0].to_bytes();
     let mut pd_version = pdb.clone();
-    pd_version[0] = 2;
+    pd_version[0] = threshold::paillier::VERSION as u8 + 1; // a one-byte varint
     assert!(matches!(
         params.partial_from_bytes(&pd_version),
         Err(Error::Malformed { .. })
@@ -521,22 +528,27 @@ fn serialization_round_trips_and_validation() {
         Err(Error::Malformed { .. })
     ));
 
-    // Field-level edits through the wire struct (bincode layout: version u16,
-    // insecure u8, then length-prefixed n, s u32, t u32, parties u32, ...).
-    let n_len = params.public_key().n().to_bytes_be().len();
-    let s_at = 2 + 1 + 8 + n_len;
+    // Field-level edits through the wire struct (postcard layout: version
+    // and insecure flag one byte each, then n with its varint length, s, t,
+    // parties as varints — one byte each here — and so on).
+    let n_bytes = params.public_key().n().to_bytes_be();
+    let prefixed = |b: &[u8]| postcard::to_allocvec(b).unwrap(); // varint length ‖ bytes
+    let s_at = 1 + 1 + prefixed(&n_bytes).len();
     let mut bad_s = pb.clone();
+    assert_eq!(bad_s[s_at], 1); // s = 1 (Paillier)
     bad_s[s_at] = 0; // s = 0
     assert!(malformed(PublicParams::from_bytes(&bad_s)));
-    let t_at = s_at + 4;
+    let t_at = s_at + 1;
     let mut bad_t = pb.clone();
+    assert_eq!(bad_t[t_at], 2);
     bad_t[t_at] = 4; // t = 4 > n = 3
     assert_eq!(
         PublicParams::from_bytes(&bad_t),
         Err(Error::InvalidThreshold { t: 4, n: 3 })
     );
     let mut cleared = pb.clone();
-    cleared[2] = 0; // insecure flag off on a 512-bit modulus
+    assert_eq!(cleared[1], 1);
+    cleared[1] = 0; // insecure flag off on a 512-bit modulus
     assert_eq!(
         PublicParams::from_bytes(&cleared),
         Err(Error::Paillier(paillier::Error::InsecureKeySize {
@@ -544,26 +556,20 @@ fn serialization_round_trips_and_validation() {
         }))
     );
     // The last verification key replaced by n (not a unit of Z_{n²}).
-    let wire: threshold::paillier::PublicParamsWire = bincode::deserialize(&pb).unwrap();
-    let mut edited = bincode::serialize(&wire).unwrap();
+    let wire: threshold::paillier::PublicParamsWire = postcard::from_bytes(&pb).unwrap();
+    let mut edited = postcard::to_allocvec(&wire).unwrap();
     assert_eq!(edited, pb);
-    let vk_len = params
-        .verification_key(PartyId(3))
-        .unwrap()
-        .to_bytes_be()
-        .len();
-    let n_bytes = params.public_key().n().to_bytes_be();
-    // Replace the last key (the final vk_len bytes, with its u64 length prefix) by n.
-    edited.truncate(edited.len() - vk_len - 8);
-    edited.extend_from_slice(&(n_bytes.len() as u64).to_le_bytes());
-    edited.extend_from_slice(&n_bytes);
+    let vk = params.verification_key(PartyId(3)).unwrap().to_bytes_be();
+    // Replace the last key (its bytes with their length prefix) by n.
+    edited.truncate(edited.len() - prefixed(&vk).len());
+    edited.extend_from_slice(&prefixed(&n_bytes));
     assert!(malformed(PublicParams::from_bytes(&edited)));
     // Leading zero byte (non-canonical) in v.
-    let mut lead = pb.clone();
-    let v_len_at = t_at + 8;
-    let v_len = u64::from_le_bytes(lead[v_len_at..v_len_at + 8].try_into().unwrap());
-    lead[v_len_at..v_len_at + 8].copy_from_slice(&(v_len + 1).to_le_bytes());
-    lead.insert(v_len_at + 8, 0);
+    // v follows t and the party count (one varint byte each).
+    let v_at = t_at + 2;
+    let (v, rest) = postcard::take_from_bytes::<Vec<u8>>(&pb[v_at..]).unwrap();
+    assert!(!v.is_empty() && v[0] != 0); // canonical: no leading zero
+    let lead = [&pb[..v_at], &prefixed(&[&[0u8][..], &v].concat()), rest].concat();
     assert!(malformed(PublicParams::from_bytes(&lead)));
 
     // A key share whose secret was altered no longer matches its
@@ -575,7 +581,8 @@ fn serialization_round_trips_and_validation() {
         matches!(KeyShare::from_bytes(&ks), Err(Error::InvalidShare { party, .. }) if party == PartyId(2))
     );
     let mut ks = shares[1].to_bytes().to_vec();
-    let party_at = 2 + pb.len(); // version, then the embedded parameters
+    let party_at = 1 + pb.len(); // version (one varint byte), then the embedded parameters
+    assert_eq!(ks[party_at], 2);
     ks[party_at] = 9;
     assert_eq!(
         KeyShare::from_bytes(&ks).map(|_| ()),
@@ -725,4 +732,44 @@ fn damgard_jurik_s_greater_than_one() {
             Err(Error::Malformed { .. })
         ));
     }
+}
+
+/// Format version 1 (hekit 0.1) was bincode 1.x with fixed-width integers
+/// (`u16` version first, byte strings with `u64` lengths). Such bytes are
+/// refused as a retired version with a message that says what to do —
+/// never decoded as something else.
+#[test]
+fn bincode_format_is_refused() {
+    let mut rng = rng(12);
+    let (params, shares) = deal512(2, 3, &mut rng);
+    let n = params.public_key().n().to_bytes_be();
+    // PublicParamsWire { version: 1, insecure: true, n, s: 1, … } in bincode.
+    let mut old = vec![1, 0, 1];
+    old.extend_from_slice(&(n.len() as u64).to_le_bytes());
+    old.extend_from_slice(&n);
+    old.extend_from_slice(&1u32.to_le_bytes());
+    let retired = |r: Result<(), Error>| match r {
+        Err(Error::Malformed { reason, .. }) => {
+            assert!(
+                reason.starts_with("format version 1 (bincode") && reason.contains("re-serialize"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected the retired-version error, got {other:?}"),
+    };
+    retired(PublicParams::from_bytes(&old).map(|_| ()));
+    // PartialDecryptionWire { version: 1, key, party, … }.
+    let mut old_pd = vec![1, 0];
+    old_pd.extend_from_slice(&params.public_key().fingerprint().to_le_bytes());
+    old_pd.extend_from_slice(&1u32.to_le_bytes());
+    old_pd.extend_from_slice(&[0; 40]);
+    retired(params.partial_from_bytes(&old_pd).map(|_| ()));
+    retired(params.dj_ciphertext_from_bytes(&old_pd).map(|_| ()));
+    // KeyShareWire { version: 1, params: PublicParamsWire { version: 1, … }, … }.
+    let old_share = [&[1u8, 0][..], &old].concat();
+    retired(KeyShare::from_bytes(&old_share).map(|_| ()));
+    // What this build writes is version 2, one varint byte.
+    assert_eq!(threshold::paillier::VERSION, 2);
+    assert_eq!(params.to_bytes()[0], 2);
+    assert_eq!(shares[0].to_bytes()[0], 2);
 }

@@ -1,16 +1,25 @@
-//! Versioned, validated serialization (serde + bincode) of the threshold
+//! Versioned, validated serialization (serde + postcard) of the threshold
 //! Paillier objects.
 //!
-//! Every object is written as a "wire" struct starting with a version tag.
-//! Reading checks the version, a length limit, rejects trailing bytes and
+//! Every object is written as a "wire" struct in the
+//! [postcard](https://docs.rs/postcard) format, starting with a version tag
+//! (a varint `u16`). Reading checks a length limit, then the version (before
+//! the rest is decoded), rejects trailing bytes and
 //! non-canonical integers (leading zero bytes), then validates the values:
 //! public parameters through [`PublicParams::from_parts`] (modulus, `t`,
 //! party count, `v` and every `v_i` units below `n^{s+1}`); partial decryptions
 //! against the parameters (key, party id in `1..=n`, `c_i` a unit below
 //! `n^{s+1}`, response size); key shares additionally against their
 //! verification key (`v^{Δ s_i} = v_i`).
+//!
+//! | version | format | read by this build |
+//! |---|---|---|
+//! | 1 | bincode 1.x (fixed-width little-endian integers), hekit 0.1 | no: [`Error::Malformed`] saying so — re-serialize with this version |
+//! | 2 | postcard 1.x | yes |
+//!
+//! A version-1 object starts with the bytes `01 00`, which postcard reads
+//! as the varint 1, so old bytes are refused as such.
 
-use bincode::Options;
 use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
@@ -21,50 +30,63 @@ use crate::{Error, PartyId, Result};
 use ::paillier::{MAX_MODULUS_BITS, MIN_SECURE_BITS};
 
 /// The serialization format version this module writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
+/// The last version whose format was bincode 1.x (hekit 0.1).
+const BINCODE_VERSION: u16 = 1;
 
 /// Largest value below `n^{s+1}` (bytes).
 const MAX_INT_BYTES: usize = (2 * MAX_MODULUS_BITS as usize).div_ceil(8);
 /// Largest proof response (bytes): `|n^{s+1}| + |Δ| + 640` bits at the largest
 /// modulus and party count, rounded up generously.
 const MAX_Z_BYTES: usize = 4096;
+/// Longest postcard length prefix (a varint of a 64-bit length).
+const LEN_PREFIX: usize = 10;
 /// Limit on serialized public parameters: `n`, `v` and `MAX_PARTIES`
-/// verification keys of `MAX_INT_BYTES` each, plus framing.
-const MAX_PARAMS_BYTES: u64 = ((MAX_PARTIES + 3) * (MAX_INT_BYTES + 8) + 64) as u64;
+/// verification keys of `MAX_INT_BYTES` each with their length prefixes,
+/// plus framing (the list's length, version, flag, `s`, `t`, party count).
+const MAX_PARAMS_BYTES: u64 = ((MAX_PARTIES + 3) * (MAX_INT_BYTES + LEN_PREFIX) + 64) as u64;
 /// Limit on a serialized partial decryption.
 const MAX_PARTIAL_BYTES: u64 = (MAX_INT_BYTES + MAX_Z_BYTES + 128) as u64;
 /// Limit on a serialized key share.
 const MAX_SHARE_BYTES: u64 = MAX_PARAMS_BYTES + MAX_INT_BYTES as u64 + 64;
 
-fn opts(limit: u64) -> impl Options {
-    bincode::DefaultOptions::new()
-        .with_limit(limit)
-        .with_fixint_encoding()
-        .with_little_endian()
-        .reject_trailing_bytes()
-}
-
 fn to_bytes<T: Serialize>(v: &T, limit: u64) -> Vec<u8> {
-    // Serializing these plain structs into a Vec cannot fail below the
-    // limit; an empty vector would be rejected on the way back in anyway.
-    opts(limit).serialize(v).unwrap_or_default()
+    // Serializing these plain structs into a Vec cannot fail; objects
+    // above the limit are written as nothing, which is refused on the way
+    // back in anyway.
+    let out = postcard::to_allocvec(v).unwrap_or_default();
+    if out.len() as u64 > limit {
+        return Vec::new();
+    }
+    out
 }
 
+/// Reads `bytes` as one `T` (every wire struct starts with its version):
+/// the size limit first, then the version, then the whole object, which
+/// must use every byte.
 fn from_bytes<'a, T: Deserialize<'a>>(
     bytes: &'a [u8],
     what: &'static str,
     limit: u64,
 ) -> Result<T> {
-    opts(limit)
-        .deserialize(bytes)
-        .map_err(|e| Error::Malformed {
+    if bytes.len() as u64 > limit {
+        return Err(malformed(
             what,
-            reason: e.to_string(),
-        })
+            format!("{} bytes, at most {limit}", bytes.len()),
+        ));
+    }
+    let (version, _) = postcard::take_from_bytes::<u16>(bytes)
+        .map_err(|e| malformed(what, format!("no version: {e}")))?;
+    check_version(version, what)?;
+    let (v, rest) = postcard::take_from_bytes(bytes).map_err(|e| malformed(what, e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(malformed(what, format!("{} trailing bytes", rest.len())));
+    }
+    Ok(v)
 }
 
-fn size_of<T: Serialize>(v: &T, limit: u64) -> u64 {
-    opts(limit).serialized_size(v).unwrap_or(0)
+fn size_of<T: Serialize>(v: &T) -> u64 {
+    postcard::serialize_with_flavor(v, postcard::ser_flavors::Size::default()).unwrap_or(0) as u64
 }
 
 fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
@@ -75,6 +97,14 @@ fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
 }
 
 fn check_version(found: u16, what: &'static str) -> Result<()> {
+    if found == BINCODE_VERSION {
+        return Err(malformed(
+            what,
+            format!(
+                "format version {found} (bincode, hekit ≤ 0.1) is no longer read; re-serialize it with this version"
+            ),
+        ));
+    }
     if found != VERSION {
         return Err(malformed(
             what,
@@ -191,7 +221,7 @@ impl PublicParams {
 
     /// Length of [`Self::to_bytes`].
     pub fn serialized_size(&self) -> u64 {
-        size_of(&PublicParamsWire::from(self), MAX_PARAMS_BYTES)
+        size_of(&PublicParamsWire::from(self))
     }
 
     /// Reads a partial decryption and validates it against these
@@ -282,7 +312,7 @@ impl PartialDecryption {
 
     /// Length of [`Self::to_bytes`].
     pub fn serialized_size(&self) -> u64 {
-        size_of(&PartialDecryptionWire::from(self), MAX_PARTIAL_BYTES)
+        size_of(&PartialDecryptionWire::from(self))
     }
 }
 
@@ -378,7 +408,7 @@ impl DjCiphertext {
 
     /// Length of [`Self::to_bytes`].
     pub fn serialized_size(&self) -> u64 {
-        size_of(&self.wire(), MAX_PARTIAL_BYTES)
+        size_of(&self.wire())
     }
 
     fn wire(&self) -> DjCiphertextWire {
