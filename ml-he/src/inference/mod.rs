@@ -132,6 +132,10 @@
 
 pub mod graph;
 pub mod onnx;
+pub mod compile;
+mod layout;
+
+pub use compile::{ActivationInfo, CompileOptions, CompileReport, StepReport};
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -199,6 +203,14 @@ pub enum ModelShape {
         /// Number of outputs.
         outputs: usize,
     },
+    /// A compiled layer graph ([`Server::compile`]): returns its output
+    /// tensor, flat.
+    Graph {
+        /// Input elements.
+        inputs: usize,
+        /// Output elements.
+        outputs: usize,
+    },
 }
 
 impl ModelShape {
@@ -206,7 +218,7 @@ impl ModelShape {
     pub fn inputs(&self) -> usize {
         match self {
             Self::Logistic { features } => *features,
-            Self::Mlp { inputs, .. } => *inputs,
+            Self::Mlp { inputs, .. } | Self::Graph { inputs, .. } => *inputs,
         }
     }
 
@@ -214,7 +226,7 @@ impl ModelShape {
     pub fn outputs(&self) -> usize {
         match self {
             Self::Logistic { .. } => 1,
-            Self::Mlp { outputs, .. } => *outputs,
+            Self::Mlp { outputs, .. } | Self::Graph { outputs, .. } => *outputs,
         }
     }
 }
@@ -380,7 +392,7 @@ impl PublicSetup {
         Ok(s)
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let bad = |m: &str| {
             Err(Error::Malformed {
                 what: "public setup",
@@ -632,7 +644,7 @@ const MLP_P_BITS: [u32; 1] = [60];
 /// values up to `Q_l / (2^(1 + PLAN_MARGIN_BITS) · Δ)`, i.e. half of what the
 /// centered representation mod `Q_l` can hold; the other half covers noise,
 /// the rounding of the encoded weights and the float bookkeeping of scales.
-const PLAN_MARGIN_BITS: i32 = 1;
+pub(crate) const PLAN_MARGIN_BITS: i32 = 1;
 /// The derived input bound is never below this: a model whose plan cannot
 /// take inputs in `[−1, 1]` is refused ([`Error::PlanOverflow`]) unless the
 /// server asks for a smaller bound explicitly.
@@ -656,7 +668,7 @@ fn build_params(
         .build()?)
 }
 
-fn pow2(bits: i32) -> f64 {
+pub(crate) fn pow2(bits: i32) -> f64 {
     2f64.powi(bits)
 }
 
@@ -802,7 +814,7 @@ struct SigmoidSpec {
 
 /// `max_{|u| ≤ bound, i ≤ degree} |T_i(u)|`: 1 inside `[−1, 1]`,
 /// `cosh(degree · acosh(bound))` beyond (the largest degree dominates).
-fn chebyshev_bound(bound: f64, degree: usize) -> f64 {
+pub(crate) fn chebyshev_bound(bound: f64, degree: usize) -> f64 {
     if bound <= 1.0 || degree == 0 {
         1.0
     } else {
@@ -994,7 +1006,7 @@ impl PlanSpec {
 }
 
 /// `Q_l = q_0 ⋯ q_l` for every level.
-fn level_moduli(params: &Parameters) -> Vec<f64> {
+pub(crate) fn level_moduli(params: &Parameters) -> Vec<f64> {
     params
         .rlwe()
         .q()
@@ -1015,7 +1027,7 @@ fn level_moduli(params: &Parameters) -> Vec<f64> {
 /// `z = Σ_k diag_k ⊙ rot_k(x)`, and when `m < n` the `n/m` partial sums are
 /// folded by rotations by `m, 2m, …, n/2`. The output is tiled with period
 /// `m`.
-struct Diagonals {
+pub(crate) struct Diagonals {
     baby: usize,
     /// `(t, b, rot_{−t·g}(diag_{t·g+b}))`, nonzero diagonals only.
     diags: Vec<(usize, usize, Plaintext)>,
@@ -1027,7 +1039,7 @@ struct Diagonals {
 
 impl Diagonals {
     #[allow(clippy::too_many_arguments)]
-    fn new(
+    pub(crate) fn new(
         encoder: &Encoder,
         w: &[Vec<f64>],
         m: usize,
@@ -1083,7 +1095,7 @@ impl Diagonals {
         })
     }
 
-    fn rotation_steps(&self) -> Vec<i64> {
+    pub(crate) fn rotation_steps(&self) -> Vec<i64> {
         let mut v: Vec<i64> = Vec::new();
         for (t, b, _) in &self.diags {
             if *b != 0 {
@@ -1106,7 +1118,7 @@ impl Diagonals {
         })
     }
 
-    fn apply(&self, eval: &Evaluator, x: &Ciphertext, gks: &GaloisKeys) -> Result<Ciphertext> {
+    pub(crate) fn apply(&self, eval: &Evaluator, x: &Ciphertext, gks: &GaloisKeys) -> Result<Ciphertext> {
         let params = eval.params();
         if x.level() < self.level {
             return Err(Error::Ckks(ckks::Error::InvalidLevel {
@@ -1279,6 +1291,7 @@ struct MlpCircuit {
 }
 
 enum Evaluation {
+    Graph(Box<compile::GraphCircuit>),
     LogisticSample {
         weights: Plaintext,
         bias: f64,
@@ -1309,6 +1322,7 @@ pub struct Server {
     eval: Evaluator,
     evaluation: Evaluation,
     plan: CircuitPlan,
+    report: Option<compile::CompileReport>,
 }
 
 impl std::fmt::Debug for Server {
@@ -1479,6 +1493,7 @@ impl Server {
             setup,
             evaluation,
             plan,
+            report: None,
         })
     }
 
@@ -1638,6 +1653,7 @@ impl Server {
             setup,
             evaluation,
             plan,
+            report: None,
         })
     }
 
@@ -1764,6 +1780,7 @@ impl Server {
         self.check_query(query)?;
         let ev = &self.eval;
         let ciphertexts = match &self.evaluation {
+            Evaluation::Graph(c) => self.evaluate_graph(c, keys, query)?,
             Evaluation::LogisticSample {
                 weights,
                 bias,
@@ -1905,15 +1922,30 @@ fn pad(v: &[f64], n: usize) -> Vec<f64> {
 /// instead of a multiplication, a reduction and a new ciphertext per term.
 /// The inputs must share level and scale.
 fn weighted_sum(ev: &Evaluator, cts: &[Ciphertext], w: &[f64], scale: f64) -> Result<Ciphertext> {
-    let first = cts
-        .first()
-        .ok_or_else(|| Error::Shape("empty layer input".into()))?;
     if cts.len() != w.len() {
         return Err(Error::Shape(format!(
             "{} inputs for {} weights",
             cts.len(),
             w.len()
         )));
+    }
+    let terms: Vec<(usize, f64)> = w.iter().copied().enumerate().collect();
+    weighted_sum_terms(ev, cts, &terms, scale)
+}
+
+/// [`weighted_sum`] over the terms `(i, w_i)` only (sparse rows: a
+/// convolution's output reads its window).
+pub(crate) fn weighted_sum_terms(
+    ev: &Evaluator,
+    cts: &[Ciphertext],
+    terms: &[(usize, f64)],
+    scale: f64,
+) -> Result<Ciphertext> {
+    let first = cts
+        .first()
+        .ok_or_else(|| Error::Shape("empty layer input".into()))?;
+    if terms.iter().any(|&(i, _)| i >= cts.len()) {
+        return Err(Error::Shape("weighted-sum term outside the inputs".into()));
     }
     let (level, in_scale) = (first.level(), first.scale());
     for ct in cts {
@@ -1934,12 +1966,12 @@ fn weighted_sum(ev: &Evaluator, cts: &[Ciphertext], w: &[f64], scale: f64) -> Re
             out_scale.log2()
         )));
     }
-    let ints: Vec<i64> = w
+    let ints: Vec<(usize, i64)> = terms
         .iter()
-        .map(|&wi| {
+        .map(|&(i, wi)| {
             let k = (wi * scale).round();
             if k.is_finite() && k.abs() < 2f64.powi(62) {
-                Ok(k as i64)
+                Ok((i, k as i64))
             } else {
                 Err(Error::OutOfRange(format!("weight {wi} at scale {scale}")))
             }
@@ -1961,7 +1993,8 @@ fn weighted_sum(ev: &Evaluator, cts: &[Ciphertext], w: &[f64], scale: f64) -> Re
             let p1 = u128::from(m.value() - 1);
             let lazy = (u128::MAX / (p1 * p1).max(1)).saturating_sub(1).max(1);
             let mut pending = 0u128;
-            for (ct, &k) in cts.iter().zip(&ints) {
+            for &(ci, k) in &ints {
+                let ct = &cts[ci];
                 if k == 0 {
                     continue;
                 }

@@ -1,0 +1,1028 @@
+//! The compiler: a layer [`Graph`] becomes an encrypted CKKS circuit with
+//! its parameters, slot layouts, rotation set and a checked scale and level
+//! plan; [`Server::compile`] returns a server that speaks the same messages
+//! as the logistic and MLP servers ([`PublicSetup`], [`EvaluationKeys`],
+//! [`Query`](super::Query), [`Response`](super::Response)), so the same
+//! [`Client`](super::Client) runs every compiled model.
+//!
+//! ## Lowering
+//! The graph (a chain: each node reads the previous one) is cut into
+//! *steps*: consecutive linear nodes (dense, convolution, pooling, folded
+//! batch normalization, reshapes, constant affine maps) merge into one
+//! linear block — its matrix is read off the reference evaluator
+//! ([`Graph::eval_node`]) on unit vectors, so the semantics of every
+//! operation live in one place — except that a convolution starts a new
+//! block after a convolution or a pooling (merging them multiplies the taps
+//! and the rotations). Squares stay squares; a ReLU / sigmoid / tanh / GELU
+//! becomes a Chebyshev interpolant on the range its input takes on the
+//! calibration samples, widened by [`CompileOptions::range_margin`]; the
+//! map of that range onto `[−1, 1]` is folded into the preceding linear
+//! block (no level spent on it).
+//!
+//! ## Layouts (per-sample packing)
+//! The client tiles the sample with the power-of-two period above its size.
+//! Each linear block picks the cheaper of the diagonal method over the
+//! input's period and sparse rotations with placed outputs
+//! ([`layout`](super::layout)), by plaintext products plus 8× the
+//! rotations; the last linear block always uses the diagonal method, so the
+//! outputs the client reads are in slots `0..k`. [`Packing::Batch`] puts
+//! one sample per slot and one ciphertext per tensor element: linear blocks
+//! are weighted sums over each output's nonzero terms, no rotation at all.
+//!
+//! ## Levels, scales and parameters
+//! A linear block costs one level (plaintext product, one rescale), a
+//! square one, a polynomial its [`Polynomial::depth`]. Inputs are encoded at
+//! `2^scale_bits`; each linear block's plaintexts are encoded at the scale
+//! that puts its output exactly back on `2^scale_bits` (it also absorbs the
+//! drift of a square). Chain: `q_0` holds the output, one
+//! `scale_bits`-bit prime per level above, one special prime as large as
+//! the largest. `q_0` gets the bits the output bound needs (up to 60); if
+//! even 60 bits are not enough, the last block lands on a smaller output
+//! scale (never below 2^20). The ring degree is the smallest of
+//! 4096 … 32768 that is 128-bit secure for the chain (HomomorphicEncryption.org
+//! table, every prime counted) and fits the layouts.
+//!
+//! ## The plan check
+//! As for the fixed circuits ([`CircuitPlan`]): interval arithmetic from
+//! the input box `[−b, b]` (`b` = [`PublicSetup::max_abs_input`], by
+//! default the largest absolute calibration input) through every step —
+//! partial sums of every linear block, squares of intervals, and for a
+//! polynomial the bound of its Chebyshev basis outside `[−1, 1]` — gives
+//! each stage's largest value; a stage above its capacity is refused with
+//! [`Error::PlanOverflow`] naming the graph node. The check holds for every
+//! input in the box, not only for the calibration data; the accuracy of an
+//! approximated activation holds inside its calibrated range.
+
+use std::fmt;
+
+use ckks::{Encoder, Evaluator, Parameters, Plaintext, Polynomial};
+
+use super::graph::{numel, Graph, Op};
+use super::layout::{
+    dense_over_period, diagonals_cost, Layout, SparsePlan, SparseRows, Strategy,
+};
+use super::{
+    chebyshev_bound, level_moduli, pow2, CircuitPlan, Diagonals, Evaluation, InputLayout,
+    ModelShape, Packing, PlanStage, PublicSetup, Server, PLAN_MARGIN_BITS,
+};
+use crate::error::{Error, Result};
+
+/// How a graph is compiled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompileOptions {
+    /// Per-sample (latency) or batch (throughput) packing.
+    pub packing: Packing,
+    /// log2 of the scale of inputs and intermediate values (precision).
+    pub scale_bits: u32,
+    /// Degree of the Chebyshev interpolant of each nonpolynomial activation.
+    pub activation_degree: usize,
+    /// The calibrated range of an activation's input is widened by this
+    /// fraction of its half-width on each side.
+    pub range_margin: f64,
+    /// The input bound the plan is checked for (and the client enforces);
+    /// `None`: the largest absolute value of the calibration inputs.
+    pub max_abs_input: Option<f64>,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            packing: Packing::PerSample,
+            scale_bits: 30,
+            activation_degree: 31,
+            range_margin: 0.1,
+            max_abs_input: None,
+        }
+    }
+}
+
+/// Largest ring degree the compiler considers.
+const MAX_DEGREE: usize = 32768;
+/// Smallest output scale (bits) the compiler lowers to for headroom.
+const MIN_OUTPUT_SCALE_BITS: i32 = 20;
+/// Relative cost of a rotation against a plaintext product (layout choice).
+const ROTATION_COST: usize = 8;
+
+/// One step of the lowered circuit.
+#[derive(Clone, Debug)]
+enum Step {
+    Linear(LinearBlock),
+    Square { name: String },
+    Poly { name: String, info: ActivationInfo, poly: Polynomial },
+}
+
+/// A merged run of linear nodes: `y = W·x + b`.
+#[derive(Clone, Debug)]
+struct LinearBlock {
+    name: String,
+    rows: SparseRows,
+    bias: Vec<f64>,
+    inputs: usize,
+}
+
+/// How an activation was approximated (for the report).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivationInfo {
+    /// The graph node.
+    pub node: String,
+    /// The function (`"Relu"`, …, or `"polynomial"`).
+    pub function: String,
+    /// The interval the interpolant is fitted on (calibrated range with
+    /// margin); `None` for an exact polynomial.
+    pub interval: Option<(f64, f64)>,
+    /// The range its input took on the calibration samples.
+    pub calibrated: Option<(f64, f64)>,
+    /// Degree of the polynomial.
+    pub degree: usize,
+    /// Largest |f − p| on the interval (on 4096 points).
+    pub max_error: f64,
+}
+
+/// One evaluated step, for the report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    /// The graph node(s).
+    pub name: String,
+    /// `"linear (diagonals)"`, `"linear (sparse)"`, `"linear (weighted sums)"`,
+    /// `"square"`, `"polynomial"`.
+    pub kind: String,
+    /// Input → output elements.
+    pub shape: (usize, usize),
+    /// The level the step starts on.
+    pub level: usize,
+    /// Plaintext products per ciphertext (linear steps).
+    pub plaintext_products: usize,
+    /// Rotations per ciphertext (per-sample linear steps).
+    pub rotations: usize,
+}
+
+/// What the compiler decided, before anything runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompileReport {
+    /// Packing.
+    pub packing: Packing,
+    /// Multiplicative depth (levels consumed).
+    pub depth: usize,
+    /// Ring degree N.
+    pub degree: usize,
+    /// Bits of the chain primes `q_0 … q_L` and of the special primes.
+    pub q_bits: Vec<u32>,
+    /// Bits of the special primes.
+    pub p_bits: Vec<u32>,
+    /// log2 of the input scale.
+    pub scale_bits: u32,
+    /// log2 of the output scale.
+    pub output_scale_bits: f64,
+    /// The input bound the plan is checked for.
+    pub max_abs_input: f64,
+    /// Steps in order.
+    pub steps: Vec<StepReport>,
+    /// Approximated activations.
+    pub activations: Vec<ActivationInfo>,
+    /// Number of rotation keys.
+    pub rotation_keys: usize,
+    /// Whether a relinearization key is needed.
+    pub relinearization: bool,
+    /// Estimated size of the evaluation keys (bytes, sent once).
+    pub key_bytes: usize,
+    /// Size of one query ciphertext (per sample; batch: per input element).
+    pub query_ciphertext_bytes: usize,
+    /// Size of one response ciphertext.
+    pub response_ciphertext_bytes: usize,
+    /// Ciphertexts per query (per sample for per-sample packing, per batch
+    /// otherwise).
+    pub query_ciphertexts: usize,
+    /// Ciphertexts per response (idem).
+    pub response_ciphertexts: usize,
+}
+
+impl fmt::Display for CompileReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mb = |b: usize| b as f64 / 1e6;
+        writeln!(
+            f,
+            "packing {:?}, depth {}, N = {}, Q = {:?} + P = {:?} bits ({} in all), scale 2^{}, output scale 2^{:.1}",
+            self.packing,
+            self.depth,
+            self.degree,
+            self.q_bits,
+            self.p_bits,
+            self.q_bits.iter().chain(&self.p_bits).sum::<u32>(),
+            self.scale_bits,
+            self.output_scale_bits
+        )?;
+        writeln!(f, "input bound ±{}", self.max_abs_input)?;
+        for s in &self.steps {
+            writeln!(
+                f,
+                "  level {:>2}  {:<24} {:>5} → {:<5} {:<24} {:>5} pt-products {:>4} rotations",
+                s.level, s.name, s.shape.0, s.shape.1, s.kind, s.plaintext_products, s.rotations
+            )?;
+        }
+        for a in &self.activations {
+            match a.interval {
+                Some((lo, hi)) => writeln!(
+                    f,
+                    "  {} ({}): degree {} on [{lo:.3}, {hi:.3}] (calibrated {:?}), max error {:.2e}",
+                    a.node, a.function, a.degree, a.calibrated, a.max_error
+                )?,
+                None => writeln!(f, "  {} (exact polynomial, degree {})", a.node, a.degree)?,
+            }
+        }
+        writeln!(
+            f,
+            "keys: {} rotation keys{}, ≈ {:.1} MB (once); query {} × {:.2} MB, response {} × {:.2} MB",
+            self.rotation_keys,
+            if self.relinearization {
+                " + relinearization key"
+            } else {
+                ""
+            },
+            mb(self.key_bytes),
+            self.query_ciphertexts,
+            mb(self.query_ciphertext_bytes),
+            self.response_ciphertexts,
+            mb(self.response_ciphertext_bytes)
+        )
+    }
+}
+
+/// A linear block encoded for per-sample evaluation.
+pub(crate) enum SampleLinear {
+    Diagonals(Diagonals),
+    Sparse(super::layout::SparseLinear),
+}
+
+/// A compiled step.
+pub(crate) enum CStep {
+    /// Per-sample linear block and its bias (laid out like the output).
+    SampleLinear(SampleLinear, Plaintext),
+    /// Batch linear block: `(rows, bias)`, weights at `pt_scale`, level.
+    BatchLinear {
+        rows: SparseRows,
+        bias: Vec<f64>,
+        pt_scale: f64,
+        level: usize,
+    },
+    Square,
+    Poly(Polynomial),
+}
+
+/// The compiled circuit a [`Server`] evaluates.
+pub(crate) struct GraphCircuit {
+    pub steps: Vec<CStep>,
+}
+
+/// Scale-independent value bounds of every stage.
+struct Bounds {
+    /// Per step: the largest absolute value of any slot the step produces
+    /// (partial sums included) — checked against its capacity.
+    stage: Vec<f64>,
+    /// The input bound.
+    input: f64,
+}
+
+impl Server {
+    /// Compiles `graph` for encrypted inference. `calibration` holds sample
+    /// inputs (flat, as [`Graph::eval`] takes them): they fix the ranges of
+    /// the approximated activations and, unless
+    /// [`CompileOptions::max_abs_input`] is set, the input bound.
+    pub fn compile(graph: &Graph, calibration: &[Vec<f64>], options: &CompileOptions) -> Result<Self> {
+        graph.validate()?;
+        if calibration.is_empty() {
+            return Err(Error::Shape(
+                "no calibration samples (the activation ranges come from them)".into(),
+            ));
+        }
+        if !(options.range_margin.is_finite() && options.range_margin >= 0.0) {
+            return Err(Error::OutOfRange("range margin must be finite and ≥ 0".into()));
+        }
+        if !(20..=50).contains(&options.scale_bits) {
+            return Err(Error::OutOfRange(format!(
+                "scale of 2^{}: between 2^20 and 2^50",
+                options.scale_bits
+            )));
+        }
+        let n_in = numel(&graph.input_shape);
+        let n_out = numel(graph.output_shape()?);
+        let values: Vec<Vec<Vec<f64>>> = calibration
+            .iter()
+            .map(|x| graph.eval_all(x))
+            .collect::<Result<_>>()?;
+        let steps = lower(graph, &values, options)?;
+        let max_abs_input = match options.max_abs_input {
+            Some(b) if b.is_finite() && b > 0.0 => b,
+            Some(b) => {
+                return Err(Error::OutOfRange(format!(
+                    "input bound {b}: must be finite and positive"
+                )))
+            }
+            None => calibration
+                .iter()
+                .flatten()
+                .fold(0f64, |m, v| m.max(v.abs()))
+                .max(1e-6),
+        };
+        let bounds = interval_bounds(&steps, n_in, max_abs_input)?;
+        let depth: usize = steps.iter().map(step_depth).sum();
+        let s = options.scale_bits as i32;
+        let out_bound = bounds.stage.last().copied().unwrap_or(max_abs_input);
+        // q_0: output scale + bound + the plan's margin + 1 bit for noise
+        let need = out_bound.max(1.0).log2().ceil() as i32 + 1 + PLAN_MARGIN_BITS + 1;
+        let (q0_bits, out_bits) = if s + need <= 60 {
+            ((s + need).max(s + 1) as u32, s)
+        } else {
+            let ob = 60 - need;
+            if ob < MIN_OUTPUT_SCALE_BITS || depth == 0 {
+                let name = steps.last().map_or("input".to_string(), step_name);
+                return Err(Error::PlanOverflow {
+                    layer: name,
+                    level: 0,
+                    bound: out_bound,
+                    capacity: pow2(60 - PLAN_MARGIN_BITS - 1 - MIN_OUTPUT_SCALE_BITS),
+                });
+            }
+            (60, ob)
+        };
+        let mut q_bits = vec![q0_bits];
+        q_bits.extend(std::iter::repeat_n(options.scale_bits, depth));
+        let p_bits = vec![*q_bits.iter().max().unwrap_or(&60)];
+        let mut last_err = None;
+        let mut degree = 4096;
+        while degree <= MAX_DEGREE {
+            let params = Parameters::builder()
+                .degree(degree)
+                .q_bits(&q_bits)
+                .p_bits(&p_bits)
+                .scale(pow2(s))
+                .build();
+            match params {
+                Ok(p) => match build(graph, &steps, &bounds, p, options, n_in, n_out, out_bits, max_abs_input) {
+                    Ok(server) => return Ok(server),
+                    Err(e @ Error::PlanOverflow { .. }) => return Err(e),
+                    Err(e) => last_err = Some(e),
+                },
+                Err(e) => last_err = Some(e.into()),
+            }
+            degree *= 2;
+        }
+        Err(last_err.unwrap_or_else(|| Error::Shape("no ring degree fits the circuit".into())))
+    }
+
+    /// The compiler's report (compiled graphs only).
+    pub fn report(&self) -> Option<&CompileReport> {
+        self.report.as_ref()
+    }
+}
+
+fn step_depth(s: &Step) -> usize {
+    match s {
+        Step::Linear(_) | Step::Square { .. } => 1,
+        Step::Poly { poly, .. } => poly.depth(),
+    }
+}
+
+fn step_name(s: &Step) -> String {
+    match s {
+        Step::Linear(b) => b.name.clone(),
+        Step::Square { name } | Step::Poly { name, .. } => name.clone(),
+    }
+}
+
+fn is_linear(op: &Op) -> bool {
+    !matches!(op, Op::Square | Op::Activation(_) | Op::Polynomial(_) | Op::Add)
+}
+
+/// Cuts the graph into steps (see the module docs).
+fn lower(graph: &Graph, values: &[Vec<Vec<f64>>], options: &CompileOptions) -> Result<Vec<Step>> {
+    let last = graph.output;
+    if last == 0 {
+        return Err(Error::Shape("the graph's output is its input".into()));
+    }
+    let mut steps: Vec<Step> = Vec::new();
+    let mut group: Vec<usize> = Vec::new();
+    let flush = |group: &mut Vec<usize>, steps: &mut Vec<Step>| -> Result<()> {
+        if !group.is_empty() {
+            steps.push(Step::Linear(linear_block(graph, group)?));
+            group.clear();
+        }
+        Ok(())
+    };
+    for (i, node) in graph.nodes.iter().enumerate().take(last) {
+        if node.inputs != [i] {
+            return Err(Error::Unsupported {
+                op: match node.op {
+                    Op::Add => "Add (residual branch)".into(),
+                    _ => "branching graph".into(),
+                },
+                node: node.name.clone(),
+            });
+        }
+        match &node.op {
+            op if is_linear(op) => {
+                let spatial = |j: &usize| {
+                    matches!(
+                        graph.nodes[*j].op,
+                        Op::Conv { .. } | Op::AvgPool { .. } | Op::GlobalAvgPool
+                    )
+                };
+                if matches!(op, Op::Conv { .. }) && group.iter().any(spatial) {
+                    flush(&mut group, &mut steps)?;
+                }
+                group.push(i);
+            }
+            Op::Square => {
+                flush(&mut group, &mut steps)?;
+                steps.push(Step::Square {
+                    name: node.name.clone(),
+                });
+            }
+            Op::Polynomial(c) => {
+                flush(&mut group, &mut steps)?;
+                let poly = Polynomial::from_power(c)?;
+                steps.push(Step::Poly {
+                    name: node.name.clone(),
+                    info: ActivationInfo {
+                        node: node.name.clone(),
+                        function: "polynomial".into(),
+                        interval: None,
+                        calibrated: None,
+                        degree: c.len().saturating_sub(1),
+                        max_error: 0.0,
+                    },
+                    poly,
+                });
+            }
+            Op::Activation(act) => {
+                flush(&mut group, &mut steps)?;
+                // the range of its input (value i) on the calibration set
+                let (lo, hi) = values.iter().flat_map(|v| v[i].iter()).fold(
+                    (f64::INFINITY, f64::NEG_INFINITY),
+                    |(lo, hi), &x| (lo.min(x), hi.max(x)),
+                );
+                if !(lo.is_finite() && hi.is_finite()) {
+                    return Err(Error::OutOfRange(format!(
+                        "activation {}: calibration values are not finite",
+                        node.name
+                    )));
+                }
+                let c = 0.5 * (lo + hi);
+                let h = (0.5 * (hi - lo) * (1.0 + options.range_margin)).max(1e-3);
+                let (a, b) = (c - h, c + h);
+                let act = *act;
+                let f = move |x: f64| act.apply(x);
+                // fold y = (x − c)/h into the preceding linear block when
+                // there is one: the polynomial is then on [−1, 1]
+                let folded = match steps.last_mut() {
+                    Some(Step::Linear(block)) => {
+                        for row in &mut block.rows {
+                            for t in row.iter_mut() {
+                                t.1 /= h;
+                            }
+                        }
+                        for bi in &mut block.bias {
+                            *bi = (*bi - c) / h;
+                        }
+                        true
+                    }
+                    _ => false,
+                };
+                let degree = options.activation_degree.max(1);
+                let poly = if folded {
+                    Polynomial::approximate(move |y| f(c + h * y), -1.0, 1.0, degree)?
+                } else {
+                    Polynomial::approximate(f, a, b, degree)?
+                };
+                let max_error = (0..=4096)
+                    .map(|k| {
+                        let x = a + (b - a) * k as f64 / 4096.0;
+                        let px = if folded {
+                            poly.eval((x - c) / h)
+                        } else {
+                            poly.eval(x)
+                        };
+                        (f(x) - px).abs()
+                    })
+                    .fold(0.0, f64::max);
+                steps.push(Step::Poly {
+                    name: node.name.clone(),
+                    info: ActivationInfo {
+                        node: node.name.clone(),
+                        function: format!("{act:?}"),
+                        interval: Some((a, b)),
+                        calibrated: Some((lo, hi)),
+                        degree,
+                        max_error,
+                    },
+                    poly,
+                });
+            }
+            _ => {
+                return Err(Error::Unsupported {
+                    op: format!("{:?}", node.op),
+                    node: node.name.clone(),
+                })
+            }
+        }
+    }
+    flush(&mut group, &mut steps)?;
+    if !steps.iter().any(|s| matches!(s, Step::Linear(_))) {
+        return Err(Error::Shape("a graph without a linear layer".into()));
+    }
+    Ok(steps)
+}
+
+/// The matrix and bias of a run of linear nodes, read off the reference
+/// evaluator on unit vectors.
+fn linear_block(graph: &Graph, nodes: &[usize]) -> Result<LinearBlock> {
+    let first = nodes[0];
+    let n = numel(graph.value_shape(first).unwrap_or(&[]));
+    let apply = |x: Vec<f64>| -> Result<Vec<f64>> {
+        let mut v = x;
+        for &j in nodes {
+            v = graph.eval_node(j, &[&v])?;
+        }
+        Ok(v)
+    };
+    let bias = apply(vec![0.0; n])?;
+    let mut rows: SparseRows = vec![Vec::new(); bias.len()];
+    let mut e = vec![0.0; n];
+    for j in 0..n {
+        e[j] = 1.0;
+        let col = apply(e.clone())?;
+        e[j] = 0.0;
+        for (o, (&y, &b)) in col.iter().zip(&bias).enumerate() {
+            let w = y - b;
+            if w != 0.0 {
+                rows[o].push((j, w));
+            }
+        }
+    }
+    let name = nodes
+        .iter()
+        .map(|&j| graph.nodes[j].name.as_str())
+        .collect::<Vec<_>>()
+        .join("+");
+    Ok(LinearBlock {
+        name,
+        rows,
+        bias,
+        inputs: n,
+    })
+}
+
+/// Interval arithmetic through the steps from the box `[−b, b]^n`.
+fn interval_bounds(steps: &[Step], n: usize, b: f64) -> Result<Bounds> {
+    let mut x: Vec<(f64, f64)> = vec![(-b, b); n];
+    let mut stage = Vec::with_capacity(steps.len());
+    for s in steps {
+        match s {
+            Step::Linear(block) => {
+                if block.inputs != x.len() {
+                    return Err(Error::Shape(format!(
+                        "internal: block {} reads {} values, has {}",
+                        block.name,
+                        block.inputs,
+                        x.len()
+                    )));
+                }
+                let mut largest = 0f64;
+                let y: Vec<(f64, f64)> = block
+                    .rows
+                    .iter()
+                    .zip(&block.bias)
+                    .map(|(row, &bias)| {
+                        let (mut lo, mut hi, mut neg, mut pos) = (0f64, 0f64, 0f64, 0f64);
+                        for &(i, w) in row {
+                            let (xl, xh) = x[i];
+                            let (t0, t1) = (w * xl, w * xh);
+                            let (tl, th) = (t0.min(t1), t0.max(t1));
+                            lo += tl;
+                            hi += th;
+                            neg += tl.min(0.0);
+                            pos += th.max(0.0);
+                        }
+                        let (lo, hi) = (lo + bias, hi + bias);
+                        largest = largest.max(-neg).max(pos).max(lo.abs()).max(hi.abs());
+                        (lo, hi)
+                    })
+                    .collect();
+                stage.push(largest);
+                x = y;
+            }
+            Step::Square { .. } => {
+                x = x
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        let top = (lo * lo).max(hi * hi);
+                        let bottom = if lo <= 0.0 && hi >= 0.0 {
+                            0.0
+                        } else {
+                            (lo * lo).min(hi * hi)
+                        };
+                        (bottom, top)
+                    })
+                    .collect();
+                stage.push(x.iter().map(|v| v.1).fold(0.0, f64::max));
+            }
+            Step::Poly { poly, .. } => {
+                // |p(y)| ≤ Σ|c_i|·max|T_i(y')| with y' the argument mapped
+                // onto the polynomial's interval
+                let (a, bb) = poly.interval();
+                let m = x
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        let f = |v: f64| ((2.0 * v - a - bb) / (bb - a)).abs();
+                        f(lo).max(f(hi))
+                    })
+                    .fold(0.0, f64::max);
+                let c = poly.coeffs();
+                let basis = chebyshev_bound(m, c.len().saturating_sub(1));
+                let out: f64 = c
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ci)| ci.abs() * chebyshev_bound(m, i))
+                    .sum();
+                stage.push(basis.max(out));
+                x = vec![(-out, out); x.len()];
+            }
+        }
+    }
+    Ok(Bounds { stage, input: b })
+}
+
+/// Builds the server for parameters `params` (layouts, plaintexts, plan).
+#[allow(clippy::too_many_arguments)]
+fn build(
+    graph: &Graph,
+    steps: &[Step],
+    bounds: &Bounds,
+    params: Parameters,
+    options: &CompileOptions,
+    n_in: usize,
+    n_out: usize,
+    out_bits: i32,
+    max_abs_input: f64,
+) -> Result<Server> {
+    let _ = graph;
+    let slots = params.slots();
+    let encoder = Encoder::new(&params);
+    let depth: usize = steps.iter().map(step_depth).sum();
+    let s = pow2(options.scale_bits as i32);
+    let moduli = level_moduli(&params);
+    let capacity = |level: usize, scale: f64| {
+        moduli
+            .get(level)
+            .map_or(0.0, |q| q / (pow2(1 + PLAN_MARGIN_BITS) * scale))
+    };
+    let per_sample = options.packing == Packing::PerSample;
+    let input_period = n_in.max(1).next_power_of_two();
+    if per_sample && input_period > slots {
+        return Err(Error::Shape(format!("{n_in} inputs exceed {slots} slots")));
+    }
+    let last_linear = steps
+        .iter()
+        .rposition(|s| matches!(s, Step::Linear(_)))
+        .unwrap_or(0);
+    let mut layout = Layout::tiled(n_in);
+    let mut level = depth;
+    let mut scale = s;
+    let mut plan_stages = vec![PlanStage {
+        layer: "input".into(),
+        level,
+        scale,
+        bound: bounds.input,
+        capacity: capacity(level, scale),
+    }];
+    let mut csteps = Vec::with_capacity(steps.len());
+    let mut reports = Vec::with_capacity(steps.len());
+    let mut rotations: Vec<i64> = Vec::new();
+    let mut relin = false;
+    let mut activations = Vec::new();
+    for (k, step) in steps.iter().enumerate() {
+        let start = level;
+        match step {
+            Step::Linear(block) => {
+                let q = params.q(level)? as f64;
+                let target = if k == last_linear { pow2(out_bits) } else { s };
+                let pt_scale = target * q / scale;
+                let m = block.rows.len();
+                let (cstep, kind, pt, rot, out_layout) = if per_sample {
+                    let (dpt, drot) = diagonals_cost(&block.rows, &layout);
+                    let sparse = if k == last_linear {
+                        None
+                    } else {
+                        SparsePlan::new(&block.rows, &layout, slots).ok()
+                    };
+                    let strategy = match &sparse {
+                        Some(p) => {
+                            let (spt, srot) = p.cost();
+                            if spt + ROTATION_COST * srot < dpt + ROTATION_COST * drot {
+                                Strategy::Sparse
+                            } else {
+                                Strategy::Diagonals
+                            }
+                        }
+                        None => Strategy::Diagonals,
+                    };
+                    match (strategy, sparse) {
+                        (Strategy::Sparse, Some(plan)) => {
+                            let (spt, _) = plan.cost();
+                            let steps_needed = plan.rotation_steps();
+                            let lin = super::layout::SparseLinear::new(
+                                &encoder, &plan, level, pt_scale,
+                            )?;
+                            let mut b = vec![0.0; slots];
+                            for (o, &p) in plan.out.pos.iter().enumerate() {
+                                b[p] = block.bias[o];
+                            }
+                            let bias = encoder.encode_at(&b, level - 1, target)?;
+                            let nrot = steps_needed.len();
+                            rotations.extend(steps_needed);
+                            (
+                                CStep::SampleLinear(SampleLinear::Sparse(lin), bias),
+                                "linear (sparse)",
+                                spt,
+                                nrot,
+                                plan.out,
+                            )
+                        }
+                        _ => {
+                            let mp = m.max(1).next_power_of_two();
+                            let n = layout.period;
+                            if mp.max(n) > slots {
+                                return Err(Error::Shape(format!(
+                                    "block {} ({m} outputs) does not fit {slots} slots",
+                                    block.name
+                                )));
+                            }
+                            let w = dense_over_period(&block.rows, &layout);
+                            let d = Diagonals::new(&encoder, &w, mp, n, level, pt_scale, true)?;
+                            let steps_needed = d.rotation_steps();
+                            let mut uniq = steps_needed.clone();
+                            uniq.sort_unstable();
+                            uniq.dedup();
+                            let mut bp = block.bias.clone();
+                            bp.resize(mp, 0.0);
+                            let bias =
+                                encoder.encode_at(&ckks::tile(&bp, slots), level - 1, target)?;
+                            rotations.extend(steps_needed);
+                            (
+                                CStep::SampleLinear(SampleLinear::Diagonals(d), bias),
+                                "linear (diagonals)",
+                                dpt,
+                                uniq.len(),
+                                Layout::tiled(m),
+                            )
+                        }
+                    }
+                } else {
+                    let nnz = block.rows.iter().map(Vec::len).sum();
+                    (
+                        CStep::BatchLinear {
+                            rows: block.rows.clone(),
+                            bias: block.bias.clone(),
+                            pt_scale,
+                            level,
+                        },
+                        "linear (weighted sums)",
+                        nnz,
+                        0,
+                        Layout::tiled(m),
+                    )
+                };
+                csteps.push(cstep);
+                reports.push(StepReport {
+                    name: block.name.clone(),
+                    kind: kind.into(),
+                    shape: (block.inputs, m),
+                    level: start,
+                    plaintext_products: pt,
+                    rotations: rot,
+                });
+                layout = out_layout;
+                level -= 1;
+                scale = target;
+            }
+            Step::Square { name } => {
+                relin = true;
+                let q = params.q(level)? as f64;
+                csteps.push(CStep::Square);
+                reports.push(StepReport {
+                    name: name.clone(),
+                    kind: "square".into(),
+                    shape: (layout.pos.len(), layout.pos.len()),
+                    level: start,
+                    plaintext_products: 0,
+                    rotations: 0,
+                });
+                level -= 1;
+                scale = scale * scale / q;
+            }
+            Step::Poly { name, info, poly } => {
+                relin = true;
+                csteps.push(CStep::Poly(poly.clone()));
+                reports.push(StepReport {
+                    name: name.clone(),
+                    kind: "polynomial".into(),
+                    shape: (layout.pos.len(), layout.pos.len()),
+                    level: start,
+                    plaintext_products: 0,
+                    rotations: 0,
+                });
+                activations.push(info.clone());
+                level -= poly.depth();
+            }
+        }
+        plan_stages.push(PlanStage {
+            layer: step_name(step),
+            level,
+            scale,
+            bound: bounds.stage[k],
+            capacity: capacity(level, scale),
+        });
+    }
+    if let Some(st) = plan_stages
+        .iter()
+        .find(|st| st.bound.is_nan() || st.bound > st.capacity)
+    {
+        return Err(Error::PlanOverflow {
+            layer: st.layer.clone(),
+            level: st.level,
+            bound: st.bound,
+            capacity: st.capacity,
+        });
+    }
+    // the outputs must be in slots 0..k (the last linear block uses the
+    // diagonal method; only elementwise steps follow it)
+    if per_sample && layout.pos.iter().enumerate().any(|(i, &p)| i != p) {
+        return Err(Error::Shape("internal: outputs not in slots 0..k".into()));
+    }
+    rotations.sort_unstable();
+    rotations.dedup();
+    rotations.retain(|&r| r.rem_euclid(slots as i64) != 0);
+    let plan = CircuitPlan {
+        max_abs_input,
+        stages: plan_stages,
+    };
+    let setup = PublicSetup {
+        shape: ModelShape::Graph {
+            inputs: n_in,
+            outputs: n_out,
+        },
+        packing: options.packing,
+        degree: params.degree(),
+        q_primes: params.rlwe().q().to_vec(),
+        p_primes: params.rlwe().p().to_vec(),
+        input_scale: s,
+        input_level: depth,
+        input_layout: if per_sample {
+            InputLayout::Tiled {
+                period: input_period,
+            }
+        } else {
+            InputLayout::Slots
+        },
+        rotations: rotations.clone(),
+        relinearization: relin,
+        max_abs_input,
+        output_stride: 1,
+    };
+    setup.validate()?;
+    let n = params.degree();
+    let limbs_top = depth + 1;
+    let special = params.rlwe().p().len();
+    // a key: one digit per chain prime, each digit one polynomial over
+    // Q·P (the uniform half is a seed)
+    let key_bytes_each = limbs_top * (limbs_top + special) * n * 8;
+    let keys = rotations.len() + usize::from(relin);
+    let report = CompileReport {
+        packing: options.packing,
+        depth,
+        degree: n,
+        q_bits: params.rlwe().q().iter().map(|q| 64 - q.leading_zeros()).collect(),
+        p_bits: params.rlwe().p().iter().map(|q| 64 - q.leading_zeros()).collect(),
+        scale_bits: options.scale_bits,
+        output_scale_bits: scale.log2(),
+        max_abs_input,
+        steps: reports,
+        activations,
+        rotation_keys: rotations.len(),
+        relinearization: relin,
+        key_bytes: keys * key_bytes_each,
+        query_ciphertext_bytes: 2 * limbs_top * n * 8,
+        response_ciphertext_bytes: 2 * n * 8,
+        query_ciphertexts: if per_sample { 1 } else { n_in },
+        response_ciphertexts: if per_sample { 1 } else { n_out },
+    };
+    Ok(Server {
+        eval: Evaluator::new(&params),
+        params,
+        setup,
+        evaluation: Evaluation::Graph(Box::new(GraphCircuit { steps: csteps })),
+        plan,
+        report: Some(report),
+    })
+}
+
+impl Server {
+    /// Evaluates a compiled graph on a (checked) query.
+    pub(crate) fn evaluate_graph(
+        &self,
+        circuit: &GraphCircuit,
+        keys: &super::EvaluationKeys,
+        query: &super::Query,
+    ) -> Result<Vec<ckks::Ciphertext>> {
+        use rayon::prelude::*;
+        let ev = &self.eval;
+        let needs_relin = circuit
+            .steps
+            .iter()
+            .any(|s| matches!(s, CStep::Square | CStep::Poly(_)));
+        let rlk = if needs_relin {
+            Some(self.relin(keys)?)
+        } else {
+            None
+        };
+        let relin = || rlk.ok_or_else(|| Error::Shape("internal: no relinearization key".into()));
+        match self.setup.packing {
+            Packing::PerSample => {
+                let gks = if self.setup.rotations.is_empty() {
+                    None
+                } else {
+                    Some(self.galois(keys)?)
+                };
+                let galois = || gks.ok_or_else(|| Error::Shape("internal: no rotation keys".into()));
+                query
+                    .ciphertexts
+                    .par_iter()
+                    .map(|ct| {
+                        let mut x = ct.clone();
+                        for step in &circuit.steps {
+                            x = match step {
+                                CStep::SampleLinear(lin, bias) => {
+                                    let y = match lin {
+                                        SampleLinear::Diagonals(d) => d.apply(ev, &x, galois()?)?,
+                                        SampleLinear::Sparse(s) => s.apply(ev, &x, galois()?)?,
+                                    };
+                                    ev.add_plain(&y, bias)?
+                                }
+                                CStep::Square => ev.mul_relin_rescale(&x, &x, relin()?)?,
+                                CStep::Poly(p) => ev.evaluate_polynomial(&x, p, relin()?)?,
+                                CStep::BatchLinear { .. } => {
+                                    return Err(Error::Shape(
+                                        "internal: batch step in a per-sample circuit".into(),
+                                    ))
+                                }
+                            };
+                        }
+                        Ok(x)
+                    })
+                    .collect()
+            }
+            Packing::Batch => {
+                let mut xs: Vec<ckks::Ciphertext> = query
+                    .ciphertexts
+                    .iter()
+                    .map(|ct| ev.drop_to_level(ct, self.setup.input_level))
+                    .collect::<ckks::Result<_>>()?;
+                for step in &circuit.steps {
+                    xs = match step {
+                        CStep::BatchLinear {
+                            rows,
+                            bias,
+                            pt_scale,
+                            level,
+                        } => {
+                            let xs_l = xs
+                                .par_iter()
+                                .map(|c| ev.drop_to_level(c, *level))
+                                .collect::<ckks::Result<Vec<_>>>()?;
+                            rows.par_iter()
+                                .zip(bias)
+                                .map(|(row, &b)| {
+                                    let z = super::weighted_sum_terms(ev, &xs_l, row, *pt_scale)?;
+                                    Ok(ev.add_const(&ev.rescale(&z)?, b)?)
+                                })
+                                .collect::<Result<Vec<_>>>()?
+                        }
+                        CStep::Square => xs
+                            .par_iter()
+                            .map(|c| Ok(ev.mul_relin_rescale(c, c, relin()?)?))
+                            .collect::<Result<Vec<_>>>()?,
+                        CStep::Poly(p) => xs
+                            .par_iter()
+                            .map(|c| Ok(ev.evaluate_polynomial(c, p, relin()?)?))
+                            .collect::<Result<Vec<_>>>()?,
+                        CStep::SampleLinear(..) => {
+                            return Err(Error::Shape(
+                                "internal: per-sample step in a batch circuit".into(),
+                            ))
+                        }
+                    };
+                }
+                Ok(xs)
+            }
+        }
+    }
+}
