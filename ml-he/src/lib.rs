@@ -58,6 +58,7 @@ pub mod dp;
 pub mod error;
 pub mod inference;
 pub mod model;
+pub mod npy;
 pub mod testing;
 mod wire;
 
