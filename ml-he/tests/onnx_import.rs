@@ -859,6 +859,45 @@ fn fixture_wine_logreg() {
 }
 
 #[test]
+fn fixture_mnist_logreg() {
+    let (m, scores) = check_fixture("mnist_logreg", 1e-9);
+    assert_eq!(m.graph.input_shape, vec![784]);
+    assert_eq!(m.output_name, "raw_scores");
+    assert_eq!(m.graph.nodes.len(), 1, "MatMul + Add: one dense layer");
+    let (ps, p) = load("mnist_logreg.probabilities.npy");
+    for (s, p) in scores.iter().zip(rows(&ps, &p)) {
+        close(&softmax(s), &p, 1e-9);
+    }
+}
+
+/// skl2onnx's MLPClassifier graph starts with a `Cast` of the input (to
+/// float64: nothing here) and ends with `Softmax` → `Identity` → `ArgMax` →
+/// label plumbing.
+#[test]
+fn fixture_mnist_mlp_relu() {
+    let (m, scores) = check_fixture("mnist_mlp_relu", 1e-9);
+    assert_eq!(m.output_name, "add_result1");
+    let ops: Vec<&Op> = m.graph.nodes.iter().map(|n| &n.op).collect();
+    assert!(matches!(
+        ops.as_slice(),
+        [
+            Op::Dense { .. },
+            Op::Activation(Activation::Relu),
+            Op::Dense { .. }
+        ]
+    ));
+    assert!(
+        m.post_ops.iter().any(|p| p.starts_with("Softmax")),
+        "{:?}",
+        m.post_ops
+    );
+    let (ps, p) = load("mnist_mlp_relu.probabilities.npy");
+    for (s, p) in scores.iter().zip(rows(&ps, &p)) {
+        close(&softmax(s), &p, 1e-9);
+    }
+}
+
+#[test]
 fn fixture_wine_logreg_mlops() {
     let (m, scores) = check_fixture("wine_logreg_mlops", 1e-9);
     assert!(

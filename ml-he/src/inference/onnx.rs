@@ -24,10 +24,10 @@
 //! | `Add` of two computed values | [`Op::Add`] |
 //! | `Mul(x, x)`, `Pow(x, 2)` | [`Op::Square`] |
 //! | `Relu`, `Sigmoid`, `Tanh`, `Gelu` (exact) | [`Op::Activation`] |
-//! | `Identity`, `Dropout`, `Constant`, `Cast` of a constant | (no node) |
+//! | `Identity`, `Dropout`, `Constant`, `Cast` to a float type or of a constant | (no node) |
 //! | `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` | [`Op::Dense`] (raw scores) |
 //! | `ai.onnx.ml` `Scaler` | [`Op::Affine`] |
-//! | at the end: `Softmax`, `LogSoftmax`, `ArgMax`, `ZipMap`, `Cast`, `Normalizer`, a classifier's `post_transform` and label | dropped, listed in [`Imported::post_ops`] |
+//! | at the end: `Softmax`, `LogSoftmax`, `ArgMax`, `ZipMap`, `Cast` to an integer type, `Normalizer`, a classifier's `post_transform` and label (and the `ArrayFeatureExtractor` / `Reshape` / `Cast` that map it to the class labels) | dropped, listed in [`Imported::post_ops`] |
 //!
 //! The first dimension of the model's input is the batch (symbolic or 1)
 //! and is dropped. Anything else is an [`Error::Unsupported`] naming the
@@ -452,6 +452,12 @@ impl Builder {
                 .and_then(Option::as_ref)
                 .ok_or_else(|| onnx(format!("node `{name}` ({op}): input {k} is missing")))
         };
+        // a Cast to a floating-point type changes nothing here (values are
+        // f64); to an integer type it is post-processing (labels)
+        let float_cast = op == "Cast" && matches!(a.int("to", 0)?, 1 | 10 | 11 | 16);
+        if !ml && (matches!(op, "Identity" | "Dropout") || float_cast) {
+            return self.bind(n, vec![arg(0)?.clone()]);
+        }
         // post-processing: allowed only on the way to the graph outputs
         let post = |ops: &[&str]| -> Vec<String> {
             ops.iter().map(|o| format!("{o} (node `{name}`)")).collect()
@@ -468,9 +474,6 @@ impl Builder {
                 Val::Const(_) => return Err(unsupported(format!("{op} of a constant"), &name)),
             };
             return self.bind(n, vec![v]);
-        }
-        if !ml && matches!(op, "Identity" | "Dropout") {
-            return self.bind(n, vec![arg(0)?.clone()]);
         }
         // what reads post-processed values: more post-processing (the
         // label's plumbing in skl2onnx graphs), or an error
