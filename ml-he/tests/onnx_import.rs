@@ -4,6 +4,8 @@
 //! with onnxruntime's outputs), unsupported operators, and bytes that are
 //! not a model (they give `Error::Onnx`, never a panic).
 
+#![allow(clippy::unwrap_used)]
+
 use ml_he::inference::graph::{Activation, Graph, Op};
 use ml_he::inference::onnx::{self, proto as pb, Imported};
 use ml_he::{npy, Error};
@@ -321,7 +323,7 @@ fn cnn_in_code_matches_direct_computation() {
                 }
             }
         }
-        let mut p = vec![0.0; 12];
+        let mut p = [0.0; 12];
         for ch in 0..3 {
             for oh in 0..2 {
                 for ow in 0..2 {
@@ -346,7 +348,7 @@ fn elementwise_and_shape_ops() {
     let mut s = 5u64;
     let w = rand_vec(&mut s, 8 * 4);
     let b = rand_vec(&mut s, 4);
-    let dw = rand_vec(&mut s, 2 * 1 * 2 * 2);
+    let dw = rand_vec(&mut s, 8); // [2, 1, 2, 2]
     let bytes = model(
         ("x", &[Some(1), Some(2), Some(2), Some(2)]),
         &["out"],
@@ -397,7 +399,7 @@ fn elementwise_and_shape_ops() {
     let g = onnx::import(&bytes).unwrap();
     let x = rand_vec(&mut s, 8);
     // depthwise 2×2, SAME_UPPER on 2×2: pads bottom/right 1
-    let mut c = vec![0.0; 8];
+    let mut c = [0.0; 8];
     for ch in 0..2 {
         for oh in 0..2 {
             for ow in 0..2 {

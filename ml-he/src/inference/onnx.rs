@@ -140,8 +140,10 @@ pub fn import_model(bytes: &[u8]) -> Result<Imported> {
             )));
         }
     }
-    let mut b = Builder::default();
-    b.opset = opset;
+    let mut b = Builder {
+        opset,
+        ..Builder::default()
+    };
     b.read_initializers(graph)?;
     let input_name = b.read_input(graph)?;
     for (i, node) in graph.node.iter().enumerate() {
@@ -433,7 +435,7 @@ impl Builder {
         };
         let domain = n.domain();
         let ml = domain == "ai.onnx.ml";
-        if !ml && !(domain.is_empty() || domain == "ai.onnx") {
+        if !ml && !domain.is_empty() && domain != "ai.onnx" {
             return Err(unsupported(format!("{domain}.{op}"), &name));
         }
         if !ml && self.opset.is_none() {
@@ -606,8 +608,8 @@ impl Builder {
                     .map(|k| broadcast_vec(cst(k)?, c, &name))
                     .collect::<Result<_>>()?;
                 let (mut scale, mut shift) = (Vec::with_capacity(c), Vec::with_capacity(c));
-                for ch in 0..c {
-                    let var = p[3][ch] + eps;
+                for (ch, var) in p[3].iter().enumerate() {
+                    let var = var + eps;
                     if var.is_nan() || var <= 0.0 {
                         return Err(onnx(format!(
                             "node `{name}`: variance + epsilon {var} ≤ 0 in channel {ch}"
@@ -755,7 +757,7 @@ impl Builder {
                 let k = self.flat(x, &name, op)?;
                 let coef = a.floats("coefficients");
                 let mut icpt = a.floats("intercepts");
-                if k == 0 || coef.is_empty() || coef.len() % k != 0 {
+                if k == 0 || coef.is_empty() || !coef.len().is_multiple_of(k) {
                     return Err(onnx(format!(
                         "node `{name}` ({op}): {} coefficients for {k} features",
                         coef.len()
@@ -1006,7 +1008,7 @@ impl Builder {
                     ("Sub", true) => (vec![-1.0], c),
                     ("Mul", _) => (c, vec![0.0]),
                     ("Div", false) => {
-                        if c.iter().any(|&v| v == 0.0) {
+                        if c.contains(&0.0) {
                             return Err(onnx(format!(
                                 "node `{name}`: division by a zero constant"
                             )));
@@ -1269,7 +1271,7 @@ fn reshape(dims: &[usize], target: &[f64], allowzero: bool, name: &str) -> Resul
     }
     let known = checked_numel(&out, name)?;
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(onnx(format!(
                 "node `{name}`: cannot reshape {dims:?} to {target:?}"
             )));

@@ -1,6 +1,8 @@
 //! Known-answer tests of the layer semantics against small cases computed
 //! by hand, of validation, of affine folding and of erf.
 
+#![allow(clippy::unwrap_used)]
+
 use super::*;
 
 fn node(name: &str, op: Op, inputs: Vec<ValueId>, shape: Vec<usize>) -> Node {
