@@ -58,9 +58,7 @@ use std::fmt;
 use ckks::{Encoder, Evaluator, Parameters, Plaintext, Polynomial};
 
 use super::graph::{numel, Graph, Op};
-use super::layout::{
-    dense_over_period, diagonals_cost, Layout, SparsePlan, SparseRows, Strategy,
-};
+use super::layout::{dense_over_period, diagonals_cost, Layout, SparsePlan, SparseRows, Strategy};
 use super::{
     chebyshev_bound, level_moduli, pow2, CircuitPlan, Diagonals, Evaluation, InputLayout,
     ModelShape, Packing, PlanStage, PublicSetup, Server, PLAN_MARGIN_BITS,
@@ -72,8 +70,12 @@ use crate::error::{Error, Result};
 pub struct CompileOptions {
     /// Per-sample (latency) or batch (throughput) packing.
     pub packing: Packing,
-    /// log2 of the scale of inputs and intermediate values (precision).
+    /// log2 of the scale of inputs and intermediate values (precision): the
+    /// compiler takes the smallest ring degree that fits a scale between
+    /// `min_scale_bits` and `scale_bits`, the largest scale in it.
     pub scale_bits: u32,
+    /// The smallest scale the compiler may choose to fit a smaller ring.
+    pub min_scale_bits: u32,
     /// Degree of the Chebyshev interpolant of each nonpolynomial activation.
     pub activation_degree: usize,
     /// The calibrated range of an activation's input is widened by this
@@ -89,6 +91,7 @@ impl Default for CompileOptions {
         Self {
             packing: Packing::PerSample,
             scale_bits: 30,
+            min_scale_bits: 25,
             activation_degree: 31,
             range_margin: 0.1,
             max_abs_input: None,
@@ -100,6 +103,11 @@ impl Default for CompileOptions {
 const MAX_DEGREE: usize = 32768;
 /// Smallest output scale (bits) the compiler lowers to for headroom.
 const MIN_OUTPUT_SCALE_BITS: i32 = 20;
+/// Largest prime the compiler uses (bits).
+const MAX_PRIME_BITS: u32 = 60;
+/// Most primes the output modulus may take (180 bits: bounds beyond are a
+/// circuit that cannot be evaluated meaningfully).
+const MAX_OUTPUT_PRIMES: u32 = 3;
 /// Relative cost of a rotation against a plaintext product (layout choice).
 const ROTATION_COST: usize = 8;
 
@@ -107,8 +115,14 @@ const ROTATION_COST: usize = 8;
 #[derive(Clone, Debug)]
 enum Step {
     Linear(LinearBlock),
-    Square { name: String },
-    Poly { name: String, info: ActivationInfo, poly: Polynomial },
+    Square {
+        name: String,
+    },
+    Poly {
+        name: String,
+        info: ActivationInfo,
+        poly: Polynomial,
+    },
 }
 
 /// A merged run of linear nodes: `y = W·x + b`.
@@ -287,7 +301,11 @@ impl Server {
     /// inputs (flat, as [`Graph::eval`] takes them): they fix the ranges of
     /// the approximated activations and, unless
     /// [`CompileOptions::max_abs_input`] is set, the input bound.
-    pub fn compile(graph: &Graph, calibration: &[Vec<f64>], options: &CompileOptions) -> Result<Self> {
+    pub fn compile(
+        graph: &Graph,
+        calibration: &[Vec<f64>],
+        options: &CompileOptions,
+    ) -> Result<Self> {
         graph.validate()?;
         if calibration.is_empty() {
             return Err(Error::Shape(
@@ -295,9 +313,11 @@ impl Server {
             ));
         }
         if !(options.range_margin.is_finite() && options.range_margin >= 0.0) {
-            return Err(Error::OutOfRange("range margin must be finite and ≥ 0".into()));
+            return Err(Error::OutOfRange(
+                "range margin must be finite and ≥ 0".into(),
+            ));
         }
-        if !(20..=50).contains(&options.scale_bits) {
+        if !(20..=50).contains(&options.scale_bits) || options.min_scale_bits < 20 {
             return Err(Error::OutOfRange(format!(
                 "scale of 2^{}: between 2^20 and 2^50",
                 options.scale_bits
@@ -324,45 +344,73 @@ impl Server {
                 .max(1e-6),
         };
         let bounds = interval_bounds(&steps, n_in, max_abs_input)?;
+        if options.min_scale_bits > options.scale_bits {
+            return Err(Error::OutOfRange("min_scale_bits above scale_bits".into()));
+        }
         let depth: usize = steps.iter().map(step_depth).sum();
-        let s = options.scale_bits as i32;
         let out_bound = bounds.stage.last().copied().unwrap_or(max_abs_input);
-        // q_0: output scale + bound + the plan's margin + 1 bit for noise
+        // bits q_0 needs above the output scale: the bound, the plan's
+        // margin and one bit for noise and rounding
         let need = out_bound.max(1.0).log2().ceil() as i32 + 1 + PLAN_MARGIN_BITS + 1;
-        let (q0_bits, out_bits) = if s + need <= 60 {
-            ((s + need).max(s + 1) as u32, s)
-        } else {
-            let ob = 60 - need;
-            if ob < MIN_OUTPUT_SCALE_BITS || depth == 0 {
-                let name = steps.last().map_or("input".to_string(), step_name);
-                return Err(Error::PlanOverflow {
-                    layer: name,
-                    level: 0,
-                    bound: out_bound,
-                    capacity: pow2(60 - PLAN_MARGIN_BITS - 1 - MIN_OUTPUT_SCALE_BITS),
-                });
-            }
-            (60, ob)
-        };
-        let mut q_bits = vec![q0_bits];
-        q_bits.extend(std::iter::repeat_n(options.scale_bits, depth));
-        let p_bits = vec![*q_bits.iter().max().unwrap_or(&60)];
+        if depth == 0 {
+            return Err(Error::Shape("a circuit without a level".into()));
+        }
+        let most = (MAX_PRIME_BITS * MAX_OUTPUT_PRIMES) as i32;
+        if need + MIN_OUTPUT_SCALE_BITS > most {
+            return Err(Error::PlanOverflow {
+                layer: steps.last().map_or("input".to_string(), step_name),
+                level: 0,
+                bound: out_bound,
+                capacity: pow2(most - MIN_OUTPUT_SCALE_BITS - PLAN_MARGIN_BITS - 1),
+            });
+        }
+        // smallest ring first; within a ring the largest scale, then the
+        // largest output scale that fits 128-bit security
         let mut last_err = None;
         let mut degree = 4096;
         while degree <= MAX_DEGREE {
-            let params = Parameters::builder()
-                .degree(degree)
-                .q_bits(&q_bits)
-                .p_bits(&p_bits)
-                .scale(pow2(s))
-                .build();
-            match params {
-                Ok(p) => match build(graph, &steps, &bounds, p, options, n_in, n_out, out_bits, max_abs_input) {
-                    Ok(server) => return Ok(server),
-                    Err(e @ Error::PlanOverflow { .. }) => return Err(e),
-                    Err(e) => last_err = Some(e),
-                },
-                Err(e) => last_err = Some(e.into()),
+            for s in (options.min_scale_bits..=options.scale_bits).rev() {
+                let s = s as i32;
+                for out_bits in (MIN_OUTPUT_SCALE_BITS..=s).rev() {
+                    // the output modulus: as many primes of ≤ 60 bits as
+                    // the output scale and bound need
+                    let base_bits = (out_bits + need).max(s + 1) as u32;
+                    let base_count = base_bits.div_ceil(MAX_PRIME_BITS);
+                    if base_count > MAX_OUTPUT_PRIMES {
+                        continue;
+                    }
+                    let b = base_bits.div_ceil(base_count);
+                    let mut q_bits = vec![b; base_count as usize];
+                    q_bits.extend(std::iter::repeat_n(s as u32, depth));
+                    let p_bits = vec![b.max(s as u32)];
+                    let Ok(params) = Parameters::builder()
+                        .degree(degree)
+                        .q_bits(&q_bits)
+                        .p_bits(&p_bits)
+                        .scale(pow2(s))
+                        .build()
+                    else {
+                        continue;
+                    };
+                    let mut opts = options.clone();
+                    opts.scale_bits = s as u32;
+                    match build(
+                        &steps,
+                        &bounds,
+                        params,
+                        &opts,
+                        n_in,
+                        n_out,
+                        out_bits,
+                        max_abs_input,
+                    ) {
+                        Ok(server) => return Ok(server),
+                        Err(e) => last_err = Some(e),
+                    }
+                    // a larger output scale did not fit this ring: neither
+                    // will it with a smaller scale; try the next ring
+                    break;
+                }
             }
             degree *= 2;
         }
@@ -390,7 +438,10 @@ fn step_name(s: &Step) -> String {
 }
 
 fn is_linear(op: &Op) -> bool {
-    !matches!(op, Op::Square | Op::Activation(_) | Op::Polynomial(_) | Op::Add)
+    !matches!(
+        op,
+        Op::Square | Op::Activation(_) | Op::Polynomial(_) | Op::Add
+    )
 }
 
 /// Cuts the graph into steps (see the module docs).
@@ -412,8 +463,11 @@ fn lower(graph: &Graph, values: &[Vec<Vec<f64>>], options: &CompileOptions) -> R
         if node.inputs != [i] {
             return Err(Error::Unsupported {
                 op: match node.op {
-                    Op::Add => "Add (residual branch)".into(),
-                    _ => "branching graph".into(),
+                    Op::Add => "Add of two branches (residual)".into(),
+                    _ => format!(
+                        "a branch (the node reads values {:?}, not only the previous node's output; the compiler takes chains)",
+                        node.inputs
+                    ),
                 },
                 node: node.name.clone(),
             });
@@ -456,10 +510,12 @@ fn lower(graph: &Graph, values: &[Vec<Vec<f64>>], options: &CompileOptions) -> R
             Op::Activation(act) => {
                 flush(&mut group, &mut steps)?;
                 // the range of its input (value i) on the calibration set
-                let (lo, hi) = values.iter().flat_map(|v| v[i].iter()).fold(
-                    (f64::INFINITY, f64::NEG_INFINITY),
-                    |(lo, hi), &x| (lo.min(x), hi.max(x)),
-                );
+                let (lo, hi) = values
+                    .iter()
+                    .flat_map(|v| v[i].iter())
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                        (lo.min(x), hi.max(x))
+                    });
                 if !(lo.is_finite() && hi.is_finite()) {
                     return Err(Error::OutOfRange(format!(
                         "activation {}: calibration values are not finite",
@@ -654,7 +710,6 @@ fn interval_bounds(steps: &[Step], n: usize, b: f64) -> Result<Bounds> {
 /// Builds the server for parameters `params` (layouts, plaintexts, plan).
 #[allow(clippy::too_many_arguments)]
 fn build(
-    graph: &Graph,
     steps: &[Step],
     bounds: &Bounds,
     params: Parameters,
@@ -664,7 +719,6 @@ fn build(
     out_bits: i32,
     max_abs_input: f64,
 ) -> Result<Server> {
-    let _ = graph;
     let slots = params.slots();
     let encoder = Encoder::new(&params);
     let depth: usize = steps.iter().map(step_depth).sum();
@@ -685,7 +739,10 @@ fn build(
         .rposition(|s| matches!(s, Step::Linear(_)))
         .unwrap_or(0);
     let mut layout = Layout::tiled(n_in);
-    let mut level = depth;
+    // levels below the circuit's are the output modulus (several primes
+    // when the output bound needs more than one)
+    let base = params.max_level() + 1 - depth;
+    let mut level = depth + base - 1;
     let mut scale = s;
     let mut plan_stages = vec![PlanStage {
         layer: "input".into(),
@@ -729,9 +786,8 @@ fn build(
                         (Strategy::Sparse, Some(plan)) => {
                             let (spt, _) = plan.cost();
                             let steps_needed = plan.rotation_steps();
-                            let lin = super::layout::SparseLinear::new(
-                                &encoder, &plan, level, pt_scale,
-                            )?;
+                            let lin =
+                                super::layout::SparseLinear::new(&encoder, &plan, level, pt_scale)?;
                             let mut b = vec![0.0; slots];
                             for (o, &p) in plan.out.pos.iter().enumerate() {
                                 b[p] = block.bias[o];
@@ -875,7 +931,7 @@ fn build(
         q_primes: params.rlwe().q().to_vec(),
         p_primes: params.rlwe().p().to_vec(),
         input_scale: s,
-        input_level: depth,
+        input_level: depth + base - 1,
         input_layout: if per_sample {
             InputLayout::Tiled {
                 period: input_period,
@@ -890,7 +946,7 @@ fn build(
     };
     setup.validate()?;
     let n = params.degree();
-    let limbs_top = depth + 1;
+    let limbs_top = depth + base;
     let special = params.rlwe().p().len();
     // a key: one digit per chain prime, each digit one polynomial over
     // Q·P (the uniform half is a seed)
@@ -900,8 +956,18 @@ fn build(
         packing: options.packing,
         depth,
         degree: n,
-        q_bits: params.rlwe().q().iter().map(|q| 64 - q.leading_zeros()).collect(),
-        p_bits: params.rlwe().p().iter().map(|q| 64 - q.leading_zeros()).collect(),
+        q_bits: params
+            .rlwe()
+            .q()
+            .iter()
+            .map(|q| 64 - q.leading_zeros())
+            .collect(),
+        p_bits: params
+            .rlwe()
+            .p()
+            .iter()
+            .map(|q| 64 - q.leading_zeros())
+            .collect(),
         scale_bits: options.scale_bits,
         output_scale_bits: scale.log2(),
         max_abs_input,
@@ -910,8 +976,9 @@ fn build(
         rotation_keys: rotations.len(),
         relinearization: relin,
         key_bytes: keys * key_bytes_each,
-        query_ciphertext_bytes: 2 * limbs_top * n * 8,
-        response_ciphertext_bytes: 2 * n * 8,
+        // symmetric encryption: the uniform half travels as a seed
+        query_ciphertext_bytes: limbs_top * n * 8,
+        response_ciphertext_bytes: 2 * base * n * 8,
         query_ciphertexts: if per_sample { 1 } else { n_in },
         response_ciphertexts: if per_sample { 1 } else { n_out },
     };
@@ -952,7 +1019,8 @@ impl Server {
                 } else {
                     Some(self.galois(keys)?)
                 };
-                let galois = || gks.ok_or_else(|| Error::Shape("internal: no rotation keys".into()));
+                let galois =
+                    || gks.ok_or_else(|| Error::Shape("internal: no rotation keys".into()));
                 query
                     .ciphertexts
                     .par_iter()

@@ -349,7 +349,10 @@ pub(crate) fn diagonals_cost(rows: &SparseRows, input: &Layout) -> (usize, usize
         folds += 1;
         s <<= 1;
     }
-    (ks.len().max(1), split_steps(ks.into_iter(), g).len() + folds)
+    (
+        ks.len().max(1),
+        split_steps(ks.into_iter(), g).len() + folds,
+    )
 }
 
 #[cfg(test)]
@@ -387,7 +390,9 @@ mod tests {
         assert_eq!(plan.diags.len(), 25);
         // and the map is exact: Σ_r d_r[p_o]·x[p_o + r] = y_o
         let x: Vec<f64> = (0..784).map(|i| (i as f64 * 0.37).sin()).collect();
-        let slots: Vec<f64> = (0..4096).map(|s| x.get(s % 1024).copied().unwrap_or(0.0)).collect();
+        let slots: Vec<f64> = (0..4096)
+            .map(|s| x.get(s % 1024).copied().unwrap_or(0.0))
+            .collect();
         for (o, row) in rows.iter().enumerate() {
             let want: f64 = row.iter().map(|&(i, w)| w * x[i]).sum();
             let p = plan.out.pos[o];

@@ -136,6 +136,7 @@ pub mod compile;
 mod layout;
 
 pub use compile::{ActivationInfo, CompileOptions, CompileReport, StepReport};
+pub use graph::Graph;
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -2032,6 +2033,19 @@ pub struct Client {
     encoder: Encoder,
     sk: SecretKey,
     rng: ChaCha20Rng,
+    policy: InputPolicy,
+}
+
+/// What the client does with a feature outside the setup's input bound
+/// ([`PublicSetup::max_abs_input`]): the plan check holds only inside it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InputPolicy {
+    /// Refuse the sample ([`Error::OutOfRange`], naming the feature).
+    #[default]
+    Refuse,
+    /// Clip the feature to `±max_abs_input` (the model then sees the
+    /// clipped sample; a non-finite feature is still refused).
+    Clip,
 }
 
 impl std::fmt::Debug for Client {
@@ -2060,6 +2074,7 @@ impl Client {
             params,
             sk,
             rng,
+            policy: InputPolicy::Refuse,
         })
     }
 
@@ -2090,6 +2105,32 @@ impl Client {
             )?)
         };
         Ok(EvaluationKeys { relin, galois })
+    }
+
+    /// Chooses what happens to features outside the input bound (default
+    /// [`InputPolicy::Refuse`]).
+    pub fn set_input_policy(&mut self, policy: InputPolicy) {
+        self.policy = policy;
+    }
+
+    /// The sample as it will be encrypted: checked, and clipped under
+    /// [`InputPolicy::Clip`].
+    fn admit(&self, x: &[f64]) -> Result<Vec<f64>> {
+        let b = self.setup.max_abs_input;
+        match self.policy {
+            InputPolicy::Refuse => {
+                self.check_sample(x)?;
+                Ok(x.to_vec())
+            }
+            InputPolicy::Clip => {
+                let clipped: Vec<f64> = x
+                    .iter()
+                    .map(|v| if v.is_finite() { v.clamp(-b, b) } else { *v })
+                    .collect();
+                self.check_sample(&clipped)?;
+                Ok(clipped)
+            }
+        }
     }
 
     fn check_sample(&self, x: &[f64]) -> Result<()> {
@@ -2126,8 +2167,8 @@ impl Client {
                 "this setup packs batches: use encrypt_batch".into(),
             ));
         }
-        self.check_sample(x)?;
-        let values = self.setup.input_layout.lay_out(x, self.params.slots());
+        let x = self.admit(x)?;
+        let values = self.setup.input_layout.lay_out(&x, self.params.slots());
         Ok(Query {
             samples: 1,
             ciphertexts: vec![self.encrypt_slots(&values)?],
@@ -2140,13 +2181,14 @@ impl Client {
         if xs.is_empty() {
             return Err(Error::Shape("no sample".into()));
         }
-        for x in xs {
-            self.check_sample(x)?;
-        }
+        let xs = xs
+            .iter()
+            .map(|x| self.admit(x))
+            .collect::<Result<Vec<_>>>()?;
         match self.setup.packing {
             Packing::PerSample => {
                 let mut cts = Vec::with_capacity(xs.len());
-                for x in xs {
+                for x in &xs {
                     cts.extend(self.encrypt(x)?.ciphertexts);
                 }
                 Ok(Query {
@@ -2172,7 +2214,7 @@ impl Client {
                         s
                     })
                     .collect();
-                let (encoder, sk, setup) = (&self.encoder, &self.sk, &self.setup);
+                let (encoder, sk, setup, xs) = (&self.encoder, &self.sk, &self.setup, &xs);
                 let cts = seeds
                     .into_par_iter()
                     .enumerate()
