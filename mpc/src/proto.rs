@@ -1,5 +1,7 @@
-//! The gRPC protocol: hand-written prost messages and a hand-written tonic
-//! service (no `protoc`, no build script).
+//! The gRPC protocol, generated at build time from
+//! `mpc/proto/hekit_mpc.proto` (shipped in the crate) by `build.rs`: protox
+//! compiles the file in pure Rust (no system `protoc`), tonic-build writes
+//! the prost messages, the client and the service.
 //!
 //! ```text
 //! service hekit.mpc.Coordinator {
@@ -14,239 +16,35 @@
 //! the byte messages of `ml_he::aggregation` / `threshold::wire`; Shamir
 //! dealings and Paillier key shares travel as [`Sealed`] boxes (end-to-end
 //! encrypted between parties, opaque to the coordinator).
+//!
+//! What is written by hand here: the message size limit ([`MAX_MESSAGE`],
+//! set on both ends by [`client`] and [`CoordinatorServer`]), and the
+//! admission [`Gate`] that [`CoordinatorServer`] runs on every `Submit`
+//! before the generated service reads its body.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
-use tonic::codec::ProstCodec;
 use tonic::codegen::{http, BoxFuture, Service, StdError};
 use tonic::server::NamedService;
 
+#[allow(
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    rustdoc::broken_intra_doc_links
+)]
+mod generated {
+    tonic::include_proto!("hekit.mpc");
+}
+
+pub use generated::coordinator_server::Coordinator;
+pub use generated::{Ack, Bundle, Hello, KeyAnnouncement, Kind, Sealed, Signed, Submission, Task};
+
 /// Fully qualified service name.
 pub const SERVICE: &str = "hekit.mpc.Coordinator";
-const SUBSCRIBE_PATH: &str = "/hekit.mpc.Coordinator/Subscribe";
 const SUBMIT_PATH: &str = "/hekit.mpc.Coordinator/Submit";
-
-/// What a task asks a party to do (and what a submission answers).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
-#[repr(i32)]
-pub enum Kind {
-    /// Unused default.
-    Unspecified = 0,
-    /// Session description (task only): `info` is the JSON session
-    /// description, `payload` the public session seed.
-    Session = 1,
-    /// Public-key share (CKKS sessions).
-    PkShare = 2,
-    /// Shamir dealing: the task carries the directory of end-to-end keys
-    /// (`directory`), the submission the sealed dealings.
-    Deal = 3,
-    /// Delivery of the sealed dealings addressed to a party; the submission
-    /// is an empty acknowledgement.
-    Dealings = 4,
-    /// Relinearization key, round one.
-    Relin1 = 5,
-    /// Relinearization key, round two (the task carries every round-one share).
-    Relin2 = 6,
-    /// Galois-key shares (`ids` are the Galois elements).
-    Galois = 7,
-    /// The collective public key (task; the submission acknowledges).
-    Key = 8,
-    /// Encrypted update for `round` of `len` values.
-    Update = 9,
-    /// Decryption share of the request in `payload`.
-    Decrypt = 10,
-    /// Round result (task only): `info` is a JSON summary.
-    Result = 11,
-    /// End of session (task only); `info` says why if it failed.
-    Done = 12,
-    /// Session failed (task only); `info` says why.
-    Failed = 13,
-    /// Threshold Paillier dealing by the dealer party: `payload` public
-    /// parameters, `sealed` the key shares.
-    PaillierDeal = 14,
-    /// Delivery of the Paillier public parameters and this party's sealed key share.
-    PaillierKey = 15,
-    /// Every party's signed acknowledgement of the collective key id (task,
-    /// `signed`); the party checks them all before it encrypts anything.
-    Confirm = 16,
-    /// The contributor set of a round (`ids`, with the update digests in
-    /// `blobs`): each contributor signs its approval of exactly this set,
-    /// once per round.
-    Approve = 17,
-}
-
-/// First message of a party's stream.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Hello {
-    /// The party's X25519 public key for end-to-end encrypted messages.
-    #[prost(bytes = "vec", tag = "1")]
-    pub e2e_public: Vec<u8>,
-    /// Identifier of the collective key the party already holds (empty on
-    /// first join); lets a restarted coordinator resume.
-    #[prost(bytes = "vec", tag = "2")]
-    pub key_id: Vec<u8>,
-    /// Free-form software version.
-    #[prost(string, tag = "3")]
-    pub version: String,
-    /// The party's TLS client certificate (DER; the leaf — the session CA is
-    /// known to every party).
-    #[prost(bytes = "vec", tag = "4")]
-    pub cert: Vec<u8>,
-    /// ECDSA P-256 signature (ASN.1 DER) of `e2e_public` with the
-    /// certificate's key (message: [`crate::e2e::announcement_message`]).
-    #[prost(bytes = "vec", tag = "5")]
-    pub e2e_signature: Vec<u8>,
-}
-
-/// One entry of the directory of end-to-end keys relayed by the
-/// coordinator: a party's X25519 key, its certificate and its signature of
-/// the key. Every party verifies every entry
-/// ([`crate::e2e::verify_announcement`]) before sealing to or opening from it.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct KeyAnnouncement {
-    /// The party.
-    #[prost(uint32, tag = "1")]
-    pub party: u32,
-    /// Its X25519 public key.
-    #[prost(bytes = "vec", tag = "2")]
-    pub e2e_public: Vec<u8>,
-    /// Its certificate (DER).
-    #[prost(bytes = "vec", tag = "3")]
-    pub cert: Vec<u8>,
-    /// Its signature of the key (bound to the session CA).
-    #[prost(bytes = "vec", tag = "4")]
-    pub signature: Vec<u8>,
-    /// Its signature of the key bound to the session id (statement
-    /// `e2e-key`, made when the session is known; empty in the `Session`
-    /// task, required from the `Deal` task on).
-    #[prost(bytes = "vec", tag = "5")]
-    pub session_signature: Vec<u8>,
-}
-
-/// A party's signed message, relayed by the coordinator to every party:
-/// `signature` is the party's ECDSA signature of the statement
-/// ([`crate::sign::statement`]) over the digest of `payload` (or over
-/// `payload` itself when it is a 32-byte digest, see each kind).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Signed {
-    /// The signer.
-    #[prost(uint32, tag = "1")]
-    pub party: u32,
-    /// What it is (the [`Kind`] of the submission it came in).
-    #[prost(enumeration = "Kind", tag = "2")]
-    pub kind: i32,
-    /// The signed content (a share, a digest, a key id).
-    #[prost(bytes = "vec", tag = "3")]
-    pub payload: Vec<u8>,
-    /// The signature (ASN.1 DER, ECDSA P-256).
-    #[prost(bytes = "vec", tag = "4")]
-    pub signature: Vec<u8>,
-    /// Round (updates and approvals).
-    #[prost(uint64, tag = "5")]
-    pub round: u64,
-}
-
-/// A list of byte strings (a party's Galois-key shares, signed as one).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Bundle {
-    /// The byte strings.
-    #[prost(bytes = "vec", repeated, tag = "1")]
-    pub blobs: Vec<Vec<u8>>,
-}
-
-/// An end-to-end encrypted message between two parties.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Sealed {
-    /// Sender.
-    #[prost(uint32, tag = "1")]
-    pub from: u32,
-    /// Recipient.
-    #[prost(uint32, tag = "2")]
-    pub to: u32,
-    /// AEAD nonce (12 bytes).
-    #[prost(bytes = "vec", tag = "3")]
-    pub nonce: Vec<u8>,
-    /// ChaCha20-Poly1305 ciphertext and tag.
-    #[prost(bytes = "vec", tag = "4")]
-    pub ciphertext: Vec<u8>,
-}
-
-/// Work for a party.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Task {
-    /// What to do.
-    #[prost(enumeration = "Kind", tag = "1")]
-    pub kind: i32,
-    /// Aggregation round.
-    #[prost(uint64, tag = "2")]
-    pub round: u64,
-    /// Decryption attempt within the round (a new committee after a dropout).
-    #[prost(uint32, tag = "3")]
-    pub attempt: u32,
-    /// Main payload.
-    #[prost(bytes = "vec", tag = "4")]
-    pub payload: Vec<u8>,
-    /// Further byte strings (shares, keys).
-    #[prost(bytes = "vec", repeated, tag = "5")]
-    pub blobs: Vec<Vec<u8>>,
-    /// Party ids or Galois elements.
-    #[prost(uint32, repeated, tag = "6")]
-    pub ids: Vec<u32>,
-    /// Sealed messages for this party.
-    #[prost(message, repeated, tag = "7")]
-    pub sealed: Vec<Sealed>,
-    /// Vector length (updates).
-    #[prost(uint64, tag = "8")]
-    pub len: u64,
-    /// Human-readable / JSON information.
-    #[prost(string, tag = "9")]
-    pub info: String,
-    /// Directory of end-to-end keys (session, dealing tasks).
-    #[prost(message, repeated, tag = "10")]
-    pub directory: Vec<KeyAnnouncement>,
-    /// Signed messages of the parties, relayed for verification.
-    #[prost(message, repeated, tag = "11")]
-    pub signed: Vec<Signed>,
-}
-
-/// A party's answer to a task.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Submission {
-    /// Which task this answers.
-    #[prost(enumeration = "Kind", tag = "1")]
-    pub kind: i32,
-    /// Round.
-    #[prost(uint64, tag = "2")]
-    pub round: u64,
-    /// Decryption attempt.
-    #[prost(uint32, tag = "3")]
-    pub attempt: u32,
-    /// Main payload.
-    #[prost(bytes = "vec", tag = "4")]
-    pub payload: Vec<u8>,
-    /// Further byte strings.
-    #[prost(bytes = "vec", repeated, tag = "5")]
-    pub blobs: Vec<Vec<u8>>,
-    /// Sealed messages for other parties.
-    #[prost(message, repeated, tag = "6")]
-    pub sealed: Vec<Sealed>,
-    /// The sender's signature of what it submits (see each [`Kind`]).
-    #[prost(bytes = "vec", tag = "7")]
-    pub signature: Vec<u8>,
-    /// Non-empty: the party refuses the task, and says why (a request its
-    /// checks or its policy refuse).
-    #[prost(string, tag = "8")]
-    pub refusal: String,
-}
-
-/// The coordinator's answer to a submission.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Ack {
-    /// Always true (a refused submission is a gRPC error status).
-    #[prost(bool, tag = "1")]
-    pub accepted: bool,
-}
 
 impl Task {
     /// A task of `kind` with everything else empty.
@@ -277,68 +75,22 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 
 // ---------------------------------------------------------------- client
 
-/// gRPC client of the coordinator service.
-#[derive(Clone, Debug)]
-pub struct CoordinatorClient {
-    inner: tonic::client::Grpc<tonic::transport::Channel>,
-}
+/// gRPC client of the coordinator service (generated).
+pub type CoordinatorClient =
+    generated::coordinator_client::CoordinatorClient<tonic::transport::Channel>;
 
-impl CoordinatorClient {
-    /// A client on `channel`.
-    pub fn new(channel: tonic::transport::Channel) -> Self {
-        let inner = tonic::client::Grpc::new(channel)
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE);
-        Self { inner }
-    }
-
-    /// Opens the task stream.
-    pub async fn subscribe(
-        &mut self,
-        hello: Hello,
-    ) -> Result<tonic::Response<tonic::codec::Streaming<Task>>, tonic::Status> {
-        self.inner
-            .ready()
-            .await
-            .map_err(|e| tonic::Status::unavailable(format!("service not ready: {e}")))?;
-        let codec = ProstCodec::<Hello, Task>::default();
-        let path = http::uri::PathAndQuery::from_static(SUBSCRIBE_PATH);
-        self.inner
-            .server_streaming(tonic::Request::new(hello), path, codec)
-            .await
-    }
-
-    /// Submits a result.
-    pub async fn submit(&mut self, s: Submission) -> Result<tonic::Response<Ack>, tonic::Status> {
-        self.inner
-            .ready()
-            .await
-            .map_err(|e| tonic::Status::unavailable(format!("service not ready: {e}")))?;
-        let codec = ProstCodec::<Submission, Ack>::default();
-        let path = http::uri::PathAndQuery::from_static(SUBMIT_PATH);
-        self.inner.unary(tonic::Request::new(s), path, codec).await
-    }
+/// A client on `channel` that sends and accepts messages of up to
+/// [`MAX_MESSAGE`] bytes.
+pub fn client(channel: tonic::transport::Channel) -> CoordinatorClient {
+    CoordinatorClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE)
 }
 
 // ---------------------------------------------------------------- server
 
-/// Stream of tasks returned by [`Coordinator::subscribe`].
+/// Stream of tasks a [`Coordinator`] returns from `subscribe`.
 pub type TaskStream = tokio_stream::wrappers::ReceiverStream<Result<Task, tonic::Status>>;
-
-/// What the coordinator implements.
-#[tonic::async_trait]
-pub trait Coordinator: Send + Sync + 'static {
-    /// A party joins and receives its tasks.
-    async fn subscribe(
-        &self,
-        request: tonic::Request<Hello>,
-    ) -> Result<tonic::Response<TaskStream>, tonic::Status>;
-    /// A party submits a result.
-    async fn submit(
-        &self,
-        request: tonic::Request<Submission>,
-    ) -> Result<tonic::Response<Ack>, tonic::Status>;
-}
 
 /// Admission of a request **before its body is read**: the TLS client
 /// certificate must name a party of the session, and each party has at most
@@ -414,10 +166,12 @@ impl Gate {
     }
 }
 
-/// The tonic service wrapping a [`Coordinator`].
+/// The generated tonic service wrapping a [`Coordinator`], with the
+/// [`MAX_MESSAGE`] limit and, optionally, an admission [`Gate`] that every
+/// `Submit` passes before its body is read.
 #[derive(Debug)]
 pub struct CoordinatorServer<T> {
-    inner: std::sync::Arc<T>,
+    inner: generated::coordinator_server::CoordinatorServer<T>,
     gate: Option<std::sync::Arc<Gate>>,
 }
 
@@ -433,45 +187,25 @@ impl<T> Clone for CoordinatorServer<T> {
 impl<T: Coordinator> CoordinatorServer<T> {
     /// Wraps `inner` (no admission gate).
     pub fn new(inner: std::sync::Arc<T>) -> Self {
-        Self { inner, gate: None }
+        Self {
+            inner: generated::coordinator_server::CoordinatorServer::from_arc(inner)
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+            gate: None,
+        }
     }
 
     /// Wraps `inner`; submissions pass `gate` before their body is read.
     pub fn with_gate(inner: std::sync::Arc<T>, gate: std::sync::Arc<Gate>) -> Self {
         Self {
-            inner,
             gate: Some(gate),
+            ..Self::new(inner)
         }
     }
 }
 
 impl<T> NamedService for CoordinatorServer<T> {
     const NAME: &'static str = SERVICE;
-}
-
-struct SubscribeSvc<T>(std::sync::Arc<T>);
-
-impl<T: Coordinator> tonic::server::ServerStreamingService<Hello> for SubscribeSvc<T> {
-    type Response = Task;
-    type ResponseStream = TaskStream;
-    type Future = BoxFuture<tonic::Response<Self::ResponseStream>, tonic::Status>;
-
-    fn call(&mut self, request: tonic::Request<Hello>) -> Self::Future {
-        let inner = self.0.clone();
-        Box::pin(async move { inner.subscribe(request).await })
-    }
-}
-
-struct SubmitSvc<T>(std::sync::Arc<T>);
-
-impl<T: Coordinator> tonic::server::UnaryService<Submission> for SubmitSvc<T> {
-    type Response = Ack;
-    type Future = BoxFuture<tonic::Response<Ack>, tonic::Status>;
-
-    fn call(&mut self, request: tonic::Request<Submission>) -> Self::Future {
-        let inner = self.0.clone();
-        Box::pin(async move { inner.submit(request).await })
-    }
 }
 
 impl<T, B> Service<http::Request<B>> for CoordinatorServer<T>
@@ -484,48 +218,26 @@ where
     type Error = Infallible;
     type Future = BoxFuture<Self::Response, Self::Error>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Service::<http::Request<B>>::poll_ready(&mut self.inner, cx)
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let inner = self.inner.clone();
-        match req.uri().path() {
-            SUBSCRIBE_PATH => Box::pin(async move {
-                let codec = ProstCodec::<Task, Hello>::default();
-                let mut grpc = tonic::server::Grpc::new(codec)
-                    .max_decoding_message_size(MAX_MESSAGE)
-                    .max_encoding_message_size(MAX_MESSAGE);
-                Ok(grpc.server_streaming(SubscribeSvc(inner), req).await)
-            }),
-            SUBMIT_PATH => {
-                #[allow(clippy::result_large_err)]
-                let slot = match self.gate.as_ref().map(|g| g.admit(&req)).transpose() {
-                    Ok(slot) => slot,
-                    Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
-                };
-                Box::pin(async move {
-                    let _slot = slot;
-                    let codec = ProstCodec::<Ack, Submission>::default();
-                    let mut grpc = tonic::server::Grpc::new(codec)
-                        .max_decoding_message_size(MAX_MESSAGE)
-                        .max_encoding_message_size(MAX_MESSAGE);
-                    Ok(grpc.unary(SubmitSvc(inner), req).await)
-                })
+        // Admission before the generated service reads the body: the slot
+        // is held until the submission has been handled.
+        #[allow(clippy::result_large_err)]
+        let slot = if req.uri().path() == SUBMIT_PATH {
+            match self.gate.as_ref().map(|g| g.admit(&req)).transpose() {
+                Ok(slot) => slot,
+                Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
             }
-            _ => Box::pin(async move {
-                let mut response = http::Response::new(tonic::body::Body::default());
-                let headers = response.headers_mut();
-                headers.insert(
-                    tonic::Status::GRPC_STATUS,
-                    (tonic::Code::Unimplemented as i32).into(),
-                );
-                headers.insert(
-                    http::header::CONTENT_TYPE,
-                    tonic::metadata::GRPC_CONTENT_TYPE,
-                );
-                Ok(response)
-            }),
-        }
+        } else {
+            None
+        };
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let _slot = slot;
+            fut.await
+        })
     }
 }

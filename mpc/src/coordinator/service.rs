@@ -136,6 +136,8 @@ pub(super) fn authenticate<T>(req: &Request<T>, parties: u32) -> std::result::Re
 
 #[tonic::async_trait]
 impl Coordinator for Svc {
+    type SubscribeStream = TaskStream;
+
     async fn subscribe(
         &self,
         request: Request<Hello>,

@@ -356,7 +356,7 @@ async fn connect(opts: &PartyOptions) -> Result<CoordinatorClient> {
         .keep_alive_timeout(Duration::from_secs(20))
         .connect()
         .await?;
-    Ok(CoordinatorClient::new(channel))
+    Ok(crate::proto::client(channel))
 }
 
 async fn session_once(st: &mut State, progress: &mut Instant) -> Result<Outcome> {
