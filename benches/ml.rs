@@ -12,6 +12,7 @@
 //! ```text
 //! cargo bench --bench ml
 //! RAYON_NUM_THREADS=1 cargo bench --bench ml
+//! RAYON_NUM_THREADS=1 cargo bench --bench ml -- onnx-cnn   # the TenSEAL CNN only
 //! ```
 //!
 //! The aggregation benches (10 clients × 100,000 floats) live in
@@ -125,5 +126,36 @@ fn inference_benches(c: &mut Criterion) {
     throughput(c, "mlp-64-32-10", &mlp_batch, &dg.test.x);
 }
 
+/// The first `n` MNIST test images as model inputs (pixel / 255).
+fn mnist(n: usize) -> Vec<Vec<f64>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist");
+    let (shape, px) = ml_he::npy::read_npy_file(root.join("test_images.npy")).expect("mnist");
+    let d: usize = shape[1..].iter().product();
+    px.chunks(d)
+        .take(n)
+        .map(|c| c.iter().map(|v| v / 255.0).collect())
+        .collect()
+}
+
+/// Imported ONNX models through the compiler: the network of TenSEAL's
+/// encrypted-MNIST tutorial (peer: `benches/peers/tenseal_convmnist.py`,
+/// results in `docs/peers/tenseal_convmnist_t1.txt`).
+fn onnx_benches(c: &mut Criterion) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models");
+    let graph =
+        ml_he::inference::onnx::import_file(root.join("mnist_cnn_tenseal.onnx")).expect("import");
+    let xs = mnist(256);
+    let options = ml_he::inference::CompileOptions::default();
+    let server = Server::compile(&graph, &xs, &options).expect("compile");
+    latency(c, "onnx-cnn-tenseal", &server, &xs);
+    let batch = ml_he::inference::CompileOptions {
+        packing: Packing::Batch,
+        ..options
+    };
+    let server = Server::compile(&graph, &xs, &batch).expect("compile");
+    throughput(c, "onnx-cnn-tenseal", &server, &xs);
+}
+
 criterion_group!(inference, inference_benches);
-criterion_main!(inference);
+criterion_group!(onnx, onnx_benches);
+criterion_main!(inference, onnx);

@@ -1,4 +1,6 @@
-//! Encrypted inference, end to end, with the roles kept apart.
+//! Encrypted inference of hekit's fixed logistic-regression and MLP
+//! circuits (models trained here or loaded from JSON), with the roles kept
+//! apart. ONNX models go through the compiler: see `encrypted_inference`.
 //!
 //! Trains (or loads from JSON) a logistic regression on breast cancer and a
 //! 64→32→10 MLP with square activation on digits, then runs the held-out
@@ -8,9 +10,9 @@
 //! one sample per slot (throughput).
 //!
 //! ```text
-//! cargo run --release --example encrypted_inference
-//! cargo run --release --example encrypted_inference -- --lr-weights lr.json --mlp-weights mlp.json
-//! cargo run --release --example encrypted_inference -- --save-weights /tmp   # writes lr.json, mlp.json
+//! cargo run --release --example inference_json_models
+//! cargo run --release --example inference_json_models -- --lr-weights lr.json --mlp-weights mlp.json
+//! cargo run --release --example inference_json_models -- --save-weights /tmp   # writes lr.json, mlp.json
 //! ```
 //!
 //! Weights files: see the JSON schema in `ml_he::model` (scikit-learn
@@ -27,60 +29,9 @@ use ml_he::model::{
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// A progress bar on stderr (indicatif): drawn only when stderr is a
-/// terminal, so captured logs carry no carriage-return frames.
-struct Progress(indicatif::ProgressBar);
-
-impl Progress {
-    fn new(label: &str, total: usize) -> Self {
-        let bar = indicatif::ProgressBar::new(total.max(1) as u64);
-        let style = indicatif::ProgressStyle::with_template(
-            "  {msg:<28} [{bar:30}] {pos:>4}/{len:<4} {elapsed:>4}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("#-");
-        bar.set_style(style);
-        bar.set_message(label.to_string());
-        Self(bar)
-    }
-
-    fn tick(&mut self) {
-        self.0.inc(1);
-        if self.0.position() >= self.0.length().unwrap_or(0) {
-            self.0.finish();
-        }
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        0.0
-    } else {
-        v[v.len() / 2]
-    }
-}
-
-fn p90(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        0.0
-    } else {
-        v[(v.len() * 9 / 10).min(v.len() - 1)]
-    }
-}
-
-fn kb(b: usize) -> String {
-    if b >= 1 << 20 {
-        format!("{:.2} MB", b as f64 / (1 << 20) as f64)
-    } else {
-        format!("{:.1} kB", b as f64 / 1024.0)
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{kb, median, ms, p90, Progress};
 
 /// The plaintext model as the evaluation needs it: outputs and prediction.
 trait Model {

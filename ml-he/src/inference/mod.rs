@@ -2,6 +2,39 @@
 //! server evaluates its plaintext model on the ciphertexts without any
 //! secret key, the client decrypts the scores.
 //!
+//! ## Models
+//!
+//! * **Any ONNX model** of the operators small and medium networks use
+//!   ([`onnx`]: Gemm, MatMul + Add, Conv, average pooling, batch
+//!   normalization, reshapes, squares, ReLU / sigmoid / tanh / GELU, and
+//!   scikit-learn's exports) becomes a layer [`Graph`] with a plaintext
+//!   reference evaluator; [`Server::compile`] turns it into an encrypted
+//!   circuit — slot layouts, rotation keys, depth, scales, CKKS parameters
+//!   at 128-bit security and a checked plan, reported before anything runs
+//!   ([`CompileReport`]; see [`compile`]).
+//! * The fixed circuits below ([`Server::logistic`], [`Server::mlp`]) for
+//!   models trained in [`crate::model`] or loaded from JSON.
+//!
+//! Both speak the same messages, and one [`Client`] serves every server.
+//!
+//! ```no_run
+//! use ml_he::inference::{onnx, Client, CompileOptions, Server};
+//!
+//! # fn main() -> Result<(), ml_he::Error> {
+//! let graph = onnx::import_file("data/models/mnist_cnn_tenseal.onnx")?;
+//! # let calibration_images: Vec<Vec<f64>> = vec![vec![0.5; 784]];
+//! # let image = vec![0.5; 784];
+//! let server = Server::compile(&graph, &calibration_images, &CompileOptions::default())?;
+//! println!("{}", server.report().expect("compiled"));
+//! let mut client = Client::new(server.setup())?;
+//! let keys = server.read_keys(&client.evaluation_keys()?.to_bytes())?;
+//! let response = server.evaluate_bytes(&keys, &client.encrypt(&image)?.to_bytes())?;
+//! let logits = client.decrypt_bytes(&response)?.remove(0);
+//! # let _ = logits;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Roles and messages
 //!
 //! ```text
