@@ -1160,6 +1160,49 @@ fn ml_insecure() {
 }
 
 #[test]
+fn ml_too_deep() {
+    // a 4-wide dense layer followed by 40 squares (values stay in [0, 1]):
+    // depth 41 needs more than 881 bits even at a 2^20 scale
+    use ml_he::inference::graph::{Graph, Node, Op};
+    let mut nodes = vec![Node {
+        name: "dense".into(),
+        op: Op::Dense {
+            weights: vec![0.25; 16],
+            bias: vec![0.0; 4],
+        },
+        inputs: vec![0],
+        shape: vec![4],
+    }];
+    for i in 0..40 {
+        nodes.push(Node {
+            name: format!("square{i}"),
+            op: Op::Square,
+            inputs: vec![i + 1],
+            shape: vec![4],
+        });
+    }
+    let graph = Graph {
+        input_shape: vec![4],
+        output: nodes.len(),
+        nodes,
+    };
+    let options = ml_he::inference::CompileOptions {
+        min_scale_bits: 20,
+        ..Default::default()
+    };
+    let r = ml_he::inference::Server::compile(&graph, &[vec![0.5; 4]], &options);
+    match r {
+        Err(ml_he::Error::TooDeep { layer, depth, bits, max_bits }) => {
+            assert_eq!(depth, 41);
+            assert!(bits > max_bits && max_bits == 881);
+            // 881 bits at 20 bits per level: the chain ends around level 40
+            assert!(layer.starts_with("square3"), "{layer}");
+        }
+        other => panic!("expected TooDeep, got {other:?}"),
+    }
+}
+
+#[test]
 fn ml_plan_overflow() {
     // logits up to 3·100 at inputs in [−1, 1]; the logit (scale 2^40 on a
     // 50-bit prime) holds < 2^8

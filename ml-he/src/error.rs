@@ -116,6 +116,23 @@ pub enum Error {
     /// explicit insecure opt-in.
     #[error("insecure setting: {0}")]
     Insecure(String),
+    /// A graph deeper than the largest ring's chain can hold at 128-bit
+    /// security (until bootstrapping exists): `layer` is where the chain
+    /// runs out.
+    #[error(
+        "the circuit is too deep at {layer}: depth {depth} needs about {bits} bits of modulus, \
+         128-bit security allows {max_bits} (ring degree 32768)"
+    )]
+    TooDeep {
+        /// The graph node (or merged linear block) where the chain runs out.
+        layer: String,
+        /// The circuit's multiplicative depth.
+        depth: usize,
+        /// Bits of `Q·P` the circuit needs up to that node.
+        bits: u32,
+        /// The most 128-bit security allows (ring degree 32768).
+        max_bits: u32,
+    },
     /// A circuit whose scale and level plan cannot hold the values the
     /// model's weights and the input bound allow: at stage `layer`, values
     /// up to `bound` (in absolute value, partial sums included) times the

@@ -383,6 +383,10 @@ impl Server {
                     let mut q_bits = vec![b; base_count as usize];
                     q_bits.extend(std::iter::repeat_n(s as u32, depth));
                     let p_bits = vec![b.max(s as u32)];
+                    let total: u32 = q_bits.iter().chain(&p_bits).sum();
+                    if total > max_log_q(degree) {
+                        continue;
+                    }
                     let Ok(params) = Parameters::builder()
                         .degree(degree)
                         .q_bits(&q_bits)
@@ -414,12 +418,42 @@ impl Server {
             }
             degree *= 2;
         }
+        // Too deep for the largest ring: name the step where the chain runs
+        // out (the smallest scale, one output prime, a special prime).
+        let budget = f64::from(max_log_q(MAX_DEGREE));
+        let s_min = f64::from(options.min_scale_bits);
+        let mut used =
+            2.0 * (s_min + f64::from(MIN_OUTPUT_SCALE_BITS)) + f64::from(need.max(0) as u32);
+        for st in &steps {
+            used += s_min * step_depth(st) as f64;
+            if used > budget {
+                return Err(Error::TooDeep {
+                    layer: step_name(st),
+                    depth,
+                    bits: used.ceil() as u32,
+                    max_bits: budget as u32,
+                });
+            }
+        }
         Err(last_err.unwrap_or_else(|| Error::Shape("no ring degree fits the circuit".into())))
     }
 
     /// The compiler's report (compiled graphs only).
     pub fn report(&self) -> Option<&CompileReport> {
         self.report.as_ref()
+    }
+}
+
+/// The largest `log2 Q·P` 128-bit security allows at ring degree `n` with a
+/// ternary secret (HomomorphicEncryption.org table).
+fn max_log_q(n: usize) -> u32 {
+    match n {
+        1024 => 27,
+        2048 => 54,
+        4096 => 109,
+        8192 => 218,
+        16384 => 438,
+        _ => 881,
     }
 }
 
