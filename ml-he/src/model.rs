@@ -219,6 +219,25 @@ impl LogisticRegression {
         Ok(dot(&self.weights, x) + self.bias)
     }
 
+    /// The model as a layer graph (one dense node returning the logit), for
+    /// [`crate::inference::Server::compile`].
+    pub fn to_graph(&self) -> crate::inference::Graph {
+        use crate::inference::graph::{Graph, Node, Op};
+        Graph {
+            input_shape: vec![self.weights.len()],
+            nodes: vec![Node {
+                name: "logit".into(),
+                op: Op::Dense {
+                    weights: self.weights.clone(),
+                    bias: vec![self.bias],
+                },
+                inputs: vec![0],
+                shape: vec![1],
+            }],
+            output: 1,
+        }
+    }
+
     /// `σ(w·x + b)`.
     pub fn predict_proba(&self, x: &[f64]) -> Result<f64> {
         Ok(sigmoid(self.logit(x)?))
@@ -591,6 +610,35 @@ impl Mlp {
             .zip(&self.b1)
             .map(|(r, b)| dot(r, x) + b)
             .collect())
+    }
+
+    /// The model as a layer graph (dense, the activation polynomial, dense),
+    /// for [`crate::inference::Server::compile`].
+    pub fn to_graph(&self) -> crate::inference::Graph {
+        use crate::inference::graph::{Graph, Node, Op};
+        let dense = |name: &str, w: &[Vec<f64>], b: &[f64], input: usize| Node {
+            name: name.into(),
+            op: Op::Dense {
+                weights: w.iter().flatten().copied().collect(),
+                bias: b.to_vec(),
+            },
+            inputs: vec![input],
+            shape: vec![b.len()],
+        };
+        Graph {
+            input_shape: vec![self.n_inputs()],
+            nodes: vec![
+                dense("layer1", &self.w1, &self.b1, 0),
+                Node {
+                    name: "activation".into(),
+                    op: Op::Polynomial(self.activation.coefficients()),
+                    inputs: vec![1],
+                    shape: vec![self.b1.len()],
+                },
+                dense("layer2", &self.w2, &self.b2, 2),
+            ],
+            output: 3,
+        }
     }
 
     /// The logits.

@@ -300,3 +300,40 @@ fn bad_inputs_get_specific_errors() {
 fn cal_or(_: &ml_he::inference::Graph) -> Vec<Vec<f64>> {
     mnist(50).0
 }
+
+#[test]
+fn fixed_circuit_models_compile_as_graphs() {
+    // the models of the fixed circuits (trained here) as layer graphs: the
+    // compiled circuit returns what the fixed one returns
+    use ml_he::data;
+    use ml_he::model::{Activation, LogisticConfig, LogisticRegression, Mlp, MlpConfig};
+    let bc = data::breast_cancer_split(0).unwrap();
+    let lr = LogisticRegression::fit(&bc.train, &LogisticConfig::default()).unwrap();
+    let graph = lr.to_graph();
+    let server = Server::compile(&graph, &bc.train.x, &CompileOptions::default()).unwrap();
+    let xs = &bc.test.x[..8];
+    let (agree, worst) = run(&server, &graph, xs);
+    assert_eq!(agree, 1.0);
+    assert!(worst < 1e-3, "{worst}");
+    for x in xs {
+        assert!((graph.eval(x).unwrap()[0] - lr.logit(x).unwrap()).abs() < 1e-12);
+    }
+    let dg = data::digits_split(0).unwrap();
+    let mlp = Mlp::fit(&dg.train, Activation::Square, &MlpConfig::default()).unwrap();
+    let graph = mlp.to_graph();
+    for packing in [Packing::PerSample, Packing::Batch] {
+        let options = CompileOptions {
+            packing,
+            ..CompileOptions::default()
+        };
+        let server = Server::compile(&graph, &dg.train.x, &options).unwrap();
+        let xs = &dg.test.x[..64];
+        let (agree, worst) = run(&server, &graph, xs);
+        assert_eq!(agree, 1.0, "{packing:?}");
+        assert!(worst < 1e-2, "{packing:?}: {worst}");
+        for x in xs {
+            let (g, m) = (graph.eval(x).unwrap(), mlp.logits(x).unwrap());
+            assert!(g.iter().zip(&m).all(|(a, b)| (a - b).abs() < 1e-9));
+        }
+    }
+}
