@@ -27,11 +27,9 @@
 //! that round (no update, the reason logged and sent to the coordinator) and
 //! stays in the session.
 //!
-//! The `.npy` reader and writer ([`read_npy`], [`write_npy`]) are written
-//! here (about 500 formatted lines, no dependency) rather than taken from a crate: the
-//! maintained ones (`npyz`, `ndarray-npy`) bring a Python-literal parser or
-//! `ndarray` for what is a fixed 10-byte preamble, a small dict and raw
-//! little-endian floats.
+//! The `.npy` format itself is [`ml_he::npy`], the workspace's one reader
+//! and writer; [`read_npy`] and [`write_npy`] here add files, rows and the
+//! rule that an update is float64 or float32.
 
 use std::fmt;
 use std::fs::File;
@@ -289,7 +287,7 @@ impl Input {
             Kind::File(p, f) => {
                 let shape = match f {
                     Format::Npy => {
-                        NpyHeader::open(p).map(|(h, _)| (h.rows(), h.cols().unwrap_or(0)))
+                        open_npy(p).map(|(h, _)| (npy_rows(&h), npy_cols(&h).unwrap_or(0)))
                     }
                     Format::Csv => csv_rows(p).map(|(rows, _)| {
                         (rows.len() as u64, rows.first().map_or(0, |r| r.1.len()))
@@ -380,388 +378,66 @@ pub fn check_update(x: &[f64], len: usize, max_abs: f64) -> std::result::Result<
 }
 
 // ---------------------------------------------------------------- .npy
+//
+// The format (header, element types, writer) is `ml_he::npy`, the one
+// reader of the workspace; here: files, rows, and the party's rule that an
+// update is float64 or float32.
 
-const NPY_MAGIC: &[u8; 6] = b"\x93NUMPY";
-/// Headers longer than this are refused (numpy itself refuses beyond
-/// 10,000 bytes unless told otherwise).
-const MAX_HEADER: usize = 10_000;
+use ml_he::npy::{self, Dtype, Header as NpyHeader};
 
-/// The element type of a `.npy` array this reader accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dtype {
-    /// `<f8`.
-    F64,
-    /// `<f4`.
-    F32,
-}
+/// The element types a party's update may have.
+const UPDATE_DTYPES: [Dtype; 2] = [Dtype::F64, Dtype::F32];
 
-impl Dtype {
-    fn size(self) -> usize {
-        match self {
-            Self::F64 => 8,
-            Self::F32 => 4,
-        }
+fn npy_err(path: &Path, e: ml_he::Error) -> Error {
+    match e {
+        ml_he::Error::Data(r) | ml_he::Error::Shape(r) => input_err(path, r),
+        e => input_err(path, e.to_string()),
     }
 }
 
-/// A parsed `.npy` header.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NpyHeader {
-    /// Format version (major, minor).
-    pub version: (u8, u8),
-    /// Element type.
-    pub dtype: Dtype,
-    /// Shape (C order).
-    pub shape: Vec<usize>,
-    /// Offset of the data in the file.
-    pub data_offset: u64,
-}
-
-impl NpyHeader {
-    /// Rounds held: 1 for a 1-D array, the rows of a 2-D one.
-    fn rows(&self) -> u64 {
-        match self.shape.as_slice() {
-            [_] => 1,
-            [r, _] => *r as u64,
-            _ => 0,
-        }
-    }
-
-    /// Values per round.
-    fn cols(&self) -> Option<usize> {
-        match self.shape.as_slice() {
-            [c] | [_, c] => Some(*c),
-            _ => None,
-        }
-    }
-
-    fn shape_str(&self) -> String {
-        match self.shape.as_slice() {
-            [a] => format!("({a},)"),
-            s => format!(
-                "({})",
-                s.iter()
-                    .map(|x| x.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-
-    /// Parses the header at the start of `b` (which must hold at least the
-    /// whole header); `what` names the file in errors.
-    fn parse(b: &[u8]) -> std::result::Result<Self, String> {
-        if b.len() < 10 || &b[..6] != NPY_MAGIC {
-            return Err("not a .npy file (no \\x93NUMPY magic)".into());
-        }
-        let version = (b[6], b[7]);
-        let (hlen, start) = match version {
-            (1, 0) => (u16::from_le_bytes([b[8], b[9]]) as usize, 10),
-            (2, 0) | (3, 0) => {
-                if b.len() < 12 {
-                    return Err("truncated header".into());
-                }
-                (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12)
-            }
-            (a, c) => {
-                return Err(format!(
-                    ".npy format version {a}.{c} (1.0, 2.0 and 3.0 are read)"
-                ))
-            }
-        };
-        if hlen > MAX_HEADER {
-            return Err(format!("header of {hlen} bytes (at most {MAX_HEADER})"));
-        }
-        let raw = b
-            .get(start..start + hlen)
-            .ok_or_else(|| "truncated header".to_string())?;
-        let text: String = if version.0 == 3 {
-            std::str::from_utf8(raw)
-                .map_err(|_| "header is not UTF-8".to_string())?
-                .to_string()
-        } else {
-            raw.iter().map(|&c| c as char).collect() // latin-1
-        };
-        if !text.ends_with('\n') {
-            return Err("header does not end with a newline".into());
-        }
-        let dict = parse_dict(&text)?;
-        let mut descr = None;
-        let mut fortran = None;
-        let mut shape = None;
-        for (k, v) in dict {
-            let slot_taken = match k.as_str() {
-                "descr" => descr.replace(v).is_some(),
-                "fortran_order" => fortran.replace(v).is_some(),
-                "shape" => shape.replace(v).is_some(),
-                other => return Err(format!("unexpected header key {other:?}")),
-            };
-            if slot_taken {
-                return Err(format!("header key {k:?} twice"));
-            }
-        }
-        let dtype = match descr {
-            Some(Value::Str(d)) => match d.as_str() {
-                "<f8" => Dtype::F64,
-                "<f4" => Dtype::F32,
-                ">f8" | ">f4" => {
-                    return Err(format!(
-                        "big-endian dtype {d:?}; save little-endian float64 (a.astype('<f8'))"
-                    ))
-                }
-                _ => {
-                    return Err(format!(
-                        "dtype {d:?} ({}); float64 ('<f8') or float32 ('<f4') is needed",
-                        dtype_name(&d)
-                    ))
-                }
-            },
-            Some(Value::List) => {
-                return Err("a structured dtype; a plain float64 or float32 array is needed".into())
-            }
-            Some(_) => return Err("descr is not a string".into()),
-            None => return Err("header has no 'descr'".into()),
-        };
-        match fortran {
-            Some(Value::Bool(false)) => {}
-            Some(Value::Bool(true)) => {
-                return Err("Fortran-order array; save a C-order one (np.ascontiguousarray)".into())
-            }
-            Some(_) => return Err("fortran_order is not True or False".into()),
-            None => return Err("header has no 'fortran_order'".into()),
-        }
-        let shape = match shape {
-            Some(Value::Tuple(s)) => s,
-            Some(_) => return Err("shape is not a tuple".into()),
-            None => return Err("header has no 'shape'".into()),
-        };
-        Ok(Self {
-            version,
-            dtype,
-            shape,
-            data_offset: (start + hlen) as u64,
-        })
-    }
-
-    /// Reads and parses the header of `path` and checks the file's size
-    /// against it; the file is left open at the data.
-    fn open(path: &Path) -> Result<(Self, File)> {
-        let mut f = File::open(path).map_err(|e| input_err(path, e.to_string()))?;
-        let size = f
-            .metadata()
-            .map_err(|e| input_err(path, e.to_string()))?
-            .len();
-        let mut head = Vec::new();
-        (&mut f)
-            .take(12 + MAX_HEADER as u64)
-            .read_to_end(&mut head)
-            .map_err(|e| input_err(path, e.to_string()))?;
-        let h = Self::parse(&head).map_err(|r| input_err(path, r))?;
-        let n = h
-            .shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .and_then(|n| n.checked_mul(h.dtype.size()))
-            .ok_or_else(|| input_err(path, format!("shape {} overflows", h.shape_str())))?;
-        let have = size.saturating_sub(h.data_offset);
-        if have != n as u64 {
-            return Err(input_err(
-                path,
-                format!(
-                    "{have} data bytes, shape {} of {:?} needs {n} ({})",
-                    h.shape_str(),
-                    h.dtype,
-                    if have < n as u64 {
-                        "truncated"
-                    } else {
-                        "trailing bytes"
-                    }
-                ),
-            ));
-        }
-        f.seek(SeekFrom::Start(h.data_offset))
-            .map_err(|e| input_err(path, e.to_string()))?;
-        Ok((h, f))
+/// Rounds held by an array: 1 for a 1-D array, the rows of a 2-D one.
+fn npy_rows(h: &NpyHeader) -> u64 {
+    match h.shape.as_slice() {
+        [_] => 1,
+        [r, _] => *r as u64,
+        _ => 0,
     }
 }
 
-fn dtype_name(d: &str) -> &'static str {
-    let t = d.trim_start_matches(['<', '>', '|', '=']);
-    match t {
-        "i1" | "i2" | "i4" | "i8" => "signed integers",
-        "u1" | "u2" | "u4" | "u8" => "unsigned integers",
-        "b1" => "booleans",
-        "f2" => "float16",
-        "f16" | "f12" => "long double",
-        "c8" | "c16" | "c32" => "complex numbers",
-        "O" => "Python objects",
-        _ if t.starts_with('U') || t.starts_with('S') => "strings",
-        _ => "unsupported",
+/// Values per round.
+fn npy_cols(h: &NpyHeader) -> Option<usize> {
+    match h.shape.as_slice() {
+        [c] | [_, c] => Some(*c),
+        _ => None,
     }
 }
 
-enum Value {
-    Str(String),
-    Bool(bool),
-    Tuple(Vec<usize>),
-    List,
+/// Reads and parses the header of `path` (float64 or float32) and checks
+/// the file's size against it; the file is left open at the data.
+fn open_npy(path: &Path) -> Result<(NpyHeader, File)> {
+    let mut f = File::open(path).map_err(|e| input_err(path, e.to_string()))?;
+    let size = f
+        .metadata()
+        .map_err(|e| input_err(path, e.to_string()))?
+        .len();
+    let mut head = Vec::new();
+    (&mut f)
+        .take(12 + npy::MAX_HEADER as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| input_err(path, e.to_string()))?;
+    let h = NpyHeader::parse_accepting(&head, &UPDATE_DTYPES).map_err(|e| npy_err(path, e))?;
+    h.check_data_len(size.saturating_sub(h.data_offset as u64))
+        .map_err(|e| npy_err(path, e))?;
+    f.seek(SeekFrom::Start(h.data_offset as u64))
+        .map_err(|e| input_err(path, e.to_string()))?;
+    Ok((h, f))
 }
 
-/// The header dict: `{'key': value, …}` with string keys and values that
-/// are strings, `True`/`False` or tuples of integers (a Python literal, as
-/// numpy writes it), then spaces and the newline.
-fn parse_dict(s: &str) -> std::result::Result<Vec<(String, Value)>, String> {
-    let mut p = Lexer {
-        s: s.as_bytes(),
-        i: 0,
-    };
-    p.expect(b'{')?;
-    let mut out = Vec::new();
-    loop {
-        p.ws();
-        if p.eat(b'}') {
-            break;
-        }
-        let key = p.string()?;
-        p.ws();
-        p.expect(b':')?;
-        p.ws();
-        let v = p.value()?;
-        out.push((key, v));
-        p.ws();
-        if p.eat(b',') {
-            continue;
-        }
-        p.ws();
-        p.expect(b'}')?;
-        break;
-    }
-    if !s[p.i..].bytes().all(|c| c == b' ' || c == b'\n') {
-        return Err("header: text after the dict".into());
-    }
-    Ok(out)
-}
-
-struct Lexer<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Lexer<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n') {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        if self.s.get(self.i) == Some(&c) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: u8) -> std::result::Result<(), String> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(format!(
-                "header: expected {:?} at byte {}",
-                c as char, self.i
-            ))
-        }
-    }
-
-    fn string(&mut self) -> std::result::Result<String, String> {
-        let q = match self.s.get(self.i) {
-            Some(&q @ (b'\'' | b'"')) => q,
-            _ => return Err(format!("header: expected a string at byte {}", self.i)),
-        };
-        self.i += 1;
-        let start = self.i;
-        while self.i < self.s.len() && self.s[self.i] != q {
-            if self.s[self.i] == b'\\' {
-                return Err("header: escapes in strings are not supported".into());
-            }
-            self.i += 1;
-        }
-        if self.i >= self.s.len() {
-            return Err("header: unterminated string".into());
-        }
-        let v = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
-        self.i += 1;
-        Ok(v)
-    }
-
-    fn value(&mut self) -> std::result::Result<Value, String> {
-        match self.s.get(self.i) {
-            Some(b'\'' | b'"') => Ok(Value::Str(self.string()?)),
-            Some(b'[') => {
-                // a structured dtype: skipped (and refused by the caller)
-                let mut depth = 0usize;
-                while let Some(&c) = self.s.get(self.i) {
-                    match c {
-                        b'\'' | b'"' => {
-                            self.string()?;
-                            continue;
-                        }
-                        b'[' | b'(' => depth += 1,
-                        b']' | b')' => depth = depth.saturating_sub(1),
-                        _ => {}
-                    }
-                    self.i += 1;
-                    if depth == 0 {
-                        return Ok(Value::List);
-                    }
-                }
-                Err("header: unterminated list".into())
-            }
-            Some(b'(') => {
-                self.i += 1;
-                let mut dims = Vec::new();
-                loop {
-                    self.ws();
-                    if self.eat(b')') {
-                        break;
-                    }
-                    let start = self.i;
-                    while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
-                        self.i += 1;
-                    }
-                    let d = std::str::from_utf8(&self.s[start..self.i])
-                        .ok()
-                        .and_then(|t| t.parse::<usize>().ok())
-                        .ok_or_else(|| format!("header: bad dimension at byte {start}"))?;
-                    dims.push(d);
-                    self.ws();
-                    if self.eat(b',') {
-                        continue;
-                    }
-                    self.expect(b')')?;
-                    break;
-                }
-                Ok(Value::Tuple(dims))
-            }
-            _ => {
-                for (word, v) in [("True", true), ("False", false)] {
-                    if self.s[self.i..].starts_with(word.as_bytes()) {
-                        self.i += word.len();
-                        return Ok(Value::Bool(v));
-                    }
-                }
-                Err(format!("header: unexpected value at byte {}", self.i))
-            }
-        }
-    }
-}
-
-/// Reads a whole `.npy` file: its shape and its values as `f64` (float32
-/// values are widened exactly).
+/// Reads a whole `.npy` file of float64 or float32: its shape and its
+/// values as `f64` (float32 values are widened exactly).
 pub fn read_npy(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
-    let (h, mut f) = NpyHeader::open(path)?;
-    let n = h.shape.iter().product::<usize>();
+    let (h, mut f) = open_npy(path)?;
+    let n = h.numel().unwrap_or(0);
     let x = read_values(&mut f, h.dtype, n).map_err(|e| input_err(path, e.to_string()))?;
     Ok((h.shape, x))
 }
@@ -769,22 +445,13 @@ pub fn read_npy(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
 fn read_values(f: &mut File, dtype: Dtype, n: usize) -> std::io::Result<Vec<f64>> {
     let mut b = vec![0u8; n * dtype.size()];
     f.read_exact(&mut b)?;
-    Ok(match dtype {
-        Dtype::F64 => b
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect(),
-        Dtype::F32 => b
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
-            .collect(),
-    })
+    Ok(dtype.decode(&b))
 }
 
 /// Row `round` of a `.npy` file (a 1-D array is row 0). With `single`, the
 /// file must hold exactly one row (a per-round file of a directory).
 fn npy_row(path: &Path, round: u64, single: bool) -> Result<Vec<f64>> {
-    let (h, mut f) = NpyHeader::open(path)?;
+    let (h, mut f) = open_npy(path)?;
     let cols = match h.shape.as_slice() {
         [c] => *c,
         [1, c] => *c,
@@ -815,11 +482,11 @@ fn npy_row(path: &Path, round: u64, single: bool) -> Result<Vec<f64>> {
             ))
         }
     };
-    if round >= h.rows() {
+    if round >= npy_rows(&h) {
         let what = if h.shape.len() == 1 {
             "a 1-D array, round 0's update only".to_string()
         } else {
-            format!("{} round(s)", h.rows())
+            format!("{} round(s)", npy_rows(&h))
         };
         return Err(input_err(
             path,
@@ -829,49 +496,16 @@ fn npy_row(path: &Path, round: u64, single: bool) -> Result<Vec<f64>> {
             ),
         ));
     }
-    let off = h.data_offset + round * (cols * h.dtype.size()) as u64;
+    let off = h.data_offset as u64 + round * (cols * h.dtype.size()) as u64;
     f.seek(SeekFrom::Start(off))
         .map_err(|e| input_err(path, e.to_string()))?;
     read_values(&mut f, h.dtype, cols).map_err(|e| input_err(path, e.to_string()))
 }
 
 /// The bytes of a `.npy` file (format 1.0, little-endian float64, C order)
-/// of `shape` holding `data`.
+/// of `shape` holding `data` ([`ml_he::npy::write_npy`]).
 pub fn npy_bytes(shape: &[usize], data: &[f64]) -> Result<Vec<u8>> {
-    if shape.iter().product::<usize>() != data.len() {
-        return Err(Error::config(format!(
-            "shape {shape:?} does not hold {} values",
-            data.len()
-        )));
-    }
-    let dims = match shape {
-        [a] => format!("({a},)"),
-        s => format!(
-            "({})",
-            s.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {dims}, }}");
-    // magic (6) + version (2) + length (2) + header, padded to 64 with a
-    // final newline
-    let total = (10 + header.len() + 1).div_ceil(64) * 64;
-    while 10 + header.len() + 1 < total {
-        header.push(' ');
-    }
-    header.push('\n');
-    let hlen = u16::try_from(header.len()).map_err(|_| Error::config("npy header too long"))?;
-    let mut out = Vec::with_capacity(total + 8 * data.len());
-    out.extend_from_slice(NPY_MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(&hlen.to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    Ok(out)
+    npy::write_npy(shape, data).map_err(|e| Error::config(e.to_string()))
 }
 
 /// Writes a `.npy` file (format 1.0, little-endian float64, C order).
@@ -990,7 +624,7 @@ mod tests {
             h.push(' ');
         }
         h.push('\n');
-        let mut out = NPY_MAGIC.to_vec();
+        let mut out = npy::MAGIC.to_vec();
         out.extend_from_slice(&[version.0, version.1]);
         if version.0 == 1 {
             out.extend_from_slice(&(h.len() as u16).to_le_bytes());
