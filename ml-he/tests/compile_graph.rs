@@ -2,6 +2,8 @@
 //! encrypted outputs against the graph's plaintext reference evaluator
 //! (itself checked against onnxruntime in `onnx_import.rs`).
 
+#![allow(clippy::unwrap_used)]
+
 use ml_he::inference::{onnx, Client, CompileOptions, InputPolicy, Packing, Server};
 use ml_he::{npy, Error};
 use rand::SeedableRng;

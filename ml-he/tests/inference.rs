@@ -739,7 +739,7 @@ fn models_that_could_overflow_are_refused_at_setup() {
         // square: |logits| up to 3·(3 + 0.1)²·w2·2 at inputs in [−1, 1]
         let (layer, level, bound, capacity) =
             plan_overflow(Server::mlp(&mlp(1.0, 1e4, Activation::Square), packing));
-        assert_eq!((layer, level), ("layer 2 (logits)", 0));
+        assert_eq!((layer.as_str(), level), ("layer 2 (logits)", 0));
         assert!(
             (bound - 2.0 * 1e4 * 3.1 * 3.1).abs() < 1e-6 * bound,
             "{bound}"
@@ -755,14 +755,14 @@ fn models_that_could_overflow_are_refused_at_setup() {
         // a square whose hidden values alone exceed level 0 at 2^22
         let (layer, level, _, _) =
             plan_overflow(Server::mlp(&mlp(1e6, 1e-12, Activation::Square), packing));
-        assert_eq!((layer, level), ("activation (square)", 0));
+        assert_eq!((layer.as_str(), level), ("activation (square)", 0));
         // logistic regression: logits at 2^40 hold < 2^8
         let lr = LogisticRegression {
             weights: vec![100.0, -100.0, 100.0],
             bias: 0.0,
         };
         let (layer, level, bound, _) = plan_overflow(Server::logistic(&lr, packing));
-        assert_eq!((layer, level, bound), ("logit", 0, 300.0));
+        assert_eq!((layer.as_str(), level, bound), ("logit", 0, 300.0));
         // a bound the server asks for and the plan cannot hold
         let ok = mlp(0.5, 0.5, Activation::Square);
         let derived = Server::mlp(&ok, packing).unwrap().plan().max_abs_input;

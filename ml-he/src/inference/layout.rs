@@ -80,7 +80,7 @@ impl SparsePlan {
     /// `slots` slots and gathers the coefficients by rotation.
     pub fn new(rows: &SparseRows, input: &Layout, slots: usize) -> Result<Self> {
         let period = input.period;
-        if period == 0 || slots % period != 0 || rows.len() > slots {
+        if period == 0 || !slots.is_multiple_of(period) || rows.len() > slots {
             return Err(Error::Shape(format!(
                 "{} outputs (input period {period}) do not fit {slots} slots",
                 rows.len()
@@ -356,6 +356,7 @@ pub(crate) fn diagonals_cost(rows: &SparseRows, input: &Layout) -> (usize, usize
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
