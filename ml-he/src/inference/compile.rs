@@ -1,7 +1,7 @@
 //! The compiler: a layer [`Graph`] becomes an encrypted CKKS circuit with
 //! its parameters, slot layouts, rotation set and a checked scale and level
 //! plan; [`Server::compile`] returns a server that speaks the same messages
-//! as the logistic and MLP servers ([`PublicSetup`], [`EvaluationKeys`],
+//! as the logistic and MLP servers ([`PublicSetup`], [`EvaluationKeys`](super::EvaluationKeys),
 //! [`Query`](super::Query), [`Response`](super::Response)), so the same
 //! [`Client`](super::Client) runs every compiled model.
 //!
@@ -23,7 +23,7 @@
 //! The client tiles the sample with the power-of-two period above its size.
 //! Each linear block picks the cheaper of the diagonal method over the
 //! input's period and sparse rotations with placed outputs
-//! ([`layout`](super::layout)), by plaintext products plus 8× the
+//! (module `layout`), by plaintext products plus 8× the
 //! rotations; the last linear block always uses the diagonal method, so the
 //! outputs the client reads are in slots `0..k`. [`Packing::Batch`] puts
 //! one sample per slot and one ciphertext per tensor element: linear blocks

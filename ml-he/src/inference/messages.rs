@@ -38,7 +38,7 @@ pub enum ModelShape {
         /// Number of outputs.
         outputs: usize,
     },
-    /// A compiled layer graph ([`Server::compile`]): returns its output
+    /// A compiled layer graph ([`Server::compile`](super::Server::compile)): returns its output
     /// tensor, flat.
     Graph {
         /// Input elements.
@@ -143,7 +143,7 @@ pub struct PublicSetup {
     /// Inputs larger than this in absolute value are refused by the client
     /// ([`Error::OutOfRange`]). The server's plan check guarantees that for
     /// inputs within it no value of the circuit can wrap around its
-    /// modulus ([`CircuitPlan`]); it is derived from the model's weights
+    /// modulus ([`CircuitPlan`](super::CircuitPlan)); it is derived from the model's weights
     /// unless the server asked for a bound.
     pub max_abs_input: f64,
     /// Per-sample packing: the outputs of the sample are in slots
