@@ -60,7 +60,7 @@ fn from_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &'static str) -> Re
         postcard::take_from_bytes::<u16>(bytes).map_err(|_| Error::Malformed { what })?;
     check_version(version)?;
     match postcard::take_from_bytes(bytes) {
-        Ok((v, rest)) if rest.is_empty() => Ok(v),
+        Ok((v, [])) => Ok(v),
         _ => Err(Error::Malformed { what }),
     }
 }

@@ -163,7 +163,7 @@ mod words {
     }
 
     fn from_le(bytes: &[u8]) -> Option<Vec<u64>> {
-        if bytes.len() % 8 != 0 {
+        if !bytes.len().is_multiple_of(8) {
             return None;
         }
         Some(
