@@ -1192,7 +1192,12 @@ fn ml_too_deep() {
     };
     let r = ml_he::inference::Server::compile(&graph, &[vec![0.5; 4]], &options);
     match r {
-        Err(ml_he::Error::TooDeep { layer, depth, bits, max_bits }) => {
+        Err(ml_he::Error::TooDeep {
+            layer,
+            depth,
+            bits,
+            max_bits,
+        }) => {
             assert_eq!(depth, 41);
             assert!(bits > max_bits && max_bits == 881);
             // 881 bits at 20 bits per level: the chain ends around level 40
