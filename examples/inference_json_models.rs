@@ -18,7 +18,7 @@
 //! Weights files: see the JSON schema in `ml_he::model` (scikit-learn
 //! `coef`/`intercept` and PyTorch-style `out × in` layers are accepted).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ml_he::data::{self, Dataset};
 use ml_he::inference::{Client, LogisticOutput, Packing, PublicSetup, Server};
