@@ -233,13 +233,17 @@ fn truncated_trailing_and_unknown_version() {
         pk.ciphertext_from_bytes(&long),
         Err(Error::Malformed { .. })
     ));
-    let mut v2 = bytes.clone();
-    v2[0] = 2; // version tag (u16 little endian) comes first
+    let mut v3 = bytes.clone();
+    assert_eq!(
+        v3[0], 2,
+        "the version (a postcard varint, one byte below 128) comes first"
+    );
+    v3[0] = 3;
     assert!(matches!(
-        pk.ciphertext_from_bytes(&v2),
+        pk.ciphertext_from_bytes(&v3),
         Err(Error::UnknownVersion {
-            found: 2,
-            expected: 1
+            found: 3,
+            expected: 2
         })
     ));
 
@@ -248,8 +252,9 @@ fn truncated_trailing_and_unknown_version() {
         PublicKey::from_bytes(&pkb[..pkb.len() - 3]),
         Err(Error::Malformed { .. })
     ));
-    let mut v = pkb.clone();
-    v[1] = 1;
+    // version 257: a two-byte varint in place of the one-byte version 2
+    let mut v = vec![0x81, 0x02];
+    v.extend_from_slice(&pkb[1..]);
     assert!(matches!(
         PublicKey::from_bytes(&v),
         Err(Error::UnknownVersion { found: 257, .. })
@@ -321,8 +326,9 @@ fn insecure_and_invalid_keys() {
     // an insecure key whose opt-out flag is removed in transit is refused
     let pk_small = PublicKey::from_n_insecure(&p * &q).unwrap();
     let mut b = pk_small.to_bytes();
-    assert_eq!(b[2], 1);
-    b[2] = 0;
+    // version 2 (one varint byte), then the insecure flag
+    assert_eq!((b[0], b[1]), (2, 1));
+    b[1] = 0;
     assert!(matches!(
         PublicKey::from_bytes(&b),
         Err(Error::InsecureKeySize { bits: 1024 })
