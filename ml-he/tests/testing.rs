@@ -131,8 +131,30 @@ fn with_attempt(key: &TestingKey, request: &[u8], attempt: u32) -> Vec<u8> {
         .position(|w| w == key.id())
         .expect("key id in the header")
         + 32;
+    // the attempt is a postcard varint (LEB128): replace it whole
+    let len = request[at..]
+        .iter()
+        .position(|b| b & 0x80 == 0)
+        .expect("varint end")
+        + 1;
+    let mut varint = Vec::new();
+    let mut v = attempt;
+    loop {
+        let low = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            varint.push(low);
+            break;
+        }
+        varint.push(low | 0x80);
+    }
     let mut out = request.to_vec();
-    out[at..at + 4].copy_from_slice(&attempt.to_le_bytes());
+    // the header is framed by its length (u64, little endian)
+    let mut hl = [0u8; 8];
+    hl.copy_from_slice(&out[..8]);
+    let hl = u64::from_le_bytes(hl) + varint.len() as u64 - len as u64;
+    out[..8].copy_from_slice(&hl.to_le_bytes());
+    out.splice(at..at + len, varint);
     out
 }
 
@@ -462,9 +484,8 @@ fn attempts_beyond_the_cap_are_refused() {
     for attempt in [MAX_ATTEMPTS, u32::MAX] {
         let beyond = with_attempt(&key, &last, attempt);
         let refused = |e: &Error| matches!(e, Error::TooManyAttempts { attempt: a, max: 5, .. } if *a == attempt);
-        assert!(refused(
-            &parties[1].decryption_share(&beyond, &mut r).unwrap_err()
-        ));
+        let e = parties[1].decryption_share(&beyond, &mut r).unwrap_err();
+        assert!(refused(&e), "{e:?}");
         assert!(refused(&inspect_request(&key, &beyond).unwrap_err()));
         assert!(refused(&combine(&key, &beyond, &shares).unwrap_err()));
     }
