@@ -1,6 +1,6 @@
 //! Signed integers and fixed-point numbers.
 //!
-//! **Signed integers.** A signed `v` with `|v| <= max_int = (n - 1) / 3` maps
+//! **Signed integers.** A signed `v` with `|v| <= max_int = ⌊n / 3⌋ − 1` (python-paillier's bound) maps
 //! to `v mod n`. Decoding maps `[0, max_int]` to itself and
 //! `[n - max_int, n)` to negatives; anything in between is reported as
 //! [`Error::Overflow`] (as python-paillier does: the gap between the two

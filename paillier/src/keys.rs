@@ -239,7 +239,9 @@ impl PublicKey {
         }
         let nn = &n * &n;
         let mont_nn = Mont::new(&nn).ok_or(Error::InvalidKey { reason: "modulus" })?;
-        let max_int = (&n - 1u32) / 3u32;
+        // python-paillier's bound (`n // 3 - 1`), so that every value either
+        // library encrypts, the other decrypts.
+        let max_int = &n / 3u32 - 1u32;
         let fingerprint = fingerprint(&n);
         #[cfg(target_arch = "x86_64")]
         let x1 = if crate::ifma::available() {
@@ -276,7 +278,7 @@ impl PublicKey {
     }
 
     /// Largest magnitude of a signed value the encodings accept:
-    /// `(n - 1) / 3`. Values decrypting into `(max_int, n - max_int)` are
+    /// `n / 3 - 1`, python-paillier's `max_int`. Values decrypting into `(max_int, n - max_int)` are
     /// reported as [`Error::Overflow`].
     pub fn max_int(&self) -> &BigUint {
         &self.inner.max_int
