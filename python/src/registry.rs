@@ -20,7 +20,7 @@ pub struct Registry<T> {
 }
 
 impl<T: Clone> Registry<T> {
-    const fn new(kind: &'static str, hint: &'static str) -> Self {
+    pub const fn new(kind: &'static str, hint: &'static str) -> Self {
         Self {
             kind,
             hint,
