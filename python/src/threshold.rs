@@ -209,8 +209,8 @@ macro_rules! share_type {
         #[doc = $doc]
         #[pyclass(module = "hekit.threshold", frozen)]
         pub struct $ty {
-            inner: $inner,
-            params: Params,
+            pub(crate) inner: $inner,
+            pub(crate) params: Params,
         }
 
         #[pymethods]
@@ -352,8 +352,8 @@ pub struct RelinEphemeral {
 /// a private channel. Consumed by ``Party.receive_dealings``.
 #[pyclass(module = "hekit.threshold")]
 pub struct SecretShareMessage {
-    inner: Option<threshold::SecretShareMessage>,
-    params: Params,
+    pub(crate) inner: Option<threshold::SecretShareMessage>,
+    pub(crate) params: Params,
 }
 
 #[pymethods]
