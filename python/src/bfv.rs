@@ -429,6 +429,22 @@ bytes_object!(
             })
         }
 
+        /// Wraps collective Galois keys (``hekit.threshold``).
+        #[staticmethod]
+        fn from_rlwe(
+            params: &Parameters,
+            keys: Vec<PyRef<'_, crate::threshold::RlweGaloisKey>>,
+        ) -> Self {
+            let mut set = rlwe::keys::GaloisKeys::default();
+            for k in keys {
+                set.insert(k.inner.clone());
+            }
+            Self {
+                params: params.inner.clone(),
+                inner: bfv::GaloisKeys::from_rlwe(&params.inner, set),
+            }
+        }
+
         /// The keys ``Evaluator.sum_slots`` needs.
         #[staticmethod]
         fn for_slot_sum(py: Python<'_>, sk: &SecretKey) -> PyResult<Self> {
