@@ -186,7 +186,9 @@ impl Parameters {
         )
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduce<'py, (Bound<'py, PyBytes>, u64, u32)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> crate::Reduce<'py, (Bound<'py, PyBytes>, u64, u32)> {
         let p = &slf.get().inner;
         Ok((
             unpickler(slf.as_any())?,
@@ -673,7 +675,11 @@ impl Encoder {
     }
 
     #[classmethod]
-    fn _from_pickle(_cls: &Bound<'_, PyType>, py: Python<'_>, fingerprint: &[u8]) -> PyResult<Self> {
+    fn _from_pickle(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        fingerprint: &[u8],
+    ) -> PyResult<Self> {
         let p = Parameters {
             inner: registry::BFV.get(fingerprint)?,
         };

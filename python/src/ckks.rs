@@ -34,11 +34,11 @@ pub(crate) fn unpickler<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyA
 #[pyclass(module = "hekit.ckks", eq, eq_int, frozen, from_py_object)]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
-    /// N = 8192 (4096 slots), Q = [46, 40, 40, 40], P = [50], scale 2^40, depth 3.
+    /// N = 8192 (4096 slots), Q = `[46, 40, 40, 40]`, P = `[50]`, scale 2^40, depth 3.
     N8192,
-    /// N = 16384 (8192 slots), Q = [50, 40 × 7], P = [50, 50], scale 2^40, depth 7.
+    /// N = 16384 (8192 slots), Q = `[50, 40 × 7]`, P = `[50, 50]`, scale 2^40, depth 7.
     N16384,
-    /// N = 32768 (16384 slots), Q = [50, 40 × 18], P = [50, 50], scale 2^40, depth 18.
+    /// N = 32768 (16384 slots), Q = `[50, 40 × 18]`, P = `[50, 50]`, scale 2^40, depth 18.
     N32768,
 }
 

@@ -37,9 +37,9 @@ fn model_bytes(model: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
             return Ok(b);
         }
     }
-    let path: std::path::PathBuf = model.extract().map_err(|_| {
-        PyTypeError::new_err("an ONNX model is given as bytes or as a path")
-    })?;
+    let path: std::path::PathBuf = model
+        .extract()
+        .map_err(|_| PyTypeError::new_err("an ONNX model is given as bytes or as a path"))?;
     std::fs::read(&path).map_err(|e| {
         MlError::new_err(
             ml_he::Error::Data(format!("cannot read {}: {e}", path.display())).to_string(),
@@ -52,9 +52,7 @@ fn model_bytes(model: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 #[pyfunction]
 fn import_onnx(py: Python<'_>, model: &Bound<'_, PyAny>) -> PyResult<Graph> {
     let bytes = model_bytes(model)?;
-    let m = py
-        .detach(|| inf::onnx::import_model(&bytes))
-        .or_raise()?;
+    let m = py.detach(|| inf::onnx::import_model(&bytes)).or_raise()?;
     Ok(Graph {
         inner: m.graph,
         post_ops: m.post_ops,
@@ -210,10 +208,7 @@ impl PublicSetup {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduce<'py, (Bound<'py, PyBytes>,)> {
-        Ok((
-            unpickler(slf.as_any())?,
-            (slf.get().to_bytes(slf.py()),),
-        ))
+        Ok((unpickler(slf.as_any())?, (slf.get().to_bytes(slf.py()),)))
     }
 
     #[classmethod]
@@ -523,7 +518,9 @@ impl AggregationParams {
             c.degree,
             c.insecure_weak_smudging,
         );
-        (slf.get_type(), args).into_pyobject(slf.py()).map(Bound::into_any)
+        (slf.get_type(), args)
+            .into_pyobject(slf.py())
+            .map(Bound::into_any)
     }
 }
 
@@ -639,9 +636,11 @@ impl AggClient {
     ) -> PyResult<()> {
         let mut taken = Vec::with_capacity(messages.len());
         for mut m in messages {
-            taken.push(m.inner.take().ok_or_else(|| {
-                PyValueError::new_err("a dealing message was already received")
-            })?);
+            taken.push(
+                m.inner.take().ok_or_else(|| {
+                    PyValueError::new_err("a dealing message was already received")
+                })?,
+            );
         }
         py.detach(|| self.inner.receive_dealings(taken)).or_raise()
     }

@@ -178,8 +178,7 @@ impl PublicKey {
         let v = py
             .detach(|| self.inner.encrypt_f64_batch(&vs, &mut crate::rng()))
             .or_raise()?;
-        Ok(v
-            .into_iter()
+        Ok(v.into_iter()
             .map(|inner| EncryptedNumber { inner })
             .collect())
     }
@@ -223,10 +222,7 @@ impl PublicKey {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduce<'py, (Bound<'py, PyBytes>,)> {
-        Ok((
-            unpickler(slf.as_any())?,
-            (slf.get().to_bytes(slf.py()),),
-        ))
+        Ok((unpickler(slf.as_any())?, (slf.get().to_bytes(slf.py()),)))
     }
 
     #[classmethod]
@@ -360,7 +356,11 @@ impl SecretKey {
     }
 
     /// Raw decryption of many ciphertexts in parallel (GIL released).
-    fn decrypt_batch(&self, py: Python<'_>, cts: Vec<PyRef<'_, Ciphertext>>) -> PyResult<Vec<BigUint>> {
+    fn decrypt_batch(
+        &self,
+        py: Python<'_>,
+        cts: Vec<PyRef<'_, Ciphertext>>,
+    ) -> PyResult<Vec<BigUint>> {
         let v: Vec<paillier::Ciphertext> = cts.iter().map(|c| c.inner.clone()).collect();
         py.detach(|| self.inner.decrypt_batch(&v)).or_raise()
     }
@@ -409,10 +409,7 @@ impl SecretKey {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduce<'py, (Bound<'py, PyBytes>,)> {
-        Ok((
-            unpickler(slf.as_any())?,
-            (slf.get().to_bytes(slf.py()),),
-        ))
+        Ok((unpickler(slf.as_any())?, (slf.get().to_bytes(slf.py()),)))
     }
 
     #[classmethod]
@@ -631,9 +628,19 @@ impl EncodedNumber {
     /// ``decode``), else a float.
     fn decode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         if self.inner.exponent() >= 0 {
-            Ok(self.inner.to_int().or_raise()?.into_pyobject(py)?.into_any())
+            Ok(self
+                .inner
+                .to_int()
+                .or_raise()?
+                .into_pyobject(py)?
+                .into_any())
         } else {
-            Ok(self.inner.to_f64().or_raise()?.into_pyobject(py)?.into_any())
+            Ok(self
+                .inner
+                .to_f64()
+                .or_raise()?
+                .into_pyobject(py)?
+                .into_any())
         }
     }
 
@@ -801,7 +808,11 @@ impl EncryptedNumber {
         };
         phe(py)?.call_method1(
             "EncryptedNumber",
-            (pk, self.inner.ciphertext().value().clone(), self.inner.exponent()),
+            (
+                pk,
+                self.inner.ciphertext().value().clone(),
+                self.inner.exponent(),
+            ),
         )
     }
 

@@ -304,7 +304,10 @@ impl DecryptionShare {
 
     /// The versioned bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.inner.to_bytes(&self.params).or_raise()?))
+        Ok(PyBytes::new(
+            py,
+            &self.inner.to_bytes(&self.params).or_raise()?,
+        ))
     }
 
     /// Reads a share for ``params`` (CKKS or BFV parameters).
@@ -518,9 +521,11 @@ impl Party {
     ) -> PyResult<()> {
         let mut taken = Vec::with_capacity(messages.len());
         for mut m in messages {
-            taken.push(m.inner.take().ok_or_else(|| {
-                PyValueError::new_err("a dealing message was already received")
-            })?);
+            taken.push(
+                m.inner.take().ok_or_else(|| {
+                    PyValueError::new_err("a dealing message was already received")
+                })?,
+            );
         }
         py.detach(|| self.inner.receive_dealings(taken, t, n))
             .or_raise()
