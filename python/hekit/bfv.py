@@ -1,4 +1,6 @@
-"""hekit.bfv — see the stubs (`bfv.pyi`) and the docstrings of each class."""
+"""hekit.bfv — exact arithmetic on encrypted int64 vectors: RNS BFV, the
+bindings of the Rust crate ``bfv`` under the same names. See ``bfv.pyi``.
+"""
 
 from ._hekit import bfv as _native
 

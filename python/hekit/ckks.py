@@ -1,4 +1,8 @@
-"""hekit.ckks — see the stubs (`ckks.pyi`) and the docstrings of each class."""
+"""hekit.ckks — approximate arithmetic on encrypted float64 (and complex128) vectors:
+RNS CKKS, the bindings of the Rust crate ``ckks`` under the same names
+(``Parameters.preset``, ``SecretKey.generate``, ``Encoder``, ``Evaluator``, …).
+See ``ckks.pyi`` for the signatures.
+"""
 
 from ._hekit import ckks as _native
 

@@ -1,4 +1,8 @@
-"""hekit.paillier — see the stubs (`paillier.pyi`) and the docstrings of each class."""
+"""hekit.paillier — additive Paillier (the Rust crate ``paillier``), with
+python-paillier's ``EncodedNumber`` semantics and conversions of keys and
+``EncryptedNumber``s to and from python-paillier (``to_phe`` / ``from_phe``).
+See ``paillier.pyi``.
+"""
 
 from ._hekit import paillier as _native
 

@@ -1,4 +1,7 @@
-"""hekit.threshold — see the stubs (`threshold.pyi`) and the docstrings of each class."""
+"""hekit.threshold — multiparty protocols (the Rust crate ``threshold``):
+parties, collective keys and t-of-n decryption with smudging, each protocol
+as share → aggregate → finish. See ``threshold.pyi``.
+"""
 
 from ._hekit import threshold as _native
 

@@ -818,14 +818,15 @@ impl EncryptedNumber {
 
     /// The number of a python-paillier ``EncryptedNumber`` (its ciphertext,
     /// obfuscated as python-paillier keeps it, and its exponent), under
-    /// ``public_key`` (by default the key of its ``n``).
+    /// ``public_key`` (by default the key of its ``n``, which must then be
+    /// of at least 2048 bits: pass ``public_key`` for smaller test keys).
     #[staticmethod]
     #[pyo3(signature = (number, public_key=None))]
     fn from_phe(number: &Bound<'_, PyAny>, public_key: Option<&PublicKey>) -> PyResult<Self> {
         let n: BigUint = number.getattr("public_key")?.getattr("n")?.extract()?;
         let pk = match public_key {
             Some(k) => k.inner.clone(),
-            None => paillier::PublicKey::from_n_insecure(n.clone()).or_raise()?,
+            None => paillier::PublicKey::from_n(n.clone()).or_raise()?,
         };
         if pk.n() != &n {
             return Err(PaillierError::new_err(
