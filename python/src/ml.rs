@@ -24,6 +24,8 @@ pub struct Graph {
     inner: inf::Graph,
     post_ops: Vec<String>,
     opset: i64,
+    /// The ONNX bytes it was imported from (what its pickle carries).
+    model: Vec<u8>,
 }
 
 /// Reads an ONNX model given as bytes or as a path (``str`` or
@@ -57,6 +59,7 @@ fn import_onnx(py: Python<'_>, model: &Bound<'_, PyAny>) -> PyResult<Graph> {
         inner: m.graph,
         post_ops: m.post_ops,
         opset: m.opset,
+        model: bytes,
     })
 }
 
@@ -97,6 +100,22 @@ impl Graph {
     #[getter]
     fn opset(&self) -> i64 {
         self.opset
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduce<'py, (Bound<'py, PyBytes>,)> {
+        Ok((
+            unpickler(slf.as_any())?,
+            (PyBytes::new(slf.py(), &slf.get().model),),
+        ))
+    }
+
+    #[classmethod]
+    fn _from_pickle(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        model: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        import_onnx(py, model)
     }
 }
 
@@ -155,6 +174,24 @@ impl CompileOptions {
     #[getter]
     fn packing(&self) -> &'static str {
         packing_name(self.inner.packing)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> crate::Reduce<'py, (&'static str, u32, u32, usize, f64, Option<f64>)> {
+        let o = &slf.get().inner;
+        Ok((
+            slf.get_type().into_any(),
+            (
+                packing_name(o.packing),
+                o.scale_bits,
+                o.min_scale_bits,
+                o.activation_degree,
+                o.range_margin,
+                o.max_abs_input,
+            ),
+        ))
     }
 }
 
@@ -525,10 +562,12 @@ impl AggregationParams {
 }
 
 /// The collective public key of a session (public; recompute it from the
-/// shares rather than accepting it from a server).
+/// shares rather than accepting it from a server). Pickles with its
+/// ``AggregationParams`` (a few numbers and the session seed).
 #[pyclass(module = "hekit.ml.aggregation", frozen)]
 pub struct SessionKey {
     inner: agg::SessionKey,
+    params: Py<AggregationParams>,
 }
 
 #[pymethods]
@@ -537,14 +576,16 @@ impl SessionKey {
     #[staticmethod]
     fn from_shares(
         py: Python<'_>,
-        params: &AggregationParams,
+        params: Bound<'_, AggregationParams>,
         shares: Vec<PyRef<'_, crate::threshold::PublicKeyShare>>,
     ) -> PyResult<Self> {
         let v: Vec<_> = shares.iter().map(|s| s.inner.clone()).collect();
+        let p = &params.get().inner;
         Ok(Self {
             inner: py
-                .detach(|| agg::SessionKey::from_shares(&params.inner, v))
+                .detach(|| agg::SessionKey::from_shares(p, v))
                 .or_raise()?,
+            params: params.unbind(),
         })
     }
 
@@ -555,10 +596,30 @@ impl SessionKey {
 
     /// Reads a session key of ``params``.
     #[staticmethod]
-    fn from_bytes(params: &AggregationParams, data: &[u8]) -> PyResult<Self> {
+    fn from_bytes(params: Bound<'_, AggregationParams>, data: &[u8]) -> PyResult<Self> {
         Ok(Self {
-            inner: agg::SessionKey::from_bytes(&params.inner, data).or_raise()?,
+            inner: agg::SessionKey::from_bytes(&params.get().inner, data).or_raise()?,
+            params: params.unbind(),
         })
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> crate::Reduce<'py, (Bound<'py, AggregationParams>, Bound<'py, PyBytes>)> {
+        let this = slf.get();
+        Ok((
+            unpickler(slf.as_any())?,
+            (this.params.bind(slf.py()).clone(), this.to_bytes(slf.py())),
+        ))
+    }
+
+    #[classmethod]
+    fn _from_pickle(
+        _cls: &Bound<'_, PyType>,
+        params: Bound<'_, AggregationParams>,
+        data: &[u8],
+    ) -> PyResult<Self> {
+        Self::from_bytes(params, data)
     }
 
     /// The session id (a digest of the key and parameters).
@@ -769,6 +830,40 @@ pub struct RoundResult {
     committee: Vec<u32>,
     /// Stated bound on the absolute error of each coordinate of ``average``.
     precision: f64,
+}
+
+#[pymethods]
+impl RoundResult {
+    #[new]
+    fn new(
+        average: Py<PyAny>,
+        contributors: Vec<u32>,
+        committee: Vec<u32>,
+        precision: f64,
+    ) -> Self {
+        Self {
+            average,
+            contributors,
+            committee,
+            precision,
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> crate::Reduce<'py, (Py<PyAny>, Vec<u32>, Vec<u32>, f64)> {
+        let this = slf.get();
+        Ok((
+            slf.get_type().into_any(),
+            (
+                this.average.clone_ref(slf.py()),
+                this.contributors.clone(),
+                this.committee.clone(),
+                this.precision,
+            ),
+        ))
+    }
 }
 
 /// Checks the committee's decryption shares against the request and

@@ -125,6 +125,14 @@ impl ActiveSet {
     fn threshold(&self) -> usize {
         self.inner.threshold()
     }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduce<'py, (Vec<u32>, usize)> {
+        let this = slf.get();
+        Ok((
+            slf.get_type().into_any(),
+            (this.parties(), this.threshold()),
+        ))
+    }
 }
 
 /// Smudging noise for decryption shares: width ``2^λ`` times the
@@ -188,10 +196,28 @@ impl Smudging {
         })
     }
 
+    /// An explicit width σ = 2^log2_sigma (refused when checked or
+    /// sampled if above the widest the sampler draws).
+    #[staticmethod]
+    fn with_sigma(log2_sigma: f64) -> Self {
+        Self {
+            inner: threshold::Smudging::with_sigma(log2_sigma),
+        }
+    }
+
     /// log2 of the noise's standard deviation.
     #[getter]
     fn log2_sigma(&self) -> f64 {
         self.inner.log2_sigma()
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduce<'py, (f64,)> {
+        Ok((unpickler(slf.as_any())?, (slf.get().inner.log2_sigma(),)))
+    }
+
+    #[classmethod]
+    fn _from_pickle(_cls: &Bound<'_, PyType>, log2_sigma: f64) -> Self {
+        Self::with_sigma(log2_sigma)
     }
 }
 
@@ -382,6 +408,29 @@ impl SecretShareMessage {
     #[staticmethod]
     fn from_bytes(params: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<Self> {
         let p = rlwe_params(params)?;
+        Ok(Self {
+            inner: Some(threshold::SecretShareMessage::from_bytes(&p, data).or_raise()?),
+            params: p,
+        })
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> crate::Reduce<'py, (Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let py = slf.py();
+        let this = slf.borrow();
+        Ok((
+            unpickler(slf.as_any())?,
+            (
+                PyBytes::new(py, this.params.fingerprint()),
+                this.to_bytes(py)?,
+            ),
+        ))
+    }
+
+    #[classmethod]
+    fn _from_pickle(_cls: &Bound<'_, PyType>, fingerprint: &[u8], data: &[u8]) -> PyResult<Self> {
+        let p = registry::RLWE.get(fingerprint)?;
         Ok(Self {
             inner: Some(threshold::SecretShareMessage::from_bytes(&p, data).or_raise()?),
             params: p,
@@ -757,6 +806,28 @@ pub struct RlwePublicKey {
 
 #[pymethods]
 impl RlwePublicKey {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> crate::Reduce<'py, (Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let py = slf.py();
+        let this = slf.get();
+        Ok((
+            unpickler(slf.as_any())?,
+            (
+                PyBytes::new(py, this.inner.params().fingerprint()),
+                this.to_bytes(py),
+            ),
+        ))
+    }
+
+    #[classmethod]
+    fn _from_pickle(_cls: &Bound<'_, PyType>, fingerprint: &[u8], data: &[u8]) -> PyResult<Self> {
+        let p = registry::RLWE.get(fingerprint)?;
+        Ok(Self {
+            inner: rlwe::keys::PublicKey::from_bytes(&p, data).or_raise()?,
+        })
+    }
+
     /// The versioned bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.inner.to_bytes())

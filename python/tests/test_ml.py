@@ -92,6 +92,10 @@ def test_inference_messages_pickle_and_errors(data_dir):
         inference.Server.compile(graph, np.ones((2, 5)))  # wrong sample size
     with pytest.raises(ValueError, match="packing"):
         inference.CompileOptions(packing="diagonal")
+    opts = pickle.loads(pickle.dumps(inference.CompileOptions(packing="batch", scale_bits=28)))
+    assert opts.packing == "batch"
+    g2 = pickle.loads(pickle.dumps(graph))
+    assert np.array_equal(g2.eval(rows[0]), graph.eval(rows[0]))
 
 
 def test_unsupported_operator_is_refused(data_dir):
@@ -130,6 +134,8 @@ def test_aggregation_average_matches_numpy(agg_session, rng):
     assert result.average.shape == (length,)
     assert np.max(np.abs(result.average - want)) <= result.precision
     assert result.precision < 1e-6
+    back = pickle.loads(pickle.dumps(result))
+    assert np.array_equal(back.average, result.average) and back.committee == [2, 3, 5]
 
 
 def test_aggregation_errors(agg_session):
@@ -152,3 +158,5 @@ def test_aggregation_errors(agg_session):
         clients[1].decryption_share(request)
     p2 = pickle.loads(pickle.dumps(params))
     assert p2.scale == params.scale and p2.sum_precision == params.sum_precision
+    k2 = pickle.loads(pickle.dumps(key))
+    assert k2.id == key.id and k2.to_bytes() == key.to_bytes()

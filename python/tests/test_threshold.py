@@ -112,3 +112,19 @@ def test_bfv_collective_relin_and_galois_keys_n_of_n(rng):
     got = enc.decode(threshold.DecryptionShares.aggregate(prod, shares).finish_bfv(params, prod.encoding))
     want = np.roll((a * b).reshape(2, 4096), -1, axis=1).ravel()
     assert np.array_equal(got, want)
+
+
+def test_protocol_objects_pickle(session):
+    crs = session["crs"]
+    assert pickle.loads(pickle.dumps(crs)).seed == crs.seed
+    active = pickle.loads(pickle.dumps(threshold.ActiveSet([1, 3, 5], T)))
+    assert (active.parties, active.threshold) == ([1, 3, 5], T)
+    s = threshold.Smudging(8.0)
+    assert pickle.loads(pickle.dumps(s)).log2_sigma == s.log2_sigma
+    pk = pickle.loads(pickle.dumps(session["pk"]))
+    assert pk.to_bytes() == session["pk"].to_bytes()
+    base = session["base"]
+    msg = threshold.Party(1, base).deal(2, 2)[1]
+    back = pickle.loads(pickle.dumps(msg))
+    assert (back.sender, back.recipient) == (1, 2)
+    assert back.to_bytes() == msg.to_bytes()

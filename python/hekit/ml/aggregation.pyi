@@ -62,6 +62,13 @@ class Server:
     def decryption_request(self, committee: Sequence[int]) -> bytes: ...
 
 class RoundResult:
+    def __init__(
+        self,
+        average: NDArray[np.float64],
+        contributors: Sequence[int],
+        committee: Sequence[int],
+        precision: float,
+    ) -> None: ...
     @property
     def average(self) -> NDArray[np.float64]: ...
     @property
