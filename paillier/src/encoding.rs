@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ciphertext::Ciphertext;
 use crate::error::{Error, Result};
-use crate::keys::{PrivateKey, PublicKey, MAX_MODULUS_BITS};
+use crate::keys::{PublicKey, SecretKey, MAX_MODULUS_BITS};
 
 /// Base of the fixed-point exponent (as python-paillier).
 pub const BASE: u32 = 16;
@@ -111,7 +111,7 @@ impl PublicKey {
     }
 }
 
-impl PrivateKey {
+impl SecretKey {
     /// Decrypts a signed integer.
     ///
     /// # Errors

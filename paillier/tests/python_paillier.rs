@@ -5,13 +5,13 @@
 #![allow(clippy::unwrap_used)]
 
 use num_bigint::BigInt;
-use paillier::{test_keys, EncodedNumber, EncryptedNumber, PrivateKey};
+use paillier::{test_keys, EncodedNumber, EncryptedNumber, SecretKey};
 
 const R: &str = "1234567890abcdef1234567890abcdef";
 
-fn key() -> PrivateKey {
+fn key() -> SecretKey {
     let (p, q) = test_keys::primes(test_keys::P128);
-    PrivateKey::from_primes_insecure(p, q).unwrap()
+    SecretKey::from_primes_insecure(p, q).unwrap()
 }
 
 #[test]
