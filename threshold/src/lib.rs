@@ -24,8 +24,10 @@
 //!   [`ckks_parameters`] picks a scale that leaves room for λ = 40 at the
 //!   precision asked for sums of fresh encryptions, and
 //!   [`ckks_fresh_noise_bound`] is their public noise bound (no secret key
-//!   needed); [`CkksNoise`] tracks the bound through multiplications,
-//!   rotations and rescales, from the public history of a ciphertext. `ml_he::aggregation` builds federated averaging on the same
+//!   needed); [`CkksNoise`] and [`BfvNoise`] track the bound through
+//!   multiplications, rotations, rescales and modulus switches, from the
+//!   public history of a ciphertext — every decryptor computes the width of
+//!   its smudging itself, nothing is guessed or taken from another party. `ml_he::aggregation` builds federated averaging on the same
 //!   bound.
 //! - Threshold Paillier (trusted dealer, safe primes, partial decryptions
 //!   with proofs of correctness, combination of any `t`) is in [`paillier`](mod@self::paillier).
@@ -73,7 +75,7 @@ mod wire;
 
 pub use crs::Crs;
 pub use error::{Error, Result};
-pub use noise::CkksNoise;
+pub use noise::{BfvNoise, CkksNoise};
 pub use party::{ActiveSet, Party, SecretShareMessage};
 pub use protocols::{
     DecryptionShare, DecryptionShares, GaloisKeyShare, GaloisKeyShares, KeySwitchShare,
