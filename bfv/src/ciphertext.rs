@@ -35,6 +35,20 @@ struct Body {
 }
 
 impl Ciphertext {
+    /// Wraps an RLWE ciphertext of `params` (e.g. one assembled by a
+    /// threshold protocol) with its plaintext encoding.
+    ///
+    /// # Errors
+    /// [`Error::Rlwe`] with a parameter mismatch if `inner` is of other RLWE
+    /// parameters.
+    pub fn from_rlwe(
+        params: &Arc<Parameters>,
+        inner: rlwe::ciphertext::Ciphertext,
+        encoding: Encoding,
+    ) -> Result<Self> {
+        Self::wrap(params, inner, encoding)
+    }
+
     pub(crate) fn wrap(
         params: &Arc<Parameters>,
         inner: rlwe::ciphertext::Ciphertext,

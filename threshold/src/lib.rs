@@ -29,6 +29,11 @@
 //!   public history of a ciphertext — every decryptor computes the width of
 //!   its smudging itself, nothing is guessed or taken from another party. `ml_he::aggregation` builds federated averaging on the same
 //!   bound.
+//! - Collective refresh ("threshold bootstrapping", [`RefreshShares`]):
+//!   the members of an active set turn a CKKS or BFV ciphertext low in its
+//!   chain into a fresh one at the top level in one round, masks cancelling
+//!   (`threshold/tests/refresh.rs`: 14 CKKS levels on a chain of 7 with two
+//!   refreshes, 5 parties, t = 3).
 //! - Threshold Paillier (trusted dealer, safe primes, partial decryptions
 //!   with proofs of correctness, combination of any `t`) is in [`paillier`](mod@self::paillier).
 //! - A party refuses to make a second share for the same protocol instance
@@ -70,6 +75,7 @@ mod noise;
 pub mod paillier;
 mod party;
 mod protocols;
+mod refresh;
 mod smudging;
 mod wire;
 
@@ -82,6 +88,7 @@ pub use protocols::{
     KeySwitchShares, PublicKeyShare, PublicKeyShares, RelinEphemeral, RelinKeyRound1,
     RelinKeyRound2, RelinRound1Share, RelinRound2Share,
 };
+pub use refresh::{RefreshShare, RefreshShares};
 pub use rlwe::sample::rng;
 pub use smudging::{ckks_fresh_noise_bound, ckks_parameters, Smudging, STATISTICAL_SECURITY};
 

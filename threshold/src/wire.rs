@@ -23,7 +23,7 @@ use crate::{Error, PartyId, Result};
 
 const MAX_PARTY: u32 = 1 << 20;
 
-fn check_party(what: &'static str, p: u32) -> Result<PartyId> {
+pub(crate) fn check_party(what: &'static str, p: u32) -> Result<PartyId> {
     if p == 0 || p > MAX_PARTY {
         return Err(Error::Malformed {
             what,
@@ -33,14 +33,14 @@ fn check_party(what: &'static str, p: u32) -> Result<PartyId> {
     Ok(PartyId(p))
 }
 
-fn write<T: Serialize>(params: &Params, tag: &[u8; 8], body: &T) -> Vec<u8> {
+pub(crate) fn write<T: Serialize>(params: &Params, tag: &[u8; 8], body: &T) -> Vec<u8> {
     encode(Kind::External, params.fingerprint(), &(tag, body))
 }
 
 /// Length of the `rlwe` envelope header (magic, version, kind, fingerprint).
 const HEADER: usize = rlwe::serialize::HEADER_LEN;
 
-fn read<T: DeserializeOwned>(
+pub(crate) fn read<T: DeserializeOwned>(
     params: &Params,
     tag: &[u8; 8],
     what: &'static str,
