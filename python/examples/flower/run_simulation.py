@@ -25,15 +25,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+DROP = "3:3:before-upload,7:3:at-decryption"
 RUNS = {
     "plaintext": {"aggregation": "plaintext"},
     "secagg": {"aggregation": "secagg"},
     "hekit": {"aggregation": "hekit"},
-    # partition 3 vanishes after training in round 3 (its update never
-    # arrives); partition 7 vanishes the first time it is asked for a
-    # decryption share from round 3 on (the server retries with another
-    # committee)
-    "hekit-dropout": {"aggregation": "hekit", "drop": "3:3:encrypt,7:3:decrypt"},
+    # partition 3 vanishes in round 3 after training (its update never
+    # arrives); partition 7 uploads its update and vanishes the first time
+    # (round >= 3) it is asked to help recover the sum: a hekit committee
+    # (the server then asks another committee) or SecAgg+'s unmask stage.
+    # Neither comes back.
+    "secagg-dropout": {"aggregation": "secagg", "drop": DROP},
+    "hekit-dropout": {"aggregation": "hekit", "drop": DROP},
 }
 
 
@@ -46,6 +49,10 @@ def run_one(name: str, spec: dict, out: Path, rounds: int, clients: int) -> None
     env["HEKIT_FLOWER_METRICS"] = str(metrics)
     env["HEKIT_FLOWER_RESULTS"] = str(results)
     env["HEKIT_FLOWER_DROP"] = spec.get("drop", "")
+    try:  # an installed hekit; else the source tree (hekit.flower is pure Python)
+        import hekit.flower  # noqa: F401
+    except ImportError:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parents[1]), env.get("PYTHONPATH")]))
     code = f"""
 import sys; sys.path.insert(0, {str(HERE)!r})
 from flwr.simulation import run_simulation
@@ -83,7 +90,8 @@ def summarize(name: str, out: Path) -> dict:
         per[key]["cpu"] += r["cpu_s"]
         per[key]["train"] += r["train_cpu_s"]
     # key generation happens in round 1 for hekit: report rounds >= 2 as the
-    # steady state and round 1 separately
+    # steady state and round 1 separately (a dropped client's rounds after
+    # it left count with what it handled: nothing)
     steady = [v for (rnd, _), v in per.items() if rnd not in ("1", 1)]
     first = [v for (rnd, _), v in per.items() if rnd in ("1", 1)]
 
@@ -96,26 +104,28 @@ def summarize(name: str, out: Path) -> dict:
         "accuracy": data["history"][-1]["accuracy"],
         "history": data["history"],
         "wall_s": data.get("wall_s"),
+        "rounds": data.get("rounds", []),
         "steady": {k: stats(steady, k) for k in ("in", "out", "cpu", "train")},
         "first": {k: stats(first, k) for k in ("in", "out", "cpu", "train")},
     }
 
 
 def table(summaries: list[dict]) -> str:
-    base = next((s["accuracy"] for s in summaries if s["name"] == "plaintext"), None)
+    acc = {s["name"]: s["accuracy"] for s in summaries}
     lines = [
-        "| run | final test accuracy | Δ vs plaintext (points) | per client per round, rounds 2-5: sent / received (mean) | CPU s (mean / max), training excluded | round 1 (incl. key setup): sent / received, CPU s | wall s |",
-        "|---|---|---|---|---|---|---|",
+        "| run | final accuracy | Δ vs plaintext | sent per client per round, mean / max | received, mean / max | protocol CPU s per client per round, mean / max | round 1 (with key setup): sent / received / CPU s, mean | local training CPU s, mean | wall s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    kb = lambda x: f"{x / 1e3:,.1f} kB"
     for s in summaries:
         st, fi = s["steady"], s["first"]
-        delta = "" if base is None else f"{100 * (s['accuracy'] - base):+.2f}"
+        delta = "" if "plaintext" not in acc else f"{100 * (s['accuracy'] - acc['plaintext']):+.2f} pt"
         lines.append(
             f"| {s['name']} | {100 * s['accuracy']:.2f} % | {delta} | "
-            f"{st['out'][0] / 1e3:,.1f} kB / {st['in'][0] / 1e3:,.1f} kB | "
-            f"{st['cpu'][0]:.3f} / {st['cpu'][1]:.3f} | "
-            f"{fi['out'][0] / 1e3:,.1f} kB / {fi['in'][0] / 1e3:,.1f} kB, {fi['cpu'][0]:.3f} | "
-            f"{s['wall_s']:.0f} |"
+            f"{kb(st['out'][0])} / {kb(st['out'][1])} | {kb(st['in'][0])} / {kb(st['in'][1])} | "
+            f"{st['cpu'][0]:.4f} / {st['cpu'][1]:.4f} | "
+            f"{kb(fi['out'][0])} / {kb(fi['in'][0])} / {fi['cpu'][0]:.4f} | "
+            f"{st['train'][0]:.4f} | {s['wall_s']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -140,6 +150,10 @@ def main() -> None:
     for s in summaries:
         print(f"{s['name']:>14}: accuracy per round "
               + ", ".join(f"{100 * h['accuracy']:.2f}" for h in s["history"]))
+        for r in s["rounds"]:
+            print(f"{'':>16}round {r['round']}: contributors {r['contributors']}, dropped {r['dropped']}, "
+                  f"committees {r['committees']}, precision of the average {r['precision']:.1e}, "
+                  f"update {r['update_bytes']:,} B, request {r['request_bytes']:,} B")
     print()
     print(table(summaries))
 

@@ -57,12 +57,15 @@ def client_fn(context: Context):
 
 
 def _dropouts() -> dict[int, tuple[int, str]]:
-    """``HEKIT_FLOWER_DROP="3:3:encrypt,7:3:decrypt"`` → {partition: (round, stage)}."""
+    """``HEKIT_FLOWER_DROP="3:3:before-upload,7:3:at-decryption"`` →
+    {partition: (round, when)}."""
     spec = os.environ.get("HEKIT_FLOWER_DROP", "")
     out = {}
     for item in filter(None, spec.split(",")):
-        partition, rnd, stage = item.split(":")
-        out[int(partition)] = (int(rnd), stage)
+        partition, rnd, when = item.split(":")
+        if when not in ("before-upload", "at-decryption"):
+            raise ValueError(f"dropout {item!r}: 'before-upload' or 'at-decryption'")
+        out[int(partition)] = (int(rnd), when)
     return out
 
 
@@ -70,28 +73,49 @@ class ClientDropped(RuntimeError):
     """Raised by ``dropout_mod``: the client has gone away."""
 
 
+def _stage(msg: Message) -> str | None:
+    for name, record in msg.content.config_records.items():
+        if name in ("hekit_configs", RECORD_KEY_CONFIGS):
+            return str(record.get("stage"))
+    return None
+
+
+#: the stage that uploads this round's update / the one that recovers the sum
+UPLOAD = {"encrypt", "collect_masked_vectors", None}  # None: plaintext fit
+RECOVER = {"decrypt", "unmask"}
+
+
 def dropout_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
-    """Partition p listed in ``HEKIT_FLOWER_DROP`` as ``p:r:stage`` answers
-    nothing from the first message of ``stage`` in round ≥ r on (it raises,
-    which the runtime reports to the server as a failed reply). The state
-    "dropped" is kept in the node's context, so the client stays away."""
+    """Partition p listed in ``HEKIT_FLOWER_DROP`` as ``p:r:when`` vanishes:
+
+    * ``before-upload`` — in round r it trains, then its connection breaks:
+      its update never arrives;
+    * ``at-decryption`` — its update of the round arrives, then it vanishes
+      the first time (round ≥ r) it is asked to help recover the sum: a
+      hekit decryption share (only committee members are asked; the server
+      must find another committee) or SecAgg+'s unmask stage (every client
+      is asked). Plaintext FedAvg has no such stage.
+
+    From then on every message to it fails (it raises; the runtime reports a
+    failed reply to the server). "Gone" is kept in the node's context."""
+    from flwr.app import ConfigRecord
+
     drop = _dropouts().get(int(ctxt.node_config.get("partition-id", -1)))
-    if drop is None:
+    if drop is None or not msg.has_content():
         return call_next(msg, ctxt)
     if "dropout" in ctxt.state.config_records:
         raise ClientDropped("this client has dropped out")
-    rnd, stage = drop
+    rnd, when = drop
     try:
         group = int(msg.metadata.group_id)
     except ValueError:
         group = 0
-    current = None
-    for record in msg.content.config_records.values():
-        if isinstance(record.get("stage"), str):
-            current = record["stage"]
-    if group >= rnd and current == stage:
-        from flwr.app import ConfigRecord
-
+    stage = _stage(msg)
+    if group >= rnd and when == "before-upload" and stage in UPLOAD:
+        ctxt.state.config_records["dropout"] = ConfigRecord({"round": group})
+        call_next(msg, ctxt)  # it trained and encrypted, then the connection broke
+        raise ClientDropped(f"dropped out in round {group} before uploading")
+    if group >= rnd and when == "at-decryption" and stage in RECOVER:
         ctxt.state.config_records["dropout"] = ConfigRecord({"round": group})
         raise ClientDropped(f"dropped out in round {group} at stage {stage}")
     return call_next(msg, ctxt)

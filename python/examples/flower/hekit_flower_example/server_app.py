@@ -102,7 +102,8 @@ def run(grid: Grid, context: Context, cfg: dict) -> list[dict]:
     out = os.environ.get("HEKIT_FLOWER_RESULTS")
     if out:
         with open(out, "w", encoding="utf-8") as f:
-            json.dump({"config": cfg, "history": history}, f)
+            rounds = [vars(r) for r in getattr(fit, "rounds", [])]  # hekit's per-round record
+            json.dump({"config": cfg, "history": history, "rounds": rounds}, f)
     return history
 
 
