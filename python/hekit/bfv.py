@@ -1,0 +1,6 @@
+"""hekit.bfv — see the stubs (`bfv.pyi`) and the docstrings of each class."""
+
+from ._hekit import bfv as _native
+
+__all__ = [name for name in dir(_native) if not name.startswith("_")]
+globals().update({name: getattr(_native, name) for name in __all__})

@@ -1,0 +1,7 @@
+"""hekit.ml.inference — the bindings of ``ml_he::inference``; see ``inference.pyi``."""
+
+from .._hekit import ml as _ml
+
+_native = getattr(_ml, "inference")
+__all__ = [name for name in dir(_native) if not name.startswith("_")]
+globals().update({name: getattr(_native, name) for name in __all__})

@@ -1,0 +1,822 @@
+//! `hekit.ml`: encrypted machine learning (binds `ml_he`), in two
+//! submodules named as the Rust ones: `hekit.ml.inference` (an ONNX model
+//! in, a `Server` and a `Client` out, every message as bytes) and
+//! `hekit.ml.aggregation` (federated averaging under a threshold CKKS key).
+
+use std::sync::Arc;
+
+use ml_he::aggregation as agg;
+use ml_he::inference as inf;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyType};
+
+use crate::arrays;
+use crate::ckks::unpickler;
+use crate::errors::{MlError, OrRaise};
+use crate::registry;
+
+// ---------------------------------------------------------------- inference
+
+/// A layer graph imported from ONNX, with a float64 reference evaluator.
+#[pyclass(module = "hekit.ml.inference", frozen)]
+pub struct Graph {
+    inner: inf::Graph,
+    post_ops: Vec<String>,
+    opset: i64,
+}
+
+/// Reads an ONNX model given as bytes or as a path (``str`` or
+/// ``os.PathLike``).
+fn model_bytes(model: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = model.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = model.extract::<Vec<u8>>() {
+        if !model.is_instance_of::<pyo3::types::PyString>() {
+            return Ok(b);
+        }
+    }
+    let path: std::path::PathBuf = model
+        .extract()
+        .map_err(|_| PyTypeError::new_err("an ONNX model is given as bytes or as a path"))?;
+    std::fs::read(&path).map_err(|e| {
+        MlError::new_err(
+            ml_he::Error::Data(format!("cannot read {}: {e}", path.display())).to_string(),
+        )
+    })
+}
+
+/// Imports an ONNX model (bytes or a path) into a ``Graph``
+/// (``ml_he::inference::onnx::import_model``).
+#[pyfunction]
+fn import_onnx(py: Python<'_>, model: &Bound<'_, PyAny>) -> PyResult<Graph> {
+    let bytes = model_bytes(model)?;
+    let m = py.detach(|| inf::onnx::import_model(&bytes)).or_raise()?;
+    Ok(Graph {
+        inner: m.graph,
+        post_ops: m.post_ops,
+        opset: m.opset,
+    })
+}
+
+#[pymethods]
+impl Graph {
+    /// The plaintext reference output of one sample (flattened input).
+    fn eval<'py>(&self, py: Python<'py>, x: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let rows = arrays::f64_rows(x)?;
+        let x: Vec<f64> = rows.into_iter().flatten().collect();
+        let y = py.detach(|| self.inner.eval(&x)).or_raise()?;
+        arrays::f64_array(py, &y)
+    }
+
+    /// The input shape (without the batch dimension).
+    #[getter]
+    fn input_shape(&self) -> Vec<usize> {
+        self.inner.input_shape.clone()
+    }
+
+    /// The output shape.
+    #[getter]
+    fn output_shape(&self) -> PyResult<Vec<usize>> {
+        Ok(self.inner.output_shape().or_raise()?.to_vec())
+    }
+
+    /// Number of nodes.
+    fn __len__(&self) -> usize {
+        self.inner.nodes.len()
+    }
+
+    /// Post-processing the import left to the client (softmax, …).
+    #[getter]
+    fn post_ops(&self) -> Vec<String> {
+        self.post_ops.clone()
+    }
+
+    /// The model's default-domain opset.
+    #[getter]
+    fn opset(&self) -> i64 {
+        self.opset
+    }
+}
+
+fn packing(name: &str) -> PyResult<inf::Packing> {
+    match name {
+        "per_sample" => Ok(inf::Packing::PerSample),
+        "batch" => Ok(inf::Packing::Batch),
+        other => Err(PyValueError::new_err(format!(
+            "packing must be \"per_sample\" or \"batch\", got {other:?}"
+        ))),
+    }
+}
+
+fn packing_name(p: inf::Packing) -> &'static str {
+    match p {
+        inf::Packing::PerSample => "per_sample",
+        inf::Packing::Batch => "batch",
+    }
+}
+
+/// How ``Server.compile`` compiles a graph (``ml_he::inference::CompileOptions``).
+#[pyclass(module = "hekit.ml.inference", frozen)]
+pub struct CompileOptions {
+    inner: inf::CompileOptions,
+}
+
+#[pymethods]
+impl CompileOptions {
+    /// ``packing``: ``"per_sample"`` (latency: one sample per ciphertext)
+    /// or ``"batch"`` (throughput: one sample per slot); the other fields
+    /// as in Rust (defaults: scale 2^30 down to 2^25, Chebyshev degree 31,
+    /// range margin 0.1, input bound from the calibration data).
+    #[new]
+    #[pyo3(signature = (packing="per_sample", scale_bits=30, min_scale_bits=25, activation_degree=31, range_margin=0.1, max_abs_input=None))]
+    fn new(
+        packing: &str,
+        scale_bits: u32,
+        min_scale_bits: u32,
+        activation_degree: usize,
+        range_margin: f64,
+        max_abs_input: Option<f64>,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            inner: inf::CompileOptions {
+                packing: self::packing(packing)?,
+                scale_bits,
+                min_scale_bits,
+                activation_degree,
+                range_margin,
+                max_abs_input,
+            },
+        })
+    }
+
+    /// The packing.
+    #[getter]
+    fn packing(&self) -> &'static str {
+        packing_name(self.inner.packing)
+    }
+}
+
+/// What the server publishes (parameters, shape, layout, rotations, input
+/// bound): self-contained bytes, no secret.
+#[pyclass(module = "hekit.ml.inference", frozen)]
+pub struct PublicSetup {
+    inner: inf::PublicSetup,
+}
+
+#[pymethods]
+impl PublicSetup {
+    /// The versioned bytes.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.to_bytes())
+    }
+
+    /// Reads and validates a setup.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        Ok(Self {
+            inner: py
+                .detach(|| inf::PublicSetup::from_bytes(data))
+                .or_raise()?,
+        })
+    }
+
+    /// The CKKS parameters.
+    #[getter]
+    fn parameters(&self, py: Python<'_>) -> PyResult<crate::ckks::Parameters> {
+        let p = py.detach(|| self.inner.parameters()).or_raise()?;
+        Ok(crate::ckks::Parameters::wrap(p))
+    }
+
+    /// ``"per_sample"`` or ``"batch"``.
+    #[getter]
+    fn packing(&self) -> &'static str {
+        packing_name(self.inner.packing)
+    }
+
+    /// Inputs per sample.
+    #[getter]
+    fn inputs(&self) -> usize {
+        self.inner.shape.inputs()
+    }
+
+    /// Outputs per sample.
+    #[getter]
+    fn outputs(&self) -> usize {
+        self.inner.shape.outputs()
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduce<'py, (Bound<'py, PyBytes>,)> {
+        Ok((unpickler(slf.as_any())?, (slf.get().to_bytes(slf.py()),)))
+    }
+
+    #[classmethod]
+    fn _from_pickle(_cls: &Bound<'_, PyType>, py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        Self::from_bytes(py, data)
+    }
+}
+
+macro_rules! message {
+    ($ty:ident, $inner:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[pyclass(module = "hekit.ml.inference", frozen)]
+        pub struct $ty {
+            inner: $inner,
+            params: ckks::Parameters,
+        }
+
+        #[pymethods]
+        impl $ty {
+            /// The versioned bytes (what crosses to the server).
+            fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+                PyBytes::new(py, &self.inner.to_bytes())
+            }
+
+            /// Reads a message for ``params`` (the setup's parameters).
+            #[staticmethod]
+            fn from_bytes(
+                py: Python<'_>,
+                params: &crate::ckks::Parameters,
+                data: &[u8],
+            ) -> PyResult<Self> {
+                let p = &params.inner;
+                Ok(Self {
+                    inner: py.detach(|| <$inner>::from_bytes(p, data)).or_raise()?,
+                    params: p.clone(),
+                })
+            }
+
+            /// Size of ``to_bytes()``.
+            #[getter]
+            fn serialized_size(&self) -> usize {
+                self.inner.serialized_size()
+            }
+
+            fn __reduce__<'py>(
+                slf: &Bound<'py, Self>,
+            ) -> crate::Reduce<'py, (Bound<'py, PyBytes>, f64, Bound<'py, PyBytes>)> {
+                let py = slf.py();
+                let this = slf.get();
+                Ok((
+                    unpickler(slf.as_any())?,
+                    (
+                        PyBytes::new(py, this.params.rlwe().fingerprint()),
+                        this.params.scale(),
+                        this.to_bytes(py),
+                    ),
+                ))
+            }
+
+            #[classmethod]
+            fn _from_pickle(
+                _cls: &Bound<'_, PyType>,
+                py: Python<'_>,
+                fingerprint: &[u8],
+                scale: f64,
+                data: &[u8],
+            ) -> PyResult<Self> {
+                let mut p = registry::CKKS.get(fingerprint)?;
+                if p.scale() != scale {
+                    p = ckks::Parameters::new(p.rlwe().clone(), scale).or_raise()?;
+                }
+                let params = crate::ckks::Parameters { inner: p };
+                Self::from_bytes(py, &params, data)
+            }
+        }
+    };
+}
+
+message!(
+    EvaluationKeys,
+    inf::EvaluationKeys,
+    "The client's public evaluation keys (relinearization and rotations), sent once."
+);
+message!(
+    Query,
+    inf::Query,
+    "An encrypted query: one sample per ciphertext or one per slot."
+);
+
+/// The model owner's side: compiles a graph into a CKKS circuit and
+/// evaluates queries with public keys only. Not picklable (it holds the
+/// weights; recompile it).
+#[pyclass(module = "hekit.ml.inference", name = "Server", frozen)]
+pub struct InfServer {
+    inner: inf::Server,
+}
+
+#[pymethods]
+impl InfServer {
+    /// Compiles ``graph`` with activation ranges calibrated on
+    /// ``calibration`` (samples × inputs; any trailing shape is flattened).
+    #[staticmethod]
+    #[pyo3(signature = (graph, calibration, options=None))]
+    fn compile(
+        py: Python<'_>,
+        graph: &Graph,
+        calibration: &Bound<'_, PyAny>,
+        options: Option<&CompileOptions>,
+    ) -> PyResult<Self> {
+        let cal = arrays::f64_rows(calibration)?;
+        let default = inf::CompileOptions::default();
+        let opts = options.map_or(&default, |o| &o.inner);
+        let inner = py
+            .detach(|| inf::Server::compile(&graph.inner, &cal, opts))
+            .or_raise()?;
+        crate::registry::register_ckks(inner.parameters());
+        Ok(Self { inner })
+    }
+
+    /// The compiler's report (parameters, layouts, rotations, plan).
+    #[getter]
+    fn report(&self) -> Option<String> {
+        self.inner.report().map(|r| r.to_string())
+    }
+
+    /// The public setup to send to clients.
+    fn setup(&self) -> PublicSetup {
+        PublicSetup {
+            inner: self.inner.setup().clone(),
+        }
+    }
+
+    /// The CKKS parameters.
+    #[getter]
+    fn parameters(&self) -> crate::ckks::Parameters {
+        crate::ckks::Parameters::wrap(self.inner.parameters().clone())
+    }
+
+    /// Reads (and checks) a client's evaluation keys.
+    fn read_keys(&self, py: Python<'_>, data: &[u8]) -> PyResult<EvaluationKeys> {
+        let inner = py.detach(|| self.inner.read_keys(data)).or_raise()?;
+        Ok(EvaluationKeys {
+            inner,
+            params: self.inner.parameters().clone(),
+        })
+    }
+
+    /// Evaluates a query (bytes) with ``keys``; returns the response bytes.
+    fn evaluate_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &EvaluationKeys,
+        query: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let r = py
+            .detach(|| self.inner.evaluate_bytes(&keys.inner, query))
+            .or_raise()?;
+        Ok(PyBytes::new(py, &r))
+    }
+}
+
+/// The data owner's side: holds the secret key, encrypts samples and
+/// decrypts responses. Not picklable (its secret key stays in the process).
+#[pyclass(module = "hekit.ml.inference", name = "Client")]
+pub struct InfClient {
+    inner: inf::Client,
+}
+
+#[pymethods]
+impl InfClient {
+    /// A client for ``setup`` with a fresh secret key.
+    #[new]
+    fn new(py: Python<'_>, setup: &PublicSetup) -> PyResult<Self> {
+        let inner = py.detach(|| inf::Client::new(&setup.inner)).or_raise()?;
+        crate::registry::register_ckks(inner.parameters());
+        Ok(Self { inner })
+    }
+
+    /// The CKKS parameters.
+    #[getter]
+    fn parameters(&self) -> crate::ckks::Parameters {
+        crate::ckks::Parameters::wrap(self.inner.parameters().clone())
+    }
+
+    /// The evaluation keys the server needs (send ``to_bytes()`` once).
+    fn evaluation_keys(&mut self, py: Python<'_>) -> PyResult<EvaluationKeys> {
+        let params = self.inner.parameters().clone();
+        let inner = py.detach(|| self.inner.evaluation_keys()).or_raise()?;
+        Ok(EvaluationKeys { inner, params })
+    }
+
+    /// Encrypts one sample (any shape, flattened).
+    fn encrypt(&mut self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<Query> {
+        let x: Vec<f64> = arrays::f64_rows(x)?.into_iter().flatten().collect();
+        let params = self.inner.parameters().clone();
+        let inner = py.detach(|| self.inner.encrypt(&x)).or_raise()?;
+        Ok(Query { inner, params })
+    }
+
+    /// Encrypts samples × inputs (one query: per-sample packing takes a
+    /// few samples, batch packing up to one per slot).
+    fn encrypt_batch(&mut self, py: Python<'_>, xs: &Bound<'_, PyAny>) -> PyResult<Query> {
+        let xs = arrays::f64_rows(xs)?;
+        let params = self.inner.parameters().clone();
+        let inner = py.detach(|| self.inner.encrypt_batch(&xs)).or_raise()?;
+        Ok(Query { inner, params })
+    }
+
+    /// Decrypts a response (bytes): samples × outputs, float64.
+    fn decrypt_bytes<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let rows = py.detach(|| self.inner.decrypt_bytes(data)).or_raise()?;
+        arrays::f64_matrix(py, &rows)
+    }
+}
+
+// -------------------------------------------------------------- aggregation
+
+/// The public parameters of an aggregation session
+/// (``AggregationConfig`` + session seed → ``AggregationParams``): CKKS
+/// parameters, scale, smudging at λ = 40, stated precision. Everybody
+/// derives the same object from the same arguments.
+#[pyclass(module = "hekit.ml.aggregation", frozen)]
+pub struct AggregationParams {
+    inner: Arc<agg::AggregationParams>,
+    seed: [u8; 32],
+}
+
+#[pymethods]
+impl AggregationParams {
+    /// ``clients`` clients (ids 1..=n), any ``threshold`` of them decrypt;
+    /// every coordinate within ``max_abs``; λ ≥ 40 unless
+    /// ``insecure_weak_smudging``.
+    #[new]
+    #[pyo3(signature = (clients, threshold, session_seed, max_abs=256.0, lambda_=threshold::STATISTICAL_SECURITY, min_contributors=None, degree=8192, insecure_weak_smudging=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        clients: usize,
+        threshold: usize,
+        session_seed: [u8; 32],
+        max_abs: f64,
+        lambda_: u32,
+        min_contributors: Option<usize>,
+        degree: usize,
+        insecure_weak_smudging: bool,
+    ) -> PyResult<Self> {
+        let mut config = agg::AggregationConfig::new(clients, threshold)
+            .max_abs(max_abs)
+            .lambda(lambda_)
+            .degree(degree);
+        if let Some(k) = min_contributors {
+            config = config.min_contributors(k);
+        }
+        if insecure_weak_smudging {
+            config = config.insecure_weak_smudging();
+        }
+        let inner = py
+            .detach(|| agg::AggregationParams::new(config, session_seed))
+            .or_raise()?;
+        crate::registry::register_ckks(inner.ckks());
+        Ok(Self {
+            inner,
+            seed: session_seed,
+        })
+    }
+
+    /// The CKKS parameters.
+    #[getter]
+    fn ckks(&self) -> crate::ckks::Parameters {
+        crate::ckks::Parameters::wrap(self.inner.ckks().clone())
+    }
+
+    /// The encoding scale.
+    #[getter]
+    fn scale(&self) -> f64 {
+        self.inner.scale()
+    }
+
+    /// Stated bound on the absolute error of each coordinate of a sum.
+    #[getter]
+    fn sum_precision(&self) -> f64 {
+        self.inner.sum_precision()
+    }
+
+    /// Floats per ciphertext.
+    #[getter]
+    fn values_per_ciphertext(&self) -> usize {
+        self.inner.values_per_ciphertext()
+    }
+
+    /// Bytes of one encrypted update of ``length`` floats.
+    fn update_bytes(&self, length: usize) -> usize {
+        self.inner.update_bytes(length)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        // (cls, (clients, threshold, seed, max_abs, lambda, min_contributors, degree, insecure))
+        let this = slf.get();
+        let c = this.inner.config();
+        let args = (
+            c.clients,
+            c.threshold,
+            PyBytes::new(slf.py(), &this.seed),
+            c.max_abs,
+            c.lambda,
+            c.min_contributors,
+            c.degree,
+            c.insecure_weak_smudging,
+        );
+        (slf.get_type(), args)
+            .into_pyobject(slf.py())
+            .map(Bound::into_any)
+    }
+}
+
+/// The collective public key of a session (public; recompute it from the
+/// shares rather than accepting it from a server).
+#[pyclass(module = "hekit.ml.aggregation", frozen)]
+pub struct SessionKey {
+    inner: agg::SessionKey,
+}
+
+#[pymethods]
+impl SessionKey {
+    /// Aggregates the public-key shares of all n clients.
+    #[staticmethod]
+    fn from_shares(
+        py: Python<'_>,
+        params: &AggregationParams,
+        shares: Vec<PyRef<'_, crate::threshold::PublicKeyShare>>,
+    ) -> PyResult<Self> {
+        let v: Vec<_> = shares.iter().map(|s| s.inner.clone()).collect();
+        Ok(Self {
+            inner: py
+                .detach(|| agg::SessionKey::from_shares(&params.inner, v))
+                .or_raise()?,
+        })
+    }
+
+    /// The versioned bytes.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.to_bytes())
+    }
+
+    /// Reads a session key of ``params``.
+    #[staticmethod]
+    fn from_bytes(params: &AggregationParams, data: &[u8]) -> PyResult<Self> {
+        Ok(Self {
+            inner: agg::SessionKey::from_bytes(&params.inner, data).or_raise()?,
+        })
+    }
+
+    /// The session id (a digest of the key and parameters).
+    #[getter]
+    fn id<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.id())
+    }
+}
+
+/// A client of a session: a key holder (secret share, Shamir shares) and an
+/// input party (encrypts its updates). Not picklable (it holds secrets).
+#[pyclass(module = "hekit.ml.aggregation", name = "Client")]
+pub struct AggClient {
+    inner: agg::Client,
+}
+
+#[pymethods]
+impl AggClient {
+    /// Client ``id`` (1..=n) with a fresh secret.
+    #[new]
+    fn new(py: Python<'_>, params: &AggregationParams, id: u32) -> PyResult<Self> {
+        let p = &params.inner;
+        Ok(Self {
+            inner: py
+                .detach(|| agg::Client::new(p, id, &mut crate::rng()))
+                .or_raise()?,
+        })
+    }
+
+    /// The client's id.
+    #[getter]
+    fn id(&self) -> u32 {
+        self.inner.id()
+    }
+
+    /// This client's share of the session's public key.
+    fn public_key_share(
+        &mut self,
+        py: Python<'_>,
+        params: &AggregationParams,
+    ) -> PyResult<crate::threshold::PublicKeyShare> {
+        let inner = py
+            .detach(|| self.inner.public_key_share(&mut crate::rng()))
+            .or_raise()?;
+        Ok(crate::threshold::PublicKeyShare {
+            inner,
+            params: params.inner.ckks().rlwe().clone(),
+        })
+    }
+
+    /// Shamir dealing of this client's secret: one message per client.
+    fn deal(
+        &self,
+        py: Python<'_>,
+        params: &AggregationParams,
+    ) -> PyResult<Vec<crate::threshold::SecretShareMessage>> {
+        let msgs = py
+            .detach(|| self.inner.deal(&mut crate::rng()))
+            .or_raise()?;
+        let rlwe = params.inner.ckks().rlwe().clone();
+        Ok(msgs
+            .into_iter()
+            .map(|m| crate::threshold::SecretShareMessage {
+                inner: Some(m),
+                params: rlwe.clone(),
+            })
+            .collect())
+    }
+
+    /// Receives the dealing messages addressed to this client.
+    fn receive_dealings(
+        &mut self,
+        py: Python<'_>,
+        messages: Vec<PyRefMut<'_, crate::threshold::SecretShareMessage>>,
+    ) -> PyResult<()> {
+        let mut taken = Vec::with_capacity(messages.len());
+        for mut m in messages {
+            taken.push(
+                m.inner.take().ok_or_else(|| {
+                    PyValueError::new_err("a dealing message was already received")
+                })?,
+            );
+        }
+        py.detach(|| self.inner.receive_dealings(taken)).or_raise()
+    }
+
+    /// Installs the session key (recomputed from the shares).
+    fn set_key(&mut self, key: &SessionKey) -> PyResult<()> {
+        self.inner.set_key(key.inner.clone()).or_raise()
+    }
+
+    /// Encrypts this client's update for ``round`` (a float64 vector, every
+    /// coordinate within ``max_abs``): the bytes for the server.
+    fn encrypt_update<'py>(
+        &self,
+        py: Python<'py>,
+        round: u64,
+        update: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let u = arrays::f64_vec(update, "update")?;
+        let b = py
+            .detach(|| self.inner.encrypt_update(round, &u, &mut crate::rng()))
+            .or_raise()?;
+        Ok(PyBytes::new(py, &b))
+    }
+
+    /// As a committee member: checks the request (every contribution,
+    /// recomputing the sum) and returns this client's smudged decryption
+    /// share of the sum, as bytes.
+    fn decryption_share<'py>(
+        &mut self,
+        py: Python<'py>,
+        request: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let b = py
+            .detach(|| self.inner.decryption_share(request, &mut crate::rng()))
+            .or_raise()?;
+        Ok(PyBytes::new(py, &b))
+    }
+}
+
+/// Runs the Shamir dealing among ``clients`` in one process (every client
+/// deals to every other; in a deployment each message goes over a private
+/// channel).
+#[pyfunction]
+fn deal_all(
+    py: Python<'_>,
+    params: &AggregationParams,
+    mut clients: Vec<PyRefMut<'_, AggClient>>,
+) -> PyResult<()> {
+    let ids: Vec<u32> = clients.iter().map(|c| c.inner.id()).collect();
+    let mut inbox: Vec<Vec<threshold::SecretShareMessage>> =
+        (0..clients.len()).map(|_| Vec::new()).collect();
+    for c in &clients {
+        let client = &c.inner;
+        for m in py.detach(|| client.deal(&mut crate::rng())).or_raise()? {
+            let slot = ids.iter().position(|&i| i == m.to.0).ok_or_else(|| {
+                MlError::new_err(ml_he::Error::UnknownParty { party: m.to.0 }.to_string())
+            })?;
+            inbox[slot].push(m);
+        }
+    }
+    let _ = params;
+    for (c, msgs) in clients.iter_mut().zip(inbox) {
+        let client = &mut c.inner;
+        py.detach(|| client.receive_dealings(msgs)).or_raise()?;
+    }
+    Ok(())
+}
+
+/// The computing party: checks and keeps the updates of one round, then
+/// asks a committee to decrypt their sum. Holds no key material.
+#[pyclass(module = "hekit.ml.aggregation", name = "Server")]
+pub struct AggServer {
+    inner: agg::Server,
+}
+
+#[pymethods]
+impl AggServer {
+    /// A server for ``round`` of updates of ``length`` floats.
+    #[new]
+    fn new(key: &SessionKey, round: u64, length: usize) -> PyResult<Self> {
+        Ok(Self {
+            inner: agg::Server::new(&key.inner, round, length).or_raise()?,
+        })
+    }
+
+    /// Checks and keeps an update; returns its client's id.
+    fn add(&mut self, py: Python<'_>, update: &[u8]) -> PyResult<u32> {
+        py.detach(|| self.inner.add(update)).or_raise()
+    }
+
+    /// As ``add``, refusing an update not made by ``expected_client``
+    /// (the authenticated sender).
+    fn add_from(&mut self, py: Python<'_>, expected_client: u32, update: &[u8]) -> PyResult<u32> {
+        py.detach(|| self.inner.add_from(expected_client, update))
+            .or_raise()
+    }
+
+    /// The clients whose updates were kept.
+    #[getter]
+    fn contributors(&self) -> Vec<u32> {
+        self.inner.contributors()
+    }
+
+    /// The decryption request (bytes) for ``committee`` (t client ids).
+    fn decryption_request<'py>(
+        &mut self,
+        py: Python<'py>,
+        committee: Vec<u32>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let b = py
+            .detach(|| self.inner.decryption_request(&committee))
+            .or_raise()?;
+        Ok(PyBytes::new(py, &b))
+    }
+}
+
+/// The outcome of a round: the average, who contributed, who decrypted,
+/// and the stated precision of each coordinate.
+#[pyclass(module = "hekit.ml.aggregation", frozen, get_all)]
+pub struct RoundResult {
+    /// The average of the contributors' updates (float64 array).
+    average: Py<PyAny>,
+    /// Who contributed.
+    contributors: Vec<u32>,
+    /// Who decrypted.
+    committee: Vec<u32>,
+    /// Stated bound on the absolute error of each coordinate of ``average``.
+    precision: f64,
+}
+
+/// Checks the committee's decryption shares against the request and
+/// combines them: the ``RoundResult`` (average of the contributions).
+#[pyfunction]
+fn combine(
+    py: Python<'_>,
+    key: &SessionKey,
+    request: &[u8],
+    shares: Vec<Vec<u8>>,
+) -> PyResult<RoundResult> {
+    let r = py
+        .detach(|| agg::combine(&key.inner, request, &shares))
+        .or_raise()?;
+    Ok(RoundResult {
+        average: arrays::f64_array(py, &r.average)?.unbind(),
+        contributors: r.contributors,
+        committee: r.committee,
+        precision: r.precision,
+    })
+}
+
+/// Registers the two submodules.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("MlError", py.get_type::<MlError>())?;
+
+    let inference = PyModule::new(py, "inference")?;
+    inference.add("MlError", py.get_type::<MlError>())?;
+    inference.add_function(wrap_pyfunction!(import_onnx, &inference)?)?;
+    inference.add_class::<Graph>()?;
+    inference.add_class::<CompileOptions>()?;
+    inference.add_class::<PublicSetup>()?;
+    inference.add_class::<EvaluationKeys>()?;
+    inference.add_class::<Query>()?;
+    inference.add_class::<InfServer>()?;
+    inference.add_class::<InfClient>()?;
+    m.add_submodule(&inference)?;
+
+    let aggregation = PyModule::new(py, "aggregation")?;
+    aggregation.add("MlError", py.get_type::<MlError>())?;
+    aggregation.add_class::<AggregationParams>()?;
+    aggregation.add_class::<SessionKey>()?;
+    aggregation.add_class::<AggClient>()?;
+    aggregation.add_class::<AggServer>()?;
+    aggregation.add_class::<RoundResult>()?;
+    aggregation.add_function(wrap_pyfunction!(deal_all, &aggregation)?)?;
+    aggregation.add_function(wrap_pyfunction!(combine, &aggregation)?)?;
+    m.add_submodule(&aggregation)?;
+    Ok(())
+}
