@@ -1,66 +1,58 @@
 """The hekit calls the Mod and the Workflow make, in one place.
 
-Everything cryptographic happens in Rust (``ml_he::aggregation`` through the
-``hekit`` extension): this module only adapts call shapes. The names are
-those of the Rust API.
+Everything homomorphic happens in Rust (``ml_he::aggregation`` through
+``hekit.ml.aggregation``); this module only converts between hekit objects
+and the bytes Flower messages carry. The names are those of the Rust API.
 
-TEMPORARY: until ``hekit.ml`` binds ``ml_he::aggregation`` (branch ``py``),
-the calls go to a private development shim ``_hekit_flower_shim`` (a PyO3
-build of the same Rust functions, not part of the repository). The
-end-to-end boxes for the Shamir dealings (``E2eKey``: X25519 +
-HKDF-SHA256 + ChaCha20-Poly1305, the construction of ``mpc/src/e2e.rs``)
-are not in ``ml_he`` at all yet; see ``python/examples/flower/README.md``.
+Optional bindings: ``inspect_request``, ``decryption_share_sender`` and
+``update_digest`` (``ml_he::aggregation``) are used when ``hekit.ml.aggregation``
+provides them — a committee member then refuses a request that leaves out its
+own update, and the server matches every decryption share with the node that
+sent it. Without them those two extra checks are skipped; every check of
+``Client.decryption_share`` and ``combine`` still runs.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-try:  # the real binding, once it lands
-    from hekit.ml import (  # type: ignore[attr-defined]
-        AggregationParams,
-        Client,
-        E2eKey,
-        Server,
-        SessionKey,
-        combine,
-        decryption_share_sender,
-        inspect_request,
-        update_digest,
-    )
+from hekit.ml import aggregation as _agg
+from hekit.threshold import PublicKeyShare, SecretShareMessage
 
-    BACKEND = "hekit.ml"
-except ImportError:  # private development shim
-    from _hekit_flower_shim import (  # type: ignore[no-redef]
-        AggregationParams,
-        Client,
-        E2eKey,
-        Server,
-        SessionKey,
-        combine,
-        decryption_share_sender,
-        inspect_request,
-        update_digest,
-    )
+from ._e2e import E2eKey
 
-    BACKEND = "_hekit_flower_shim"
+AggregationParams = _agg.AggregationParams
+Client = _agg.Client
+Server = _agg.Server
+SessionKey = _agg.SessionKey
+RoundResult = _agg.RoundResult
+combine = _agg.combine
+
+#: ``ml_he::aggregation`` functions not every hekit build binds yet
+inspect_request = getattr(_agg, "inspect_request", None)
+decryption_share_sender = getattr(_agg, "decryption_share_sender", None)
+update_digest = getattr(_agg, "update_digest", None)
 
 __all__ = [
     "AggregationParams",
-    "BACKEND",
     "Client",
     "E2eKey",
+    "RoundResult",
     "Server",
     "SessionKey",
     "combine",
+    "contributors",
     "deal",
     "decryption_share_sender",
     "encrypt_update",
     "inspect_request",
     "make_params",
+    "public_key_share",
     "receive_dealings",
+    "session_key_from_shares",
+    "sum_precision",
     "update_digest",
 ]
 
@@ -72,7 +64,7 @@ def make_params(
     max_abs: float,
     min_contributors: int,
     lambda_: int,
-) -> AggregationParams:
+) -> Any:
     """``AggregationParams::new(AggregationConfig::new(n, t).max_abs(..)
     .min_contributors(..).lambda(..), seed)``."""
     return AggregationParams(
@@ -80,21 +72,41 @@ def make_params(
         threshold,
         session_seed,
         max_abs=max_abs,
-        min_contributors=min_contributors,
         lambda_=lambda_,
+        min_contributors=min_contributors,
     )
 
 
-def deal(client: Client, params: AggregationParams) -> list[tuple[int, bytes]]:
-    """``Client::deal``: [(recipient party, serialized dealing)] (secret)."""
-    return list(client.deal(params))
+def public_key_share(client: Any, params: Any) -> bytes:
+    """``Client::public_key_share``, serialized."""
+    return bytes(client.public_key_share(params).to_bytes())
 
 
-def receive_dealings(client: Client, params: AggregationParams, dealings: Sequence[bytes]) -> None:
-    """``Client::receive_dealings`` of the ``n`` dealings addressed to ``client``."""
-    client.receive_dealings(params, list(dealings))
+def session_key_from_shares(params: Any, shares: Sequence[bytes]) -> Any:
+    """``SessionKey::from_shares`` of serialized public-key shares (all n)."""
+    return SessionKey.from_shares(params, [PublicKeyShare.from_bytes(params.ckks, s) for s in shares])
 
 
-def encrypt_update(client: Client, round_: int, update: np.ndarray) -> bytes:
-    """``Client::encrypt_update`` of a float vector."""
-    return bytes(client.encrypt_update(round_, np.asarray(update, dtype=np.float64).tolist()))
+def deal(client: Any, params: Any) -> list[tuple[int, bytes]]:
+    """``Client::deal``: [(recipient, serialized dealing)] — secret, one per client."""
+    return [(int(m.recipient), bytes(m.to_bytes())) for m in client.deal(params)]
+
+
+def receive_dealings(client: Any, params: Any, dealings: Sequence[bytes]) -> None:
+    """``Client::receive_dealings`` of the ``n`` serialized dealings addressed to ``client``."""
+    client.receive_dealings([SecretShareMessage.from_bytes(params.ckks, d) for d in dealings])
+
+
+def encrypt_update(client: Any, round_: int, update: np.ndarray) -> bytes:
+    """``Client::encrypt_update`` of a float64 vector."""
+    return bytes(client.encrypt_update(round_, np.ascontiguousarray(update, dtype=np.float64)))
+
+
+def sum_precision(params: Any) -> float:
+    """``AggregationParams::sum_precision``."""
+    return float(params.sum_precision)
+
+
+def contributors(server: Any) -> list[int]:
+    """``Server::contributors``."""
+    return list(server.contributors)

@@ -25,7 +25,8 @@ stage                 what the client does (every call goes to hekit / Rust)
                       flattened parameters) under the collective key; the
                       plaintext parameters are removed from the reply
 ``decrypt``           as a committee member: refuses a request that leaves out
-                      its own update of that round, then
+                      its own update of that round (where hekit binds
+                      ``inspect_request`` and ``update_digest``), then
                       ``Client.decryption_share`` — which checks every
                       contribution, recomputes the sum itself, refuses sums of
                       fewer than ``min_contributors`` updates, a second
@@ -182,7 +183,7 @@ def _setup(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
     client = hk.Client(params, party)
     e2e = hk.E2eKey()
     holder = _KeyHolder(params=params, client=client, e2e=e2e)
-    holder.own_pk_share = bytes(client.public_key_share())
+    holder.own_pk_share = hk.public_key_share(client, params)
     with _LOCK:
         _HOLDERS[(ctxt.run_id, ctxt.node_id)] = holder
     for k in (Key.PARTY, Key.CLIENTS, Key.THRESHOLD, Key.MAX_ABS, Key.LAMBDA,
@@ -204,7 +205,7 @@ def _share_keys(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
         raise HekitPolicyError("the relayed public-key shares do not contain this client's own")
     # The collective key is recomputed here from all n shares, never taken
     # from the server.
-    h.key = hk.SessionKey.from_shares(h.params, shares)
+    h.key = hk.session_key_from_shares(h.params, shares)
     h.client.set_key(h.key)
     h.e2e_pks = e2e_pks
     seed = bytes(state[Key.SESSION_SEED])
@@ -264,7 +265,8 @@ def _encrypt(
     # the plaintext model never leaves the client
     for record in out_content.array_records.values():
         record.clear()
-    state[f"digest:{round_}"] = bytes(hk.update_digest(ct))
+    if hk.update_digest is not None:
+        state[f"digest:{round_}"] = bytes(hk.update_digest(ct))
     return out_content, {Key.UPDATE: ct, Key.UPDATE_LEN: len(update)}
 
 
@@ -272,8 +274,8 @@ def _decrypt(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
     h = _holder(ctxt)
     me = int(state[Key.PARTY])
     request = bytes(cfg[Key.REQUEST])
-    info = hk.inspect_request(h.key, request)
-    mine = state.get(f"digest:{info.round}")
+    info = hk.inspect_request(h.key, request) if hk.inspect_request is not None else None
+    mine = state.get(f"digest:{info.round}") if info is not None else None
     if mine is not None:
         included = {int(p): bytes(d) for p, d in info.contributions}
         if included.get(me) != bytes(mine):

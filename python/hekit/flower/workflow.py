@@ -184,7 +184,7 @@ class HekitWorkflow:
         node_to_party = {nid: i + 1 for i, nid in enumerate(nodes)}
         party_to_node = {p: nid for nid, p in node_to_party.items()}
         log(INFO, "[hekit] key generation: %s clients, threshold %s, λ = %s, stated precision of a sum %.1e",
-            n, t, self.lambda_, params.sum_precision())
+            n, t, self.lambda_, hk.sum_precision(params))
 
         def need_all(failures: dict[int, str], stage: str) -> None:
             if failures:
@@ -213,7 +213,7 @@ class HekitWorkflow:
         need_all(failures, Stage.SETUP)
         pk_shares = [bytes(replies[party_to_node[p]].config_records[RECORD_KEY_CONFIGS][Key.PUBLIC_KEY_SHARE]) for p in range(1, n + 1)]
         e2e_pks = [bytes(replies[party_to_node[p]].config_records[RECORD_KEY_CONFIGS][Key.E2E_PUBLIC_KEY]) for p in range(1, n + 1)]
-        key = hk.SessionKey.from_shares(params, pk_shares)
+        key = hk.session_key_from_shares(params, pk_shares)
 
         # 2. the key directory to everyone; sealed dealings back
         directory = {
@@ -296,7 +296,7 @@ class HekitWorkflow:
                 continue
             del content.config_records[RECORD_KEY_CONFIGS]
             results.append((proxies[nid], compat.recorddict_to_fitres(content, keep_input=True)))
-        record.contributors = sorted(server.contributors())
+        record.contributors = sorted(hk.contributors(server))
         record.dropped = sorted(s.node_to_party[nid] for nid in failures)
         log(INFO, "[hekit] round %s: %s encrypted updates summed (parties %s), dropped %s",
             round_, len(record.contributors), record.contributors, record.dropped or "none")
@@ -348,14 +348,15 @@ class HekitWorkflow:
             for nid, content in replies.items():
                 party = s.node_to_party[nid]
                 share = bytes(content.config_records[RECORD_KEY_CONFIGS][Key.DECRYPTION_SHARE])
-                try:
-                    sender = hk.decryption_share_sender(s.key, request, share)
-                except Exception as ex:
-                    failures[nid] = f"share refused: {ex}"
-                    continue
-                if sender != party:
-                    failures[nid] = f"share names party {sender}"
-                    continue
+                if hk.decryption_share_sender is not None:
+                    try:
+                        sender = hk.decryption_share_sender(s.key, request, share)
+                    except Exception as ex:
+                        failures[nid] = f"share refused: {ex}"
+                        continue
+                    if sender != party:
+                        failures[nid] = f"share names party {sender}"
+                        continue
                 shares.append(share)
             if not failures:
                 return hk.combine(s.key, request, shares)
