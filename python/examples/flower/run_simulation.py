@@ -105,6 +105,7 @@ def summarize(name: str, out: Path) -> dict:
         "history": data["history"],
         "wall_s": data.get("wall_s"),
         "rounds": data.get("rounds", []),
+        "final": data.get("final"),
         "steady": {k: stats(steady, k) for k in ("in", "out", "cpu", "train")},
         "first": {k: stats(first, k) for k in ("in", "out", "cpu", "train")},
     }
@@ -144,6 +145,11 @@ def main() -> None:
             print(f"=== run {name} ===", flush=True)
             run_one(name, RUNS[name], args.out, args.rounds, args.clients)
     summaries = [summarize(n, args.out) for n in args.runs]
+    final = {s["name"]: s["final"] for s in summaries if s.get("final")}
+    for name, ref in (("secagg", "plaintext"), ("hekit", "plaintext"), ("hekit-dropout", "secagg-dropout")):
+        if name in final and ref in final:
+            diff = max(abs(x - y) for x, y in zip(final[name], final[ref]))
+            print(f"max |final weights {name} - {ref}| = {diff:.2e}")
     print()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average before the last run: {os.getloadavg()}")

@@ -23,10 +23,12 @@ import os
 
 import numpy as np
 from flwr.app import Context
-from flwr.common import ndarrays_to_parameters
+import flwr.compat.common.recorddict_compat as compat
+from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
 from flwr.server import LegacyContext, ServerConfig
 from flwr.server.strategy import FedAvg
 from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
+from flwr.server.workflow.constant import MAIN_PARAMS_RECORD
 from flwr.serverapp import Grid, ServerApp
 
 from hekit_flower_example import task
@@ -103,7 +105,9 @@ def run(grid: Grid, context: Context, cfg: dict) -> list[dict]:
     if out:
         with open(out, "w", encoding="utf-8") as f:
             rounds = [vars(r) for r in getattr(fit, "rounds", [])]  # hekit's per-round record
-            json.dump({"config": cfg, "history": history, "rounds": rounds}, f)
+            final = compat.arrayrecord_to_parameters(legacy.state.array_records[MAIN_PARAMS_RECORD], keep_input=True)
+            flat = np.concatenate([a.ravel() for a in parameters_to_ndarrays(final)]).tolist()
+            json.dump({"config": cfg, "history": history, "rounds": rounds, "final": flat}, f)
     return history
 
 
