@@ -219,3 +219,41 @@ def test_client_policy_refuses_weak_sessions():
     setup()
     with pytest.raises(HekitPolicyError, match="once per session"):
         setup()
+
+
+@pytest.mark.skipif(
+    hk.inspect_request is None or hk.update_digest is None,
+    reason="hekit.ml.aggregation does not bind inspect_request / update_digest yet",
+)
+def test_committee_member_refuses_a_sum_without_its_own_update():
+    """A client that uploaded an update in round 2 refuses to decrypt a
+    round-2 sum that leaves it out (the server dropped it)."""
+    from flwr.app import ConfigRecord, Message, RecordDict
+
+    from hekit.flower import Key, Stage
+
+    wf = HekitWorkflow(num_clients=N, threshold=T, max_abs=4.0, seed=9)
+    grid, _ = run(wf, make_client_app(), rounds=1)
+    s = wf.session
+    nodes = sorted(s.node_to_party, key=s.node_to_party.get)
+    init = flwr.common.ndarrays_to_parameters([np.zeros(sh) for sh in SHAPES])
+    fitins = flwr.common.FitIns(init, {"server_round": 2})
+
+    def message(nid, content):
+        return Message(content, dst_node_id=nid, message_type="train", group_id="2")
+
+    uploads = {}
+    for nid in nodes:
+        content = flwr.compat.common.recorddict_compat.fitins_to_recorddict(fitins, True)
+        content.config_records["hekit_configs"] = ConfigRecord({Key.STAGE: Stage.ENCRYPT, "round": 2})
+        (reply,) = grid.send_and_receive([message(nid, content)])
+        uploads[s.node_to_party[nid]] = bytes(reply.content.config_records["hekit_configs"][Key.UPDATE])
+    server = hk.Server(s.key, 2, 46)
+    for p in (2, 3, 4):  # party 1's update is left out
+        server.add_from(p, uploads[p])
+    request = bytes(server.decryption_request([1, 2, 3]))
+    cfg = RecordDict({"hekit_configs": ConfigRecord({Key.STAGE: Stage.DECRYPT, Key.REQUEST: request})})
+    (refused,) = grid.send_and_receive([message(nodes[0], cfg)])
+    assert refused.has_error() and "leaves out or replaces" in refused.error.reason
+    (answered,) = grid.send_and_receive([message(nodes[1], cfg)])
+    assert answered.has_content()
