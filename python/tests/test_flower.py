@@ -257,3 +257,32 @@ def test_committee_member_refuses_a_sum_without_its_own_update():
     assert refused.has_error() and "leaves out or replaces" in refused.error.reason
     (answered,) = grid.send_and_receive([message(nodes[1], cfg)])
     assert answered.has_content()
+
+
+def test_key_holder_survives_a_new_process_per_message():
+    """The deployment runtime runs every message in a fresh ClientApp
+    process: here the in-memory cache of key holders is emptied before every
+    message, so each stage must rebuild its client from ``context.state``
+    (``Client.from_bytes`` and the end-to-end key). The aggregate still
+    equals numpy's FedAvg within the stated precision."""
+    import hekit.flower.mod as hekit_mod_module
+
+    def fresh_process(msg, ctxt, call_next):
+        with hekit_mod_module._LOCK:
+            hekit_mod_module._HOLDERS.clear()
+        return call_next(msg, ctxt)
+
+    def client_fn(context: Context):
+        return FixedClient(int(context.node_config["partition-id"])).to_client()
+
+    app = ClientApp(client_fn=client_fn, mods=[fresh_process, hekit_mod])
+    wf = HekitWorkflow(num_clients=N, threshold=T, max_abs=4.0, seed=5)
+    grid, history = run(wf, app)
+    for rnd in range(1, ROUNDS + 1):
+        rec = wf.rounds[rnd - 1]
+        assert rec.contributors == [1, 2, 3, 4]
+        assert max_err(history[rnd], fedavg(range(N), rnd)) <= rec.precision
+    # what crossed the "process boundary": the Rust client state in the
+    # node's context
+    for ctxt in grid.contexts.values():
+        assert "hekit_key_holder" in ctxt.state.config_records

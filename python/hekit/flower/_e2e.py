@@ -33,6 +33,21 @@ class E2eKey:
     def __init__(self) -> None:
         self._secret = X25519PrivateKey.generate()
 
+    def to_bytes(self) -> bytes:
+        """The 32-byte private key (secret: it stays on its node)."""
+        return self._secret.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "E2eKey":
+        """A key written by :meth:`to_bytes`."""
+        key = cls.__new__(cls)
+        key._secret = X25519PrivateKey.from_private_bytes(bytes(data))
+        return key
+
     def public(self) -> bytes:
         """The 32-byte public key, announced through the server."""
         return self._secret.public_key().public_bytes(

@@ -35,15 +35,15 @@ stage                 what the client does (every call goes to hekit / Rust)
 ====================  ==========================================================
 
 State. The non-secret part (stage, party id, session settings, the digest of
-each update it sent) lives in ``context.state`` like SecAgg+'s. The key
-holder itself (additive secret, Shamir share, the record of what it has
-decrypted) cannot be serialized by hekit yet, so it is kept in this
-process's memory, keyed by (run id, node id). That works in the simulation
-runtime as long as one process serves the node's messages (the example asks
-Ray for one actor) and does **not** work in the deployment runtime, whose
-SuperNode starts a fresh ClientApp process per message: a message that
-finds no key holder fails with :class:`HekitStateError`. See the example's
-README ("Deployment runtime").
+each update it sent) lives in ``context.state`` like SecAgg+'s, and so does
+the key holder: ``Client.to_bytes()`` (additive secret, Shamir share, the
+protocol instances answered and what each round released), the end-to-end
+private key, the session key — in the config record ``hekit_key_holder``,
+rewritten after every stage that changes it and read back in a new process
+(the deployment runtime starts a fresh ClientApp process per message). It is
+secret, like the keys SecAgg+ keeps there: it never leaves the node, whose
+state store must be protected as such. Within one process a cache avoids
+re-reading it.
 """
 
 from __future__ import annotations
@@ -91,15 +91,57 @@ _HOLDERS: dict[tuple[int, int], _KeyHolder] = {}
 _LOCK = threading.Lock()
 
 
+#: The config record of the node's context that carries the key holder
+#: between processes (secret, like SecAgg+'s keys in the same place).
+RECORD_KEY_HOLDER = "hekit_key_holder"
+
+
+def _save(ctxt: Context, h: _KeyHolder) -> None:
+    """Writes the key holder into the node's context, so that the next
+    message finds it even in a new process (the deployment runtime)."""
+    record = {
+        "client": bytes(h.client.to_bytes()),
+        "e2e": h.e2e.to_bytes(),
+        "own_pk_share": h.own_pk_share,
+        "own_dealing": h.own_dealing,
+        "e2e_pks": list(h.e2e_pks),
+    }
+    if h.key is not None:
+        record["key"] = bytes(h.key.to_bytes())
+    ctxt.state.config_records[RECORD_KEY_HOLDER] = ConfigRecord(record)
+
+
 def _holder(ctxt: Context) -> _KeyHolder:
     with _LOCK:
         h = _HOLDERS.get((ctxt.run_id, ctxt.node_id))
-    if h is None:
+    if h is not None:
+        return h
+    saved = ctxt.state.config_records.get(RECORD_KEY_HOLDER)
+    state = ctxt.state.config_records.get(RECORD_KEY_STATE)
+    if saved is None or state is None:
         raise HekitStateError(
-            f"node {ctxt.node_id}: the hekit key holder of run {ctxt.run_id} is not in "
-            "this process (a new process per message, as in the deployment runtime, "
-            "needs a serializable key holder; see hekit.flower.mod)"
+            f"node {ctxt.node_id}: no hekit key holder for run {ctxt.run_id} "
+            "(key generation did not run on this node)"
         )
+    params = hk.make_params(
+        int(state[Key.CLIENTS]),
+        int(state[Key.THRESHOLD]),
+        bytes(state[Key.SESSION_SEED]),
+        float(state[Key.MAX_ABS]),
+        int(state[Key.MIN_CONTRIBUTORS]),
+        int(state[Key.LAMBDA]),
+    )
+    h = _KeyHolder(
+        params=params,
+        client=hk.Client.from_bytes(params, bytes(saved["client"])),
+        e2e=hk.E2eKey.from_bytes(bytes(saved["e2e"])),
+        own_pk_share=bytes(saved["own_pk_share"]),
+        own_dealing=bytes(saved["own_dealing"]),
+        e2e_pks=[bytes(k) for k in saved["e2e_pks"]],
+        key=hk.SessionKey.from_bytes(params, bytes(saved["key"])) if "key" in saved else None,
+    )
+    with _LOCK:
+        _HOLDERS[(ctxt.run_id, ctxt.node_id)] = h
     return h
 
 
@@ -186,6 +228,7 @@ def _setup(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
     holder.own_pk_share = hk.public_key_share(client, params)
     with _LOCK:
         _HOLDERS[(ctxt.run_id, ctxt.node_id)] = holder
+    _save(ctxt, holder)
     for k in (Key.PARTY, Key.CLIENTS, Key.THRESHOLD, Key.MAX_ABS, Key.LAMBDA,
               Key.MIN_CONTRIBUTORS, Key.MAX_WEIGHT):
         state[k] = cfg[k]
@@ -217,6 +260,7 @@ def _share_keys(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
         dsts.append(int(to))
         sealed.append(bytes(h.e2e.seal(e2e_pks[to - 1], seed, me, to, dealing)))
     state[Key.SESSION_KEY_ID] = bytes(h.key.id)
+    _save(ctxt, h)
     return {Key.SESSION_KEY_ID: bytes(h.key.id), Key.DESTINATIONS: dsts, Key.SEALED: sealed}
 
 
@@ -233,6 +277,7 @@ def _receive_dealings(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> 
         dealings.append(bytes(h.e2e.open(h.e2e_pks[src - 1], seed, src, me, box)))
     hk.receive_dealings(h.client, h.params, dealings)
     h.own_dealing = b""
+    _save(ctxt, h)
     return {Key.SESSION_KEY_ID: bytes(h.key.id)}
 
 
@@ -284,4 +329,5 @@ def _decrypt(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
                 "this client's own update"
             )
     share = bytes(h.client.decryption_share(request))
+    _save(ctxt, h)  # the answered instance and the round's release are state
     return {Key.DECRYPTION_SHARE: share}
