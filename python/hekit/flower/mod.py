@@ -67,7 +67,8 @@ MIN_LAMBDA = 40
 
 
 class HekitStateError(RuntimeError):
-    """The key holder of this node is not in this process (see module doc)."""
+    """This node has no hekit key holder for the run (key generation did not
+    run here)."""
 
 
 class HekitPolicyError(ValueError):
