@@ -70,6 +70,7 @@
 //! ```
 
 mod crs;
+pub mod e2e;
 mod error;
 mod noise;
 pub mod paillier;

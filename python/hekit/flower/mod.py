@@ -135,7 +135,7 @@ def _holder(ctxt: Context) -> _KeyHolder:
     h = _KeyHolder(
         params=params,
         client=hk.Client.from_bytes(params, bytes(saved["client"])),
-        e2e=hk.E2eKey.from_bytes(bytes(saved["e2e"])),
+        e2e=hk.E2eKey.from_bytes(int(state[Key.PARTY]), bytes(saved["e2e"])),
         own_pk_share=bytes(saved["own_pk_share"]),
         own_dealing=bytes(saved["own_dealing"]),
         e2e_pks=[bytes(k) for k in saved["e2e_pks"]],
@@ -224,7 +224,7 @@ def _setup(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
         n, t, seed, float(cfg[Key.MAX_ABS]), int(cfg[Key.MIN_CONTRIBUTORS]), lam
     )
     client = hk.Client(params, party)
-    e2e = hk.E2eKey()
+    e2e = hk.E2eKey(party)
     holder = _KeyHolder(params=params, client=client, e2e=e2e)
     holder.own_pk_share = hk.public_key_share(client, params)
     with _LOCK:
