@@ -32,6 +32,24 @@ fn integers_match_python_paillier() {
     }
 }
 
+/// Zero and subnormals take python-paillier's exponents too (`⌊(frexp(x).1
+/// − 53) / 4⌋`), values from `phe.EncodedNumber.encode` (phe 1.5).
+#[test]
+fn zero_and_subnormal_exponents_match_python_paillier() {
+    let cases: [(f64, i32, i64); 4] = [
+        (0.0, -14, 0),
+        (f64::from_bits(1), -282, 18014398509481984),
+        (-1e-310, -271, -20725990738668544),
+        (f64::from_bits(3), -282, 54043195528445952),
+    ];
+    for (x, exp, mant) in cases {
+        let e = EncodedNumber::from_f64(x).unwrap();
+        assert_eq!(e.exponent(), exp, "exponent of {x:e}");
+        assert_eq!(e.mantissa(), &BigInt::from(mant), "mantissa of {x:e}");
+        assert_eq!(e.to_f64().unwrap(), x);
+    }
+}
+
 #[test]
 fn floats_match_python_paillier() {
     let sk = key();
