@@ -7,6 +7,10 @@
 //!
 //! Single-thread figures (compare with `shared/peers/results_py.txt`):
 //! `RAYON_NUM_THREADS=1 cargo bench --bench ckks`
+//!
+//! `ckks-bootstrap`: the first (sparse-packing) bootstrapping at the test
+//! size of `ckks/tests/bootstrap.rs` (N = 2^12, `SecurityLevel::None`, 8
+//! and 64 slots) — not the N = 2^16 figure issue 17 asks for.
 
 use std::time::Duration;
 
@@ -96,5 +100,55 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+fn bootstrap(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ckks-bootstrap");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .warm_up_time(Duration::from_millis(500));
+    let mut q = vec![60u32];
+    q.extend(std::iter::repeat_n(50u32, 14));
+    q.push(60);
+    let params = Parameters::builder()
+        .degree(4096)
+        .q_bits(&q)
+        .p_bits(&[60, 60, 60])
+        .scale_bits(50)
+        .security(ckks::SecurityLevel::None)
+        .build()
+        .expect("params");
+    let mut rng = ChaCha20Rng::seed_from_u64(90);
+    let sk = SecretKey::generate(&params, &mut rng);
+    let pk = PublicKey::generate(&sk, &mut rng).expect("pk");
+    let enc = Encoder::new(&params);
+    let eval = Evaluator::new(&params);
+    for slots in [8usize, 64] {
+        let boot = ckks::Bootstrapper::new(
+            &params,
+            ckks::BootstrapConfig {
+                slots,
+                hamming_weight: 64,
+                double_angles: 4,
+                degree: 31,
+                input_scale: params.scale(),
+            },
+        )
+        .expect("bootstrapper");
+        let keys = boot.generate_keys(&sk, &mut rng).expect("keys");
+        let x: Vec<f64> = (0..slots).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let ct = pk
+            .encrypt(
+                &enc.encode(&tile(&x, enc.slots())).expect("encode"),
+                &mut rng,
+            )
+            .expect("encrypt");
+        let low = eval.drop_to_level(&ct, 0).expect("drop");
+        group.bench_function(BenchmarkId::new("N4096", format!("{slots}-slots")), |b| {
+            b.iter(|| boot.bootstrap(&eval, &low, &keys).expect("bootstrap"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bootstrap);
 criterion_main!(benches);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use num_bigint::{BigInt, BigUint, RandBigInt};
-use paillier::{keypair, test_keys, Bits, Ciphertext, FastEncryptor, ShortExponent};
+use paillier::{test_keys, Bits, Ciphertext, FastEncryptor, ShortExponent};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -20,7 +20,7 @@ fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(0xbe4c)
 }
 
-fn keys(bits: u64) -> (paillier::PublicKey, paillier::PrivateKey) {
+fn keys(bits: u64) -> (paillier::PublicKey, paillier::SecretKey) {
     let pair = if bits == 2048 {
         test_keys::P1024
     } else {
@@ -47,7 +47,7 @@ fn bench_keygen(c: &mut Criterion) {
     for (bits, b) in [(2048, Bits::B2048), (3072, Bits::B3072)] {
         let mut r = rng();
         g.bench_function(BenchmarkId::from_parameter(bits), |bch| {
-            bch.iter(|| ok(keypair(b, &mut r)))
+            bch.iter(|| ok(paillier::SecretKey::generate(b, &mut r)))
         });
     }
     g.finish();

@@ -1,7 +1,9 @@
 //! Multiparty protocols: per-party share generation and aggregation for
 //! collective key generation and decryption at N = 8192 / 16384 for n = 3
 //! and 16 parties; threshold Paillier partial decryption + proof,
-//! verification and combination at 2048 / 3072 bits for n = 3 and 16.
+//! verification and combination at 2048 / 3072 bits for n = 3 and 16;
+//! collective refresh of a CKKS ciphertext at N = 16384 (share per party,
+//! aggregate + finish for 3 parties).
 //!
 //! `RAYON_NUM_THREADS=1 cargo bench --bench threshold`
 
@@ -157,5 +159,78 @@ fn paillier(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lattice, paillier);
+fn refresh(c: &mut Criterion) {
+    let mut group = c.benchmark_group("threshold-refresh");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_millis(300));
+    let params = ckks::Parameters::preset(ckks::Preset::N16384).expect("preset");
+    let rp = params.rlwe().clone();
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let mut parties: Vec<Party> = (1..=3u32)
+        .map(|i| Party::new(PartyId(i), &rp, &mut rng))
+        .collect();
+    let crs = Crs::from_seed([201; 32]);
+    let shares: Vec<_> = parties
+        .iter_mut()
+        .map(|p| p.public_key_share(&crs, &mut rng).expect("share"))
+        .collect();
+    let pk = PublicKeyShares::aggregate(shares)
+        .and_then(|a| a.finish())
+        .expect("pk");
+    let pk = ckks::PublicKey::from_rlwe(&params, pk).expect("pk");
+    let enc = ckks::Encoder::new(&params);
+    let eval = ckks::Evaluator::new(&params);
+    let x: Vec<f64> = (0..enc.slots()).map(|i| (i % 7) as f64 / 8.0).collect();
+    let pt = enc.encode(&x).expect("encode");
+    let log2_phase = params.scale().log2() + 0.1;
+    // a fresh ciphertext at level 1 per iteration (shares are single-use)
+    let fresh = |rng: &mut ChaCha20Rng| {
+        let ct = pk.encrypt(&pt, rng).expect("encrypt");
+        eval.drop_to_level(&ct, 1).expect("drop")
+    };
+    group.bench_function("N16384/level1/share", |b| {
+        b.iter_batched(
+            || fresh(&mut rng),
+            |ct| {
+                parties[0]
+                    .refresh_share_ckks(
+                        &ct,
+                        &crs,
+                        log2_phase,
+                        3,
+                        None,
+                        &mut ChaCha20Rng::seed_from_u64(1),
+                    )
+                    .expect("share")
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("N16384/level1/aggregate_finish_n3", |b| {
+        b.iter_batched(
+            || {
+                let ct = fresh(&mut rng);
+                let shares: Vec<_> = parties
+                    .iter_mut()
+                    .map(|p| {
+                        p.refresh_share_ckks(&ct, &crs, log2_phase, 3, None, &mut rng)
+                            .expect("share")
+                    })
+                    .collect();
+                (ct, shares)
+            },
+            |(ct, shares)| {
+                threshold::RefreshShares::aggregate(ct.rlwe(), &crs, shares, None)
+                    .and_then(|a| a.finish_ckks(&params, ct.scale()))
+                    .expect("refresh")
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, lattice, paillier, refresh);
 criterion_main!(benches);

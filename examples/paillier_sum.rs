@@ -12,18 +12,18 @@
 //!
 //! Run with `cargo run --release --example paillier_sum`.
 
-use paillier::{keypair, Bits, Ciphertext, PrivateKey, PublicKey};
+use paillier::{Bits, Ciphertext, PublicKey, SecretKey};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 /// Result party: owns the private key.
 struct KeyOwner {
-    sk: PrivateKey,
+    sk: SecretKey,
 }
 
 impl KeyOwner {
     fn new(rng: &mut ChaCha20Rng) -> paillier::Result<Self> {
-        let (_pk, sk) = keypair(Bits::B2048, rng)?;
+        let sk = SecretKey::generate(Bits::B2048, rng)?;
         Ok(KeyOwner { sk })
     }
 

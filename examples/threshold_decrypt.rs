@@ -86,8 +86,11 @@ fn main() -> Result<(), threshold::Error> {
     let result = eval.rotate_rows(&eval.mul_relin(&ca, &cb, &brlk)?, 1, &bgk)?;
     let decryptors = [PartyId(1), PartyId(3), PartyId(5)];
     let active = ActiveSet::new(&decryptors, t)?;
-    // The phase noise after one multiplication stays below 2^60 here.
-    let smudging = Smudging::for_bfv(&bfv_params, result.level(), 60.0, t)?;
+    // Every decryptor bounds the noise itself from the public circuit:
+    // two fresh encryptions, a relinearized product, a rotation.
+    let fresh = threshold::BfvNoise::fresh(&bfv_params, n);
+    let noise = fresh.mul_relin(&fresh)?.rotate()?;
+    let smudging = Smudging::for_bfv(&bfv_params, result.level(), noise.log2_bound(), t)?;
     let shares = decryptors
         .iter()
         .map(|id| {
@@ -103,8 +106,9 @@ fn main() -> Result<(), threshold::Error> {
         .finish_bfv(&bfv_params, result.encoding())?;
     let values = enc.decode(&pt)?;
     println!(
-        "BFV: rotate(a·b, 1) decrypted by parties {:?} with smudging σ = 2^{:.0}: {:?}",
+        "BFV: rotate(a·b, 1) decrypted by parties {:?} (noise < 2^{:.1} by BfvNoise, smudging σ = 2^{:.0}): {:?}",
         decryptors.iter().map(|p| p.0).collect::<Vec<_>>(),
+        noise.log2_bound(),
         smudging.log2_sigma(),
         &values[..7]
     );

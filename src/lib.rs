@@ -61,12 +61,12 @@
 //! ## Paillier: additive, with signed and fixed-point values
 //!
 //! ```
-//! use hekit::paillier::{test_keys, PrivateKey};
+//! use hekit::paillier::{test_keys, SecretKey};
 //!
 //! // a demonstration key from published primes (explicitly insecure);
-//! // real keys: hekit::paillier::keypair(hekit::paillier::Bits::B3072, &mut rng)
+//! // real keys: hekit::paillier::SecretKey::generate(hekit::paillier::Bits::B3072, &mut rng)
 //! let (p, q) = test_keys::primes(test_keys::P128);
-//! let sk = PrivateKey::from_primes_insecure(p, q)?;
+//! let sk = SecretKey::from_primes_insecure(p, q)?;
 //! let pk = sk.public_key().clone();
 //! let mut rng = hekit::rng();
 //! let x = pk.encrypt_f64(-2.5, &mut rng)?;

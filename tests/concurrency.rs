@@ -49,7 +49,7 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<ckks::Ciphertext>();
     // Paillier
     assert_send_sync::<paillier::PublicKey>();
-    assert_send_sync::<paillier::PrivateKey>();
+    assert_send_sync::<paillier::SecretKey>();
     assert_send_sync::<paillier::Ciphertext>();
     assert_send_sync::<paillier::FastEncryptor>();
     assert_send_sync::<paillier::Packer>();

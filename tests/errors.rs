@@ -72,7 +72,7 @@ fn ckks_setup() -> (
     (params, sk, encoder, eval)
 }
 
-fn paillier_keys() -> (paillier::PublicKey, paillier::PrivateKey) {
+fn paillier_keys() -> (paillier::PublicKey, paillier::SecretKey) {
     paillier::test_keys::keypair_from(paillier::test_keys::P1024).expect("2048-bit test key")
 }
 
@@ -720,7 +720,7 @@ fn paillier_retired_version() {
 
 #[test]
 fn paillier_invalid_parameter() {
-    let r = paillier::sum(&[]);
+    let r = paillier::sum::<paillier::Ciphertext>(&[]);
     assert!(
         matches!(r, Err(paillier::Error::InvalidParameter { .. })),
         "{r:?}"

@@ -210,7 +210,8 @@ fn paillier_presets_are_at_least_2048_bits() {
         assert!(bits.bits() >= 2048, "{bits:?}");
     }
     // a generated key has the size it promises
-    let (pk, _) = paillier::keypair(paillier::Bits::B2048, &mut rng()).expect("keypair");
+    let sk = paillier::SecretKey::generate(paillier::Bits::B2048, &mut rng()).expect("keygen");
+    let pk = sk.public_key();
     assert!(pk.bits() >= 2048, "{} bits", pk.bits());
     // threshold Paillier and the ML Paillier variant refuse small keys
     // unless asked explicitly

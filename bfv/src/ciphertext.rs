@@ -35,6 +35,20 @@ struct Body {
 }
 
 impl Ciphertext {
+    /// Wraps an RLWE ciphertext of `params` (e.g. one assembled by a
+    /// threshold protocol) with its plaintext encoding.
+    ///
+    /// # Errors
+    /// [`Error::Rlwe`] with a parameter mismatch if `inner` is of other RLWE
+    /// parameters.
+    pub fn from_rlwe(
+        params: &Arc<Parameters>,
+        inner: rlwe::ciphertext::Ciphertext,
+        encoding: Encoding,
+    ) -> Result<Self> {
+        Self::wrap(params, inner, encoding)
+    }
+
     pub(crate) fn wrap(
         params: &Arc<Parameters>,
         inner: rlwe::ciphertext::Ciphertext,
@@ -120,3 +134,21 @@ impl Ciphertext {
         Self::wrap(params, inner, encoding)
     }
 }
+
+// `&a + &b`, `&a - &b` (a `Result` on either side chains) and `-&a`: see
+// `rlwe::ops` for why the binary operators return `Result`.
+fn op_add(a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+    crate::Evaluator::new(a.params()).add(a, b)
+}
+
+fn op_sub(a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+    crate::Evaluator::new(a.params()).sub(a, b)
+}
+
+fn op_neg(a: &Ciphertext) -> Ciphertext {
+    let mut out = a.clone();
+    out.rlwe_mut().neg_assign();
+    out
+}
+
+rlwe::result_ops!(Ciphertext, crate::Error, op_add, op_sub, op_neg);

@@ -11,6 +11,7 @@ use rlwe::ntt::NttPlan;
 use rlwe::params::{Params, SecurityLevel};
 use rlwe::poly::RingContext;
 use rlwe::rns::{BasisExtender, RnsBasis, Scaler};
+use rlwe::serialize::{decode, encode, Kind};
 use rlwe::zq::{generate_primes, is_prime, Modulus};
 
 use crate::{Error, Result};
@@ -48,6 +49,15 @@ pub(crate) struct LevelTables {
     pub(crate) dec_scaler: Scaler,
     /// The ring `Q_l ∪ R`.
     pub(crate) ring_qr: Arc<RingContext>,
+}
+
+const PARAMS_TAG: [u8; 8] = *b"bfv/prm1";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ParamsBody {
+    tag: [u8; 8],
+    t: u64,
+    rlwe: Vec<u8>,
 }
 
 /// Validated BFV parameters, shared as `Arc<Parameters>`.
@@ -294,6 +304,43 @@ impl Parameters {
                 got: level,
                 max: self.max_level(),
             }))
+    }
+
+    /// The serialized context: the RLWE parameters (degree, primes, security
+    /// level) and `t`, in the versioned envelope of every hekit object. Keys
+    /// and ciphertexts are written without it and bound to it by
+    /// [`Self::fingerprint`], so it travels once per session.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let body = ParamsBody {
+            tag: PARAMS_TAG,
+            t: self.plaintext_modulus(),
+            rlwe: self.rlwe.to_bytes(),
+        };
+        encode(Kind::External, &self.fingerprint, &body)
+    }
+
+    /// Reads a context written by [`Self::to_bytes`], re-validating
+    /// everything; the recorded security level must be at least `min` (the
+    /// reader's requirement, as for [`Params::from_bytes`]).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for bytes that are not a BFV context; the errors
+    /// of [`Self::from_rlwe`] and [`Params::from_bytes`] (bad envelope,
+    /// parameters below `min` or insecure, a fingerprint that does not
+    /// match the parameters).
+    pub fn from_bytes(bytes: &[u8], min: SecurityLevel) -> Result<Arc<Parameters>> {
+        const WHAT: &str = "BFV parameters";
+        let body: ParamsBody = decode(bytes, Kind::External, WHAT, None)?;
+        if body.tag != PARAMS_TAG {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: "not a BFV context".into(),
+            });
+        }
+        let rlwe = Params::from_bytes(&body.rlwe, min)?;
+        let params = Self::from_rlwe(rlwe, body.t)?;
+        decode::<ParamsBody>(bytes, Kind::External, WHAT, Some(params.fingerprint()))?;
+        Ok(params)
     }
 
     /// SHA-256 fingerprint of (RLWE parameters, t).

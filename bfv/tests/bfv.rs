@@ -462,3 +462,83 @@ fn bad_input_gives_specific_errors() {
         Err(Error::InvalidParameters { .. })
     ));
 }
+
+/// The BFV context (RLWE parameters and t) travels as bytes; ciphertexts
+/// read under the copy; contexts that are not BFV, under-secured or forged
+/// are refused with specific errors.
+#[test]
+fn context_round_trips_and_bad_contexts_are_refused() {
+    let mut c = setup(Preset::N4096T65537);
+    let bytes = c.params.to_bytes();
+    let back = Parameters::from_bytes(&bytes, SecurityLevel::Bits128).unwrap();
+    assert_eq!(back.fingerprint(), c.params.fingerprint());
+    assert_eq!(back.plaintext_modulus(), T as u64);
+    let a = random_vec(&mut c.rng, 64);
+    let ct =
+        c.pk.encrypt(&c.enc.encode(&a).unwrap(), &mut c.rng)
+            .unwrap();
+    let ct_back = Ciphertext::from_bytes(&back, &ct.to_bytes()).unwrap();
+    assert_eq!(
+        &c.enc.decode(&c.sk.decrypt(&ct_back).unwrap()).unwrap()[..64],
+        &a[..]
+    );
+    // a ciphertext is not a context (its body does not even decode as one)
+    assert!(matches!(
+        Parameters::from_bytes(&ct.to_bytes(), SecurityLevel::Bits128),
+        Err(Error::Malformed { .. }) | Err(Error::Rlwe(rlwe::Error::Malformed { .. }))
+    ));
+    // same ring, other t: another context, and the ciphertext is refused
+    let other_t = Parameters::from_rlwe(c.params.rlwe().clone(), 40961).unwrap();
+    let other_back = Parameters::from_bytes(&other_t.to_bytes(), SecurityLevel::Bits128).unwrap();
+    assert_ne!(other_back.fingerprint(), c.params.fingerprint());
+    assert!(Ciphertext::from_bytes(&other_back, &ct.to_bytes()).is_err());
+    let mut forged = bytes.clone();
+    forged[20] ^= 1;
+    assert!(matches!(
+        Parameters::from_bytes(&forged, SecurityLevel::Bits128),
+        Err(Error::Rlwe(rlwe::Error::ParameterMismatch { .. }))
+    ));
+    let weak = Parameters::builder()
+        .degree(2048)
+        .q_bits(&[40, 40])
+        .p_bits(&[40])
+        .security(SecurityLevel::None)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        Parameters::from_bytes(&weak.to_bytes(), SecurityLevel::Bits128),
+        Err(Error::Rlwe(rlwe::Error::SecurityBelowMinimum { .. }))
+    ));
+}
+
+/// `&a + &b - &c` and `-&a` match plaintext arithmetic mod t and chain
+/// through `Result`s; a ciphertext of other parameters is an error at the
+/// end of the chain.
+#[test]
+fn operators_chain_and_carry_errors() {
+    let mut c = setup(Preset::N4096T65537);
+    let xs: Vec<Vec<i64>> = (0..3).map(|_| random_vec(&mut c.rng, 4096)).collect();
+    let cts: Vec<Ciphertext> = xs
+        .iter()
+        .map(|x| c.pk.encrypt(&c.enc.encode(x).unwrap(), &mut c.rng).unwrap())
+        .collect();
+    let (a, b, d) = (&cts[0], &cts[1], &cts[2]);
+    let got = c
+        .enc
+        .decode(&c.sk.decrypt(&(a + b - d).unwrap()).unwrap())
+        .unwrap();
+    let want: Vec<i64> = (0..4096)
+        .map(|i| center(xs[0][i] + xs[1][i] - xs[2][i]))
+        .collect();
+    assert_eq!(got, want);
+    let got = c.enc.decode(&c.sk.decrypt(&-a).unwrap()).unwrap();
+    let want: Vec<i64> = xs[0].iter().map(|&v| center(-v)).collect();
+    assert_eq!(got, want);
+    let other = setup(Preset::N8192T65537);
+    let x = other
+        .pk
+        .encrypt(&other.enc.encode(&[1]).unwrap(), &mut c.rng)
+        .unwrap();
+    assert!(matches!(a + &x + b, Err(Error::ParameterMismatch { .. })));
+    assert!(matches!(a - (b + &x), Err(Error::ParameterMismatch { .. })));
+}

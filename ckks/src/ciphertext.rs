@@ -184,3 +184,22 @@ impl Plaintext {
         Plaintext::from_poly(params, poly, body.scale)
     }
 }
+
+// `&a + &b`, `&a - &b` (levels and scales aligned as by
+// `Evaluator::add`; a `Result` on either side chains) and `-&a`: see
+// `rlwe::ops` for why the binary operators return `Result`.
+fn op_add(a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+    crate::Evaluator::new(a.params()).add(a, b)
+}
+
+fn op_sub(a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+    crate::Evaluator::new(a.params()).sub(a, b)
+}
+
+fn op_neg(a: &Ciphertext) -> Ciphertext {
+    let mut out = a.clone();
+    out.inner.neg_assign();
+    out
+}
+
+rlwe::result_ops!(Ciphertext, Error, op_add, op_sub, op_neg);

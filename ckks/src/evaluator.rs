@@ -255,7 +255,14 @@ impl Evaluator {
         Ok(())
     }
 
+    /// `−a` (the name the other schemes use; also `-&a`).
+    pub fn neg(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        #[allow(deprecated)]
+        self.negate(a)
+    }
+
     /// `−a`.
+    #[deprecated(note = "renamed to `neg`, as in `bfv` and `paillier`")]
     pub fn negate(&self, a: &Ciphertext) -> Result<Ciphertext> {
         self.check(a)?;
         let mut a = a.clone();
@@ -662,45 +669,66 @@ impl Evaluator {
         self.apply_galois(ct, &keys)
     }
 
-    /// Sums `count` consecutive slots (a power of two ≤ N/2): slot `j` of
-    /// the result holds `Σ_{t<count} x_{j+t}` (indices mod N/2), so with
-    /// `count = N/2` every slot holds the total. Uses `log2 count`
-    /// rotations by 1, 2, 4, … (keys: [`Self::sum_slots_steps`]).
+    /// Sums `count` consecutive slots (any `1 ≤ count ≤ N/2`): slot `j`
+    /// of the result holds `Σ_{t<count} x_{j+t}` (indices mod N/2), so slot
+    /// 0 holds the sum of slots `0..count` and with `count = N/2` every
+    /// slot holds the total. Partial sums over 1, 2, 4, … slots (rotations
+    /// by 1, 2, 4, …) are combined along the binary digits of `count`
+    /// (one more rotation per further digit): `⌊log2 count⌋ + popcount − 1`
+    /// rotations, keys for the steps of [`Self::sum_slots_steps`].
     pub fn sum_slots(&self, ct: &Ciphertext, count: usize, gks: &GaloisKeys) -> Result<Ciphertext> {
         self.check(ct)?;
-        if !count.is_power_of_two() || count > self.params.slots() {
+        if count == 0 || count > self.params.slots() {
             return Err(Error::InvalidArgument {
-                what: format!(
-                    "slot count {count} must be a power of two ≤ {}",
-                    self.params.slots()
-                ),
+                what: format!("slot count {count} must be in 1..={}", self.params.slots()),
             });
         }
-        let mut acc = ct.clone();
-        let mut step = 1usize;
-        while step < count {
-            let r = self.rotate(&acc, step as i64, gks)?;
-            acc = self.add(&acc, &r)?;
-            step <<= 1;
+        // block = S_{2^b}: slot j holds Σ_{t<2^b} x_{j+t}. acc covers the
+        // digits of `count` below b: Σ_{t<count mod 2^b} x_{j+t}.
+        let top = usize::BITS - 1 - count.leading_zeros();
+        let mut block = ct.clone();
+        let mut acc: Option<Ciphertext> = None;
+        for b in 0..=top {
+            let width = 1usize << b;
+            if count & width != 0 {
+                acc = Some(match acc {
+                    None => block.clone(),
+                    // a new higher block first, then the lower digits after it
+                    Some(lower) => self.add(&block, &self.rotate(&lower, width as i64, gks)?)?,
+                });
+            }
+            if b < top {
+                let r = self.rotate(&block, width as i64, gks)?;
+                block = self.add(&block, &r)?;
+            }
         }
-        Ok(acc)
+        acc.ok_or_else(|| Error::InvalidArgument {
+            what: "slot count 0".into(),
+        })
     }
 
-    /// The rotation steps [`Self::sum_slots`] needs for `count`.
+    /// The rotation steps [`Self::sum_slots`] needs for `count`: 1, 2, 4,
+    /// … below `count`, and the highest power of two ≤ `count` when `count`
+    /// is not itself a power of two.
     pub fn sum_slots_steps(count: usize) -> Vec<i64> {
         let mut v = Vec::new();
-        let mut s = 1usize;
-        while s < count {
-            v.push(s as i64);
-            s <<= 1;
+        if count == 0 {
+            return v;
+        }
+        let top = usize::BITS - 1 - count.leading_zeros();
+        for b in 0..top {
+            v.push(1i64 << b);
+        }
+        if !count.is_power_of_two() {
+            v.push(1i64 << top);
         }
         v
     }
 
-    /// Inner products of the first `count` slots (a power of two): every
-    /// slot `j` of the result holds `Σ_{t<count} a_{j+t}·b_{j+t}`, so slot 0
+    /// Inner products of the first `count` slots (any `count ≤ N/2`; keys
+    /// for [`Self::sum_slots_steps`]): every slot `j` of the result holds `Σ_{t<count} a_{j+t}·b_{j+t}`, so slot 0
     /// holds `⟨a, b⟩` over slots `0..count`. One multiplication, one rescale
-    /// and `log2 count` rotations.
+    /// and about `log2 count` rotations.
     pub fn inner_product(
         &self,
         a: &Ciphertext,
@@ -714,7 +742,8 @@ impl Evaluator {
     }
 
     /// Inner product with a plaintext vector of weights (one plaintext
-    /// multiplication at scale `q_l`, one rescale, `log2 count` rotations).
+    /// multiplication at scale `q_l`, one rescale, the rotations of
+    /// [`Self::sum_slots`]; any `count`).
     pub fn inner_product_plain(
         &self,
         a: &Ciphertext,

@@ -14,7 +14,8 @@
 //! | [`Ciphertext`] | an RLWE ciphertext with its exactly tracked scale; versioned serialization |
 //! | [`Evaluator`] | add / sub / negate, plaintext and constant operations, multiply + relinearize, rescale, level and scale alignment, rotations (hoisted), conjugation, slot sums, inner products |
 //! | [`Polynomial`] | Chebyshev interpolation (sigmoid, tanh, ReLU, SiLU) and baby-step giant-step evaluation |
-//! | [`LinearTransform`] | matrix × vector by the diagonal method with BSGS rotations |
+//! | [`LinearTransform`] | matrix × vector (real or complex) by the diagonal method with BSGS rotations |
+//! | [`Bootstrapper`] | bootstrapping, first version: sparse packing (ModRaise, SubSum, CoeffsToSlots, EvalMod by a scaled cosine and double angles, SlotsToCoeffs); see [`bootstrap`] for what is not there yet |
 //!
 //! ## Encrypt → evaluate → decrypt
 //!
@@ -67,6 +68,7 @@
 //! When decrypted values leave the key owner, use
 //! [`SecretKey::decrypt_flooded`] (Li–Micciancio noise flooding).
 
+pub mod bootstrap;
 pub mod ciphertext;
 pub mod complex;
 pub mod encoder;
@@ -77,6 +79,7 @@ pub mod linear;
 pub mod params;
 pub mod polynomial;
 
+pub use bootstrap::{BootstrapConfig, Bootstrapper};
 pub use ciphertext::Ciphertext;
 pub use complex::Complex;
 pub use encoder::{Encoder, Plaintext, PrecisionStats};

@@ -17,6 +17,7 @@
 use rlwe::poly::{Poly, Representation};
 
 use crate::ciphertext::Ciphertext;
+use crate::complex::Complex;
 use crate::encoder::{Encoder, Plaintext};
 use crate::evaluator::Evaluator;
 use crate::keys::GaloisKeys;
@@ -38,7 +39,7 @@ pub struct LinearTransform {
     dim: usize,
     baby: usize,
     level: usize,
-    /// The scale of the diagonals (`q_level`).
+    /// The scale of the diagonals (`q_level` unless chosen).
     scale: f64,
     /// `(t, b, plaintext of rot_{−t·g}(diag_{t·g+b}))` for nonzero diagonals.
     diagonals: Vec<(usize, usize, Plaintext)>,
@@ -77,26 +78,100 @@ impl LinearTransform {
                 available: 0,
             });
         }
-        let entry = |j: usize, k: usize| -> f64 {
-            matrix.get(j).and_then(|r| r.get(k)).copied().unwrap_or(0.0)
-        };
-        let params = encoder.params();
-        let q = params.q(level)? as f64;
+        let q = encoder.params().q(level)? as f64;
+        Self::build(encoder, d, level, q, |j, k| {
+            Complex::real(matrix.get(j).and_then(|r| r.get(k)).copied().unwrap_or(0.0))
+        })
+    }
+
+    /// As [`Self::new`] for a complex matrix (the diagonals are encoded as
+    /// complex slot vectors; the input and output are complex slot vectors
+    /// tiled with period [`Self::dim`]).
+    pub fn new_complex(encoder: &Encoder, matrix: &[Vec<Complex>], level: usize) -> Result<Self> {
+        let q = encoder.params().q(level)? as f64;
+        Self::new_complex_with_scale(encoder, matrix, level, q)
+    }
+
+    /// As [`Self::new_complex`] with the diagonals encoded at `scale`
+    /// instead of `q_level`: the output's scale is the input's times
+    /// `scale / q_level` (bootstrapping uses it to come down from the
+    /// scale of a raised ciphertext).
+    pub fn new_complex_with_scale(
+        encoder: &Encoder,
+        matrix: &[Vec<Complex>],
+        level: usize,
+        scale: f64,
+    ) -> Result<Self> {
+        let slots = encoder.slots();
+        let rows = matrix.len();
+        let cols = matrix.iter().map(Vec::len).max().unwrap_or(0);
+        if rows == 0 || cols == 0 || matrix.iter().any(|r| r.len() != cols) {
+            return Err(Error::InvalidArgument {
+                what: "matrix is empty or ragged".into(),
+            });
+        }
+        let d = rows.max(cols).next_power_of_two();
+        if d > slots {
+            return Err(Error::InvalidArgument {
+                what: format!("matrix dimension {d} (padded) exceeds the {slots} slots"),
+            });
+        }
+        if matrix
+            .iter()
+            .flatten()
+            .any(|x| !x.re.is_finite() || !x.im.is_finite())
+        {
+            return Err(Error::ValueOutOfRange {
+                what: "matrix entry is not finite".into(),
+            });
+        }
+        if !(scale.is_finite() && scale >= 1.0) {
+            return Err(Error::InvalidArgument {
+                what: format!("diagonal scale {scale} must be finite and ≥ 1"),
+            });
+        }
+        if level == 0 {
+            return Err(Error::NotEnoughLevels {
+                what: "linear transform",
+                needed: 1,
+                available: 0,
+            });
+        }
+        Self::build(encoder, d, level, scale, |j, k| {
+            matrix
+                .get(j)
+                .and_then(|r| r.get(k))
+                .copied()
+                .unwrap_or(Complex::real(0.0))
+        })
+    }
+
+    /// The pre-rotated diagonals of the `d × d` matrix `entry(row, col)`.
+    fn build(
+        encoder: &Encoder,
+        d: usize,
+        level: usize,
+        q: f64,
+        entry: impl Fn(usize, usize) -> Complex,
+    ) -> Result<Self> {
+        let slots = encoder.slots();
         let mut g = 1usize;
         while g * g < d {
             g <<= 1;
         }
         let mut diagonals = Vec::new();
         for i in 0..d {
-            let diag: Vec<f64> = (0..d).map(|j| entry(j, (j + i) % d)).collect();
-            if diag.iter().all(|&x| x == 0.0) {
+            let diag: Vec<Complex> = (0..d).map(|j| entry(j, (j + i) % d)).collect();
+            if diag.iter().all(|x| x.re == 0.0 && x.im == 0.0) {
                 continue;
             }
             let (t, b) = (i / g, i % g);
             let shift = t * g;
             // rot_{−shift}: slot j receives diag[(j − shift) mod d].
-            let rotated: Vec<f64> = (0..d).map(|j| diag[(j + d - shift % d) % d]).collect();
-            let pt = encoder.encode_at(&tile(&rotated, slots), level, q)?;
+            let rotated: Vec<Complex> = (0..slots)
+                .map(|j| diag[(j % d + d - shift % d) % d])
+                .collect();
+            let pt = encoder.encode_complex_at(&rotated, level, q)?;
             diagonals.push((t, b, pt));
         }
         Ok(Self {

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use rlwe::params::{max_log_qp, Params, SecurityLevel};
+use rlwe::serialize::{decode, encode, Kind};
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
@@ -41,6 +43,15 @@ impl Preset {
             Preset::N32768 => (32768, chain(50, 18), vec![50, 50], 40),
         }
     }
+}
+
+const PARAMS_TAG: [u8; 8] = *b"ckks/pr1";
+
+#[derive(Serialize, Deserialize)]
+struct ParamsBody {
+    tag: [u8; 8],
+    scale: f64,
+    rlwe: Vec<u8>,
 }
 
 struct Inner {
@@ -215,6 +226,55 @@ impl Parameters {
             .take(level + 1)
             .map(|&q| (q as f64).log2())
             .sum()
+    }
+
+    /// The serialized context: the RLWE parameters (degree, primes, security
+    /// level) and the default scale, in the versioned envelope of every hekit
+    /// object. Keys and ciphertexts are written without it and bound to it by
+    /// [`Self::fingerprint`], so it travels once per session.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let body = ParamsBody {
+            tag: PARAMS_TAG,
+            scale: self.scale(),
+            rlwe: self.rlwe().to_bytes(),
+        };
+        encode(Kind::External, self.fingerprint(), &body)
+    }
+
+    /// Reads a context written by [`Self::to_bytes`], re-validating the
+    /// parameters; their recorded security level must be at least `min`
+    /// (the reader's requirement, as for [`Params::from_bytes`]).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for bytes that are not a CKKS context or a scale
+    /// that is not finite and ≥ 2; the errors of [`Params::from_bytes`]
+    /// (inside [`Error::Rlwe`]): bad envelope, parameters below `min` or
+    /// insecure, a fingerprint that does not match the parameters.
+    pub fn from_bytes(bytes: &[u8], min: SecurityLevel) -> Result<Self> {
+        const WHAT: &str = "CKKS parameters";
+        let body: ParamsBody = decode(bytes, Kind::External, WHAT, None)?;
+        if body.tag != PARAMS_TAG {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: "not a CKKS context".into(),
+            });
+        }
+        if !body.scale.is_finite() || body.scale < 2.0 {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: format!("default scale {} is not finite and ≥ 2", body.scale),
+            });
+        }
+        let rlwe = Params::from_bytes(&body.rlwe, min)?;
+        decode::<ParamsBody>(bytes, Kind::External, WHAT, Some(rlwe.fingerprint()))?;
+        Self::new(rlwe, body.scale)
+    }
+
+    /// The fingerprint every key and ciphertext of these parameters carries:
+    /// the RLWE parameters' (the default scale is not part of it — each
+    /// ciphertext records its own scale).
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        self.inner.rlwe.fingerprint()
     }
 
     /// Whether two parameter sets are the same ring and chain.

@@ -235,10 +235,12 @@ fn key_and_argument_errors() {
     // A full rotation needs no key.
     let same = c.eval.rotate(&ct, c.params.slots() as i64, &gk).unwrap();
     assert_eq!(same.level(), ct.level());
-    assert!(matches!(
-        c.eval.sum_slots(&ct, 3, &gk),
-        Err(Error::InvalidArgument { .. })
-    ));
+    for bad in [0, c.params.slots() + 1] {
+        assert!(matches!(
+            c.eval.sum_slots(&ct, bad, &gk),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
     assert!(matches!(
         c.eval.sum_slots(&ct, 8, &gk),
         Err(Error::Rlwe(rlwe::Error::MissingKey { .. }))

@@ -354,6 +354,42 @@ fn slot_sums_and_inner_products() {
     assert!(e1 < -23.5 && e2 < -23.5 && e3 < -23.5);
 }
 
+/// Slot sums and inner products of lengths that are not powers of two: every
+/// slot j of the result against the plaintext sum over j..j+count (mod N/2).
+#[test]
+fn slot_sums_of_any_length() {
+    let c = n8192();
+    let n = c.params.slots();
+    let a = uniform(n, -1.0, 1.0, 114);
+    let b = uniform(n, -1.0, 1.0, 115);
+    let ca =
+        c.pk.encrypt(&c.encoder.encode(&a).unwrap(), &mut rng(116))
+            .unwrap();
+    let cb =
+        c.pk.encrypt(&c.encoder.encode(&b).unwrap(), &mut rng(117))
+            .unwrap();
+    for count in [1usize, 3, 7, 1000, n - 1] {
+        let steps = ckks::Evaluator::sum_slots_steps(count);
+        let top = usize::BITS - 1 - count.leading_zeros();
+        let expect_steps = top as usize + usize::from(!count.is_power_of_two());
+        assert_eq!(steps.len(), expect_steps, "count {count}: {steps:?}");
+        let gks = galois(c, &steps, false);
+        let sum = c.eval.sum_slots(&ca, count, &gks).unwrap();
+        let got = c.encoder.decode(&c.sk.decrypt(&sum).unwrap()).unwrap();
+        let mut worst = f64::MIN;
+        for j in 0..n {
+            let want: f64 = (0..count).map(|t| a[(j + t) % n]).sum();
+            worst = worst.max((got[j] - want).abs().log2());
+        }
+        let ip = c.eval.inner_product(&ca, &cb, count, &c.rlk, &gks).unwrap();
+        let got = c.encoder.decode(&c.sk.decrypt(&ip).unwrap()).unwrap();
+        let want: f64 = (0..count).map(|i| a[i] * b[i]).sum();
+        let e_ip = (got[0] - want).abs().log2();
+        println!("count {count}: slot sums worst 2^{worst:.2}, inner product 2^{e_ip:.2}");
+        assert!(worst < -20.0 && e_ip < -20.0, "count {count}");
+    }
+}
+
 #[test]
 fn noise_flooded_decryption_matches_documented_cost() {
     // Flooding at λ_s = 30 adds slot noise of about σ·√(N/2)/Δ with

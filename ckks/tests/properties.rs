@@ -46,7 +46,7 @@ proptest! {
         let cx = c.sk.encrypt(&c.encoder.encode(&x[..n]).unwrap(), &mut rng(1)).unwrap();
         let cy = c.pk.encrypt(&c.encoder.encode(&y[..n]).unwrap(), &mut rng(2)).unwrap();
         let s = c.eval.add(&cx, &cy).unwrap();
-        let d = c.eval.sub(&cx, &c.eval.negate(&cy).unwrap()).unwrap();
+        let d = c.eval.sub(&cx, &c.eval.neg(&cy).unwrap()).unwrap();
         let p = c.eval.mul_relin_rescale(&cx, &cy, &c.rlk).unwrap();
         let m = c.eval.rescale(&c.eval.mul_const(&cx, k).unwrap()).unwrap();
         let a = c.eval.add_const_complex(&cx, Complex::new(k, -k)).unwrap();

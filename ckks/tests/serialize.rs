@@ -197,3 +197,104 @@ fn wrapped_rlwe_public_key_encrypts_and_round_trips() {
     println!("fresh encryption with a wrapped rlwe public key: {e:.2}");
     assert!(e < -23.0);
 }
+
+/// The CKKS context travels as bytes: it reads back equal, keys and
+/// ciphertexts of the original read under the copy, and tampered or
+/// under-secured contexts are refused with specific errors.
+#[test]
+fn context_round_trips_and_bad_contexts_are_refused() {
+    let c = n8192();
+    let bytes = c.params.to_bytes();
+    let back = Parameters::from_bytes(&bytes, SecurityLevel::Bits128).unwrap();
+    assert_eq!(back, c.params);
+    assert_eq!(back.fingerprint(), c.params.fingerprint());
+    assert_eq!(back.scale(), c.params.scale());
+    let x = uniform(16, -1.0, 1.0, 30);
+    let ct =
+        c.pk.encrypt(&c.encoder.encode(&x).unwrap(), &mut rng(31))
+            .unwrap();
+    let ct_back = Ciphertext::from_bytes(&back, &ct.to_bytes()).unwrap();
+    let got = decrypt(c, &ct_back);
+    assert!(x.iter().zip(&got).all(|(a, b)| (a - b).abs() < 1e-6));
+
+    // a ciphertext is not a context
+    assert!(matches!(
+        Parameters::from_bytes(&ct.to_bytes(), SecurityLevel::Bits128),
+        Err(Error::Malformed { .. })
+    ));
+    // truncated
+    assert!(Parameters::from_bytes(&bytes[..bytes.len() - 3], SecurityLevel::Bits128).is_err());
+    // a context at SecurityLevel::None is refused by a 128-bit reader
+    let weak = Parameters::builder()
+        .degree(4096)
+        .q_bits(&[40, 30])
+        .p_bits(&[40])
+        .security(SecurityLevel::None)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        Parameters::from_bytes(&weak.to_bytes(), SecurityLevel::Bits128),
+        Err(Error::Rlwe(rlwe::Error::SecurityBelowMinimum { .. }))
+    ));
+    assert!(Parameters::from_bytes(&weak.to_bytes(), SecurityLevel::None).is_ok());
+    // a header fingerprint that does not describe the parameters inside
+    let mut forged = bytes.clone();
+    forged[10] ^= 1;
+    assert!(matches!(
+        Parameters::from_bytes(&forged, SecurityLevel::Bits128),
+        Err(Error::Rlwe(rlwe::Error::ParameterMismatch { .. }))
+    ));
+}
+
+/// `&a + &b - &c` and `-&a` give what the evaluator gives, chain through
+/// `Result`s, and carry a parameter mismatch to the end as an error.
+#[test]
+fn operators_chain_and_carry_errors() {
+    let c = n8192();
+    let xs: Vec<Vec<f64>> = (0..3).map(|i| uniform(32, -1.0, 1.0, 40 + i)).collect();
+    let cts: Vec<Ciphertext> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            c.pk.encrypt(&c.encoder.encode(x).unwrap(), &mut rng(50 + i as u64))
+                .unwrap()
+        })
+        .collect();
+    let (a, b, d) = (&cts[0], &cts[1], &cts[2]);
+    let e = (a + b - d).unwrap();
+    let e2 = (a - (b + d)).unwrap();
+    let n = -a;
+    let got = decrypt(c, &e);
+    let got2 = decrypt(c, &e2);
+    let got_n = decrypt(c, &n);
+    for i in 0..32 {
+        assert!((got[i] - (xs[0][i] + xs[1][i] - xs[2][i])).abs() < 1e-6);
+        assert!((got2[i] - (xs[0][i] - xs[1][i] - xs[2][i])).abs() < 1e-6);
+        assert!((got_n[i] + xs[0][i]).abs() < 1e-6);
+    }
+    // the same bits as the evaluator
+    assert_eq!(
+        e.to_bytes(),
+        c.eval
+            .sub(&c.eval.add(a, b).unwrap(), d)
+            .unwrap()
+            .to_bytes()
+    );
+    // other parameters: the error comes out at the end of the chain
+    let other = Parameters::builder()
+        .degree(4096)
+        .q_bits(&[40, 30])
+        .p_bits(&[40])
+        .security(SecurityLevel::None)
+        .build()
+        .unwrap();
+    let sk2 = SecretKey::generate(&other, &mut rng(60));
+    let ct2 = sk2
+        .encrypt(&Encoder::new(&other).encode(&[1.0]).unwrap(), &mut rng(61))
+        .unwrap();
+    assert!(matches!(a + &ct2 + b, Err(Error::ParameterMismatch { .. })));
+    assert!(matches!(
+        a + (&ct2 - b),
+        Err(Error::ParameterMismatch { .. })
+    ));
+}

@@ -5,7 +5,7 @@
 #![no_main]
 use hekit_fuzz::{fixtures, rng, Input};
 use libfuzzer_sys::fuzz_target;
-use paillier::{EncodedNumber, PrivateKey, PublicKey};
+use paillier::{EncodedNumber, SecretKey, PublicKey};
 
 fuzz_target!(|data: &[u8]| {
     let Some(input) = Input::parse(data) else {
@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            if let Ok(sk) = PrivateKey::from_bytes(&bytes) {
+            if let Ok(sk) = SecretKey::from_bytes(&bytes) {
                 let pk = sk.public_key().clone();
                 let ct = pk
                     .encrypt_i64(77, &mut r)
@@ -80,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
                 .map(|(k, _)| k);
             assert_eq!(a.is_some(), b.is_some(), "from_bytes and serde disagree");
             let _ = postcard::from_bytes::<EncodedNumber>(&bytes);
-            let _ = postcard::from_bytes::<PrivateKey>(&bytes);
+            let _ = postcard::from_bytes::<SecretKey>(&bytes);
         }
     }
 });

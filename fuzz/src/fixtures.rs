@@ -285,7 +285,7 @@ pub struct PaillierFx {
     /// Public key.
     pub pk: paillier::PublicKey,
     /// Private key.
-    pub sk: paillier::PrivateKey,
+    pub sk: paillier::SecretKey,
     /// Valid bytes by kind.
     pub bytes: Vec<Vec<u8>>,
 }

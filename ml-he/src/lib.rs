@@ -7,11 +7,19 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`inference`] | CKKS inference of logistic regressions and MLPs: `Server` (model owner) / `Client` (data owner), per-sample and SIMD-batch packings, every message as bytes |
+//! | [`inference`] | CKKS inference of ONNX models (import, layer-graph compiler, convolutions) and of the fixed logistic / MLP circuits: `Server` (model owner) / `Client` (data owner), per-sample and SIMD-batch packings, every message as bytes |
 //! | [`aggregation`] | federated averaging under a threshold CKKS key ([`aggregation::Client`], [`aggregation::Server`], [`aggregation::combine`]) and the threshold-Paillier variant; committee members decrypt only sums they recompute |
 //! | [`dp`] | distributed differential privacy for the aggregated sums |
 //! | [`testing`] | private model testing: the total confusion matrix of test sets nobody sees, under a threshold BFV key |
 //! | [`model`], [`data`] | training and loading of the models and data sets the examples use |
+//!
+//! **Roles.** In every module a `Client` is a data owner — it holds key
+//! material and encrypts its own data (an input to score, a model update, a
+//! test set) — and a `Server` computes on ciphertexts with public keys only
+//! and never decrypts: [`inference::Client`] / [`inference::Server`],
+//! [`aggregation::Client`] / [`aggregation::Server`]. The two modules'
+//! types are distinct (one key is the client's own, the other a share of a
+//! collective key), so they are always named through their module.
 //!
 //! Federated averaging: three clients make a collective key, two submit
 //! updates, a committee of two decrypts only their average.

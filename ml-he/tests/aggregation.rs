@@ -1061,3 +1061,59 @@ fn paillier_key_holder_policy() {
         Err(Error::AlreadyReleased { round: 0 })
     );
 }
+
+/// A client's state survives a process boundary (`Client::to_bytes` /
+/// `from_bytes`, as a Flower SuperNode needs): restored clients encrypt and
+/// decrypt a round whose average matches the plaintext one; a restored
+/// client still refuses a second share for a request its original answered
+/// and keeps its per-round release record; state of another session and
+/// malformed bytes are refused.
+#[test]
+fn client_state_round_trips_and_keeps_its_refusals() {
+    let config = AggregationConfig::new(3, 2);
+    let mut s = session(config, 21);
+    let us = updates(3, 100, 10.0, 22);
+    let mut r = rng(23);
+    // everyone through bytes
+    s.clients = s
+        .clients
+        .iter()
+        .map(|c| Client::from_bytes(&s.params, &c.to_bytes()).unwrap())
+        .collect();
+    let res = round(&mut s, 0, &us, &[1, 2, 3], &[1, 3], &mut r);
+    let want = plain_average(&us.iter().collect::<Vec<_>>());
+    let err = res
+        .average
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(err <= res.precision, "{err:e} > {:e}", res.precision);
+
+    // round 1: client 1 answers, is saved, restored, asked again
+    let mut server = Server::new(&s.key, 1, 100).unwrap();
+    for i in 1..=3u32 {
+        let u = s.clients[(i - 1) as usize]
+            .encrypt_update(1, &us[(i - 1) as usize], &mut r)
+            .unwrap();
+        server.add(&u).unwrap();
+    }
+    let request = server.decryption_request(&[1, 2]).unwrap();
+    s.clients[0].decryption_share(&request, &mut r).unwrap();
+    let saved = s.clients[0].to_bytes();
+    let mut restored = Client::from_bytes(&s.params, &saved).unwrap();
+    assert!(matches!(
+        restored.decryption_share(&request, &mut r),
+        Err(Error::Threshold(threshold::Error::ShareReused { .. }))
+    ));
+
+    // another session (other CRS seed), same ring: refused
+    let other = AggregationParams::new(AggregationConfig::new(3, 2), [99; 32]).unwrap();
+    assert!(matches!(
+        Client::from_bytes(&other, &saved),
+        Err(Error::SessionMismatch { .. })
+    ));
+    // malformed: truncated, and a session key is not a client
+    assert!(Client::from_bytes(&s.params, &saved[..saved.len() - 7]).is_err());
+    assert!(Client::from_bytes(&s.params, &s.key.to_bytes()).is_err());
+}

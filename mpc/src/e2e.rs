@@ -36,12 +36,7 @@
 //! with a random nonce and the session id, sender, recipient and purpose as
 //! associated data. The coordinator sees only ciphertexts.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use hkdf::Hkdf;
 use rand::{CryptoRng, RngCore};
-use sha2::Sha256;
-use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
 use crate::certs::{CertFault, SessionCa};
@@ -182,63 +177,33 @@ impl KeySigner {
     }
 }
 
-/// A party's end-to-end key pair (the secret is zeroized on drop).
-pub struct E2eKey {
-    id: u32,
-    secret: StaticSecret,
-    public: PublicKey,
-}
+/// A party's end-to-end key pair (the secret is zeroized on drop): the box
+/// construction of [`threshold::e2e`] in the domain `hekit-mpc/e2e/v1`, with
+/// the boxes as protocol messages.
+#[derive(Debug)]
+pub struct E2eKey(threshold::e2e::E2eKey);
 
-impl std::fmt::Debug for E2eKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("E2eKey")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
+/// The key-derivation domain of `hekit-mpc`'s boxes.
+const DOMAIN: &str = "hekit-mpc/e2e/v1";
 
-fn aead(
-    secret: &StaticSecret,
-    peer: &[u8],
-    session: &[u8; 32],
-    from: u32,
-    to: u32,
-    purpose: &str,
-) -> Result<ChaCha20Poly1305> {
-    let peer: [u8; 32] = peer
-        .try_into()
-        .map_err(|_| Error::E2e(format!("X25519 public key of {} bytes", peer.len())))?;
-    let shared = secret.diffie_hellman(&PublicKey::from(peer));
-    if !shared.was_contributory() {
-        return Err(Error::E2e("non-contributory X25519 public key".into()));
-    }
-    let hk = Hkdf::<Sha256>::new(Some(session), shared.as_bytes());
-    let mut key = Zeroizing::new([0u8; 32]);
-    let info = format!("hekit-mpc/e2e/v1/{purpose}/{from}/{to}");
-    hk.expand(info.as_bytes(), &mut key[..])
-        .map_err(|_| Error::E2e("HKDF expand".into()))?;
-    Ok(ChaCha20Poly1305::new(Key::from_slice(&key[..])))
-}
-
-fn aad(session: &[u8; 32], from: u32, to: u32, purpose: &str) -> Vec<u8> {
-    let mut v = session.to_vec();
-    v.extend_from_slice(&from.to_le_bytes());
-    v.extend_from_slice(&to.to_le_bytes());
-    v.extend_from_slice(purpose.as_bytes());
-    v
+fn e2e_error(e: threshold::Error) -> Error {
+    Error::E2e(match e {
+        threshold::Error::InvalidShare { party, .. } => {
+            format!("box from party {} does not authenticate", party.0)
+        }
+        other => other.to_string(),
+    })
 }
 
 impl E2eKey {
     /// A fresh key pair for party `id`.
     pub fn generate<R: RngCore + CryptoRng>(id: u32, rng: &mut R) -> Self {
-        let secret = StaticSecret::random_from_rng(rng);
-        let public = PublicKey::from(&secret);
-        Self { id, secret, public }
+        Self(threshold::e2e::E2eKey::generate(id, DOMAIN, rng))
     }
 
     /// The public half (announced in `Hello`).
     pub fn public_bytes(&self) -> Vec<u8> {
-        self.public.as_bytes().to_vec()
+        self.0.public_bytes().to_vec()
     }
 
     /// Seals `plaintext` for party `to` whose public key is `peer`.
@@ -251,23 +216,15 @@ impl E2eKey {
         plaintext: &[u8],
         rng: &mut R,
     ) -> Result<Sealed> {
-        let cipher = aead(&self.secret, peer, session, self.id, to, purpose)?;
-        let mut nonce = [0u8; 12];
-        rng.fill_bytes(&mut nonce);
-        let ciphertext = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad(session, self.id, to, purpose),
-                },
-            )
-            .map_err(|_| Error::E2e("encryption failed".into()))?;
+        let b = self
+            .0
+            .seal(to, peer, session, purpose, plaintext, rng)
+            .map_err(e2e_error)?;
         Ok(Sealed {
-            from: self.id,
-            to,
-            nonce: nonce.to_vec(),
-            ciphertext,
+            from: b.from,
+            to: b.to,
+            nonce: b.nonce.to_vec(),
+            ciphertext: b.ciphertext,
         })
     }
 
@@ -280,31 +237,25 @@ impl E2eKey {
         session: &[u8; 32],
         purpose: &str,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        if sealed.to != self.id {
+        if sealed.to != self.0.id() {
             return Err(Error::E2e(format!(
                 "box for party {} delivered to party {}",
-                sealed.to, self.id
+                sealed.to,
+                self.0.id()
             )));
         }
-        if sealed.nonce.len() != 12 {
-            return Err(Error::E2e(format!("nonce of {} bytes", sealed.nonce.len())));
-        }
-        let cipher = aead(&self.secret, peer, session, sealed.from, self.id, purpose)?;
-        cipher
-            .decrypt(
-                Nonce::from_slice(&sealed.nonce),
-                Payload {
-                    msg: &sealed.ciphertext,
-                    aad: &aad(session, sealed.from, self.id, purpose),
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| {
-                Error::E2e(format!(
-                    "box from party {} does not authenticate",
-                    sealed.from
-                ))
-            })
+        let nonce: [u8; threshold::e2e::NONCE_LEN] = sealed
+            .nonce
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::E2e(format!("nonce of {} bytes", sealed.nonce.len())))?;
+        let b = threshold::e2e::SealedBox {
+            from: sealed.from,
+            to: sealed.to,
+            nonce,
+            ciphertext: sealed.ciphertext.clone(),
+        };
+        self.0.open(&b, peer, session, purpose).map_err(e2e_error)
     }
 }
 

@@ -16,7 +16,7 @@ use crate::ciphertext::Ciphertext;
 use crate::encoding::{decode_signed, EncodedNumber, EncryptedNumber};
 use crate::error::{Error, Result};
 use crate::fast::FastEncryptor;
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{PublicKey, SecretKey};
 
 fn seeds<R: RngCore + CryptoRng>(count: usize, rng: &mut R) -> Vec<[u8; 32]> {
     (0..count)
@@ -112,7 +112,7 @@ impl FastEncryptor {
     }
 }
 
-impl PrivateKey {
+impl SecretKey {
     /// Decrypts every ciphertext (parallel over groups of 4; on CPUs with
     /// AVX-512 IFMA each group runs as one 8-lane multi-buffer
     /// exponentiation: 4 lanes modulo `p^2`, 4 modulo `q^2`).
@@ -135,7 +135,7 @@ impl PrivateKey {
     /// Decrypts a group of at most 4 ciphertexts (already key-checked):
     /// three or four go through one 8-lane IFMA exponentiation (4 × `p^2`,
     /// 4 × `q^2`); one or two are cheaper one at a time on the single-value
-    /// IFMA path ([`PrivateKey::decrypt`]); without IFMA, the portable core.
+    /// IFMA path ([`SecretKey::decrypt`]); without IFMA, the portable core.
     pub(crate) fn decrypt_group(&self, g: &[Ciphertext]) -> Result<Vec<BigUint>> {
         #[cfg(target_arch = "x86_64")]
         if g.len() >= 3 {
@@ -160,7 +160,7 @@ impl PrivateKey {
     /// Decrypts a vector of floats (parallel).
     ///
     /// # Errors
-    /// As [`PrivateKey::decrypt_f64`].
+    /// As [`SecretKey::decrypt_f64`].
     pub fn decrypt_f64_batch(&self, xs: &[EncryptedNumber]) -> Result<Vec<f64>> {
         let cts: Vec<Ciphertext> = xs.iter().map(|x| x.ciphertext().clone()).collect();
         let ms = self.decrypt_int_batch(&cts)?;
@@ -203,19 +203,49 @@ pub fn add_batch(a: &[Ciphertext], b: &[Ciphertext]) -> Result<Vec<Ciphertext>> 
     a.par_iter().zip(b).map(|(x, y)| x.add(y)).collect()
 }
 
-/// Homomorphic sum of all ciphertexts (parallel tree reduction).
+/// What [`sum`] adds: [`Ciphertext`] and [`EncryptedNumber`] (exponents
+/// aligned to the smallest).
+pub trait Summable: Clone + Send + Sync + sealed::Sealed {
+    /// The homomorphic sum of two values under one key.
+    ///
+    /// # Errors
+    /// [`Error::KeyMismatch`] for values under different keys.
+    fn add_to(&self, other: &Self) -> Result<Self>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::Ciphertext {}
+    impl Sealed for crate::EncryptedNumber {}
+}
+
+impl Summable for Ciphertext {
+    fn add_to(&self, other: &Self) -> Result<Self> {
+        self.add(other)
+    }
+}
+
+impl Summable for EncryptedNumber {
+    fn add_to(&self, other: &Self) -> Result<Self> {
+        self.add(other)
+    }
+}
+
+/// Homomorphic sum of ciphertexts or encrypted numbers (parallel tree
+/// reduction). Sequentially, `items.iter().sum::<Result<_>>()` gives the
+/// same value.
 ///
 /// # Errors
 /// [`Error::KeyMismatch`]; [`Error::InvalidParameter`] for an empty slice.
-pub fn sum(cts: &[Ciphertext]) -> Result<Ciphertext> {
-    let first = cts.first().ok_or(Error::InvalidParameter {
+pub fn sum<T: Summable>(items: &[T]) -> Result<T> {
+    let first = items.first().ok_or(Error::InvalidParameter {
         reason: "sum of an empty slice",
     })?;
-    cts[1..]
+    items[1..]
         .par_iter()
         .map(|c| Ok(c.clone()))
-        .try_reduce_with(|x, y| x.add(&y))
-        .map_or_else(|| Ok(first.clone()), |rest| first.add(&rest?))
+        .try_reduce_with(|x, y| x.add_to(&y))
+        .map_or_else(|| Ok(first.clone()), |rest| first.add_to(&rest?))
 }
 
 /// Multiplies each ciphertext by its scalar (parallel).

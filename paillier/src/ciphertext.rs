@@ -178,26 +178,55 @@ fn inverse(c: &BigUint, nn: &BigUint) -> BigUint {
     c.modinv(nn).unwrap_or_else(BigUint::one)
 }
 
-impl Add for &Ciphertext {
-    type Output = Result<Ciphertext>;
-    fn add(self, rhs: &Ciphertext) -> Result<Ciphertext> {
-        Ciphertext::add(self, rhs)
-    }
+// `+` and `-` return `Result` (the key of each operand is a run-time value;
+// mixing keys is `Error::KeyMismatch`), with a `Result` accepted on either
+// side so that `(&a + &b - &c)?` chains; `-` alone cannot fail. The same
+// shape as the lattice schemes' ciphertexts (`rlwe::ops`).
+macro_rules! result_ops {
+    ($t:ty) => {
+        result_ops!(@bin $t, Add, add);
+        result_ops!(@bin $t, Sub, sub);
+        impl Neg for &$t {
+            type Output = $t;
+            fn neg(self) -> $t {
+                <$t>::neg(self)
+            }
+        }
+        impl<'a> core::iter::Sum<&'a $t> for Result<$t> {
+            /// The homomorphic sum; an empty iterator is
+            /// [`Error::InvalidParameter`].
+            fn sum<I: Iterator<Item = &'a $t>>(mut iter: I) -> Self {
+                let first = iter.next().ok_or(Error::InvalidParameter {
+                    reason: "sum of no ciphertexts",
+                })?;
+                iter.try_fold(first.clone(), |acc, x| acc.add(x))
+            }
+        }
+    };
+    (@bin $t:ty, $tr:ident, $m:ident) => {
+        impl $tr<&$t> for &$t {
+            type Output = Result<$t>;
+            fn $m(self, rhs: &$t) -> Result<$t> {
+                <$t>::$m(self, rhs)
+            }
+        }
+        impl $tr<&$t> for Result<$t> {
+            type Output = Result<$t>;
+            fn $m(self, rhs: &$t) -> Result<$t> {
+                <$t>::$m(&self?, rhs)
+            }
+        }
+        impl $tr<Result<$t>> for &$t {
+            type Output = Result<$t>;
+            fn $m(self, rhs: Result<$t>) -> Result<$t> {
+                <$t>::$m(self, &rhs?)
+            }
+        }
+    };
 }
 
-impl Sub for &Ciphertext {
-    type Output = Result<Ciphertext>;
-    fn sub(self, rhs: &Ciphertext) -> Result<Ciphertext> {
-        Ciphertext::sub(self, rhs)
-    }
-}
-
-impl Neg for &Ciphertext {
-    type Output = Ciphertext;
-    fn neg(self) -> Ciphertext {
-        Ciphertext::neg(self)
-    }
-}
+result_ops!(Ciphertext);
+result_ops!(crate::encoding::EncryptedNumber);
 
 impl Add<&BigUint> for &Ciphertext {
     type Output = Result<Ciphertext>;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ciphertext::Ciphertext;
 use crate::error::{Error, Result};
-use crate::keys::{PrivateKey, PublicKey, MAX_MODULUS_BITS};
+use crate::keys::{PublicKey, SecretKey, MAX_MODULUS_BITS};
 
 /// Base of the fixed-point exponent (as python-paillier).
 pub const BASE: u32 = 16;
@@ -111,7 +111,7 @@ impl PublicKey {
     }
 }
 
-impl PrivateKey {
+impl SecretKey {
     /// Decrypts a signed integer.
     ///
     /// # Errors
@@ -173,7 +173,10 @@ fn decompose(x: f64) -> (i64, i32) {
     let exp_field = ((bits >> 52) & 0x7ff) as i32;
     let frac = (bits & ((1u64 << 52) - 1)) as i64;
     if exp_field == 0 {
-        (sign * frac, -1074)
+        // Subnormal: python-paillier's exponent is frexp's minus 53 whatever
+        // the float, i.e. a 53-bit mantissa here too (the value is the same).
+        let len = 64 - frac.leading_zeros() as i32;
+        (sign * (frac << (53 - len)), len - 1127)
     } else {
         (sign * (frac | (1i64 << 52)), exp_field - 1075)
     }
@@ -193,8 +196,9 @@ impl EncodedNumber {
         }
     }
 
-    /// Encodes a float exactly, with the largest exponent that represents it
-    /// (python-paillier's rule: `exponent = floor(lsb_exponent / 4)`).
+    /// Encodes a float exactly with python-paillier's exponent,
+    /// `⌊(frexp(x).1 − 53) / 4⌋` (−14 for zero), so that both libraries
+    /// encode every float alike.
     ///
     /// # Errors
     /// [`Error::NonFinite`] for NaN or infinities.
@@ -203,9 +207,10 @@ impl EncodedNumber {
             return Err(Error::NonFinite);
         }
         if x == 0.0 {
+            // python-paillier: frexp(0.0) = (0.0, 0), so ⌊(0 − 53) / 4⌋
             return Ok(EncodedNumber {
                 mantissa: BigInt::zero(),
-                exponent: 0,
+                exponent: -14,
             });
         }
         let (m, e) = decompose(x);

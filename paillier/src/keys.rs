@@ -21,7 +21,7 @@ pub const MAX_MODULUS_BITS: u64 = 8192;
 /// Smallest modulus accepted even with the insecure opt-out.
 pub const MIN_INSECURE_BITS: u64 = 64;
 
-/// Modulus size for [`keypair`].
+/// Modulus size for [`SecretKey::generate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bits {
     /// 2048-bit `n` (112-bit security).
@@ -48,7 +48,7 @@ impl Bits {
     }
 }
 
-/// Options for [`keypair_with`].
+/// Options for [`SecretKey::generate_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyGenOptions {
     /// Modulus size.
@@ -57,33 +57,31 @@ pub struct KeyGenOptions {
     pub safe_primes: bool,
 }
 
-/// Generates a key pair with random primes of equal size (see
-/// [`keypair_with`]).
-///
-/// # Errors
-/// [`Error::InsecureKeySize`] for an odd size, a size outside
-/// `[64, 8192]`, or a size below 2048 bits not requested through
-/// [`Bits::Insecure`].
-pub fn keypair<R: RngCore + CryptoRng>(bits: Bits, rng: &mut R) -> Result<(PublicKey, PrivateKey)> {
-    keypair_with(
-        KeyGenOptions {
-            bits,
-            safe_primes: false,
-        },
-        rng,
-    )
+/// Generates a key pair with random primes of equal size.
+#[deprecated(
+    note = "use `SecretKey::generate(bits, rng)` and `sk.public_key()`, the shape of every hekit scheme"
+)]
+pub fn keypair<R: RngCore + CryptoRng>(bits: Bits, rng: &mut R) -> Result<(PublicKey, SecretKey)> {
+    let sk = SecretKey::generate(bits, rng)?;
+    Ok((sk.public_key().clone(), sk))
 }
 
-/// Generates a key pair: `p` and `q` distinct primes of exactly `bits / 2`
-/// bits each (top two bits set so `n` has exactly `bits` bits), with
-/// `gcd(n, φ(n)) = 1`; `g = n + 1`.
-///
-/// # Errors
-/// As [`keypair`].
+/// Generates a key pair with the given options.
+#[deprecated(note = "use `SecretKey::generate_with(opts, rng)` and `sk.public_key()`")]
 pub fn keypair_with<R: RngCore + CryptoRng>(
     opts: KeyGenOptions,
     rng: &mut R,
-) -> Result<(PublicKey, PrivateKey)> {
+) -> Result<(PublicKey, SecretKey)> {
+    let sk = SecretKey::generate_with(opts, rng)?;
+    Ok((sk.public_key().clone(), sk))
+}
+
+/// The old name of [`SecretKey`] (every hekit scheme calls its decryption
+/// key `SecretKey`).
+#[deprecated(note = "renamed to `SecretKey`")]
+pub type PrivateKey = SecretKey;
+
+fn generate_with<R: RngCore + CryptoRng>(opts: KeyGenOptions, rng: &mut R) -> Result<SecretKey> {
     let bits = opts.bits.bits();
     let insecure_ok = matches!(opts.bits, Bits::Insecure(_));
     check_size(bits, insecure_ok)?;
@@ -101,11 +99,8 @@ pub fn keypair_with<R: RngCore + CryptoRng>(
         if n.bits() != bits {
             continue;
         }
-        match PrivateKey::build(p, q, insecure_ok, false) {
-            Ok(sk) => {
-                let pk = sk.public_key().clone();
-                return Ok((pk, sk));
-            }
+        match SecretKey::build(p, q, insecure_ok, false) {
+            Ok(sk) => return Ok(sk),
             Err(Error::InvalidKey { .. }) => continue,
             Err(e) => return Err(e),
         }
@@ -451,20 +446,56 @@ pub(crate) struct SkInner {
 /// A Paillier private key: the primes and every CRT constant decryption
 /// needs, precomputed. Secret limbs are wiped on drop; `Debug` prints only
 /// public data.
-pub struct PrivateKey {
+pub struct SecretKey {
     pub(crate) pk: PublicKey,
     pub(crate) s: Box<SkInner>,
 }
 
-impl core::fmt::Debug for PrivateKey {
+impl core::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PrivateKey")
+        f.debug_struct("SecretKey")
             .field("public", &self.pk)
             .finish_non_exhaustive()
     }
 }
 
-impl PrivateKey {
+impl SecretKey {
+    /// Generates a key with random primes of equal size (see
+    /// [`Self::generate_with`]); the public key is [`Self::public_key`].
+    ///
+    /// ```
+    /// let mut rng = paillier::rng();
+    /// let sk = paillier::SecretKey::generate(paillier::Bits::B2048, &mut rng)?;
+    /// let pk = sk.public_key();
+    /// let c = pk.encrypt_i64(-7, &mut rng)?;
+    /// assert_eq!(sk.decrypt_i64(&c)?, -7);
+    /// # Ok::<(), paillier::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InsecureKeySize`] for an odd size, a size outside
+    /// `[64, 8192]`, or a size below 2048 bits not requested through
+    /// [`Bits::Insecure`].
+    pub fn generate<R: RngCore + CryptoRng>(bits: Bits, rng: &mut R) -> Result<Self> {
+        generate_with(
+            KeyGenOptions {
+                bits,
+                safe_primes: false,
+            },
+            rng,
+        )
+    }
+
+    /// Generates a key: `p` and `q` distinct primes of exactly `bits / 2`
+    /// bits each (top two bits set so `n` has exactly `bits` bits), with
+    /// `gcd(n, φ(n)) = 1`; `g = n + 1`; safe primes on request.
+    ///
+    /// # Errors
+    /// As [`Self::generate`].
+    pub fn generate_with<R: RngCore + CryptoRng>(opts: KeyGenOptions, rng: &mut R) -> Result<Self> {
+        generate_with(opts, rng)
+    }
+
     /// Private key from known primes (e.g. a python-paillier key).
     ///
     /// # Errors
@@ -564,7 +595,7 @@ impl PrivateKey {
         };
         p.zeroize_biguint();
         q.zeroize_biguint();
-        Ok(PrivateKey { pk, s: Box::new(s) })
+        Ok(SecretKey { pk, s: Box::new(s) })
     }
 
     /// The matching public key.

@@ -1,15 +1,15 @@
 //! Additive Paillier encryption for hekit.
 //!
-//! * keys: [`keypair`] (`num-prime`, 2048 / 3072 / 4096 bits, optional safe
+//! * keys: [`SecretKey::generate`] (`num-prime`, 2048 / 3072 / 4096 bits, optional safe
 //!   primes, explicit [`Bits::Insecure`] opt-out below 2048), keys from known
-//!   primes ([`PrivateKey::from_primes`]) or a known modulus
+//!   primes ([`SecretKey::from_primes`]) or a known modulus
 //!   ([`PublicKey::from_n`]); `g = n + 1`;
 //! * encryption `c = (1 + m n) r^n mod n^2` ([`PublicKey::encrypt`],
 //!   deterministic [`PublicKey::encrypt_with_r`]), the fixed-base
 //!   short-exponent fast path ([`FastEncryptor`]) and CRT encryption by the
-//!   key owner ([`PrivateKey::encrypt_crt`]);
+//!   key owner ([`SecretKey::encrypt_crt`]);
 //! * CRT decryption with precomputed constants and constant-time
-//!   exponentiation ([`PrivateKey::decrypt`], [`PrivateKey::decrypt_batch`]);
+//!   exponentiation ([`SecretKey::decrypt`], [`SecretKey::decrypt_batch`]);
 //! * homomorphic add / subtract / negate / plaintext add / scalar multiply /
 //!   re-randomize on [`Ciphertext`], checked to share a key;
 //! * signed integers and fixed-point numbers ([`EncodedNumber`],
@@ -20,14 +20,14 @@
 //!
 //! The encrypt → add → decrypt path (a 256-bit demonstration key built from
 //! published primes through the explicit insecure opt-out; real keys come
-//! from [`keypair`] with [`Bits::B3072`]):
+//! from [`SecretKey::generate`] with [`Bits::B3072`]):
 //!
 //! ```
 //! use num_bigint::BigUint;
-//! use paillier::{PrivateKey, test_keys};
+//! use paillier::{SecretKey, test_keys};
 //!
 //! let (p, q) = test_keys::primes(test_keys::P128);
-//! let sk = PrivateKey::from_primes_insecure(p, q)?;
+//! let sk = SecretKey::from_primes_insecure(p, q)?;
 //! let pk = sk.public_key().clone();
 //! let mut rng = paillier::rng(); // ChaCha20 seeded from the OS
 //!
@@ -44,7 +44,11 @@
 //!
 //! Binary operations on ciphertexts return `Result` (also through the `+`
 //! and `-` operators): each ciphertext carries its public key, and mixing
-//! keys is [`Error::KeyMismatch`], never a wrong answer or a panic.
+//! keys is [`Error::KeyMismatch`], never a wrong answer or a panic. A
+//! `Result` is accepted on either side of `+` and `-`, so expressions chain
+//! and the first error comes out at the end — `(&a + &b - &c)?` — for
+//! [`Ciphertext`] and [`EncryptedNumber`] alike, the same shape as the BFV
+//! and CKKS ciphertexts; `iter.sum::<Result<_>>()` and [`sum`] add many.
 //!
 //! **Secrets.** Private-key limbs live in buffers wiped on drop; `Debug`
 //! prints only public data. Exponentiations with secret exponents (`p - 1`,
@@ -101,14 +105,15 @@ pub fn rng() -> rand_chacha::ChaCha20Rng {
     rand_chacha::ChaCha20Rng::from_entropy()
 }
 
-pub use batch::{add_batch, mul_scalar_batch, sum};
+pub use batch::{add_batch, mul_scalar_batch, sum, Summable};
 pub use ciphertext::Ciphertext;
 pub use encoding::{decode_signed, encode_signed, EncodedNumber, EncryptedNumber, BASE};
 pub use error::{Error, Result};
 pub use fast::{FastEncryptor, ShortExponent};
+#[allow(deprecated)]
+pub use keys::{keypair, keypair_with, PrivateKey};
 pub use keys::{
-    keypair, keypair_with, Bits, KeyGenOptions, PrivateKey, PublicKey, MAX_MODULUS_BITS,
-    MIN_INSECURE_BITS, MIN_SECURE_BITS,
+    Bits, KeyGenOptions, PublicKey, SecretKey, MAX_MODULUS_BITS, MIN_INSECURE_BITS, MIN_SECURE_BITS,
 };
 pub use packing::{PackedCiphertext, Packer};
 

@@ -25,7 +25,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::ciphertext::Ciphertext;
 use crate::error::{Error, Result};
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{PublicKey, SecretKey};
 
 /// Slot layout for packing unsigned values of at most `value_bits` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +175,7 @@ impl Packer {
     /// # Errors
     /// [`Error::Packing`] if the ciphertext uses another layout;
     /// [`Error::KeyMismatch`] for another key.
-    pub fn decrypt(&self, sk: &PrivateKey, ct: &PackedCiphertext) -> Result<Vec<u128>> {
+    pub fn decrypt(&self, sk: &SecretKey, ct: &PackedCiphertext) -> Result<Vec<u128>> {
         if ct.layout != *self {
             return Err(Error::Packing {
                 reason: "layout mismatch",

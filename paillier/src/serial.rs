@@ -29,7 +29,7 @@ use zeroize::Zeroize;
 use crate::ciphertext::Ciphertext;
 use crate::encoding::{EncodedNumber, EncryptedNumber};
 use crate::error::{Error, Result};
-use crate::keys::{PrivateKey, PublicKey, MAX_MODULUS_BITS, MIN_SECURE_BITS};
+use crate::keys::{PublicKey, SecretKey, MAX_MODULUS_BITS, MIN_SECURE_BITS};
 
 /// The serialization format version this library writes and reads.
 pub const VERSION: u16 = 2;
@@ -207,7 +207,7 @@ impl Drop for PrivateKeyWire {
     }
 }
 
-impl PrivateKey {
+impl SecretKey {
     fn wire(&self) -> PrivateKeyWire {
         let (mut p, mut q) = self.primes();
         let w = PrivateKeyWire {
@@ -235,7 +235,7 @@ impl PrivateKey {
     ///
     /// # Errors
     /// [`Error::Malformed`], [`Error::UnknownVersion`], or the errors of
-    /// [`PrivateKey::from_primes`].
+    /// [`SecretKey::from_primes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let w: PrivateKeyWire = from_bytes(bytes, "private key")?;
         Self::from_wire(&w)
@@ -245,20 +245,20 @@ impl PrivateKey {
         check_version(w.version)?;
         let p = int_from(&w.p, "private key")?;
         let q = int_from(&w.q, "private key")?;
-        PrivateKey::build(p, q, w.insecure, true)
+        SecretKey::build(p, q, w.insecure, true)
     }
 }
 
-impl Serialize for PrivateKey {
+impl Serialize for SecretKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         self.wire().serialize(s)
     }
 }
 
-impl<'de> Deserialize<'de> for PrivateKey {
+impl<'de> Deserialize<'de> for SecretKey {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
         let w = PrivateKeyWire::deserialize(d)?;
-        PrivateKey::from_wire(&w).map_err(serde::de::Error::custom)
+        SecretKey::from_wire(&w).map_err(serde::de::Error::custom)
     }
 }
 

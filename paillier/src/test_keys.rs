@@ -7,7 +7,7 @@
 
 use num_bigint::BigUint;
 
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{PublicKey, SecretKey};
 
 /// 128-bit primes (256-bit `n`: insecure, doctest size).
 pub const P128: (&str, &str) = (
@@ -54,9 +54,9 @@ pub fn primes(pair: (&str, &str)) -> (BigUint, BigUint) {
 ///
 /// # Errors
 /// Only if the constants were edited into something invalid.
-pub fn keypair_from(pair: (&str, &str)) -> crate::Result<(PublicKey, PrivateKey)> {
+pub fn keypair_from(pair: (&str, &str)) -> crate::Result<(PublicKey, SecretKey)> {
     let (p, q) = primes(pair);
-    let sk = PrivateKey::build(p, q, true, false)?;
+    let sk = SecretKey::build(p, q, true, false)?;
     Ok((sk.public_key().clone(), sk))
 }
 
@@ -64,6 +64,6 @@ pub fn keypair_from(pair: (&str, &str)) -> crate::Result<(PublicKey, PrivateKey)
 ///
 /// # Errors
 /// Only if the constants were edited into something invalid.
-pub fn small_keypair() -> crate::Result<(PublicKey, PrivateKey)> {
+pub fn small_keypair() -> crate::Result<(PublicKey, SecretKey)> {
     keypair_from(P128)
 }

@@ -5,7 +5,7 @@ mod common;
 use num_bigint::{BigInt, BigUint};
 use num_traits::One;
 use paillier::{
-    test_keys, Bits, Error, FastEncryptor, Packer, PrivateKey, PublicKey, ShortExponent,
+    test_keys, Bits, Error, FastEncryptor, Packer, PublicKey, SecretKey, ShortExponent,
 };
 
 #[test]
@@ -261,13 +261,13 @@ fn truncated_trailing_and_unknown_version() {
     ));
     let skb = sk.to_bytes();
     assert!(matches!(
-        PrivateKey::from_bytes(&skb[..skb.len() / 2]),
+        SecretKey::from_bytes(&skb[..skb.len() / 2]),
         Err(Error::Malformed { .. })
     ));
     let mut v = skb.clone();
     v[0] = 9;
     assert!(matches!(
-        PrivateKey::from_bytes(&v),
+        SecretKey::from_bytes(&v),
         Err(Error::UnknownVersion { found: 9, .. })
     ));
     let e = paillier::EncodedNumber::from_f64(2.75).unwrap().to_bytes();
@@ -288,10 +288,10 @@ fn truncated_trailing_and_unknown_version() {
 fn insecure_and_invalid_keys() {
     let (p, q) = test_keys::primes(test_keys::P512);
     assert!(matches!(
-        PrivateKey::from_primes(p.clone(), q.clone()),
+        SecretKey::from_primes(p.clone(), q.clone()),
         Err(Error::InsecureKeySize { bits: 1024 })
     ));
-    assert!(PrivateKey::from_primes_insecure(p.clone(), q.clone()).is_ok());
+    assert!(SecretKey::from_primes_insecure(p.clone(), q.clone()).is_ok());
     assert!(matches!(
         PublicKey::from_n(&p * &q),
         Err(Error::InsecureKeySize { bits: 1024 })
@@ -299,20 +299,20 @@ fn insecure_and_invalid_keys() {
     assert!(PublicKey::from_n_insecure(&p * &q).is_ok());
     let mut rng = common::rng(6);
     assert!(matches!(
-        paillier::keypair(Bits::Insecure(32), &mut rng),
+        paillier::SecretKey::generate(Bits::Insecure(32), &mut rng),
         Err(Error::InsecureKeySize { bits: 32 })
     ));
     assert!(matches!(
-        paillier::keypair(Bits::Insecure(16384), &mut rng),
+        paillier::SecretKey::generate(Bits::Insecure(16384), &mut rng),
         Err(Error::InsecureKeySize { .. })
     ));
     let (p2, q2) = test_keys::primes(test_keys::P1024);
     assert!(matches!(
-        PrivateKey::from_primes(p2.clone(), p2.clone()),
+        SecretKey::from_primes(p2.clone(), p2.clone()),
         Err(Error::InvalidKey { .. })
     ));
     assert!(matches!(
-        PrivateKey::from_primes(p2.clone(), &q2 * 3u32),
+        SecretKey::from_primes(p2.clone(), &q2 * 3u32),
         Err(Error::InvalidKey { .. })
     ));
     assert!(matches!(

@@ -121,3 +121,68 @@ fn vector_float_batch() {
     let cs = pk.encrypt_f64_batch(&xs, &mut rng).unwrap();
     assert_eq!(sk.decrypt_f64_batch(&cs).unwrap(), xs);
 }
+
+/// Operators chain through `Result`s for ciphertexts and encrypted numbers,
+/// `iter().sum()` and `paillier::sum` add either, and a key mismatch
+/// anywhere in a chain is the error at its end.
+#[test]
+fn operators_chain_and_sums_take_encrypted_numbers() {
+    let (pk, sk) = common::key1024();
+    let mut rng = common::rng(7);
+    let vals = [12i64, -40, 7, 1 << 40];
+    let cts: Vec<_> = vals
+        .iter()
+        .map(|&v| pk.encrypt_i64(v, &mut rng).unwrap())
+        .collect();
+    let e = (&cts[0] + &cts[1] - &cts[2] + &cts[3]).unwrap();
+    assert_eq!(sk.decrypt_i64(&e).unwrap(), 12 - 40 - 7 + (1 << 40));
+    let e = (&cts[0] - (&cts[1] + &cts[2])).unwrap();
+    assert_eq!(sk.decrypt_i64(&e).unwrap(), 12 + 40 - 7);
+    let total: paillier::Result<paillier::Ciphertext> = cts.iter().sum();
+    assert_eq!(
+        sk.decrypt_i64(&total.unwrap()).unwrap(),
+        vals.iter().sum::<i64>()
+    );
+    assert_eq!(
+        sk.decrypt_i64(&paillier::sum(&cts).unwrap()).unwrap(),
+        vals.iter().sum::<i64>()
+    );
+
+    // encrypted numbers with different exponents
+    let xs = [0.5f64, -2.25, 1e-3, 1024.0];
+    let ens: Vec<_> = xs
+        .iter()
+        .map(|&x| pk.encrypt_f64(x, &mut rng).unwrap())
+        .collect();
+    let want: f64 = xs.iter().sum();
+    let s = paillier::sum(&ens).unwrap();
+    assert!((sk.decrypt_f64(&s).unwrap() - want).abs() < 1e-12);
+    let s2: paillier::Result<paillier::EncryptedNumber> = ens.iter().sum();
+    assert!((sk.decrypt_f64(&s2.unwrap()).unwrap() - want).abs() < 1e-12);
+    let d = (&ens[0] - &ens[1] + &ens[2]).unwrap();
+    assert!((sk.decrypt_f64(&d).unwrap() - (0.5 + 2.25 + 1e-3)).abs() < 1e-12);
+    assert!((sk.decrypt_f64(&-&ens[3]).unwrap() + 1024.0).abs() < 1e-12);
+
+    // empty sums and mixed keys
+    let none: &[paillier::EncryptedNumber] = &[];
+    assert!(matches!(
+        paillier::sum(none),
+        Err(paillier::Error::InvalidParameter { .. })
+    ));
+    let empty: paillier::Result<paillier::Ciphertext> = cts[..0].iter().sum();
+    assert!(matches!(
+        empty,
+        Err(paillier::Error::InvalidParameter { .. })
+    ));
+    let (pk2, _) = common::key2048_b();
+    let other = pk2.encrypt_i64(1, &mut rng).unwrap();
+    assert!(matches!(
+        &cts[0] + &other + &cts[1],
+        Err(paillier::Error::KeyMismatch)
+    ));
+    let mixed = vec![cts[0].clone(), other];
+    assert!(matches!(
+        paillier::sum(&mixed),
+        Err(paillier::Error::KeyMismatch)
+    ));
+}

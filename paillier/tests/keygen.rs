@@ -5,12 +5,13 @@ mod common;
 use num_bigint::BigUint;
 use num_integer::Integer;
 use num_traits::One;
-use paillier::{keypair, keypair_with, Bits, KeyGenOptions};
+use paillier::{Bits, KeyGenOptions, SecretKey};
 
 #[test]
 fn keygen_2048_has_the_promised_shape() {
     let mut rng = common::rng(11);
-    let (pk, sk) = keypair(Bits::B2048, &mut rng).unwrap();
+    let sk = SecretKey::generate(Bits::B2048, &mut rng).unwrap();
+    let pk = sk.public_key().clone();
     assert_eq!(pk.bits(), 2048);
     let (p, q) = sk.primes();
     assert_ne!(p, q);
@@ -25,9 +26,10 @@ fn keygen_2048_has_the_promised_shape() {
 #[test]
 fn keygen_insecure_and_safe_primes() {
     let mut rng = common::rng(12);
-    let (pk, sk) = keypair(Bits::Insecure(512), &mut rng).unwrap();
+    let sk = SecretKey::generate(Bits::Insecure(512), &mut rng).unwrap();
+    let pk = sk.public_key().clone();
     assert_eq!(pk.bits(), 512);
-    let (pk2, sk2) = keypair_with(
+    let sk2 = SecretKey::generate_with(
         KeyGenOptions {
             bits: Bits::Insecure(256),
             safe_primes: true,
@@ -35,6 +37,7 @@ fn keygen_insecure_and_safe_primes() {
         &mut rng,
     )
     .unwrap();
+    let pk2 = sk2.public_key().clone();
     assert_eq!(pk2.bits(), 256);
     let (p, q) = sk2.primes();
     for x in [&p, &q] {
@@ -48,4 +51,21 @@ fn keygen_insecure_and_safe_primes() {
         let ct = pk.encrypt_i64(-5, &mut rng).unwrap();
         assert_eq!(sk.decrypt_i64(&ct).unwrap(), -5);
     }
+}
+
+/// The deprecated names still work for one release and give the same keys'
+/// shape.
+#[test]
+#[allow(deprecated)]
+fn deprecated_keypair_aliases_still_work() {
+    let mut rng = common::rng(13);
+    let (pk, sk): (paillier::PublicKey, paillier::PrivateKey) =
+        paillier::keypair(Bits::Insecure(256), &mut rng).unwrap();
+    assert_eq!(sk.public_key(), &pk);
+    let ct = pk.encrypt_i64(42, &mut rng).unwrap();
+    assert_eq!(sk.decrypt_i64(&ct).unwrap(), 42);
+    assert!(matches!(
+        paillier::keypair(Bits::Insecure(33), &mut rng),
+        Err(paillier::Error::InsecureKeySize { bits: 33 })
+    ));
 }

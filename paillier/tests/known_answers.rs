@@ -7,7 +7,7 @@ mod common;
 use num_bigint::{BigUint, RandBigInt};
 use num_integer::Integer;
 use num_traits::One;
-use paillier::{test_keys, FastEncryptor, PrivateKey, ShortExponent};
+use paillier::{test_keys, FastEncryptor, SecretKey, ShortExponent};
 
 /// Textbook Paillier with g = n + 1, straight from the definitions.
 fn reference_encrypt(n: &BigUint, m: &BigUint, r: &BigUint) -> BigUint {
@@ -28,7 +28,7 @@ fn reference_decrypt(p: &BigUint, q: &BigUint, c: &BigUint) -> BigUint {
 
 fn check_pair(pair: (&str, &str), seed: u64) {
     let (p, q) = test_keys::primes(pair);
-    let sk = PrivateKey::from_primes(p.clone(), q.clone()).unwrap();
+    let sk = SecretKey::from_primes(p.clone(), q.clone()).unwrap();
     let pk = sk.public_key().clone();
     let n = &p * &q;
     assert_eq!(pk.n(), &n);
@@ -70,7 +70,7 @@ fn encrypt_with_r_matches_reference_3072() {
 #[test]
 fn encrypt_with_r_matches_reference_small() {
     let (p, q) = test_keys::primes(test_keys::P128);
-    let sk = PrivateKey::from_primes_insecure(p.clone(), q.clone()).unwrap();
+    let sk = SecretKey::from_primes_insecure(p.clone(), q.clone()).unwrap();
     let pk = sk.public_key();
     let n = &p * &q;
     // fixed m and r

@@ -5,13 +5,13 @@
 #![allow(clippy::unwrap_used)]
 
 use num_bigint::BigInt;
-use paillier::{test_keys, EncodedNumber, EncryptedNumber, PrivateKey};
+use paillier::{test_keys, EncodedNumber, EncryptedNumber, SecretKey};
 
 const R: &str = "1234567890abcdef1234567890abcdef";
 
-fn key() -> PrivateKey {
+fn key() -> SecretKey {
     let (p, q) = test_keys::primes(test_keys::P128);
-    PrivateKey::from_primes_insecure(p, q).unwrap()
+    SecretKey::from_primes_insecure(p, q).unwrap()
 }
 
 #[test]
@@ -29,6 +29,24 @@ fn integers_match_python_paillier() {
         assert_eq!(ct.value(), &test_keys::hex(c_hex), "value {v}");
         let theirs = pk.ciphertext(test_keys::hex(c_hex)).unwrap();
         assert_eq!(sk.decrypt_i64(&theirs).unwrap(), v);
+    }
+}
+
+/// Zero and subnormals take python-paillier's exponents too (`⌊(frexp(x).1
+/// − 53) / 4⌋`), values from `phe.EncodedNumber.encode` (phe 1.5).
+#[test]
+fn zero_and_subnormal_exponents_match_python_paillier() {
+    let cases: [(f64, i32, i64); 4] = [
+        (0.0, -14, 0),
+        (f64::from_bits(1), -282, 18014398509481984),
+        (-1e-310, -271, -20725990738668544),
+        (f64::from_bits(3), -282, 54043195528445952),
+    ];
+    for (x, exp, mant) in cases {
+        let e = EncodedNumber::from_f64(x).unwrap();
+        assert_eq!(e.exponent(), exp, "exponent of {x:e}");
+        assert_eq!(e.mantissa(), &BigInt::from(mant), "mantissa of {x:e}");
+        assert_eq!(e.to_f64().unwrap(), x);
     }
 }
 

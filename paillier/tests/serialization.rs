@@ -3,7 +3,7 @@
 mod common;
 
 use num_bigint::BigUint;
-use paillier::{EncodedNumber, PrivateKey, PublicKey};
+use paillier::{EncodedNumber, PublicKey, SecretKey};
 
 #[test]
 fn keys_round_trip() {
@@ -14,12 +14,12 @@ fn keys_round_trip() {
     assert_eq!(&pk2, pk);
     let sb = sk.to_bytes();
     assert_eq!(sb.len() as u64, sk.serialized_size());
-    let sk2 = PrivateKey::from_bytes(&sb).unwrap();
+    let sk2 = SecretKey::from_bytes(&sb).unwrap();
     assert_eq!(sk2.public_key(), pk);
     // serde through postcard directly
     let pk3: PublicKey = postcard::from_bytes(&postcard::to_allocvec(pk).unwrap()).unwrap();
     assert_eq!(&pk3, pk);
-    let sk3: PrivateKey = postcard::from_bytes(&postcard::to_allocvec(sk).unwrap()).unwrap();
+    let sk3: SecretKey = postcard::from_bytes(&postcard::to_allocvec(sk).unwrap()).unwrap();
     let ct = pk
         .encrypt(&BigUint::from(77u32), &mut common::rng(1))
         .unwrap();
@@ -122,7 +122,7 @@ fn bincode_format_is_refused() {
     ));
     // PrivateKeyWire starts the same way.
     assert!(matches!(
-        PrivateKey::from_bytes(&old),
+        SecretKey::from_bytes(&old),
         Err(Error::RetiredVersion { version: 1 })
     ));
     assert_eq!(paillier::serial::VERSION, 2);

@@ -719,7 +719,7 @@ impl Evaluator {
 
     /// −a.
     fn negate(&self, a: &Ciphertext) -> PyResult<Ciphertext> {
-        ct(self.inner.negate(&a.inner))
+        ct(self.inner.neg(&a.inner))
     }
 
     /// ct + pt.

@@ -21,6 +21,7 @@ use pyo3::prelude::*;
 pub mod arrays;
 pub mod bfv;
 pub mod ckks;
+pub mod e2e;
 pub mod errors;
 pub mod ml;
 pub mod paillier;

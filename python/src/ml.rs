@@ -739,6 +739,24 @@ impl AggClient {
             .or_raise()?;
         Ok(PyBytes::new(py, &b))
     }
+
+    /// The client's whole state (its secret, Shamir share, answered protocol
+    /// instances, session key and per-round releases) as bytes, for keeping
+    /// it between processes — e.g. in a Flower node's context. Secret: keep
+    /// it encrypted at rest. Not picklable on purpose.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.to_bytes())
+    }
+
+    /// A client restored from ``to_bytes`` for the session ``params``; it
+    /// refuses what the original refused.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, params: &AggregationParams, data: &[u8]) -> PyResult<Self> {
+        let p = &params.inner;
+        Ok(Self {
+            inner: py.detach(|| agg::Client::from_bytes(p, data)).or_raise()?,
+        })
+    }
 }
 
 /// Runs the Shamir dealing among ``clients`` in one process (every client
@@ -886,6 +904,57 @@ fn combine(
     })
 }
 
+/// What a decryption request asks for (``inspect_request``): round,
+/// attempt, committee, the ``(client, update digest)`` of every
+/// contribution, and the contribution set's digest.
+#[pyclass(module = "hekit.ml.aggregation", frozen, get_all)]
+pub struct RequestInfo {
+    /// The round.
+    round: u64,
+    /// The attempt (0 first; a retry decrypts a re-randomized sum).
+    attempt: u32,
+    /// The committee asked for shares.
+    committee: Vec<u32>,
+    /// ``(client, update digest)`` of every contribution, by client.
+    contributions: Vec<(u32, Py<PyBytes>)>,
+    /// The digest of the contribution set.
+    set_digest: Py<PyBytes>,
+}
+
+/// What ``request`` asks for, from its header (checked; the contributions
+/// are not read) — a committee member checks that its own update is there
+/// (compare with ``update_digest`` of what it sent).
+#[pyfunction]
+fn inspect_request(py: Python<'_>, key: &SessionKey, request: &[u8]) -> PyResult<RequestInfo> {
+    let info = agg::inspect_request(&key.inner, request).or_raise()?;
+    Ok(RequestInfo {
+        round: info.round,
+        attempt: info.attempt,
+        committee: info.committee,
+        contributions: info
+            .contributions
+            .iter()
+            .map(|(p, d)| (*p, PyBytes::new(py, d).unbind()))
+            .collect(),
+        set_digest: PyBytes::new(py, &info.set_digest).unbind(),
+    })
+}
+
+/// The committee member who made decryption share ``share`` of
+/// ``request`` (checked: same request, a member of its committee, well
+/// formed) — to match a share with the node that sent it before ``combine``.
+#[pyfunction]
+fn decryption_share_sender(key: &SessionKey, request: &[u8], share: &[u8]) -> PyResult<u32> {
+    agg::decryption_share_sender(&key.inner, request, share).or_raise()
+}
+
+/// The digest by which requests name an encrypted update (the bytes
+/// ``Client.encrypt_update`` returned).
+#[pyfunction]
+fn update_digest<'py>(py: Python<'py>, update: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &agg::update_digest(update))
+}
+
 /// Registers the two submodules.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -912,6 +981,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     aggregation.add_class::<RoundResult>()?;
     aggregation.add_function(wrap_pyfunction!(deal_all, &aggregation)?)?;
     aggregation.add_function(wrap_pyfunction!(combine, &aggregation)?)?;
+    aggregation.add_class::<RequestInfo>()?;
+    aggregation.add_function(wrap_pyfunction!(inspect_request, &aggregation)?)?;
+    aggregation.add_function(wrap_pyfunction!(decryption_share_sender, &aggregation)?)?;
+    aggregation.add_function(wrap_pyfunction!(update_digest, &aggregation)?)?;
     m.add_submodule(&aggregation)?;
     Ok(())
 }

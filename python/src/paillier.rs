@@ -2,9 +2,9 @@
 //! python-paillier's `EncodedNumber` semantics (base 16, exponents) and
 //! conversions to and from python-paillier (`phe`) keys and numbers.
 //!
-//! All Paillier bindings are in this one file. The Rust names used here are
-//! those of this tree (`PrivateKey`, `keypair`); Python calls the key
-//! `SecretKey` (as `ckks` and `bfv` do) with `PrivateKey` as an alias.
+//! All Paillier bindings are in this one file. Python calls the key
+//! `SecretKey` (as Rust and `ckks` / `bfv` do) with `PrivateKey` as an
+//! alias (python-paillier's word).
 
 use num_bigint::{BigInt, BigUint};
 use pyo3::exceptions::PyTypeError;
@@ -251,7 +251,7 @@ fn bits_of(bits: u32, insecure: bool) -> PyResult<paillier::Bits> {
 /// ``SecretKey.from_primes(p, q)``; ``public_key`` encrypts.
 #[pyclass(module = "hekit.paillier", frozen)]
 pub struct SecretKey {
-    inner: paillier::PrivateKey,
+    inner: paillier::SecretKey,
 }
 
 #[pymethods]
@@ -265,10 +265,10 @@ impl SecretKey {
             bits: bits_of(bits, insecure)?,
             safe_primes,
         };
-        let (pk, inner) = py
-            .detach(|| paillier::keypair_with(opts, &mut crate::rng()))
+        let inner = py
+            .detach(|| paillier::SecretKey::generate_with(opts, &mut crate::rng()))
             .or_raise()?;
-        PublicKey::wrap(pk);
+        PublicKey::wrap(inner.public_key().clone());
         Ok(Self { inner })
     }
 
@@ -280,9 +280,9 @@ impl SecretKey {
         let inner = py
             .detach(|| {
                 if insecure {
-                    paillier::PrivateKey::from_primes_insecure(p, q)
+                    paillier::SecretKey::from_primes_insecure(p, q)
                 } else {
-                    paillier::PrivateKey::from_primes(p, q)
+                    paillier::SecretKey::from_primes(p, q)
                 }
             })
             .or_raise()?;
@@ -395,7 +395,7 @@ impl SecretKey {
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
         let inner = py
-            .detach(|| paillier::PrivateKey::from_bytes(data))
+            .detach(|| paillier::SecretKey::from_bytes(data))
             .or_raise()?;
         PublicKey::wrap(inner.public_key().clone());
         Ok(Self { inner })

@@ -899,6 +899,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ThresholdError", m.py().get_type::<ThresholdError>())?;
     m.add("STATISTICAL_SECURITY", threshold::STATISTICAL_SECURITY)?;
     m.add_class::<Crs>()?;
+    m.add_class::<crate::e2e::E2eKey>()?;
     m.add_class::<Party>()?;
     m.add_class::<ActiveSet>()?;
     m.add_class::<Smudging>()?;

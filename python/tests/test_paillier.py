@@ -162,12 +162,6 @@ def test_errors_are_specific(keys, phe_keys):
         paillier.EncodedNumber.encode("3")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Rust gap: paillier::EncodedNumber::from_f64 picks the exponent from the "
-    "float's actual lowest bit (0 for 0.0, -269 for 2^-1074); python-paillier uses "
-    "floor((frexp(x)[1] - 53) / 4) for every float (-14 for 0.0, -282 for 2^-1074)",
-)
 @pytest.mark.parametrize("x", [0.0, 2.0**-1074, -1e-310])
 def test_zero_and_subnormal_exponents_match_python_paillier(keys, x):
     _, _, _, ppk = keys

@@ -128,3 +128,26 @@ def test_protocol_objects_pickle(session):
     back = pickle.loads(pickle.dumps(msg))
     assert (back.sender, back.recipient) == (1, 2)
     assert back.to_bytes() == msg.to_bytes()
+
+
+def test_e2e_boxes_open_only_for_their_recipient():
+    """hekit.threshold.E2eKey (threshold::e2e): a dealing sealed to party 2
+    opens for it (also after a round trip of its secret), not for party 3,
+    not under another session, and not once altered."""
+    from hekit.threshold import E2eKey, ThresholdError
+
+    a, b, c = (E2eKey(i, "test/e2e/v1") for i in (1, 2, 3))
+    session = bytes(range(32))
+    box = a.seal(2, b.public_bytes(), session, "dealing", b"share")
+    assert b.open(1, a.public_bytes(), session, "dealing", box) == b"share"
+    b2 = E2eKey.from_secret_bytes(2, "test/e2e/v1", b.secret_bytes())
+    assert b2.open(1, a.public_bytes(), session, "dealing", box) == b"share"
+    with pytest.raises(ThresholdError, match="does not authenticate"):
+        c.open(1, a.public_bytes(), session, "dealing", box)
+    with pytest.raises(ThresholdError, match="does not authenticate"):
+        b.open(1, a.public_bytes(), bytes(32), "dealing", box)
+    altered = box[:-1] + bytes([box[-1] ^ 1])
+    with pytest.raises(ThresholdError, match="does not authenticate"):
+        b.open(1, a.public_bytes(), session, "dealing", altered)
+    with pytest.raises(ValueError, match="32 expected"):
+        a.seal(2, b.public_bytes(), b"short", "dealing", b"x")

@@ -15,6 +15,7 @@
 //! | [`keys`] | secret, public, key-switching (hybrid gadget), relinearization and Galois keys |
 //! | [`ciphertext`] | RLWE ciphertexts, key switching, relinearization, automorphisms, rescaling |
 //! | [`serialize`] | versioned, validated binary encoding of every object |
+//! | [`ops`] | the operator shape of every scheme's ciphertexts (`Result` outputs that chain) |
 //!
 //! ## Encrypt → evaluate → decrypt at the RLWE level
 //!
@@ -56,6 +57,7 @@ pub mod ciphertext;
 pub mod error;
 pub mod keys;
 pub mod ntt;
+pub mod ops;
 pub mod params;
 pub mod poly;
 mod pool;

@@ -72,6 +72,22 @@ pub fn ternary<R: RngCore + CryptoRng>(n: usize, rng: &mut R) -> Vec<i64> {
     out
 }
 
+/// `n` coefficients with exactly `h` of them ±1 (positions and signs
+/// uniform), the rest 0: a sparse ternary secret of Hamming weight `h`
+/// (`h` is capped at `n`).
+pub fn sparse_ternary<R: RngCore + CryptoRng>(n: usize, h: usize, rng: &mut R) -> Vec<i64> {
+    let mut out = vec![0i64; n];
+    let h = h.min(n);
+    // a partial Fisher–Yates shuffle of the positions
+    let mut idx: Vec<usize> = (0..n).collect();
+    for k in 0..h {
+        let j = k + rng.gen_range(0..n - k);
+        idx.swap(k, j);
+        out[idx[k]] = if rng.gen::<bool>() { 1 } else { -1 };
+    }
+    out
+}
+
 /// Parameter η of the centered binomial error: variance η/2 = 10.5, σ ≈ 3.24.
 pub const CBD_ETA: u32 = 21;
 

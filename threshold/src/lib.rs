@@ -24,8 +24,16 @@
 //!   [`ckks_parameters`] picks a scale that leaves room for λ = 40 at the
 //!   precision asked for sums of fresh encryptions, and
 //!   [`ckks_fresh_noise_bound`] is their public noise bound (no secret key
-//!   needed). `ml_he::aggregation` builds federated averaging on the same
+//!   needed); [`CkksNoise`] and [`BfvNoise`] track the bound through
+//!   multiplications, rotations, rescales and modulus switches, from the
+//!   public history of a ciphertext — every decryptor computes the width of
+//!   its smudging itself, nothing is guessed or taken from another party. `ml_he::aggregation` builds federated averaging on the same
 //!   bound.
+//! - Collective refresh ("threshold bootstrapping", [`RefreshShares`]):
+//!   the members of an active set turn a CKKS or BFV ciphertext low in its
+//!   chain into a fresh one at the top level in one round, masks cancelling
+//!   (`threshold/tests/refresh.rs`: 14 CKKS levels on a chain of 7 with two
+//!   refreshes, 5 parties, t = 3).
 //! - Threshold Paillier (trusted dealer, safe primes, partial decryptions
 //!   with proofs of correctness, combination of any `t`) is in [`paillier`](mod@self::paillier).
 //! - A party refuses to make a second share for the same protocol instance
@@ -62,21 +70,26 @@
 //! ```
 
 mod crs;
+pub mod e2e;
 mod error;
+mod noise;
 pub mod paillier;
 mod party;
 mod protocols;
+mod refresh;
 mod smudging;
 mod wire;
 
 pub use crs::Crs;
 pub use error::{Error, Result};
+pub use noise::{BfvNoise, CkksNoise};
 pub use party::{ActiveSet, Party, SecretShareMessage};
 pub use protocols::{
     DecryptionShare, DecryptionShares, GaloisKeyShare, GaloisKeyShares, KeySwitchShare,
     KeySwitchShares, PublicKeyShare, PublicKeyShares, RelinEphemeral, RelinKeyRound1,
     RelinKeyRound2, RelinRound1Share, RelinRound2Share,
 };
+pub use refresh::{RefreshShare, RefreshShares};
 pub use rlwe::sample::rng;
 pub use smudging::{ckks_fresh_noise_bound, ckks_parameters, Smudging, STATISTICAL_SECURITY};
 

@@ -107,11 +107,11 @@ impl Drop for SecretShareMessage {
     }
 }
 
-struct ThresholdState {
-    t: usize,
-    n: usize,
+pub(crate) struct ThresholdState {
+    pub(crate) t: usize,
+    pub(crate) n: usize,
     /// `S_j = Σ_i f_i(j)` in NTT form over the top-level `Q ∪ P`.
-    share: Poly,
+    pub(crate) share: Poly,
 }
 
 impl Drop for ThresholdState {
@@ -122,11 +122,12 @@ impl Drop for ThresholdState {
 
 /// One party of a multiparty session.
 pub struct Party {
-    id: PartyId,
-    params: Arc<Params>,
-    sk: rlwe::keys::SecretKey,
-    threshold: Option<ThresholdState>,
-    used: HashSet<[u8; 32]>,
+    pub(crate) id: PartyId,
+    pub(crate) params: Arc<Params>,
+    pub(crate) sk: rlwe::keys::SecretKey,
+    pub(crate) threshold: Option<ThresholdState>,
+    /// Digests of the protocol instances answered (single-use shares).
+    pub(crate) used: HashSet<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Party {

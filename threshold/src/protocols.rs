@@ -53,7 +53,7 @@ fn check_params(a: &Params, b: &Params) -> Result<()> {
     Ok(())
 }
 
-fn check_share_poly(party: PartyId, p: &Poly, ring: &RingContext) -> Result<()> {
+pub(crate) fn check_share_poly(party: PartyId, p: &Poly, ring: &RingContext) -> Result<()> {
     if !p.context().same_ring(ring) || p.representation() != Representation::Ntt {
         return Err(Error::InvalidShare {
             party,
@@ -631,7 +631,7 @@ impl Party {
     }
 }
 
-fn check_set(shares: &[PartyId], active: Option<&ActiveSet>) -> Result<()> {
+pub(crate) fn check_set(shares: &[PartyId], active: Option<&ActiveSet>) -> Result<()> {
     let mut seen = BTreeSet::new();
     for &p in shares {
         if !seen.insert(p) {

@@ -176,19 +176,11 @@ impl Smudging {
 /// `e_1` centered binomial (10.5), `s` the sum of the secrets (variance
 /// `2·parties/3`), the rounding `r_0`, `r_1` uniform in `[−½, ½]` (1/12)
 /// and `r_m` the encoding's rounding (1/12). Without special primes the
-/// first part is not divided. Sums add variances.
+/// first part is not divided. Sums add variances. For ciphertexts that
+/// went through more than additions, track the bound with
+/// [`CkksNoise`](crate::CkksNoise).
 pub fn ckks_fresh_noise_bound(params: &Params, parties: usize, ciphertexts: usize) -> f64 {
-    let n = params.degree() as f64;
-    let parties = parties.max(1) as f64;
-    let var_s = 2.0 * parties / 3.0;
-    let var_e = sample::CBD_ETA as f64 / 2.0;
-    let raw = n * (2.0 / 3.0) * parties * var_e + var_e + n * var_e * var_s;
-    let log_p: f64 = params.p().iter().map(|&p| (p as f64).log2()).sum();
-    let var_ct = if params.p().is_empty() {
-        raw + 1.0 / 12.0
-    } else {
-        raw / (2.0 * log_p).exp2() + (n * var_s + 1.0) / 12.0 + 1.0 / 12.0
-    };
+    let var_ct = crate::noise::fresh_variance(params, parties);
     (8.0 * (ciphertexts.max(1) as f64 * var_ct).sqrt()).log2()
 }
 

@@ -14,7 +14,7 @@ use rlwe::serialize::{decode, encode, Kind, PolyData};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::party::SecretShareMessage;
+use crate::party::{Party, SecretShareMessage, ThresholdState};
 use crate::protocols::{
     DecryptionShare, GaloisKeyShare, KeySwitchShare, PublicKeyShare, RelinRound1Share,
     RelinRound2Share,
@@ -23,7 +23,7 @@ use crate::{Error, PartyId, Result};
 
 const MAX_PARTY: u32 = 1 << 20;
 
-fn check_party(what: &'static str, p: u32) -> Result<PartyId> {
+pub(crate) fn check_party(what: &'static str, p: u32) -> Result<PartyId> {
     if p == 0 || p > MAX_PARTY {
         return Err(Error::Malformed {
             what,
@@ -33,14 +33,14 @@ fn check_party(what: &'static str, p: u32) -> Result<PartyId> {
     Ok(PartyId(p))
 }
 
-fn write<T: Serialize>(params: &Params, tag: &[u8; 8], body: &T) -> Vec<u8> {
+pub(crate) fn write<T: Serialize>(params: &Params, tag: &[u8; 8], body: &T) -> Vec<u8> {
     encode(Kind::External, params.fingerprint(), &(tag, body))
 }
 
 /// Length of the `rlwe` envelope header (magic, version, kind, fingerprint).
 const HEADER: usize = rlwe::serialize::HEADER_LEN;
 
-fn read<T: DeserializeOwned>(
+pub(crate) fn read<T: DeserializeOwned>(
     params: &Params,
     tag: &[u8; 8],
     what: &'static str,
@@ -303,5 +303,81 @@ impl SecretShareMessage {
             to: check_party(WHAT, b.to)?,
             share: b.share.into_poly(params.ring_qp_top())?,
         })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PartyBody {
+    id: u32,
+    /// The secret key's own envelope (`rlwe`).
+    sk: Vec<u8>,
+    /// `(t, n, S_j)` after the Shamir dealing.
+    threshold: Option<(u32, u32, PolyData)>,
+    /// The protocol instances answered, so that a restored party still
+    /// refuses a second share for any of them.
+    used: Vec<[u8; 32]>,
+}
+
+impl Party {
+    /// The party's whole state — its secret, its Shamir share and the
+    /// protocol instances it has answered — for keeping it between
+    /// processes (a Flower SuperNode runs each message in a new one). Secret:
+    /// store it encrypted at rest; the buffer is wiped on drop.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let sk = self.sk.to_bytes();
+        let mut used: Vec<[u8; 32]> = self.used.iter().copied().collect();
+        used.sort_unstable();
+        let mut body = PartyBody {
+            id: self.id.0,
+            sk: sk.to_vec(),
+            threshold: self
+                .threshold
+                .as_ref()
+                .map(|st| (st.t as u32, st.n as u32, PolyData::from_poly(&st.share))),
+            used,
+        };
+        let out = Zeroizing::new(write(&self.params, b"thr/pty1", &body));
+        zeroize::Zeroize::zeroize(&mut body.sk);
+        if let Some((_, _, share)) = body.threshold.as_mut() {
+            zeroize::Zeroize::zeroize(share);
+        }
+        out
+    }
+
+    /// Reads a party written by [`Self::to_bytes`] for `params`.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] (another message, a bad id, a threshold with
+    /// `t = 0` or `t > n`), the envelope, key and polynomial errors of
+    /// `rlwe`, a secret of other parameters.
+    pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "party state";
+        let mut b: PartyBody = read(params, b"thr/pty1", WHAT, bytes)?;
+        let sk = rlwe::keys::SecretKey::from_bytes(params, &b.sk);
+        zeroize::Zeroize::zeroize(&mut b.sk);
+        let sk = sk?;
+        let id = check_party(WHAT, b.id)?;
+        let threshold = match b.threshold.take() {
+            None => None,
+            Some((t, n, mut share)) => {
+                if t == 0 || t > n || n > MAX_PARTY {
+                    zeroize::Zeroize::zeroize(&mut share);
+                    return Err(Error::Malformed {
+                        what: WHAT,
+                        reason: format!("threshold {t} of {n}"),
+                    });
+                }
+                // the words move into the share, which is wiped on drop
+                Some(ThresholdState {
+                    t: t as usize,
+                    n: n as usize,
+                    share: share.into_poly(params.ring_qp_top())?,
+                })
+            }
+        };
+        let mut party = Party::from_secret(id, sk);
+        party.threshold = threshold;
+        party.used = b.used.into_iter().collect();
+        Ok(party)
     }
 }

@@ -13,6 +13,21 @@ pub struct Client {
     pub(super) released: std::collections::BTreeMap<u64, [u8; 32]>,
 }
 
+const CLIENT_TAG: [u8; 8] = *b"mlhe/cl1";
+
+#[derive(Serialize, Deserialize)]
+struct ClientBody {
+    tag: [u8; 8],
+    crs: [u8; 32],
+    clients: u32,
+    threshold: u32,
+    id: u32,
+    /// `threshold::Party::to_bytes`.
+    party: Vec<u8>,
+    key: Option<Vec<u8>>,
+    released: Vec<(u64, [u8; 32])>,
+}
+
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
@@ -126,6 +141,86 @@ impl Client {
     /// The installed collective key, if any.
     pub fn session_key(&self) -> Option<&SessionKey> {
         self.key.as_ref()
+    }
+
+    /// The client's whole state — its additive secret and Shamir share, the
+    /// protocol instances it has answered, the collective key, and the
+    /// contribution set it decrypted in each round — for keeping it between
+    /// processes (a Flower SuperNode handles each message in a new one).
+    /// Secret: keep it encrypted at rest; the buffer is wiped on drop. A
+    /// restored client refuses what the original refused (a second share of
+    /// an instance, a second contribution set for a round).
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let mut body = ClientBody {
+            tag: CLIENT_TAG,
+            crs: *self.params.crs.seed(),
+            clients: self.params.config.clients as u32,
+            threshold: self.params.config.threshold as u32,
+            id: self.id,
+            party: self.party.to_bytes().to_vec(),
+            key: self.key.as_ref().map(SessionKey::to_bytes),
+            released: self.released.iter().map(|(r, d)| (*r, *d)).collect(),
+        };
+        let out = zeroize::Zeroizing::new(rlwe::serialize::encode(
+            rlwe::serialize::Kind::External,
+            self.params.fingerprint(),
+            &body,
+        ));
+        zeroize::Zeroize::zeroize(&mut body.party);
+        out
+    }
+
+    /// Reads a client written by [`Self::to_bytes`] for the session `params`.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for bytes that are not a client state;
+    /// [`Error::SessionMismatch`] for a client of another session (CRS,
+    /// client count, threshold or parameters); the errors of the party
+    /// state and the collective key.
+    pub fn from_bytes(params: &Arc<AggregationParams>, bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "aggregation client state";
+        let mut b: ClientBody = rlwe::serialize::decode(
+            bytes,
+            rlwe::serialize::Kind::External,
+            WHAT,
+            Some(params.fingerprint()),
+        )?;
+        let party = Party::from_bytes(params.ckks.rlwe(), &b.party);
+        zeroize::Zeroize::zeroize(&mut b.party);
+        if b.tag != CLIENT_TAG {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: "not a client state".into(),
+            });
+        }
+        if b.crs != *params.crs.seed()
+            || b.clients as usize != params.config.clients
+            || b.threshold as usize != params.config.threshold
+        {
+            return Err(Error::SessionMismatch {
+                what: "client state of another session".into(),
+            });
+        }
+        params.check_party(b.id)?;
+        let party = party?;
+        if party.id() != PartyId(b.id) {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: "party id differs from the client id".into(),
+            });
+        }
+        let key = b
+            .key
+            .as_deref()
+            .map(|k| SessionKey::from_bytes(params, k))
+            .transpose()?;
+        Ok(Self {
+            id: b.id,
+            params: params.clone(),
+            party,
+            key,
+            released: b.released.into_iter().collect(),
+        })
     }
 
     /// Encrypts this client's update for `round` (every coordinate within
