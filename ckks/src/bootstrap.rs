@@ -111,12 +111,14 @@ pub struct Bootstrapper {
     /// (A, B) with `u = A·y + B·conj(y)`: coefficients `0..n`, then `n..2n`.
     c2s: [(LinearTransform, LinearTransform); 2],
     cosine: Polynomial,
-    /// `z = G_0·s_0 + G_1·s_1`, encoded for inputs at `boot_scale` and a
+    /// `z = G_0·s_0 + G_1·s_1`, encoded for inputs at `eval_scale` and a
     /// message scale of exactly `input_scale`.
     s2c: [LinearTransform; 2],
     /// The matrices `G_0`, `G_1`, to re-encode for other scales.
     g: [Matrix; 2],
-    boot_scale: f64,
+    /// The scale EvalMod's output has for an input at exactly the
+    /// configured scale.
+    eval_scale: f64,
 }
 
 impl Bootstrapper {
@@ -220,8 +222,14 @@ impl Bootstrapper {
                 g[j / n][kk][j % n] = z[kk].scale(beta);
             }
         }
-        // back to the input scale Δ from Δ_b
-        let s2c_scale = delta * params.q(after_mod)? as f64 / boot_scale;
+        // The scale EvalMod ends at: the polynomial keeps Δ_b, each double
+        // angle squares and divides by the prime of its level. SlotsToCoeffs
+        // brings it back to Δ.
+        let mut eval_scale = boot_scale;
+        for j in 0..r as usize {
+            eval_scale = eval_scale * eval_scale / params.q(top - 1 - cosine.depth() - j)? as f64;
+        }
+        let s2c_scale = delta * params.q(after_mod)? as f64 / eval_scale;
         let s2c_lt = |mat: &[Vec<Complex>]| {
             LinearTransform::new_complex_with_scale(&encoder, mat, after_mod, s2c_scale)
         };
@@ -233,7 +241,7 @@ impl Bootstrapper {
             cosine,
             s2c,
             g,
-            boot_scale,
+            eval_scale,
         })
     }
 
@@ -360,7 +368,7 @@ impl Bootstrapper {
         }
         let s_in = halves[0].scale();
         let nominal =
-            (ratio - 1.0).abs() < 1e-12 && ((s_in - self.boot_scale) / s_in).abs() < 1e-12;
+            (ratio - 1.0).abs() < 1e-12 && ((s_in - self.eval_scale) / s_in).abs() < 1e-12;
         let rebuilt;
         let s2c = if nominal {
             &self.s2c
