@@ -123,17 +123,9 @@ fn bootstrap(c: &mut Criterion) {
     let enc = Encoder::new(&params);
     let eval = Evaluator::new(&params);
     for slots in [8usize, 64] {
-        let boot = ckks::Bootstrapper::new(
-            &params,
-            ckks::BootstrapConfig {
-                slots,
-                hamming_weight: 64,
-                double_angles: 4,
-                degree: 31,
-                input_scale: params.scale(),
-            },
-        )
-        .expect("bootstrapper");
+        let boot =
+            ckks::Bootstrapper::new(&params, ckks::BootstrapConfig::new(slots, params.scale()))
+                .expect("bootstrapper");
         let keys = boot.generate_keys(&sk, &mut rng).expect("keys");
         let x: Vec<f64> = (0..slots).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let ct = pk

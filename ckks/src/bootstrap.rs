@@ -1,42 +1,42 @@
-//! Bootstrapping (first version: sparse packing): a ciphertext that has used
-//! up its levels becomes one with levels to spare, encrypting the same
-//! slots (Cheon, Han, Kim, Kim, Song, EUROCRYPT 2018; Chen, Chillotti,
-//! Song, EUROCRYPT 2019).
+//! Bootstrapping: a ciphertext that has used up its levels becomes one
+//! with levels to spare, encrypting the same slots (Cheon, Han, Kim, Kim,
+//! Song, EUROCRYPT 2018; Chen, Chillotti, Song, EUROCRYPT 2019), for full
+//! (`N/2`) and sparse packing.
 //!
-//! For `n` message slots (the slot vector tiled with period `n`, so the
-//! plaintext lies in the subring `Z[X^M]`, `M = N/(2n)`):
+//! For `n` message slots (a sparse slot vector is tiled with period `n`,
+//! so the plaintext lies in the subring `Z[X^M]`, `M = N/(2n)`):
 //!
 //! 1. **ModRaise with sparse-secret encapsulation** (Bossuat,
 //!    Troncoso-Pastoriza, Hubaux, eprint 2022/024): the level-0 ciphertext
 //!    is switched from the user's dense key `s` to an ephemeral sparse key
 //!    `s'` of Hamming weight `h` (the key for that switch lives over
 //!    `q_0 ∪ P` only, so `s'` is never exposed at a large modulus), read
-//!    modulo `Q_L`, where it decrypts to `Δ·μ + q_0·I` with `I` small
+//!    modulo `Q_L`, where it decrypts to `t = Δ·μ + q_0·I` with `I` small
 //!    (`|I| ≤ K = ½ + 8·√(h/12)`, exceeded with probability below 2^-50
 //!    per coefficient), and switched back to `s` (a key that encrypts `s'`
 //!    under `s`). The rest of the circuit runs under `s` with the usual
 //!    keys.
-//! 2. **SubSum**: `log2 M` rotations by `n, 2n, …` project onto the subring
-//!    (and multiply it by `M`).
-//! 3. **CoeffsToSlots**: two complex linear transforms of the slots and of
-//!    their conjugates (BSGS, [`LinearTransform::new_complex`]) put the
-//!    `2n` subring coefficients, divided by `q_0`, into the slots of two
-//!    ciphertexts: `u_j = Δ·μ_j/q_0 + I_j`.
+//! 2. **SubSum** (sparse packing only): `log2 M` rotations by `n, 2n, …`
+//!    project onto the subring (and multiply it by `M`).
+//! 3. **CoeffsToSlots**: the inverse special FFT of size `n`, factored into
+//!    `log2 n` butterfly stages grouped into a level budget of sparse BSGS
+//!    transforms (see the `dft` module), leaves `v = R·w/2` in the slots
+//!    (`w_i = (t_i + i·t_{i+n})/q_0` over the subring, `R` the bit
+//!    reversal, never applied); `v + conj(v)` and `x + conj(x)` with
+//!    `x = −i·v` (an exact monomial product) are the real and imaginary
+//!    parts `u = t/q_0 = Δ·μ/q_0 + I`, in two ciphertexts.
 //! 4. **EvalMod**: `sin(2π·u)`, as a Chebyshev interpolant of
 //!    `cos(2π(u − ¼)/2^r)` on `[−K−1, K+1]` followed by `r` double angles
 //!    `c ← 2c² − 1`; `sin(2π·u) ≈ 2π·Δ·μ/q_0` because `Δ·μ/q_0` is small.
-//! 5. **SlotsToCoeffs**: two complex linear transforms (scaled by
-//!    `q_0/(2π·Δ)`) turn the coefficients back into slots.
+//! 5. **SlotsToCoeffs**: the two halves recombined (`a + i·b`), then the
+//!    forward stages (scaled by `q_0/(2π·Δ)`, level budget of their own)
+//!    give back the slots at exactly the input scale.
 //!
 //! The precision is limited by the noise EvalMod amplifies (the Chebyshev
 //! recursion, `4^r` in the double angles) and then `q_0/(2πΔ)`, and by the
-//! sine's curvature (relative `(2π·Δ|μ|/q_0)²/6`); with 50-bit primes,
-//! `q_0/Δ = 2^10`, `r = 4` and degree 31, `tests/bootstrap.rs` measures
-//! 2^-19.4 (8 slots) and 2^-18.2 (64 slots) at N = 2^12 and checks 2^-16.
-//! The top prime (CoeffsToSlots) should be at least `q_0`; EvalMod runs at
-//! the size of the prime below it. Not yet
-//! here: full packing with the factored DFT, the arcsine correction, a
-//! second iteration, and the N = 2^16 presets and benchmark of issue 17.
+//! sine's curvature (relative `(2π·Δ|μ|/q_0)²/6`). CoeffsToSlots starts at
+//! the top prime, which should be at least `q_0`; EvalMod runs at the size
+//! of the prime below the CoeffsToSlots levels.
 //!
 //! **Security of the ephemeral secret.** `s'` appears in two places: the
 //! key switching from `s` to `s'`, an RLWE sample under `s'` at the modulus
@@ -56,13 +56,13 @@ use crate::params::Parameters;
 use crate::polynomial::Polynomial;
 use crate::{Ciphertext, Error, Result};
 
-/// A dense complex matrix (rows).
-type Matrix = Vec<Vec<Complex>>;
+use crate::dft::{self, Diagonals};
 
 /// What a [`Bootstrapper`] is built for.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootstrapConfig {
-    /// Message slots `n` (a power of two, at most N/4).
+    /// Message slots `n` (a power of two, at most N/2; N/2 is full
+    /// packing).
     pub slots: usize,
     /// Hamming weight `h` of the ephemeral sparse secret ModRaise runs
     /// under (64 in the literature; the bound `K` on the overflow `I`
@@ -70,10 +70,66 @@ pub struct BootstrapConfig {
     pub hamming_weight: usize,
     /// Double angles `r`.
     pub double_angles: u32,
+    /// Correct the sine's curvature with `arcsin(x) ≈ x + x³/6` (two more
+    /// levels): without it, a coefficient of size `Δ·μ` is off by the
+    /// relative `(2π·Δμ/q_0)²/6` — 2^-17.7 for a constant slot vector of
+    /// 0.9 at `q_0/Δ = 2^10`, whatever the noise.
+    pub arcsine: bool,
     /// Degree of the Chebyshev interpolant of the scaled cosine.
     pub degree: usize,
     /// The scale of the ciphertexts to bootstrap (level 0).
     pub input_scale: f64,
+    /// Levels CoeffsToSlots may use (the `log2 n` FFT stages are grouped
+    /// into this many sparse transforms: fewer levels, more rotations).
+    pub coeffs_to_slots_levels: usize,
+    /// Levels SlotsToCoeffs may use.
+    pub slots_to_coeffs_levels: usize,
+}
+
+impl BootstrapConfig {
+    /// The defaults for `slots` message slots at `input_scale`: an
+    /// ephemeral secret of Hamming weight 64, a degree-31 interpolant, 4
+    /// double angles and the arcsine correction (EvalMod: 11 levels), and `⌈log2 n / 4⌉` levels for
+    /// each linear transform (at most 4 stages, 31 diagonals, per level).
+    pub fn new(slots: usize, input_scale: f64) -> Self {
+        let stages = slots.max(1).trailing_zeros() as usize;
+        let levels = stages.div_ceil(4).max(1);
+        Self {
+            slots,
+            hamming_weight: 64,
+            double_angles: 4,
+            arcsine: true,
+            degree: 31,
+            input_scale,
+            coeffs_to_slots_levels: levels,
+            slots_to_coeffs_levels: levels,
+        }
+    }
+
+    /// The levels bootstrapping consumes: CoeffsToSlots, EvalMod (the
+    /// interpolant's depth plus the double angles) and SlotsToCoeffs.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a degree the interpolation refuses.
+    pub fn depth(&self) -> Result<usize> {
+        Ok(self.coeffs_to_slots_levels
+            + self.cosine()?.depth()
+            + self.double_angles as usize
+            + 2 * usize::from(self.arcsine)
+            + self.slots_to_coeffs_levels)
+    }
+
+    /// The Chebyshev interpolant of `cos(2π(u − ¼)/2^r)` on `[−K−1, K+1]`.
+    fn cosine(&self) -> Result<Polynomial> {
+        let k = k_bound(self.hamming_weight) + 1.0;
+        let scale_r = f64::from(1u32 << self.double_angles.min(31));
+        Polynomial::approximate(
+            |u| (2.0 * std::f64::consts::PI * (u - 0.25) / scale_r).cos(),
+            -k,
+            k,
+            self.degree,
+        )
+    }
 }
 
 /// The bound `K` on `|I|` for an ephemeral secret of Hamming weight `h`:
@@ -108,14 +164,15 @@ pub struct BootstrapKeys {
 pub struct Bootstrapper {
     params: Parameters,
     config: BootstrapConfig,
-    /// (A, B) with `u = A·y + B·conj(y)`: coefficients `0..n`, then `n..2n`.
-    c2s: [(LinearTransform, LinearTransform); 2],
+    /// The grouped inverse FFT stages, from the top level down: slots →
+    /// `R·w/2` (the `1/M` of SubSum folded in).
+    c2s: Vec<LinearTransform>,
     cosine: Polynomial,
-    /// `z = G_0·s_0 + G_1·s_1`, encoded for inputs at `eval_scale` and a
-    /// message scale of exactly `input_scale`.
-    s2c: [LinearTransform; 2],
-    /// The matrices `G_0`, `G_1`, to re-encode for other scales.
-    g: [Matrix; 2],
+    /// The grouped forward stages scaled by `q_0/(2πΔ)`, the first encoded
+    /// for inputs at `eval_scale` and an output at exactly `input_scale`.
+    s2c: Vec<LinearTransform>,
+    /// The first SlotsToCoeffs matrix, to re-encode for other scales.
+    s2c_first: Diagonals,
     /// The scale EvalMod's output has for an input at exactly the
     /// configured scale.
     eval_scale: f64,
@@ -133,18 +190,21 @@ impl Bootstrapper {
     pub fn new(params: &Parameters, config: BootstrapConfig) -> Result<Self> {
         let n = config.slots;
         let big_n = params.degree();
-        if !n.is_power_of_two() || n > big_n / 4 {
+        if !n.is_power_of_two() || n > big_n / 2 {
             return Err(Error::InvalidArgument {
-                what: format!("{n} slots: a power of two up to N/4 = {}", big_n / 4),
+                what: format!("{n} slots: a power of two up to N/2 = {}", big_n / 2),
             });
         }
         if config.hamming_weight == 0
             || config.hamming_weight > big_n
             || config.degree == 0
+            || config.coeffs_to_slots_levels == 0
+            || config.slots_to_coeffs_levels == 0
             || !(config.input_scale.is_finite() && config.input_scale > 1.0)
         {
             return Err(Error::InvalidArgument {
-                what: "bootstrapping bound, degree and scale must be positive".into(),
+                what: "bootstrapping bound, degree, level budgets and scale must be positive"
+                    .into(),
             });
         }
         let encoder = Encoder::new(params);
@@ -152,95 +212,72 @@ impl Bootstrapper {
         let q0 = params.q(0)? as f64;
         let delta = config.input_scale;
         let m = big_n / (2 * n);
-        let slots = encoder.slots();
-        // subring coefficients (2n, unscaled) of the tiled slot vector y
-        let coeffs_of = |y: &[Complex]| -> Result<Vec<f64>> {
-            let c = encoder.embed_inverse(&tile_complex(y, slots))?;
-            Ok((0..2 * n).map(|j| c[j * m]).collect())
-        };
-        // The raised ciphertext is read at scale q_0, so after SubSum (which
-        // multiplies by M = N/2n) its slots are y = M·E(c)/q_0 with values
-        // of the order of K: u = c/q_0 = E⁻¹(y)/M. The diagonals are encoded
-        // at Δ_b·q_L/q_0 so that EvalMod runs at Δ_b, the size of the prime
-        // below the top (the top prime should be about q_0·M, else the
-        // diagonals lose bits).
-        let alpha = 1.0 / m as f64;
-        let boot_scale = params.q(top - 1)? as f64;
-        let c2s_scale = boot_scale * params.q(top)? as f64 / q0;
-        let zero = || vec![vec![Complex::real(0.0); n]; n];
-        let mut c2s_cols: [(Matrix, Matrix); 2] = [(zero(), zero()), (zero(), zero())];
-        for l in 0..n {
-            let mut e = vec![Complex::real(0.0); n];
-            e[l] = Complex::real(1.0);
-            let fe = coeffs_of(&e)?;
-            e[l] = Complex::new(0.0, 1.0);
-            let fi = coeffs_of(&e)?;
-            for (h, (a, b)) in c2s_cols.iter_mut().enumerate() {
-                for j in 0..n {
-                    let (re, im) = (alpha * fe[h * n + j], alpha * fi[h * n + j]);
-                    // A = (f(e) − i·f(ie))/2, B = (f(e) + i·f(ie))/2
-                    a[j][l] = Complex::new(re / 2.0, -im / 2.0);
-                    b[j][l] = Complex::new(re / 2.0, im / 2.0);
-                }
-            }
-        }
-        let c2s_lt = |mat: &[Vec<Complex>]| {
-            LinearTransform::new_complex_with_scale(&encoder, mat, top, c2s_scale)
-        };
-        let c2s = [
-            (c2s_lt(&c2s_cols[0].0)?, c2s_lt(&c2s_cols[0].1)?),
-            (c2s_lt(&c2s_cols[1].0)?, c2s_lt(&c2s_cols[1].1)?),
-        ];
-        let k = k_bound(config.hamming_weight) + 1.0;
         let r = config.double_angles;
-        let scale_r = f64::from(1u32 << r);
-        let cosine = Polynomial::approximate(
-            |u| (2.0 * std::f64::consts::PI * (u - 0.25) / scale_r).cos(),
-            -k,
-            k,
-            config.degree,
-        )?;
-        let after_mod = top
-            .checked_sub(1 + cosine.depth() + r as usize)
-            .filter(|&l| l >= 1)
-            .ok_or(Error::NotEnoughLevels {
-                what: "bootstrapping (CoeffsToSlots, EvalMod, SlotsToCoeffs)",
-                needed: 2 + cosine.depth() + r as usize,
-                available: top,
-            })?;
-        // z_k = β·Σ_j s_j·E_{k,j}, β = q_0/(2π·Δ), E the subring embedding
-        let beta = q0 / (2.0 * std::f64::consts::PI * delta);
-        let mut g = [
-            vec![vec![Complex::real(0.0); n]; n],
-            vec![vec![Complex::real(0.0); n]; n],
-        ];
-        for j in 0..2 * n {
-            let mut c = vec![0.0; big_n];
-            c[j * m] = 1.0;
-            let z = encoder.embed(&c)?;
-            for kk in 0..n {
-                g[j / n][kk][j % n] = z[kk].scale(beta);
-            }
+        let cosine = config.cosine()?;
+        let (c2s_levels, s2c_levels) =
+            (config.coeffs_to_slots_levels, config.slots_to_coeffs_levels);
+        let needed = config.depth()?;
+        let output = top.checked_sub(needed).ok_or(Error::NotEnoughLevels {
+            what: "bootstrapping (CoeffsToSlots, EvalMod, SlotsToCoeffs)",
+            needed,
+            available: top,
+        })?;
+        // The raised ciphertext is read at scale q_0, so after SubSum (which
+        // multiplies by M) its slots are M·z(t/q_0). CoeffsToSlots divides
+        // by 2M and comes down from q_0 to Δ_b, the prime EvalMod starts
+        // at: the first group's diagonals are encoded at Δ_b·q_L/q_0, the
+        // others at their level's prime (the scale stays).
+        let eval_level = top - c2s_levels;
+        let boot_scale = params.q(eval_level)? as f64;
+        let c2s_mats = dft::coeffs_to_slots(n, c2s_levels, Complex::real(0.5 / m as f64));
+        let mut c2s = Vec::with_capacity(c2s_mats.len());
+        for (i, mat) in c2s_mats.iter().enumerate() {
+            let level = top - i;
+            let scale = if i == 0 {
+                boot_scale * params.q(top)? as f64 / q0
+            } else {
+                params.q(level)? as f64
+            };
+            c2s.push(LinearTransform::from_diagonals(
+                &encoder, n, mat, level, scale,
+            )?);
         }
         // The scale EvalMod ends at: the polynomial keeps Δ_b, each double
-        // angle squares and divides by the prime of its level. SlotsToCoeffs
-        // brings it back to Δ.
+        // angle squares and divides by the prime of its level.
         let mut eval_scale = boot_scale;
-        for j in 0..r as usize {
-            eval_scale = eval_scale * eval_scale / params.q(top - 1 - cosine.depth() - j)? as f64;
+        let mut level = eval_level - cosine.depth();
+        for _ in 0..r {
+            eval_scale = eval_scale * eval_scale / params.q(level)? as f64;
+            level -= 1;
         }
-        let s2c_scale = delta * params.q(after_mod)? as f64 / eval_scale;
-        let s2c_lt = |mat: &[Vec<Complex>]| {
-            LinearTransform::new_complex_with_scale(&encoder, mat, after_mod, s2c_scale)
-        };
-        let s2c = [s2c_lt(&g[0])?, s2c_lt(&g[1])?];
+        if config.arcsine {
+            // x·(1 + x²/6): x² relabelled at 6× its scale, times x
+            let square = eval_scale * eval_scale / params.q(level)? as f64;
+            eval_scale = 6.0 * square * eval_scale / params.q(level - 1)? as f64;
+        }
+        // SlotsToCoeffs: z = β·FFT(a + i·b), β = q_0/(2π·Δ), back to Δ.
+        let beta = q0 / (2.0 * std::f64::consts::PI * delta);
+        let s2c_mats = dft::slots_to_coeffs(n, s2c_levels, Complex::real(beta));
+        let after_mod = output + s2c_levels;
+        let mut s2c = Vec::with_capacity(s2c_mats.len());
+        for (i, mat) in s2c_mats.iter().enumerate() {
+            let level = after_mod - i;
+            let scale = if i == 0 {
+                delta * params.q(level)? as f64 / eval_scale
+            } else {
+                params.q(level)? as f64
+            };
+            s2c.push(LinearTransform::from_diagonals(
+                &encoder, n, mat, level, scale,
+            )?);
+        }
         Ok(Self {
             params: params.clone(),
             config,
             c2s,
             cosine,
             s2c,
-            g,
+            s2c_first: s2c_mats.into_iter().next().unwrap_or_default(),
             eval_scale,
         })
     }
@@ -294,7 +331,12 @@ impl Bootstrapper {
 
     /// The level of a bootstrapped ciphertext.
     pub fn output_level(&self) -> usize {
-        self.s2c[0].level() - 1
+        self.s2c.last().map_or(0, |t| t.level() - 1)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BootstrapConfig {
+        &self.config
     }
 
     /// The rotation steps the Galois keys need (conjugation as well).
@@ -306,12 +348,8 @@ impl Bootstrapper {
             v.push(step as i64);
             step <<= 1;
         }
-        for (a, b) in &self.c2s {
-            v.extend(a.rotation_steps());
-            v.extend(b.rotation_steps());
-        }
-        for s in &self.s2c {
-            v.extend(s.rotation_steps());
+        for t in self.c2s.iter().chain(&self.s2c) {
+            v.extend(t.rotation_steps());
         }
         v.sort_unstable();
         v.dedup();
@@ -357,39 +395,43 @@ impl Bootstrapper {
             x = eval.add(&x, &r)?;
             step <<= 1;
         }
-        let xc = eval.conjugate(&x, gks)?;
-        let mut halves = Vec::with_capacity(2);
-        for (a, b) in &self.c2s {
-            let u = eval.add(
-                &eval.linear_transform(&x, a, gks)?,
-                &eval.linear_transform(&xc, b, gks)?,
-            )?;
-            halves.push(self.eval_mod(eval, &u, rlk)?);
+        // CoeffsToSlots: v = R·w/2, then the real and imaginary parts
+        for t in &self.c2s {
+            x = eval.linear_transform(&x, t, gks)?;
         }
-        let s_in = halves[0].scale();
+        let re = eval.add(&x, &eval.conjugate(&x, gks)?)?;
+        let y = eval.mul_by_i(&x, true)?;
+        let im = eval.add(&y, &eval.conjugate(&y, gks)?)?;
+        let a = self.eval_mod(eval, &re, rlk)?;
+        let b = self.eval_mod(eval, &im, rlk)?;
+        let mut z = eval.add(&a, &eval.mul_by_i(&b, false)?)?;
+        let s_in = z.scale();
         let nominal =
             (ratio - 1.0).abs() < 1e-12 && ((s_in - self.eval_scale) / s_in).abs() < 1e-12;
-        let rebuilt;
-        let s2c = if nominal {
-            &self.s2c
-        } else {
-            let encoder = Encoder::new(&self.params);
-            let level = self.s2c[0].level();
-            let pt_scale = delta * self.params.q(level)? as f64 / s_in;
-            let lt = |g: &[Vec<Complex>]| {
-                let scaled: Vec<Vec<Complex>> = g
-                    .iter()
-                    .map(|row| row.iter().map(|v| v.scale(1.0 / ratio)).collect())
-                    .collect();
-                LinearTransform::new_complex_with_scale(&encoder, &scaled, level, pt_scale)
+        for (i, t) in self.s2c.iter().enumerate() {
+            z = if i == 0 && !nominal {
+                let encoder = Encoder::new(&self.params);
+                let level = t.level();
+                let scale = delta * self.params.q(level)? as f64 / s_in;
+                let mut mat = self.s2c_first.clone();
+                for v in mat.values_mut() {
+                    for c in v.iter_mut() {
+                        *c = c.scale(1.0 / ratio);
+                    }
+                }
+                let first = LinearTransform::from_diagonals(
+                    &encoder,
+                    self.config.slots,
+                    &mat,
+                    level,
+                    scale,
+                )?;
+                eval.linear_transform(&z, &first, gks)?
+            } else {
+                eval.linear_transform(&z, t, gks)?
             };
-            rebuilt = [lt(&self.g[0])?, lt(&self.g[1])?];
-            &rebuilt
-        };
-        eval.add(
-            &eval.linear_transform(&halves[0], &s2c[0], gks)?,
-            &eval.linear_transform(&halves[1], &s2c[1], gks)?,
-        )
+        }
+        Ok(z)
     }
 
     /// The level-0 ciphertext switched to the sparse secret, read modulo
@@ -451,10 +493,16 @@ impl Bootstrapper {
             let sq = eval.mul_relin_rescale(&c, &c, rlk)?;
             c = eval.add_const(&eval.mul_integer(&sq, 2)?, -1.0)?;
         }
+        if self.config.arcsine {
+            // arcsin(x) ≈ x + x³/6 = x·(1 + x²/6), x = sin(2πu) ≤ 2π·Δμ/q_0:
+            // x² read at six times its scale is x²/6 (exact), plus 1, times x
+            let mut sq = eval.mul_relin_rescale(&c, &c, rlk)?;
+            let s = sq.scale();
+            sq.set_scale(6.0 * s)?;
+            let w = eval.add_const(&sq, 1.0)?;
+            let c_low = eval.drop_to_level(&c, w.level())?;
+            c = eval.mul_relin_rescale(&w, &c_low, rlk)?;
+        }
         Ok(c)
     }
-}
-
-fn tile_complex(values: &[Complex], slots: usize) -> Vec<Complex> {
-    (0..slots).map(|j| values[j % values.len()]).collect()
 }

@@ -453,6 +453,25 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// Multiplies every slot by `i` (or by `−i` with `negative`) exactly:
+    /// `X^{N/2}` evaluates to `i` at every slot point, so this is a
+    /// product with the monomial `±X^{N/2}` — no level, no scale change,
+    /// no added noise.
+    pub fn mul_by_i(&self, ct: &Ciphertext, negative: bool) -> Result<Ciphertext> {
+        self.check(ct)?;
+        let ring = self.params.rlwe().ring_q(ct.level())?;
+        let n = ring.degree();
+        let mut data = vec![0u64; ring.len() * n];
+        for (i, m) in ring.moduli().iter().enumerate() {
+            data[i * n + n / 2] = if negative { m.value() - 1 } else { 1 };
+        }
+        let mut p = Poly::from_limbs(ring, Representation::Coefficient, data)?;
+        p.to_ntt();
+        let mut out = ct.clone();
+        out.inner.mul_plain_assign(&p)?;
+        Ok(out)
+    }
+
     /// The tensor product (3 parts, scale `Δ_a·Δ_b`); relinearize next.
     pub fn mul(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
         self.check(a)?;

@@ -71,6 +71,7 @@
 pub mod bootstrap;
 pub mod ciphertext;
 pub mod complex;
+mod dft;
 pub mod encoder;
 pub mod error;
 pub mod evaluator;

@@ -13,6 +13,13 @@
 //! instead of `g + d/g − 2`), one plaintext multiplication per nonzero
 //! diagonal and a single rescale. The output is tiled the same way, so
 //! transforms chain.
+//!
+//! A matrix with few nonzero diagonals ([`LinearTransform::from_diagonals`],
+//! e.g. a group of stages of a factored FFT, whose offsets are the
+//! multiples of a power of two `s` in a window `k_min·s, …, (k_min + w)·s`)
+//! is split the same way inside its window: baby steps `s·(k_min + b)`,
+//! giant steps multiples of `s·g` with `g² ≥ w`, so the cost follows the
+//! number of diagonals, not `d`.
 
 use rlwe::poly::{Poly, Representation};
 
@@ -37,11 +44,13 @@ pub fn tile(values: &[f64], slots: usize) -> Vec<f64> {
 #[derive(Clone, Debug)]
 pub struct LinearTransform {
     dim: usize,
-    baby: usize,
+    /// The giant step `G`: giant `t` rotates by `t·G`.
+    giant: usize,
     level: usize,
     /// The scale of the diagonals (`q_level` unless chosen).
     scale: f64,
-    /// `(t, b, plaintext of rot_{−t·g}(diag_{t·g+b}))` for nonzero diagonals.
+    /// `(t, baby step β, plaintext of rot_{−t·G}(diag_{t·G+β}))` for the
+    /// nonzero diagonals.
     diagonals: Vec<(usize, usize, Plaintext)>,
 }
 
@@ -79,7 +88,7 @@ impl LinearTransform {
             });
         }
         let q = encoder.params().q(level)? as f64;
-        Self::build(encoder, d, level, q, |j, k| {
+        Self::build_dense(encoder, d, level, q, |j, k| {
             Complex::real(matrix.get(j).and_then(|r| r.get(k)).copied().unwrap_or(0.0))
         })
     }
@@ -137,7 +146,7 @@ impl LinearTransform {
                 available: 0,
             });
         }
-        Self::build(encoder, d, level, scale, |j, k| {
+        Self::build_dense(encoder, d, level, scale, |j, k| {
             matrix
                 .get(j)
                 .and_then(|r| r.get(k))
@@ -146,39 +155,143 @@ impl LinearTransform {
         })
     }
 
-    /// The pre-rotated diagonals of the `d × d` matrix `entry(row, col)`.
+    /// The diagonals of the `d × d` matrix `entry(row, col)`.
+    fn build_dense(
+        encoder: &Encoder,
+        d: usize,
+        level: usize,
+        scale: f64,
+        entry: impl Fn(usize, usize) -> Complex,
+    ) -> Result<Self> {
+        let diagonals = (0..d)
+            .map(|i| (i, (0..d).map(|j| entry(j, (j + i) % d)).collect()))
+            .collect();
+        Self::build(encoder, d, level, scale, diagonals)
+    }
+
+    /// Encodes a `d × d` complex matrix given by its diagonals:
+    /// `diagonals[o][j] = M[j][(j + o) mod d]` for each offset `o < d`
+    /// (absent offsets are zero). A sparse set of offsets — the stages of
+    /// a factored FFT have offsets `{0, ±h}` or, merged, every multiple of
+    /// a power of two in a window — costs rotations in proportion to the
+    /// square root of the window, not of `d`. `d` must be a power of two
+    /// dividing the slot count; the input is tiled with period `d`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad dimension, an offset `≥ d` or
+    /// a diagonal of the wrong length; [`Error::ValueOutOfRange`] for a
+    /// non-finite entry; [`Error::NotEnoughLevels`] at level 0.
+    pub fn from_diagonals(
+        encoder: &Encoder,
+        d: usize,
+        diagonals: &std::collections::BTreeMap<usize, Vec<Complex>>,
+        level: usize,
+        scale: f64,
+    ) -> Result<Self> {
+        let slots = encoder.slots();
+        if !d.is_power_of_two() || d > slots {
+            return Err(Error::InvalidArgument {
+                what: format!("dimension {d}: a power of two up to the {slots} slots"),
+            });
+        }
+        if let Some((o, v)) = diagonals.iter().find(|(o, v)| **o >= d || v.len() != d) {
+            return Err(Error::InvalidArgument {
+                what: format!(
+                    "diagonal at offset {o} of length {} for dimension {d}",
+                    v.len()
+                ),
+            });
+        }
+        if diagonals
+            .values()
+            .flatten()
+            .any(|x| !x.re.is_finite() || !x.im.is_finite())
+        {
+            return Err(Error::ValueOutOfRange {
+                what: "matrix entry is not finite".into(),
+            });
+        }
+        if !(scale.is_finite() && scale >= 1.0) {
+            return Err(Error::InvalidArgument {
+                what: format!("diagonal scale {scale} must be finite and ≥ 1"),
+            });
+        }
+        if level == 0 {
+            return Err(Error::NotEnoughLevels {
+                what: "linear transform",
+                needed: 1,
+                available: 0,
+            });
+        }
+        let list = diagonals.iter().map(|(o, v)| (*o, v.clone())).collect();
+        Self::build(encoder, d, level, scale, list)
+    }
+
+    /// Encodes the nonzero diagonals `(offset, values)`, pre-rotated for
+    /// the baby-step giant-step split. The offsets are multiples of a
+    /// power of two `s` (the largest dividing all of them); as multiples
+    /// `k·s` they lie in a cyclic window starting at `k_min` (after the
+    /// largest gap) of width `w`. With `g` the smallest power of two with
+    /// `g² ≥ w`, offset `k·s` is `s·(k_min + b) + t·(s·g)`: baby rotations
+    /// by `s·(k_min + b)`, `b < g` (hoisted), giant rotations by multiples
+    /// of `G = s·g`.
     fn build(
         encoder: &Encoder,
         d: usize,
         level: usize,
-        q: f64,
-        entry: impl Fn(usize, usize) -> Complex,
+        scale: f64,
+        mut list: Vec<(usize, Vec<Complex>)>,
     ) -> Result<Self> {
         let slots = encoder.slots();
+        list.retain(|(_, v)| v.iter().any(|x| x.re != 0.0 || x.im != 0.0));
+        list.sort_by_key(|(o, _)| *o);
+        let s = list
+            .iter()
+            .map(|(o, _)| if *o == 0 { d } else { 1 << o.trailing_zeros() })
+            .min()
+            .unwrap_or(d)
+            .min(d);
+        let window = d / s;
+        let ks: Vec<usize> = list.iter().map(|(o, _)| o / s).collect();
+        let k_min = if ks.len() <= 1 {
+            ks.first().copied().unwrap_or(0)
+        } else {
+            // the element after the largest cyclic gap
+            // (ties: the first, so that a full set starts at 0)
+            let (mut gap, mut at) = (ks[0] + window - ks[ks.len() - 1], 0);
+            for i in 1..ks.len() {
+                if ks[i] - ks[i - 1] > gap {
+                    (gap, at) = (ks[i] - ks[i - 1], i);
+                }
+            }
+            ks[at]
+        };
+        let width = ks
+            .iter()
+            .map(|k| (k + window - k_min) % window + 1)
+            .max()
+            .unwrap_or(1);
         let mut g = 1usize;
-        while g * g < d {
+        while g * g < width {
             g <<= 1;
         }
-        let mut diagonals = Vec::new();
-        for i in 0..d {
-            let diag: Vec<Complex> = (0..d).map(|j| entry(j, (j + i) % d)).collect();
-            if diag.iter().all(|x| x.re == 0.0 && x.im == 0.0) {
-                continue;
-            }
-            let (t, b) = (i / g, i % g);
-            let shift = t * g;
+        let giant = (s * g) % d;
+        let mut diagonals = Vec::with_capacity(list.len());
+        for ((_, diag), k) in list.iter().zip(&ks) {
+            let rel = (k + window - k_min) % window;
+            let (t, b) = (rel / g, rel % g);
+            let baby = s * ((k_min + b) % window);
+            let shift = (t * giant) % d;
             // rot_{−shift}: slot j receives diag[(j − shift) mod d].
-            let rotated: Vec<Complex> = (0..slots)
-                .map(|j| diag[(j % d + d - shift % d) % d])
-                .collect();
-            let pt = encoder.encode_complex_at(&rotated, level, q)?;
-            diagonals.push((t, b, pt));
+            let rotated: Vec<Complex> = (0..slots).map(|j| diag[(j % d + d - shift) % d]).collect();
+            let pt = encoder.encode_complex_at(&rotated, level, scale)?;
+            diagonals.push((t, baby, pt));
         }
         Ok(Self {
             dim: d,
-            baby: g,
+            giant,
             level,
-            scale: q,
+            scale,
             diagonals,
         })
     }
@@ -218,9 +331,9 @@ impl LinearTransform {
             }
             if *t != 0 {
                 if self.horner() {
-                    v.push(self.baby as i64);
+                    v.push(self.giant as i64);
                 } else {
-                    v.push((t * self.baby) as i64);
+                    v.push(((t * self.giant) % self.dim) as i64);
                 }
             }
         }
@@ -238,8 +351,8 @@ impl LinearTransform {
     }
 
     /// Whether the giant steps are dense (`0, 1, …, t_max` all present): then
-    /// they are combined by Horner's rule, `Σ_t rot_{t·g}(y_t) =
-    /// y_0 + rot_g(y_1 + rot_g(y_2 + …))` — as many rotations, all by `g`,
+    /// they are combined by Horner's rule, `Σ_t rot_{t·G}(y_t) =
+    /// y_0 + rot_G(y_1 + rot_G(y_2 + …))` — as many rotations, all by `G`,
     /// so one giant-step key instead of `t_max`.
     fn horner(&self) -> bool {
         let g = self.giants();
@@ -307,7 +420,7 @@ impl Evaluator {
                 total = Some(match total {
                     None => inner,
                     Some(acc) => {
-                        let mut r = self.rotate(&acc, lt.baby as i64, gks)?;
+                        let mut r = self.rotate(&acc, lt.giant as i64, gks)?;
                         self.add_assign(&mut r, &inner)?;
                         r
                     }
@@ -316,7 +429,7 @@ impl Evaluator {
                 let shifted = if t == 0 {
                     inner
                 } else {
-                    self.rotate(&inner, (t * lt.baby) as i64, gks)?
+                    self.rotate(&inner, ((t * lt.giant) % lt.dim) as i64, gks)?
                 };
                 match &mut total {
                     None => total = Some(shifted),
