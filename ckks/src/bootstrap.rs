@@ -24,10 +24,13 @@
 //!    (`w_i = (t_i + i·t_{i+n})/q_0` over the subring, `R` the bit
 //!    reversal, never applied); `v + conj(v)` and `x + conj(x)` with
 //!    `x = −i·v` (an exact monomial product) are the real and imaginary
-//!    parts `u = t/q_0 = Δ·μ/q_0 + I`, in two ciphertexts.
+//!    parts `u = t/q_0 = Δ·μ/q_0 + I`, in two ciphertexts (divided by
+//!    `K + 1`, the interpolation interval, so that EvalMod needs no change
+//!    of variable).
 //! 4. **EvalMod**: `sin(2π·u)`, as a Chebyshev interpolant of
 //!    `cos(2π(u − ¼)/2^r)` on `[−K−1, K+1]` followed by `r` double angles
-//!    `c ← 2c² − 1`; `sin(2π·u) ≈ 2π·Δ·μ/q_0` because `Δ·μ/q_0` is small.
+//!    `c ← 2c² − 1`; `sin(2π·u) ≈ 2π·Δ·μ/q_0` because `Δ·μ/q_0` is small;
+//!    then `arcsin(x) ≈ x + x³/6` removes the sine's curvature.
 //! 5. **SlotsToCoeffs**: the two halves recombined (`a + i·b`), then the
 //!    forward stages (scaled by `q_0/(2π·Δ)`, level budget of their own)
 //!    give back the slots at exactly the input scale.
@@ -54,7 +57,7 @@ use crate::keys::{GaloisKeys, RelinKey, SecretKey};
 use crate::linear::LinearTransform;
 use crate::params::Parameters;
 use crate::polynomial::Polynomial;
-use crate::{Ciphertext, Error, Result};
+use crate::{Ciphertext, Error, Result, SecurityLevel};
 
 use crate::dft::{self, Diagonals};
 
@@ -88,7 +91,7 @@ pub struct BootstrapConfig {
 
 impl BootstrapConfig {
     /// The defaults for `slots` message slots at `input_scale`: an
-    /// ephemeral secret of Hamming weight 64, a degree-31 interpolant, 4
+    /// ephemeral secret of Hamming weight 32, a degree-31 interpolant, 4
     /// double angles and the arcsine correction (EvalMod: 11 levels), and `⌈log2 n / 4⌉` levels for
     /// each linear transform (at most 4 stages, 31 diagonals, per level).
     pub fn new(slots: usize, input_scale: f64) -> Self {
@@ -96,7 +99,7 @@ impl BootstrapConfig {
         let levels = stages.div_ceil(4).max(1);
         Self {
             slots,
-            hamming_weight: 64,
+            hamming_weight: 32,
             double_angles: 4,
             arcsine: true,
             degree: 31,
@@ -104,6 +107,31 @@ impl BootstrapConfig {
             coeffs_to_slots_levels: levels,
             slots_to_coeffs_levels: levels,
         }
+    }
+
+    /// Bit sizes of a modulus chain for this configuration, bottom up:
+    /// `q_0`, `user` primes of `bits.user` bits (the levels left after
+    /// bootstrapping), then SlotsToCoeffs, EvalMod and CoeffsToSlots primes
+    /// of the sizes in `bits` (EvalMod's noise is amplified by the double
+    /// angles and then by `q_0/(2πΔ)·√n`: its primes should be the
+    /// largest; the top prime must be at least `q_0`).
+    ///
+    /// # Errors
+    /// As [`Self::depth`].
+    pub fn chain(&self, user: usize, bits: ChainBits) -> Result<Vec<u32>> {
+        let eval_mod = self.depth()? - self.coeffs_to_slots_levels - self.slots_to_coeffs_levels;
+        let mut q = vec![bits.q0];
+        q.extend(std::iter::repeat_n(bits.user, user));
+        q.extend(std::iter::repeat_n(
+            bits.slots_to_coeffs,
+            self.slots_to_coeffs_levels,
+        ));
+        q.extend(std::iter::repeat_n(bits.eval_mod, eval_mod));
+        q.extend(std::iter::repeat_n(
+            bits.coeffs_to_slots,
+            self.coeffs_to_slots_levels,
+        ));
+        Ok(q)
     }
 
     /// The levels bootstrapping consumes: CoeffsToSlots, EvalMod (the
@@ -120,15 +148,109 @@ impl BootstrapConfig {
     }
 
     /// The Chebyshev interpolant of `cos(2π(u − ¼)/2^r)` on `[−K−1, K+1]`.
+    /// As a function of `y = u/(K + 1) ∈ [−1, 1]`: CoeffsToSlots divides by
+    /// `K + 1`, so the interpolant needs no change of variable (a level).
     fn cosine(&self) -> Result<Polynomial> {
-        let k = k_bound(self.hamming_weight) + 1.0;
+        let k = self.interval();
         let scale_r = f64::from(1u32 << self.double_angles.min(31));
         Polynomial::approximate(
-            |u| (2.0 * std::f64::consts::PI * (u - 0.25) / scale_r).cos(),
-            -k,
-            k,
+            |y| (2.0 * std::f64::consts::PI * (k * y - 0.25) / scale_r).cos(),
+            -1.0,
+            1.0,
             self.degree,
         )
+    }
+
+    /// `K + 1`: EvalMod covers `u ∈ [−K−1, K+1]`.
+    fn interval(&self) -> f64 {
+        k_bound(self.hamming_weight) + 1.0
+    }
+}
+
+/// Prime sizes (bits) for [`BootstrapConfig::chain`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainBits {
+    /// `q_0`: `log2(q_0/Δ)` bits of headroom over the scale Δ.
+    pub q0: u32,
+    /// The levels left to the user (about the scale).
+    pub user: u32,
+    /// SlotsToCoeffs.
+    pub slots_to_coeffs: u32,
+    /// EvalMod.
+    pub eval_mod: u32,
+    /// CoeffsToSlots (at least `q0`).
+    pub coeffs_to_slots: u32,
+}
+
+/// Ready-made bootstrapping parameter sets: the chain and the
+/// configuration together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootstrapPreset {
+    /// N = 2^16, full packing (2^15 slots), 128-bit secure by the
+    /// HomomorphicEncryption.org table with every prime counted (`log2 QP`
+    /// ≤ 1747): scale 2^40, `q_0` of 50 bits, 9 levels of 40 bits left
+    /// after bootstrapping, SlotsToCoeffs on 55-bit primes, EvalMod on
+    /// 60-bit primes (12 levels), CoeffsToSlots on 50-bit primes (3 levels
+    /// each), 5 special primes of 60 bits: `log2 QP` = 1745. The ephemeral secret has Hamming weight
+    /// 64 and lives at `q_0·P` (350 bits) only: see the module docs.
+    N65536,
+    /// N = 2^12, 2^11 slots, `SecurityLevel::None` — a small ring for tests
+    /// and examples, not a secure parameter set: scale 2^50, `q_0` of 60
+    /// bits, 8 levels of 50 bits left, EvalMod on 58-bit primes.
+    TestN4096,
+}
+
+impl BootstrapPreset {
+    /// The parameters and the bootstrapping configuration.
+    ///
+    /// # Errors
+    /// Errors of parameter generation (none for the presets as shipped).
+    pub fn parameters(self) -> Result<(Parameters, BootstrapConfig)> {
+        let (degree, scale_bits, user, bits, p, security) = match self {
+            BootstrapPreset::N65536 => (
+                1usize << 16,
+                40,
+                9,
+                ChainBits {
+                    q0: 48,
+                    user: 40,
+                    slots_to_coeffs: 45,
+                    eval_mod: 60,
+                    coeffs_to_slots: 60,
+                },
+                vec![60u32; 5],
+                SecurityLevel::Bits128,
+            ),
+            BootstrapPreset::TestN4096 => (
+                1 << 12,
+                50,
+                8,
+                ChainBits {
+                    q0: 60,
+                    user: 50,
+                    slots_to_coeffs: 50,
+                    eval_mod: 58,
+                    coeffs_to_slots: 60,
+                },
+                vec![60u32; 3],
+                SecurityLevel::None,
+            ),
+        };
+        let mut config = BootstrapConfig::new(degree / 2, 2f64.powi(scale_bits));
+        if self == BootstrapPreset::N65536 {
+            // 15 FFT stages in 3 levels of 5 (63 diagonals each): a fourth
+            // level would not fit the 1747 bits
+            config.coeffs_to_slots_levels = 3;
+            config.slots_to_coeffs_levels = 3;
+        }
+        let params = Parameters::builder()
+            .degree(degree)
+            .q_bits(&config.chain(user, bits)?)
+            .p_bits(&p)
+            .scale_bits(scale_bits as u32)
+            .security(security)
+            .build()?;
+        Ok((params, config))
     }
 }
 
@@ -176,6 +298,11 @@ pub struct Bootstrapper {
     /// The scale EvalMod's output has for an input at exactly the
     /// configured scale.
     eval_scale: f64,
+    /// `2^k ≤ Δ_b/q_0`: the raised ciphertext is multiplied by it before
+    /// the key switches of ModRaise, SubSum and CoeffsToSlots, whose noise
+    /// would otherwise be measured against `q_0` alone (at `q_0` = 2^50 and
+    /// N = 2^16 that costs 5 bits of the result).
+    lift: u64,
 }
 
 impl Bootstrapper {
@@ -229,12 +356,25 @@ impl Bootstrapper {
         // others at their level's prime (the scale stays).
         let eval_level = top - c2s_levels;
         let boot_scale = params.q(eval_level)? as f64;
-        let c2s_mats = dft::coeffs_to_slots(n, c2s_levels, Complex::real(0.5 / m as f64));
+        // (and keeping the first diagonals at a scale of 2^58 or more: the
+        // transform's relative error multiplies |u| ≤ K + 1, not Δμ/q_0)
+        let headroom = (boot_scale * params.q(top)? as f64 / q0).log2() - 58.0;
+        let lift_bits = (boot_scale / q0)
+            .log2()
+            .min(headroom)
+            .floor()
+            .clamp(0.0, 30.0);
+        let lift = 1u64 << lift_bits as u32;
+        let c2s_mats = dft::coeffs_to_slots(
+            n,
+            c2s_levels,
+            Complex::real(0.5 / (m as f64 * config.interval())),
+        );
         let mut c2s = Vec::with_capacity(c2s_mats.len());
         for (i, mat) in c2s_mats.iter().enumerate() {
             let level = top - i;
             let scale = if i == 0 {
-                boot_scale * params.q(top)? as f64 / q0
+                boot_scale * params.q(top)? as f64 / (q0 * lift as f64)
             } else {
                 params.q(level)? as f64
             };
@@ -259,14 +399,15 @@ impl Bootstrapper {
         let beta = q0 / (2.0 * std::f64::consts::PI * delta);
         let s2c_mats = dft::slots_to_coeffs(n, s2c_levels, Complex::real(beta));
         let after_mod = output + s2c_levels;
+        // The scale comes down from EvalMod's (the size of its primes) to Δ
+        // by the same factor at every level, so that no level's diagonals
+        // are encoded at a small scale (2^40 after 2^60 at one level would
+        // leave the diagonals 2^22: 22 bits).
+        let step = (delta / eval_scale).powf(1.0 / s2c_mats.len() as f64);
         let mut s2c = Vec::with_capacity(s2c_mats.len());
         for (i, mat) in s2c_mats.iter().enumerate() {
             let level = after_mod - i;
-            let scale = if i == 0 {
-                delta * params.q(level)? as f64 / eval_scale
-            } else {
-                params.q(level)? as f64
-            };
+            let scale = params.q(level)? as f64 * step;
             s2c.push(LinearTransform::from_diagonals(
                 &encoder, n, mat, level, scale,
             )?);
@@ -279,6 +420,7 @@ impl Bootstrapper {
             s2c,
             s2c_first: s2c_mats.into_iter().next().unwrap_or_default(),
             eval_scale,
+            lift,
         })
     }
 
@@ -412,7 +554,7 @@ impl Bootstrapper {
             z = if i == 0 && !nominal {
                 let encoder = Encoder::new(&self.params);
                 let level = t.level();
-                let scale = delta * self.params.q(level)? as f64 / s_in;
+                let scale = t.scale() * self.eval_scale / s_in;
                 let mut mat = self.s2c_first.clone();
                 for v in mat.values_mut() {
                     for c in v.iter_mut() {
@@ -430,6 +572,10 @@ impl Bootstrapper {
             } else {
                 eval.linear_transform(&z, t, gks)?
             };
+        }
+        // Δ up to the rounding of the scale factors' floating-point product
+        if ((z.scale() - delta) / delta).abs() < 1e-9 {
+            z.set_scale(delta)?;
         }
         Ok(z)
     }
@@ -474,15 +620,19 @@ impl Bootstrapper {
             out.to_ntt();
             Ok(out)
         };
-        let (mut r0, r1) = (raise(&c0)?, raise(&c1)?);
+        let (mut r0, mut r1) = (raise(&c0)?, raise(&c1)?);
+        // times 2^k before any key switching: its noise is absolute, the
+        // signal is now q_0·2^k
+        r0.mul_scalar_assign(self.lift);
+        r1.mul_scalar_assign(self.lift);
         // back under s: (r_0 + k_0, k_1)
         let (k0, k1) = keys.to_dense.switch(&r1)?;
         r0.add_assign(&k0)?;
-        // read at scale q_0: the slots are (Δ·μ + q_0·I)/q_0 in embedding
+        // read at scale q_0·2^k: the slots are (Δ·μ + q_0·I)/q_0 in embedding
         Ciphertext::from_rlwe(
             &self.params,
             rlwe::ciphertext::Ciphertext::new(rp, vec![r0, k1])?,
-            q0 as f64,
+            q0 as f64 * self.lift as f64,
         )
     }
 

@@ -109,7 +109,11 @@ fn split(stages: usize, groups: usize) -> Vec<usize> {
 pub(crate) fn coeffs_to_slots(n: usize, levels: usize, c: Complex) -> Vec<Diagonals> {
     let log_n = n.trailing_zeros() as usize;
     let order: Vec<usize> = (1..=log_n).rev().collect();
-    grouped(n, &order, levels, c, true)
+    // the runs of SlotsToCoeffs in reverse, so that both transforms use
+    // the same offsets (and rotation keys)
+    let mut sizes = split(log_n, levels);
+    sizes.reverse();
+    grouped(n, &order, &sizes, c, true)
 }
 
 /// The matrices of `c·S_L ⋯ S_1` in application order (`S_1` first),
@@ -118,10 +122,16 @@ pub(crate) fn coeffs_to_slots(n: usize, levels: usize, c: Complex) -> Vec<Diagon
 pub(crate) fn slots_to_coeffs(n: usize, levels: usize, c: Complex) -> Vec<Diagonals> {
     let log_n = n.trailing_zeros() as usize;
     let order: Vec<usize> = (1..=log_n).collect();
-    grouped(n, &order, levels, c, false)
+    grouped(n, &order, &split(log_n, levels), c, false)
 }
 
-fn grouped(n: usize, order: &[usize], levels: usize, c: Complex, inverse: bool) -> Vec<Diagonals> {
+fn grouped(
+    n: usize,
+    order: &[usize],
+    sizes: &[usize],
+    c: Complex,
+    inverse: bool,
+) -> Vec<Diagonals> {
     let identity = || {
         let mut m = Diagonals::new();
         m.insert(0, vec![Complex::real(1.0); n]);
@@ -129,7 +139,7 @@ fn grouped(n: usize, order: &[usize], levels: usize, c: Complex, inverse: bool) 
     };
     let mut out = Vec::new();
     let mut at = 0;
-    for size in split(order.len(), levels) {
+    for &size in sizes {
         let mut m = identity();
         for &k in &order[at..at + size] {
             m = product(&stage(n, 1 << k, inverse), &m, n);

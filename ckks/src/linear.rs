@@ -317,6 +317,12 @@ impl LinearTransform {
         Ok(tile(&v, slots))
     }
 
+    /// The scale the diagonals are encoded at: the output's scale is the
+    /// input's times `scale / q_level`.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
     /// The level the diagonals are encoded for.
     pub fn level(&self) -> usize {
         self.level

@@ -8,14 +8,14 @@
 //! scale 2^50), the user's levels and SlotsToCoeffs on 50-bit primes,
 //! EvalMod on 58-bit primes, CoeffsToSlots on 60-bit primes. The user's key
 //! is a dense ternary key; ModRaise runs under an ephemeral sparse key of
-//! Hamming weight 64 (sparse-secret encapsulation), so `|I| ≤ 19`.
+//! Hamming weight 32 (sparse-secret encapsulation), so `|I| ≤ 13.6`.
 
 #![allow(clippy::unwrap_used)]
 
-use ckks::bootstrap::BootstrapKeys;
+use ckks::bootstrap::{BootstrapKeys, ChainBits};
 use ckks::{
-    BootstrapConfig, Bootstrapper, Complex, Encoder, Error, Evaluator, Parameters, PrecisionStats,
-    PublicKey, SecretKey, SecurityLevel,
+    BootstrapConfig, BootstrapPreset, Bootstrapper, Complex, Encoder, Error, Evaluator, Parameters,
+    PrecisionStats, PublicKey, SecretKey, SecurityLevel,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -38,15 +38,18 @@ struct Ctx {
 /// CoeffsToSlots on 60-bit primes (the top prime must be at least `q_0`).
 fn setup(slots: usize, user: usize) -> Ctx {
     let config = BootstrapConfig::new(slots, 2f64.powi(50));
-    let eval_mod =
-        config.depth().unwrap() - config.coeffs_to_slots_levels - config.slots_to_coeffs_levels;
-    let mut q = vec![60u32];
-    q.extend(std::iter::repeat_n(
-        50u32,
-        user + config.slots_to_coeffs_levels,
-    ));
-    q.extend(std::iter::repeat_n(58u32, eval_mod));
-    q.extend(std::iter::repeat_n(60u32, config.coeffs_to_slots_levels));
+    let q = config
+        .chain(
+            user,
+            ChainBits {
+                q0: 60,
+                user: 50,
+                slots_to_coeffs: 50,
+                eval_mod: 58,
+                coeffs_to_slots: 60,
+            },
+        )
+        .unwrap();
     let mut r = ChaCha20Rng::seed_from_u64(80);
     let params = Parameters::builder()
         .degree(4096)
@@ -98,8 +101,8 @@ fn bootstrap_values(c: &Ctx, x: &[f64], seed: u64) -> (PrecisionStats, usize) {
 /// Sparse (8, 64 slots) and full packing (2048 = N/2 slots), uniform
 /// values in [−1, 1]: every slot within 2^-22 and the mean error below
 /// 2^-24 after one bootstrap, with 4 levels left (measured with these
-/// seeds: worst 2^-27.4 / 2^-26.4 / 2^-24.0, mean 2^-29.7 / 2^-28.6 /
-/// 2^-26.0).
+/// seeds: worst 2^-27.6 / 2^-26.5 / 2^-24.2, mean 2^-29.6 / 2^-28.9 /
+/// 2^-26.6).
 #[test]
 fn bootstrapping_returns_the_input() {
     for n in [8usize, 64, 2048] {
@@ -123,7 +126,7 @@ fn bootstrapping_returns_the_input() {
 /// coefficient (a constant vector: the sine's curvature matters most),
 /// one slot set (every coefficient used), the extremes ±1 alternating —
 /// and complex-valued slots, which the transforms carry too: worst error
-/// below 2^-22 for each (measured 2^-23.5 to 2^-23.8; without the arcsine
+/// below 2^-22 for each (measured 2^-24.3 to 2^-24.5; without the arcsine
 /// correction the constant vector is off by 2^-17.7).
 #[test]
 fn full_packing_structured_inputs() {
@@ -165,7 +168,7 @@ fn full_packing_structured_inputs() {
 }
 
 /// `x ← x² + 0.1` on 2048 slots (full packing), 32 times — 32
-/// multiplicative levels on a chain of 27 with 8 levels left after each
+/// multiplicative levels on a chain of 26 with 8 levels left after each
 /// bootstrap: bootstrapped whenever the level runs out (3 times), compared
 /// with f64 (the map contracts, so errors do not grow: measured 2^-38). The scales drift
 /// between bootstraps (the primes are not exactly 2^50); each output is
@@ -210,6 +213,24 @@ fn a_circuit_longer_than_the_chain_completes() {
     assert!(iterations > c.params.max_level());
     assert_eq!(boots, 3);
     assert!(st.max_error_log2 < -20.0, "{st:?}");
+}
+
+/// The presets: the N = 2^16 one is 128-bit secure with every prime
+/// counted (the builder refuses more than 1747 bits), full packing, 9
+/// levels of 2^40 left; the test preset is what `setup` builds.
+#[test]
+fn presets() {
+    let (params, config) = BootstrapPreset::N65536.parameters().unwrap();
+    assert_eq!(params.degree(), 1 << 16);
+    assert_eq!(config.slots, 1 << 15);
+    assert_eq!(params.rlwe().security(), SecurityLevel::Bits128);
+    assert!(params.rlwe().log_qp() <= 1747, "{}", params.rlwe().log_qp());
+    assert_eq!(params.scale(), 2f64.powi(40));
+    let levels_left = params.max_level() - config.depth().unwrap();
+    assert_eq!(levels_left, 9);
+    let (small, config) = BootstrapPreset::TestN4096.parameters().unwrap();
+    assert_eq!(small.rlwe().security(), SecurityLevel::None);
+    assert_eq!(small.max_level() - config.depth().unwrap(), 8);
 }
 
 #[test]
