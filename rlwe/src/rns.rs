@@ -279,17 +279,12 @@ impl BasisExtender {
         for (j, p) in self.to.iter().enumerate() {
             let (w, ws) = (&self.q_hat_mod_p[j], &self.q_hat_mod_p_shoup[j]);
             let dst = &mut output[j * degree..(j + 1) * degree];
-            // Σ_i y_i·(Q/q_i) mod p_j with lazy Shoup products (< 2p each):
-            // the running sum stays below 2·l·p < 2^64 for l < 2^12.
-            let src0 = &y[..degree];
-            for (d, &s) in dst.iter_mut().zip(src0) {
-                *d = p.mul_shoup_lazy(s, w[0], ws[0]);
-            }
-            for i in 1..l {
+            // Σ_i y_i·(Q/q_i) mod p_j with lazy Shoup products, the running
+            // sum kept in [0, 2p) (a sum of l lazy terms would exceed 2^64
+            // for 60-bit primes and l ≥ 8)
+            for i in 0..l {
                 let src = &y[i * degree..(i + 1) * degree];
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d += p.mul_shoup_lazy(s, w[i], ws[i]);
-                }
+                simd::mul_acc64(dst, src, w[i], ws[i], p.value(), i > 0);
             }
             if exact {
                 let qm = self.q_mod_p[j];
@@ -298,8 +293,11 @@ impl BasisExtender {
                     *d = p.sub(p.reduce(*d), p.mul_shoup(vc, qm, qs));
                 }
             } else {
+                let pv = p.value();
                 for d in dst.iter_mut() {
-                    *d = p.reduce(*d);
+                    if *d >= pv {
+                        *d -= pv;
+                    }
                 }
             }
         }
@@ -642,45 +640,65 @@ mod tests {
         ));
     }
 
+    /// Exact and approximate extension against big-integer CRT, for 50-bit
+    /// (IFMA) bases and for twelve 61-bit primes, where a sum of lazy
+    /// products would pass 2^64 (random values and the extremes 0, 1,
+    /// Q/2, Q − 1).
     #[test]
     fn basis_extension_exact_and_approximate() {
         let mut rng = rng();
         let n = 64;
-        let q = generate_primes(&[50, 50, 50], n, &[]).unwrap();
-        let p = generate_primes(&[49, 49, 61], n, &q).unwrap();
-        let bq = RnsBasis::new(&q).unwrap();
-        let ext = BasisExtender::new(&bq, &p).unwrap();
-        let xs: Vec<BigUint> = (0..n)
-            .map(|_| rng.gen_biguint_below(bq.product()))
-            .collect();
-        let mut input = vec![0u64; q.len() * n];
-        for (c, x) in xs.iter().enumerate() {
-            for (i, r) in bq.decompose(x).into_iter().enumerate() {
-                input[i * n + c] = r;
+        for (q_bits, p_bits) in [
+            (vec![50u32, 50, 50], vec![49u32, 49, 61]),
+            (vec![61; 12], vec![60, 61, 61]),
+        ] {
+            let q = generate_primes(&q_bits, n, &[]).unwrap();
+            let p = generate_primes(&p_bits, n, &q).unwrap();
+            let bq = RnsBasis::new(&q).unwrap();
+            let ext = BasisExtender::new(&bq, &p).unwrap();
+            let mut xs: Vec<BigUint> = (0..n - 4)
+                .map(|_| rng.gen_biguint_below(bq.product()))
+                .collect();
+            xs.extend([
+                BigUint::from(0u32),
+                BigUint::from(1u32),
+                bq.product() >> 1,
+                bq.product() - 1u32,
+            ]);
+            let mut input = vec![0u64; q.len() * n];
+            for (c, x) in xs.iter().enumerate() {
+                for (i, r) in bq.decompose(x).into_iter().enumerate() {
+                    input[i * n + c] = r;
+                }
             }
-        }
-        let mut exact = vec![0u64; p.len() * n];
-        ext.extend(&input, n, &mut exact, true);
-        let mut approx = vec![0u64; p.len() * n];
-        ext.extend(&input, n, &mut approx, false);
-        let qbig = BigInt::from_biguint(Sign::Plus, bq.product().clone());
-        for (c, x) in xs.iter().enumerate() {
-            let xi = BigInt::from_biguint(Sign::Plus, x.clone());
-            let centered = if x > &(bq.product() >> 1) {
-                &xi - &qbig
-            } else {
-                xi.clone()
-            };
-            for (j, &pj) in p.iter().enumerate() {
-                let pb = BigInt::from(pj);
-                assert_eq!(BigInt::from(exact[j * n + c]), centered.mod_floor(&pb));
-                // approximate: x + u·Q with 0 <= u < |Q|
-                let ok = (0..q.len())
-                    .any(|u| BigInt::from(approx[j * n + c]) == (&xi + &qbig * u).mod_floor(&pb));
-                assert!(ok);
+            let mut exact = vec![0u64; p.len() * n];
+            ext.extend(&input, n, &mut exact, true);
+            let mut approx = vec![0u64; p.len() * n];
+            ext.extend(&input, n, &mut approx, false);
+            let qbig = BigInt::from_biguint(Sign::Plus, bq.product().clone());
+            for (c, x) in xs.iter().enumerate() {
+                let xi = BigInt::from_biguint(Sign::Plus, x.clone());
+                let centered = if x > &(bq.product() >> 1) {
+                    &xi - &qbig
+                } else {
+                    xi.clone()
+                };
+                for (j, &pj) in p.iter().enumerate() {
+                    let pb = BigInt::from(pj);
+                    assert!(approx[j * n + c] < pj && exact[j * n + c] < pj);
+                    // (Q/2 itself is the documented ambiguity of the exact variant)
+                    if *x != bq.product() >> 1 {
+                        assert_eq!(BigInt::from(exact[j * n + c]), centered.mod_floor(&pb));
+                    }
+                    // approximate: x + u·Q with 0 <= u < |Q|
+                    let ok = (0..q.len()).any(|u| {
+                        BigInt::from(approx[j * n + c]) == (&xi + &qbig * u).mod_floor(&pb)
+                    });
+                    assert!(ok, "{q_bits:?}: coefficient {c}, target {j}");
+                }
             }
+            assert!(BasisExtender::new(&bq, &q[..1]).is_err());
         }
-        assert!(BasisExtender::new(&bq, &q[..1]).is_err());
     }
 
     #[test]

@@ -145,6 +145,77 @@ mod x86 {
         }
     }
 
+    /// The high 64 bits of the 128-bit products of 8 unsigned lanes, from
+    /// four 32×32-bit products (AVX-512 has no 64-bit high multiply).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn mulhi64(a: __m512i, b: __m512i, b_hi: __m512i) -> __m512i {
+        let lo = _mm512_set1_epi64(0xffff_ffff);
+        let a_hi = _mm512_srli_epi64(a, 32);
+        let ll = _mm512_mul_epu32(a, b);
+        let lh = _mm512_mul_epu32(a, b_hi);
+        let hl = _mm512_mul_epu32(a_hi, b);
+        let hh = _mm512_mul_epu32(a_hi, b_hi);
+        let mid = _mm512_add_epi64(
+            _mm512_add_epi64(_mm512_srli_epi64(ll, 32), _mm512_and_si512(lh, lo)),
+            _mm512_and_si512(hl, lo),
+        );
+        let hi = _mm512_add_epi64(
+            _mm512_add_epi64(hh, _mm512_srli_epi64(lh, 32)),
+            _mm512_srli_epi64(hl, 32),
+        );
+        _mm512_add_epi64(hi, _mm512_srli_epi64(mid, 32))
+    }
+
+    /// `dst[c] (+)= src[c]·w mod p` with 64-bit Shoup constants
+    /// (`ws = ⌊w·2^64/p⌋`), kept in `[0, 2p)`.
+    ///
+    /// # Safety
+    /// AVX-512F and DQ; equal lengths; `p < 2^62`, `w < p`; with
+    /// `accumulate`, `dst[c] < 2p`.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn mul_acc64(
+        dst: &mut [u64],
+        src: &[u64],
+        w: u64,
+        ws: u64,
+        p: u64,
+        accumulate: bool,
+    ) {
+        let (vw, vws, vws_hi, vp) = (
+            _mm512_set1_epi64(w as i64),
+            _mm512_set1_epi64(ws as i64),
+            _mm512_set1_epi64((ws >> 32) as i64),
+            _mm512_set1_epi64(p as i64),
+        );
+        let v2p = _mm512_set1_epi64(2 * p as i64);
+        let chunks = dst.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: k·8 + 8 ≤ len for both slices (equal lengths).
+            unsafe {
+                let x = _mm512_loadu_si512(src.as_ptr().add(8 * k) as *const _);
+                let q = mulhi64(x, vws, vws_hi);
+                let mut r = _mm512_sub_epi64(_mm512_mullo_epi64(x, vw), _mm512_mullo_epi64(q, vp));
+                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
+                if accumulate {
+                    r = csub(_mm512_add_epi64(_mm512_loadu_si512(dp as *const _), r), v2p);
+                }
+                _mm512_storeu_si512(dp as *mut _, r);
+            }
+        }
+        for c in 8 * chunks..dst.len() {
+            let q = ((src[c] as u128 * ws as u128) >> 64) as u64;
+            let mut r = src[c].wrapping_mul(w).wrapping_sub(q.wrapping_mul(p));
+            if accumulate {
+                r += dst[c];
+                if r >= 2 * p {
+                    r -= 2 * p;
+                }
+            }
+            dst[c] = r;
+        }
+    }
+
     /// `acc[c] += src[c] as f64 · s`.
     ///
     /// # Safety
@@ -211,6 +282,45 @@ pub(crate) fn mul_acc(dst: &mut [u64], src: &[u64], w: u64, ws52: u64, p: u64, a
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (dst, src, w, ws52, p, accumulate);
+}
+
+/// Whether the 64-bit AVX-512 kernels ([`mul_acc64`]) can run.
+#[inline]
+pub(crate) fn avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `dst (+)= src·w mod p` in `[0, 2p)` for primes up to 2^62, with the
+/// 64-bit Shoup constant `ws = ⌊w·2^64/p⌋`: AVX-512 when [`avx512`], else
+/// scalar.
+#[inline]
+pub(crate) fn mul_acc64(dst: &mut [u64], src: &[u64], w: u64, ws: u64, p: u64, accumulate: bool) {
+    debug_assert!(p < 1 << 62 && w < p && dst.len() == src.len());
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        // SAFETY: the features were detected; bounds as documented.
+        unsafe { x86::mul_acc64(dst, src, w, ws, p, accumulate) };
+        return;
+    }
+    for (d, &x) in dst.iter_mut().zip(src) {
+        let q = ((x as u128 * ws as u128) >> 64) as u64;
+        let mut r = x.wrapping_mul(w).wrapping_sub(q.wrapping_mul(p));
+        if accumulate {
+            r += *d;
+            if r >= 2 * p {
+                r -= 2 * p;
+            }
+        }
+        *d = r;
+    }
 }
 
 /// `dst = (dst − v·w) mod p` from `dst < 2p` (or only the reduction when
