@@ -8,9 +8,12 @@
 //! Single-thread figures (compare with `shared/peers/results_py.txt`):
 //! `RAYON_NUM_THREADS=1 cargo bench --bench ckks`
 //!
-//! `ckks-bootstrap`: the first (sparse-packing) bootstrapping at the test
-//! size of `ckks/tests/bootstrap.rs` (N = 2^12, `SecurityLevel::None`, 8
-//! and 64 slots) — not the N = 2^16 figure issue 17 asks for.
+//! `ckks-bootstrap`: bootstrapping with `BootstrapPreset::TestN4096`
+//! (N = 2^12, `SecurityLevel::None`; 8, 64 and 2048 = full slots) and, with
+//! `HEKIT_BENCH_N65536=1`, `BootstrapPreset::N65536` (N = 2^16, 2^15 slots,
+//! 128-bit; about 10 GiB and 40 s of key generation): the precision and the
+//! levels left are printed before the timing.
+//! `RAYON_NUM_THREADS=1 HEKIT_BENCH_N65536=1 cargo bench --bench ckks -- ckks-bootstrap`
 
 use std::time::Duration;
 
@@ -106,38 +109,51 @@ fn bootstrap(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(10))
         .warm_up_time(Duration::from_millis(500));
-    let mut q = vec![60u32];
-    q.extend(std::iter::repeat_n(50u32, 14));
-    q.push(60);
-    let params = Parameters::builder()
-        .degree(4096)
-        .q_bits(&q)
-        .p_bits(&[60, 60, 60])
-        .scale_bits(50)
-        .security(ckks::SecurityLevel::None)
-        .build()
-        .expect("params");
-    let mut rng = ChaCha20Rng::seed_from_u64(90);
-    let sk = SecretKey::generate(&params, &mut rng);
-    let pk = PublicKey::generate(&sk, &mut rng).expect("pk");
-    let enc = Encoder::new(&params);
-    let eval = Evaluator::new(&params);
-    for slots in [8usize, 64] {
-        let boot =
-            ckks::Bootstrapper::new(&params, ckks::BootstrapConfig::new(slots, params.scale()))
-                .expect("bootstrapper");
-        let keys = boot.generate_keys(&sk, &mut rng).expect("keys");
-        let x: Vec<f64> = (0..slots).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let ct = pk
-            .encrypt(
-                &enc.encode(&tile(&x, enc.slots())).expect("encode"),
-                &mut rng,
-            )
-            .expect("encrypt");
-        let low = eval.drop_to_level(&ct, 0).expect("drop");
-        group.bench_function(BenchmarkId::new("N4096", format!("{slots}-slots")), |b| {
-            b.iter(|| boot.bootstrap(&eval, &low, &keys).expect("bootstrap"))
-        });
+    let mut presets = vec![(ckks::BootstrapPreset::TestN4096, vec![8usize, 64, 2048])];
+    if std::env::var("HEKIT_BENCH_N65536").is_ok_and(|v| v == "1") {
+        presets.push((ckks::BootstrapPreset::N65536, vec![1 << 15]));
+    }
+    for (preset, slot_counts) in presets {
+        let (params, base) = preset.parameters().expect("preset");
+        let mut rng = ChaCha20Rng::seed_from_u64(90);
+        let sk = SecretKey::generate(&params, &mut rng);
+        let pk = PublicKey::generate(&sk, &mut rng).expect("pk");
+        let enc = Encoder::new(&params);
+        let eval = Evaluator::new(&params);
+        for slots in slot_counts {
+            let config = ckks::BootstrapConfig {
+                slots,
+                ..ckks::BootstrapConfig::new(slots, base.input_scale)
+            };
+            let boot = ckks::Bootstrapper::new(&params, config).expect("bootstrapper");
+            let keys = boot.generate_keys(&sk, &mut rng).expect("keys");
+            let x: Vec<f64> = (0..slots).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let ct = pk
+                .encrypt(
+                    &enc.encode(&tile(&x, enc.slots())).expect("encode"),
+                    &mut rng,
+                )
+                .expect("encrypt");
+            let low = eval.drop_to_level(&ct, 0).expect("drop");
+            let out = boot.bootstrap(&eval, &low, &keys).expect("bootstrap");
+            let got = enc
+                .decode(&sk.decrypt(&out).expect("decrypt"))
+                .expect("decode");
+            let stats = ckks::PrecisionStats::compare(&got, &tile(&x, enc.slots()));
+            println!(
+                "{preset:?}, {slots} slots: precision mean {:.1} bits, worst {:.1} bits; {} levels left at scale 2^{:.0}; {} Galois keys; {} threads",
+                -stats.mean_error_log2,
+                -stats.max_error_log2,
+                out.level(),
+                out.scale().log2(),
+                keys.gks.len(),
+                rayon::current_num_threads()
+            );
+            let name = format!("N{}", params.degree());
+            group.bench_function(BenchmarkId::new(name, format!("{slots}-slots")), |b| {
+                b.iter(|| boot.bootstrap(&eval, &low, &keys).expect("bootstrap"))
+            });
+        }
     }
     group.finish();
 }

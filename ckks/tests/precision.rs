@@ -480,3 +480,110 @@ fn rectangular_linear_transform_precision() {
     println!("10×50 linear transform (padded to 64): {e:.2}");
     assert!(e < -24.0);
 }
+
+/// `mul_by_i` is the monomial `±X^{N/2}`: the slots are multiplied by `±i`
+/// with no level and no scale change, and no precision lost (the error is
+/// the fresh encryption's, to within 2^-40).
+#[test]
+fn multiplication_by_i_is_exact() {
+    let c = n8192();
+    let n = c.params.slots();
+    let z = uniform_complex(n, 90);
+    let ct =
+        c.pk.encrypt(&c.encoder.encode_complex(&z).unwrap(), &mut rng(91))
+            .unwrap();
+    let fresh = c
+        .encoder
+        .decode_complex(&c.sk.decrypt(&ct).unwrap())
+        .unwrap();
+    for negative in [false, true] {
+        let r = c.eval.mul_by_i(&ct, negative).unwrap();
+        assert_eq!((r.level(), r.scale()), (ct.level(), ct.scale()));
+        let unit = if negative {
+            Complex::new(0.0, -1.0)
+        } else {
+            Complex::new(0.0, 1.0)
+        };
+        let got = c
+            .encoder
+            .decode_complex(&c.sk.decrypt(&r).unwrap())
+            .unwrap();
+        // against the decryption of the input: only the encoding's rounding
+        let want: Vec<Complex> = fresh.iter().map(|v| *v * unit).collect();
+        let e = PrecisionStats::compare_complex(&got, &want).max_error_log2;
+        assert!(e < -40.0, "×{unit:?}: 2^{e}");
+        let want: Vec<Complex> = z.iter().map(|v| *v * unit).collect();
+        let e = PrecisionStats::compare_complex(&got, &want).max_error_log2;
+        assert!(e < -25.0, "×{unit:?} vs the message: 2^{e}");
+    }
+}
+
+/// A matrix given by a few diagonals (offsets 0, ±4, ±8 mod 256, complex
+/// entries, as a group of FFT stages has) against the dense product in
+/// f64, with the rotation keys the transform asks for.
+#[test]
+fn sparse_diagonal_transform_precision() {
+    use std::collections::BTreeMap;
+    let c = n8192();
+    let d = 256usize;
+    let n = c.params.slots();
+    let mut diags = BTreeMap::new();
+    for (k, off) in [0usize, 4, 8, d - 4, d - 8].into_iter().enumerate() {
+        diags.insert(off, uniform_complex(d, 100 + k as u64));
+    }
+    let level = c.params.max_level();
+    let lt = LinearTransform::from_diagonals(
+        &c.encoder,
+        d,
+        &diags,
+        level,
+        c.params.q(level).unwrap() as f64,
+    )
+    .unwrap();
+    let steps = lt.rotation_steps();
+    assert!(steps.len() <= 4, "{steps:?}");
+    let gks = galois(c, &steps, false);
+    let x = uniform_complex(d, 110);
+    let tiled: Vec<Complex> = (0..n).map(|j| x[j % d]).collect();
+    let ct =
+        c.pk.encrypt(&c.encoder.encode_complex(&tiled).unwrap(), &mut rng(111))
+            .unwrap();
+    let y = c.eval.linear_transform(&ct, &lt, &gks).unwrap();
+    let want: Vec<Complex> = (0..n)
+        .map(|j| {
+            let p = j % d;
+            diags.iter().fold(Complex::real(0.0), |acc, (o, v)| {
+                acc + v[p] * x[(p + o) % d]
+            })
+        })
+        .collect();
+    let got = c
+        .encoder
+        .decode_complex(&c.sk.decrypt(&y).unwrap())
+        .unwrap();
+    let e = PrecisionStats::compare_complex(&got, &want).max_error_log2;
+    println!("5-diagonal transform, dimension {d}: {e:.2}");
+    assert!(e < -22.0);
+    // bad input: an offset outside the dimension, a short diagonal, a
+    // dimension that is not a power of two
+    let mut bad = diags.clone();
+    bad.insert(d, vec![Complex::real(1.0); d]);
+    assert!(matches!(
+        LinearTransform::from_diagonals(&c.encoder, d, &bad, level, 1e12),
+        Err(ckks::Error::InvalidArgument { .. })
+    ));
+    let mut short = BTreeMap::new();
+    short.insert(0usize, vec![Complex::real(1.0); d - 1]);
+    assert!(matches!(
+        LinearTransform::from_diagonals(&c.encoder, d, &short, level, 1e12),
+        Err(ckks::Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        LinearTransform::from_diagonals(&c.encoder, 100, &diags, level, 1e12),
+        Err(ckks::Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        LinearTransform::from_diagonals(&c.encoder, d, &diags, 0, 1e12),
+        Err(ckks::Error::NotEnoughLevels { .. })
+    ));
+}
