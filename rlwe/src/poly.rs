@@ -266,6 +266,49 @@ impl Poly {
         Ok(p)
     }
 
+    /// `round(Q·m/t)` (coefficient representation) for the coefficients `m`
+    /// in `[0, t)` of a plaintext modulo `t`, with `upscaler` built for this
+    /// ring's moduli (see [`crate::rns::Upscaler`]).
+    ///
+    /// # Errors
+    /// [`Error::ParameterMismatch`] when `upscaler` is for other moduli;
+    /// [`Error::OutOfRange`] for more than N values or a value `≥ t`.
+    pub fn from_upscaled(
+        ctx: &Arc<RingContext>,
+        upscaler: &crate::rns::Upscaler,
+        m: &[u64],
+    ) -> Result<Self> {
+        let n = ctx.degree;
+        if !upscaler
+            .moduli()
+            .iter()
+            .map(|q| q.value())
+            .eq(ctx.moduli.iter().map(|q| q.value()))
+        {
+            return Err(Error::ParameterMismatch {
+                what: "upscaler built for other moduli than the ring",
+            });
+        }
+        if m.len() > n {
+            return Err(Error::OutOfRange {
+                what: "more coefficients than the ring degree",
+            });
+        }
+        let mut data = pool::take_overwrite(ctx.len() * n);
+        if m.len() == n {
+            upscaler.scale(m, &mut data)?;
+        } else {
+            let mut full = m.to_vec();
+            full.resize(n, 0);
+            upscaler.scale(&full, &mut data)?;
+        }
+        Ok(Self::from_limbs_unchecked(
+            ctx,
+            Representation::Coefficient,
+            data,
+        ))
+    }
+
     /// A polynomial (coefficient representation) from arbitrary integers
     /// (reduced modulo `Q`).
     pub fn from_bigints(ctx: &Arc<RingContext>, coeffs: &[BigInt]) -> Result<Self> {
@@ -768,6 +811,43 @@ mod tests {
             prod.to_coeff();
             assert_eq!(prod.centered_coeffs(), expect);
         }
+    }
+
+    /// `from_upscaled` writes `round(Q·m/t)` (checked against big
+    /// integers), pads missing coefficients with zero, and refuses an
+    /// upscaler of other moduli or too many values.
+    #[test]
+    fn from_upscaled_matches_bigint_and_checks_its_input() {
+        let c = ctx(16, &[43, 44]);
+        let t = 65537u64;
+        let up =
+            crate::rns::Upscaler::new(&c.moduli().iter().map(|m| m.value()).collect::<Vec<_>>(), t)
+                .unwrap();
+        let m: Vec<u64> = (0..10).map(|i| i * 6553 + 3).collect();
+        let p = Poly::from_upscaled(&c, &up, &m).unwrap();
+        let q = c.basis().product();
+        for (k, x) in p.centered_coeffs().iter().enumerate() {
+            let mk = m.get(k).copied().unwrap_or(0);
+            let exact = (q * mk * 2u32 + t) / (num_bigint::BigUint::from(t) * 2u32);
+            let exact = BigInt::from_biguint(Sign::Plus, exact);
+            let xr =
+                num_integer::Integer::mod_floor(x, &BigInt::from_biguint(Sign::Plus, q.clone()));
+            assert_eq!(xr, exact, "coefficient {k}");
+        }
+        let other =
+            crate::rns::Upscaler::new(&generate_primes(&[40], 16, &[]).unwrap(), t).unwrap();
+        assert!(matches!(
+            Poly::from_upscaled(&c, &other, &m),
+            Err(Error::ParameterMismatch { .. })
+        ));
+        assert!(matches!(
+            Poly::from_upscaled(&c, &up, &[0; 17]),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            Poly::from_upscaled(&c, &up, &[t]),
+            Err(Error::OutOfRange { .. })
+        ));
     }
 
     proptest! {

@@ -364,6 +364,105 @@ impl BasisExtender {
     }
 }
 
+/// Scaling up with rounding: `round(Q·m/t) mod q_i` for integers `m` in
+/// `[0, t)` — the BFV embedding `Δ·m` with the fractional part of `Q/t`
+/// kept: `⌊Q/t⌋·m + round((Q mod t)·m/t)`. Against `⌊Q/t⌋·m` alone this
+/// removes the `(Q mod t)·m` term (up to `t²/2`) from the invariant noise
+/// `[t·(Δ·m + v)]_Q`, leaving `t·v` plus at most `t/2`.
+#[derive(Clone, Debug)]
+pub struct Upscaler {
+    q: Vec<Modulus>,
+    t: Modulus,
+    /// `[⌊Q/t⌋]_{q_i}` and its Shoup constants.
+    delta: Vec<u64>,
+    delta_shoup: Vec<u64>,
+    /// `Q mod t`.
+    q_mod_t: u64,
+}
+
+impl Upscaler {
+    /// `round(Q·m/t)` into the moduli `q` (whose product is `Q`), for any
+    /// `2 ≤ t < 2^61` (coprimality with `Q` is not needed).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameters`] for repeated or no moduli, or `t`
+    /// outside the range.
+    pub fn new(q: &[u64], t: u64) -> Result<Self> {
+        let basis = RnsBasis::new(q)?;
+        let t_mod = Modulus::new(t)?;
+        let (delta_big, rem) = basis.product().div_rem(&BigUint::from(t));
+        let delta: Vec<u64> = basis.decompose(&delta_big);
+        let delta_shoup = basis
+            .moduli()
+            .iter()
+            .zip(&delta)
+            .map(|(m, &d)| m.shoup(d))
+            .collect();
+        Ok(Self {
+            q: basis.moduli().to_vec(),
+            t: t_mod,
+            delta,
+            delta_shoup,
+            q_mod_t: rem.to_u64().unwrap_or(0),
+        })
+    }
+
+    /// The moduli `q_i` of `Q`.
+    pub fn moduli(&self) -> &[Modulus] {
+        &self.q
+    }
+
+    /// `[⌊Q/t⌋]_{q_i}`.
+    pub fn delta(&self) -> &[u64] {
+        &self.delta
+    }
+
+    /// `Q mod t`.
+    pub fn q_mod_t(&self) -> u64 {
+        self.q_mod_t
+    }
+
+    /// Writes `round(Q·m_c/t)` (limb-major over `Q`, coefficient domain) for
+    /// the `m_c` of `m`, each in `[0, t)`. Ties round up.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] when `output` is not `|Q|·m.len()` words;
+    /// [`Error::OutOfRange`] for a value `≥ t` (nothing useful is written).
+    pub fn scale(&self, m: &[u64], output: &mut [u64]) -> Result<()> {
+        let n = m.len();
+        if output.len() != self.q.len() * n {
+            return Err(Error::Malformed {
+                what: "upscaler output",
+                reason: format!("{} words for {} limbs of {n}", output.len(), self.q.len()),
+            });
+        }
+        let t = self.t.value();
+        if m.iter().any(|&x| x >= t) {
+            return Err(Error::OutOfRange {
+                what: "plaintext coefficient (must be below t)",
+            });
+        }
+        // round((Q mod t)·m/t) < t: one Barrett division per coefficient.
+        let half = (t / 2) as u128;
+        let mut fix = crate::pool::take_overwrite(n);
+        for (f, &x) in fix.iter_mut().zip(m) {
+            *f = self
+                .t
+                .div_rem_u128(x as u128 * self.q_mod_t as u128 + half)
+                .0 as u64;
+        }
+        for (i, q) in self.q.iter().enumerate() {
+            let (d, ds) = (self.delta[i], self.delta_shoup[i]);
+            let dst = &mut output[i * n..(i + 1) * n];
+            for ((o, &x), &f) in dst.iter_mut().zip(m).zip(fix.iter()) {
+                *o = q.add(q.mul_shoup(x, d, ds), q.reduce(f));
+            }
+        }
+        crate::pool::give(fix);
+        Ok(())
+    }
+}
+
 /// Scaling with rounding: `round(t · x / Q) mod m` for `x` given in the
 /// basis `Q ∪ R` and output moduli either `R` itself or any list of moduli
 /// when `R` is empty (e.g. `t` for BFV decryption).
@@ -627,6 +726,44 @@ mod tests {
             let xs = BigInt::from_biguint(Sign::Plus, x.clone())
                 - BigInt::from_biguint(Sign::Plus, b.product().clone() / 2u32);
             assert_eq!(b.compose_centered(&b.decompose_signed(&xs)), xs);
+        }
+    }
+
+    /// `round(Q·m/t)` against big-integer arithmetic, for the BFV `t`,
+    /// an even `t` (ties) and a 59-bit `t`, at the edges `m ∈ {0, 1, t − 1}`
+    /// and at random; out-of-range input is an error.
+    #[test]
+    fn upscaler_rounds_q_m_over_t_exactly() {
+        let mut rng = rng();
+        let q = generate_primes(&[43, 43, 44, 44], 1024, &[]).unwrap();
+        let qb: BigUint = q.iter().map(|&x| BigUint::from(x)).product();
+        for t in [65537u64, 1 << 20, (1 << 59) + 27] {
+            let up = Upscaler::new(&q, t).unwrap();
+            assert_eq!(BigUint::from(up.q_mod_t()), &qb % t);
+            let mut m: Vec<u64> = (0..61)
+                .map(|_| rng.gen_biguint_below(&BigUint::from(t)).to_u64().unwrap())
+                .collect();
+            m.extend([0, 1, t - 1, t / 2, t / 2 + 1]);
+            let n = m.len();
+            let mut out = vec![0u64; q.len() * n];
+            up.scale(&m, &mut out).unwrap();
+            for (c, &mc) in m.iter().enumerate() {
+                // round(Q·m/t) = ⌊(2·Q·m + t) / 2t⌋ (ties up)
+                let exact = (&qb * mc * 2u32 + t) / (BigUint::from(t) * 2u32);
+                for (i, &qi) in q.iter().enumerate() {
+                    assert_eq!(BigUint::from(out[i * n + c]), &exact % qi, "t={t} m={mc}");
+                }
+            }
+            let mut bad = m.clone();
+            bad[3] = t;
+            assert!(matches!(
+                up.scale(&bad, &mut out),
+                Err(Error::OutOfRange { .. })
+            ));
+            assert!(matches!(
+                up.scale(&m, &mut out[1..]),
+                Err(Error::Malformed { .. })
+            ));
         }
     }
 

@@ -99,6 +99,24 @@ impl Modulus {
         r
     }
 
+    /// `(⌊x/p⌋, x mod p)` for a 128-bit `x` (Barrett, no hardware division).
+    #[inline]
+    pub fn div_rem_u128(&self, x: u128) -> (u128, u64) {
+        let xl = x as u64 as u128;
+        let xh = (x >> 64) as u64 as u128;
+        let bl = self.barrett_lo as u128;
+        let bh = self.barrett_hi as u128;
+        let mid = ((xl * bl) >> 64) + xh * bl + xl * bh;
+        // q underestimates ⌊x/p⌋ by at most 3 (as in `reduce_u128`).
+        let mut q = (mid >> 64) + xh * bh;
+        let mut r = x.wrapping_sub(q.wrapping_mul(self.p as u128)) as u64;
+        while r >= self.p {
+            r -= self.p;
+            q += 1;
+        }
+        (q, r)
+    }
+
     /// `x mod p` for any 64-bit `x` (Barrett with `⌊2^64/p⌋`).
     #[inline]
     pub fn reduce(&self, x: u64) -> u64 {
@@ -372,6 +390,7 @@ mod tests {
                 prop_assert_eq!(m.reduce(x as u64) as u128, (x as u64 as u128) % p as u128);
                 prop_assert!(m.mul_shoup_lazy(x as u64, b, m.shoup(b)) < 2 * p);
                 prop_assert_eq!(m.reduce_u128(x) as u128, x % p as u128);
+                prop_assert_eq!(m.div_rem_u128(x), (x / p as u128, (x % p as u128) as u64));
                 prop_assert_eq!(m.add(a, b) as u128, (a as u128 + b as u128) % p as u128);
                 prop_assert_eq!(m.add(m.sub(a, b), b), a);
             }
