@@ -143,6 +143,19 @@ fn every_operation_matches_plaintext_arithmetic() {
     assert_eq!(low.level(), 0);
     assert_eq!(dec(&low), zip(&|u, v| u * v, &a, &b));
     assert!(low.serialized_size() * 2 < ab.serialized_size());
+    // a prepared (NTT-form) plaintext, by value and in place
+    let prepared = c.eval.prepare_mul(&pp, ca.level()).unwrap();
+    let by_value = c.eval.mul_prepared(&ca, &prepared).unwrap();
+    assert_eq!(dec(&by_value), zip(&|u, v| u * v, &a, &p));
+    let mut in_place = ca.clone();
+    c.eval
+        .mul_prepared_assign(&mut in_place, &prepared)
+        .unwrap();
+    assert_eq!(in_place.rlwe().parts(), by_value.rlwe().parts());
+    assert_eq!(
+        by_value.rlwe().parts(),
+        c.eval.mul_plain(&ca, &pp).unwrap().rlwe().parts()
+    );
     // in-place variants agree
     let mut x = ca.clone();
     c.eval.add_assign(&mut x, &cb).unwrap();
@@ -497,6 +510,32 @@ fn bad_input_gives_specific_errors() {
         c.eval.mul_plain(&ct, &coeff),
         Err(Error::EncodingMismatch { .. })
     ));
+    // prepared plaintexts: encoding and level are checked, by value and in place
+    let prepared_coeff = c.eval.prepare_mul(&coeff, ct.level()).unwrap();
+    let mut target = ct.clone();
+    assert!(matches!(
+        c.eval.mul_prepared(&ct, &prepared_coeff),
+        Err(Error::EncodingMismatch { .. })
+    ));
+    assert!(matches!(
+        c.eval.mul_prepared_assign(&mut target, &prepared_coeff),
+        Err(Error::EncodingMismatch { .. })
+    ));
+    let batch = c.enc.encode(&[1, 2]).unwrap();
+    let prepared_low = c.eval.prepare_mul(&batch, low.level()).unwrap();
+    assert!(matches!(
+        c.eval.mul_prepared(&ct, &prepared_low),
+        Err(Error::Rlwe(rlwe::Error::InvalidLevel { .. }))
+    ));
+    assert!(matches!(
+        c.eval.mul_prepared_assign(&mut target, &prepared_low),
+        Err(Error::Rlwe(rlwe::Error::InvalidLevel { .. }))
+    ));
+    assert_eq!(
+        target.rlwe().parts(),
+        ct.rlwe().parts(),
+        "unchanged on error"
+    );
     // malformed bytes
     let bytes = ct.to_bytes();
     assert!(matches!(

@@ -495,13 +495,21 @@ impl Poly {
         Ok(())
     }
 
-    /// `a * b` (both NTT).
+    /// `a * b` (both NTT), written once into a fresh buffer (no zero fill).
     pub fn mul(a: &Poly, b: &Poly) -> Result<Poly> {
         a.check_same(b)?;
         a.check_ntt()?;
-        let mut out = Poly::zero(&a.ctx, Representation::Ntt);
-        out.mul_acc(a, b)?;
-        Ok(out)
+        let n = a.ctx.degree;
+        let mut data = pool::take_overwrite(a.data.len());
+        for (i, plan) in a.ctx.plans.iter().enumerate() {
+            let r = i * n..(i + 1) * n;
+            plan.mul_into(&mut data[r.clone()], &a.data[r.clone()], &b.data[r]);
+        }
+        Ok(Self::from_limbs_unchecked(
+            &a.ctx,
+            Representation::Ntt,
+            data,
+        ))
     }
 
     /// Multiplies every coefficient by the integer `c` (any representation).

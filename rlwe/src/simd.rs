@@ -145,6 +145,70 @@ mod x86 {
         }
     }
 
+    /// `a·b mod p` for 8 lanes with `a, b < p < 2^50` (Barrett on the
+    /// 104-bit product; see [`super::Barrett52`]).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn barrett_mul(
+        a: __m512i,
+        b: __m512i,
+        mu: __m512i,
+        neg_p: __m512i,
+        p: __m512i,
+        shr: __m512i,
+        shl: __m512i,
+    ) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let mask = _mm512_set1_epi64(MASK52);
+        let lo = _mm512_madd52lo_epu64(zero, a, b);
+        let hi = _mm512_madd52hi_epu64(zero, a, b);
+        // c = ⌊a·b / 2^(L−1)⌋ < 2^(L+1), from the two 52-bit halves
+        let c = _mm512_and_si512(
+            _mm512_or_si512(_mm512_srlv_epi64(lo, shr), _mm512_sllv_epi64(hi, shl)),
+            mask,
+        );
+        let q = _mm512_madd52hi_epu64(zero, c, mu);
+        // r = a·b − q·p ∈ [0, 3p), exact in the low 52 bits
+        let r = _mm512_and_si512(_mm512_madd52lo_epu64(lo, q, neg_p), mask);
+        csub(csub(r, p), p)
+    }
+
+    /// `dst[c] = a[c]·b[c] mod p`, or `dst[c] = dst[c]·b[c] mod p` when `a`
+    /// is `None`.
+    ///
+    /// # Safety
+    /// AVX-512F and IFMA; equal lengths; every input below `p < 2^50`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn mul_mod(
+        dst: &mut [u64],
+        a: Option<&[u64]>,
+        b: &[u64],
+        k: &super::Barrett52,
+    ) {
+        let mu = _mm512_set1_epi64(k.mu as i64);
+        let neg_p = _mm512_set1_epi64(((1u64 << 52) - k.p) as i64);
+        let vp = _mm512_set1_epi64(k.p as i64);
+        let shr = _mm512_set1_epi64(k.shift as i64);
+        let shl = _mm512_set1_epi64(52 - k.shift as i64);
+        let chunks = dst.len() / 8;
+        for j in 0..chunks {
+            // SAFETY: 8·j + 8 ≤ len for every slice (equal lengths).
+            unsafe {
+                let dp = dst.as_mut_ptr().add(8 * j) as *mut __m512i;
+                let x = match a {
+                    Some(a) => _mm512_loadu_si512(a.as_ptr().add(8 * j) as *const _),
+                    None => _mm512_loadu_si512(dp as *const _),
+                };
+                let y = _mm512_loadu_si512(b.as_ptr().add(8 * j) as *const _);
+                _mm512_storeu_si512(dp as *mut _, barrett_mul(x, y, mu, neg_p, vp, shr, shl));
+            }
+        }
+        for c in 8 * chunks..dst.len() {
+            let x = a.map_or(dst[c], |a| a[c]);
+            dst[c] = k.mul(x, b[c]);
+        }
+    }
+
     /// `acc[c] += src[c] as f64 · s`.
     ///
     /// # Safety
@@ -195,6 +259,68 @@ mod x86 {
             b[k] += (p1 as u64 & MASK52 as u64) + (p0 >> 52) as u64;
             c[k] += p0 as u64 & MASK52 as u64;
         }
+    }
+}
+
+/// Barrett constants for products of two variables modulo a prime
+/// `p < 2^50` of `L` bits: with `c = ⌊x/2^(L−1)⌋` and
+/// `μ = ⌊2^(L+51)/p⌋`, `q = ⌊c·μ/2^52⌋` is at most 2 below `⌊x/p⌋` for
+/// `x < p²` (both floors lose less than 1 each, and `x/2^(L+51) < ½`), so
+/// `x − q·p < 3p < 2^52` is exact in 52-bit lanes; `c < 2^(L+1)` and
+/// `μ < 2^52` fit the IFMA multiplier.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Barrett52 {
+    p: u64,
+    mu: u64,
+    shift: u32,
+}
+
+impl Barrett52 {
+    /// Constants for `p`, when the IFMA kernels can run and `p < 2^50`.
+    pub(crate) fn new(p: u64) -> Option<Self> {
+        if !ifma() || !(2..IFMA_MAX_MODULUS).contains(&p) {
+            return None;
+        }
+        let bits = 64 - p.leading_zeros();
+        let shift = bits - 1;
+        Some(Self {
+            p,
+            mu: ((1u128 << (shift + 52)) / p as u128) as u64,
+            shift,
+        })
+    }
+
+    /// The scalar twin of the kernel (same arithmetic, one lane).
+    #[inline]
+    pub(crate) fn mul(&self, a: u64, b: u64) -> u64 {
+        let x = a as u128 * b as u128;
+        let c = ((x >> self.shift) as u64) & ((1 << 52) - 1);
+        let q = ((c as u128 * self.mu as u128) >> 52) as u64;
+        let mut r = (x as u64).wrapping_sub(q.wrapping_mul(self.p)) & ((1 << 52) - 1);
+        if r >= self.p {
+            r -= self.p;
+        }
+        if r >= self.p {
+            r -= self.p;
+        }
+        r
+    }
+}
+
+/// `dst = a ⊙ b mod p` (or `dst ⊙= b` with `a = None`), inputs below `p`.
+#[inline]
+pub(crate) fn mul_mod(dst: &mut [u64], a: Option<&[u64]>, b: &[u64], k: &Barrett52) {
+    debug_assert!(dst.len() == b.len() && a.is_none_or(|a| a.len() == b.len()));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a `Barrett52` exists only when `ifma()` returned true, for a
+    // prime below 2^50; callers pass reduced inputs of equal lengths.
+    unsafe {
+        x86::mul_mod(dst, a, b, k)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for c in 0..dst.len() {
+        let x = a.map_or(dst[c], |a| a[c]);
+        dst[c] = k.mul(x, b[c]);
     }
 }
 
