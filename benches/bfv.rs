@@ -72,10 +72,11 @@ fn bench(c: &mut Criterion) {
             bn.iter(|| eval.mul_plain(&a, &pt))
         });
         group.bench_function(BenchmarkId::new("mul_plain_assign", name), |bn| {
+            // a fresh, cache-warm copy per iteration (the copy is not timed)
             bn.iter_batched_ref(
                 || a.clone(),
                 |ct| eval.mul_plain_assign(ct, &pt),
-                BatchSize::SmallInput,
+                BatchSize::PerIteration,
             )
         });
         let prepared = eval.prepare_mul(&pt, a.level()).expect("prepare");
@@ -84,10 +85,11 @@ fn bench(c: &mut Criterion) {
         });
         // both operands in NTT form, in place: no allocation, no copy
         group.bench_function(BenchmarkId::new("mul_prepared_assign", name), |bn| {
+            // a fresh, cache-warm copy per iteration (the copy is not timed)
             bn.iter_batched_ref(
                 || a.clone(),
                 |ct| eval.mul_prepared_assign(ct, &prepared),
-                BatchSize::SmallInput,
+                BatchSize::PerIteration,
             )
         });
         group.bench_function(BenchmarkId::new("mul", name), |bn| {

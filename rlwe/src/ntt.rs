@@ -113,6 +113,10 @@ impl NttPlan {
     pub fn mul_into(&self, out: &mut [u64], a: &[u64], b: &[u64]) {
         match &self.pointwise {
             Some(k) => crate::simd::mul_mod(out, Some(a), b, k),
+            None if !a.len().is_multiple_of(8) => {
+                out.copy_from_slice(a);
+                self.modulus.mul_vec(out, b);
+            }
             None => {
                 out.fill(0);
                 self.plan.mul_accumulate(out, a, b);
@@ -126,9 +130,18 @@ impl NttPlan {
         match &self.pointwise {
             // one pass, IFMA Barrett (primes below 2^50)
             Some(k) => crate::simd::mul_mod(a, None, b, k),
-            // Pointwise product without the N^{-1} factor of tfhe-ntt's
-            // `mul_assign_normalize`.
-            None => self.modulus.mul_vec(a, b),
+            // Larger primes: tfhe-ntt's vectorized multiply-accumulate into
+            // the zeroed vector, from a copy (twice as fast as scalar
+            // Barrett; `mul_assign_normalize` would add a factor N^{-1}).
+            // (tfhe-ntt's kernels skip a tail that is not a multiple of 8)
+            None if !a.len().is_multiple_of(8) => self.modulus.mul_vec(a, b),
+            None => {
+                let mut copy = crate::pool::take_overwrite(a.len());
+                copy.copy_from_slice(a);
+                a.fill(0);
+                self.plan.mul_accumulate(a, &copy, b);
+                crate::pool::give(copy);
+            }
         }
     }
 
@@ -222,6 +235,20 @@ mod tests {
         }
     }
 
+    fn check_plan(plan: &NttPlan, a: &[u64], b: &[u64], expect: &[u64], bits: u32) {
+        let mut out = vec![u64::MAX; a.len()];
+        plan.mul_into(&mut out, a, b);
+        assert_eq!(out, expect, "mul_into, {bits} bits, length {}", a.len());
+        let mut inplace = a.to_vec();
+        plan.mul_assign(&mut inplace, b);
+        assert_eq!(
+            inplace,
+            expect,
+            "mul_assign, {bits} bits, length {}",
+            a.len()
+        );
+    }
+
     /// Pointwise products (the IFMA Barrett kernel below 2^50, tfhe-ntt /
     /// scalar Barrett above) against `u128` arithmetic, at the worst-case
     /// operands (`p − 1`, `p − 2`, `0`, `1`, `2^(L−1)`) and at random, for
@@ -249,14 +276,10 @@ mod tests {
                 .zip(&b)
                 .map(|(&x, &y)| (x as u128 * y as u128 % p as u128) as u64)
                 .collect();
-            // the plan works on whole NTT vectors (multiples of 16)
-            let whole = len / 16 * 16;
-            let mut out = vec![u64::MAX; whole];
-            plan.mul_into(&mut out, &a[..whole], &b[..whole]);
-            assert_eq!(out, expect[..whole], "mul_into, {bits}-bit p = {p}");
-            let mut inplace = a[..whole].to_vec();
-            plan.mul_assign(&mut inplace, &b[..whole]);
-            assert_eq!(inplace, expect[..whole], "mul_assign, {bits}-bit p = {p}");
+            // whole vectors and (for the fallbacks) a tail
+            for whole in [len / 16 * 16, len] {
+                check_plan(&plan, &a[..whole], &b[..whole], &expect[..whole], bits);
+            }
             if let Some(k) = crate::simd::Barrett52::new(p) {
                 // the kernel itself, with a scalar tail, and its scalar twin
                 let mut out = vec![u64::MAX; len];
