@@ -126,6 +126,12 @@ pub(crate) fn parallel(limbs: usize, n: usize) -> bool {
     limbs > 1 && n >= 8192 && limbs * n >= 1 << 16 && rayon::current_num_threads() > 1
 }
 
+/// `c mod q` for `|c| < q`, branch-free (`c + q` when `c` is negative).
+#[inline]
+pub(crate) fn lift_small(c: i64, q: u64) -> u64 {
+    (c as u64).wrapping_add(q & ((c >> 63) as u64))
+}
+
 /// A zeroed scratch buffer of `len` words from the per-thread pool (see
 /// [`Poly`]'s allocation notes); hand it back with [`recycle`].
 pub fn buffer(len: usize) -> Vec<u64> {
@@ -264,6 +270,46 @@ impl Poly {
             }
         }
         Ok(p)
+    }
+
+    /// Adds small signed integers to the coefficients (coefficient
+    /// representation; missing high coefficients add nothing). Values below
+    /// every modulus in magnitude take a branch-free path (errors, ternary
+    /// secrets); larger ones are reduced.
+    ///
+    /// # Errors
+    /// [`Error::RepresentationMismatch`] in NTT form; [`Error::OutOfRange`]
+    /// for more than N values.
+    pub fn add_small_assign(&mut self, coeffs: &[i64]) -> Result<()> {
+        if self.repr != Representation::Coefficient {
+            return Err(Error::RepresentationMismatch {
+                expected: Representation::Coefficient,
+                got: self.repr,
+            });
+        }
+        let n = self.ctx.degree;
+        if coeffs.len() > n {
+            return Err(Error::OutOfRange {
+                what: "more coefficients than the ring degree",
+            });
+        }
+        let bound = coeffs.iter().map(|c| c.unsigned_abs()).max().unwrap_or(0);
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            let dst = &mut self.data[i * n..i * n + coeffs.len()];
+            let q = m.value();
+            if bound < q && crate::simd::ifma() {
+                crate::simd::add_small(dst, coeffs, q);
+            } else if bound < q {
+                for (d, &c) in dst.iter_mut().zip(coeffs) {
+                    *d = m.add(*d, lift_small(c, q));
+                }
+            } else {
+                for (d, &c) in dst.iter_mut().zip(coeffs) {
+                    *d = m.add(*d, m.reduce_i64(c));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `round(Q·m/t)` (coefficient representation) for the coefficients `m`
@@ -691,6 +737,8 @@ impl Poly {
             .collect();
         let plans = &target.plans;
         let ntt = self.repr == Representation::Ntt;
+        // the IFMA kernels serve the target primes when the extender uses them
+        let ifma = ext.uses_ifma();
         let work = |(i, (limb, rl)): (usize, (&mut [u64], &mut [u64]))| {
             let m = &target.moduli[i];
             if ntt {
@@ -698,7 +746,12 @@ impl Poly {
             }
             // T is invertible modulo every target prime (distinct primes).
             let inv = m.inv(t_mod[i]).unwrap_or(0);
-            let (invs, q) = (m.shoup(inv), m.value());
+            let q = m.value();
+            if ifma {
+                crate::simd::sub_then_mul(limb, rl, inv, crate::simd::shoup52(inv, q), q);
+                return;
+            }
+            let invs = m.shoup(inv);
             // (x − r)·T^{-1} in one pass; x − r + q < 2q fits the Shoup input.
             for (x, &r) in limb.iter_mut().zip(rl.iter()) {
                 *x = m.mul_shoup(*x + q - r, inv, invs);
@@ -953,10 +1006,60 @@ mod tests {
         ));
     }
 
+    /// Sub-2^50 primes (IFMA kernels where the CPU has them) and 55-bit
+    /// primes (scalar path) against big-integer rounding.
     #[test]
     fn divide_round_by_tail_rounds_exactly() {
+        for bits in [[50u32, 50, 50, 45], [55, 55, 50, 45]] {
+            divide_round_by_tail_case(&bits);
+        }
+    }
+
+    /// `add_small_assign` equals adding `from_i64`, on the branch-free path
+    /// (|c| below every modulus) and the reducing one; NTT form and too
+    /// many values are errors.
+    #[test]
+    fn add_small_assign_equals_from_i64_sum() {
+        let c = ctx(16, &[30, 50]);
+        let a = random(&c, 4);
+        let full: Vec<i64> = (0..16).map(|i| (i - 8) * 3).collect();
+        let edge = vec![
+            -((1 << 30) - 36),
+            (1 << 30) - 36,
+            0,
+            -1,
+            1,
+            5,
+            -21,
+            21,
+            4,
+            -4,
+            9,
+            -9,
+            3,
+        ];
+        for vals in [full, edge, vec![-(1 << 40), 1 << 45, 7]] {
+            let mut x = a.clone();
+            x.add_small_assign(&vals).unwrap();
+            let mut y = a.clone();
+            y.add_assign(&Poly::from_i64(&c, &vals).unwrap()).unwrap();
+            assert_eq!(x, y);
+        }
+        let mut x = a.clone();
+        assert!(matches!(
+            x.add_small_assign(&[0; 17]),
+            Err(Error::OutOfRange { .. })
+        ));
+        x.to_ntt();
+        assert!(matches!(
+            x.add_small_assign(&[1]),
+            Err(Error::RepresentationMismatch { .. })
+        ));
+    }
+
+    fn divide_round_by_tail_case(bits: &[u32]) {
         let n = 64;
-        let primes = generate_primes(&[50, 50, 50, 45], n, &[]).unwrap();
+        let primes = generate_primes(bits, n, &[]).unwrap();
         let full = RingContext::new(n, &primes).unwrap();
         for tail_len in [1usize, 2] {
             let k = primes.len() - tail_len;

@@ -246,6 +246,12 @@ impl BasisExtender {
         &self.to
     }
 
+    /// Whether the IFMA kernels serve this extension (every prime below
+    /// 2^50 on a CPU that has them).
+    pub(crate) fn uses_ifma(&self) -> bool {
+        self.ifma.is_some()
+    }
+
     /// Extends `input` (limb-major, `|Q|·degree` words, coefficient domain)
     /// into `output` (limb-major, `|to|·degree` words).
     ///
@@ -270,7 +276,8 @@ impl BasisExtender {
                     for i in 0..l {
                         s += y[i * degree + c] as f64 * self.q_inv_f64[i];
                     }
-                    s.round() as u64
+                    // s ≥ 0: round half up by truncation (no libm call)
+                    (s + 0.5) as u64
                 })
                 .collect()
         } else {
@@ -342,7 +349,8 @@ impl BasisExtender {
                 );
             }
             v = crate::pool::take(degree);
-            v.extend(acc.iter().map(|&s| s.round() as u64));
+            // s ≥ 0: round half up by truncation (no libm call)
+            v.extend(acc.iter().map(|&s| (s + 0.5) as u64));
         }
         for (j, p) in self.to.iter().enumerate() {
             let dst = &mut output[j * degree..(j + 1) * degree];
@@ -378,6 +386,9 @@ pub struct Upscaler {
     delta_shoup: Vec<u64>,
     /// `Q mod t`.
     q_mod_t: u64,
+    /// 52-bit Shoup constants of `[⌊Q/t⌋]_{q_i}` when the IFMA kernels
+    /// serve every `q_i` (all below 2^50, and `t` below all of them).
+    delta52: Option<Vec<u64>>,
 }
 
 impl Upscaler {
@@ -398,12 +409,20 @@ impl Upscaler {
             .zip(&delta)
             .map(|(m, &d)| m.shoup(d))
             .collect();
+        let ifma = simd::ifma() && q.iter().all(|&qi| qi < simd::IFMA_MAX_MODULUS && t < qi);
+        let delta52 = ifma.then(|| {
+            q.iter()
+                .zip(&delta)
+                .map(|(&qi, &d)| simd::shoup52(d, qi))
+                .collect()
+        });
         Ok(Self {
             q: basis.moduli().to_vec(),
             t: t_mod,
             delta,
             delta_shoup,
             q_mod_t: rem.to_u64().unwrap_or(0),
+            delta52,
         })
     }
 
@@ -442,20 +461,32 @@ impl Upscaler {
                 what: "plaintext coefficient (must be below t)",
             });
         }
-        // round((Q mod t)·m/t) < t: one Barrett division per coefficient.
-        let half = (t / 2) as u128;
+        // round((Q mod t)·m/t) < t: one Barrett division per coefficient
+        // (on 64-bit words when t < 2^32).
+        let (r, half) = (self.q_mod_t, t / 2);
         let mut fix = crate::pool::take_overwrite(n);
-        for (f, &x) in fix.iter_mut().zip(m) {
-            *f = self
-                .t
-                .div_rem_u128(x as u128 * self.q_mod_t as u128 + half)
-                .0 as u64;
+        if t < 1 << 32 {
+            for (f, &x) in fix.iter_mut().zip(m) {
+                *f = self.t.div_rem_u64(x * r + half).0;
+            }
+        } else {
+            for (f, &x) in fix.iter_mut().zip(m) {
+                *f = self.t.div_rem_u128(x as u128 * r as u128 + half as u128).0 as u64;
+            }
         }
         for (i, q) in self.q.iter().enumerate() {
-            let (d, ds) = (self.delta[i], self.delta_shoup[i]);
             let dst = &mut output[i * n..(i + 1) * n];
-            for ((o, &x), &f) in dst.iter_mut().zip(m).zip(fix.iter()) {
-                *o = q.add(q.mul_shoup(x, d, ds), q.reduce(f));
+            let d = self.delta[i];
+            if let Some(d52) = &self.delta52 {
+                // fix + m·Δ_i lazily in [0, 2q_i) (fix < t < q_i), then reduced
+                dst.copy_from_slice(&fix);
+                simd::mul_acc(dst, m, d, d52[i], q.value(), true);
+                simd::sub_mul_reduce(dst, &[], 0, 0, q.value());
+            } else {
+                let ds = self.delta_shoup[i];
+                for ((o, &x), &f) in dst.iter_mut().zip(m).zip(fix.iter()) {
+                    *o = q.add(q.mul_shoup(x, d, ds), q.reduce(f));
+                }
             }
         }
         crate::pool::give(fix);

@@ -209,6 +209,66 @@ mod x86 {
         }
     }
 
+    /// `dst[c] = (dst[c] − v[c])·w mod p` for `dst[c], v[c] < p`.
+    ///
+    /// # Safety
+    /// AVX-512F and IFMA; equal lengths; `p < 2^50`, `w < p`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn sub_then_mul(dst: &mut [u64], v: &[u64], w: u64, ws: u64, p: u64) {
+        let (vw, vws, vp) = (
+            _mm512_set1_epi64(w as i64),
+            _mm512_set1_epi64(ws as i64),
+            _mm512_set1_epi64(p as i64),
+        );
+        let chunks = dst.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: in bounds (equal lengths).
+            unsafe {
+                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let d = _mm512_loadu_si512(dp as *const _);
+                let x = _mm512_loadu_si512(v.as_ptr().add(8 * k) as *const _);
+                // d + p − x ∈ (0, 2p) < 2^52
+                let y = _mm512_sub_epi64(_mm512_add_epi64(d, vp), x);
+                _mm512_storeu_si512(dp as *mut _, csub(shoup_lazy(y, vw, vws, vp), vp));
+            }
+        }
+        for c in 8 * chunks..dst.len() {
+            let y = dst[c] + p - v[c];
+            let q = ((y as u128 * ws as u128) >> 52) as u64;
+            let mut r = (y.wrapping_mul(w)).wrapping_sub(q.wrapping_mul(p)) & (MASK52 as u64);
+            if r >= p {
+                r -= p;
+            }
+            dst[c] = r;
+        }
+    }
+
+    /// `dst[c] = dst[c] + c_k mod p` for signed `|c_k| < p`, `dst[c] < p`.
+    ///
+    /// # Safety
+    /// AVX-512F; `c.len() ≤ dst.len()`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn add_small(dst: &mut [u64], c: &[i64], p: u64) {
+        let vp = _mm512_set1_epi64(p as i64);
+        let chunks = c.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: 8·k + 8 ≤ c.len() ≤ dst.len().
+            unsafe {
+                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let x = _mm512_loadu_si512(c.as_ptr().add(8 * k) as *const _);
+                // c + p when c < 0 (sign mask), then the sum reduced once
+                let lifted = _mm512_add_epi64(x, _mm512_and_si512(vp, _mm512_srai_epi64(x, 63)));
+                let d = _mm512_add_epi64(_mm512_loadu_si512(dp as *const _), lifted);
+                _mm512_storeu_si512(dp as *mut _, csub(d, vp));
+            }
+        }
+        for k in 8 * chunks..c.len() {
+            let lifted = (c[k] as u64).wrapping_add(p & ((c[k] >> 63) as u64));
+            let d = dst[k] + lifted;
+            dst[k] = d.min(d.wrapping_sub(p));
+        }
+    }
+
     /// `acc[c] += src[c] as f64 · s`.
     ///
     /// # Safety
@@ -350,6 +410,34 @@ pub(crate) fn sub_mul_reduce(dst: &mut [u64], v: &[u64], w: u64, ws52: u64, p: u
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (dst, v, w, ws52, p);
+}
+
+/// `dst = (dst − v)·w mod p` (inputs below `p < 2^50`); the caller has
+/// checked [`ifma`].
+#[inline]
+pub(crate) fn sub_then_mul(dst: &mut [u64], v: &[u64], w: u64, ws52: u64, p: u64) {
+    debug_assert!(p < IFMA_MAX_MODULUS && w < p && dst.len() == v.len());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as for `mul_acc`.
+    unsafe {
+        x86::sub_then_mul(dst, v, w, ws52, p)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (dst, v, w, ws52, p);
+}
+
+/// `dst += c mod p` for signed `|c| < p` (`c` may be shorter than `dst`);
+/// the caller has checked [`ifma`] (AVX-512F is part of it).
+#[inline]
+pub(crate) fn add_small(dst: &mut [u64], c: &[i64], p: u64) {
+    debug_assert!(c.len() <= dst.len() && c.iter().all(|x| x.unsigned_abs() < p));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F is available when `ifma()` returned true.
+    unsafe {
+        x86::add_small(dst, c, p)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (dst, c, p);
 }
 
 /// `acc += src as f64 · s`.
