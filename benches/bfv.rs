@@ -1,12 +1,14 @@
 //! BFV benchmarks at N = 8192 (218-bit QP) and N = 16384 (438-bit QP),
-//! t = 65537. Single-thread figures: run with `RAYON_NUM_THREADS=1`.
+//! t = 65537: the presets, and at N = 8192 also SEAL's layout (`SEAL8192`:
+//! `Q = [43, 43, 44, 44]`, `P = [44]`, the layout of the SEAL+HEXL figures
+//! in issue 19). Single-thread figures: run with `RAYON_NUM_THREADS=1`.
 //!
 //! `RAYON_NUM_THREADS=1 cargo bench --bench bfv`
 
 use std::time::Duration;
 
 use bfv::{Encoder, Evaluator, GaloisKeys, Parameters, Preset, PublicKey, RelinKey, SecretKey};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -16,11 +18,24 @@ fn bench(c: &mut Criterion) {
         .sample_size(20)
         .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_millis(500));
-    for (name, preset) in [
-        ("N8192", Preset::N8192T65537),
-        ("N16384", Preset::N16384T65537),
+    let seal8192 = Parameters::builder()
+        .degree(8192)
+        .plaintext_modulus(65537)
+        .q_bits(&[43, 43, 44, 44])
+        .p_bits(&[44])
+        .build()
+        .expect("SEAL layout");
+    for (name, params) in [
+        (
+            "N8192",
+            Parameters::preset(Preset::N8192T65537).expect("preset"),
+        ),
+        ("SEAL8192", seal8192),
+        (
+            "N16384",
+            Parameters::preset(Preset::N16384T65537).expect("preset"),
+        ),
     ] {
-        let params = Parameters::preset(preset).expect("preset");
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let sk = SecretKey::generate(&params, &mut rng);
         let pk = PublicKey::generate(&sk, &mut rng).expect("pk");
@@ -56,9 +71,26 @@ fn bench(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("mul_plain", name), |bn| {
             bn.iter(|| eval.mul_plain(&a, &pt))
         });
+        group.bench_function(BenchmarkId::new("mul_plain_assign", name), |bn| {
+            // a fresh, cache-warm copy per iteration (the copy is not timed)
+            bn.iter_batched_ref(
+                || a.clone(),
+                |ct| eval.mul_plain_assign(ct, &pt),
+                BatchSize::PerIteration,
+            )
+        });
         let prepared = eval.prepare_mul(&pt, a.level()).expect("prepare");
         group.bench_function(BenchmarkId::new("mul_plain_prepared", name), |bn| {
             bn.iter(|| eval.mul_prepared(&a, &prepared))
+        });
+        // both operands in NTT form, in place: no allocation, no copy
+        group.bench_function(BenchmarkId::new("mul_prepared_assign", name), |bn| {
+            // a fresh, cache-warm copy per iteration (the copy is not timed)
+            bn.iter_batched_ref(
+                || a.clone(),
+                |ct| eval.mul_prepared_assign(ct, &prepared),
+                BatchSize::PerIteration,
+            )
         });
         group.bench_function(BenchmarkId::new("mul", name), |bn| {
             bn.iter(|| eval.mul(&a, &b))

@@ -21,7 +21,7 @@ use ckks::{
     tile, Encoder, Evaluator, GaloisKeys, LinearTransform, Parameters, Preset, PublicKey, RelinKey,
     SecretKey,
 };
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -83,6 +83,18 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("add", name), |bn| {
             bn.iter(|| eval.add(&a, &b))
+        });
+        // ct × pt with the plaintext in NTT form at the ciphertext's level
+        group.bench_function(BenchmarkId::new("mul_plain", name), |bn| {
+            bn.iter(|| eval.mul_plain(&a, &pt))
+        });
+        group.bench_function(BenchmarkId::new("mul_plain_assign", name), |bn| {
+            // a fresh, cache-warm copy per iteration (the copy is not timed)
+            bn.iter_batched_ref(
+                || a.clone(),
+                |ct| eval.mul_plain_assign(ct, &pt),
+                BatchSize::PerIteration,
+            )
         });
         group.bench_function(BenchmarkId::new("mul_relin", name), |bn| {
             bn.iter(|| eval.mul_relin(&a, &b, &rlk))

@@ -141,11 +141,11 @@ impl Evaluator {
         Ok(m)
     }
 
-    /// `ct · pt`.
+    /// `ct · pt` (each part written once from `ct` and the lifted `pt`).
     pub fn mul_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
-        let mut out = ct.clone();
-        self.mul_plain_assign(&mut out, pt)?;
-        Ok(out)
+        self.check_plain(ct, pt)?;
+        let m = self.lift(pt, ct.level())?;
+        Ciphertext::wrap(&self.params, ct.rlwe().mul_plain(&m)?, ct.encoding())
     }
 
     /// `ct *= pt`.
@@ -169,8 +169,7 @@ impl Evaluator {
         })
     }
 
-    /// `ct · pt` for a prepared plaintext at the ciphertext's level.
-    pub fn mul_prepared(&self, ct: &Ciphertext, pt: &PreparedPlaintext) -> Result<Ciphertext> {
+    fn check_prepared(&self, ct: &Ciphertext, pt: &PreparedPlaintext) -> Result<()> {
         self.check(ct)?;
         if ct.encoding() != pt.encoding {
             return Err(Error::EncodingMismatch {
@@ -184,9 +183,23 @@ impl Evaluator {
                 max: ct.level(),
             }));
         }
-        let mut out = ct.clone();
-        out.rlwe_mut().mul_plain_assign(&pt.poly)?;
-        Ok(out)
+        Ok(())
+    }
+
+    /// `ct · pt` for a prepared plaintext at the ciphertext's level: one
+    /// pointwise product per part, written straight into the result (no
+    /// copy of `ct` first).
+    pub fn mul_prepared(&self, ct: &Ciphertext, pt: &PreparedPlaintext) -> Result<Ciphertext> {
+        self.check_prepared(ct, pt)?;
+        Ciphertext::wrap(&self.params, ct.rlwe().mul_plain(&pt.poly)?, ct.encoding())
+    }
+
+    /// `ct *= pt` for a prepared plaintext at the ciphertext's level, in
+    /// place (SEAL's `multiply_plain_inplace` on NTT-form operands).
+    pub fn mul_prepared_assign(&self, ct: &mut Ciphertext, pt: &PreparedPlaintext) -> Result<()> {
+        self.check_prepared(ct, pt)?;
+        ct.rlwe_mut().mul_plain_assign(&pt.poly)?;
+        Ok(())
     }
 
     /// `ct · c` for an integer constant (reduced modulo t, centered).

@@ -5,28 +5,22 @@ use std::sync::Arc;
 
 use rand::{CryptoRng, RngCore};
 use rlwe::keys::{galois_element_conjugate, galois_element_for_rotation};
-use rlwe::poly::{Poly, Representation};
+use rlwe::poly::Poly;
 
 use crate::ciphertext::Ciphertext;
 use crate::encoder::Plaintext;
 use crate::params::Parameters;
 use crate::{Error, Result};
 
-/// `Δ_l·m` over `Q_l` (coefficient representation), `Δ_l = ⌊Q_l / t⌋`, `m` centered.
+/// `Δ_l·m = round(Q_l·m/t)` over `Q_l` (coefficient representation): the
+/// fractional part of `Q_l/t` is kept, so the invariant noise of the
+/// embedding is at most `t/2` (with `⌊Q_l/t⌋·m` it would be `(Q_l mod t)·m`,
+/// up to `t²/2`: 7–8 bits of budget at `t = 65537`).
 pub(crate) fn scaled_plaintext(pt: &Plaintext, level: usize) -> Result<Poly> {
     let params = &pt.params;
     let ring = params.rlwe().ring_q(level)?;
-    let delta = &params.level(level)?.delta;
-    // Centered m halves the `(Q mod t)·m` term of the invariant noise.
-    let centered = pt.centered();
-    let mut poly = Poly::zero(ring, Representation::Coefficient);
-    for (i, m) in ring.moduli().iter().enumerate() {
-        let (d, ds) = (delta[i], m.shoup(delta[i]));
-        for (dst, &c) in poly.limb_mut(i).iter_mut().zip(&centered) {
-            *dst = m.mul_shoup(m.reduce_i64(c), d, ds);
-        }
-    }
-    Ok(poly)
+    let upscaler = &params.level(level)?.upscaler;
+    Ok(Poly::from_upscaled(ring, upscaler, pt.coefficients())?)
 }
 
 /// A BFV secret key. Zeroized on drop (by `rlwe`), never printed.

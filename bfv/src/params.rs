@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use num_bigint::BigUint;
-use num_traits::ToPrimitive;
 use sha2::{Digest, Sha256};
 
 use rlwe::ntt::NttPlan;
 use rlwe::params::{Params, SecurityLevel};
 use rlwe::poly::RingContext;
-use rlwe::rns::{BasisExtender, RnsBasis, Scaler};
+use rlwe::rns::{BasisExtender, RnsBasis, Scaler, Upscaler};
 use rlwe::serialize::{decode, encode, Kind};
 use rlwe::zq::{generate_primes, is_prime, Modulus};
 
@@ -23,7 +22,7 @@ pub enum Preset {
     /// N = 4096, log2(QP) = 109 (2 + 1 primes).
     N4096T65537,
     /// N = 8192, log2(QP) = 218 (3 + 2 primes, all below 2^50; two special
-    /// primes halve the key-switching digits: fresh noise budget ≈ 101 bits,
+    /// primes halve the key-switching digits: fresh noise budget ≈ 108 bits,
     /// depth 3. SEAL's layout with one special prime — `q_bits(&[44, 44, 44,
     /// 43])`, `p_bits(&[43])` — gives depth 4 for ≈ 30 % slower key switching).
     N8192T65537,
@@ -37,8 +36,8 @@ pub enum Preset {
 /// Per-level tables.
 #[derive(Debug)]
 pub(crate) struct LevelTables {
-    /// `[floor(Q_l / t)]_{q_i}`.
-    pub(crate) delta: Vec<u64>,
+    /// `Δ·m = round(Q_l·m/t)` over `Q_l`.
+    pub(crate) upscaler: Upscaler,
     /// `Q_l → R`, exact (centered).
     pub(crate) q_to_r: BasisExtender,
     /// `R → Q_l`, exact (centered).
@@ -232,17 +231,12 @@ impl Parameters {
             let q = &rlwe.q()[..=level];
             let qb = RnsBasis::new(q)?;
             let rb = RnsBasis::new(&r)?;
-            let delta_big = qb.product() / &tb;
-            let delta = q
-                .iter()
-                .map(|&qi| (&delta_big % qi).to_u64().unwrap_or(0))
-                .collect();
             let mut plans: Vec<Arc<NttPlan>> = rlwe.ring_q(level)?.plans().to_vec();
             for &ri in &r {
                 plans.push(Arc::new(NttPlan::new(n, ri)?));
             }
             levels.push(LevelTables {
-                delta,
+                upscaler: Upscaler::new(q, t)?,
                 q_to_r: BasisExtender::new(&qb, &r)?,
                 r_to_q: BasisExtender::new(&rb, q)?,
                 mul_scaler: Scaler::new(q, &r, &tb, None)?,

@@ -314,14 +314,49 @@ impl Evaluator {
         Ok(c)
     }
 
+    /// The plaintext's NTT polynomial at `level ≤ pt.level` (borrowed when
+    /// it is already NTT at that level).
+    fn plain_at<'a>(&self, pt: &'a Plaintext, level: usize) -> Result<Cow<'a, Poly>> {
+        let p = pt.ntt_poly();
+        if pt.level == level {
+            return Ok(p);
+        }
+        Ok(Cow::Owned(p.drop_to(self.params.rlwe().ring_q(level)?)?))
+    }
+
     /// `ct ⊙ pt` slot-wise; the scale is the product of the scales (rescale
-    /// afterwards).
+    /// afterwards). At a common level, each part is written once from `ct`
+    /// and `pt` (neither is copied first).
     pub fn mul_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
-        let (mut c, p) = self.align_plain(ct, pt)?;
-        self.check_product_scale(c.scale * pt.scale, c.level())?;
-        c.inner.mul_plain_assign(&p)?;
-        c.scale *= pt.scale;
-        Ok(c)
+        self.check(ct)?;
+        self.check_pt(pt)?;
+        let l = ct.level().min(pt.level);
+        self.check_product_scale(ct.scale * pt.scale, l)?;
+        let p = self.plain_at(pt, l)?;
+        let inner = if ct.level() == l {
+            ct.inner.mul_plain(&p)?
+        } else {
+            let mut inner = ct.inner.drop_to_level(l)?;
+            inner.mul_plain_assign(&p)?;
+            inner
+        };
+        Ok(self.wrap(inner, ct.scale * pt.scale))
+    }
+
+    /// `ct ⊙= pt` in place (same rules as [`Self::mul_plain`]; a ciphertext
+    /// above the plaintext's level is dropped to it first).
+    pub fn mul_plain_assign(&self, ct: &mut Ciphertext, pt: &Plaintext) -> Result<()> {
+        self.check(ct)?;
+        self.check_pt(pt)?;
+        let l = ct.level().min(pt.level);
+        self.check_product_scale(ct.scale * pt.scale, l)?;
+        let p = self.plain_at(pt, l)?;
+        if ct.level() != l {
+            ct.inner = ct.inner.drop_to_level(l)?;
+        }
+        ct.inner.mul_plain_assign(&p)?;
+        ct.scale *= pt.scale;
+        Ok(())
     }
 
     pub(crate) fn check_product_scale(&self, scale: f64, level: usize) -> Result<()> {

@@ -45,6 +45,11 @@ fn mismatched_parameters_are_rejected() {
         c.eval.mul_plain(&ct, &pt2),
         Err(Error::ParameterMismatch { .. })
     ));
+    let mut target = ct.clone();
+    assert!(matches!(
+        c.eval.mul_plain_assign(&mut target, &pt2),
+        Err(Error::ParameterMismatch { .. })
+    ));
     assert!(matches!(
         c.sk.decrypt(&ct2),
         Err(Error::ParameterMismatch { .. })
@@ -133,11 +138,24 @@ fn scale_and_level_errors() {
         c.eval.match_scale(&a0, 2f64.powi(40), 0),
         Err(Error::InvalidLevel { .. })
     ));
-    // Product scale too large for the modulus at level 0 (46-bit q_0).
+    // Product scale too large for the modulus at level 0 (46-bit q_0),
+    // also with a plaintext (by value and in place; the target is kept).
     assert!(matches!(
         c.eval.mul(&a0, &a0),
         Err(Error::ValueOutOfRange { .. })
     ));
+    let big = c.encoder.encode_at(&x, 0, 2f64.powi(30)).unwrap();
+    assert!(matches!(
+        c.eval.mul_plain(&a0, &big),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    let mut target = a0.clone();
+    assert!(matches!(
+        c.eval.mul_plain_assign(&mut target, &big),
+        Err(Error::ValueOutOfRange { .. })
+    ));
+    assert_eq!(target.scale(), a0.scale());
+    assert_eq!(target.level(), 0);
     // Degree-7 polynomial needs 3 levels; a level-2 ciphertext has 2.
     let low = c.eval.drop_to_level(&ct, 2).unwrap();
     let p = Polynomial::from_power(&[1.0; 8]).unwrap();

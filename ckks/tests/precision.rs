@@ -183,6 +183,49 @@ fn automatic_level_and_scale_alignment() {
     }
 }
 
+/// Plaintext products by value and in place give the same ciphertext, at
+/// a common level and with either operand above the other (the higher one
+/// is brought down); the slots hold x·w to 2^-24.5 after rescaling.
+#[test]
+fn plaintext_products_by_value_and_in_place_agree() {
+    let c = n8192();
+    let n = c.params.slots();
+    let x = uniform(n, -1.0, 1.0, 80);
+    let w = uniform(n, -1.0, 1.0, 81);
+    let want: Vec<f64> = x.iter().zip(&w).map(|(a, b)| a * b).collect();
+    let top = c.params.max_level();
+    let ct_top =
+        c.pk.encrypt(&c.encoder.encode(&x).unwrap(), &mut rng(82))
+            .unwrap();
+    let ct_low = c.eval.drop_to_level(&ct_top, top - 1).unwrap();
+    for (ct, pt_level) in [(&ct_top, top), (&ct_top, top - 1), (&ct_low, top)] {
+        let l = ct.level().min(pt_level);
+        let q = c.params.q(l).unwrap() as f64;
+        let pw = c.encoder.encode_at(&w, pt_level, q).unwrap();
+        let by_value = c.eval.mul_plain(ct, &pw).unwrap();
+        let mut in_place = ct.clone();
+        c.eval.mul_plain_assign(&mut in_place, &pw).unwrap();
+        assert_eq!(by_value.level(), l);
+        assert_eq!(in_place.level(), l);
+        assert_eq!(by_value.scale(), in_place.scale());
+        assert_eq!(by_value.scale(), ct.scale() * q);
+        assert_eq!(
+            c.sk.decrypt(&by_value).unwrap().poly(),
+            c.sk.decrypt(&in_place).unwrap().poly()
+        );
+        let r = c.eval.rescale(&in_place).unwrap();
+        let e = max_err_log2(
+            &c.encoder.decode(&c.sk.decrypt(&r).unwrap()).unwrap(),
+            &want,
+        );
+        println!(
+            "ct level {}, pt level {pt_level}: error 2^{e:.2}",
+            ct.level()
+        );
+        assert!(e < -24.5, "error 2^{e}");
+    }
+}
+
 #[test]
 fn rotation_conjugation_and_hoisting_precision() {
     let c = n8192();

@@ -131,16 +131,17 @@
 //!   `r_0 + r_1·s` of variance `N/12·(2n/3) + 1/12` per ciphertext; 8σ for
 //!   `n + 1` ciphertexts is `8·sqrt((n + 1)·(N/12·(2n/3) + 1/12))` (2^9.6
 //!   for `n = 4`);
-//! - adding `n` plaintexts modulo `t` carries: with `Δ = ⌊Q/t⌋`, the phase
-//!   of the sum holds `−(Q mod t)·c` for a carry polynomial with
-//!   coefficients `|c| ≤ ⌊n/2⌋` that depends on the individual plaintexts,
-//!   so it is smudged too. `Q mod t ≈ 2^15.5` for this preset: this term
-//!   dominates from `n = 2` on.
+//! - the plaintext embedding `Δ·m = round(Q·m/t)` rounds each
+//!   contribution by at most ½, so the phase of the sum differs from
+//!   `round(Q·(Σ m_i mod t)/t)` by at most `(n + 1)/2` (the multiples of
+//!   `Q` from the carries of adding modulo `t` vanish exactly); this term
+//!   depends on the individual plaintexts, so it is smudged too. (With
+//!   `Δ = ⌊Q/t⌋` it would be the carry `(Q mod t)·⌊n/2⌋`, ≈ 2^15.5 per
+//!   carry for this preset.)
 //!
 //! The retry's encryption of zero adds to the first term only (a zero
-//! plaintext carries nothing): `B` is 2^15.47 for `n = 2` and 2^16.47 for
-//! `n = 5`, and the measured noise of `n` contributions plus the
-//! encryption of zero is 2^15.46 and 2^16.46 (test
+//! plaintext rounds exactly); the measured noise of `n` contributions plus
+//! the encryption of zero stays within 2 bits below `B` (test
 //! `noise_budget_covers_every_contribution_and_the_retry_zero`). The
 //! smudged total stays far below `Q/(2t)`, which
 //! [`threshold::Smudging::for_bfv`] checks when the parameters are built.
@@ -378,21 +379,14 @@ impl TestingParams {
     /// decrypts: the sum of at most `n` contributions (one per party) and,
     /// on a retry, one public encryption of zero. Two terms (module docs):
     /// the 8σ bound `8·sqrt((n + 1)·(N/12·(2n/3) + 1/12))` on the rounding
-    /// noise of `n + 1` fresh public-key encryptions, and the carry term
-    /// `(Q mod t)·⌊n/2⌋` of adding `n` plaintexts modulo `t` (the encryption
-    /// of zero carries nothing).
+    /// noise of `n + 1` fresh public-key encryptions, and the rounding of
+    /// the plaintext embedding, at most `(n + 1)/2` (`n` contributions and
+    /// the sum's own `round(Q·m/t)`; the encryption of zero rounds exactly).
     fn noise_bound(bfv: &bfv::Parameters, n: usize) -> Result<f64> {
-        let ring = bfv.rlwe().ring_q(bfv.max_level())?;
-        let t = bfv.plaintext_modulus();
-        let q_mod_t = (ring.basis().product() % num_bigint::BigUint::from(t))
-            .to_u64_digits()
-            .first()
-            .copied()
-            .unwrap_or(0);
         let var = bfv.degree() as f64 / 12.0 * (2.0 * n as f64 / 3.0) + 1.0 / 12.0;
         let fresh = 8.0 * ((n + 1) as f64 * var).sqrt();
-        let carry = q_mod_t as f64 * (n / 2) as f64;
-        Ok((fresh + carry).log2())
+        let embedding = (n + 1) as f64 / 2.0;
+        Ok((fresh + embedding).log2())
     }
 
     /// Most samples one party may count.

@@ -570,9 +570,9 @@ fn tampered_requests_and_contributions_are_refused() {
 /// member decrypts: a sum of one fresh public-key encryption per party and
 /// the retry's fresh encryption of zero under an `n`-party collective key,
 /// measured here as the phase noise of exactly that sum (decrypted with
-/// negligible smudging by the raw threshold parties). The carry of adding
-/// the plaintexts modulo `t` dominates from `n = 2` on, and the encryption
-/// of zero adds no carry.
+/// negligible smudging by the raw threshold parties). With `Δ·m =
+/// round(Q·m/t)` the carries of adding the plaintexts modulo `t` vanish:
+/// the rounding noise of the encryptions dominates.
 #[test]
 fn noise_budget_covers_every_contribution_and_the_retry_zero() {
     use threshold::{Crs, DecryptionShares, Party, PartyId, PublicKeyShares, Smudging};

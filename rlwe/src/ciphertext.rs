@@ -189,7 +189,8 @@ impl Ciphertext {
         self.parts[0].sub_assign(pt)
     }
 
-    /// Multiplies every part by a plaintext polynomial (NTT over this level).
+    /// Multiplies every part by a plaintext polynomial (NTT over this level)
+    /// in place: one pointwise pass per part.
     pub fn mul_plain_assign(&mut self, pt: &Poly) -> Result<()> {
         self.check_plain(pt)?;
         self.seed = None;
@@ -197,6 +198,24 @@ impl Ciphertext {
             p.mul_assign(pt)?;
         }
         Ok(())
+    }
+
+    /// `self · pt` for a plaintext polynomial (NTT over this level) as a new
+    /// ciphertext: each part is written once, from `self` and `pt` (no copy
+    /// of `self` first).
+    pub fn mul_plain(&self, pt: &Poly) -> Result<Ciphertext> {
+        self.check_plain(pt)?;
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| Poly::mul(p, pt))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Ciphertext {
+            params: self.params.clone(),
+            level: self.level,
+            parts,
+            seed: None,
+        })
     }
 
     /// Multiplies every part by the integer `c`.

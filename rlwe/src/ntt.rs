@@ -23,6 +23,8 @@ pub struct NttPlan {
     degree: usize,
     /// The evaluation point (a 2N-th root of unity) of every NTT slot.
     points: Vec<u64>,
+    /// IFMA Barrett constants for pointwise products (primes below 2^50).
+    pointwise: Option<crate::simd::Barrett52>,
     /// Cache of NTT-domain permutations for automorphisms X -> X^k.
     galois: Mutex<HashMap<usize, std::sync::Arc<Vec<u32>>>>,
 }
@@ -65,6 +67,7 @@ impl NttPlan {
             modulus,
             degree,
             points,
+            pointwise: crate::simd::Barrett52::new(p),
             galois: Mutex::new(HashMap::new()),
         })
     }
@@ -105,20 +108,41 @@ impl NttPlan {
         self.plan.mul_accumulate(acc, a, b);
     }
 
-    /// `out[i] = a[i] * b[i] mod p`.
+    /// `out[i] = a[i] * b[i] mod p` (inputs reduced; `out` may hold anything).
     #[inline]
     pub fn mul_into(&self, out: &mut [u64], a: &[u64], b: &[u64]) {
-        out.fill(0);
-        self.plan.mul_accumulate(out, a, b);
+        match &self.pointwise {
+            Some(k) => crate::simd::mul_mod(out, Some(a), b, k),
+            None if !a.len().is_multiple_of(8) => {
+                out.copy_from_slice(a);
+                self.modulus.mul_vec(out, b);
+            }
+            None => {
+                out.fill(0);
+                self.plan.mul_accumulate(out, a, b);
+            }
+        }
     }
 
-    /// `a[i] = a[i] * b[i] mod p`.
+    /// `a[i] = a[i] * b[i] mod p` (inputs reduced).
     #[inline]
     pub fn mul_assign(&self, a: &mut [u64], b: &[u64]) {
-        // Pointwise product without the N^{-1} factor of tfhe-ntt's
-        // `mul_assign_normalize`: scalar Barrett is fast enough here and keeps
-        // a single convention.
-        self.modulus.mul_vec(a, b);
+        match &self.pointwise {
+            // one pass, IFMA Barrett (primes below 2^50)
+            Some(k) => crate::simd::mul_mod(a, None, b, k),
+            // Larger primes: tfhe-ntt's vectorized multiply-accumulate into
+            // the zeroed vector, from a copy (twice as fast as scalar
+            // Barrett; `mul_assign_normalize` would add a factor N^{-1}).
+            // (tfhe-ntt's kernels skip a tail that is not a multiple of 8)
+            None if !a.len().is_multiple_of(8) => self.modulus.mul_vec(a, b),
+            None => {
+                let mut copy = crate::pool::take_overwrite(a.len());
+                copy.copy_from_slice(a);
+                a.fill(0);
+                self.plan.mul_accumulate(a, &copy, b);
+                crate::pool::give(copy);
+            }
+        }
     }
 
     /// The NTT-domain permutation `perm` such that for `b = σ_k(a)`
@@ -207,6 +231,71 @@ mod tests {
                 let mut back = fa.clone();
                 plan.backward(&mut back);
                 assert_eq!(back, a);
+            }
+        }
+    }
+
+    fn check_plan(plan: &NttPlan, a: &[u64], b: &[u64], expect: &[u64], bits: u32) {
+        let mut out = vec![u64::MAX; a.len()];
+        plan.mul_into(&mut out, a, b);
+        assert_eq!(out, expect, "mul_into, {bits} bits, length {}", a.len());
+        let mut inplace = a.to_vec();
+        plan.mul_assign(&mut inplace, b);
+        assert_eq!(
+            inplace,
+            expect,
+            "mul_assign, {bits} bits, length {}",
+            a.len()
+        );
+    }
+
+    /// Pointwise products (the IFMA Barrett kernel below 2^50, tfhe-ntt /
+    /// scalar Barrett above) against `u128` arithmetic, at the worst-case
+    /// operands (`p − 1`, `p − 2`, `0`, `1`, `2^(L−1)`) and at random, for
+    /// lengths that leave a scalar tail; in place and out of place agree.
+    #[test]
+    fn pointwise_products_equal_u128_reference() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for bits in [20u32, 30, 40, 44, 48, 49, 50, 55, 60] {
+            let p = generate_primes(&[bits], 16, &[]).unwrap()[0];
+            let plan = NttPlan::new(16, p).unwrap();
+            let len = 16 * 9 + 5;
+            let edge = [p - 1, p - 2, 0, 1, 1 << (bits - 1), p / 2, p / 2 + 1];
+            let mut a: Vec<u64> = (0..len).map(|_| rng.gen_range(0..p)).collect();
+            let mut b: Vec<u64> = (0..len).map(|_| rng.gen_range(0..p)).collect();
+            for (i, &x) in edge.iter().enumerate() {
+                for (j, &y) in edge.iter().enumerate() {
+                    a[i * edge.len() + j] = x;
+                    b[i * edge.len() + j] = y;
+                }
+            }
+            a[len - 1] = p - 1;
+            b[len - 1] = p - 1;
+            let expect: Vec<u64> = a
+                .iter()
+                .zip(&b)
+                .map(|(&x, &y)| (x as u128 * y as u128 % p as u128) as u64)
+                .collect();
+            // whole vectors and (for the fallbacks) a tail
+            for whole in [len / 16 * 16, len] {
+                check_plan(&plan, &a[..whole], &b[..whole], &expect[..whole], bits);
+            }
+            if let Some(k) = crate::simd::Barrett52::new(p) {
+                // the kernel itself, with a scalar tail, and its scalar twin
+                let mut out = vec![u64::MAX; len];
+                crate::simd::mul_mod(&mut out, Some(&a), &b, &k);
+                assert_eq!(out, expect, "kernel, p = {p}");
+                let mut inplace = a.clone();
+                crate::simd::mul_mod(&mut inplace, None, &b, &k);
+                assert_eq!(inplace, expect, "kernel in place, p = {p}");
+                for (i, (&x, &y)) in a.iter().zip(&b).enumerate() {
+                    assert_eq!(k.mul(x, y), expect[i], "scalar twin, p = {p}");
+                }
+            } else {
+                assert!(
+                    bits > 50 || !crate::simd::ifma(),
+                    "IFMA kernel for {bits} bits"
+                );
             }
         }
     }

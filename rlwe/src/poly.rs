@@ -126,6 +126,12 @@ pub(crate) fn parallel(limbs: usize, n: usize) -> bool {
     limbs > 1 && n >= 8192 && limbs * n >= 1 << 16 && rayon::current_num_threads() > 1
 }
 
+/// `c mod q` for `|c| < q`, branch-free (`c + q` when `c` is negative).
+#[inline]
+pub(crate) fn lift_small(c: i64, q: u64) -> u64 {
+    (c as u64).wrapping_add(q & ((c >> 63) as u64))
+}
+
 /// A zeroed scratch buffer of `len` words from the per-thread pool (see
 /// [`Poly`]'s allocation notes); hand it back with [`recycle`].
 pub fn buffer(len: usize) -> Vec<u64> {
@@ -264,6 +270,89 @@ impl Poly {
             }
         }
         Ok(p)
+    }
+
+    /// Adds small signed integers to the coefficients (coefficient
+    /// representation; missing high coefficients add nothing). Values below
+    /// every modulus in magnitude take a branch-free path (errors, ternary
+    /// secrets); larger ones are reduced.
+    ///
+    /// # Errors
+    /// [`Error::RepresentationMismatch`] in NTT form; [`Error::OutOfRange`]
+    /// for more than N values.
+    pub fn add_small_assign(&mut self, coeffs: &[i64]) -> Result<()> {
+        if self.repr != Representation::Coefficient {
+            return Err(Error::RepresentationMismatch {
+                expected: Representation::Coefficient,
+                got: self.repr,
+            });
+        }
+        let n = self.ctx.degree;
+        if coeffs.len() > n {
+            return Err(Error::OutOfRange {
+                what: "more coefficients than the ring degree",
+            });
+        }
+        let bound = coeffs.iter().map(|c| c.unsigned_abs()).max().unwrap_or(0);
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            let dst = &mut self.data[i * n..i * n + coeffs.len()];
+            let q = m.value();
+            if bound < q && crate::simd::ifma() {
+                crate::simd::add_small(dst, coeffs, q);
+            } else if bound < q {
+                for (d, &c) in dst.iter_mut().zip(coeffs) {
+                    *d = m.add(*d, lift_small(c, q));
+                }
+            } else {
+                for (d, &c) in dst.iter_mut().zip(coeffs) {
+                    *d = m.add(*d, m.reduce_i64(c));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `round(Q·m/t)` (coefficient representation) for the coefficients `m`
+    /// in `[0, t)` of a plaintext modulo `t`, with `upscaler` built for this
+    /// ring's moduli (see [`crate::rns::Upscaler`]).
+    ///
+    /// # Errors
+    /// [`Error::ParameterMismatch`] when `upscaler` is for other moduli;
+    /// [`Error::OutOfRange`] for more than N values or a value `≥ t`.
+    pub fn from_upscaled(
+        ctx: &Arc<RingContext>,
+        upscaler: &crate::rns::Upscaler,
+        m: &[u64],
+    ) -> Result<Self> {
+        let n = ctx.degree;
+        if !upscaler
+            .moduli()
+            .iter()
+            .map(|q| q.value())
+            .eq(ctx.moduli.iter().map(|q| q.value()))
+        {
+            return Err(Error::ParameterMismatch {
+                what: "upscaler built for other moduli than the ring",
+            });
+        }
+        if m.len() > n {
+            return Err(Error::OutOfRange {
+                what: "more coefficients than the ring degree",
+            });
+        }
+        let mut data = pool::take_overwrite(ctx.len() * n);
+        if m.len() == n {
+            upscaler.scale(m, &mut data)?;
+        } else {
+            let mut full = m.to_vec();
+            full.resize(n, 0);
+            upscaler.scale(&full, &mut data)?;
+        }
+        Ok(Self::from_limbs_unchecked(
+            ctx,
+            Representation::Coefficient,
+            data,
+        ))
     }
 
     /// A polynomial (coefficient representation) from arbitrary integers
@@ -452,13 +541,21 @@ impl Poly {
         Ok(())
     }
 
-    /// `a * b` (both NTT).
+    /// `a * b` (both NTT), written once into a fresh buffer (no zero fill).
     pub fn mul(a: &Poly, b: &Poly) -> Result<Poly> {
         a.check_same(b)?;
         a.check_ntt()?;
-        let mut out = Poly::zero(&a.ctx, Representation::Ntt);
-        out.mul_acc(a, b)?;
-        Ok(out)
+        let n = a.ctx.degree;
+        let mut data = pool::take_overwrite(a.data.len());
+        for (i, plan) in a.ctx.plans.iter().enumerate() {
+            let r = i * n..(i + 1) * n;
+            plan.mul_into(&mut data[r.clone()], &a.data[r.clone()], &b.data[r]);
+        }
+        Ok(Self::from_limbs_unchecked(
+            &a.ctx,
+            Representation::Ntt,
+            data,
+        ))
     }
 
     /// Multiplies every coefficient by the integer `c` (any representation).
@@ -640,6 +737,8 @@ impl Poly {
             .collect();
         let plans = &target.plans;
         let ntt = self.repr == Representation::Ntt;
+        // the IFMA kernels serve the target primes when the extender uses them
+        let ifma = ext.uses_ifma();
         let work = |(i, (limb, rl)): (usize, (&mut [u64], &mut [u64]))| {
             let m = &target.moduli[i];
             if ntt {
@@ -647,7 +746,12 @@ impl Poly {
             }
             // T is invertible modulo every target prime (distinct primes).
             let inv = m.inv(t_mod[i]).unwrap_or(0);
-            let (invs, q) = (m.shoup(inv), m.value());
+            let q = m.value();
+            if ifma {
+                crate::simd::sub_then_mul(limb, rl, inv, crate::simd::shoup52(inv, q), q);
+                return;
+            }
+            let invs = m.shoup(inv);
             // (x − r)·T^{-1} in one pass; x − r + q < 2q fits the Shoup input.
             for (x, &r) in limb.iter_mut().zip(rl.iter()) {
                 *x = m.mul_shoup(*x + q - r, inv, invs);
@@ -770,6 +874,43 @@ mod tests {
         }
     }
 
+    /// `from_upscaled` writes `round(Q·m/t)` (checked against big
+    /// integers), pads missing coefficients with zero, and refuses an
+    /// upscaler of other moduli or too many values.
+    #[test]
+    fn from_upscaled_matches_bigint_and_checks_its_input() {
+        let c = ctx(16, &[43, 44]);
+        let t = 65537u64;
+        let up =
+            crate::rns::Upscaler::new(&c.moduli().iter().map(|m| m.value()).collect::<Vec<_>>(), t)
+                .unwrap();
+        let m: Vec<u64> = (0..10).map(|i| i * 6553 + 3).collect();
+        let p = Poly::from_upscaled(&c, &up, &m).unwrap();
+        let q = c.basis().product();
+        for (k, x) in p.centered_coeffs().iter().enumerate() {
+            let mk = m.get(k).copied().unwrap_or(0);
+            let exact = (q * mk * 2u32 + t) / (num_bigint::BigUint::from(t) * 2u32);
+            let exact = BigInt::from_biguint(Sign::Plus, exact);
+            let xr =
+                num_integer::Integer::mod_floor(x, &BigInt::from_biguint(Sign::Plus, q.clone()));
+            assert_eq!(xr, exact, "coefficient {k}");
+        }
+        let other =
+            crate::rns::Upscaler::new(&generate_primes(&[40], 16, &[]).unwrap(), t).unwrap();
+        assert!(matches!(
+            Poly::from_upscaled(&c, &other, &m),
+            Err(Error::ParameterMismatch { .. })
+        ));
+        assert!(matches!(
+            Poly::from_upscaled(&c, &up, &[0; 17]),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            Poly::from_upscaled(&c, &up, &[t]),
+            Err(Error::OutOfRange { .. })
+        ));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
         #[test]
@@ -865,10 +1006,60 @@ mod tests {
         ));
     }
 
+    /// Sub-2^50 primes (IFMA kernels where the CPU has them) and 55-bit
+    /// primes (scalar path) against big-integer rounding.
     #[test]
     fn divide_round_by_tail_rounds_exactly() {
+        for bits in [[50u32, 50, 50, 45], [55, 55, 50, 45]] {
+            divide_round_by_tail_case(&bits);
+        }
+    }
+
+    /// `add_small_assign` equals adding `from_i64`, on the branch-free path
+    /// (|c| below every modulus) and the reducing one; NTT form and too
+    /// many values are errors.
+    #[test]
+    fn add_small_assign_equals_from_i64_sum() {
+        let c = ctx(16, &[30, 50]);
+        let a = random(&c, 4);
+        let full: Vec<i64> = (0..16).map(|i| (i - 8) * 3).collect();
+        let edge = vec![
+            -((1 << 30) - 36),
+            (1 << 30) - 36,
+            0,
+            -1,
+            1,
+            5,
+            -21,
+            21,
+            4,
+            -4,
+            9,
+            -9,
+            3,
+        ];
+        for vals in [full, edge, vec![-(1 << 40), 1 << 45, 7]] {
+            let mut x = a.clone();
+            x.add_small_assign(&vals).unwrap();
+            let mut y = a.clone();
+            y.add_assign(&Poly::from_i64(&c, &vals).unwrap()).unwrap();
+            assert_eq!(x, y);
+        }
+        let mut x = a.clone();
+        assert!(matches!(
+            x.add_small_assign(&[0; 17]),
+            Err(Error::OutOfRange { .. })
+        ));
+        x.to_ntt();
+        assert!(matches!(
+            x.add_small_assign(&[1]),
+            Err(Error::RepresentationMismatch { .. })
+        ));
+    }
+
+    fn divide_round_by_tail_case(bits: &[u32]) {
         let n = 64;
-        let primes = generate_primes(&[50, 50, 50, 45], n, &[]).unwrap();
+        let primes = generate_primes(bits, n, &[]).unwrap();
         let full = RingContext::new(n, &primes).unwrap();
         for tail_len in [1usize, 2] {
             let k = primes.len() - tail_len;

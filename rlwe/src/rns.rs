@@ -246,6 +246,12 @@ impl BasisExtender {
         &self.to
     }
 
+    /// Whether the IFMA kernels serve this extension (every prime below
+    /// 2^50 on a CPU that has them).
+    pub(crate) fn uses_ifma(&self) -> bool {
+        self.ifma.is_some()
+    }
+
     /// Extends `input` (limb-major, `|Q|·degree` words, coefficient domain)
     /// into `output` (limb-major, `|to|·degree` words).
     ///
@@ -270,7 +276,8 @@ impl BasisExtender {
                     for i in 0..l {
                         s += y[i * degree + c] as f64 * self.q_inv_f64[i];
                     }
-                    s.round() as u64
+                    // s ≥ 0: round half up by truncation (no libm call)
+                    (s + 0.5) as u64
                 })
                 .collect()
         } else {
@@ -340,7 +347,8 @@ impl BasisExtender {
                 );
             }
             v = crate::pool::take(degree);
-            v.extend(acc.iter().map(|&s| s.round() as u64));
+            // s ≥ 0: round half up by truncation (no libm call)
+            v.extend(acc.iter().map(|&s| (s + 0.5) as u64));
         }
         for (j, p) in self.to.iter().enumerate() {
             let dst = &mut output[j * degree..(j + 1) * degree];
@@ -359,6 +367,128 @@ impl BasisExtender {
         }
         crate::pool::give(y);
         crate::pool::give(v);
+    }
+}
+
+/// Scaling up with rounding: `round(Q·m/t) mod q_i` for integers `m` in
+/// `[0, t)` — the BFV embedding `Δ·m` with the fractional part of `Q/t`
+/// kept: `⌊Q/t⌋·m + round((Q mod t)·m/t)`. Against `⌊Q/t⌋·m` alone this
+/// removes the `(Q mod t)·m` term (up to `t²/2`) from the invariant noise
+/// `[t·(Δ·m + v)]_Q`, leaving `t·v` plus at most `t/2`.
+#[derive(Clone, Debug)]
+pub struct Upscaler {
+    q: Vec<Modulus>,
+    t: Modulus,
+    /// `[⌊Q/t⌋]_{q_i}` and its Shoup constants.
+    delta: Vec<u64>,
+    delta_shoup: Vec<u64>,
+    /// `Q mod t`.
+    q_mod_t: u64,
+    /// 52-bit Shoup constants of `[⌊Q/t⌋]_{q_i}` when the IFMA kernels
+    /// serve every `q_i` (all below 2^50, and `t` below all of them).
+    delta52: Option<Vec<u64>>,
+}
+
+impl Upscaler {
+    /// `round(Q·m/t)` into the moduli `q` (whose product is `Q`), for any
+    /// `2 ≤ t < 2^61` (coprimality with `Q` is not needed).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameters`] for repeated or no moduli, or `t`
+    /// outside the range.
+    pub fn new(q: &[u64], t: u64) -> Result<Self> {
+        let basis = RnsBasis::new(q)?;
+        let t_mod = Modulus::new(t)?;
+        let (delta_big, rem) = basis.product().div_rem(&BigUint::from(t));
+        let delta: Vec<u64> = basis.decompose(&delta_big);
+        let delta_shoup = basis
+            .moduli()
+            .iter()
+            .zip(&delta)
+            .map(|(m, &d)| m.shoup(d))
+            .collect();
+        let ifma = simd::ifma() && q.iter().all(|&qi| qi < simd::IFMA_MAX_MODULUS && t < qi);
+        let delta52 = ifma.then(|| {
+            q.iter()
+                .zip(&delta)
+                .map(|(&qi, &d)| simd::shoup52(d, qi))
+                .collect()
+        });
+        Ok(Self {
+            q: basis.moduli().to_vec(),
+            t: t_mod,
+            delta,
+            delta_shoup,
+            q_mod_t: rem.to_u64().unwrap_or(0),
+            delta52,
+        })
+    }
+
+    /// The moduli `q_i` of `Q`.
+    pub fn moduli(&self) -> &[Modulus] {
+        &self.q
+    }
+
+    /// `[⌊Q/t⌋]_{q_i}`.
+    pub fn delta(&self) -> &[u64] {
+        &self.delta
+    }
+
+    /// `Q mod t`.
+    pub fn q_mod_t(&self) -> u64 {
+        self.q_mod_t
+    }
+
+    /// Writes `round(Q·m_c/t)` (limb-major over `Q`, coefficient domain) for
+    /// the `m_c` of `m`, each in `[0, t)`. Ties round up.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] when `output` is not `|Q|·m.len()` words;
+    /// [`Error::OutOfRange`] for a value `≥ t` (nothing useful is written).
+    pub fn scale(&self, m: &[u64], output: &mut [u64]) -> Result<()> {
+        let n = m.len();
+        if output.len() != self.q.len() * n {
+            return Err(Error::Malformed {
+                what: "upscaler output",
+                reason: format!("{} words for {} limbs of {n}", output.len(), self.q.len()),
+            });
+        }
+        let t = self.t.value();
+        if m.iter().any(|&x| x >= t) {
+            return Err(Error::OutOfRange {
+                what: "plaintext coefficient (must be below t)",
+            });
+        }
+        // round((Q mod t)·m/t) < t: one Barrett division per coefficient
+        // (on 64-bit words when t < 2^32).
+        let (r, half) = (self.q_mod_t, t / 2);
+        let mut fix = crate::pool::take_overwrite(n);
+        if t < 1 << 32 {
+            for (f, &x) in fix.iter_mut().zip(m) {
+                *f = self.t.div_rem_u64(x * r + half).0;
+            }
+        } else {
+            for (f, &x) in fix.iter_mut().zip(m) {
+                *f = self.t.div_rem_u128(x as u128 * r as u128 + half as u128).0 as u64;
+            }
+        }
+        for (i, q) in self.q.iter().enumerate() {
+            let dst = &mut output[i * n..(i + 1) * n];
+            let d = self.delta[i];
+            if let Some(d52) = &self.delta52 {
+                // fix + m·Δ_i lazily in [0, 2q_i) (fix < t < q_i), then reduced
+                dst.copy_from_slice(&fix);
+                simd::mul_acc(dst, m, d, d52[i], q.value(), true);
+                simd::sub_mul_reduce(dst, &[], 0, 0, q.value());
+            } else {
+                let ds = self.delta_shoup[i];
+                for ((o, &x), &f) in dst.iter_mut().zip(m).zip(fix.iter()) {
+                    *o = q.add(q.mul_shoup(x, d, ds), q.reduce(f));
+                }
+            }
+        }
+        crate::pool::give(fix);
+        Ok(())
     }
 }
 
@@ -625,6 +755,44 @@ mod tests {
             let xs = BigInt::from_biguint(Sign::Plus, x.clone())
                 - BigInt::from_biguint(Sign::Plus, b.product().clone() / 2u32);
             assert_eq!(b.compose_centered(&b.decompose_signed(&xs)), xs);
+        }
+    }
+
+    /// `round(Q·m/t)` against big-integer arithmetic, for the BFV `t`,
+    /// an even `t` (ties) and a 59-bit `t`, at the edges `m ∈ {0, 1, t − 1}`
+    /// and at random; out-of-range input is an error.
+    #[test]
+    fn upscaler_rounds_q_m_over_t_exactly() {
+        let mut rng = rng();
+        let q = generate_primes(&[43, 43, 44, 44], 1024, &[]).unwrap();
+        let qb: BigUint = q.iter().map(|&x| BigUint::from(x)).product();
+        for t in [65537u64, 1 << 20, (1 << 59) + 27] {
+            let up = Upscaler::new(&q, t).unwrap();
+            assert_eq!(BigUint::from(up.q_mod_t()), &qb % t);
+            let mut m: Vec<u64> = (0..61)
+                .map(|_| rng.gen_biguint_below(&BigUint::from(t)).to_u64().unwrap())
+                .collect();
+            m.extend([0, 1, t - 1, t / 2, t / 2 + 1]);
+            let n = m.len();
+            let mut out = vec![0u64; q.len() * n];
+            up.scale(&m, &mut out).unwrap();
+            for (c, &mc) in m.iter().enumerate() {
+                // round(Q·m/t) = ⌊(2·Q·m + t) / 2t⌋ (ties up)
+                let exact = (&qb * mc * 2u32 + t) / (BigUint::from(t) * 2u32);
+                for (i, &qi) in q.iter().enumerate() {
+                    assert_eq!(BigUint::from(out[i * n + c]), &exact % qi, "t={t} m={mc}");
+                }
+            }
+            let mut bad = m.clone();
+            bad[3] = t;
+            assert!(matches!(
+                up.scale(&bad, &mut out),
+                Err(Error::OutOfRange { .. })
+            ));
+            assert!(matches!(
+                up.scale(&m, &mut out[1..]),
+                Err(Error::Malformed { .. })
+            ));
         }
     }
 

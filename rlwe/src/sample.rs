@@ -199,12 +199,23 @@ pub fn uniform_wide<R: RngCore + CryptoRng>(n: usize, bits: u32, rng: &mut R) ->
 }
 
 /// A polynomial (coefficient representation) from small signed samples.
+/// Samples below every modulus in magnitude (errors, ternary and sparse
+/// secrets) are lifted branch-free, larger ones reduced.
 pub fn small_poly(ctx: &Arc<RingContext>, coeffs: &[i64]) -> Poly {
     let n = ctx.degree();
+    let src = &coeffs[..n.min(coeffs.len())];
+    let bound = src.iter().map(|c| c.unsigned_abs()).max().unwrap_or(0);
     let mut p = Poly::zero(ctx, Representation::Coefficient);
     for (i, m) in ctx.moduli().iter().enumerate() {
-        for (d, &c) in p.limb_mut(i).iter_mut().zip(&coeffs[..n.min(coeffs.len())]) {
-            *d = m.reduce_i64(c);
+        let q = m.value();
+        if bound < q {
+            for (d, &c) in p.limb_mut(i).iter_mut().zip(src) {
+                *d = crate::poly::lift_small(c, q);
+            }
+        } else {
+            for (d, &c) in p.limb_mut(i).iter_mut().zip(src) {
+                *d = m.reduce_i64(c);
+            }
         }
     }
     p

@@ -216,6 +216,130 @@ mod x86 {
         }
     }
 
+    /// `a·b mod p` for 8 lanes with `a, b < p < 2^50` (Barrett on the
+    /// 104-bit product; see [`super::Barrett52`]).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn barrett_mul(
+        a: __m512i,
+        b: __m512i,
+        mu: __m512i,
+        neg_p: __m512i,
+        p: __m512i,
+        shr: __m512i,
+        shl: __m512i,
+    ) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let mask = _mm512_set1_epi64(MASK52);
+        let lo = _mm512_madd52lo_epu64(zero, a, b);
+        let hi = _mm512_madd52hi_epu64(zero, a, b);
+        // c = ⌊a·b / 2^(L−1)⌋ < 2^(L+1), from the two 52-bit halves
+        let c = _mm512_and_si512(
+            _mm512_or_si512(_mm512_srlv_epi64(lo, shr), _mm512_sllv_epi64(hi, shl)),
+            mask,
+        );
+        let q = _mm512_madd52hi_epu64(zero, c, mu);
+        // r = a·b − q·p ∈ [0, 3p), exact in the low 52 bits
+        let r = _mm512_and_si512(_mm512_madd52lo_epu64(lo, q, neg_p), mask);
+        csub(csub(r, p), p)
+    }
+
+    /// `dst[c] = a[c]·b[c] mod p`, or `dst[c] = dst[c]·b[c] mod p` when `a`
+    /// is `None`.
+    ///
+    /// # Safety
+    /// AVX-512F and IFMA; equal lengths; every input below `p < 2^50`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn mul_mod(
+        dst: &mut [u64],
+        a: Option<&[u64]>,
+        b: &[u64],
+        k: &super::Barrett52,
+    ) {
+        let mu = _mm512_set1_epi64(k.mu as i64);
+        let neg_p = _mm512_set1_epi64(((1u64 << 52) - k.p) as i64);
+        let vp = _mm512_set1_epi64(k.p as i64);
+        let shr = _mm512_set1_epi64(k.shift as i64);
+        let shl = _mm512_set1_epi64(52 - k.shift as i64);
+        let chunks = dst.len() / 8;
+        for j in 0..chunks {
+            // SAFETY: 8·j + 8 ≤ len for every slice (equal lengths).
+            unsafe {
+                let dp = dst.as_mut_ptr().add(8 * j) as *mut __m512i;
+                let x = match a {
+                    Some(a) => _mm512_loadu_si512(a.as_ptr().add(8 * j) as *const _),
+                    None => _mm512_loadu_si512(dp as *const _),
+                };
+                let y = _mm512_loadu_si512(b.as_ptr().add(8 * j) as *const _);
+                _mm512_storeu_si512(dp as *mut _, barrett_mul(x, y, mu, neg_p, vp, shr, shl));
+            }
+        }
+        for c in 8 * chunks..dst.len() {
+            let x = a.map_or(dst[c], |a| a[c]);
+            dst[c] = k.mul(x, b[c]);
+        }
+    }
+
+    /// `dst[c] = (dst[c] − v[c])·w mod p` for `dst[c], v[c] < p`.
+    ///
+    /// # Safety
+    /// AVX-512F and IFMA; equal lengths; `p < 2^50`, `w < p`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn sub_then_mul(dst: &mut [u64], v: &[u64], w: u64, ws: u64, p: u64) {
+        let (vw, vws, vp) = (
+            _mm512_set1_epi64(w as i64),
+            _mm512_set1_epi64(ws as i64),
+            _mm512_set1_epi64(p as i64),
+        );
+        let chunks = dst.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: in bounds (equal lengths).
+            unsafe {
+                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let d = _mm512_loadu_si512(dp as *const _);
+                let x = _mm512_loadu_si512(v.as_ptr().add(8 * k) as *const _);
+                // d + p − x ∈ (0, 2p) < 2^52
+                let y = _mm512_sub_epi64(_mm512_add_epi64(d, vp), x);
+                _mm512_storeu_si512(dp as *mut _, csub(shoup_lazy(y, vw, vws, vp), vp));
+            }
+        }
+        for c in 8 * chunks..dst.len() {
+            let y = dst[c] + p - v[c];
+            let q = ((y as u128 * ws as u128) >> 52) as u64;
+            let mut r = (y.wrapping_mul(w)).wrapping_sub(q.wrapping_mul(p)) & (MASK52 as u64);
+            if r >= p {
+                r -= p;
+            }
+            dst[c] = r;
+        }
+    }
+
+    /// `dst[c] = dst[c] + c_k mod p` for signed `|c_k| < p`, `dst[c] < p`.
+    ///
+    /// # Safety
+    /// AVX-512F; `c.len() ≤ dst.len()`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn add_small(dst: &mut [u64], c: &[i64], p: u64) {
+        let vp = _mm512_set1_epi64(p as i64);
+        let chunks = c.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: 8·k + 8 ≤ c.len() ≤ dst.len().
+            unsafe {
+                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let x = _mm512_loadu_si512(c.as_ptr().add(8 * k) as *const _);
+                // c + p when c < 0 (sign mask), then the sum reduced once
+                let lifted = _mm512_add_epi64(x, _mm512_and_si512(vp, _mm512_srai_epi64(x, 63)));
+                let d = _mm512_add_epi64(_mm512_loadu_si512(dp as *const _), lifted);
+                _mm512_storeu_si512(dp as *mut _, csub(d, vp));
+            }
+        }
+        for k in 8 * chunks..c.len() {
+            let lifted = (c[k] as u64).wrapping_add(p & ((c[k] >> 63) as u64));
+            let d = dst[k] + lifted;
+            dst[k] = d.min(d.wrapping_sub(p));
+        }
+    }
+
     /// `acc[c] += src[c] as f64 · s`.
     ///
     /// # Safety
@@ -266,6 +390,68 @@ mod x86 {
             b[k] += (p1 as u64 & MASK52 as u64) + (p0 >> 52) as u64;
             c[k] += p0 as u64 & MASK52 as u64;
         }
+    }
+}
+
+/// Barrett constants for products of two variables modulo a prime
+/// `p < 2^50` of `L` bits: with `c = ⌊x/2^(L−1)⌋` and
+/// `μ = ⌊2^(L+51)/p⌋`, `q = ⌊c·μ/2^52⌋` is at most 2 below `⌊x/p⌋` for
+/// `x < p²` (both floors lose less than 1 each, and `x/2^(L+51) < ½`), so
+/// `x − q·p < 3p < 2^52` is exact in 52-bit lanes; `c < 2^(L+1)` and
+/// `μ < 2^52` fit the IFMA multiplier.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Barrett52 {
+    p: u64,
+    mu: u64,
+    shift: u32,
+}
+
+impl Barrett52 {
+    /// Constants for `p`, when the IFMA kernels can run and `p < 2^50`.
+    pub(crate) fn new(p: u64) -> Option<Self> {
+        if !ifma() || !(2..IFMA_MAX_MODULUS).contains(&p) {
+            return None;
+        }
+        let bits = 64 - p.leading_zeros();
+        let shift = bits - 1;
+        Some(Self {
+            p,
+            mu: ((1u128 << (shift + 52)) / p as u128) as u64,
+            shift,
+        })
+    }
+
+    /// The scalar twin of the kernel (same arithmetic, one lane).
+    #[inline]
+    pub(crate) fn mul(&self, a: u64, b: u64) -> u64 {
+        let x = a as u128 * b as u128;
+        let c = ((x >> self.shift) as u64) & ((1 << 52) - 1);
+        let q = ((c as u128 * self.mu as u128) >> 52) as u64;
+        let mut r = (x as u64).wrapping_sub(q.wrapping_mul(self.p)) & ((1 << 52) - 1);
+        if r >= self.p {
+            r -= self.p;
+        }
+        if r >= self.p {
+            r -= self.p;
+        }
+        r
+    }
+}
+
+/// `dst = a ⊙ b mod p` (or `dst ⊙= b` with `a = None`), inputs below `p`.
+#[inline]
+pub(crate) fn mul_mod(dst: &mut [u64], a: Option<&[u64]>, b: &[u64], k: &Barrett52) {
+    debug_assert!(dst.len() == b.len() && a.is_none_or(|a| a.len() == b.len()));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a `Barrett52` exists only when `ifma()` returned true, for a
+    // prime below 2^50; callers pass reduced inputs of equal lengths.
+    unsafe {
+        x86::mul_mod(dst, a, b, k)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for c in 0..dst.len() {
+        let x = a.map_or(dst[c], |a| a[c]);
+        dst[c] = k.mul(x, b[c]);
     }
 }
 
@@ -334,6 +520,34 @@ pub(crate) fn sub_mul_reduce(dst: &mut [u64], v: &[u64], w: u64, ws52: u64, p: u
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (dst, v, w, ws52, p);
+}
+
+/// `dst = (dst − v)·w mod p` (inputs below `p < 2^50`); the caller has
+/// checked [`ifma`].
+#[inline]
+pub(crate) fn sub_then_mul(dst: &mut [u64], v: &[u64], w: u64, ws52: u64, p: u64) {
+    debug_assert!(p < IFMA_MAX_MODULUS && w < p && dst.len() == v.len());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as for `mul_acc`.
+    unsafe {
+        x86::sub_then_mul(dst, v, w, ws52, p)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (dst, v, w, ws52, p);
+}
+
+/// `dst += c mod p` for signed `|c| < p` (`c` may be shorter than `dst`);
+/// the caller has checked [`ifma`] (AVX-512F is part of it).
+#[inline]
+pub(crate) fn add_small(dst: &mut [u64], c: &[i64], p: u64) {
+    debug_assert!(c.len() <= dst.len() && c.iter().all(|x| x.unsigned_abs() < p));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F is available when `ifma()` returned true.
+    unsafe {
+        x86::add_small(dst, c, p)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (dst, c, p);
 }
 
 /// `acc += src as f64 · s`.

@@ -53,22 +53,18 @@ impl Modulus {
     /// `a + b mod p`.
     #[inline]
     pub fn add(&self, a: u64, b: u64) -> u64 {
+        // branch-free (s − p wraps above s when s < p): data-dependent
+        // branches here mispredict half the time
         let s = a + b;
-        if s >= self.p {
-            s - self.p
-        } else {
-            s
-        }
+        s.min(s.wrapping_sub(self.p))
     }
 
     /// `a - b mod p`.
     #[inline]
     pub fn sub(&self, a: u64, b: u64) -> u64 {
-        if a >= b {
-            a - b
-        } else {
-            a + self.p - b
-        }
+        // branch-free: a − b wraps above a − b + p exactly when a < b
+        let d = a.wrapping_sub(b);
+        d.min(d.wrapping_add(self.p))
     }
 
     /// `-a mod p`.
@@ -97,6 +93,37 @@ impl Modulus {
             r -= self.p;
         }
         r
+    }
+
+    /// `(⌊x/p⌋, x mod p)` for a 128-bit `x` (Barrett, no hardware division).
+    #[inline]
+    pub fn div_rem_u128(&self, x: u128) -> (u128, u64) {
+        let xl = x as u64 as u128;
+        let xh = (x >> 64) as u64 as u128;
+        let bl = self.barrett_lo as u128;
+        let bh = self.barrett_hi as u128;
+        let mid = ((xl * bl) >> 64) + xh * bl + xl * bh;
+        // q underestimates ⌊x/p⌋ by at most 3 (as in `reduce_u128`).
+        let mut q = (mid >> 64) + xh * bh;
+        let mut r = x.wrapping_sub(q.wrapping_mul(self.p as u128)) as u64;
+        while r >= self.p {
+            r -= self.p;
+            q += 1;
+        }
+        (q, r)
+    }
+
+    /// `(⌊x/p⌋, x mod p)` for a 64-bit `x` (Barrett with `⌊2^64/p⌋`).
+    #[inline]
+    pub fn div_rem_u64(&self, x: u64) -> (u64, u64) {
+        // the quotient estimate is at most 2 below ⌊x/p⌋ (as in `reduce`)
+        let mut q = ((x as u128 * self.barrett_hi as u128) >> 64) as u64;
+        let mut r = x.wrapping_sub(q.wrapping_mul(self.p));
+        while r >= self.p {
+            r -= self.p;
+            q += 1;
+        }
+        (q, r)
     }
 
     /// `x mod p` for any 64-bit `x` (Barrett with `⌊2^64/p⌋`).
@@ -372,6 +399,8 @@ mod tests {
                 prop_assert_eq!(m.reduce(x as u64) as u128, (x as u64 as u128) % p as u128);
                 prop_assert!(m.mul_shoup_lazy(x as u64, b, m.shoup(b)) < 2 * p);
                 prop_assert_eq!(m.reduce_u128(x) as u128, x % p as u128);
+                prop_assert_eq!(m.div_rem_u128(x), (x / p as u128, (x % p as u128) as u64));
+                prop_assert_eq!(m.div_rem_u64(x as u64), (x as u64 / p, x as u64 % p));
                 prop_assert_eq!(m.add(a, b) as u128, (a as u128 + b as u128) % p as u128);
                 prop_assert_eq!(m.add(m.sub(a, b), b), a);
             }

@@ -297,8 +297,8 @@ impl CkksNoise {
 /// The tracked quantity is the invariant noise `w = [t·(c_0 + c_1·s)]_{Q_l}`
 /// (decryption is correct while `|w| < Q_l/2`; SEAL's noise budget is
 /// `log2(Q_l) − log2‖w‖∞ − 1`), as a variance (independent terms) plus a
-/// deterministic part, the `−(Q_l mod t)·m` carry of `Δ = ⌊Q_l/t⌋`, kept
-/// as a worst case. Under products the deterministic part counts as noise
+/// deterministic part, the rounding `t·(round(Q_l·m/t) − Q_l·m/t)` of the
+/// plaintext embedding (at most `t/2`), kept as a worst case. Under products the deterministic part counts as noise
 /// of variance at most its square. Messages are taken as uniform modulo `t`
 /// (what batched slots look like in coefficients), ciphertext coefficients
 /// as uniform modulo `Q_l`; a product adds `m_1·w_2 + m_2·w_1 +
@@ -322,29 +322,19 @@ impl BfvNoise {
         let rlwe = params.rlwe().clone();
         let t = params.plaintext_modulus() as f64;
         let level = rlwe.max_level();
-        let mut me = Self {
+        Self {
             var: t * t * fresh_variance(&rlwe, parties),
-            det: 0.0,
+            // `Δ·m = round(Q·m/t)`: `t·Δ·m − Q·m` is at most `t/2`
+            det: t / 2.0,
             t,
             level,
             parties: parties.max(1),
             rlwe,
-        };
-        me.det = me.q_mod_t() * t / 2.0;
-        me
+        }
     }
 
     fn n(&self) -> f64 {
         self.rlwe.degree() as f64
-    }
-
-    /// `Q_l mod t` at the current level.
-    fn q_mod_t(&self) -> f64 {
-        let t = self.t as u64;
-        let r = self.rlwe.q()[..=self.level]
-            .iter()
-            .fold(1u128, |acc, &q| acc * (q % t) as u128 % t as u128);
-        r as f64
     }
 
     fn check_pair(&self, other: &Self, what: &str) -> Result<()> {
