@@ -133,9 +133,10 @@ fn bootstrap(c: &mut Criterion) {
         let enc = Encoder::new(&params);
         let eval = Evaluator::new(&params);
         for slots in slot_counts {
+            // the preset's level budgets: its chain is laid out for them
             let config = ckks::BootstrapConfig {
                 slots,
-                ..ckks::BootstrapConfig::new(slots, base.input_scale)
+                ..base.clone()
             };
             let boot = ckks::Bootstrapper::new(&params, config).expect("bootstrapper");
             let keys = boot.generate_keys(&sk, &mut rng).expect("keys");

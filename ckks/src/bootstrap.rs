@@ -555,8 +555,12 @@ impl Bootstrapper {
         let re = eval.add(&x, &eval.conjugate(&x, gks)?)?;
         let y = eval.mul_by_i(&x, true)?;
         let im = eval.add(&y, &eval.conjugate(&y, gks)?)?;
-        let a = self.eval_mod(eval, &re, rlk)?;
-        let b = self.eval_mod(eval, &im, rlk)?;
+        // the two halves are independent: one per thread when there are two
+        let (a, b) = rayon::join(
+            || self.eval_mod(eval, &re, rlk),
+            || self.eval_mod(eval, &im, rlk),
+        );
+        let (a, b) = (a?, b?);
         let mut z = eval.add(&a, &eval.mul_by_i(&b, false)?)?;
         let s_in = z.scale();
         let nominal =
