@@ -513,6 +513,14 @@ impl Bootstrapper {
     /// relinearization key and Galois keys for [`Self::rotation_steps`] and
     /// conjugation.
     ///
+    /// **Input range.** The precision figures are for slot values
+    /// `|μ| ≤ 1`. Beyond, the sine's curvature left after the arcsine
+    /// correction grows like `(2π·Δ|μ|/q_0)^4` (2^-22.7 at `|μ| = 4` with
+    /// `q_0/Δ = 2^10`, `tests/bootstrap.rs`), and values past
+    /// `q_0/(4Δ)` (64 for [`BootstrapPreset::N65536`]) come back wrong
+    /// with no error: the sine cannot be inverted there, and nothing in a
+    /// ciphertext tells. Scale inputs into `[−1, 1]` before bootstrapping.
+    ///
     /// # Errors
     /// [`Error::ScaleMismatch`] for a ciphertext whose scale is not within
     /// a factor 2 of the configured input scale; missing keys; parameter

@@ -54,6 +54,33 @@ pub struct LinearTransform {
     diagonals: Vec<(usize, usize, Plaintext)>,
 }
 
+/// The checks every complex constructor shares: finite entries, a scale
+/// of at least 1, a level with a prime to rescale by.
+fn check_entries<'a>(
+    mut entries: impl Iterator<Item = &'a Complex>,
+    scale: f64,
+    level: usize,
+) -> Result<()> {
+    if entries.any(|x| !x.re.is_finite() || !x.im.is_finite()) {
+        return Err(Error::ValueOutOfRange {
+            what: "matrix entry is not finite".into(),
+        });
+    }
+    if !(scale.is_finite() && scale >= 1.0) {
+        return Err(Error::InvalidArgument {
+            what: format!("diagonal scale {scale} must be finite and ≥ 1"),
+        });
+    }
+    if level == 0 {
+        return Err(Error::NotEnoughLevels {
+            what: "linear transform",
+            needed: 1,
+            available: 0,
+        });
+    }
+    Ok(())
+}
+
 impl LinearTransform {
     /// Encodes `matrix` (a list of rows) for ciphertexts at `level`. A
     /// rectangular `r × c` matrix is padded with zeros to `d × d`, `d` the
@@ -125,27 +152,7 @@ impl LinearTransform {
                 what: format!("matrix dimension {d} (padded) exceeds the {slots} slots"),
             });
         }
-        if matrix
-            .iter()
-            .flatten()
-            .any(|x| !x.re.is_finite() || !x.im.is_finite())
-        {
-            return Err(Error::ValueOutOfRange {
-                what: "matrix entry is not finite".into(),
-            });
-        }
-        if !(scale.is_finite() && scale >= 1.0) {
-            return Err(Error::InvalidArgument {
-                what: format!("diagonal scale {scale} must be finite and ≥ 1"),
-            });
-        }
-        if level == 0 {
-            return Err(Error::NotEnoughLevels {
-                what: "linear transform",
-                needed: 1,
-                available: 0,
-            });
-        }
+        check_entries(matrix.iter().flatten(), scale, level)?;
         Self::build_dense(encoder, d, level, scale, |j, k| {
             matrix
                 .get(j)
@@ -202,27 +209,7 @@ impl LinearTransform {
                 ),
             });
         }
-        if diagonals
-            .values()
-            .flatten()
-            .any(|x| !x.re.is_finite() || !x.im.is_finite())
-        {
-            return Err(Error::ValueOutOfRange {
-                what: "matrix entry is not finite".into(),
-            });
-        }
-        if !(scale.is_finite() && scale >= 1.0) {
-            return Err(Error::InvalidArgument {
-                what: format!("diagonal scale {scale} must be finite and ≥ 1"),
-            });
-        }
-        if level == 0 {
-            return Err(Error::NotEnoughLevels {
-                what: "linear transform",
-                needed: 1,
-                available: 0,
-            });
-        }
+        check_entries(diagonals.values().flatten(), scale, level)?;
         let list = diagonals.iter().map(|(o, v)| (*o, v.clone())).collect();
         Self::build(encoder, d, level, scale, list)
     }

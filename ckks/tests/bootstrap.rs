@@ -149,6 +149,14 @@ fn full_packing_structured_inputs() {
         );
         assert!(st.max_error_log2 < -22.0, "{name}: {st:?}");
     }
+    // past the documented range |μ| ≤ 1 (q_0/Δ = 2^10 here): the error
+    // grows as the docs of `Bootstrapper::bootstrap` state (measured 2^-22.7)
+    let (st, _) = bootstrap_values(&c, &vec![4.0; n], 85);
+    println!(
+        "full packing, constant 4.0 (outside |μ| ≤ 1): worst 2^{:.2}",
+        st.max_error_log2
+    );
+    assert!(st.max_error_log2 < -20.0, "constant 4.0: {st:?}");
     let mut r = ChaCha20Rng::seed_from_u64(84);
     let z: Vec<Complex> = (0..n)
         .map(|_| Complex::new(r.gen_range(-1.0..1.0), r.gen_range(-1.0..1.0)))
