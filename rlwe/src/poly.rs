@@ -751,11 +751,8 @@ impl Poly {
                 crate::simd::sub_then_mul(limb, rl, inv, crate::simd::shoup52(inv, q), q);
                 return;
             }
-            let invs = m.shoup(inv);
             // (x − r)·T^{-1} in one pass; x − r + q < 2q fits the Shoup input.
-            for (x, &r) in limb.iter_mut().zip(rl.iter()) {
-                *x = m.mul_shoup(*x + q - r, inv, invs);
-            }
+            crate::simd::op64(crate::simd::Op64::SubThenMul, limb, rl, inv, m.shoup(inv), q);
         };
         if parallel(k, n) {
             out.data

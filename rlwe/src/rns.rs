@@ -136,9 +136,7 @@ impl RnsBasis {
             let (w, ws) = (self.q_hat_inv[i], self.q_hat_inv_shoup[i]);
             let src = &input[i * degree..(i + 1) * degree];
             let dst = &mut out[i * degree..(i + 1) * degree];
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = m.mul_shoup(s, w, ws);
-            }
+            simd::op64(simd::Op64::Mul, dst, src, w, ws, m.value());
         }
     }
 }
@@ -270,16 +268,19 @@ impl BasisExtender {
         let mut y = crate::pool::take_overwrite(l * degree);
         self.from.premultiply(input, degree, &mut y);
         let v: Vec<u64> = if exact {
-            (0..degree)
-                .map(|c| {
-                    let mut s = 0.0f64;
-                    for i in 0..l {
-                        s += y[i * degree + c] as f64 * self.q_inv_f64[i];
+            let mut acc = vec![0f64; degree];
+            for i in 0..l {
+                let src = &y[i * degree..(i + 1) * degree];
+                if simd::avx512() {
+                    simd::f64_acc(&mut acc, src, self.q_inv_f64[i]);
+                } else {
+                    for (a, &x) in acc.iter_mut().zip(src) {
+                        *a += x as f64 * self.q_inv_f64[i];
                     }
-                    // s ≥ 0: round half up by truncation (no libm call)
-                    (s + 0.5) as u64
-                })
-                .collect()
+                }
+            }
+            // s ≥ 0: round half up by truncation (no libm call)
+            acc.iter().map(|&s| (s + 0.5) as u64).collect()
         } else {
             Vec::new()
         };
@@ -294,11 +295,9 @@ impl BasisExtender {
                 simd::mul_acc64(dst, src, w[i], ws[i], p.value(), i > 0);
             }
             if exact {
+                // v < l + 1 < p: d ← (d − v·Q) mod p
                 let qm = self.q_mod_p[j];
-                let qs = p.shoup(qm);
-                for (d, &vc) in dst.iter_mut().zip(&v) {
-                    *d = p.sub(p.reduce(*d), p.mul_shoup(vc, qm, qs));
-                }
+                simd::op64(simd::Op64::SubMul, dst, &v, qm, p.shoup(qm), p.value());
             } else {
                 let pv = p.value();
                 for d in dst.iter_mut() {

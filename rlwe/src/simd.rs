@@ -216,6 +216,56 @@ mod x86 {
         }
     }
 
+    /// `x·w mod p` in `[0, 2p)` for 8 lanes, 64-bit Shoup (`p < 2^62`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn shoup64_lazy(x: __m512i, w: __m512i, ws: __m512i, ws_hi: __m512i, p: __m512i) -> __m512i {
+        let q = mulhi64(x, ws, ws_hi);
+        _mm512_sub_epi64(_mm512_mullo_epi64(x, w), _mm512_mullo_epi64(q, p))
+    }
+
+    /// The three element-wise 64-bit Shoup operations of basis extension
+    /// and division by a basis tail, for primes `p < 2^62` (see
+    /// [`super::Op64`]); results in `[0, p)`.
+    ///
+    /// # Safety
+    /// AVX-512F and DQ; `dst.len() == src.len()`; `w < p < 2^62`; inputs
+    /// as documented on [`super::Op64`].
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn op64(op: super::Op64, dst: &mut [u64], src: &[u64], w: u64, ws: u64, p: u64) {
+        use super::Op64;
+        let (vw, vws, vws_hi, vp) = (
+            _mm512_set1_epi64(w as i64),
+            _mm512_set1_epi64(ws as i64),
+            _mm512_set1_epi64((ws >> 32) as i64),
+            _mm512_set1_epi64(p as i64),
+        );
+        let chunks = dst.len() / 8;
+        for k in 0..chunks {
+            // SAFETY: k·8 + 8 ≤ len for both slices (equal lengths).
+            unsafe {
+                let x = _mm512_loadu_si512(src.as_ptr().add(8 * k) as *const _);
+                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
+                let r = match op {
+                    Op64::Mul => csub(shoup64_lazy(x, vw, vws, vws_hi, vp), vp),
+                    Op64::SubMul => {
+                        let d = csub(_mm512_loadu_si512(dp as *const _), vp);
+                        let t = csub(shoup64_lazy(x, vw, vws, vws_hi, vp), vp);
+                        csub(_mm512_sub_epi64(_mm512_add_epi64(d, vp), t), vp)
+                    }
+                    Op64::SubThenMul => {
+                        let d = _mm512_loadu_si512(dp as *const _);
+                        let y = _mm512_sub_epi64(_mm512_add_epi64(d, vp), x);
+                        csub(shoup64_lazy(y, vw, vws, vws_hi, vp), vp)
+                    }
+                };
+                _mm512_storeu_si512(dp as *mut _, r);
+            }
+        }
+        let tail = 8 * chunks;
+        super::op64_scalar(op, &mut dst[tail..], &src[tail..], w, ws, p);
+    }
+
     /// `a·b mod p` for 8 lanes with `a, b < p < 2^50` (Barrett on the
     /// 104-bit product; see [`super::Barrett52`]).
     #[inline]
@@ -509,6 +559,51 @@ pub(crate) fn mul_acc64(dst: &mut [u64], src: &[u64], w: u64, ws: u64, p: u64, a
     }
 }
 
+/// An element-wise operation of [`op64`] (`x = src[c]`, `d = dst[c]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op64 {
+    /// `d ← x·w mod p` (any 64-bit `x`).
+    Mul,
+    /// `d ← (d − x·w) mod p` from `d < 2p`.
+    SubMul,
+    /// `d ← (d − x)·w mod p` from `d, x < p`.
+    SubThenMul,
+}
+
+/// `op` over `dst` and `src` with the 64-bit Shoup constant
+/// `ws = ⌊w·2^64/p⌋`, for primes up to 2^62 (the primes the IFMA kernels
+/// cannot take): AVX-512 when [`avx512`], else scalar. Results in `[0, p)`.
+#[inline]
+pub(crate) fn op64(op: Op64, dst: &mut [u64], src: &[u64], w: u64, ws: u64, p: u64) {
+    debug_assert!(p < 1 << 62 && w < p && dst.len() == src.len());
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        // SAFETY: the features were detected; bounds as documented.
+        unsafe { x86::op64(op, dst, src, w, ws, p) };
+        return;
+    }
+    op64_scalar(op, dst, src, w, ws, p);
+}
+
+fn op64_scalar(op: Op64, dst: &mut [u64], src: &[u64], w: u64, ws: u64, p: u64) {
+    let shoup = |x: u64| {
+        let q = ((x as u128 * ws as u128) >> 64) as u64;
+        let r = x.wrapping_mul(w).wrapping_sub(q.wrapping_mul(p));
+        r.min(r.wrapping_sub(p))
+    };
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = match op {
+            Op64::Mul => shoup(x),
+            Op64::SubMul => {
+                let a = (*d).min(d.wrapping_sub(p));
+                let b = a + p - shoup(x);
+                b.min(b.wrapping_sub(p))
+            }
+            Op64::SubThenMul => shoup(*d + p - x),
+        };
+    }
+}
+
 /// `dst = (dst − v·w) mod p` from `dst < 2p` (or only the reduction when
 /// `v` is empty).
 #[inline]
@@ -572,4 +667,59 @@ pub(crate) fn theta_acc(a: &mut [u64], b: &mut [u64], c: &mut [u64], x: &[u64], 
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (a, b, c, x, t1, t0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// `op64` (vector path when the CPU has AVX-512, and the scalar twin)
+    /// against 128-bit schoolbook arithmetic, for primes from 2^40 to 2^62
+    /// and inputs at the ends of their documented ranges.
+    #[test]
+    fn op64_matches_u128_arithmetic() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let primes = [
+            (1u64 << 40) - 87,
+            (1 << 50) - 27,
+            (1 << 59) - 55,
+            (1 << 61) - 1,
+            (1 << 62) - 57,
+        ];
+        for &p in &primes {
+            let n = 67; // not a multiple of 8: the scalar tail runs too
+            let w = rng.gen_range(0..p);
+            let ws = ((w as u128) << 64) / p as u128;
+            let ws = ws as u64;
+            let mulmod = |a: u64, b: u64| ((a as u128 * b as u128) % p as u128) as u64;
+            let mut x: Vec<u64> = (0..n).map(|_| rng.gen_range(0..p)).collect();
+            let mut d2: Vec<u64> = (0..n).map(|_| rng.gen_range(0..2 * p)).collect();
+            let mut d1: Vec<u64> = (0..n).map(|_| rng.gen_range(0..p)).collect();
+            (x[0], x[1], d2[0], d2[1], d1[0], d1[1]) = (0, p - 1, 2 * p - 1, 0, p - 1, 0);
+            let xa: Vec<u64> = (0..n).map(|_| rng.gen()).collect();
+            let cases: [(Op64, &[u64], &[u64]); 3] = [
+                (Op64::Mul, &xa, &d1),
+                (Op64::SubMul, &x, &d2),
+                (Op64::SubThenMul, &x, &d1),
+            ];
+            for (op, src, dst0) in cases {
+                let want: Vec<u64> = src
+                    .iter()
+                    .zip(dst0)
+                    .map(|(&s, &d)| match op {
+                        Op64::Mul => mulmod(s % p, w),
+                        Op64::SubMul => (d % p + p - mulmod(s, w)) % p,
+                        Op64::SubThenMul => mulmod((d + p - s) % p, w),
+                    })
+                    .collect();
+                let mut got = dst0.to_vec();
+                op64(op, &mut got, src, w, ws, p);
+                assert_eq!(got, want, "{op:?} p = {p}");
+                let mut got = dst0.to_vec();
+                op64_scalar(op, &mut got, src, w, ws, p);
+                assert_eq!(got, want, "{op:?} scalar p = {p}");
+            }
+        }
+    }
 }
