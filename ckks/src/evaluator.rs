@@ -26,7 +26,7 @@
 
 use std::borrow::Cow;
 
-use rlwe::ciphertext::mod_down;
+use rlwe::ciphertext::mod_down_owned;
 use rlwe::poly::{Poly, Representation};
 
 use crate::ciphertext::Ciphertext;
@@ -535,8 +535,8 @@ impl Evaluator {
                 let (k0, k1) = rlk.rlwe().key().apply_decomposed(&digits, level)?;
                 let mut c0 = parts[0].clone();
                 let mut c1 = parts[1].clone();
-                c0.add_assign(&mod_down(rp, &k0, level)?)?;
-                c1.add_assign(&mod_down(rp, &k1, level)?)?;
+                c0.add_assign(&mod_down_owned(rp, k0, level)?)?;
+                c1.add_assign(&mod_down_owned(rp, k1, level)?)?;
                 let inner = rlwe::ciphertext::Ciphertext::new(rp, vec![c0, c1])?;
                 Ok(self.wrap(inner, ct.scale))
             }
@@ -661,8 +661,8 @@ impl Evaluator {
             let digits = rlwe::ciphertext::decompose(rp, &parts[1].automorphism(k)?)?;
             let (a0, a1) = gk.key().apply_decomposed(&digits, level)?;
             let mut c0 = parts[0].automorphism(k)?;
-            c0.add_assign(&mod_down(rp, &a0, level)?)?;
-            let c1 = mod_down(rp, &a1, level)?;
+            c0.add_assign(&mod_down_owned(rp, a0, level)?)?;
+            let c1 = mod_down_owned(rp, a1, level)?;
             let inner = rlwe::ciphertext::Ciphertext::new(rp, vec![c0, c1])?;
             return Ok(vec![self.wrap(inner, ct.scale)]);
         }
@@ -678,14 +678,10 @@ impl Evaluator {
                 continue;
             };
             let k = gk.element();
-            let rotated = digits
-                .iter()
-                .map(|d| d.automorphism(k))
-                .collect::<rlwe::Result<Vec<_>>>()?;
-            let (a0, a1) = gk.key().apply_decomposed(&rotated, level)?;
+            let (a0, a1) = gk.key().apply_decomposed_galois(&digits, level, Some(k))?;
             let mut c0 = parts[0].automorphism(k)?;
-            c0.add_assign(&mod_down(rp, &a0, level)?)?;
-            let c1 = mod_down(rp, &a1, level)?;
+            c0.add_assign(&mod_down_owned(rp, a0, level)?)?;
+            let c1 = mod_down_owned(rp, a1, level)?;
             let inner = rlwe::ciphertext::Ciphertext::new(rp, vec![c0, c1])?;
             out.push(self.wrap(inner, ct.scale));
         }

@@ -313,13 +313,17 @@ impl Ciphertext {
                     .p()
                     .iter()
                     .fold(1u64, |acc, &p| m.mul(acc, m.reduce(p)));
-                let ps = m.shoup(p_mod);
                 let src = &c.data()[i * n..(i + 1) * n];
-                for (d, &s) in k.limb_mut(i).iter_mut().zip(src) {
-                    *d = m.add(*d, m.mul_shoup(s, p_mod, ps));
-                }
+                crate::simd::op64(
+                    crate::simd::Op64::AddMul,
+                    k.limb_mut(i),
+                    src,
+                    p_mod,
+                    m.shoup(p_mod),
+                    m.value(),
+                );
             }
-            parts.push(k.divide_round_by_tail(target, ext)?);
+            parts.push(k.into_divide_round_by_tail(target, ext)?);
         }
         Ok(Ciphertext {
             params: self.params.clone(),
@@ -421,37 +425,98 @@ impl KeySwitchKey {
         let level = params.level_of(d.context())?;
         let digits = decompose(params, d)?;
         let (a0, a1) = self.apply_decomposed(&digits, level)?;
-        Ok((mod_down(params, &a0, level)?, mod_down(params, &a1, level)?))
+        Ok((mod_down_owned(params, a0, level)?, mod_down_owned(params, a1, level)?))
     }
 
     /// The inner product of decomposed digits with the key, over `Q_l ∪ P`
     /// (before [`mod_down`]). Digits from [`decompose`] can be shared by
     /// several keys (hoisting).
     pub fn apply_decomposed(&self, digits: &[Poly], level: usize) -> Result<(Poly, Poly)> {
+        self.apply_decomposed_galois(digits, level, None)
+    }
+
+    /// [`Self::apply_decomposed`] of the digits' images under the
+    /// automorphism `X → X^k` (`galois = Some(k)`, a hoisted rotation of
+    /// the digits of the unrotated `c_1`): each digit limb is read through
+    /// the NTT-slot permutation into one limb-sized buffer, so the rotated
+    /// digits (digits × |Q_l ∪ P| limbs) are never written out. Limb by limb
+    /// (parallel over limbs), so each accumulator limb stays in cache
+    /// across the digits.
+    pub fn apply_decomposed_galois(
+        &self,
+        digits: &[Poly],
+        level: usize,
+        galois: Option<usize>,
+    ) -> Result<(Poly, Poly)> {
         let params = self.params();
         let ring = params.ring_qp(level)?;
         let top_l = params.q().len();
         let n = params.degree();
-        let mut acc0 = Poly::zero(ring, Representation::Ntt);
-        let mut acc1 = Poly::zero(ring, Representation::Ntt);
         if digits.len() > self.b().len() {
             return Err(Error::ParameterMismatch {
                 what: "more digits than the key has",
             });
         }
-        for (j, d) in digits.iter().enumerate() {
+        for d in digits {
             if !d.context().same_ring(ring) || d.representation() != Representation::Ntt {
                 return Err(Error::ParameterMismatch {
                     what: "decomposed digit is not NTT over Q_l ∪ P",
                 });
             }
-            let (b, a) = (&self.b()[j], &self.a()[j]);
-            for (t, plan) in ring.plans().iter().enumerate() {
-                let src = if t <= level { t } else { top_l + t - level - 1 };
-                let dl = d.limb(t);
-                plan.mul_acc(acc0.limb_mut(t), dl, &b.data()[src * n..(src + 1) * n]);
-                plan.mul_acc(acc1.limb_mut(t), dl, &a.data()[src * n..(src + 1) * n]);
+        }
+        let perms = match galois {
+            Some(k) => {
+                if k.is_multiple_of(2) {
+                    return Err(Error::OutOfRange {
+                        what: "Galois element must be odd",
+                    });
+                }
+                ring.plans()
+                    .iter()
+                    .map(|plan| plan.galois_permutation(k % (2 * n)).map(Some))
+                    .collect::<Result<Vec<_>>>()?
             }
+            None => vec![None; ring.len()],
+        };
+        let mut acc0 = Poly::zero(ring, Representation::Ntt);
+        let mut acc1 = Poly::zero(ring, Representation::Ntt);
+        let work = |(t, (l0, l1)): (usize, (&mut [u64], &mut [u64]))| {
+            let plan = &ring.plans()[t];
+            let src = if t <= level { t } else { top_l + t - level - 1 };
+            let mut tmp = match perms[t] {
+                Some(_) => crate::pool::take_overwrite(n),
+                None => Vec::new(),
+            };
+            for (j, d) in digits.iter().enumerate() {
+                let (b, a) = (&self.b()[j], &self.a()[j]);
+                let dl = match &perms[t] {
+                    Some(perm) => {
+                        let limb = d.limb(t);
+                        for (o, &i) in tmp.iter_mut().zip(perm.iter()) {
+                            *o = limb[i as usize];
+                        }
+                        &tmp[..]
+                    }
+                    None => d.limb(t),
+                };
+                plan.mul_acc(l0, dl, &b.data()[src * n..(src + 1) * n]);
+                plan.mul_acc(l1, dl, &a.data()[src * n..(src + 1) * n]);
+            }
+            crate::pool::give(tmp);
+        };
+        if crate::poly::parallel(ring.len(), n) {
+            use rayon::prelude::*;
+            acc0.data_mut()
+                .par_chunks_mut(n)
+                .zip(acc1.data_mut().par_chunks_mut(n))
+                .enumerate()
+                .for_each(work);
+        } else {
+            acc0.data_mut()
+                .chunks_mut(n)
+                .zip(acc1.data_mut().chunks_mut(n))
+                .enumerate()
+                .for_each(work);
         }
         Ok((acc0, acc1))
     }
@@ -516,9 +581,20 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
 
 /// `round(x / P)` from `Q_l ∪ P` to `Q_l` (keeps the representation).
 pub fn mod_down(params: &Params, x: &Poly, level: usize) -> Result<Poly> {
-    let tables = params.level_tables(level)?;
-    let ext = tables.mod_down.as_ref().ok_or(Error::InvalidParameters {
-        reason: "key switching needs special primes P".into(),
-    })?;
-    x.divide_round_by_tail(params.ring_q(level)?, ext)
+    x.divide_round_by_tail(params.ring_q(level)?, mod_down_table(params, level)?)
+}
+
+/// [`mod_down`] in `x`'s own buffer.
+pub fn mod_down_owned(params: &Params, x: Poly, level: usize) -> Result<Poly> {
+    x.into_divide_round_by_tail(params.ring_q(level)?, mod_down_table(params, level)?)
+}
+
+fn mod_down_table(params: &Params, level: usize) -> Result<&crate::rns::BasisExtender> {
+    params
+        .level_tables(level)?
+        .mod_down
+        .as_ref()
+        .ok_or(Error::InvalidParameters {
+            reason: "key switching needs special primes P".into(),
+        })
 }

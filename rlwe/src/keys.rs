@@ -326,8 +326,8 @@ impl PublicKey {
         c1.add_small_assign(&e1)?;
         if with_p {
             Ok((
-                crate::ciphertext::mod_down(&self.params, &c0, level)?,
-                crate::ciphertext::mod_down(&self.params, &c1, level)?,
+                crate::ciphertext::mod_down_owned(&self.params, c0, level)?,
+                crate::ciphertext::mod_down_owned(&self.params, c1, level)?,
             ))
         } else {
             Ok((c0, c1))

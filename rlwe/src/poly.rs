@@ -692,6 +692,23 @@ impl Poly {
         target: &Arc<RingContext>,
         ext: &BasisExtender,
     ) -> Result<Poly> {
+        let mut data = pool::take(self.data.len());
+        data.extend_from_slice(&self.data);
+        Poly {
+            ctx: self.ctx.clone(),
+            repr: self.repr,
+            data,
+        }
+        .into_divide_round_by_tail(target, ext)
+    }
+
+    /// [`Self::divide_round_by_tail`] in this polynomial's own buffer (no
+    /// copy of the target limbs).
+    pub fn into_divide_round_by_tail(
+        mut self,
+        target: &Arc<RingContext>,
+        ext: &BasisExtender,
+    ) -> Result<Poly> {
         let n = self.ctx.degree;
         let k = target.len();
         let tail = ext.from_basis();
@@ -705,36 +722,26 @@ impl Poly {
                 what: "basis does not split as target ∪ tail",
             });
         }
-        // The tail limbs in coefficient form.
-        let mut tail_data = pool::take(self.data.len() - k * n);
-        tail_data.extend_from_slice(&self.data[k * n..]);
+        // The tail limbs in coefficient form (in place).
         if self.repr == Representation::Ntt {
             let plans = &self.ctx.plans[k..];
-            tail_data
+            self.data[k * n..]
                 .chunks_mut(n)
                 .zip(plans)
                 .for_each(|(limb, plan)| plan.backward(limb));
         }
         // r = centered remainder of self modulo T, extended to the target.
         let mut r = pool::take_overwrite(k * n);
-        ext.extend(&tail_data, n, &mut r, true);
-        pool::give(tail_data);
-        let mut data = pool::take(k * n);
-        data.extend_from_slice(&self.data[..k * n]);
+        ext.extend(&self.data[k * n..], n, &mut r, true);
+        let mut data = std::mem::take(&mut self.data);
+        data.truncate(k * n);
         let mut out = Poly {
             ctx: target.clone(),
             repr: self.repr,
             data,
         };
-        let t_mod: Vec<u64> = target
-            .moduli
-            .iter()
-            .map(|m| {
-                tail.moduli()
-                    .iter()
-                    .fold(1u64, |acc, t| m.mul(acc, m.reduce(t.value())))
-            })
-            .collect();
+        // T^{-1} mod each target prime (T is invertible: distinct primes)
+        let t_inv = ext.source_inverse_mod_targets();
         let plans = &target.plans;
         let ntt = self.repr == Representation::Ntt;
         // the IFMA kernels serve the target primes when the extender uses them
@@ -744,8 +751,7 @@ impl Poly {
             if ntt {
                 plans[i].forward(rl);
             }
-            // T is invertible modulo every target prime (distinct primes).
-            let inv = m.inv(t_mod[i]).unwrap_or(0);
+            let inv = t_inv[i];
             let q = m.value();
             if ifma {
                 crate::simd::sub_then_mul(limb, rl, inv, crate::simd::shoup52(inv, q), q);
@@ -767,6 +773,7 @@ impl Poly {
                 .enumerate()
                 .for_each(work);
         }
+        pool::give(r);
         Ok(out)
     }
 

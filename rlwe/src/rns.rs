@@ -151,6 +151,8 @@ pub struct BasisExtender {
     q_hat_mod_p_shoup: Vec<Vec<u64>>,
     /// `Q mod p_j`.
     q_mod_p: Vec<u64>,
+    /// `Q^{-1} mod p_j` (0 where `Q` is not invertible).
+    q_inv_mod_p: Vec<u64>,
     /// `1 / q_i` as floating point, for the exact variant.
     q_inv_f64: Vec<f64>,
     /// 52-bit Shoup constants for the IFMA path (empty when unavailable).
@@ -198,6 +200,11 @@ impl BasisExtender {
             .iter()
             .map(|p| (&from.product % p.value()).to_u64().unwrap_or(0))
             .collect();
+        let q_inv_mod_p = to
+            .iter()
+            .zip(&q_mod_p)
+            .map(|(p, &x): (&Modulus, &u64)| p.inv(x).unwrap_or(0))
+            .collect();
         let q_inv_f64 = from.moduli.iter().map(|q| 1.0 / q.value() as f64).collect();
         let small = |m: &Modulus| m.value() < simd::IFMA_MAX_MODULUS;
         let ifma =
@@ -229,6 +236,7 @@ impl BasisExtender {
             q_hat_mod_p,
             q_hat_mod_p_shoup,
             q_mod_p,
+            q_inv_mod_p,
             q_inv_f64,
             ifma,
         })
@@ -237,6 +245,12 @@ impl BasisExtender {
     /// The source basis.
     pub fn from_basis(&self) -> &RnsBasis {
         &self.from
+    }
+
+    /// `Q^{-1} mod p_j` for the source product `Q` and each target `p_j`
+    /// (0 where it does not exist).
+    pub fn source_inverse_mod_targets(&self) -> &[u64] {
+        &self.q_inv_mod_p
     }
 
     /// The target moduli.

@@ -258,6 +258,11 @@ mod x86 {
                         let y = _mm512_sub_epi64(_mm512_add_epi64(d, vp), x);
                         csub(shoup64_lazy(y, vw, vws, vws_hi, vp), vp)
                     }
+                    Op64::AddMul => {
+                        let d = _mm512_loadu_si512(dp as *const _);
+                        let t = csub(shoup64_lazy(x, vw, vws, vws_hi, vp), vp);
+                        csub(_mm512_add_epi64(d, t), vp)
+                    }
                 };
                 _mm512_storeu_si512(dp as *mut _, r);
             }
@@ -568,6 +573,8 @@ pub(crate) enum Op64 {
     SubMul,
     /// `d ← (d − x)·w mod p` from `d, x < p`.
     SubThenMul,
+    /// `d ← (d + x·w) mod p` from `d < p` (any 64-bit `x`).
+    AddMul,
 }
 
 /// `op` over `dst` and `src` with the 64-bit Shoup constant
@@ -600,6 +607,10 @@ fn op64_scalar(op: Op64, dst: &mut [u64], src: &[u64], w: u64, ws: u64, p: u64) 
                 b.min(b.wrapping_sub(p))
             }
             Op64::SubThenMul => shoup(*d + p - x),
+            Op64::AddMul => {
+                let b = *d + shoup(x);
+                b.min(b.wrapping_sub(p))
+            }
         };
     }
 }
@@ -698,8 +709,9 @@ mod tests {
             let mut d1: Vec<u64> = (0..n).map(|_| rng.gen_range(0..p)).collect();
             (x[0], x[1], d2[0], d2[1], d1[0], d1[1]) = (0, p - 1, 2 * p - 1, 0, p - 1, 0);
             let xa: Vec<u64> = (0..n).map(|_| rng.gen()).collect();
-            let cases: [(Op64, &[u64], &[u64]); 3] = [
+            let cases: [(Op64, &[u64], &[u64]); 4] = [
                 (Op64::Mul, &xa, &d1),
+                (Op64::AddMul, &xa, &d1),
                 (Op64::SubMul, &x, &d2),
                 (Op64::SubThenMul, &x, &d1),
             ];
@@ -711,6 +723,7 @@ mod tests {
                         Op64::Mul => mulmod(s % p, w),
                         Op64::SubMul => (d % p + p - mulmod(s, w)) % p,
                         Op64::SubThenMul => mulmod((d + p - s) % p, w),
+                        Op64::AddMul => (d + mulmod(s % p, w)) % p,
                     })
                     .collect();
                 let mut got = dst0.to_vec();
