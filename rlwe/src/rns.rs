@@ -141,6 +141,9 @@ impl RnsBasis {
     }
 }
 
+/// Coefficients per block of the 64-bit basis extension (16 KiB per limb).
+const EXTEND_BLOCK: usize = 2048;
+
 /// Fast basis extension from a basis `Q` to a list of target moduli.
 #[derive(Clone, Debug)]
 pub struct BasisExtender {
@@ -298,25 +301,36 @@ impl BasisExtender {
         } else {
             Vec::new()
         };
-        for (j, p) in self.to.iter().enumerate() {
-            let (w, ws) = (&self.q_hat_mod_p[j], &self.q_hat_mod_p_shoup[j]);
-            let dst = &mut output[j * degree..(j + 1) * degree];
-            // Σ_i y_i·(Q/q_i) mod p_j with lazy Shoup products, the running
-            // sum kept in [0, 2p) (a sum of l lazy terms would exceed 2^64
-            // for 60-bit primes and l ≥ 8)
-            for i in 0..l {
-                let src = &y[i * degree..(i + 1) * degree];
-                simd::mul_acc64(dst, src, w[i], ws[i], p.value(), i > 0);
-            }
-            if exact {
-                // v < l + 1 < p: d ← (d − v·Q) mod p
-                let qm = self.q_mod_p[j];
-                simd::op64(simd::Op64::SubMul, dst, &v, qm, p.shoup(qm), p.value());
-            } else {
-                let pv = p.value();
-                for d in dst.iter_mut() {
-                    if *d >= pv {
-                        *d -= pv;
+        // Blocks of coefficients: the l source blocks stay in cache while
+        // every target limb is formed (at N = 2^16 the l whole source limbs
+        // do not fit in L2).
+        for start in (0..degree).step_by(EXTEND_BLOCK) {
+            let end = (start + EXTEND_BLOCK).min(degree);
+            let srcs: Vec<&[u64]> = (0..l)
+                .map(|i| &y[i * degree + start..i * degree + end])
+                .collect();
+            for (j, p) in self.to.iter().enumerate() {
+                let (w, ws) = (&self.q_hat_mod_p[j], &self.q_hat_mod_p_shoup[j]);
+                let dst = &mut output[j * degree + start..j * degree + end];
+                // Σ_i y_i·(Q/q_i) mod p_j in [0, 2p), summed in registers
+                simd::dot64(dst, &srcs, w, ws, p.value());
+                if exact {
+                    // v < l + 1 < p: d ← (d − v·Q) mod p
+                    let qm = self.q_mod_p[j];
+                    simd::op64(
+                        simd::Op64::SubMul,
+                        dst,
+                        &v[start..end],
+                        qm,
+                        p.shoup(qm),
+                        p.value(),
+                    );
+                } else {
+                    let pv = p.value();
+                    for d in dst.iter_mut() {
+                        if *d >= pv {
+                            *d -= pv;
+                        }
                     }
                 }
             }

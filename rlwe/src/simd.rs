@@ -167,55 +167,6 @@ mod x86 {
         _mm512_add_epi64(hi, _mm512_srli_epi64(mid, 32))
     }
 
-    /// `dst[c] (+)= src[c]·w mod p` with 64-bit Shoup constants
-    /// (`ws = ⌊w·2^64/p⌋`), kept in `[0, 2p)`.
-    ///
-    /// # Safety
-    /// AVX-512F and DQ; equal lengths; `p < 2^62`, `w < p`; with
-    /// `accumulate`, `dst[c] < 2p`.
-    #[target_feature(enable = "avx512f,avx512dq")]
-    pub(super) unsafe fn mul_acc64(
-        dst: &mut [u64],
-        src: &[u64],
-        w: u64,
-        ws: u64,
-        p: u64,
-        accumulate: bool,
-    ) {
-        let (vw, vws, vws_hi, vp) = (
-            _mm512_set1_epi64(w as i64),
-            _mm512_set1_epi64(ws as i64),
-            _mm512_set1_epi64((ws >> 32) as i64),
-            _mm512_set1_epi64(p as i64),
-        );
-        let v2p = _mm512_set1_epi64(2 * p as i64);
-        let chunks = dst.len() / 8;
-        for k in 0..chunks {
-            // SAFETY: k·8 + 8 ≤ len for both slices (equal lengths).
-            unsafe {
-                let x = _mm512_loadu_si512(src.as_ptr().add(8 * k) as *const _);
-                let q = mulhi64(x, vws, vws_hi);
-                let mut r = _mm512_sub_epi64(_mm512_mullo_epi64(x, vw), _mm512_mullo_epi64(q, vp));
-                let dp = dst.as_mut_ptr().add(8 * k) as *mut __m512i;
-                if accumulate {
-                    r = csub(_mm512_add_epi64(_mm512_loadu_si512(dp as *const _), r), v2p);
-                }
-                _mm512_storeu_si512(dp as *mut _, r);
-            }
-        }
-        for c in 8 * chunks..dst.len() {
-            let q = ((src[c] as u128 * ws as u128) >> 64) as u64;
-            let mut r = src[c].wrapping_mul(w).wrapping_sub(q.wrapping_mul(p));
-            if accumulate {
-                r += dst[c];
-                if r >= 2 * p {
-                    r -= 2 * p;
-                }
-            }
-            dst[c] = r;
-        }
-    }
-
     /// `x·w mod p` in `[0, 2p)` for 8 lanes, 64-bit Shoup (`p < 2^62`).
     #[inline]
     #[target_feature(enable = "avx512f,avx512dq")]
@@ -269,6 +220,49 @@ mod x86 {
         }
         let tail = 8 * chunks;
         super::op64_scalar(op, &mut dst[tail..], &src[tail..], w, ws, p);
+    }
+
+    /// `dst[c] = Σ_i srcs[i][c]·w[i] mod p` in `[0, 2p)`, the sum kept in
+    /// registers (one pass over `dst`).
+    ///
+    /// # Safety
+    /// AVX-512F and DQ; every `srcs[i]` as long as `dst`; `w`, `ws` as
+    /// long as `srcs`; `w[i] < p < 2^62`.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn dot64(dst: &mut [u64], srcs: &[&[u64]], w: &[u64], ws: &[u64], p: u64) {
+        let vp = _mm512_set1_epi64(p as i64);
+        let v2p = _mm512_set1_epi64(2 * p as i64);
+        let chunks = dst.len() / 8;
+        for k in 0..chunks {
+            let mut acc = _mm512_setzero_si512();
+            for (i, src) in srcs.iter().enumerate() {
+                // SAFETY: k·8 + 8 ≤ len of every source (as long as dst).
+                let x = unsafe { _mm512_loadu_si512(src.as_ptr().add(8 * k) as *const _) };
+                let r = shoup64_lazy(
+                    x,
+                    _mm512_set1_epi64(w[i] as i64),
+                    _mm512_set1_epi64(ws[i] as i64),
+                    _mm512_set1_epi64((ws[i] >> 32) as i64),
+                    vp,
+                );
+                acc = csub(_mm512_add_epi64(acc, r), v2p);
+            }
+            // SAFETY: in bounds.
+            unsafe { _mm512_storeu_si512(dst.as_mut_ptr().add(8 * k) as *mut _, acc) };
+        }
+        let tail = 8 * chunks;
+        for c in tail..dst.len() {
+            let mut acc = 0u64;
+            for (i, src) in srcs.iter().enumerate() {
+                let x = src[c];
+                let q = ((x as u128 * ws[i] as u128) >> 64) as u64;
+                acc += x.wrapping_mul(w[i]).wrapping_sub(q.wrapping_mul(p));
+                if acc >= 2 * p {
+                    acc -= 2 * p;
+                }
+            }
+            dst[c] = acc;
+        }
     }
 
     /// `a·b mod p` for 8 lanes with `a, b < p < 2^50` (Barrett on the
@@ -539,28 +533,29 @@ pub(crate) fn avx512() -> bool {
     }
 }
 
-/// `dst (+)= src·w mod p` in `[0, 2p)` for primes up to 2^62, with the
-/// 64-bit Shoup constant `ws = ⌊w·2^64/p⌋`: AVX-512 when [`avx512`], else
-/// scalar.
-#[inline]
-pub(crate) fn mul_acc64(dst: &mut [u64], src: &[u64], w: u64, ws: u64, p: u64, accumulate: bool) {
-    debug_assert!(p < 1 << 62 && w < p && dst.len() == src.len());
+/// `dst[c] = Σ_i srcs[i][c]·w[i] mod p` in `[0, 2p)` for primes up to
+/// 2^62 (64-bit Shoup constants `ws`): the products of one coefficient are
+/// summed in registers, one pass over `dst`. AVX-512 when [`avx512`].
+pub(crate) fn dot64(dst: &mut [u64], srcs: &[&[u64]], w: &[u64], ws: &[u64], p: u64) {
+    debug_assert!(p < 1 << 62 && srcs.len() == w.len() && w.len() == ws.len());
+    debug_assert!(srcs.iter().all(|s| s.len() == dst.len()) && w.iter().all(|&x| x < p));
     #[cfg(target_arch = "x86_64")]
     if avx512() {
         // SAFETY: the features were detected; bounds as documented.
-        unsafe { x86::mul_acc64(dst, src, w, ws, p, accumulate) };
+        unsafe { x86::dot64(dst, srcs, w, ws, p) };
         return;
     }
-    for (d, &x) in dst.iter_mut().zip(src) {
-        let q = ((x as u128 * ws as u128) >> 64) as u64;
-        let mut r = x.wrapping_mul(w).wrapping_sub(q.wrapping_mul(p));
-        if accumulate {
-            r += *d;
-            if r >= 2 * p {
-                r -= 2 * p;
+    for (c, d) in dst.iter_mut().enumerate() {
+        let mut acc = 0u64;
+        for (i, src) in srcs.iter().enumerate() {
+            let x = src[c];
+            let q = ((x as u128 * ws[i] as u128) >> 64) as u64;
+            acc += x.wrapping_mul(w[i]).wrapping_sub(q.wrapping_mul(p));
+            if acc >= 2 * p {
+                acc -= 2 * p;
             }
         }
-        *d = r;
+        *d = acc;
     }
 }
 
