@@ -115,6 +115,29 @@ impl Evaluator {
         Ok(self.wrap(inner, ct.scale))
     }
 
+    /// `acc += k·t` for an integral `f64` `k` of any size, with `t` read at
+    /// `acc`'s level (no copy of `t`); the scales are the caller's to keep
+    /// consistent (`acc`'s is kept).
+    pub(crate) fn mul_integer_acc(&self, acc: &mut Ciphertext, t: &Ciphertext, k: f64) -> Result<()> {
+        let level = acc.level();
+        if !k.is_finite() || k.abs() >= 2f64.powi(self.params.log_q(level) as i32) {
+            return Err(Error::ValueOutOfRange {
+                what: format!("integer multiplier {k:e} does not fit the modulus"),
+            });
+        }
+        if t.level() < level || t.len() != acc.len() {
+            return Err(Error::InvalidArgument {
+                what: "internal: multiply-accumulate of mismatched ciphertexts".into(),
+            });
+        }
+        let ring = self.params.rlwe().ring_q(level)?;
+        let res: Vec<u64> = ring.moduli().iter().map(|m| reduce_f64(m, k)).collect();
+        for (a, b) in acc.inner.parts_mut().iter_mut().zip(t.inner.parts()) {
+            a.mul_scalar_rns_acc(b, &res)?;
+        }
+        Ok(())
+    }
+
     /// Multiplies the slots by the integer `k` (no level used).
     pub fn mul_integer(&self, ct: &Ciphertext, k: i64) -> Result<Ciphertext> {
         self.check(ct)?;

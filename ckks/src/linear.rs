@@ -368,13 +368,21 @@ impl Evaluator {
                 max: lt.level,
             });
         }
-        let x = self.drop_to_level(ct, lt.level)?;
+        let dropped;
+        let x = if ct.level() == lt.level {
+            ct
+        } else {
+            dropped = self.drop_to_level(ct, lt.level)?;
+            &dropped
+        };
         self.check_product_scale(x.scale() * lt.scale, lt.level)?;
         let mut babies: Vec<usize> = lt.diagonals.iter().map(|(_, b, _)| *b).collect();
         babies.sort_unstable();
         babies.dedup();
-        let steps: Vec<i64> = babies.iter().map(|&b| b as i64).collect();
-        let rotated = self.rotate_hoisted(&x, &steps, gks)?;
+        // baby step 0 is x itself (no copy)
+        let steps: Vec<i64> = babies.iter().filter(|&&b| b != 0).map(|&b| b as i64).collect();
+        let rotated = self.rotate_hoisted(x, &steps, gks)?;
+        let nonzero: Vec<usize> = babies.iter().copied().filter(|&b| b != 0).collect();
         let giants = lt.giants();
         let horner = lt.horner();
         let rp = self.params().rlwe();
@@ -393,12 +401,16 @@ impl Evaluator {
                 if *tt != t {
                     continue;
                 }
-                let idx = babies
-                    .binary_search(b)
-                    .map_err(|_| Error::InvalidArgument {
-                        what: "internal: baby step missing".into(),
-                    })?;
-                let parts = rotated[idx].rlwe().parts();
+                let parts = if *b == 0 {
+                    x.rlwe().parts()
+                } else {
+                    let idx = nonzero
+                        .binary_search(b)
+                        .map_err(|_| Error::InvalidArgument {
+                            what: "internal: baby step missing".into(),
+                        })?;
+                    rotated[idx].rlwe().parts()
+                };
                 let p = pt.ntt_poly();
                 acc0.mul_acc(&parts[0], &p)?;
                 acc1.mul_acc(&parts[1], &p)?;
@@ -434,7 +446,7 @@ impl Evaluator {
             Some(t) => self.rescale(&t),
             None => {
                 // The zero matrix.
-                let z = self.mul_integer(&x, 0)?;
+                let z = self.mul_integer(x, 0)?;
                 self.drop_to_level(&z, lt.level - 1)
             }
         }

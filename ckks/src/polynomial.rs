@@ -403,14 +403,18 @@ impl Evaluator {
                 let mut acc: Option<Ciphertext> = None;
                 for (i, &c) in coeffs.iter().enumerate().skip(1) {
                     let t = get(i)?;
-                    let t = self.drop_to_level(t, l)?;
                     let k = (c * out_scale / t.scale()).round();
-                    let mut term = self.mul_integer_f64(&t, k)?;
-                    term.scale = out_scale;
-                    acc = Some(match acc {
-                        None => term,
-                        Some(a) => self.add(&a, &term)?,
-                    });
+                    match &mut acc {
+                        // Σ k_i·T_i accumulated in place, each T_i read at
+                        // level l where it sits (no copies)
+                        Some(a) => self.mul_integer_acc(a, t, k)?,
+                        None => {
+                            let t = self.drop_to_level(t, l)?;
+                            let mut term = self.mul_integer_f64(&t, k)?;
+                            term.scale = out_scale;
+                            acc = Some(term);
+                        }
+                    }
                 }
                 let acc = match acc {
                     Some(a) => a,
@@ -457,7 +461,9 @@ impl Evaluator {
                     p
                 };
                 let rc = self.eval_rec(plan, &r, target, basis, lv, rlk)?;
-                self.add(&prod, &rc)
+                let mut prod = prod;
+                self.add_assign(&mut prod, &rc)?;
+                Ok(prod)
             }
         }
     }

@@ -580,6 +580,37 @@ impl Poly {
         Ok(())
     }
 
+    /// `self += c·other` limb by limb (`c` an integer given by its residues
+    /// modulo this polynomial's moduli), where `other` has the same
+    /// representation and this basis as a prefix of its own (a ciphertext
+    /// part at a higher level is read at this level without a copy).
+    pub fn mul_scalar_rns_acc(&mut self, other: &Poly, c: &[u64]) -> Result<()> {
+        let n = self.ctx.degree;
+        let l = self.ctx.len();
+        if c.len() != l
+            || other.repr != self.repr
+            || other.ctx.degree != n
+            || other.ctx.len() < l
+            || other.ctx.moduli[..l] != self.ctx.moduli[..]
+        {
+            return Err(Error::ParameterMismatch {
+                what: "scalar multiply-accumulate: bases or representations differ",
+            });
+        }
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            let w = m.reduce(c[i]);
+            crate::simd::op64(
+                crate::simd::Op64::AddMul,
+                &mut self.data[i * n..(i + 1) * n],
+                &other.data[i * n..(i + 1) * n],
+                w,
+                m.shoup(w),
+                m.value(),
+            );
+        }
+        Ok(())
+    }
+
     /// The automorphism `X -> X^k` (`k` odd), in either representation.
     pub fn automorphism(&self, k: usize) -> Result<Poly> {
         let n = self.ctx.degree;
