@@ -189,11 +189,11 @@ fn lenet_per_sample() {
 #[test]
 fn mlp_with_relu_approximated() {
     // ReLU → degree-31 Chebyshev interpolant on the calibrated range of
-    // the hidden layer (its map onto [−1, 1] folded into the first layer)
-    let options = CompileOptions {
-        packing: Packing::Batch,
-        ..CompileOptions::default()
-    };
+    // the hidden layer (its map onto [−1, 1] folded into the first layer);
+    // per-sample packing on 8 samples (the batch layout of 2048 samples ran
+    // a minute of CI for the same property; batch packing is covered by the
+    // CNN and logistic-regression tests)
+    let options = CompileOptions::default();
     let graph = onnx::import_file(data("models/mnist_mlp_relu.onnx")).unwrap();
     let (cal, _) = mnist(1000);
     let server = Server::compile(&graph, &cal, &options).unwrap();
@@ -201,10 +201,13 @@ fn mlp_with_relu_approximated() {
     eprintln!("{report}");
     let act = &report.activations[0];
     assert_eq!((act.function.as_str(), act.degree), ("Relu", 31));
-    let (xs, _) = mnist(2048);
-    let (agree, _) = run(&server, &graph, &xs);
-    eprintln!("MLP (ReLU): agreement {agree}");
-    assert!(agree >= 0.995, "{agree}");
+    let (xs, _) = mnist(8);
+    let (agree, worst) = run(&server, &graph, &xs);
+    // the logits differ from the exact ReLU network's by the interpolant's
+    // error summed over the hidden layer (≈ 0.6 here), not by the
+    // encryption; the predicted class is what must survive
+    eprintln!("MLP (ReLU): agreement {agree}, worst logit error {worst:e}");
+    assert_eq!(agree, 1.0);
 }
 
 #[test]
