@@ -32,17 +32,26 @@
 //! Bootstrapping is correct for slot values `|μ| ≤ 1` relative to its input
 //! scale Δ_b, and comes back at Δ_b. A value `v` at scale `ρ` is the integer
 //! `v·ρ`; read at Δ_b it is `v·ρ/Δ_b`. So the compiler relabels (free) the
-//! ciphertext to Δ_b before the bootstrap and back to `ρ` after, and makes
-//! sure that `X·ρ ≤ Δ_b`, `X` the interval bound of the values (every slot,
-//! padding included) for every input in the checked box: the step that
-//! fixes the scale before the bootstrap — the linear block (its output
-//! scale), the polynomial (its coefficients divided by `c`, its output read
-//! at `ρ/c`) or the input (its encoding scale) — divides its scale by the
-//! smallest power of two `c` that does it (through the squares in between,
-//! which square `c`). The bootstrap's error is then about 2^-24 of
-//! `B = Δ_b/ρ ≥ X` in the values' units; a range above
-//! [`MAX_RANGE_BITS`] bits (less than about 4 bits left) is refused with
+//! ciphertext to Δ_b before the bootstrap and makes sure that
+//! `X·ρ ≤ Δ_b`, `X` the interval bound of the values (every slot, padding
+//! included) for every input in the checked box: the step that fixes the
+//! scale before the bootstrap — a linear block (its output scale), a
+//! polynomial (its coefficients divided by `c`, its output read at `ρ/c`),
+//! the input (its encoding scale) or the previous bootstrap (below) —
+//! divides its scale by the smallest power of two `c` that does it
+//! (through the squares in between, which square `c`). The bootstrap's
+//! error is then about 2^-26 of its range `B = Δ_b/ρ ≥ X` in the values'
+//! units (2^-22·B is the bound the tests use); a range above
+//! 2^[`MAX_RANGE_BITS`] (less than about 4 bits left) is refused with
 //! [`Error::PlanOverflow`].
+//!
+//! On the way out, the bootstrapped ciphertext holds `v/B` at Δ_b: it is
+//! multiplied by the integer `m ≈ B` (no level; `m` smaller when the next
+//! bootstrap before a linear block needs a smaller scale) and read at
+//! `ρ·m ≈ Δ_b`. Relabelling it back to `ρ` instead would be free too, but
+//! every later product would then add its noise (about 2^12 units of the
+//! scale after a relinearization and rescale) at a scale `B` times smaller:
+//! a square after a bootstrap of range 16 lost 6 bits that way.
 
 use std::sync::Arc;
 
@@ -91,7 +100,7 @@ pub struct BootstrapOptions {
     /// range up to 2^-24 at 40 bits: see the module docs).
     pub scale_bits: u32,
     /// Levels between bootstraps (primes of `scale_bits` bits); `None`: as
-    /// many as 128-bit security allows for [`BootstrapRing::N65536`] (10 at
+    /// many as 128-bit security allows for [`BootstrapRing::N65536`] (9 at
     /// 2^40), 8 for the test ring.
     pub levels: Option<usize>,
 }
@@ -271,26 +280,30 @@ pub(crate) struct RangePlan<'a> {
 
 impl RangePlan<'_> {
     /// The smallest power of two `c ≥ 1` to divide the scale `rho` of a
-    /// step's output (at `level`, before step `next`) by so that every
-    /// bootstrap up to the next linear block or polynomial receives values
-    /// within `[−1, 1]`: a bootstrap before step `p` needs `X·ρ_p ≤ Δ_b`
-    /// with `X` the bound of step `p − 1`, and `ρ_p` is `rho/c` squared
-    /// once per square in between (and divided by its prime).
+    /// step's output (at `level`, before step `next`) by so that the
+    /// bootstrap up to the next linear block or polynomial, if any,
+    /// receives values within `[−1, 1]`: a bootstrap before step `p` needs
+    /// `X·ρ_p ≤ Δ_b` with `X` the bound of step `p − 1`, and `ρ_p` is
+    /// `rho/c` squared once per square in between (and divided by its
+    /// prime). `after_boot`: the step is the bootstrap before `next`
+    /// itself (its output scale is chosen too), so the window starts past it.
     pub fn divisor(
         &self,
         next: usize,
         rho: f64,
         level: usize,
+        after_boot: bool,
         prime: impl Fn(usize) -> Result<f64>,
     ) -> Result<f64> {
         let (mut rho, mut level, mut squares) = (rho, level, 0i32);
         let mut need = 1f64;
         let mut j = next;
         loop {
-            if j > 0 && self.boots.binary_search(&j).is_ok() {
+            let own = after_boot && j == next;
+            if !own && j > 0 && self.boots.binary_search(&j).is_ok() {
                 let x = self.values.get(j - 1).copied().unwrap_or(f64::INFINITY);
-                need = need.max((x * rho / self.delta).powf(0.5f64.powi(squares)));
-                level = self.levels;
+                need = (x * rho / self.delta).powf(0.5f64.powi(squares));
+                break;
             }
             match self.kinds.get(j) {
                 Some((Kind::Square, _)) => {
@@ -321,14 +334,17 @@ pub(crate) struct Plan {
 }
 
 /// Bootstraps `ct` (values `v` at `scale`, with `|v|·scale ≤ Δ_b` checked
-/// at compile time): relabelled to Δ_b, bootstrapped, relabelled back, so
-/// the result holds `v` at `scale` on the top user level.
+/// at compile time): relabelled to Δ_b (`v·scale/Δ_b` in `[−1, 1]`),
+/// bootstrapped, multiplied by the integer `mult` (no level: the units of
+/// the scale grow back) and relabelled to `scale·mult`, so the result holds
+/// `v` at `scale·mult` on the top user level.
 pub(crate) fn run(
     eval: &Evaluator,
     boot: &Bootstrapper,
     keys: &BootstrapKeys,
     ct: &Ciphertext,
     scale: f64,
+    mult: u64,
 ) -> Result<Ciphertext> {
     if ((ct.scale() - scale) / scale).abs() > 1e-9 {
         return Err(Error::Ckks(ckks::Error::ScaleMismatch {
@@ -340,7 +356,12 @@ pub(crate) fn run(
     let mut x = ct.clone();
     x.set_scale(boot.config().input_scale)?;
     let mut y = boot.bootstrap(eval, &x, keys)?;
-    y.set_scale(scale)?;
+    if mult > 1 {
+        let k = i64::try_from(mult)
+            .map_err(|_| Error::OutOfRange(format!("bootstrap multiplier {mult}")))?;
+        y = eval.mul_integer(&y, k)?;
+    }
+    y.set_scale(scale * mult as f64)?;
     Ok(y)
 }
 
@@ -383,6 +404,28 @@ mod tests {
         );
     }
 
+    /// The default chain: N = 2^16 within the 1747 bits of 128-bit
+    /// security, 9 levels of 2^40 between bootstraps (a 10th does not fit).
+    #[test]
+    fn the_default_chain_is_128_bit_secure() {
+        let c = chain(&BootstrapOptions::default()).expect("chain");
+        let rp = c.params.rlwe();
+        assert_eq!(rp.degree(), 1 << 16);
+        assert_eq!(rp.security(), SecurityLevel::Bits128);
+        assert!(rp.log_qp() <= 1747, "{}", rp.log_qp());
+        assert_eq!(c.levels, 9);
+        assert_eq!(c.config.slots, 1 << 15);
+        assert_eq!(
+            c.params.max_level() - c.levels,
+            c.config.depth().unwrap_or(0)
+        );
+        let more = BootstrapOptions {
+            levels: Some(10),
+            ..BootstrapOptions::default()
+        };
+        assert!(matches!(chain(&more), Err(Error::OutOfRange(_))));
+    }
+
     /// The divisor squares through squares: a bound of 9 two squares after
     /// a block at scale Δ needs c with c⁴ ≥ 9 (c = 2).
     #[test]
@@ -398,13 +441,29 @@ mod tests {
             levels: 4,
         };
         // primes exactly Δ: the scale stays Δ through the squares
-        let c = plan.divisor(1, delta, 3, |_| Ok(delta)).unwrap_or(0.0);
+        let c = plan
+            .divisor(1, delta, 3, false, |_| Ok(delta))
+            .unwrap_or(0.0);
         assert_eq!(c, 2.0);
         let small = [1.0, 1.0, 0.5, 1.0];
         let plan = RangePlan {
             values: &small,
             ..plan
         };
-        assert_eq!(plan.divisor(1, delta, 3, |_| Ok(delta)).unwrap_or(0.0), 1.0);
+        assert_eq!(
+            plan.divisor(1, delta, 3, false, |_| Ok(delta))
+                .unwrap_or(0.0),
+            1.0
+        );
+        // the bootstrap's own output: its window starts past it
+        let plan = RangePlan {
+            values: &values,
+            ..plan
+        };
+        assert_eq!(
+            plan.divisor(3, delta, 4, true, |_| Ok(delta))
+                .unwrap_or(0.0),
+            1.0
+        );
     }
 }

@@ -29,9 +29,11 @@ pub(crate) enum CStep {
     /// A polynomial; `Some(s)`: its output is read at scale `s` (its
     /// coefficients were divided by the ratio, for the bootstrap after it).
     Poly(Polynomial, Option<f64>),
-    /// A bootstrap of values at `scale` (see [`bootstrap::run`]).
+    /// A bootstrap of values at `scale`, its output multiplied by `mult`
+    /// (see [`bootstrap::run`]).
     Bootstrap {
         scale: f64,
+        mult: u64,
     },
 }
 
@@ -77,10 +79,10 @@ impl Server {
                     }
                     y
                 }
-                CStep::Bootstrap { scale } => {
+                CStep::Bootstrap { scale, mult } => {
                     let (b, k) =
                         boot.ok_or_else(|| Error::Shape("internal: no bootstrapper".into()))?;
-                    bootstrap::run(ev, b, k, x, *scale)?
+                    bootstrap::run(ev, b, k, x, *scale, *mult)?
                 }
                 CStep::SampleLinear(..) | CStep::BatchLinear { .. } => {
                     return Err(Error::Shape(

@@ -350,30 +350,48 @@ fn compile_bootstrapped(
 ) -> Result<Server> {
     let chain = bootstrap::chain(boot_options)?;
     let s = boot_options.scale_bits;
-    let kinds: Vec<(Kind, usize)> = steps
+    let mut kinds: Vec<(Kind, usize)> = steps
         .iter()
         .map(|st| (step_kind(st), step_depth(st)))
         .collect();
+    // the output needs a level whose modulus holds its bound at an output
+    // scale of at least 2^20: the levels below it are reserved (as a last
+    // step of that depth, so that a bootstrap comes before the end when the
+    // circuit would end lower). A lower output scale costs less precision
+    // than a bootstrap of the output would: with `q_0` of `s + 10` bits, an
+    // output bound X leaves an error of about X·2^(5 − s), a bootstrap
+    // about X·2^-26.
+    let moduli = level_moduli(&chain.params);
+    let log_q = |l: usize| moduli.get(l).map_or(0.0, |q| q.log2());
+    let out_bound = bounds.stage.last().copied().unwrap_or(max_abs_input);
+    let need = output_bits_needed(out_bound);
+    let reserve = (0..=chain.levels)
+        .find(|&l| log_q(l).floor() as i32 - need >= MIN_OUTPUT_SCALE_BITS)
+        .ok_or_else(|| Error::PlanOverflow {
+            layer: steps.last().map_or("input".to_string(), step_name),
+            level: chain.levels,
+            bound: out_bound,
+            capacity: moduli.get(chain.levels).copied().unwrap_or(0.0)
+                / pow2(1 + PLAN_MARGIN_BITS + MIN_OUTPUT_SCALE_BITS),
+        })?;
+    kinds.push((Kind::Linear, reserve));
     let positions = bootstrap::place(&kinds, chain.levels).map_err(|run| Error::TooDeep {
-        layer: steps[run.from..=run.to]
+        layer: steps[run.from.min(steps.len() - 1)..=run.to.min(steps.len() - 1)]
             .iter()
             .map(step_name)
             .collect::<Vec<_>>()
             .join(", "),
-        depth: kinds.iter().map(|k| k.1).sum(),
+        depth: kinds.iter().map(|k| k.1).sum::<usize>() - reserve,
         bits: run.levels as u32 * s,
         max_bits: chain.levels as u32 * s,
         degree: chain.params.degree(),
     })?;
+    kinds.pop();
     // the level the output lands on, and the output scales that leave
     // room for the output bound there
     let last = positions.last().copied().unwrap_or(0);
     let end_level = chain.levels - kinds[last..].iter().map(|k| k.1).sum::<usize>();
-    let log_q_end = level_moduli(&chain.params)
-        .get(end_level)
-        .map_or(0.0, |q| q.log2());
-    let out_bound = bounds.stage.last().copied().unwrap_or(max_abs_input);
-    let top = (log_q_end.floor() as i32 - output_bits_needed(out_bound)).min(s as i32);
+    let top = (log_q(end_level).floor() as i32 - need).min(s as i32);
     // the steps a lower output scale relieves: the last linear block and
     // what follows it
     let last_linear = steps
@@ -761,9 +779,9 @@ fn build(
     });
     // the power of two to divide a step's output scale by so that the
     // bootstraps up to the next linear block or polynomial see [−1, 1]
-    let divisor = |next: usize, rho: f64, level: usize| -> Result<f64> {
+    let divisor = |next: usize, rho: f64, level: usize, after_boot: bool| -> Result<f64> {
         match &range {
-            Some(r) => r.divisor(next, rho, level, |l| Ok(params.q(l)? as f64)),
+            Some(r) => r.divisor(next, rho, level, after_boot, |l| Ok(params.q(l)? as f64)),
             None => Ok(1.0),
         }
     };
@@ -789,7 +807,7 @@ fn build(
     // with it, the circuit starts on the top user level
     let input_level = boot.map_or(params.max_level(), |b| b.levels);
     let mut level = input_level;
-    let mut scale = s / divisor(0, s, level)?;
+    let mut scale = s / divisor(0, s, level, false)?;
     let input_scale = scale;
     let mut plan_stages = vec![PlanStage {
         layer: "input".into(),
@@ -804,7 +822,9 @@ fn build(
     let mut relin = false;
     let mut activations = Vec::new();
     let mut boot_count = 0usize;
-    for (k, step) in steps.iter().enumerate() {
+    // k = steps.len(): a bootstrap after the last step (when the output
+    // needs the levels)
+    for k in 0..=steps.len() {
         if let (Some(b), true) = (boot, positions.binary_search(&k).is_ok()) {
             // values v at `scale` read at Δ_b: v·scale/Δ_b ∈ [−1, 1]
             let delta = b.boot.config().input_scale;
@@ -813,12 +833,19 @@ fn build(
                 .get(k.wrapping_sub(1))
                 .copied()
                 .unwrap_or(f64::NAN);
-            let name = format!("bootstrap after {}", step_name(&steps[k - 1]));
+            let after = k.checked_sub(1).and_then(|i| steps.get(i));
+            let name = format!(
+                "bootstrap after {}",
+                after.map_or("input".into(), step_name)
+            );
             let range = delta / scale;
-            if x.is_nan() || x * scale > delta * (1.0 + 1e-12) {
-                return Err(Error::Shape(format!(
-                    "internal: {name} would receive values up to {x:.3e} at range {range:.3e}"
-                )));
+            if x.is_nan() || x > range * (1.0 + 1e-12) {
+                return Err(Error::PlanOverflow {
+                    layer: name,
+                    level,
+                    bound: x,
+                    capacity: range,
+                });
             }
             if range > pow2(bootstrap::MAX_RANGE_BITS) {
                 return Err(Error::PlanOverflow {
@@ -828,7 +855,15 @@ fn build(
                     capacity: pow2(bootstrap::MAX_RANGE_BITS),
                 });
             }
-            csteps.push(CStep::Bootstrap { scale });
+            // back towards Δ_b by an integer multiplication (no level), as
+            // far as the next bootstrap before a linear block allows
+            let near = range.round().max(1.0);
+            let c = divisor(k, scale * near, b.levels, true)?;
+            let mult = (near / c).floor().max(1.0);
+            csteps.push(CStep::Bootstrap {
+                scale,
+                mult: mult as u64,
+            });
             reports.push(StepReport {
                 name,
                 kind: "bootstrap".into(),
@@ -840,6 +875,7 @@ fn build(
             });
             boot_count += 1;
             level = b.levels;
+            scale *= mult;
             plan_stages.push(PlanStage {
                 layer: format!("bootstrap {boot_count}"),
                 level,
@@ -848,12 +884,13 @@ fn build(
                 capacity: capacity(level, scale),
             });
         }
+        let Some(step) = steps.get(k) else { break };
         let start = level;
         match step {
             Step::Linear(block) => {
                 let q = params.q(level)? as f64;
                 let nominal = if k == last_linear { pow2(out_bits) } else { s };
-                let target = nominal / divisor(k + 1, nominal, level - 1)?;
+                let target = nominal / divisor(k + 1, nominal, level - 1, false)?;
                 let pt_scale = target * q / scale;
                 let m = block.rows.len();
                 let (cstep, kind, pt, rot, out_layout) = if per_sample {
@@ -975,7 +1012,7 @@ fn build(
                 // a bootstrap ahead: the coefficients divided by c, the
                 // output read at scale/c (the same values, c times fewer
                 // units of the scale)
-                let c = divisor(k + 1, scale, level)?;
+                let c = divisor(k + 1, scale, level, false)?;
                 if c == 1.0 {
                     csteps.push(CStep::Poly(poly.clone(), None));
                 } else {

@@ -139,13 +139,13 @@ impl fmt::Display for CompileReport {
             match s.range {
                 Some(range) => writeln!(
                     f,
-                    "  level {:>2}  {:<24} {:>5} → {:<5} {:<24} values ÷ 2^{:.0} on the way in, back to level {}",
+                    "  level {:>2}  {:<24} {:>5} → {:<5} {:<24} values ÷ {:.2} on the way in, back to level {}",
                     s.level,
                     s.name,
                     s.shape.0,
                     s.shape.1,
                     s.kind,
-                    range.log2(),
+                    range,
                     self.bootstrap.as_ref().map_or(0, |b| b.levels)
                 )?,
                 None => writeln!(
