@@ -1,16 +1,13 @@
 //! Serialized bootstrapping keys ([`BootstrapKeys::to_bytes`] /
-//! [`BootstrapKeys::from_bytes`]): a round trip bootstraps as the original
-//! keys do, and truncated, garbled or foreign bytes give a specific error,
+//! [`BootstrapKeys::from_bytes`]): a round trip gives back the same keys,
+//! and truncated, garbled or foreign bytes give a specific error,
 //! never a panic. N = 2^12 with `SecurityLevel::None` (a small ring for a
 //! fast test, not a secure parameter set), 8 slots.
 
 #![allow(clippy::unwrap_used)]
 
 use ckks::bootstrap::{BootstrapKeys, ChainBits};
-use ckks::{
-    BootstrapConfig, Bootstrapper, Encoder, Error, Evaluator, Parameters, PrecisionStats,
-    PublicKey, SecretKey, SecurityLevel,
-};
+use ckks::{BootstrapConfig, Bootstrapper, Error, Parameters, SecretKey, SecurityLevel};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -44,9 +41,9 @@ fn is_malformed(r: &Result<BootstrapKeys, Error>) -> bool {
     )
 }
 
-/// Round trip, then bootstrapping with the restored keys: every slot within
-/// 2^-22 of the input (the bound of `tests/bootstrap.rs`; the keys are the
-/// same bits, so the result is the one the original keys give).
+/// A round trip gives back the same bytes (the same keys: a bootstrap with
+/// them is the original keys' bootstrap; `ml-he/tests/compile_bootstrap.rs`
+/// bootstraps with keys read from bytes), and bad bytes are refused.
 #[test]
 fn bootstrap_keys_round_trip_and_reject_bad_bytes() {
     let config = BootstrapConfig::new(8, 2f64.powi(40));
@@ -54,27 +51,12 @@ fn bootstrap_keys_round_trip_and_reject_bad_bytes() {
     let mut rng = ChaCha20Rng::seed_from_u64(90);
     let r = &mut rng;
     let sk = SecretKey::generate(&params, r);
-    let pk = PublicKey::generate(&sk, r).unwrap();
     let boot = Bootstrapper::new(&params, config.clone()).unwrap();
     let keys = boot.generate_keys(&sk, r).unwrap();
     let bytes = keys.to_bytes();
     assert_eq!(bytes.len(), keys.serialized_size());
     let back = BootstrapKeys::from_bytes(&params, &bytes).unwrap();
     assert_eq!(back.to_bytes(), bytes, "a round trip is the identity");
-
-    let (enc, eval) = (Encoder::new(&params), Evaluator::new(&params));
-    let x: Vec<f64> = (0..8).map(|_| r.gen_range(-1.0..1.0)).collect();
-    let want = ckks::tile(&x, enc.slots());
-    let ct = pk.encrypt(&enc.encode(&want).unwrap(), r).unwrap();
-    let low = eval.drop_to_level(&ct, 0).unwrap();
-    let out = boot.bootstrap(&eval, &low, &back).unwrap();
-    let st = PrecisionStats::compare(&enc.decode(&sk.decrypt(&out).unwrap()).unwrap(), &want);
-    println!(
-        "bootstrapped with deserialized keys ({} bytes): worst 2^{:.2}",
-        bytes.len(),
-        st.max_error_log2
-    );
-    assert!(st.max_error_log2 < -22.0, "{st:?}");
 
     // truncated anywhere: malformed
     for cut in [

@@ -34,13 +34,46 @@
 //! square one, a polynomial its [`Polynomial::depth`]. Inputs are encoded at
 //! `2^scale_bits`; each linear block's plaintexts are encoded at the scale
 //! that puts its output exactly back on `2^scale_bits` (it also absorbs the
-//! drift of a square). Chain: `q_0` holds the output, one
-//! `scale_bits`-bit prime per level above, one special prime as large as
-//! the largest. `q_0` gets the bits the output bound needs (up to 60); if
-//! even 60 bits are not enough, the last block lands on a smaller output
-//! scale (never below 2^20). The ring degree is the smallest of
-//! 4096 … 32768 that is 128-bit secure for the chain (HomomorphicEncryption.org
-//! table, every prime counted) and fits the layouts.
+//! drift of a square). Chain: the output modulus, one `scale_bits`-bit
+//! prime per level above, one special prime as large as the largest. The
+//! output modulus gets the bits the output bound needs over the scale (one
+//! prime up to 60 bits, or up to three); beyond, the last block lands on a
+//! smaller output scale (never below 2^20). The ring degree is the
+//! smallest of 4096 … 32768 that is 128-bit secure for the chain
+//! (HomomorphicEncryption.org table, every prime counted) and fits the
+//! layouts.
+//!
+//! ### Bootstrapping
+//! A graph too deep for N = 32768 is compiled with bootstraps
+//! ([`CompileOptions::bootstrap`]: [`Bootstrapping::WhenTooDeep`], the
+//! default; [`Bootstrapping::Always`] asks for them, [`Bootstrapping::Never`]
+//! refuses with [`Error::TooDeep`]). The chain is then a bootstrapping chain
+//! (module [`bootstrap`](super::bootstrap)): N = 2^16 at 128-bit security
+//! ([`BootstrapRing::N65536`](super::BootstrapRing::N65536); or the
+//! insecure N = 2^12 test ring, which the client must accept explicitly),
+//! scale `2^40` ([`BootstrapOptions::scale_bits`]; a bootstrap keeps about
+//! 2^-26 of its range at 2^40, 2^-18 at 2^30), `q_0` of `scale + 10` bits,
+//! [`BootstrapOptions::levels`] user levels (9 at N = 2^16), then the
+//! levels bootstrapping consumes, full packing. The client encrypts at the
+//! top user level; each bootstrap (from whatever level, as
+//! [`ckks::Bootstrapper::bootstrap`] reads level 0) lands back on it.
+//! Bootstraps go as late as the levels allow, which gives the fewest, but
+//! never right before a polynomial: before a linear block (or a square
+//! that leads to one), which absorbs the range for free. The output keeps
+//! a level that holds its bound at an output scale of 2^20 or more.
+//!
+//! Bootstrapping is correct only for slot values within `[−1, 1]` of its
+//! scale. The interval bounds of the plan check (every slot, the padding
+//! between the elements of a per-sample layout included) give, before each
+//! bootstrap, the largest value `X` any input in the box can put there;
+//! the step that sets the scale before it (the linear block, the
+//! polynomial, the input) lowers its output scale by the power of two that
+//! makes `X·scale ≤ Δ_b`, the ciphertext is read at Δ_b (free), and after
+//! the bootstrap an integer multiplication (no level) brings the scale back
+//! up. Every input in the box thus meets the bootstrap's range condition;
+//! the bootstrap's error is then about 2^-26 of its range `B ≥ X` (the
+//! report gives `B` per bootstrap, [`StepReport::range`]), and a range
+//! above 2^20 is refused ([`Error::PlanOverflow`]).
 //!
 //! ## The plan check
 //! As for the fixed circuits ([`CircuitPlan`]): interval arithmetic from
@@ -49,9 +82,11 @@
 //! partial sums of every linear block, squares of intervals, and for a
 //! polynomial the bound of its Chebyshev basis outside `[−1, 1]` — gives
 //! each stage's largest value; a stage above its capacity is refused with
-//! [`Error::PlanOverflow`] naming the graph node. The check holds for every
-//! input in the box, not only for the calibration data; the accuracy of an
-//! approximated activation holds inside its calibrated range.
+//! [`Error::PlanOverflow`] naming the graph node. In per-sample packing the
+//! slots between the elements count too (zero after a linear block, `p(0)`
+//! after a polynomial). The check holds for every input in the box, not
+//! only for the calibration data; the accuracy of an approximated
+//! activation holds inside its calibrated range.
 
 use std::sync::Arc;
 
@@ -775,7 +810,6 @@ fn build(
         boots: positions,
         values: &bounds.values,
         delta: b.boot.config().input_scale,
-        levels: b.levels,
     });
     // the power of two to divide a step's output scale by so that the
     // bootstraps up to the next linear block or polynomial see [−1, 1]

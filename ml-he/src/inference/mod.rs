@@ -11,7 +11,8 @@
 //!   reference evaluator; [`Server::compile`] turns it into an encrypted
 //!   circuit — slot layouts, rotation keys, depth, scales, CKKS parameters
 //!   at 128-bit security and a checked plan, reported before anything runs
-//!   ([`CompileReport`]; see [`compile`]).
+//!   ([`CompileReport`]; see [`compile`]); a graph deeper than the chain is
+//!   bootstrapped where its levels run out ([`bootstrap`]).
 //! * The fixed circuits below ([`Server::logistic`], [`Server::mlp`]) for
 //!   models trained in [`crate::model`] or loaded from JSON.
 //!
