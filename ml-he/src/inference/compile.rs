@@ -48,7 +48,7 @@
 //! ([`CompileOptions::bootstrap`]: [`Bootstrapping::WhenTooDeep`], the
 //! default; [`Bootstrapping::Always`] asks for them, [`Bootstrapping::Never`]
 //! refuses with [`Error::TooDeep`]). The chain is then a bootstrapping chain
-//! (module [`bootstrap`](super::bootstrap)): N = 2^16 at 128-bit security
+//! (module [`bootstrap`]): N = 2^16 at 128-bit security
 //! ([`BootstrapRing::N65536`](super::BootstrapRing::N65536); or the
 //! insecure N = 2^12 test ring, which the client must accept explicitly),
 //! scale `2^40` ([`BootstrapOptions::scale_bits`]; a bootstrap keeps about
@@ -123,7 +123,7 @@ pub struct CompileOptions {
     /// `None`: the largest absolute value of the calibration inputs.
     pub max_abs_input: Option<f64>,
     /// When to bootstrap (default: only when the graph is too deep for
-    /// every ring without; see [`bootstrap`](super::bootstrap)).
+    /// every ring without; see [`bootstrap`]).
     pub bootstrap: Bootstrapping,
 }
 

@@ -232,8 +232,15 @@ impl BootstrapSetup {
         if self.degree == 0 || self.degree > MAX_BOOT_DEGREE || self.double_angles > 16 {
             return Err("bootstrapping interpolant: degree 1 to 255, at most 16 double angles");
         }
-        if self.coeffs_to_slots_levels == 0 || self.slots_to_coeffs_levels == 0 || levels >= chain {
-            return Err("bootstrapping level budgets");
+        // at most 5 of the log2(slots) FFT stages per level (63 diagonals
+        // per transform, as the N = 2^16 preset): fewer levels would make
+        // the client encode transforms of thousands of diagonals
+        let stages = self.slots.trailing_zeros() as usize;
+        let (c2s, s2c) = (self.coeffs_to_slots_levels, self.slots_to_coeffs_levels);
+        if c2s == 0 || s2c == 0 || levels >= chain || 5 * c2s.min(s2c) < stages {
+            return Err(
+                "bootstrapping level budgets (1 to 5 FFT stages per level, within the chain)",
+            );
         }
         if !(self.input_scale.is_finite() && self.input_scale >= 2.0) {
             return Err("bootstrapping scale");
