@@ -169,6 +169,7 @@ mod circuit;
 pub mod compile;
 pub mod graph;
 mod layout;
+mod lower;
 pub mod onnx;
 mod report;
 
