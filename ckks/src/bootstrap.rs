@@ -679,3 +679,91 @@ impl Bootstrapper {
         Ok(c)
     }
 }
+
+/// The parameters `q_0 ∪ P` of the switch to the ephemeral sparse secret
+/// (as [`Bootstrapper::generate_keys`] makes them).
+fn sparse_key_params(rp: &rlwe::params::Params) -> Result<std::sync::Arc<rlwe::params::Params>> {
+    let q0 = rp.q().first().copied().ok_or(Error::InvalidArgument {
+        what: "bootstrapping parameters without a chain prime".into(),
+    })?;
+    Ok(rlwe::params::Params::new(
+        rp.degree(),
+        vec![q0],
+        rp.p().to_vec(),
+        rp.security(),
+    )?)
+}
+
+/// Tag of serialized [`BootstrapKeys`] (inside the `External` envelope).
+const BOOT_KEYS_TAG: [u8; 8] = *b"ckks/bk1";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BootKeysBody {
+    tag: [u8; 8],
+    rlk: Vec<u8>,
+    gks: Vec<u8>,
+    to_sparse: Vec<u8>,
+    to_dense: Vec<u8>,
+}
+
+/// Serialization: the keys are public (the ephemeral secret exists only
+/// inside the two key-switching keys, as RLWE samples), so they travel to
+/// the party that bootstraps.
+impl BootstrapKeys {
+    /// Serialized keys: a versioned envelope (fingerprint of the
+    /// parameters included) holding the relinearization key, the Galois
+    /// keys and the two key-switching keys, each in its own envelope
+    /// (seeded: the uniform halves are written as seeds).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let body = BootKeysBody {
+            tag: BOOT_KEYS_TAG,
+            rlk: self.rlk.to_bytes(),
+            gks: self.gks.to_bytes(),
+            to_sparse: self.to_sparse.to_bytes(),
+            to_dense: self.to_dense.to_bytes(),
+        };
+        rlwe::serialize::encode(
+            rlwe::serialize::Kind::External,
+            self.rlk.params().fingerprint(),
+            &body,
+        )
+    }
+
+    /// Size of [`Self::to_bytes`].
+    pub fn serialized_size(&self) -> usize {
+        self.to_bytes().len()
+    }
+
+    /// Reads bootstrapping keys of `params`, validating every envelope,
+    /// key shape and coefficient. Whether the Galois keys cover a
+    /// bootstrapper's rotation steps is checked when it uses them
+    /// (a missing key is [`rlwe::Error::MissingKey`], never a wrong answer).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for bytes that are not bootstrapping keys; the
+    /// errors of the keys' own readers inside [`Error::Rlwe`] (truncated or
+    /// garbled bytes, keys of other parameters).
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "CKKS bootstrapping keys";
+        let body: BootKeysBody = rlwe::serialize::decode(
+            bytes,
+            rlwe::serialize::Kind::External,
+            WHAT,
+            Some(params.fingerprint()),
+        )?;
+        if body.tag != BOOT_KEYS_TAG {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: "not bootstrapping keys".into(),
+            });
+        }
+        let sparse_params = sparse_key_params(params.rlwe())?;
+        Ok(Self {
+            rlk: RelinKey::from_bytes(params, &body.rlk)?,
+            gks: GaloisKeys::from_bytes(params, &body.gks)?,
+            to_sparse: rlwe::keys::KeySwitchKey::from_bytes(&sparse_params, &body.to_sparse)?,
+            to_dense: rlwe::keys::KeySwitchKey::from_bytes(params.rlwe(), &body.to_dense)?,
+            sparse_params,
+        })
+    }
+}

@@ -116,22 +116,33 @@ pub enum Error {
     /// explicit insecure opt-in.
     #[error("insecure setting: {0}")]
     Insecure(String),
-    /// A graph deeper than the largest ring's chain can hold at 128-bit
-    /// security (until bootstrapping exists): `layer` is where the chain
-    /// runs out.
+    /// A graph too deep for the chain. Without bootstrapping
+    /// ([`Bootstrapping::Never`](crate::inference::Bootstrapping::Never)):
+    /// deeper than the largest ring's chain holds at 128-bit security
+    /// (ring degree 32768), `layer` is where it runs out. With
+    /// bootstrapping: steps that no bootstrap may separate (a linear block
+    /// and the polynomial activation after it, or one polynomial) need more
+    /// levels than the chain leaves between two bootstraps; `layer` names
+    /// them.
     #[error(
-        "the circuit is too deep at {layer}: depth {depth} needs about {bits} bits of modulus, \
-         128-bit security allows {max_bits} (ring degree 32768)"
+        "the circuit is too deep at {layer}: about {bits} bits of modulus needed there \
+         (circuit depth {depth}), the chain at ring degree {degree} holds {max_bits}"
     )]
     TooDeep {
-        /// The graph node (or merged linear block) where the chain runs out.
+        /// The graph node(s) (or merged linear block) where the chain runs out.
         layer: String,
         /// The circuit's multiplicative depth.
         depth: usize,
-        /// Bits of `Q·P` the circuit needs up to that node.
+        /// Bits of modulus the circuit needs up to that node (with
+        /// bootstrapping: the levels of the unsplittable steps times the
+        /// scale's bits).
         bits: u32,
-        /// The most 128-bit security allows (ring degree 32768).
+        /// The most the chain holds: what 128-bit security allows at ring
+        /// degree 32768 (881 bits), or with bootstrapping the levels
+        /// between two bootstraps times the scale's bits.
         max_bits: u32,
+        /// The ring degree.
+        degree: usize,
     },
     /// A circuit whose scale and level plan cannot hold the values the
     /// model's weights and the input bound allow: at stage `layer`, values

@@ -7,7 +7,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`inference`] | CKKS inference of ONNX models (import, layer-graph compiler, convolutions) and of the fixed logistic / MLP circuits: `Server` (model owner) / `Client` (data owner), per-sample and SIMD-batch packings, every message as bytes |
+//! | [`inference`] | CKKS inference of ONNX models (import, layer-graph compiler, convolutions, bootstraps placed in deep graphs) and of the fixed logistic / MLP circuits: `Server` (model owner) / `Client` (data owner), per-sample and SIMD-batch packings, every message as bytes |
 //! | [`aggregation`] | federated averaging under a threshold CKKS key ([`aggregation::Client`], [`aggregation::Server`], [`aggregation::combine`]) and the threshold-Paillier variant; committee members decrypt only sums they recompute |
 //! | [`dp`] | distributed differential privacy for the aggregated sums |
 //! | [`testing`] | private model testing: the total confusion matrix of test sets nobody sees, under a threshold BFV key |

@@ -269,6 +269,7 @@ fn mismatched_parameters_are_rejected() {
     let no_keys = EvaluationKeys {
         relin: None,
         galois: None,
+        bootstrap: None,
     };
     assert!(matches!(
         lr_server.evaluate(&no_keys, &q_lr),

@@ -1,5 +1,7 @@
 //! The inference messages' format version: their 8-byte tags end in it
-//! (`mlhe/su2`, `…/ek2`, `…/qy2`, `…/rs2`, postcard bodies). Version 1 was
+//! (`mlhe/su3`, `…/ek3`, `…/qy2`, `…/rs2`, postcard bodies; the setup and
+//! the keys went to 3 with bootstrapping, and refuse 2 as
+//! `compile_bootstrap.rs` checks). Version 1 was
 //! bincode 1.x (hekit 0.1): such bytes are refused with an error that says
 //! so and what to do, never decoded as something else.
 

@@ -166,6 +166,9 @@ impl CompileOptions {
                 activation_degree,
                 range_margin,
                 max_abs_input,
+                // bootstrapping is not exposed to Python yet: the default
+                // (only when the graph is too deep for every ring without)
+                ..inf::CompileOptions::default()
             },
         })
     }

@@ -4,7 +4,8 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
-use ckks::{Ciphertext, Encoder, GaloisKeys, Parameters, RelinKey, SecretKey};
+use ckks::SecurityLevel;
+use ckks::{Bootstrapper, Ciphertext, Encoder, GaloisKeys, Parameters, RelinKey, SecretKey};
 
 use super::*;
 use crate::error::{Error, Result};
@@ -50,9 +51,24 @@ impl Client {
     }
 
     /// The same with a given generator (reproducible tests).
-    pub fn with_rng(setup: &PublicSetup, mut rng: ChaCha20Rng) -> Result<Self> {
+    pub fn with_rng(setup: &PublicSetup, rng: ChaCha20Rng) -> Result<Self> {
+        Self::with_min_security(setup, rng, SecurityLevel::Bits128)
+    }
+
+    /// A client that accepts parameters down to the security level `min`
+    /// (the client's own floor, whatever the setup says): pass
+    /// `SecurityLevel::None` only for tests and examples, e.g. a server
+    /// compiled with [`BootstrapRing::TestN4096Insecure`](super::BootstrapRing::TestN4096Insecure).
+    ///
+    /// # Errors
+    /// [`Error::Insecure`] for a setup below `min`; a malformed setup.
+    pub fn with_min_security(
+        setup: &PublicSetup,
+        mut rng: ChaCha20Rng,
+        min: SecurityLevel,
+    ) -> Result<Self> {
         setup.validate()?;
-        let params = setup.parameters()?;
+        let params = setup.parameters_with_min_security(min)?;
         let sk = SecretKey::generate(&params, &mut rng);
         Ok(Self {
             setup: setup.clone(),
@@ -74,9 +90,20 @@ impl Client {
         &self.setup
     }
 
-    /// The public keys the server needs (send once).
+    /// The public keys the server needs (send once). For a circuit that
+    /// bootstraps, the bootstrapping keys (their relinearization key
+    /// serves the circuit too): the client builds the setup's bootstrapper
+    /// to derive the rotation steps itself (transient memory: its encoded
+    /// transforms, several GB at N = 2^16, as large as the keys).
     pub fn evaluation_keys(&mut self) -> Result<EvaluationKeys> {
-        let relin = if self.setup.relinearization {
+        let bootstrap = match &self.setup.bootstrap {
+            Some(b) => {
+                let boot = Bootstrapper::new(&self.params, b.config())?;
+                Some(boot.generate_keys(&self.sk, &mut self.rng)?)
+            }
+            None => None,
+        };
+        let relin = if self.setup.relinearization && bootstrap.is_none() {
             Some(RelinKey::generate(&self.sk, &mut self.rng)?)
         } else {
             None
@@ -90,7 +117,11 @@ impl Client {
                 &mut self.rng,
             )?)
         };
-        Ok(EvaluationKeys { relin, galois })
+        Ok(EvaluationKeys {
+            relin,
+            galois,
+            bootstrap,
+        })
     }
 
     /// Chooses what happens to features outside the input bound (default

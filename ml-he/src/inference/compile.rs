@@ -34,13 +34,46 @@
 //! square one, a polynomial its [`Polynomial::depth`]. Inputs are encoded at
 //! `2^scale_bits`; each linear block's plaintexts are encoded at the scale
 //! that puts its output exactly back on `2^scale_bits` (it also absorbs the
-//! drift of a square). Chain: `q_0` holds the output, one
-//! `scale_bits`-bit prime per level above, one special prime as large as
-//! the largest. `q_0` gets the bits the output bound needs (up to 60); if
-//! even 60 bits are not enough, the last block lands on a smaller output
-//! scale (never below 2^20). The ring degree is the smallest of
-//! 4096 … 32768 that is 128-bit secure for the chain (HomomorphicEncryption.org
-//! table, every prime counted) and fits the layouts.
+//! drift of a square). Chain: the output modulus, one `scale_bits`-bit
+//! prime per level above, one special prime as large as the largest. The
+//! output modulus gets the bits the output bound needs over the scale (one
+//! prime up to 60 bits, or up to three); beyond, the last block lands on a
+//! smaller output scale (never below 2^20). The ring degree is the
+//! smallest of 4096 … 32768 that is 128-bit secure for the chain
+//! (HomomorphicEncryption.org table, every prime counted) and fits the
+//! layouts.
+//!
+//! ### Bootstrapping
+//! A graph too deep for N = 32768 is compiled with bootstraps
+//! ([`CompileOptions::bootstrap`]: [`Bootstrapping::WhenTooDeep`], the
+//! default; [`Bootstrapping::Always`] asks for them, [`Bootstrapping::Never`]
+//! refuses with [`Error::TooDeep`]). The chain is then a bootstrapping chain
+//! (module [`bootstrap`]): N = 2^16 at 128-bit security
+//! ([`BootstrapRing::N65536`](super::BootstrapRing::N65536); or the
+//! insecure N = 2^12 test ring, which the client must accept explicitly),
+//! scale `2^40` ([`BootstrapOptions::scale_bits`]; a bootstrap keeps about
+//! 2^-26 of its range at 2^40, 2^-18 at 2^30), `q_0` of `scale + 10` bits,
+//! [`BootstrapOptions::levels`] user levels (9 at N = 2^16), then the
+//! levels bootstrapping consumes, full packing. The client encrypts at the
+//! top user level; each bootstrap (from whatever level, as
+//! [`ckks::Bootstrapper::bootstrap`] reads level 0) lands back on it.
+//! Bootstraps go as late as the levels allow, which gives the fewest, but
+//! never right before a polynomial: before a linear block (or a square
+//! that leads to one), which absorbs the range for free. The output keeps
+//! a level that holds its bound at an output scale of 2^20 or more.
+//!
+//! Bootstrapping is correct only for slot values within `[−1, 1]` of its
+//! scale. The interval bounds of the plan check (every slot, the padding
+//! between the elements of a per-sample layout included) give, before each
+//! bootstrap, the largest value `X` any input in the box can put there;
+//! the step that sets the scale before it (the linear block, the
+//! polynomial, the input) lowers its output scale by the power of two that
+//! makes `X·scale ≤ Δ_b`, the ciphertext is read at Δ_b (free), and after
+//! the bootstrap an integer multiplication (no level) brings the scale back
+//! up. Every input in the box thus meets the bootstrap's range condition;
+//! the bootstrap's error is then about 2^-26 of its range `B ≥ X` (the
+//! report gives `B` per bootstrap, [`StepReport::range`]), and a range
+//! above 2^20 is refused ([`Error::PlanOverflow`]).
 //!
 //! ## The plan check
 //! As for the fixed circuits ([`CircuitPlan`]): interval arithmetic from
@@ -49,18 +82,24 @@
 //! partial sums of every linear block, squares of intervals, and for a
 //! polynomial the bound of its Chebyshev basis outside `[−1, 1]` — gives
 //! each stage's largest value; a stage above its capacity is refused with
-//! [`Error::PlanOverflow`] naming the graph node. The check holds for every
-//! input in the box, not only for the calibration data; the accuracy of an
-//! approximated activation holds inside its calibrated range.
+//! [`Error::PlanOverflow`] naming the graph node. In per-sample packing the
+//! slots between the elements count too (zero after a linear block, `p(0)`
+//! after a polynomial). The check holds for every input in the box, not
+//! only for the calibration data; the accuracy of an approximated
+//! activation holds inside its calibrated range.
 
-use std::fmt;
+use std::sync::Arc;
 
-use ckks::{Encoder, Evaluator, Parameters, Plaintext, Polynomial};
+use ckks::{Bootstrapper, Encoder, Evaluator, Parameters, Polynomial};
 
-use super::graph::{numel, Graph, Op};
-use super::layout::{dense_over_period, diagonals_cost, Layout, SparsePlan, SparseRows, Strategy};
+use super::bootstrap::{self, BootstrapOptions, Bootstrapping, Kind, RangePlan};
+use super::circuit::{CStep, GraphCircuit, SampleLinear};
+use super::graph::{numel, Graph};
+use super::layout::{dense_over_period, diagonals_cost, Layout, SparsePlan, Strategy};
+use super::lower::{interval_bounds, lower, step_depth, step_kind, step_name, Bounds, Step};
+pub use super::report::{ActivationInfo, BootstrapReport, CompileReport, StepReport};
 use super::{
-    chebyshev_bound, level_moduli, pow2, CircuitPlan, Diagonals, Evaluation, InputLayout,
+    level_moduli, pow2, BootstrapSetup, CircuitPlan, Diagonals, Evaluation, InputLayout,
     ModelShape, Packing, PlanStage, PublicSetup, Server, PLAN_MARGIN_BITS,
 };
 use crate::error::{Error, Result};
@@ -84,6 +123,9 @@ pub struct CompileOptions {
     /// The input bound the plan is checked for (and the client enforces);
     /// `None`: the largest absolute value of the calibration inputs.
     pub max_abs_input: Option<f64>,
+    /// When to bootstrap (default: only when the graph is too deep for
+    /// every ring without; see [`bootstrap`]).
+    pub bootstrap: Bootstrapping,
 }
 
 impl Default for CompileOptions {
@@ -95,6 +137,7 @@ impl Default for CompileOptions {
             activation_degree: 31,
             range_margin: 0.1,
             max_abs_input: None,
+            bootstrap: Bootstrapping::WhenTooDeep,
         }
     }
 }
@@ -110,191 +153,6 @@ const MAX_PRIME_BITS: u32 = 60;
 const MAX_OUTPUT_PRIMES: u32 = 3;
 /// Relative cost of a rotation against a plaintext product (layout choice).
 const ROTATION_COST: usize = 8;
-
-/// One step of the lowered circuit.
-#[derive(Clone, Debug)]
-enum Step {
-    Linear(LinearBlock),
-    Square {
-        name: String,
-    },
-    Poly {
-        name: String,
-        info: ActivationInfo,
-        poly: Polynomial,
-    },
-}
-
-/// A merged run of linear nodes: `y = W·x + b`.
-#[derive(Clone, Debug)]
-struct LinearBlock {
-    name: String,
-    rows: SparseRows,
-    bias: Vec<f64>,
-    inputs: usize,
-}
-
-/// How an activation was approximated (for the report).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ActivationInfo {
-    /// The graph node.
-    pub node: String,
-    /// The function (`"Relu"`, …, or `"polynomial"`).
-    pub function: String,
-    /// The interval the interpolant is fitted on (calibrated range with
-    /// margin); `None` for an exact polynomial.
-    pub interval: Option<(f64, f64)>,
-    /// The range its input took on the calibration samples.
-    pub calibrated: Option<(f64, f64)>,
-    /// Degree of the polynomial.
-    pub degree: usize,
-    /// Largest |f − p| on the interval (on 4096 points).
-    pub max_error: f64,
-}
-
-/// One evaluated step, for the report.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StepReport {
-    /// The graph node(s).
-    pub name: String,
-    /// `"linear (diagonals)"`, `"linear (sparse)"`, `"linear (weighted sums)"`,
-    /// `"square"`, `"polynomial"`.
-    pub kind: String,
-    /// Input → output elements.
-    pub shape: (usize, usize),
-    /// The level the step starts on.
-    pub level: usize,
-    /// Plaintext products per ciphertext (linear steps).
-    pub plaintext_products: usize,
-    /// Rotations per ciphertext (per-sample linear steps).
-    pub rotations: usize,
-}
-
-/// What the compiler decided, before anything runs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CompileReport {
-    /// Packing.
-    pub packing: Packing,
-    /// Multiplicative depth (levels consumed).
-    pub depth: usize,
-    /// Ring degree N.
-    pub degree: usize,
-    /// Bits of the chain primes `q_0 … q_L` and of the special primes.
-    pub q_bits: Vec<u32>,
-    /// Bits of the special primes.
-    pub p_bits: Vec<u32>,
-    /// log2 of the input scale.
-    pub scale_bits: u32,
-    /// log2 of the output scale.
-    pub output_scale_bits: f64,
-    /// The input bound the plan is checked for.
-    pub max_abs_input: f64,
-    /// Steps in order.
-    pub steps: Vec<StepReport>,
-    /// Approximated activations.
-    pub activations: Vec<ActivationInfo>,
-    /// Number of rotation keys.
-    pub rotation_keys: usize,
-    /// Whether a relinearization key is needed.
-    pub relinearization: bool,
-    /// Estimated size of the evaluation keys (bytes, sent once).
-    pub key_bytes: usize,
-    /// Size of one query ciphertext (per sample; batch: per input element).
-    pub query_ciphertext_bytes: usize,
-    /// Size of one response ciphertext.
-    pub response_ciphertext_bytes: usize,
-    /// Ciphertexts per query (per sample for per-sample packing, per batch
-    /// otherwise).
-    pub query_ciphertexts: usize,
-    /// Ciphertexts per response (idem).
-    pub response_ciphertexts: usize,
-}
-
-impl fmt::Display for CompileReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mb = |b: usize| b as f64 / 1e6;
-        writeln!(
-            f,
-            "packing {:?}, depth {}, N = {}, Q = {:?} + P = {:?} bits ({} in all), scale 2^{}, output scale 2^{:.1}",
-            self.packing,
-            self.depth,
-            self.degree,
-            self.q_bits,
-            self.p_bits,
-            self.q_bits.iter().chain(&self.p_bits).sum::<u32>(),
-            self.scale_bits,
-            self.output_scale_bits
-        )?;
-        writeln!(f, "input bound ±{}", self.max_abs_input)?;
-        for s in &self.steps {
-            writeln!(
-                f,
-                "  level {:>2}  {:<24} {:>5} → {:<5} {:<24} {:>5} pt-products {:>4} rotations",
-                s.level, s.name, s.shape.0, s.shape.1, s.kind, s.plaintext_products, s.rotations
-            )?;
-        }
-        for a in &self.activations {
-            match a.interval {
-                Some((lo, hi)) => writeln!(
-                    f,
-                    "  {} ({}): degree {} on [{lo:.3}, {hi:.3}] (calibrated {:?}), max error {:.2e}",
-                    a.node, a.function, a.degree, a.calibrated, a.max_error
-                )?,
-                None => writeln!(f, "  {} (exact polynomial, degree {})", a.node, a.degree)?,
-            }
-        }
-        writeln!(
-            f,
-            "keys: {} rotation keys{}, ≈ {:.1} MB (once); query {} × {:.2} MB, response {} × {:.2} MB",
-            self.rotation_keys,
-            if self.relinearization {
-                " + relinearization key"
-            } else {
-                ""
-            },
-            mb(self.key_bytes),
-            self.query_ciphertexts,
-            mb(self.query_ciphertext_bytes),
-            self.response_ciphertexts,
-            mb(self.response_ciphertext_bytes)
-        )
-    }
-}
-
-/// A linear block encoded for per-sample evaluation.
-pub(crate) enum SampleLinear {
-    Diagonals(Diagonals),
-    Sparse(super::layout::SparseLinear),
-}
-
-/// A compiled step.
-pub(crate) enum CStep {
-    /// Per-sample linear block and its bias (laid out like the output).
-    SampleLinear(SampleLinear, Plaintext),
-    /// Batch linear block: `(rows, bias)`, weights at `pt_scale`, level.
-    BatchLinear {
-        rows: SparseRows,
-        bias: Vec<f64>,
-        pt_scale: f64,
-        level: usize,
-    },
-    Square,
-    Poly(Polynomial),
-}
-
-/// The compiled circuit a [`Server`] evaluates.
-pub(crate) struct GraphCircuit {
-    pub steps: Vec<CStep>,
-}
-
-/// Scale-independent value bounds of every stage.
-struct Bounds {
-    /// Per step: the largest absolute value of any slot the step produces
-    /// (partial sums included) — checked against its capacity.
-    stage: Vec<f64>,
-    /// The input bound.
-    input: f64,
-}
 
 impl Server {
     /// Compiles `graph` for encrypted inference. `calibration` holds sample
@@ -343,17 +201,19 @@ impl Server {
                 .fold(0f64, |m, v| m.max(v.abs()))
                 .max(1e-6),
         };
-        let bounds = interval_bounds(&steps, n_in, max_abs_input)?;
+        let per_sample = options.packing == Packing::PerSample;
+        let bounds = interval_bounds(&steps, n_in, max_abs_input, per_sample)?;
         if options.min_scale_bits > options.scale_bits {
             return Err(Error::OutOfRange("min_scale_bits above scale_bits".into()));
         }
         let depth: usize = steps.iter().map(step_depth).sum();
         let out_bound = bounds.stage.last().copied().unwrap_or(max_abs_input);
-        // bits q_0 needs above the output scale: the bound, the plan's
-        // margin and one bit for noise and rounding
-        let need = out_bound.max(1.0).log2().ceil() as i32 + 1 + PLAN_MARGIN_BITS + 1;
+        let need = output_bits_needed(out_bound);
         if depth == 0 {
             return Err(Error::Shape("a circuit without a level".into()));
+        }
+        if let Bootstrapping::Always(b) = &options.bootstrap {
+            return compile_bootstrapped(&steps, &bounds, options, b, n_in, n_out, max_abs_input);
         }
         let most = (MAX_PRIME_BITS * MAX_OUTPUT_PRIMES) as i32;
         if need + MIN_OUTPUT_SCALE_BITS > most {
@@ -407,6 +267,7 @@ impl Server {
                         n_out,
                         out_bits,
                         max_abs_input,
+                        None,
                     ) {
                         Ok(server) => return Ok(server),
                         Err(e) => last_err = Some(e),
@@ -418,8 +279,9 @@ impl Server {
             }
             degree *= 2;
         }
-        // Too deep for the largest ring: name the step where the chain runs
-        // out (the smallest scale, one output prime, a special prime).
+        // Too deep for the largest ring: bootstrap, or name the step where
+        // the chain runs out (the smallest scale, one output prime, a
+        // special prime).
         let budget = f64::from(max_log_q(MAX_DEGREE));
         let s_min = f64::from(options.min_scale_bits);
         let mut used =
@@ -427,11 +289,23 @@ impl Server {
         for st in &steps {
             used += s_min * step_depth(st) as f64;
             if used > budget {
+                if options.bootstrap == Bootstrapping::WhenTooDeep {
+                    return compile_bootstrapped(
+                        &steps,
+                        &bounds,
+                        options,
+                        &BootstrapOptions::default(),
+                        n_in,
+                        n_out,
+                        max_abs_input,
+                    );
+                }
                 return Err(Error::TooDeep {
                     layer: step_name(st),
                     depth,
                     bits: used.ceil() as u32,
                     max_bits: budget as u32,
+                    degree: MAX_DEGREE,
                 });
             }
         }
@@ -457,288 +331,113 @@ fn max_log_q(n: usize) -> u32 {
     }
 }
 
-fn step_depth(s: &Step) -> usize {
-    match s {
-        Step::Linear(_) | Step::Square { .. } => 1,
-        Step::Poly { poly, .. } => poly.depth(),
-    }
+/// Bits the output modulus needs above the output scale: the bound, the
+/// plan's margin and one bit for noise and rounding.
+fn output_bits_needed(out_bound: f64) -> i32 {
+    out_bound.max(1.0).log2().ceil() as i32 + 1 + PLAN_MARGIN_BITS + 1
 }
 
-fn step_name(s: &Step) -> String {
-    match s {
-        Step::Linear(b) => b.name.clone(),
-        Step::Square { name } | Step::Poly { name, .. } => name.clone(),
-    }
-}
-
-fn is_linear(op: &Op) -> bool {
-    !matches!(
-        op,
-        Op::Square | Op::Activation(_) | Op::Polynomial(_) | Op::Add
-    )
-}
-
-/// Cuts the graph into steps (see the module docs).
-fn lower(graph: &Graph, values: &[Vec<Vec<f64>>], options: &CompileOptions) -> Result<Vec<Step>> {
-    let last = graph.output;
-    if last == 0 {
-        return Err(Error::Shape("the graph's output is its input".into()));
-    }
-    let mut steps: Vec<Step> = Vec::new();
-    let mut group: Vec<usize> = Vec::new();
-    let flush = |group: &mut Vec<usize>, steps: &mut Vec<Step>| -> Result<()> {
-        if !group.is_empty() {
-            steps.push(Step::Linear(linear_block(graph, group)?));
-            group.clear();
-        }
-        Ok(())
+/// [`Server::compile`] with bootstrapping (see [`bootstrap`]): the chain,
+/// the positions, then the server with the largest output scale that fits
+/// the level the circuit ends on.
+fn compile_bootstrapped(
+    steps: &[Step],
+    bounds: &Bounds,
+    options: &CompileOptions,
+    boot_options: &BootstrapOptions,
+    n_in: usize,
+    n_out: usize,
+    max_abs_input: f64,
+) -> Result<Server> {
+    let chain = bootstrap::chain(boot_options)?;
+    let s = boot_options.scale_bits;
+    let mut kinds: Vec<(Kind, usize)> = steps
+        .iter()
+        .map(|st| (step_kind(st), step_depth(st)))
+        .collect();
+    // the output needs a level whose modulus holds its bound at an output
+    // scale of at least 2^20: the levels below it are reserved (as a last
+    // step of that depth, so that a bootstrap comes before the end when the
+    // circuit would end lower). A lower output scale costs less precision
+    // than a bootstrap of the output would: with `q_0` of `s + 10` bits, an
+    // output bound X leaves an error of about X·2^(5 − s), a bootstrap
+    // about X·2^-26.
+    let moduli = level_moduli(&chain.params);
+    let log_q = |l: usize| moduli.get(l).map_or(0.0, |q| q.log2());
+    let out_bound = bounds.stage.last().copied().unwrap_or(max_abs_input);
+    let need = output_bits_needed(out_bound);
+    let reserve = (0..=chain.levels)
+        .find(|&l| log_q(l).floor() as i32 - need >= MIN_OUTPUT_SCALE_BITS)
+        .ok_or_else(|| Error::PlanOverflow {
+            layer: steps.last().map_or("input".to_string(), step_name),
+            level: chain.levels,
+            bound: out_bound,
+            capacity: moduli.get(chain.levels).copied().unwrap_or(0.0)
+                / pow2(1 + PLAN_MARGIN_BITS + MIN_OUTPUT_SCALE_BITS),
+        })?;
+    kinds.push((Kind::Linear, reserve));
+    let positions = bootstrap::place(&kinds, chain.levels).map_err(|run| Error::TooDeep {
+        layer: steps[run.from.min(steps.len() - 1)..=run.to.min(steps.len() - 1)]
+            .iter()
+            .map(step_name)
+            .collect::<Vec<_>>()
+            .join(", "),
+        depth: kinds.iter().map(|k| k.1).sum::<usize>() - reserve,
+        bits: run.levels as u32 * s,
+        max_bits: chain.levels as u32 * s,
+        degree: chain.params.degree(),
+    })?;
+    kinds.pop();
+    // the level the output lands on, and the output scales that leave
+    // room for the output bound there
+    let last = positions.last().copied().unwrap_or(0);
+    let end_level = chain.levels - kinds[last..].iter().map(|k| k.1).sum::<usize>();
+    let top = (log_q(end_level).floor() as i32 - need).min(s as i32);
+    // the steps a lower output scale relieves: the last linear block and
+    // what follows it
+    let last_linear = steps
+        .iter()
+        .rposition(|st| matches!(st, Step::Linear(_)))
+        .unwrap_or(0);
+    let tail: Vec<String> = steps[last_linear..].iter().map(step_name).collect();
+    let plan = bootstrap::Plan {
+        boot: Arc::new(Bootstrapper::new(&chain.params, chain.config)?),
+        positions,
+        levels: chain.levels,
     };
-    for (i, node) in graph.nodes.iter().enumerate().take(last) {
-        if node.inputs != [i] {
-            return Err(Error::Unsupported {
-                op: match node.op {
-                    Op::Add => "Add of two branches (residual)".into(),
-                    _ => format!(
-                        "a branch (the node reads values {:?}, not only the previous node's output; the compiler takes chains)",
-                        node.inputs
-                    ),
-                },
-                node: node.name.clone(),
-            });
-        }
-        match &node.op {
-            op if is_linear(op) => {
-                let spatial = |j: &usize| {
-                    matches!(
-                        graph.nodes[*j].op,
-                        Op::Conv { .. } | Op::AvgPool { .. } | Op::GlobalAvgPool
-                    )
-                };
-                if matches!(op, Op::Conv { .. }) && group.iter().any(spatial) {
-                    flush(&mut group, &mut steps)?;
-                }
-                group.push(i);
-            }
-            Op::Square => {
-                flush(&mut group, &mut steps)?;
-                steps.push(Step::Square {
-                    name: node.name.clone(),
-                });
-            }
-            Op::Polynomial(c) => {
-                flush(&mut group, &mut steps)?;
-                let poly = Polynomial::from_power(c)?;
-                steps.push(Step::Poly {
-                    name: node.name.clone(),
-                    info: ActivationInfo {
-                        node: node.name.clone(),
-                        function: "polynomial".into(),
-                        interval: None,
-                        calibrated: None,
-                        degree: c.len().saturating_sub(1),
-                        max_error: 0.0,
-                    },
-                    poly,
-                });
-            }
-            Op::Activation(act) => {
-                flush(&mut group, &mut steps)?;
-                // the range of its input (value i) on the calibration set
-                let (lo, hi) = values
-                    .iter()
-                    .flat_map(|v| v[i].iter())
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                        (lo.min(x), hi.max(x))
-                    });
-                if !(lo.is_finite() && hi.is_finite()) {
-                    return Err(Error::OutOfRange(format!(
-                        "activation {}: calibration values are not finite",
-                        node.name
-                    )));
-                }
-                let c = 0.5 * (lo + hi);
-                let h = (0.5 * (hi - lo) * (1.0 + options.range_margin)).max(1e-3);
-                let (a, b) = (c - h, c + h);
-                let act = *act;
-                let f = move |x: f64| act.apply(x);
-                // fold y = (x − c)/h into the preceding linear block when
-                // there is one: the polynomial is then on [−1, 1]
-                let folded = match steps.last_mut() {
-                    Some(Step::Linear(block)) => {
-                        for row in &mut block.rows {
-                            for t in row.iter_mut() {
-                                t.1 /= h;
-                            }
-                        }
-                        for bi in &mut block.bias {
-                            *bi = (*bi - c) / h;
-                        }
-                        true
-                    }
-                    _ => false,
-                };
-                let degree = options.activation_degree.max(1);
-                let poly = if folded {
-                    Polynomial::approximate(move |y| f(c + h * y), -1.0, 1.0, degree)?
-                } else {
-                    Polynomial::approximate(f, a, b, degree)?
-                };
-                let max_error = (0..=4096)
-                    .map(|k| {
-                        let x = a + (b - a) * k as f64 / 4096.0;
-                        let px = if folded {
-                            poly.eval((x - c) / h)
-                        } else {
-                            poly.eval(x)
-                        };
-                        (f(x) - px).abs()
-                    })
-                    .fold(0.0, f64::max);
-                steps.push(Step::Poly {
-                    name: node.name.clone(),
-                    info: ActivationInfo {
-                        node: node.name.clone(),
-                        function: format!("{act:?}"),
-                        interval: Some((a, b)),
-                        calibrated: Some((lo, hi)),
-                        degree,
-                        max_error,
-                    },
-                    poly,
-                });
-            }
-            _ => {
-                return Err(Error::Unsupported {
-                    op: format!("{:?}", node.op),
-                    node: node.name.clone(),
+    let mut opts = options.clone();
+    opts.scale_bits = s;
+    let mut last_err = None;
+    for out_bits in (MIN_OUTPUT_SCALE_BITS..=top.max(MIN_OUTPUT_SCALE_BITS)).rev() {
+        match build(
+            steps,
+            bounds,
+            chain.params.clone(),
+            &opts,
+            n_in,
+            n_out,
+            out_bits,
+            max_abs_input,
+            Some(&plan),
+        ) {
+            Ok(server) => return Ok(server),
+            Err(Error::PlanOverflow {
+                layer,
+                level,
+                bound,
+                capacity,
+            }) if tail.contains(&layer) => {
+                last_err = Some(Error::PlanOverflow {
+                    layer,
+                    level,
+                    bound,
+                    capacity,
                 })
             }
+            Err(e) => return Err(e),
         }
     }
-    flush(&mut group, &mut steps)?;
-    if !steps.iter().any(|s| matches!(s, Step::Linear(_))) {
-        return Err(Error::Shape("a graph without a linear layer".into()));
-    }
-    Ok(steps)
-}
-
-/// The matrix and bias of a run of linear nodes, read off the reference
-/// evaluator on unit vectors.
-fn linear_block(graph: &Graph, nodes: &[usize]) -> Result<LinearBlock> {
-    let first = nodes[0];
-    let n = numel(graph.value_shape(first).unwrap_or(&[]));
-    let apply = |x: Vec<f64>| -> Result<Vec<f64>> {
-        let mut v = x;
-        for &j in nodes {
-            v = graph.eval_node(j, &[&v])?;
-        }
-        Ok(v)
-    };
-    let bias = apply(vec![0.0; n])?;
-    let mut rows: SparseRows = vec![Vec::new(); bias.len()];
-    let mut e = vec![0.0; n];
-    for j in 0..n {
-        e[j] = 1.0;
-        let col = apply(e.clone())?;
-        e[j] = 0.0;
-        for (o, (&y, &b)) in col.iter().zip(&bias).enumerate() {
-            let w = y - b;
-            if w != 0.0 {
-                rows[o].push((j, w));
-            }
-        }
-    }
-    let name = nodes
-        .iter()
-        .map(|&j| graph.nodes[j].name.as_str())
-        .collect::<Vec<_>>()
-        .join("+");
-    Ok(LinearBlock {
-        name,
-        rows,
-        bias,
-        inputs: n,
-    })
-}
-
-/// Interval arithmetic through the steps from the box `[−b, b]^n`.
-fn interval_bounds(steps: &[Step], n: usize, b: f64) -> Result<Bounds> {
-    let mut x: Vec<(f64, f64)> = vec![(-b, b); n];
-    let mut stage = Vec::with_capacity(steps.len());
-    for s in steps {
-        match s {
-            Step::Linear(block) => {
-                if block.inputs != x.len() {
-                    return Err(Error::Shape(format!(
-                        "internal: block {} reads {} values, has {}",
-                        block.name,
-                        block.inputs,
-                        x.len()
-                    )));
-                }
-                let mut largest = 0f64;
-                let y: Vec<(f64, f64)> = block
-                    .rows
-                    .iter()
-                    .zip(&block.bias)
-                    .map(|(row, &bias)| {
-                        let (mut lo, mut hi, mut neg, mut pos) = (0f64, 0f64, 0f64, 0f64);
-                        for &(i, w) in row {
-                            let (xl, xh) = x[i];
-                            let (t0, t1) = (w * xl, w * xh);
-                            let (tl, th) = (t0.min(t1), t0.max(t1));
-                            lo += tl;
-                            hi += th;
-                            neg += tl.min(0.0);
-                            pos += th.max(0.0);
-                        }
-                        let (lo, hi) = (lo + bias, hi + bias);
-                        largest = largest.max(-neg).max(pos).max(lo.abs()).max(hi.abs());
-                        (lo, hi)
-                    })
-                    .collect();
-                stage.push(largest);
-                x = y;
-            }
-            Step::Square { .. } => {
-                x = x
-                    .iter()
-                    .map(|&(lo, hi)| {
-                        let top = (lo * lo).max(hi * hi);
-                        let bottom = if lo <= 0.0 && hi >= 0.0 {
-                            0.0
-                        } else {
-                            (lo * lo).min(hi * hi)
-                        };
-                        (bottom, top)
-                    })
-                    .collect();
-                stage.push(x.iter().map(|v| v.1).fold(0.0, f64::max));
-            }
-            Step::Poly { poly, .. } => {
-                // |p(y)| ≤ Σ|c_i|·max|T_i(y')| with y' the argument mapped
-                // onto the polynomial's interval
-                let (a, bb) = poly.interval();
-                let m = x
-                    .iter()
-                    .map(|&(lo, hi)| {
-                        let f = |v: f64| ((2.0 * v - a - bb) / (bb - a)).abs();
-                        f(lo).max(f(hi))
-                    })
-                    .fold(0.0, f64::max);
-                let c = poly.coeffs();
-                let basis = chebyshev_bound(m, c.len().saturating_sub(1));
-                let out: f64 = c
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ci)| ci.abs() * chebyshev_bound(m, i))
-                    .sum();
-                stage.push(basis.max(out));
-                x = vec![(-out, out); x.len()];
-            }
-        }
-    }
-    Ok(Bounds { stage, input: b })
+    Err(last_err.unwrap_or_else(|| Error::Shape("no output scale fits the circuit".into())))
 }
 
 /// Builds the server for parameters `params` (layouts, plaintexts, plan).
@@ -752,10 +451,30 @@ fn build(
     n_out: usize,
     out_bits: i32,
     max_abs_input: f64,
+    boot: Option<&bootstrap::Plan>,
 ) -> Result<Server> {
     let slots = params.slots();
     let encoder = Encoder::new(&params);
     let depth: usize = steps.iter().map(step_depth).sum();
+    let kinds: Vec<(Kind, usize)> = steps
+        .iter()
+        .map(|st| (step_kind(st), step_depth(st)))
+        .collect();
+    let positions: &[usize] = boot.map_or(&[], |b| &b.positions);
+    let range = boot.map(|b| RangePlan {
+        kinds: &kinds,
+        boots: positions,
+        values: &bounds.values,
+        delta: b.boot.config().input_scale,
+    });
+    // the power of two to divide a step's output scale by so that the
+    // bootstraps up to the next linear block or polynomial see [−1, 1]
+    let divisor = |next: usize, rho: f64, level: usize, after_boot: bool| -> Result<f64> {
+        match &range {
+            Some(r) => r.divisor(next, rho, level, after_boot, |l| Ok(params.q(l)? as f64)),
+            None => Ok(1.0),
+        }
+    };
     let s = pow2(options.scale_bits as i32);
     let moduli = level_moduli(&params);
     let capacity = |level: usize, scale: f64| {
@@ -773,11 +492,13 @@ fn build(
         .rposition(|s| matches!(s, Step::Linear(_)))
         .unwrap_or(0);
     let mut layout = Layout::tiled(n_in);
-    // levels below the circuit's are the output modulus (several primes
-    // when the output bound needs more than one)
-    let base = params.max_level() + 1 - depth;
-    let mut level = depth + base - 1;
-    let mut scale = s;
+    // without bootstrapping, the levels below the circuit's are the output
+    // modulus (several primes when the output bound needs more than one);
+    // with it, the circuit starts on the top user level
+    let input_level = boot.map_or(params.max_level(), |b| b.levels);
+    let mut level = input_level;
+    let mut scale = s / divisor(0, s, level, false)?;
+    let input_scale = scale;
     let mut plan_stages = vec![PlanStage {
         layer: "input".into(),
         level,
@@ -790,12 +511,76 @@ fn build(
     let mut rotations: Vec<i64> = Vec::new();
     let mut relin = false;
     let mut activations = Vec::new();
-    for (k, step) in steps.iter().enumerate() {
+    let mut boot_count = 0usize;
+    // k = steps.len(): a bootstrap after the last step (when the output
+    // needs the levels)
+    for k in 0..=steps.len() {
+        if let (Some(b), true) = (boot, positions.binary_search(&k).is_ok()) {
+            // values v at `scale` read at Δ_b: v·scale/Δ_b ∈ [−1, 1]
+            let delta = b.boot.config().input_scale;
+            let x = bounds
+                .values
+                .get(k.wrapping_sub(1))
+                .copied()
+                .unwrap_or(f64::NAN);
+            let after = k.checked_sub(1).and_then(|i| steps.get(i));
+            let name = format!(
+                "bootstrap after {}",
+                after.map_or("input".into(), step_name)
+            );
+            let range = delta / scale;
+            if x.is_nan() || x > range * (1.0 + 1e-12) {
+                return Err(Error::PlanOverflow {
+                    layer: name,
+                    level,
+                    bound: x,
+                    capacity: range,
+                });
+            }
+            if range > pow2(bootstrap::MAX_RANGE_BITS) {
+                return Err(Error::PlanOverflow {
+                    layer: name,
+                    level,
+                    bound: x,
+                    capacity: pow2(bootstrap::MAX_RANGE_BITS),
+                });
+            }
+            // back towards Δ_b by an integer multiplication (no level), as
+            // far as the next bootstrap before a linear block allows
+            let near = range.round().max(1.0);
+            let c = divisor(k, scale * near, b.levels, true)?;
+            let mult = (near / c).floor().max(1.0);
+            csteps.push(CStep::Bootstrap {
+                scale,
+                mult: mult as u64,
+            });
+            reports.push(StepReport {
+                name,
+                kind: "bootstrap".into(),
+                shape: (layout.pos.len(), layout.pos.len()),
+                level,
+                plaintext_products: 0,
+                rotations: 0,
+                range: Some(range),
+            });
+            boot_count += 1;
+            level = b.levels;
+            scale *= mult;
+            plan_stages.push(PlanStage {
+                layer: format!("bootstrap {boot_count}"),
+                level,
+                scale,
+                bound: x,
+                capacity: capacity(level, scale),
+            });
+        }
+        let Some(step) = steps.get(k) else { break };
         let start = level;
         match step {
             Step::Linear(block) => {
                 let q = params.q(level)? as f64;
-                let target = if k == last_linear { pow2(out_bits) } else { s };
+                let nominal = if k == last_linear { pow2(out_bits) } else { s };
+                let target = nominal / divisor(k + 1, nominal, level - 1, false)?;
                 let pt_scale = target * q / scale;
                 let m = block.rows.len();
                 let (cstep, kind, pt, rot, out_layout) = if per_sample {
@@ -889,6 +674,7 @@ fn build(
                     level: start,
                     plaintext_products: pt,
                     rotations: rot,
+                    range: None,
                 });
                 layout = out_layout;
                 level -= 1;
@@ -905,13 +691,29 @@ fn build(
                     level: start,
                     plaintext_products: 0,
                     rotations: 0,
+                    range: None,
                 });
                 level -= 1;
                 scale = scale * scale / q;
             }
             Step::Poly { name, info, poly } => {
                 relin = true;
-                csteps.push(CStep::Poly(poly.clone()));
+                level -= poly.depth();
+                // a bootstrap ahead: the coefficients divided by c, the
+                // output read at scale/c (the same values, c times fewer
+                // units of the scale)
+                let c = divisor(k + 1, scale, level, false)?;
+                if c == 1.0 {
+                    csteps.push(CStep::Poly(poly.clone(), None));
+                } else {
+                    let coeffs: Vec<f64> = poly.coeffs().iter().map(|x| x / c).collect();
+                    let (a, b) = poly.interval();
+                    scale /= c;
+                    csteps.push(CStep::Poly(
+                        Polynomial::chebyshev(&coeffs, a, b)?,
+                        Some(scale),
+                    ));
+                }
                 reports.push(StepReport {
                     name: name.clone(),
                     kind: "polynomial".into(),
@@ -919,9 +721,9 @@ fn build(
                     level: start,
                     plaintext_products: 0,
                     rotations: 0,
+                    range: None,
                 });
                 activations.push(info.clone());
-                level -= poly.depth();
             }
         }
         plan_stages.push(PlanStage {
@@ -964,8 +766,9 @@ fn build(
         degree: params.degree(),
         q_primes: params.rlwe().q().to_vec(),
         p_primes: params.rlwe().p().to_vec(),
-        input_scale: s,
-        input_level: depth + base - 1,
+        security: params.rlwe().security(),
+        input_scale,
+        input_level,
         input_layout: if per_sample {
             InputLayout::Tiled {
                 period: input_period,
@@ -977,15 +780,34 @@ fn build(
         relinearization: relin,
         max_abs_input,
         output_stride: 1,
+        bootstrap: boot.map(|b| BootstrapSetup::from_config(b.boot.config())),
     };
     setup.validate()?;
     let n = params.degree();
-    let limbs_top = depth + base;
-    let special = params.rlwe().p().len();
-    // a key: one digit per chain prime, each digit one polynomial over
-    // Q·P (the uniform half is a seed)
-    let key_bytes_each = limbs_top * (limbs_top + special) * n * 8;
-    let keys = rotations.len() + usize::from(relin);
+    let rp = params.rlwe();
+    let (q_len, special) = (rp.q().len(), rp.p().len());
+    // a key: one digit per group of chain primes, each digit one
+    // polynomial over Q·P (the uniform half is a seed)
+    let key_bytes_each = rp.digits() * (q_len + special) * n * 8;
+    let mut keys = rotations.len() + usize::from(relin);
+    let bootstrap_report = boot.map(|b| {
+        let rotation_keys = b.boot.rotation_steps().len() + 1;
+        BootstrapReport {
+            slots: b.boot.config().slots,
+            levels: b.levels,
+            depth: params.max_level() - b.levels,
+            count: boot_count,
+            rotation_keys,
+            secure: rp.security() != ckks::SecurityLevel::None,
+        }
+    });
+    if let Some(b) = &bootstrap_report {
+        // its Galois keys, the switch back to the dense key, and the
+        // relinearization key when the circuit has none (the switch to the
+        // sparse key lives over q_0 ∪ P only)
+        keys += b.rotation_keys + 1 + usize::from(!relin);
+    }
+    let limbs_in = input_level + 1;
     let report = CompileReport {
         packing: options.packing,
         depth,
@@ -1011,120 +833,21 @@ fn build(
         relinearization: relin,
         key_bytes: keys * key_bytes_each,
         // symmetric encryption: the uniform half travels as a seed
-        query_ciphertext_bytes: limbs_top * n * 8,
-        response_ciphertext_bytes: 2 * base * n * 8,
+        query_ciphertext_bytes: limbs_in * n * 8,
+        response_ciphertext_bytes: 2 * (level + 1) * n * 8,
         query_ciphertexts: if per_sample { 1 } else { n_in },
         response_ciphertexts: if per_sample { 1 } else { n_out },
+        bootstrap: bootstrap_report,
     };
     Ok(Server {
         eval: Evaluator::new(&params),
         params,
         setup,
-        evaluation: Evaluation::Graph(Box::new(GraphCircuit { steps: csteps })),
+        evaluation: Evaluation::Graph(Box::new(GraphCircuit {
+            steps: csteps,
+            boot: boot.map(|b| Arc::clone(&b.boot)),
+        })),
         plan,
         report: Some(report),
     })
-}
-
-impl Server {
-    /// Evaluates a compiled graph on a (checked) query.
-    pub(crate) fn evaluate_graph(
-        &self,
-        circuit: &GraphCircuit,
-        keys: &super::EvaluationKeys,
-        query: &super::Query,
-    ) -> Result<Vec<ckks::Ciphertext>> {
-        use rayon::prelude::*;
-        let ev = &self.eval;
-        let needs_relin = circuit
-            .steps
-            .iter()
-            .any(|s| matches!(s, CStep::Square | CStep::Poly(_)));
-        let rlk = if needs_relin {
-            Some(self.relin(keys)?)
-        } else {
-            None
-        };
-        let relin = || rlk.ok_or_else(|| Error::Shape("internal: no relinearization key".into()));
-        match self.setup.packing {
-            Packing::PerSample => {
-                let gks = if self.setup.rotations.is_empty() {
-                    None
-                } else {
-                    Some(self.galois(keys)?)
-                };
-                let galois =
-                    || gks.ok_or_else(|| Error::Shape("internal: no rotation keys".into()));
-                query
-                    .ciphertexts
-                    .par_iter()
-                    .map(|ct| {
-                        let mut x = ct.clone();
-                        for step in &circuit.steps {
-                            x = match step {
-                                CStep::SampleLinear(lin, bias) => {
-                                    let y = match lin {
-                                        SampleLinear::Diagonals(d) => d.apply(ev, &x, galois()?)?,
-                                        SampleLinear::Sparse(s) => s.apply(ev, &x, galois()?)?,
-                                    };
-                                    ev.add_plain(&y, bias)?
-                                }
-                                CStep::Square => ev.mul_relin_rescale(&x, &x, relin()?)?,
-                                CStep::Poly(p) => ev.evaluate_polynomial(&x, p, relin()?)?,
-                                CStep::BatchLinear { .. } => {
-                                    return Err(Error::Shape(
-                                        "internal: batch step in a per-sample circuit".into(),
-                                    ))
-                                }
-                            };
-                        }
-                        Ok(x)
-                    })
-                    .collect()
-            }
-            Packing::Batch => {
-                let mut xs: Vec<ckks::Ciphertext> = query
-                    .ciphertexts
-                    .iter()
-                    .map(|ct| ev.drop_to_level(ct, self.setup.input_level))
-                    .collect::<ckks::Result<_>>()?;
-                for step in &circuit.steps {
-                    xs = match step {
-                        CStep::BatchLinear {
-                            rows,
-                            bias,
-                            pt_scale,
-                            level,
-                        } => {
-                            let xs_l = xs
-                                .par_iter()
-                                .map(|c| ev.drop_to_level(c, *level))
-                                .collect::<ckks::Result<Vec<_>>>()?;
-                            rows.par_iter()
-                                .zip(bias)
-                                .map(|(row, &b)| {
-                                    let z = super::weighted_sum_terms(ev, &xs_l, row, *pt_scale)?;
-                                    Ok(ev.add_const(&ev.rescale(&z)?, b)?)
-                                })
-                                .collect::<Result<Vec<_>>>()?
-                        }
-                        CStep::Square => xs
-                            .par_iter()
-                            .map(|c| Ok(ev.mul_relin_rescale(c, c, relin()?)?))
-                            .collect::<Result<Vec<_>>>()?,
-                        CStep::Poly(p) => xs
-                            .par_iter()
-                            .map(|c| Ok(ev.evaluate_polynomial(c, p, relin()?)?))
-                            .collect::<Result<Vec<_>>>()?,
-                        CStep::SampleLinear(..) => {
-                            return Err(Error::Shape(
-                                "internal: per-sample step in a batch circuit".into(),
-                            ))
-                        }
-                    };
-                }
-                Ok(xs)
-            }
-        }
-    }
 }

@@ -555,6 +555,7 @@ impl Server {
             degree: params.degree(),
             q_primes: params.rlwe().q().to_vec(),
             p_primes: params.rlwe().p().to_vec(),
+            security: params.rlwe().security(),
             input_scale,
             input_level: level,
             input_layout,
@@ -562,6 +563,7 @@ impl Server {
             rotations,
             relinearization,
             output_stride: 1,
+            bootstrap: None,
         };
         Ok(Self {
             eval: Evaluator::new(&params),
@@ -719,6 +721,7 @@ impl Server {
             degree: params.degree(),
             q_primes: params.rlwe().q().to_vec(),
             p_primes: params.rlwe().p().to_vec(),
+            security: params.rlwe().security(),
             input_scale,
             input_level: 2,
             input_layout,
@@ -726,6 +729,7 @@ impl Server {
             rotations,
             relinearization: square,
             output_stride,
+            bootstrap: None,
         };
         Ok(Self {
             eval: Evaluator::new(&params),

@@ -2,12 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use ckks::{Ciphertext, GaloisKeys, Parameters, RelinKey};
+use ckks::bootstrap::BootstrapKeys;
+use ckks::{BootstrapConfig, Ciphertext, GaloisKeys, Parameters, RelinKey, SecurityLevel};
 
 use crate::error::{Error, Result};
 
-pub(super) const SETUP_TAG: [u8; 8] = *b"mlhe/su2";
-pub(super) const KEYS_TAG: [u8; 8] = *b"mlhe/ek2";
+// The setup and the keys are at version 3 (bootstrapping: the setup names
+// its security level and bootstrapping configuration, the keys carry
+// bootstrapping keys); queries and responses are unchanged at 2.
+pub(super) const SETUP_TAG: [u8; 8] = *b"mlhe/su3";
+pub(super) const KEYS_TAG: [u8; 8] = *b"mlhe/ek3";
 pub(super) const QUERY_TAG: [u8; 8] = *b"mlhe/qy2";
 pub(super) const RESP_TAG: [u8; 8] = *b"mlhe/rs2";
 
@@ -130,6 +134,12 @@ pub struct PublicSetup {
     pub q_primes: Vec<u64>,
     /// Special primes.
     pub p_primes: Vec<u64>,
+    /// The security level the parameters are built (and fingerprinted) at:
+    /// 128-bit for every server but the bootstrapping test ring
+    /// ([`BootstrapRing::TestN4096Insecure`](super::BootstrapRing::TestN4096Insecure)).
+    /// A client refuses a level below its own minimum
+    /// ([`Error::Insecure`]), whatever the server sends.
+    pub security: SecurityLevel,
     /// Scale the client encodes inputs at.
     pub input_scale: f64,
     /// Level the client encrypts inputs at.
@@ -149,7 +159,98 @@ pub struct PublicSetup {
     /// Per-sample packing: the outputs of the sample are in slots
     /// `output_stride·i` for `i < outputs` (LR: slot 0; MLP: slots 0..10).
     pub output_stride: usize,
+    /// The bootstrapping the circuit does, if any: the client makes the
+    /// matching bootstrapping keys ([`EvaluationKeys::bootstrap`]).
+    pub bootstrap: Option<BootstrapSetup>,
 }
+
+/// A [`BootstrapConfig`] as it travels in a [`PublicSetup`]: the client
+/// builds the same [`ckks::Bootstrapper`] from it, derives the rotation
+/// steps itself and generates the keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapSetup {
+    /// [`BootstrapConfig::slots`].
+    pub slots: usize,
+    /// [`BootstrapConfig::hamming_weight`].
+    pub hamming_weight: usize,
+    /// [`BootstrapConfig::double_angles`].
+    pub double_angles: u32,
+    /// [`BootstrapConfig::arcsine`].
+    pub arcsine: bool,
+    /// [`BootstrapConfig::degree`].
+    pub degree: usize,
+    /// [`BootstrapConfig::input_scale`].
+    pub input_scale: f64,
+    /// [`BootstrapConfig::coeffs_to_slots_levels`].
+    pub coeffs_to_slots_levels: usize,
+    /// [`BootstrapConfig::slots_to_coeffs_levels`].
+    pub slots_to_coeffs_levels: usize,
+}
+
+impl BootstrapSetup {
+    /// The setup of a configuration.
+    pub fn from_config(c: &BootstrapConfig) -> Self {
+        Self {
+            slots: c.slots,
+            hamming_weight: c.hamming_weight,
+            double_angles: c.double_angles,
+            arcsine: c.arcsine,
+            degree: c.degree,
+            input_scale: c.input_scale,
+            coeffs_to_slots_levels: c.coeffs_to_slots_levels,
+            slots_to_coeffs_levels: c.slots_to_coeffs_levels,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> BootstrapConfig {
+        BootstrapConfig {
+            slots: self.slots,
+            hamming_weight: self.hamming_weight,
+            double_angles: self.double_angles,
+            arcsine: self.arcsine,
+            degree: self.degree,
+            input_scale: self.input_scale,
+            coeffs_to_slots_levels: self.coeffs_to_slots_levels,
+            slots_to_coeffs_levels: self.slots_to_coeffs_levels,
+        }
+    }
+
+    /// Bounds what a client builds for it (the transforms' size follows
+    /// the slots, the interpolant's degree and the level budgets); the
+    /// bootstrapper checks the rest (powers of two, the chain's depth).
+    fn validate(&self, degree: usize, chain: usize) -> std::result::Result<(), &'static str> {
+        let levels = self
+            .coeffs_to_slots_levels
+            .saturating_add(self.slots_to_coeffs_levels);
+        if !self.slots.is_power_of_two() || self.slots > degree / 2 {
+            return Err("bootstrapping slots: a power of two up to N/2");
+        }
+        if self.hamming_weight == 0 || self.hamming_weight > degree {
+            return Err("bootstrapping Hamming weight");
+        }
+        if self.degree == 0 || self.degree > MAX_BOOT_DEGREE || self.double_angles > 16 {
+            return Err("bootstrapping interpolant: degree 1 to 255, at most 16 double angles");
+        }
+        // at most 5 of the log2(slots) FFT stages per level (63 diagonals
+        // per transform, as the N = 2^16 preset): fewer levels would make
+        // the client encode transforms of thousands of diagonals
+        let stages = self.slots.trailing_zeros() as usize;
+        let (c2s, s2c) = (self.coeffs_to_slots_levels, self.slots_to_coeffs_levels);
+        if c2s == 0 || s2c == 0 || levels >= chain || 5 * c2s.min(s2c) < stages {
+            return Err(
+                "bootstrapping level budgets (1 to 5 FFT stages per level, within the chain)",
+            );
+        }
+        if !(self.input_scale.is_finite() && self.input_scale >= 2.0) {
+            return Err("bootstrapping scale");
+        }
+        Ok(())
+    }
+}
+
+/// Largest interpolant degree a setup may ask the client to build.
+const MAX_BOOT_DEGREE: usize = 255;
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct Envelope<T> {
@@ -167,11 +268,21 @@ pub(super) fn from_envelope<T: for<'de> Deserialize<'de>>(
     what: &'static str,
     bytes: &[u8],
 ) -> Result<T> {
-    // The tags end in the format version: 1 was bincode (hekit 0.1), 2 postcard.
+    // The tags end in the format version: 1 was bincode (hekit 0.1), 2 postcard;
+    // the setup and the keys are at 3 (bootstrapping).
     if bytes.len() >= 8 && bytes[..7] == tag[..7] && bytes[7] == b'1' {
         return Err(Error::Malformed {
             what,
             reason: "format version 1 (bincode, hekit ≤ 0.1) is no longer read; re-serialize it with this version".into(),
+        });
+    }
+    if bytes.len() >= 8 && bytes[..7] == tag[..7] && (b'2'..tag[7]).contains(&bytes[7]) {
+        return Err(Error::Malformed {
+            what,
+            reason: format!(
+                "format version {} (before bootstrapping) is no longer read; re-create it with this version",
+                char::from(bytes[7])
+            ),
         });
     }
     let env: Envelope<T> = match postcard::take_from_bytes(bytes) {
@@ -201,12 +312,34 @@ pub(super) fn from_envelope<T: for<'de> Deserialize<'de>>(
 impl PublicSetup {
     /// The CKKS parameters (validated: 128-bit security, NTT-friendly
     /// distinct primes).
+    ///
+    /// # Errors
+    /// [`Error::Insecure`] for a setup below 128-bit security; the errors of
+    /// parameter generation.
     pub fn parameters(&self) -> Result<Parameters> {
+        self.parameters_with_min_security(SecurityLevel::Bits128)
+    }
+
+    /// The CKKS parameters at the setup's security level, which must be at
+    /// least `min`: pass `SecurityLevel::None` only for tests and examples
+    /// (the bootstrapping test ring).
+    ///
+    /// # Errors
+    /// [`Error::Insecure`] when [`Self::security`] is below `min`; the
+    /// errors of parameter generation (a modulus above the level's bound).
+    pub fn parameters_with_min_security(&self, min: SecurityLevel) -> Result<Parameters> {
+        if self.security.bits() < min.bits() {
+            return Err(Error::Insecure(format!(
+                "the setup's parameters are at {:?}, this party's minimum is {min:?}",
+                self.security
+            )));
+        }
         Ok(Parameters::builder()
             .degree(self.degree)
             .q_primes(&self.q_primes)
             .p_primes(&self.p_primes)
             .scale(self.input_scale)
+            .security(self.security)
             .build()?)
     }
 
@@ -286,6 +419,9 @@ impl PublicSetup {
                 return bad("rotation steps must be distinct, non-zero and below the slot count");
             }
         }
+        if let Some(b) = &self.bootstrap {
+            b.validate(self.degree, self.q_primes.len()).or_else(bad)?;
+        }
         Ok(())
     }
 
@@ -309,19 +445,25 @@ pub(super) fn max_rotation_keys(slots: usize) -> usize {
     2 * root + slots.max(1).ilog2() as usize
 }
 
-/// The keys the server needs (relinearization and/or rotation keys; public).
+/// The keys the server needs (relinearization, rotation and
+/// bootstrapping keys; all public).
 #[derive(Clone, Debug)]
 pub struct EvaluationKeys {
-    /// Relinearization key (MLP: the square).
+    /// Relinearization key (MLP: the square). `None` when the
+    /// bootstrapping keys' relinearization key serves.
     pub relin: Option<RelinKey>,
     /// Rotation keys (per-sample packing).
     pub galois: Option<GaloisKeys>,
+    /// Bootstrapping keys (a circuit that bootstraps,
+    /// [`PublicSetup::bootstrap`]).
+    pub bootstrap: Option<BootstrapKeys>,
 }
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct KeysBody {
     relin: Option<Vec<u8>>,
     galois: Option<Vec<u8>>,
+    bootstrap: Option<Vec<u8>>,
 }
 
 impl EvaluationKeys {
@@ -332,6 +474,7 @@ impl EvaluationKeys {
             &KeysBody {
                 relin: self.relin.as_ref().map(RelinKey::to_bytes),
                 galois: self.galois.as_ref().map(GaloisKeys::to_bytes),
+                bootstrap: self.bootstrap.as_ref().map(BootstrapKeys::to_bytes),
             },
         )
     }
@@ -352,6 +495,10 @@ impl EvaluationKeys {
             galois: b
                 .galois
                 .map(|g| GaloisKeys::from_bytes(params, &g))
+                .transpose()?,
+            bootstrap: b
+                .bootstrap
+                .map(|k| BootstrapKeys::from_bytes(params, &k))
                 .transpose()?,
         })
     }

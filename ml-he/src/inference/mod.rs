@@ -11,7 +11,8 @@
 //!   reference evaluator; [`Server::compile`] turns it into an encrypted
 //!   circuit — slot layouts, rotation keys, depth, scales, CKKS parameters
 //!   at 128-bit security and a checked plan, reported before anything runs
-//!   ([`CompileReport`]; see [`compile`]).
+//!   ([`CompileReport`]; see [`compile`]); a graph deeper than the chain is
+//!   bootstrapped where its levels run out ([`bootstrap`]).
 //! * The fixed circuits below ([`Server::logistic`], [`Server::mlp`]) for
 //!   models trained in [`crate::model`] or loaded from JSON.
 //!
@@ -163,12 +164,17 @@
 //! its response, so a client that keeps its secret key could in principle
 //! learn more about the weights than the scores reveal).
 
+pub mod bootstrap;
+mod circuit;
 pub mod compile;
 pub mod graph;
 mod layout;
+mod lower;
 pub mod onnx;
+mod report;
 
-pub use compile::{ActivationInfo, CompileOptions, CompileReport, StepReport};
+pub use bootstrap::{BootstrapOptions, BootstrapRing, Bootstrapping};
+pub use compile::{ActivationInfo, BootstrapReport, CompileOptions, CompileReport, StepReport};
 pub use graph::Graph;
 
 use rayon::prelude::*;
@@ -186,7 +192,7 @@ pub use client::{Client, InputPolicy};
 pub use fixed::LogisticOutput;
 pub(crate) use fixed::*;
 pub use messages::{
-    EvaluationKeys, InputLayout, ModelShape, Packing, PublicSetup, Query, Response,
+    BootstrapSetup, EvaluationKeys, InputLayout, ModelShape, Packing, PublicSetup, Query, Response,
 };
 pub(crate) use plan::*;
 pub use plan::{CircuitPlan, PlanStage};
@@ -202,7 +208,7 @@ struct MlpCircuit {
 }
 
 enum Evaluation {
-    Graph(Box<compile::GraphCircuit>),
+    Graph(Box<circuit::GraphCircuit>),
     LogisticSample {
         weights: Plaintext,
         bias: f64,
@@ -357,9 +363,22 @@ impl Server {
     }
 
     fn relin<'a>(&self, keys: &'a EvaluationKeys) -> Result<&'a RelinKey> {
-        keys.relin.as_ref().ok_or_else(|| Error::Malformed {
+        keys.relin
+            .as_ref()
+            .or(keys.bootstrap.as_ref().map(|b| &b.rlk))
+            .ok_or_else(|| Error::Malformed {
+                what: "evaluation keys",
+                reason: "no relinearization key (the square needs it)".into(),
+            })
+    }
+
+    fn boot_keys<'a>(
+        &self,
+        keys: &'a EvaluationKeys,
+    ) -> Result<&'a ckks::bootstrap::BootstrapKeys> {
+        keys.bootstrap.as_ref().ok_or_else(|| Error::Malformed {
             what: "evaluation keys",
-            reason: "no relinearization key (the square needs it)".into(),
+            reason: "no bootstrapping keys (the circuit bootstraps)".into(),
         })
     }
 
@@ -631,6 +650,7 @@ mod tests {
             degree: 4096,
             q_primes: vec![1125899906826241],
             p_primes: vec![1125899906629633],
+            security: ckks::SecurityLevel::Bits128,
             input_scale: 4194304.0,
             input_level: 0,
             input_layout: InputLayout::Tiled { period: 4 },
@@ -638,6 +658,7 @@ mod tests {
             relinearization: false,
             max_abs_input: 100.0,
             output_stride: 1 << 40,
+            bootstrap: None,
         };
         let bytes = setup.to_bytes();
         assert!(matches!(
@@ -702,6 +723,7 @@ mod tests {
             degree: 1 << 17,
             q_primes: vec![786433; 200],
             p_primes: vec![],
+            security: ckks::SecurityLevel::Bits128,
             input_scale: 4194304.0,
             input_level: 0,
             input_layout: InputLayout::Slots,
@@ -709,6 +731,7 @@ mod tests {
             relinearization: false,
             max_abs_input: 100.0,
             output_stride: 1,
+            bootstrap: None,
         };
         match PublicSetup::from_bytes(&setup.to_bytes()) {
             Err(Error::Malformed { what, reason }) => {
