@@ -120,6 +120,49 @@ impl BootstrapConfig {
         }
     }
 
+    /// The rotation steps the Galois keys of bootstrapping need for this
+    /// configuration in a ring of degree `degree` (conjugation as well),
+    /// found from the transforms' nonzero diagonals without encoding them
+    /// (a client generating keys for N = 2^16 need not build the several
+    /// GB of a [`Bootstrapper`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a slot count that is not a power of
+    /// two up to `degree/2`, or a zero level budget.
+    pub fn rotation_steps(&self, degree: usize) -> Result<Vec<i64>> {
+        let n = self.slots;
+        if !n.is_power_of_two()
+            || !degree.is_power_of_two()
+            || n > degree / 2
+            || self.coeffs_to_slots_levels == 0
+            || self.slots_to_coeffs_levels == 0
+        {
+            return Err(Error::InvalidArgument {
+                what: format!(
+                    "{n} slots in degree {degree} with level budgets {} / {}",
+                    self.coeffs_to_slots_levels, self.slots_to_coeffs_levels
+                ),
+            });
+        }
+        let mut v: Vec<i64> = Vec::new();
+        let mut step = n;
+        while step < degree / 2 {
+            v.push(step as i64);
+            step <<= 1;
+        }
+        // the entries' values do not change which diagonals are nonzero
+        let one = Complex::real(1.0);
+        let mats = dft::coeffs_to_slots(n, self.coeffs_to_slots_levels, one)
+            .into_iter()
+            .chain(dft::slots_to_coeffs(n, self.slots_to_coeffs_levels, one));
+        for mat in mats {
+            v.extend(crate::linear::rotation_steps_of(n, &mat));
+        }
+        v.sort_unstable();
+        v.dedup();
+        Ok(v)
+    }
+
     /// Bit sizes of a modulus chain for this configuration, bottom up:
     /// `q_0`, `user` primes of `bits.user` bits (the levels left after
     /// bootstrapping), then SlotsToCoeffs, EvalMod and CoeffsToSlots primes
@@ -199,11 +242,12 @@ pub struct ChainBits {
 pub enum BootstrapPreset {
     /// N = 2^16, full packing (2^15 slots), 128-bit secure by the
     /// HomomorphicEncryption.org table with every prime counted (`log2 QP`
-    /// ≤ 1747): scale 2^40, `q_0` of 50 bits, 9 levels of 40 bits left
-    /// after bootstrapping, SlotsToCoeffs on 55-bit primes, EvalMod on
-    /// 60-bit primes (12 levels), CoeffsToSlots on 50-bit primes (3 levels
-    /// each), 5 special primes of 60 bits: `log2 QP` = 1745. The ephemeral secret has Hamming weight
-    /// 64 and lives at `q_0·P` (350 bits) only: see the module docs.
+    /// ≤ 1747): scale 2^40, `q_0` of 48 bits, 9 levels of 40 bits left
+    /// after bootstrapping, SlotsToCoeffs on 45-bit primes (3 levels),
+    /// EvalMod on 60-bit primes (12 levels), CoeffsToSlots on 60-bit primes
+    /// (3 levels), 5 special primes of 60 bits: `log2 QP` = 1743. The
+    /// ephemeral secret has Hamming weight 32 and lives at `q_0·P` (348
+    /// bits) only: see the module docs.
     N65536,
     /// N = 2^12, 2^11 slots, `SecurityLevel::None` — a small ring for tests
     /// and examples, not a secure parameter set: scale 2^50, `q_0` of 60
@@ -289,6 +333,57 @@ pub struct BootstrapKeys {
     sparse_params: std::sync::Arc<rlwe::params::Params>,
     to_sparse: rlwe::keys::KeySwitchKey,
     to_dense: rlwe::keys::KeySwitchKey,
+}
+
+impl BootstrapKeys {
+    /// Every key bootstrapping with `config` needs for `sk` (the same keys
+    /// as [`Bootstrapper::generate_keys`], without building the
+    /// transforms: the rotation steps come from
+    /// [`BootstrapConfig::rotation_steps`]); the ephemeral sparse secret is
+    /// sampled here and exists afterwards only inside the two
+    /// key-switching keys.
+    ///
+    /// # Errors
+    /// An invalid configuration; errors of key generation.
+    pub fn generate<R: rand::RngCore + rand::CryptoRng>(
+        sk: &SecretKey,
+        config: &BootstrapConfig,
+        rng: &mut R,
+    ) -> Result<Self> {
+        let params = sk.params();
+        let rp = params.rlwe();
+        if config.hamming_weight == 0 || config.hamming_weight > rp.degree() {
+            return Err(Error::InvalidArgument {
+                what: format!(
+                    "Hamming weight {} of the ephemeral secret must be in 1..={}",
+                    config.hamming_weight,
+                    rp.degree()
+                ),
+            });
+        }
+        let steps = config.rotation_steps(rp.degree())?;
+        let rlk = RelinKey::generate(sk, rng)?;
+        let gks = GaloisKeys::generate_with_conjugation(sk, &steps, true, rng)?;
+        let sparse_params = sparse_key_params(rp)?;
+        let mut sparse = rlwe::sample::sparse_ternary(rp.degree(), config.hamming_weight, rng);
+        let mut dense = sk.rlwe().coeffs().to_vec();
+        // s → s' over q_0 ∪ P: a key under s' exposed only at the small modulus
+        let s_small = rlwe::keys::SecretKey::from_coeffs(&sparse_params, dense.clone())?;
+        let s_prime_small = rlwe::keys::SecretKey::from_coeffs(&sparse_params, sparse.clone())?;
+        let to_sparse = rlwe::keys::KeySwitchKey::generate(&s_prime_small, s_small.ntt_qp(), rng)?;
+        // s' → s over Q ∪ P: s' encrypted under the dense key
+        let s_prime = rlwe::keys::SecretKey::from_coeffs(rp, sparse.clone())?;
+        let to_dense = rlwe::keys::KeySwitchKey::generate(sk.rlwe(), s_prime.ntt_qp(), rng)?;
+        zeroize::Zeroize::zeroize(&mut sparse);
+        zeroize::Zeroize::zeroize(&mut dense);
+        Ok(BootstrapKeys {
+            rlk,
+            gks,
+            sparse_params,
+            to_sparse,
+            to_dense,
+        })
+    }
 }
 
 /// Precomputed transforms and polynomial for bootstrapping ciphertexts of
@@ -453,33 +548,7 @@ impl Bootstrapper {
     ) -> Result<BootstrapKeys> {
         self.params
             .check_same(sk.params(), "secret key and bootstrapper")?;
-        let rp = self.params.rlwe();
-        let rlk = RelinKey::generate(sk, rng)?;
-        let gks = GaloisKeys::generate_with_conjugation(sk, &self.rotation_steps(), true, rng)?;
-        let sparse_params = rlwe::params::Params::new(
-            rp.degree(),
-            vec![rp.q()[0]],
-            rp.p().to_vec(),
-            rp.security(),
-        )?;
-        let mut sparse = rlwe::sample::sparse_ternary(rp.degree(), self.config.hamming_weight, rng);
-        let mut dense = sk.rlwe().coeffs().to_vec();
-        // s → s' over q_0 ∪ P: a key under s' exposed only at the small modulus
-        let s_small = rlwe::keys::SecretKey::from_coeffs(&sparse_params, dense.clone())?;
-        let s_prime_small = rlwe::keys::SecretKey::from_coeffs(&sparse_params, sparse.clone())?;
-        let to_sparse = rlwe::keys::KeySwitchKey::generate(&s_prime_small, s_small.ntt_qp(), rng)?;
-        // s' → s over Q ∪ P: s' encrypted under the dense key
-        let s_prime = rlwe::keys::SecretKey::from_coeffs(rp, sparse.clone())?;
-        let to_dense = rlwe::keys::KeySwitchKey::generate(sk.rlwe(), s_prime.ntt_qp(), rng)?;
-        zeroize::Zeroize::zeroize(&mut sparse);
-        zeroize::Zeroize::zeroize(&mut dense);
-        Ok(BootstrapKeys {
-            rlk,
-            gks,
-            sparse_params,
-            to_sparse,
-            to_dense,
-        })
+        BootstrapKeys::generate(sk, &self.config, rng)
     }
 
     /// The level of a bootstrapped ciphertext.
@@ -680,8 +749,7 @@ impl Bootstrapper {
     }
 }
 
-/// The parameters `q_0 ∪ P` of the switch to the ephemeral sparse secret
-/// (as [`Bootstrapper::generate_keys`] makes them).
+/// The parameters `q_0 ∪ P` of the switch to the ephemeral sparse secret.
 fn sparse_key_params(rp: &rlwe::params::Params) -> Result<std::sync::Arc<rlwe::params::Params>> {
     let q0 = rp.q().first().copied().ok_or(Error::InvalidArgument {
         what: "bootstrapping parameters without a chain prime".into(),

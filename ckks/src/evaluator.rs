@@ -118,7 +118,12 @@ impl Evaluator {
     /// `acc += k·t` for an integral `f64` `k` of any size, with `t` read at
     /// `acc`'s level (no copy of `t`); the scales are the caller's to keep
     /// consistent (`acc`'s is kept).
-    pub(crate) fn mul_integer_acc(&self, acc: &mut Ciphertext, t: &Ciphertext, k: f64) -> Result<()> {
+    pub(crate) fn mul_integer_acc(
+        &self,
+        acc: &mut Ciphertext,
+        t: &Ciphertext,
+        k: f64,
+    ) -> Result<()> {
         let level = acc.level();
         if !k.is_finite() || k.abs() >= 2f64.powi(self.params.log_q(level) as i32) {
             return Err(Error::ValueOutOfRange {

@@ -80,7 +80,7 @@ pub mod linear;
 pub mod params;
 pub mod polynomial;
 
-pub use bootstrap::{BootstrapConfig, BootstrapPreset, Bootstrapper};
+pub use bootstrap::{BootstrapConfig, BootstrapKeys, BootstrapPreset, Bootstrapper};
 pub use ciphertext::Ciphertext;
 pub use complex::Complex;
 pub use encoder::{Encoder, Plaintext, PrecisionStats};

@@ -215,13 +215,7 @@ impl LinearTransform {
     }
 
     /// Encodes the nonzero diagonals `(offset, values)`, pre-rotated for
-    /// the baby-step giant-step split. The offsets are multiples of a
-    /// power of two `s` (the largest dividing all of them); as multiples
-    /// `k·s` they lie in a cyclic window starting at `k_min` (after the
-    /// largest gap) of width `w`. With `g` the smallest power of two with
-    /// `g² ≥ w`, offset `k·s` is `s·(k_min + b) + t·(s·g)`: baby rotations
-    /// by `s·(k_min + b)`, `b < g` (hoisted), giant rotations by multiples
-    /// of `G = s·g`.
+    /// the baby-step giant-step split (see [`split`]).
     fn build(
         encoder: &Encoder,
         d: usize,
@@ -230,44 +224,12 @@ impl LinearTransform {
         mut list: Vec<(usize, Vec<Complex>)>,
     ) -> Result<Self> {
         let slots = encoder.slots();
-        list.retain(|(_, v)| v.iter().any(|x| x.re != 0.0 || x.im != 0.0));
+        list.retain(|(_, v)| nonzero(v));
         list.sort_by_key(|(o, _)| *o);
-        let s = list
-            .iter()
-            .map(|(o, _)| if *o == 0 { d } else { 1 << o.trailing_zeros() })
-            .min()
-            .unwrap_or(d)
-            .min(d);
-        let window = d / s;
-        let ks: Vec<usize> = list.iter().map(|(o, _)| o / s).collect();
-        let k_min = if ks.len() <= 1 {
-            ks.first().copied().unwrap_or(0)
-        } else {
-            // the element after the largest cyclic gap
-            // (ties: the first, so that a full set starts at 0)
-            let (mut gap, mut at) = (ks[0] + window - ks[ks.len() - 1], 0);
-            for i in 1..ks.len() {
-                if ks[i] - ks[i - 1] > gap {
-                    (gap, at) = (ks[i] - ks[i - 1], i);
-                }
-            }
-            ks[at]
-        };
-        let width = ks
-            .iter()
-            .map(|k| (k + window - k_min) % window + 1)
-            .max()
-            .unwrap_or(1);
-        let mut g = 1usize;
-        while g * g < width {
-            g <<= 1;
-        }
-        let giant = (s * g) % d;
+        let offsets: Vec<usize> = list.iter().map(|(o, _)| *o).collect();
+        let (giant, placed) = split(d, &offsets);
         let mut diagonals = Vec::with_capacity(list.len());
-        for ((_, diag), k) in list.iter().zip(&ks) {
-            let rel = (k + window - k_min) % window;
-            let (t, b) = (rel / g, rel % g);
-            let baby = s * ((k_min + b) % window);
+        for ((_, diag), &(t, baby)) in list.iter().zip(&placed) {
             let shift = (t * giant) % d;
             // rot_{−shift}: slot j receives diag[(j − shift) mod d].
             let rotated: Vec<Complex> = (0..slots).map(|j| diag[(j % d + d - shift) % d]).collect();
@@ -317,22 +279,8 @@ impl LinearTransform {
 
     /// The rotation steps the transform needs keys for.
     pub fn rotation_steps(&self) -> Vec<i64> {
-        let mut v: Vec<i64> = Vec::new();
-        for (t, b, _) in &self.diagonals {
-            if *b != 0 {
-                v.push(*b as i64);
-            }
-            if *t != 0 {
-                if self.horner() {
-                    v.push(self.giant as i64);
-                } else {
-                    v.push(((t * self.giant) % self.dim) as i64);
-                }
-            }
-        }
-        v.sort_unstable();
-        v.dedup();
-        v
+        let placed: Vec<(usize, usize)> = self.diagonals.iter().map(|(t, b, _)| (*t, *b)).collect();
+        steps(self.giant, self.dim, &placed)
     }
 
     /// The giant-step indices with at least one nonzero diagonal.
@@ -348,9 +296,106 @@ impl LinearTransform {
     /// y_0 + rot_G(y_1 + rot_G(y_2 + …))` — as many rotations, all by `G`,
     /// so one giant-step key instead of `t_max`.
     fn horner(&self) -> bool {
-        let g = self.giants();
-        g.iter().enumerate().all(|(i, &t)| i == t)
+        let placed: Vec<(usize, usize)> = self.diagonals.iter().map(|(t, b, _)| (*t, *b)).collect();
+        horner(&placed)
     }
+}
+
+/// Whether a diagonal has a nonzero entry (all-zero diagonals are dropped).
+fn nonzero(v: &[Complex]) -> bool {
+    v.iter().any(|x| x.re != 0.0 || x.im != 0.0)
+}
+
+/// The baby-step giant-step split of a `d × d` matrix whose nonzero
+/// diagonals have the sorted `offsets`: the giant step `G` and, per
+/// offset, `(t, β)` with the diagonal applied as `rot_{t·G}(… ⊙ rot_β(x))`.
+/// The offsets are multiples of a power of two `s` (the largest dividing
+/// all of them); as multiples `k·s` they lie in a cyclic window starting at
+/// `k_min` (after the largest gap) of width `w`. With `g` the smallest
+/// power of two with `g² ≥ w`, offset `k·s` is `s·(k_min + b) + t·(s·g)`:
+/// baby rotations by `s·(k_min + b)`, `b < g` (hoisted), giant rotations by
+/// multiples of `G = s·g`.
+fn split(d: usize, offsets: &[usize]) -> (usize, Vec<(usize, usize)>) {
+    let s = offsets
+        .iter()
+        .map(|o| if *o == 0 { d } else { 1 << o.trailing_zeros() })
+        .min()
+        .unwrap_or(d)
+        .min(d);
+    let window = d / s;
+    let ks: Vec<usize> = offsets.iter().map(|o| o / s).collect();
+    let k_min = if ks.len() <= 1 {
+        ks.first().copied().unwrap_or(0)
+    } else {
+        // the element after the largest cyclic gap
+        // (ties: the first, so that a full set starts at 0)
+        let (mut gap, mut at) = (ks[0] + window - ks[ks.len() - 1], 0);
+        for i in 1..ks.len() {
+            if ks[i] - ks[i - 1] > gap {
+                (gap, at) = (ks[i] - ks[i - 1], i);
+            }
+        }
+        ks[at]
+    };
+    let width = ks
+        .iter()
+        .map(|k| (k + window - k_min) % window + 1)
+        .max()
+        .unwrap_or(1);
+    let mut g = 1usize;
+    while g * g < width {
+        g <<= 1;
+    }
+    let giant = (s * g) % d;
+    let placed = ks
+        .iter()
+        .map(|k| {
+            let rel = (k + window - k_min) % window;
+            (rel / g, s * ((k_min + rel % g) % window))
+        })
+        .collect();
+    (giant, placed)
+}
+
+/// Whether the giant steps are `0, 1, …, t_max` (Horner's rule applies).
+fn horner(placed: &[(usize, usize)]) -> bool {
+    let mut g: Vec<usize> = placed.iter().map(|(t, _)| *t).collect();
+    g.sort_unstable();
+    g.dedup();
+    g.iter().enumerate().all(|(i, &t)| i == t)
+}
+
+/// The rotation steps of a split: every nonzero baby step, and the giant
+/// step `G` (Horner) or each `t·G`.
+fn steps(giant: usize, d: usize, placed: &[(usize, usize)]) -> Vec<i64> {
+    let horner = horner(placed);
+    let mut v: Vec<i64> = Vec::new();
+    for &(t, b) in placed {
+        if b != 0 {
+            v.push(b as i64);
+        }
+        if t != 0 {
+            v.push(if horner { giant } else { (t * giant) % d } as i64);
+        }
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The rotation steps [`LinearTransform::from_diagonals`] would need for
+/// these diagonals, without encoding them.
+pub(crate) fn rotation_steps_of(
+    d: usize,
+    diagonals: &std::collections::BTreeMap<usize, Vec<Complex>>,
+) -> Vec<i64> {
+    let offsets: Vec<usize> = diagonals
+        .iter()
+        .filter(|(_, v)| nonzero(v))
+        .map(|(o, _)| *o)
+        .collect();
+    let (giant, placed) = split(d, &offsets);
+    steps(giant, d, &placed)
 }
 
 impl Evaluator {
@@ -380,7 +425,11 @@ impl Evaluator {
         babies.sort_unstable();
         babies.dedup();
         // baby step 0 is x itself (no copy)
-        let steps: Vec<i64> = babies.iter().filter(|&&b| b != 0).map(|&b| b as i64).collect();
+        let steps: Vec<i64> = babies
+            .iter()
+            .filter(|&&b| b != 0)
+            .map(|&b| b as i64)
+            .collect();
         let rotated = self.rotate_hoisted(x, &steps, gks)?;
         let nonzero: Vec<usize> = babies.iter().copied().filter(|&b| b != 0).collect();
         let giants = lt.giants();

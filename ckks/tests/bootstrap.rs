@@ -298,3 +298,34 @@ fn bad_configurations_are_refused() {
         Err(Error::ScaleMismatch { .. })
     ));
 }
+
+#[test]
+fn rotation_steps_without_the_transforms() {
+    // the configuration alone gives the steps the encoded transforms use
+    // (what a client generating keys relies on), for full and sparse packing
+    let (params, base) = BootstrapPreset::TestN4096.parameters().unwrap();
+    for slots in [8usize, 64, 2048] {
+        let config = BootstrapConfig {
+            slots,
+            ..base.clone()
+        };
+        let boot = Bootstrapper::new(&params, config.clone()).unwrap();
+        assert_eq!(
+            config.rotation_steps(params.degree()).unwrap(),
+            boot.rotation_steps(),
+            "{slots} slots"
+        );
+    }
+    let bad = BootstrapConfig {
+        slots: 3,
+        ..base.clone()
+    };
+    assert!(matches!(
+        bad.rotation_steps(params.degree()),
+        Err(ckks::Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        base.rotation_steps(base.slots),
+        Err(ckks::Error::InvalidArgument { .. })
+    ));
+}

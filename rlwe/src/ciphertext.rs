@@ -425,7 +425,10 @@ impl KeySwitchKey {
         let level = params.level_of(d.context())?;
         let digits = decompose(params, d)?;
         let (a0, a1) = self.apply_decomposed(&digits, level)?;
-        Ok((mod_down_owned(params, a0, level)?, mod_down_owned(params, a1, level)?))
+        Ok((
+            mod_down_owned(params, a0, level)?,
+            mod_down_owned(params, a1, level)?,
+        ))
     }
 
     /// The inner product of decomposed digits with the key, over `Q_l ∪ P`

@@ -789,7 +789,14 @@ impl Poly {
                 return;
             }
             // (x − r)·T^{-1} in one pass; x − r + q < 2q fits the Shoup input.
-            crate::simd::op64(crate::simd::Op64::SubThenMul, limb, rl, inv, m.shoup(inv), q);
+            crate::simd::op64(
+                crate::simd::Op64::SubThenMul,
+                limb,
+                rl,
+                inv,
+                m.shoup(inv),
+                q,
+            );
         };
         if parallel(k, n) {
             out.data

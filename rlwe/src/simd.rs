@@ -183,7 +183,14 @@ mod x86 {
     /// AVX-512F and DQ; `dst.len() == src.len()`; `w < p < 2^62`; inputs
     /// as documented on [`super::Op64`].
     #[target_feature(enable = "avx512f,avx512dq")]
-    pub(super) unsafe fn op64(op: super::Op64, dst: &mut [u64], src: &[u64], w: u64, ws: u64, p: u64) {
+    pub(super) unsafe fn op64(
+        op: super::Op64,
+        dst: &mut [u64],
+        src: &[u64],
+        w: u64,
+        ws: u64,
+        p: u64,
+    ) {
         use super::Op64;
         let (vw, vws, vws_hi, vp) = (
             _mm512_set1_epi64(w as i64),

@@ -5,7 +5,7 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use ckks::SecurityLevel;
-use ckks::{Bootstrapper, Ciphertext, Encoder, GaloisKeys, Parameters, RelinKey, SecretKey};
+use ckks::{BootstrapKeys, Ciphertext, Encoder, GaloisKeys, Parameters, RelinKey, SecretKey};
 
 use super::*;
 use crate::error::{Error, Result};
@@ -92,15 +92,16 @@ impl Client {
 
     /// The public keys the server needs (send once). For a circuit that
     /// bootstraps, the bootstrapping keys (their relinearization key
-    /// serves the circuit too): the client builds the setup's bootstrapper
-    /// to derive the rotation steps itself (transient memory: its encoded
-    /// transforms, several GB at N = 2^16, as large as the keys).
+    /// serves the circuit too): the client derives their rotation steps
+    /// from the setup's configuration itself
+    /// ([`BootstrapKeys::generate`], no transforms encoded).
     pub fn evaluation_keys(&mut self) -> Result<EvaluationKeys> {
         let bootstrap = match &self.setup.bootstrap {
-            Some(b) => {
-                let boot = Bootstrapper::new(&self.params, b.config())?;
-                Some(boot.generate_keys(&self.sk, &mut self.rng)?)
-            }
+            Some(b) => Some(BootstrapKeys::generate(
+                &self.sk,
+                &b.config(),
+                &mut self.rng,
+            )?),
             None => None,
         };
         let relin = if self.setup.relinearization && bootstrap.is_none() {
