@@ -392,7 +392,7 @@ pub fn threshold() -> &'static ThresholdFx {
         let params = small_rlwe();
         let bfvp = bfv::Parameters::from_rlwe(params.clone(), 65537).expect("bfv view");
         let ckksp = ckks::Parameters::new(params.clone(), 2f64.powi(30)).expect("ckks view");
-        let mut r = rng(5);
+        let mut r = crate::rng(5);
         let crs = Crs::from_seed([9u8; 32]);
         let sk1 = rlwe::keys::SecretKey::generate(&params, &mut r);
         let mut parties: Vec<Party> = vec![
