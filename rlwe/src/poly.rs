@@ -775,8 +775,8 @@ impl Poly {
         let t_inv = ext.source_inverse_mod_targets();
         let plans = &target.plans;
         let ntt = self.repr == Representation::Ntt;
-        // the IFMA kernels serve the target primes when the extender uses them
-        let ifma = ext.uses_ifma();
+        // the IFMA kernels serve the target primes below 2^50 when the
+        // extender's sources are too
         let work = |(i, (limb, rl)): (usize, (&mut [u64], &mut [u64]))| {
             let m = &target.moduli[i];
             if ntt {
@@ -784,7 +784,7 @@ impl Poly {
             }
             let inv = t_inv[i];
             let q = m.value();
-            if ifma {
+            if ext.target_uses_ifma(i) {
                 crate::simd::sub_then_mul(limb, rl, inv, crate::simd::shoup52(inv, q), q);
                 return;
             }

@@ -164,6 +164,8 @@ pub struct BasisExtender {
 
 #[derive(Clone, Debug)]
 struct ExtendIfma {
+    /// Which targets are below 2^50 (IFMA); the others use the 64-bit kernels.
+    target_small: Vec<bool>,
     q_hat_inv52: Vec<u64>,
     q_hat_mod_p52: Vec<Vec<u64>>,
     q_mod_p52: Vec<u64>,
@@ -210,9 +212,12 @@ impl BasisExtender {
             .collect();
         let q_inv_f64 = from.moduli.iter().map(|q| 1.0 / q.value() as f64).collect();
         let small = |m: &Modulus| m.value() < simd::IFMA_MAX_MODULUS;
+        // the IFMA kernels need sources below 2^50; targets above take the
+        // 64-bit kernels one by one
         let ifma =
-            (simd::ifma() && from.moduli.iter().all(small) && to.iter().all(small)).then(|| {
+            (simd::ifma() && from.moduli.iter().all(small)).then(|| {
                 ExtendIfma {
+                    target_small: to.iter().map(small).collect(),
                     q_hat_inv52: from
                         .moduli
                         .iter()
@@ -223,13 +228,17 @@ impl BasisExtender {
                         .iter()
                         .zip(&q_hat_mod_p)
                         .map(|(p, row): (&Modulus, &Vec<u64>)| {
-                            row.iter().map(|&w| simd::shoup52(w, p.value())).collect()
+                            if small(p) {
+                                row.iter().map(|&w| simd::shoup52(w, p.value())).collect()
+                            } else {
+                                Vec::new()
+                            }
                         })
                         .collect(),
                     q_mod_p52: to
                         .iter()
                         .zip(&q_mod_p)
-                        .map(|(p, &w)| simd::shoup52(w, p.value()))
+                        .map(|(p, &w)| if small(p) { simd::shoup52(w, p.value()) } else { 0 })
                         .collect(),
                 }
             });
@@ -263,8 +272,8 @@ impl BasisExtender {
 
     /// Whether the IFMA kernels serve this extension (every prime below
     /// 2^50 on a CPU that has them).
-    pub(crate) fn uses_ifma(&self) -> bool {
-        self.ifma.is_some()
+    pub(crate) fn target_uses_ifma(&self, j: usize) -> bool {
+        self.ifma.as_ref().is_some_and(|t| t.target_small[j])
     }
 
     /// Extends `input` (limb-major, `|Q|·degree` words, coefficient domain)
@@ -379,6 +388,19 @@ impl BasisExtender {
         }
         for (j, p) in self.to.iter().enumerate() {
             let dst = &mut output[j * degree..(j + 1) * degree];
+            if !t.target_small[j] {
+                // a target above 2^50: the 64-bit kernels (y < q_i < 2^50)
+                let srcs: Vec<&[u64]> = (0..l).map(|i| &y[i * degree..(i + 1) * degree]).collect();
+                simd::dot64(dst, &srcs, &self.q_hat_mod_p[j], &self.q_hat_mod_p_shoup[j], p.value());
+                if exact {
+                    let qm = self.q_mod_p[j];
+                    simd::op64(simd::Op64::SubMul, dst, &v, qm, p.shoup(qm), p.value());
+                } else {
+                    let pv = p.value();
+                    dst.iter_mut().for_each(|d| *d = (*d).min(d.wrapping_sub(pv)));
+                }
+                continue;
+            }
             let (w, ws) = (&self.q_hat_mod_p[j], &t.q_hat_mod_p52[j]);
             for i in 0..l {
                 simd::mul_acc(
