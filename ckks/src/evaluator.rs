@@ -559,8 +559,7 @@ impl Evaluator {
                 let rp = self.params.rlwe();
                 let level = ct.level();
                 let parts = ct.inner.parts();
-                let digits = rlwe::ciphertext::decompose(rp, &parts[2])?;
-                let (k0, k1) = rlk.rlwe().key().apply_decomposed(&digits, level)?;
+                let (k0, k1) = rlk.rlwe().key().switch_unreduced(&parts[2])?;
                 let mut c0 = parts[0].clone();
                 let mut c1 = parts[1].clone();
                 c0.add_assign(&mod_down_owned(rp, k0, level)?)?;
@@ -686,8 +685,7 @@ impl Evaluator {
             // One automorphism: permute c_1 (L limbs) before decomposing
             // rather than every digit (digits × |Q_l ∪ P| limbs).
             let k = gk.element();
-            let digits = rlwe::ciphertext::decompose(rp, &parts[1].automorphism(k)?)?;
-            let (a0, a1) = gk.key().apply_decomposed(&digits, level)?;
+            let (a0, a1) = gk.key().switch_unreduced(&parts[1].automorphism(k)?)?;
             let mut c0 = parts[0].automorphism(k)?;
             c0.add_assign(&mod_down_owned(rp, a0, level)?)?;
             let c1 = mod_down_owned(rp, a1, level)?;

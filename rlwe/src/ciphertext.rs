@@ -299,8 +299,7 @@ impl Ciphertext {
             got: level,
             max: self.params.max_level(),
         })?;
-        let digits = decompose(&self.params, &self.parts[2])?;
-        let (k0, k1) = rlk.key().apply_decomposed(&digits, level)?;
+        let (k0, k1) = rlk.key().switch_unreduced(&self.parts[2])?;
         let ring_qp = self.params.ring_qp(level)?;
         let target = self.params.ring_q(level - 1)?;
         let n = self.params.degree();
@@ -423,8 +422,7 @@ impl KeySwitchKey {
     pub fn switch(&self, d: &Poly) -> Result<(Poly, Poly)> {
         let params = self.params();
         let level = params.level_of(d.context())?;
-        let digits = decompose(params, d)?;
-        let (a0, a1) = self.apply_decomposed(&digits, level)?;
+        let (a0, a1) = self.switch_unreduced(d)?;
         Ok((
             mod_down_owned(params, a0, level)?,
             mod_down_owned(params, a1, level)?,
@@ -436,6 +434,90 @@ impl KeySwitchKey {
     /// several keys (hoisting).
     pub fn apply_decomposed(&self, digits: &[Poly], level: usize) -> Result<(Poly, Poly)> {
         self.apply_decomposed_galois(digits, level, None)
+    }
+
+    /// `(a_0, a_1)` over `Q_l ∪ P` before [`mod_down`]: the same as
+    /// [`apply_decomposed`](Self::apply_decomposed) of [`decompose`]`(d)`,
+    /// for a single key switch (no hoisting), without writing the digits
+    /// out. Prime by prime: each digit's limb is extended into one
+    /// limb-sized buffer, put in NTT form and multiplied into the two
+    /// accumulator limbs while it is in cache (materialized, the digits
+    /// are |digits|·|Q_l ∪ P| limbs — megabytes — that the NTTs and the
+    /// inner product would each read back from memory).
+    pub fn switch_unreduced(&self, d: &Poly) -> Result<(Poly, Poly)> {
+        let params = self.params();
+        let level = params.level_of(d.context())?;
+        let tables = params.level_tables(level)?;
+        if tables.digits.is_empty() {
+            return Err(Error::InvalidParameters {
+                reason: "key switching needs special primes P".into(),
+            });
+        }
+        if tables.digits.len() > self.b().len() {
+            return Err(Error::ParameterMismatch {
+                what: "more digits than the key has",
+            });
+        }
+        let ring = params.ring_qp(level)?;
+        let top_l = params.q().len();
+        let n = params.degree();
+        let mut dc = d.clone();
+        dc.to_coeff();
+        // the digits' own limbs equal d's: d's NTT form when it has one
+        let d_ntt = (d.representation() == Representation::Ntt).then_some(d);
+        let prepared: Vec<crate::rns::Prepared> = tables
+            .digits
+            .iter()
+            .map(|(range, ext)| {
+                // centered digits (see `decompose`)
+                ext.prepare(&dc.data()[range.start * n..range.end * n], n, true)
+            })
+            .collect();
+        let mut acc0 = Poly::zero(ring, Representation::Ntt);
+        let mut acc1 = Poly::zero(ring, Representation::Ntt);
+        let work = |(t, (l0, l1)): (usize, (&mut [u64], &mut [u64]))| {
+            let plan = &ring.plans()[t];
+            let key_limb = if t <= level { t } else { top_l + t - level - 1 };
+            let mut tmp = crate::pool::take_overwrite(n);
+            for (j, ((range, ext), prep)) in tables.digits.iter().zip(&prepared).enumerate() {
+                let limb: &[u64] = if range.contains(&t) {
+                    match d_ntt {
+                        Some(dn) => dn.limb(t),
+                        None => {
+                            tmp.copy_from_slice(dc.limb(t));
+                            plan.forward(&mut tmp);
+                            &tmp
+                        }
+                    }
+                } else {
+                    // targets: the primes of Q_l outside the digit, then P
+                    let k = if t < range.start { t } else { t - range.len() };
+                    ext.extend_target(prep, k, &mut tmp);
+                    plan.forward(&mut tmp);
+                    &tmp
+                };
+                let (b, a) = (&self.b()[j], &self.a()[j]);
+                plan.mul_acc(l0, limb, &b.data()[key_limb * n..(key_limb + 1) * n]);
+                plan.mul_acc(l1, limb, &a.data()[key_limb * n..(key_limb + 1) * n]);
+            }
+            crate::pool::give(tmp);
+        };
+        if crate::poly::parallel(ring.len(), n) {
+            use rayon::prelude::*;
+            acc0.data_mut()
+                .par_chunks_mut(n)
+                .zip(acc1.data_mut().par_chunks_mut(n))
+                .enumerate()
+                .for_each(work);
+        } else {
+            acc0.data_mut()
+                .chunks_mut(n)
+                .zip(acc1.data_mut().chunks_mut(n))
+                .enumerate()
+                .for_each(work);
+        }
+        prepared.into_iter().for_each(crate::rns::Prepared::recycle);
+        Ok((acc0, acc1))
     }
 
     /// [`Self::apply_decomposed`] of the digits' images under the
@@ -552,7 +634,8 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
         // coefficient.
         let mut ext_out = crate::poly::scratch(ext.to_moduli().len() * n);
         ext.extend(src, n, &mut ext_out, true);
-        // every limb is written below: no zero fill
+        // every limb is written below: no zero fill; the limbs are put in
+        // NTT form afterwards, prime by prime
         let mut digit = Poly::from_limbs_unchecked(
             ring,
             Representation::Ntt,
@@ -560,24 +643,44 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
         );
         let mut k = 0;
         for t in 0..ring.len() {
-            let plan = &ring.plans()[t];
             let dst = digit.limb_mut(t);
             if range.contains(&t) {
                 match d_ntt {
                     Some(dn) => dst.copy_from_slice(dn.limb(t)),
                     None => {
-                        dst.copy_from_slice(&src[(t - range.start) * n..(t - range.start + 1) * n]);
-                        plan.forward(dst);
+                        dst.copy_from_slice(&src[(t - range.start) * n..(t - range.start + 1) * n])
                     }
                 }
             } else {
                 dst.copy_from_slice(&ext_out[k * n..(k + 1) * n]);
-                plan.forward(dst);
                 k += 1;
             }
         }
         crate::poly::recycle(ext_out);
         out.push(digit);
+    }
+    // The forward NTTs prime by prime: one prime's twiddle tables serve
+    // every digit's limb before the next prime's are loaded (digit by
+    // digit, each NTT would find its tables evicted by the others').
+    let mut columns: Vec<Vec<&mut [u64]>> = (0..ring.len()).map(|_| Vec::new()).collect();
+    for ((range, _), digit) in tables.digits.iter().zip(out.iter_mut()) {
+        for (t, limb) in digit.data_mut().chunks_mut(n).enumerate() {
+            if !(range.contains(&t) && d_ntt.is_some()) {
+                columns[t].push(limb);
+            }
+        }
+    }
+    let plans = ring.plans();
+    let work = |(t, limbs): (usize, Vec<&mut [u64]>)| {
+        for limb in limbs {
+            plans[t].forward(limb);
+        }
+    };
+    if crate::poly::parallel(ring.len(), n) {
+        use rayon::prelude::*;
+        columns.into_par_iter().enumerate().for_each(work);
+    } else {
+        columns.into_iter().enumerate().for_each(work);
     }
     Ok(out)
 }

@@ -141,9 +141,6 @@ impl RnsBasis {
     }
 }
 
-/// Coefficients per block of the 64-bit basis extension (16 KiB per limb).
-const EXTEND_BLOCK: usize = 2048;
-
 /// Fast basis extension from a basis `Q` to a list of target moduli.
 #[derive(Clone, Debug)]
 pub struct BasisExtender {
@@ -214,34 +211,37 @@ impl BasisExtender {
         let small = |m: &Modulus| m.value() < simd::IFMA_MAX_MODULUS;
         // the IFMA kernels need sources below 2^50; targets above take the
         // 64-bit kernels one by one
-        let ifma =
-            (simd::ifma() && from.moduli.iter().all(small)).then(|| {
-                ExtendIfma {
-                    target_small: to.iter().map(small).collect(),
-                    q_hat_inv52: from
-                        .moduli
-                        .iter()
-                        .zip(&from.q_hat_inv)
-                        .map(|(m, &w)| simd::shoup52(w, m.value()))
-                        .collect(),
-                    q_hat_mod_p52: to
-                        .iter()
-                        .zip(&q_hat_mod_p)
-                        .map(|(p, row): (&Modulus, &Vec<u64>)| {
-                            if small(p) {
-                                row.iter().map(|&w| simd::shoup52(w, p.value())).collect()
-                            } else {
-                                Vec::new()
-                            }
-                        })
-                        .collect(),
-                    q_mod_p52: to
-                        .iter()
-                        .zip(&q_mod_p)
-                        .map(|(p, &w)| if small(p) { simd::shoup52(w, p.value()) } else { 0 })
-                        .collect(),
-                }
-            });
+        let ifma = (simd::ifma() && from.moduli.iter().all(small)).then(|| ExtendIfma {
+            target_small: to.iter().map(small).collect(),
+            q_hat_inv52: from
+                .moduli
+                .iter()
+                .zip(&from.q_hat_inv)
+                .map(|(m, &w)| simd::shoup52(w, m.value()))
+                .collect(),
+            q_hat_mod_p52: to
+                .iter()
+                .zip(&q_hat_mod_p)
+                .map(|(p, row): (&Modulus, &Vec<u64>)| {
+                    if small(p) {
+                        row.iter().map(|&w| simd::shoup52(w, p.value())).collect()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
+            q_mod_p52: to
+                .iter()
+                .zip(&q_mod_p)
+                .map(|(p, &w)| {
+                    if small(p) {
+                        simd::shoup52(w, p.value())
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+        });
         Ok(Self {
             from: from.clone(),
             to,
@@ -285,15 +285,40 @@ impl BasisExtender {
     /// `(-Q/2, Q/2)` (a floating-point estimate of `u` corrects the overflow;
     /// exact except when `x` lies within `|Q|·2^-50·Q` of `±Q/2`).
     pub fn extend(&self, input: &[u64], degree: usize, output: &mut [u64], exact: bool) {
+        debug_assert_eq!(output.len(), self.to.len() * degree);
+        let prepared = self.prepare(input, degree, exact);
+        for (j, dst) in output.chunks_mut(degree).enumerate() {
+            self.extend_target(&prepared, j, dst);
+        }
+        prepared.recycle();
+    }
+
+    /// The first half of [`Self::extend`], shared by every target: the
+    /// sources times `(Q/q_i)^{-1}` and (exact) the overflow estimate.
+    pub(crate) fn prepare(&self, input: &[u64], degree: usize, exact: bool) -> Prepared {
         let l = self.from.len();
         debug_assert_eq!(input.len(), l * degree);
-        debug_assert_eq!(output.len(), self.to.len() * degree);
-        if let Some(t) = &self.ifma {
-            return self.extend_ifma(t, input, degree, output, exact);
-        }
         let mut y = crate::pool::take_overwrite(l * degree);
-        self.from.premultiply(input, degree, &mut y);
-        let v: Vec<u64> = if exact {
+        match &self.ifma {
+            Some(t) => {
+                for (i, m) in self.from.moduli.iter().enumerate() {
+                    let r = i * degree..(i + 1) * degree;
+                    let q = m.value();
+                    simd::mul_acc(
+                        &mut y[r.clone()],
+                        &input[r.clone()],
+                        self.from.q_hat_inv[i],
+                        t.q_hat_inv52[i],
+                        q,
+                        false,
+                    );
+                    simd::sub_mul_reduce(&mut y[r], &[], 0, 0, q);
+                }
+            }
+            None => self.from.premultiply(input, degree, &mut y),
+        }
+        let mut v = Vec::new();
+        if exact {
             let mut acc = vec![0f64; degree];
             for i in 0..l {
                 let src = &y[i * degree..(i + 1) * degree];
@@ -305,102 +330,21 @@ impl BasisExtender {
                     }
                 }
             }
-            // s ≥ 0: round half up by truncation (no libm call)
-            acc.iter().map(|&s| (s + 0.5) as u64).collect()
-        } else {
-            Vec::new()
-        };
-        // Blocks of coefficients: the l source blocks stay in cache while
-        // every target limb is formed (at N = 2^16 the l whole source limbs
-        // do not fit in L2).
-        for start in (0..degree).step_by(EXTEND_BLOCK) {
-            let end = (start + EXTEND_BLOCK).min(degree);
-            let srcs: Vec<&[u64]> = (0..l)
-                .map(|i| &y[i * degree + start..i * degree + end])
-                .collect();
-            for (j, p) in self.to.iter().enumerate() {
-                let (w, ws) = (&self.q_hat_mod_p[j], &self.q_hat_mod_p_shoup[j]);
-                let dst = &mut output[j * degree + start..j * degree + end];
-                // Σ_i y_i·(Q/q_i) mod p_j in [0, 2p), summed in registers
-                simd::dot64(dst, &srcs, w, ws, p.value());
-                if exact {
-                    // v < l + 1 < p: d ← (d − v·Q) mod p
-                    let qm = self.q_mod_p[j];
-                    simd::op64(
-                        simd::Op64::SubMul,
-                        dst,
-                        &v[start..end],
-                        qm,
-                        p.shoup(qm),
-                        p.value(),
-                    );
-                } else {
-                    let pv = p.value();
-                    for d in dst.iter_mut() {
-                        if *d >= pv {
-                            *d -= pv;
-                        }
-                    }
-                }
-            }
-        }
-        crate::pool::give(y);
-    }
-}
-
-impl BasisExtender {
-    fn extend_ifma(
-        &self,
-        t: &ExtendIfma,
-        input: &[u64],
-        degree: usize,
-        output: &mut [u64],
-        exact: bool,
-    ) {
-        let l = self.from.len();
-        let mut y = crate::pool::take_overwrite(l * degree);
-        for (i, m) in self.from.moduli.iter().enumerate() {
-            let r = i * degree..(i + 1) * degree;
-            let q = m.value();
-            simd::mul_acc(
-                &mut y[r.clone()],
-                &input[r.clone()],
-                self.from.q_hat_inv[i],
-                t.q_hat_inv52[i],
-                q,
-                false,
-            );
-            simd::sub_mul_reduce(&mut y[r], &[], 0, 0, q);
-        }
-        let mut v = Vec::new();
-        if exact {
-            let mut acc = vec![0f64; degree];
-            for i in 0..l {
-                simd::f64_acc(
-                    &mut acc,
-                    &y[i * degree..(i + 1) * degree],
-                    self.q_inv_f64[i],
-                );
-            }
             v = crate::pool::take(degree);
             // s ≥ 0: round half up by truncation (no libm call)
             v.extend(acc.iter().map(|&s| (s + 0.5) as u64));
         }
-        for (j, p) in self.to.iter().enumerate() {
-            let dst = &mut output[j * degree..(j + 1) * degree];
-            if !t.target_small[j] {
-                // a target above 2^50: the 64-bit kernels (y < q_i < 2^50)
-                let srcs: Vec<&[u64]> = (0..l).map(|i| &y[i * degree..(i + 1) * degree]).collect();
-                simd::dot64(dst, &srcs, &self.q_hat_mod_p[j], &self.q_hat_mod_p_shoup[j], p.value());
-                if exact {
-                    let qm = self.q_mod_p[j];
-                    simd::op64(simd::Op64::SubMul, dst, &v, qm, p.shoup(qm), p.value());
-                } else {
-                    let pv = p.value();
-                    dst.iter_mut().for_each(|d| *d = (*d).min(d.wrapping_sub(pv)));
-                }
-                continue;
-            }
+        Prepared { y, v, degree }
+    }
+
+    /// The second half of [`Self::extend`]: target `j` of the prepared
+    /// input into `dst` (`degree` words).
+    pub(crate) fn extend_target(&self, prepared: &Prepared, j: usize, dst: &mut [u64]) {
+        let (y, v, degree) = (&prepared.y, &prepared.v, prepared.degree);
+        let l = self.from.len();
+        let p = &self.to[j];
+        let exact = !v.is_empty();
+        if let Some(t) = self.ifma.as_ref().filter(|t| t.target_small[j]) {
             let (w, ws) = (&self.q_hat_mod_p[j], &t.q_hat_mod_p52[j]);
             for i in 0..l {
                 simd::mul_acc(
@@ -412,10 +356,43 @@ impl BasisExtender {
                     i > 0,
                 );
             }
-            simd::sub_mul_reduce(dst, &v, self.q_mod_p[j], t.q_mod_p52[j], p.value());
+            simd::sub_mul_reduce(dst, v, self.q_mod_p[j], t.q_mod_p52[j], p.value());
+            return;
         }
-        crate::pool::give(y);
-        crate::pool::give(v);
+        // the 64-bit kernels: Σ_i y_i·(Q/q_i) mod p_j in [0, 2p), summed in
+        // registers
+        let srcs: Vec<&[u64]> = (0..l).map(|i| &y[i * degree..(i + 1) * degree]).collect();
+        simd::dot64(
+            dst,
+            &srcs,
+            &self.q_hat_mod_p[j],
+            &self.q_hat_mod_p_shoup[j],
+            p.value(),
+        );
+        if exact {
+            // v < l + 1 < p: d ← (d − v·Q) mod p
+            let qm = self.q_mod_p[j];
+            simd::op64(simd::Op64::SubMul, dst, v, qm, p.shoup(qm), p.value());
+        } else {
+            let pv = p.value();
+            dst.iter_mut()
+                .for_each(|d| *d = (*d).min(d.wrapping_sub(pv)));
+        }
+    }
+}
+
+/// An input prepared for extension ([`BasisExtender::prepare`]).
+pub(crate) struct Prepared {
+    y: Vec<u64>,
+    v: Vec<u64>,
+    degree: usize,
+}
+
+impl Prepared {
+    /// Returns the buffers to the pool.
+    pub(crate) fn recycle(self) {
+        crate::pool::give(self.y);
+        crate::pool::give(self.v);
     }
 }
 
