@@ -502,20 +502,7 @@ impl KeySwitchKey {
             }
             crate::pool::give(tmp);
         };
-        if crate::poly::parallel(ring.len(), n) {
-            use rayon::prelude::*;
-            acc0.data_mut()
-                .par_chunks_mut(n)
-                .zip(acc1.data_mut().par_chunks_mut(n))
-                .enumerate()
-                .for_each(work);
-        } else {
-            acc0.data_mut()
-                .chunks_mut(n)
-                .zip(acc1.data_mut().chunks_mut(n))
-                .enumerate()
-                .for_each(work);
-        }
+        for_each_limb_pair(&mut acc0, &mut acc1, n, work);
         prepared.into_iter().for_each(crate::rns::Prepared::recycle);
         Ok((acc0, acc1))
     }
@@ -589,20 +576,7 @@ impl KeySwitchKey {
             }
             crate::pool::give(tmp);
         };
-        if crate::poly::parallel(ring.len(), n) {
-            use rayon::prelude::*;
-            acc0.data_mut()
-                .par_chunks_mut(n)
-                .zip(acc1.data_mut().par_chunks_mut(n))
-                .enumerate()
-                .for_each(work);
-        } else {
-            acc0.data_mut()
-                .chunks_mut(n)
-                .zip(acc1.data_mut().chunks_mut(n))
-                .enumerate()
-                .for_each(work);
-        }
+        for_each_limb_pair(&mut acc0, &mut acc1, n, work);
         Ok((acc0, acc1))
     }
 }
@@ -683,6 +657,28 @@ pub fn decompose(params: &Params, d: &Poly) -> Result<Vec<Poly>> {
         columns.into_iter().enumerate().for_each(work);
     }
     Ok(out)
+}
+
+/// `work((t, (limb t of a, limb t of b)))` for every limb, in parallel over
+/// limbs when that pays (the accumulators of the key inner products).
+fn for_each_limb_pair<F>(a: &mut Poly, b: &mut Poly, n: usize, work: F)
+where
+    F: Fn((usize, (&mut [u64], &mut [u64]))) + Sync + Send,
+{
+    if crate::poly::parallel(a.context().len(), n) {
+        use rayon::prelude::*;
+        a.data_mut()
+            .par_chunks_mut(n)
+            .zip(b.data_mut().par_chunks_mut(n))
+            .enumerate()
+            .for_each(work);
+    } else {
+        a.data_mut()
+            .chunks_mut(n)
+            .zip(b.data_mut().chunks_mut(n))
+            .enumerate()
+            .for_each(work);
+    }
 }
 
 /// `round(x / P)` from `Q_l ∪ P` to `Q_l` (keeps the representation).

@@ -257,19 +257,7 @@ mod x86 {
             // SAFETY: in bounds.
             unsafe { _mm512_storeu_si512(dst.as_mut_ptr().add(8 * k) as *mut _, acc) };
         }
-        let tail = 8 * chunks;
-        for c in tail..dst.len() {
-            let mut acc = 0u64;
-            for (i, src) in srcs.iter().enumerate() {
-                let x = src[c];
-                let q = ((x as u128 * ws[i] as u128) >> 64) as u64;
-                acc += x.wrapping_mul(w[i]).wrapping_sub(q.wrapping_mul(p));
-                if acc >= 2 * p {
-                    acc -= 2 * p;
-                }
-            }
-            dst[c] = acc;
-        }
+        super::dot64_scalar(dst, srcs, w, ws, p, 8 * chunks);
     }
 
     /// `a·b mod p` for 8 lanes with `a, b < p < 2^50` (Barrett on the
@@ -552,7 +540,12 @@ pub(crate) fn dot64(dst: &mut [u64], srcs: &[&[u64]], w: &[u64], ws: &[u64], p: 
         unsafe { x86::dot64(dst, srcs, w, ws, p) };
         return;
     }
-    for (c, d) in dst.iter_mut().enumerate() {
+    dot64_scalar(dst, srcs, w, ws, p, 0);
+}
+
+/// [`dot64`] for the coefficients from `start` on, one at a time.
+fn dot64_scalar(dst: &mut [u64], srcs: &[&[u64]], w: &[u64], ws: &[u64], p: u64, start: usize) {
+    for (c, d) in dst.iter_mut().enumerate().skip(start) {
         let mut acc = 0u64;
         for (i, src) in srcs.iter().enumerate() {
             let x = src[c];
