@@ -510,11 +510,9 @@ pub fn add_gadget(params: &Params, b: &mut [Poly], from: &Poly) -> Result<()> {
             what: "gadget source must be NTT over the top-level Q ∪ P, one b_j per digit",
         });
     }
-    let alpha = params.p().len();
     let n = params.degree();
-    for (j, bj) in b.iter_mut().enumerate() {
-        let range = (j * alpha)..((j + 1) * alpha).min(params.q().len());
-        for i in range {
+    for (bj, range) in b.iter_mut().zip(params.digit_ranges()) {
+        for i in range.clone() {
             let m = ring.moduli()[i];
             let p_mod = params
                 .p()

@@ -7,6 +7,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use num_bigint::BigUint;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -169,6 +170,27 @@ pub(crate) struct LevelTables {
     pub(crate) rescale_p: Option<BasisExtender>,
 }
 
+/// The top-level key-switching digits ([`Params::digit_ranges`]).
+fn digit_ranges(q: &[u64], p: &[u64]) -> Vec<Range<usize>> {
+    if p.is_empty() {
+        return Vec::new();
+    }
+    let p_prod: BigUint = p.iter().product();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < q.len() {
+        let mut end = (start + p.len()).min(q.len());
+        let mut prod: BigUint = q[start..end].iter().product();
+        while end < q.len() && &prod * q[end] <= p_prod {
+            prod *= q[end];
+            end += 1;
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
 /// Validated RLWE parameters with all precomputed tables.
 pub struct Params {
     degree: usize,
@@ -179,6 +201,8 @@ pub struct Params {
     rings_qp: Vec<Arc<RingContext>>,
     ring_p: Option<Arc<RingContext>>,
     levels: Vec<LevelTables>,
+    /// The key-switching digits at the top level ([`Params::digit_ranges`]).
+    digit_ranges: Vec<Range<usize>>,
     fingerprint: [u8; 32],
 }
 
@@ -257,26 +281,21 @@ impl Params {
         } else {
             Some(RingContext::from_plans(plans_p.to_vec())?)
         };
-        // Digits of the hybrid key switching: consecutive groups of |P| primes.
-        let alpha = p.len().max(1);
+        let digit_ranges = digit_ranges(&q, &p);
         let mut levels = Vec::with_capacity(l);
         for level in 0..l {
             let mut digits = Vec::new();
-            if !p.is_empty() {
-                let mut start = 0;
-                while start <= level {
-                    let end = (start + alpha).min(level + 1);
-                    let src = RnsBasis::new(&q[start..end])?;
-                    let targets: Vec<u64> = q[..=level]
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| !(start..end).contains(i))
-                        .map(|(_, &x)| x)
-                        .chain(p.iter().copied())
-                        .collect();
-                    digits.push((start..end, BasisExtender::new(&src, &targets)?));
-                    start += alpha;
-                }
+            for r in digit_ranges.iter().filter(|r| r.start <= level) {
+                let (start, end) = (r.start, r.end.min(level + 1));
+                let src = RnsBasis::new(&q[start..end])?;
+                let targets: Vec<u64> = q[..=level]
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !(start..end).contains(i))
+                    .map(|(_, &x)| x)
+                    .chain(p.iter().copied())
+                    .collect();
+                digits.push((start..end, BasisExtender::new(&src, &targets)?));
             }
             let mod_down = if p.is_empty() {
                 None
@@ -308,7 +327,10 @@ impl Params {
         let mut h = Sha256::new();
         // v2: the security level is part of the fingerprint (v1 hashed
         // only degree, Q and P).
-        h.update(b"hekit/rlwe/params/v2");
+        // v3: the key-switching digits are part of the fingerprint (v2 and
+        // earlier grouped them by |P| primes only: keys made then have
+        // another layout and must not load).
+        h.update(b"hekit/rlwe/params/v3");
         h.update((degree as u64).to_le_bytes());
         h.update(security.bits().to_le_bytes());
         h.update((q.len() as u64).to_le_bytes());
@@ -319,6 +341,10 @@ impl Params {
         for x in &p {
             h.update(x.to_le_bytes());
         }
+        h.update((digit_ranges.len() as u64).to_le_bytes());
+        for r in &digit_ranges {
+            h.update((r.end as u64).to_le_bytes());
+        }
         Ok(Arc::new(Self {
             degree,
             q,
@@ -328,6 +354,7 @@ impl Params {
             rings_qp,
             ring_p,
             levels,
+            digit_ranges,
             fingerprint: h.finalize().into(),
         }))
     }
@@ -404,7 +431,23 @@ impl Params {
 
     /// Number of key-switching digits at the top level.
     pub fn digits(&self) -> usize {
-        self.levels.last().map(|l| l.digits.len()).unwrap_or(0)
+        self.digit_ranges.len()
+    }
+
+    /// The key-switching digits at the top level, as ranges of `q`
+    /// indices (empty without special primes). A key-switching key has
+    /// one component per digit; below the top level, a digit keeps its
+    /// primes up to the level (digits above it are absent).
+    ///
+    /// Digits are consecutive: each takes at least `|P|` primes (or what is
+    /// left), then further primes while the digit's product stays at most
+    /// `P`. A digit `D ≤ P` keeps the key-switching noise `≈ D·e/P` at the
+    /// size of the rounding of the modulus reduction, so chains whose levels
+    /// are smaller than the special primes (e.g. 40-bit levels under 60-bit
+    /// special primes) get fewer digits — fewer NTTs and a smaller key —
+    /// at the same noise bound.
+    pub fn digit_ranges(&self) -> &[Range<usize>] {
+        &self.digit_ranges
     }
 
     pub(crate) fn level_tables(&self, level: usize) -> Result<&LevelTables> {

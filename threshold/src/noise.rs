@@ -22,7 +22,7 @@
 //! `n·σ²`), relinearization-key error `s·e + (u − s)·e' + e''` of the
 //! two-round protocol (variance `2n²·N·σ² + 2n·σ²`), with `σ² = 10.5`
 //! (the centered binomial of `rlwe::sample`). Key switching over digits
-//! `D_j` (groups of |P| chain primes) adds `Σ_j N·D_j²/12·v_key / P²` plus
+//! `D_j` (`Params::digit_ranges`) adds `Σ_j N·D_j²/12·v_key / P²` plus
 //! the rounding `(N·2n/3 + 1)/12` of the division by `P`; rescaling by `q`
 //! divides by `q²` and adds the same rounding.
 //!
@@ -481,7 +481,8 @@ impl BfvNoise {
 }
 
 /// Phase-noise variance a key switch at `level` adds with a key of error
-/// variance `key`: digits `D_j` of |P| chain primes, `Σ_j N·D_j²/12·key /
+/// variance `key`: the digits `D_j` ([`Params::digit_ranges`]) up to the
+/// level, `Σ_j N·D_j²/12·key /
 /// P²`, plus the rounding of the division by `P`.
 fn key_switch_variance(rlwe: &Params, level: usize, parties: usize, key: f64) -> Result<f64> {
     let p = rlwe.p();
@@ -496,9 +497,12 @@ fn key_switch_variance(rlwe: &Params, level: usize, parties: usize, key: f64) ->
         .q()
         .get(..=level)
         .ok_or_else(|| invalid(format!("no level {level}")))?;
-    let digits: f64 = q
-        .chunks(p.len())
-        .map(|d| {
+    let digits: f64 = rlwe
+        .digit_ranges()
+        .iter()
+        .filter(|r| r.start < q.len())
+        .map(|r| {
+            let d = &q[r.start..r.end.min(q.len())];
             let log_d: f64 = d.iter().map(|&x| (x as f64).log2()).sum();
             (2.0 * (log_d - log_p)).exp2() * n / 12.0 * key
         })
