@@ -505,6 +505,72 @@ mod tests {
         assert!(p.ring_q(4).is_err());
     }
 
+    /// Digits: consecutive, covering the chain, at least |P| primes each
+    /// (or the rest), the extra primes only while the product stays ≤ P,
+    /// and maximal (the next prime would pass P) — checked with big
+    /// integers on chains where the levels are smaller than, equal to and
+    /// larger than the special primes.
+    #[test]
+    fn digits_group_primes_up_to_p() {
+        let cases: [(&[u32], &[u32], usize); 5] = [
+            // the N = 2^16 bootstrapping chain: 5 digits (6 by |P| primes)
+            (
+                &[
+                    48, 40, 40, 40, 40, 40, 40, 40, 40, 40, 45, 45, 45, 60, 60, 60, 60, 60, 60, 60,
+                    60, 60, 60, 60, 60, 60, 60, 60,
+                ],
+                &[60; 5],
+                5,
+            ),
+            // 30-bit levels under two 50-bit primes: 3 per digit, not 2
+            (&[38, 30, 30, 30, 30, 30, 30, 30], &[50, 50], 3),
+            // levels as large as P: |P| each
+            (&[50, 40, 40, 40, 40, 40, 40], &[50, 50], 4),
+            // levels larger than P: one prime each (SEAL's layouts)
+            (&[60, 40, 40, 40, 40, 40, 40, 60], &[44], 8),
+            (&[55, 55, 55], &[], 0),
+        ];
+        for (q, p, want) in cases {
+            let params = Params::builder()
+                .degree(1 << 16)
+                .q_bits(q)
+                .p_bits(p)
+                .security(SecurityLevel::None)
+                .build()
+                .unwrap();
+            let ranges = params.digit_ranges();
+            assert_eq!(ranges.len(), want, "{q:?} {p:?}: {ranges:?}");
+            assert_eq!(params.digits(), want);
+            let big = |xs: &[u64]| xs.iter().map(|&x| BigUint::from(x)).product::<BigUint>();
+            let p_prod = big(params.p());
+            let qs = params.q();
+            let mut next = 0;
+            for r in ranges {
+                assert_eq!(r.start, next);
+                assert!(r.len() >= p.len().min(qs.len() - r.start), "{r:?}");
+                if r.len() > p.len() {
+                    assert!(big(&qs[r.clone()]) <= p_prod, "{r:?} passes P");
+                }
+                if r.end < qs.len() && r.len() >= p.len() {
+                    assert!(big(&qs[r.start..=r.end]) > p_prod, "{r:?} not maximal");
+                }
+                next = r.end;
+            }
+            assert_eq!(next, if p.is_empty() { 0 } else { qs.len() });
+            // below the top, a digit keeps its primes up to the level
+            for level in 0..qs.len() {
+                let tables = params.level_tables(level).unwrap();
+                let got: Vec<_> = tables.digits.iter().map(|(r, _)| r.clone()).collect();
+                let want: Vec<_> = ranges
+                    .iter()
+                    .filter(|r| r.start <= level)
+                    .map(|r| r.start..r.end.min(level + 1))
+                    .collect();
+                assert_eq!(got, want);
+            }
+        }
+    }
+
     #[test]
     fn insecure_parameters_are_rejected_unless_opted_out() {
         let b = Params::builder()
