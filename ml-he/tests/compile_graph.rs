@@ -190,7 +190,7 @@ fn lenet_per_sample() {
 fn mlp_with_relu_approximated() {
     // ReLU → degree-31 Chebyshev interpolant on the calibrated range of
     // the hidden layer (its map onto [−1, 1] folded into the first layer);
-    // per-sample packing on 8 samples (the batch layout of 2048 samples ran
+    // per-sample packing on 4 samples (the batch layout of 2048 samples ran
     // a minute of CI for the same property; batch packing is covered by the
     // CNN and logistic-regression tests)
     let options = CompileOptions::default();
@@ -201,7 +201,7 @@ fn mlp_with_relu_approximated() {
     eprintln!("{report}");
     let act = &report.activations[0];
     assert_eq!((act.function.as_str(), act.degree), ("Relu", 31));
-    let (xs, _) = mnist(8);
+    let (xs, _) = mnist(4);
     let (agree, worst) = run(&server, &graph, &xs);
     // the logits differ from the exact ReLU network's by the interpolant's
     // error summed over the hidden layer (≈ 0.6 here), not by the
