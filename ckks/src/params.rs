@@ -118,6 +118,31 @@ impl Parameters {
         })
     }
 
+    /// Special primes (bit sizes) for a chain of `q_bits` within `budget`
+    /// bits of `log2 Q·P` (the security bound), or `None` if not even one
+    /// fits: each at least as large as the largest chain prime (a digit of
+    /// one prime stays below `P`), as many as the budget leaves room for,
+    /// up to four, sized to use that room — at most 50 bits when the
+    /// chain's primes are that small (the 52-bit IFMA kernels), else at
+    /// most 60.
+    ///
+    /// A larger `P` lets each key-switching digit take more chain primes
+    /// (a digit grows while it stays `≤ P`: [`rlwe::params::Params::digit_ranges`],
+    /// so the key-switching noise bound does not change): fewer digits, so
+    /// fewer NTTs per key switch and smaller relinearization and Galois
+    /// keys, for free where the security bound has room.
+    pub fn special_prime_bits(q_bits: &[u32], budget: u32) -> Option<Vec<u32>> {
+        const MAX_SPECIAL: u32 = 4;
+        let least = q_bits.iter().copied().max()?;
+        let room = budget.checked_sub(q_bits.iter().sum())?;
+        let count = (room / least.max(1)).min(MAX_SPECIAL);
+        if count == 0 || least > 60 {
+            return None;
+        }
+        let cap = if least <= 50 { 50 } else { 60 };
+        Some(vec![(room / count).min(cap); count as usize])
+    }
+
     /// Parameters for a circuit of multiplicative depth `depth` with values
     /// scaled by about `2^scale_bits`, keeping about `precision_bits` bits
     /// after the binary point, at 128-bit security.
@@ -127,12 +152,12 @@ impl Parameters {
     ///   slot units, plus a margin for a few multiplications).
     /// * The first prime is the scale plus 6 bits (results up to about ±32
     ///   at level 0); then `depth` rescaling primes of the scale's size.
-    /// * Special primes: `α ∈ {1, 2, 3}` of them (more means fewer
-    ///   key-switching digits, i.e. faster), together at least as large as
-    ///   the largest digit (`α` consecutive chain primes), so key switching
-    ///   adds no visible noise.
+    /// * Special primes by [`Self::special_prime_bits`]: as many (up to
+    ///   four) and as large as the security bound leaves room for — fewer
+    ///   key-switching digits, i.e. faster — each at least the largest
+    ///   chain prime, so key switching adds no visible noise.
     /// * The smallest ring degree from 2^12 to 2^16 whose security bound
-    ///   admits the chain wins; at that degree the largest `α` that fits.
+    ///   admits the chain and one special prime wins.
     ///   Primes stay at or below 50 bits when the scale allows it (fast NTT).
     pub fn for_circuit(depth: usize, scale_bits: u32, precision_bits: u32) -> Result<Self> {
         for log_n in 12..=16u32 {
@@ -148,22 +173,13 @@ impl Parameters {
             let mut q = vec![q0];
             q.extend(std::iter::repeat_n(s, depth));
             let max = max_log_qp(n, SecurityLevel::Bits128).unwrap_or(0);
-            for alpha in (1..=3usize).rev() {
-                let largest_digit: u32 = q.chunks(alpha).map(|c| c.iter().sum()).max().unwrap_or(0);
-                let p_bits = largest_digit.div_ceil(alpha as u32).max(s);
-                if p_bits > 60 {
-                    continue;
-                }
-                let p = vec![p_bits; alpha];
-                let total: u32 = q.iter().chain(&p).sum();
-                if total <= max {
-                    return Self::builder()
-                        .degree(n)
-                        .q_bits(&q)
-                        .p_bits(&p)
-                        .scale_bits(s)
-                        .build();
-                }
+            if let Some(p) = Self::special_prime_bits(&q, max) {
+                return Self::builder()
+                    .degree(n)
+                    .q_bits(&q)
+                    .p_bits(&p)
+                    .scale_bits(s)
+                    .build();
             }
         }
         Err(Error::InvalidArgument {

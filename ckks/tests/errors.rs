@@ -318,6 +318,47 @@ fn key_and_argument_errors() {
     ));
 }
 
+/// Special primes fill the room of the security bound: each at least the
+/// largest chain prime, within the budget, as many as fit (up to 4), none
+/// when not one fits; more of them means fewer key-switching digits.
+#[test]
+fn special_primes_fill_the_security_room() {
+    for budget in [109u32, 218, 300, 438, 881] {
+        for depth in 0..12usize {
+            for (q0, s) in [(46u32, 40u32), (60, 40), (38, 30), (60, 55)] {
+                let mut q = vec![q0];
+                q.extend(std::iter::repeat_n(s, depth));
+                let sum: u32 = q.iter().sum();
+                let least = q0.max(if depth > 0 { s } else { 0 });
+                let got = Parameters::special_prime_bits(&q, budget);
+                let Some(p) = got else {
+                    assert!(sum + least > budget, "{q:?} {budget}: one prime fits");
+                    continue;
+                };
+                let room = budget - sum;
+                assert!(!p.is_empty() && p.len() <= 4);
+                assert!(p.iter().all(|&b| b >= least && b <= 60), "{p:?}");
+                assert!(sum + p.iter().sum::<u32>() <= budget);
+                assert!(p.len() == 4 || room < (p.len() as u32 + 1) * least);
+            }
+        }
+    }
+    assert_eq!(Parameters::special_prime_bits(&[], 438), None);
+    // the LeNet chain of the inference compiler at N = 16384: three 40-bit
+    // special primes, 3 digits instead of 10 with one 38-bit prime
+    let q = [38, 38, 30, 30, 30, 30, 30, 30, 30, 30];
+    let p = Parameters::special_prime_bits(&q, 438).unwrap();
+    assert_eq!(p, vec![40, 40, 40]);
+    let params = Parameters::builder()
+        .degree(16384)
+        .q_bits(&q)
+        .p_bits(&p)
+        .scale_bits(30)
+        .build()
+        .unwrap();
+    assert_eq!(params.rlwe().digits(), 3);
+}
+
 #[test]
 fn circuit_helper_picks_secure_parameters() {
     // depth 3 at 2^40 fits N = 8192; depth 7 needs N = 16384; depth 18 N = 32768.

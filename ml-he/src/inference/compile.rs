@@ -245,7 +245,8 @@ impl Server {
                     let b = base_bits.div_ceil(base_count);
                     let mut q_bits = vec![b; base_count as usize];
                     q_bits.extend(std::iter::repeat_n(s as u32, depth));
-                    let Some(p_bits) = special_primes(&q_bits, max_log_q(degree)) else {
+                    let Some(p_bits) = Parameters::special_prime_bits(&q_bits, max_log_q(degree))
+                    else {
                         continue;
                     };
                     let Ok(params) = Parameters::builder()
@@ -317,40 +318,6 @@ impl Server {
     pub fn report(&self) -> Option<&CompileReport> {
         self.report.as_ref()
     }
-}
-
-/// Most special primes the compiler takes.
-const MAX_SPECIAL_PRIMES: u32 = 4;
-
-/// Largest special prime kept on the 52-bit (IFMA) kernels when the
-/// chain allows it.
-const FAST_PRIME_BITS: u32 = 50;
-
-/// Special primes for chain `q_bits` within `budget` bits of `log2 Q·P`,
-/// or `None` if not even one fits: each at least as large as the largest
-/// chain prime (a digit of one prime stays below `P`), as many as the
-/// security budget leaves room for (up to [`MAX_SPECIAL_PRIMES`]), sized
-/// to use that room (at most [`FAST_PRIME_BITS`] when the chain's primes
-/// are that small, else at most [`MAX_PRIME_BITS`]).
-/// A larger `P` lets each key-switching digit take more chain primes
-/// (`rlwe::params::Params::digit_ranges`: a digit grows while it stays
-/// `≤ P`, so the noise bound is unchanged): fewer digits, i.e. fewer NTTs
-/// per key switch and smaller rotation keys, for free where the security
-/// bound has room.
-fn special_primes(q_bits: &[u32], budget: u32) -> Option<Vec<u32>> {
-    let least = q_bits.iter().copied().max()?;
-    let room = budget.checked_sub(q_bits.iter().sum())?;
-    let count = (room / least).min(MAX_SPECIAL_PRIMES);
-    if count == 0 {
-        return None;
-    }
-    let cap = if least <= FAST_PRIME_BITS {
-        FAST_PRIME_BITS
-    } else {
-        MAX_PRIME_BITS
-    };
-    let each = (room / count).min(cap);
-    Some(vec![each; count as usize])
 }
 
 /// The largest `log2 Q·P` 128-bit security allows at ring degree `n` with a
