@@ -11,7 +11,7 @@
 //! modulo `X^N + 1` after the backward transform.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::zq::Modulus;
 use crate::{Error, Result};
@@ -21,12 +21,22 @@ pub struct NttPlan {
     plan: tfhe_ntt::prime64::Plan,
     modulus: Modulus,
     degree: usize,
-    /// The evaluation point (a 2N-th root of unity) of every NTT slot.
-    points: Vec<u64>,
     /// IFMA Barrett constants for pointwise products (primes below 2^50).
     pointwise: Option<crate::simd::Barrett52>,
     /// Cache of NTT-domain permutations for automorphisms X -> X^k.
     galois: Mutex<HashMap<usize, std::sync::Arc<Vec<u32>>>>,
+    /// Slots as exponents of one root, made on first use
+    /// ([`NttPlan::exponent_tables`]).
+    exponents: OnceLock<ExponentTables>,
+}
+
+/// Every NTT slot's evaluation point as an odd power `r^e` of one
+/// primitive 2N-th root `r` (the first slot's point), and back.
+struct ExponentTables {
+    /// `e` of slot `i`.
+    of_slot: Vec<u32>,
+    /// The slot of odd `e < 2N` (even entries unused).
+    slot_of: Vec<u32>,
 }
 
 impl std::fmt::Debug for NttPlan {
@@ -58,17 +68,13 @@ impl NttPlan {
                 reason: format!("no negacyclic NTT of size {degree} modulo {p}"),
             }
         })?;
-        // The transform of X is the vector of evaluation points.
-        let mut points = vec![0u64; degree];
-        points[1] = 1;
-        plan.fwd(&mut points);
         Ok(Self {
             plan,
             modulus,
             degree,
-            points,
             pointwise: crate::simd::Barrett52::new(p),
             galois: Mutex::new(HashMap::new()),
+            exponents: OnceLock::new(),
         })
     }
 
@@ -145,6 +151,47 @@ impl NttPlan {
         }
     }
 
+    /// The slot ↔ exponent tables: the powers `r^1, r^3, …, r^(2N−1)` of
+    /// the first slot's point `r` are looked up among the slots once per
+    /// plan; a permutation is then `e ↦ e·k mod 2N` on exponents (no
+    /// modular powers or hashing per Galois element).
+    fn exponent_tables(&self) -> Result<&ExponentTables> {
+        if let Some(t) = self.exponents.get() {
+            return Ok(t);
+        }
+        let n = self.degree;
+        // The transform of X is the vector of evaluation points.
+        let mut points = vec![0u64; n];
+        points[1] = 1;
+        self.forward(&mut points);
+        let index: HashMap<u64, u32> = points
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| (w, i as u32))
+            .collect();
+        let not_closed = || Error::InvalidParameters {
+            reason: "NTT evaluation points are not the odd powers of one 2N-th root".into(),
+        };
+        let m = &self.modulus;
+        let r = points[0];
+        let r2 = m.mul(r, r);
+        let mut of_slot = vec![u32::MAX; n];
+        let mut slot_of = vec![u32::MAX; 2 * n];
+        let mut v = r;
+        for e in (1..2 * n).step_by(2) {
+            let i = *index.get(&v).ok_or_else(not_closed)?;
+            if of_slot[i as usize] != u32::MAX {
+                return Err(not_closed());
+            }
+            of_slot[i as usize] = e as u32;
+            slot_of[e] = i;
+            v = m.mul(v, r2);
+        }
+        Ok(self
+            .exponents
+            .get_or_init(|| ExponentTables { of_slot, slot_of }))
+    }
+
     /// The NTT-domain permutation `perm` such that for `b = σ_k(a)`
     /// (`X -> X^k`, `k` odd), `NTT(b)[i] = NTT(a)[perm[i]]`.
     pub fn galois_permutation(&self, k: usize) -> Result<std::sync::Arc<Vec<u32>>> {
@@ -160,20 +207,12 @@ impl NttPlan {
                 return Ok(p.clone());
             }
         }
-        let index: HashMap<u64, u32> = self
-            .points
+        let t = self.exponent_tables()?;
+        let perm: Vec<u32> = t
+            .of_slot
             .iter()
-            .enumerate()
-            .map(|(i, &w)| (w, i as u32))
+            .map(|&e| t.slot_of[(e as usize * k) % two_n])
             .collect();
-        let mut perm = Vec::with_capacity(self.degree);
-        for &w in &self.points {
-            let wk = self.modulus.pow(w, k as u64);
-            let j = index.get(&wk).ok_or(Error::InvalidParameters {
-                reason: "NTT evaluation points are not closed under the automorphism".into(),
-            })?;
-            perm.push(*j);
-        }
         let perm = std::sync::Arc::new(perm);
         if let Ok(mut cache) = self.galois.lock() {
             cache.insert(k, perm.clone());
@@ -302,13 +341,24 @@ mod tests {
 
     #[test]
     fn galois_permutation_equals_naive_automorphism() {
-        let n = 64;
-        let p = generate_primes(&[50], n, &[]).unwrap()[0];
+        // every odd k at n = 64, a few at n = 2048; IFMA and 64-bit primes
+        for (n, bits) in [(64usize, 50u32), (64, 60), (2048, 45), (2048, 61)] {
+            let ks: Vec<usize> = if n == 64 {
+                (1..2 * n).step_by(2).collect()
+            } else {
+                vec![3, 5, 25, 5usize.pow(7) % (2 * n), 2 * n - 1, 2 * n + 5]
+            };
+            check_galois_permutation(n, bits, &ks);
+        }
+    }
+
+    fn check_galois_permutation(n: usize, bits: u32, ks: &[usize]) {
+        let p = generate_primes(&[bits], n, &[]).unwrap()[0];
         let plan = NttPlan::new(n, p).unwrap();
         let m = *plan.modulus();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
         let a: Vec<u64> = (0..n).map(|_| rng.gen_range(0..p)).collect();
-        for k in [3usize, 5, 25, 2 * n - 1] {
+        for &k in ks {
             // naive: X^i -> X^{ik mod 2n} with sign flip past n
             let mut b = vec![0u64; n];
             for (i, &ai) in a.iter().enumerate() {
