@@ -870,7 +870,7 @@ fn linear_mlp_agrees_on_digits_test_split() {
         let got = run(&server, &s.test.x[..n], 20);
         let err = assert_close(
             &format!("digits linear {packing:?}"),
-            &want,
+            want,
             &got,
             1e-2,
             0.0,
