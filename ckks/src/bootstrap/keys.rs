@@ -124,6 +124,11 @@ impl BootstrapKeys {
         )
     }
 
+    /// The parameters the keys belong to.
+    pub fn params(&self) -> &Parameters {
+        self.rlk.params()
+    }
+
     /// Size of [`Self::to_bytes`].
     pub fn serialized_size(&self) -> usize {
         self.to_bytes().len()
