@@ -1175,7 +1175,8 @@ bytes_object!(
 /// rebuilt when unpickled). ``bootstrap(ct, keys)`` takes a ciphertext at
 /// any level and scale within a factor 2 of ``config.input_scale``, slot
 /// values within [−1, 1], and returns it at ``output_level`` and exactly
-/// that scale (two bootstraps when ``config.iterations`` is 2).
+/// that scale (two bootstraps when ``config.iterations`` is 2; ``refine``
+/// is the second alone).
 #[pyclass(module = "hekit.ckks", frozen)]
 pub struct Bootstrapper {
     inner: ckks::Bootstrapper,
@@ -1203,6 +1204,20 @@ impl Bootstrapper {
     ) -> PyResult<Ciphertext> {
         let (c, k) = (&ct.inner, &keys.inner);
         self::ct(py.detach(|| self.inner.bootstrap(&self.eval, c, k)))
+    }
+
+    /// The second iteration alone: ``first`` is ``ct`` bootstrapped once
+    /// (by this bootstrapper); returns ``ct`` bootstrapped twice, as
+    /// ``bootstrap`` does with ``config.iterations == 2``.
+    fn refine(
+        &self,
+        py: Python<'_>,
+        ct: &Ciphertext,
+        first: &Ciphertext,
+        keys: &BootstrapKeys,
+    ) -> PyResult<Ciphertext> {
+        let (c, f, k) = (&ct.inner, &first.inner, &keys.inner);
+        self::ct(py.detach(|| self.inner.refine(&self.eval, c, f, k)))
     }
 
     /// ``BootstrapKeys.generate(sk, self.config)``, checked against these

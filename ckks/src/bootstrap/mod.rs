@@ -31,8 +31,11 @@
 //!    `cos(2π(u − ¼)/2^r)` on `[−K−1, K+1]` followed by `r` double angles
 //!    `c ← 2c² − 1`; `sin(2π·u) ≈ 2π·Δ·μ/q_0` because `Δ·μ/q_0` is small;
 //!    then `arcsin(x) ≈ x + x³/6` removes the sine's curvature.
-//! 5. **SlotsToCoeffs**: the two halves recombined (`a + i·b`), then the
-//!    forward stages (scaled by `q_0/(2π·Δ)`, level budget of their own)
+//! 5. **SlotsToCoeffs**: the two halves recombined (`a + i·b`) — with
+//!    sparse packing projected onto the `n`-periodic slot vectors (SubSum
+//!    again, `log2 M` rotations: EvalMod's noise is in every slot, the
+//!    message only in the periodic part, and a second iteration could
+//!    not correct the rest) — then the forward stages (scaled by `q_0/(2π·Δ)`, level budget of their own)
 //!    give back the slots at exactly the input scale.
 //! 6. **Optionally, a second iteration** (meta-bootstrapping, Bae, Cheon,
 //!    Cho, Kim, Kim, CCS 2022; [`BootstrapConfig::iterations`]): the
@@ -100,7 +103,7 @@ pub struct Bootstrapper {
     /// The first SlotsToCoeffs matrix, to re-encode for other scales.
     s2c_first: Diagonals,
     /// The scale EvalMod's output has for an input at exactly the
-    /// configured scale.
+    /// configured scale (times `M` with sparse packing: the projection).
     eval_scale: f64,
     /// `2^k ≤ Δ_b/q_0`: the raised ciphertext is multiplied by it before
     /// the key switches of ModRaise, SubSum and CoeffsToSlots, whose noise
@@ -215,6 +218,9 @@ impl Bootstrapper {
             let square = eval_scale * eval_scale / params.q(level)? as f64;
             eval_scale = 6.0 * square * eval_scale / params.q(level - 1)? as f64;
         }
+        // sparse packing: EvalMod's output is projected onto the periodic
+        // slots, M times its value read at an M times larger scale
+        eval_scale *= m as f64;
         // SlotsToCoeffs: z = β·FFT(a + i·b), β = q_0/(2π·Δ), back to Δ.
         let beta = q0 / (2.0 * std::f64::consts::PI * delta);
         let s2c_mats = dft::slots_to_coeffs(n, s2c_levels, Complex::real(beta));
@@ -324,10 +330,8 @@ impl Bootstrapper {
     /// switches) takes over: at N = 2^12 and Δ = 2^50
     /// ([`BootstrapPreset::TestN4096`], `tests/bootstrap.rs`) the worst
     /// slot goes from 2^-24.4 to 2^-37.8 and the mean from 2^-26.7 to
-    /// 2^-40.5 with 2048 slots, from 2^-26.7 to 2^-37.7 (mean 2^-29.1 to
-    /// 2^-40.5) with 64. With sparse packing the first result is also
-    /// projected onto the `n`-periodic slot vectors (`log2 M` rotations):
-    /// the second iteration only sees, and corrects, that part.
+    /// 2^-40.5 with 2048 slots, from 2^-29.0 to 2^-37.6 (mean 2^-30.8 to
+    /// 2^-40.5) with 64. [`Self::refine`] is the second iteration alone.
     ///
     /// # Errors
     /// [`Error::ScaleMismatch`] for a ciphertext whose scale is not within
@@ -342,6 +346,55 @@ impl Bootstrapper {
         ct: &Ciphertext,
         keys: &BootstrapKeys,
     ) -> Result<Ciphertext> {
+        let low = self.input(eval, ct)?;
+        let first = self.bootstrap_once(eval, &low, keys)?;
+        if self.config.iterations < 2 {
+            return Ok(first);
+        }
+        self.second_iteration(eval, &low, &first, keys)
+    }
+
+    /// The second iteration of meta-bootstrapping on its own: `first` is
+    /// `ct` bootstrapped once (by this bootstrapper, whatever its
+    /// [`BootstrapConfig::iterations`]); returns `ct` bootstrapped twice,
+    /// the same as [`Self::bootstrap`] with two iterations — for a caller
+    /// that decides on the precision after the first result, or wants
+    /// both.
+    ///
+    /// # Errors
+    /// As [`Self::bootstrap`]; [`Error::InvalidLevel`] for a `first` that
+    /// is not at [`Self::output_level`], [`Error::ScaleMismatch`] for one
+    /// not at exactly the configured scale (neither is a bootstrap's
+    /// output); [`Error::NotEnoughLevels`] for an output level of 0 with
+    /// an input whose scale is not exactly the configured one.
+    pub fn refine(
+        &self,
+        eval: &Evaluator,
+        ct: &Ciphertext,
+        first: &Ciphertext,
+        keys: &BootstrapKeys,
+    ) -> Result<Ciphertext> {
+        let low = self.input(eval, ct)?;
+        let output = self.output_level();
+        if first.level() != output {
+            return Err(Error::InvalidLevel {
+                what: "meta-bootstrapping: the first result must be at the output level",
+                got: first.level(),
+                max: output,
+            });
+        }
+        if first.scale() != self.config.input_scale {
+            return Err(Error::ScaleMismatch {
+                what: "meta-bootstrapping: the first result (configured scale)",
+                left_bits: first.scale().log2(),
+                right_bits: self.config.input_scale.log2(),
+            });
+        }
+        self.second_iteration(eval, &low, first, keys)
+    }
+
+    /// The checked input, at level 0.
+    fn input(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext> {
         self.params
             .check_same(eval.params(), "evaluator and bootstrapper")?;
         // The transforms are built for the configured scale Δ; for an input
@@ -366,38 +419,46 @@ impl Bootstrapper {
                 ),
             });
         }
-        let low = eval.drop_to_level(ct, 0)?;
-        let twice = self.config.iterations == 2;
-        let first = self.bootstrap_once(eval, &low, keys, twice)?;
-        if !twice {
-            return Ok(first);
-        }
+        eval.drop_to_level(ct, 0)
+    }
+
+    /// `first + bootstrap(2^b·(low − first))/2^b` (see [`Self::bootstrap`]).
+    fn second_iteration(
+        &self,
+        eval: &Evaluator,
+        low: &Ciphertext,
+        first: &Ciphertext,
+        keys: &BootstrapKeys,
+    ) -> Result<Ciphertext> {
         // ct_1 at level 0 and the input's scale: −e_1 = input − ct_1
         let back = if first.scale() == low.scale() {
-            eval.drop_to_level(&first, 0)?
+            eval.drop_to_level(first, 0)?
+        } else if first.level() == 0 {
+            return Err(Error::NotEnoughLevels {
+                what: "meta-bootstrapping an input whose scale is not the configured one",
+                needed: 1,
+                available: 0,
+            });
         } else {
-            eval.match_scale(&first, low.scale(), 0)?
+            eval.match_scale(first, low.scale(), 0)?
         };
-        let diff = eval.sub(&low, &back)?;
+        let diff = eval.sub(low, &back)?;
         // times 2^b (an integer: no level), read 2^b times smaller (free)
         let bits = self.config.first_error_bits;
         let mut lifted = eval.mul_integer(&diff, 1i64 << bits)?;
         lifted.set_scale(diff.scale() * 2f64.powi(bits as i32))?;
-        let second = self.bootstrap_once(eval, &lifted, keys, false)?;
-        eval.add(&first, &second)
+        let second = self.bootstrap_once(eval, &lifted, keys)?;
+        eval.add(first, &second)
     }
 
     /// One bootstrap of the level-0 ciphertext `low`, whose scale may be
     /// any (the ratio to Δ is folded into SlotsToCoeffs); the output is at
-    /// [`Self::output_level`] and exactly Δ. With `project` (sparse
-    /// packing), the slots outside the message's period are made periodic
-    /// too (`log2 M` more rotations).
+    /// [`Self::output_level`] and exactly Δ.
     fn bootstrap_once(
         &self,
         eval: &Evaluator,
         low: &Ciphertext,
         keys: &BootstrapKeys,
-        project: bool,
     ) -> Result<Ciphertext> {
         let (rlk, gks) = (&keys.rlk, &keys.gks);
         let delta = self.config.input_scale;
@@ -418,12 +479,12 @@ impl Bootstrapper {
         );
         let (a, b) = (a?, b?);
         let mut z = eval.add(&a, &eval.mul_by_i(&b, false)?)?;
-        if project && self.config.slots < self.params.slots() {
-            // The noise EvalMod amplified is in every slot, not only in
-            // the n-periodic part that encodes the message, and the SubSum
-            // of a second iteration would remove (not correct) the rest:
-            // keep the periodic part (SubSum commutes with SlotsToCoeffs),
-            // M·z read at an M times larger scale.
+        if self.config.slots < self.params.slots() {
+            // Sparse packing: the noise EvalMod amplified is in every slot,
+            // not only in the n-periodic part that encodes the message (and
+            // the SubSum of a second iteration would remove, not correct,
+            // the rest): keep the periodic part — SubSum commutes with
+            // SlotsToCoeffs — M·z read at an M times larger scale.
             z = self.sub_sum(eval, z, gks)?;
             let m = (self.params.slots() / self.config.slots) as f64;
             z.set_scale(z.scale() * m)?;
