@@ -15,7 +15,7 @@
 //! | [`Evaluator`] | add / sub / negate, plaintext and constant operations, multiply + relinearize, rescale, level and scale alignment, rotations (hoisted), conjugation, slot sums, inner products |
 //! | [`Polynomial`] | Chebyshev interpolation (sigmoid, tanh, ReLU, SiLU) and baby-step giant-step evaluation |
 //! | [`LinearTransform`] | matrix × vector (real or complex) by the diagonal method with BSGS rotations |
-//! | [`Bootstrapper`] | bootstrapping, first version: sparse packing (ModRaise, SubSum, CoeffsToSlots, EvalMod by a scaled cosine and double angles, SlotsToCoeffs); see [`bootstrap`] for what is not there yet |
+//! | [`Bootstrapper`] | bootstrapping, full and sparse packing (ModRaise under a sparse ephemeral secret, SubSum, CoeffsToSlots, EvalMod by a scaled cosine, double angles and the arcsine correction, SlotsToCoeffs), optionally two iterations (meta-bootstrapping, [`BootstrapConfig::iterations`]); presets and keys in [`bootstrap`] |
 //!
 //! ## Encrypt → evaluate → decrypt
 //!

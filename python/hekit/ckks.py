@@ -1,6 +1,8 @@
 """hekit.ckks — approximate arithmetic on encrypted float64 (and complex128) vectors:
 RNS CKKS, the bindings of the Rust crate ``ckks`` under the same names
-(``Parameters.preset``, ``SecretKey.generate``, ``Encoder``, ``Evaluator``, …).
+(``Parameters.preset``, ``SecretKey.generate``, ``Encoder``, ``Evaluator``, …),
+and bootstrapping (``BootstrapConfig.preset``, ``BootstrapKeys``, ``Bootstrapper``;
+two iterations with ``config.with_iterations(2)``).
 See ``ckks.pyi`` for the signatures.
 """
 

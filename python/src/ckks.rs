@@ -889,6 +889,403 @@ impl Evaluator {
     }
 }
 
+// ---------------------------------------------------------- bootstrapping
+
+/// Ready-made bootstrapping parameter sets (``ckks::BootstrapPreset``):
+/// ``N65536`` (N = 2^16, 2^15 slots, 128-bit secure, 9 levels of 2^40
+/// left) and ``TestN4096`` (N = 2^12, 2^11 slots, **no security**: tests
+/// and examples, 8 levels of 2^50 left). ``BootstrapConfig.preset`` gives
+/// the parameters and the configuration.
+#[pyclass(module = "hekit.ckks", eq, eq_int, frozen, from_py_object)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BootstrapPreset {
+    /// N = 2^16, full packing, 128-bit secure.
+    N65536,
+    /// N = 2^12, full packing, ``security=0`` (not secure).
+    TestN4096,
+}
+
+/// What a ``Bootstrapper`` is built for (``ckks::BootstrapConfig``, same
+/// field names): ``slots`` message slots (a power of two up to N/2),
+/// ``input_scale`` (the scale of the ciphertexts to bootstrap), the
+/// ephemeral secret's ``hamming_weight``, EvalMod's ``double_angles``,
+/// ``arcsine`` correction and interpolant ``degree``, the level budgets of
+/// the two linear transforms (``None``: ``ceil(log2(slots)/4)``), and
+/// ``iterations``: 1, or 2 for meta-bootstrapping (twice the time, the
+/// same levels left, about 13 more bits at N = 2^12, scale 2^50), whose
+/// second iteration scales the first one's error up by
+/// ``2^first_error_bits``.
+#[pyclass(module = "hekit.ckks", frozen)]
+pub struct BootstrapConfig {
+    pub(crate) inner: ckks::BootstrapConfig,
+}
+
+#[pymethods]
+impl BootstrapConfig {
+    #[new]
+    #[pyo3(signature = (slots, input_scale, hamming_weight=32, double_angles=4, arcsine=true, degree=31, coeffs_to_slots_levels=None, slots_to_coeffs_levels=None, iterations=1, first_error_bits=20))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        slots: usize,
+        input_scale: f64,
+        hamming_weight: usize,
+        double_angles: u32,
+        arcsine: bool,
+        degree: usize,
+        coeffs_to_slots_levels: Option<usize>,
+        slots_to_coeffs_levels: Option<usize>,
+        iterations: u32,
+        first_error_bits: u32,
+    ) -> Self {
+        let base = ckks::BootstrapConfig::new(slots, input_scale);
+        Self {
+            inner: ckks::BootstrapConfig {
+                hamming_weight,
+                double_angles,
+                arcsine,
+                degree,
+                coeffs_to_slots_levels: coeffs_to_slots_levels
+                    .unwrap_or(base.coeffs_to_slots_levels),
+                slots_to_coeffs_levels: slots_to_coeffs_levels
+                    .unwrap_or(base.slots_to_coeffs_levels),
+                iterations,
+                first_error_bits,
+                ..base
+            },
+        }
+    }
+
+    /// The parameters and configuration of a preset (a ``BootstrapPreset``
+    /// or its name, ``"N65536"`` or ``"TestN4096"``).
+    #[staticmethod]
+    fn preset(py: Python<'_>, preset: &Bound<'_, PyAny>) -> PyResult<(Parameters, Self)> {
+        let p = match preset.extract::<BootstrapPreset>() {
+            Ok(p) => p,
+            Err(_) => match preset.extract::<String>()?.as_str() {
+                "N65536" => BootstrapPreset::N65536,
+                "TestN4096" => BootstrapPreset::TestN4096,
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "unknown bootstrapping preset {other:?} (N65536, TestN4096)"
+                    )))
+                }
+            },
+        };
+        let p = match p {
+            BootstrapPreset::N65536 => ckks::BootstrapPreset::N65536,
+            BootstrapPreset::TestN4096 => ckks::BootstrapPreset::TestN4096,
+        };
+        let (params, config) = py.detach(|| p.parameters()).or_raise()?;
+        Ok((Parameters::wrap(params), Self { inner: config }))
+    }
+
+    /// The same configuration with some fields changed (keyword arguments
+    /// named as the fields), e.g. ``replace(slots=64)`` for sparse packing
+    /// on a preset's chain.
+    #[pyo3(signature = (*, slots=None, input_scale=None, hamming_weight=None, double_angles=None, arcsine=None, degree=None, coeffs_to_slots_levels=None, slots_to_coeffs_levels=None, iterations=None, first_error_bits=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn replace(
+        &self,
+        slots: Option<usize>,
+        input_scale: Option<f64>,
+        hamming_weight: Option<usize>,
+        double_angles: Option<u32>,
+        arcsine: Option<bool>,
+        degree: Option<usize>,
+        coeffs_to_slots_levels: Option<usize>,
+        slots_to_coeffs_levels: Option<usize>,
+        iterations: Option<u32>,
+        first_error_bits: Option<u32>,
+    ) -> Self {
+        let c = &self.inner;
+        Self {
+            inner: ckks::BootstrapConfig {
+                slots: slots.unwrap_or(c.slots),
+                input_scale: input_scale.unwrap_or(c.input_scale),
+                hamming_weight: hamming_weight.unwrap_or(c.hamming_weight),
+                double_angles: double_angles.unwrap_or(c.double_angles),
+                arcsine: arcsine.unwrap_or(c.arcsine),
+                degree: degree.unwrap_or(c.degree),
+                coeffs_to_slots_levels: coeffs_to_slots_levels.unwrap_or(c.coeffs_to_slots_levels),
+                slots_to_coeffs_levels: slots_to_coeffs_levels.unwrap_or(c.slots_to_coeffs_levels),
+                iterations: iterations.unwrap_or(c.iterations),
+                first_error_bits: first_error_bits.unwrap_or(c.first_error_bits),
+            },
+        }
+    }
+
+    /// The same configuration with ``iterations`` iterations (2:
+    /// meta-bootstrapping).
+    fn with_iterations(&self, iterations: u32) -> Self {
+        Self {
+            inner: self.inner.clone().with_iterations(iterations),
+        }
+    }
+
+    /// The levels one bootstrap consumes (CoeffsToSlots, EvalMod,
+    /// SlotsToCoeffs); two iterations consume the same.
+    fn depth(&self) -> PyResult<usize> {
+        self.inner.depth().or_raise()
+    }
+
+    /// The rotation steps the bootstrapping keys hold, for ring degree
+    /// ``degree`` (conjugation as well).
+    fn rotation_steps(&self, degree: usize) -> PyResult<Vec<i64>> {
+        self.inner.rotation_steps(degree).or_raise()
+    }
+
+    /// Message slots.
+    #[getter]
+    fn slots(&self) -> usize {
+        self.inner.slots
+    }
+
+    /// The scale of the ciphertexts to bootstrap (and of the output).
+    #[getter]
+    fn input_scale(&self) -> f64 {
+        self.inner.input_scale
+    }
+
+    /// Hamming weight of the ephemeral sparse secret.
+    #[getter]
+    fn hamming_weight(&self) -> usize {
+        self.inner.hamming_weight
+    }
+
+    /// EvalMod's double angles.
+    #[getter]
+    fn double_angles(&self) -> u32 {
+        self.inner.double_angles
+    }
+
+    /// Whether EvalMod corrects the sine's curvature (two levels).
+    #[getter]
+    fn arcsine(&self) -> bool {
+        self.inner.arcsine
+    }
+
+    /// Degree of EvalMod's Chebyshev interpolant.
+    #[getter]
+    fn degree(&self) -> usize {
+        self.inner.degree
+    }
+
+    /// Levels of CoeffsToSlots.
+    #[getter]
+    fn coeffs_to_slots_levels(&self) -> usize {
+        self.inner.coeffs_to_slots_levels
+    }
+
+    /// Levels of SlotsToCoeffs.
+    #[getter]
+    fn slots_to_coeffs_levels(&self) -> usize {
+        self.inner.slots_to_coeffs_levels
+    }
+
+    /// 1, or 2 (meta-bootstrapping).
+    #[getter]
+    fn iterations(&self) -> u32 {
+        self.inner.iterations
+    }
+
+    /// ``b``: the first iteration's errors are taken to be below ``2^-b``.
+    #[getter]
+    fn first_error_bits(&self) -> u32 {
+        self.inner.first_error_bits
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<BootstrapConfig>()
+            .is_ok_and(|o| o.get().inner == self.inner)
+    }
+
+    fn __repr__(&self) -> String {
+        let c = &self.inner;
+        format!(
+            "hekit.ckks.BootstrapConfig(slots={}, input_scale=2^{:.1}, hamming_weight={}, double_angles={}, arcsine={}, degree={}, coeffs_to_slots_levels={}, slots_to_coeffs_levels={}, iterations={}, first_error_bits={})",
+            c.slots,
+            c.input_scale.log2(),
+            c.hamming_weight,
+            c.double_angles,
+            if c.arcsine { "True" } else { "False" },
+            c.degree,
+            c.coeffs_to_slots_levels,
+            c.slots_to_coeffs_levels,
+            c.iterations,
+            c.first_error_bits
+        )
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> crate::Reduce<'py, (usize, f64, usize, u32, bool, usize, usize, usize, u32, u32)> {
+        let c = &slf.get().inner;
+        Ok((
+            slf.get_type().into_any(),
+            (
+                c.slots,
+                c.input_scale,
+                c.hamming_weight,
+                c.double_angles,
+                c.arcsine,
+                c.degree,
+                c.coeffs_to_slots_levels,
+                c.slots_to_coeffs_levels,
+                c.iterations,
+                c.first_error_bits,
+            ),
+        ))
+    }
+}
+
+bytes_object!(
+    BootstrapKeys,
+    ckks::BootstrapKeys,
+    "Every key bootstrapping needs (relinearization, the rotations of the \
+     transforms, conjugation, the two key switches of the sparse ephemeral \
+     secret): ``BootstrapKeys.generate(sk, config)``. Public: they travel \
+     to whoever bootstraps (gigabytes at N = 2^16).",
+    |k| Ok(k.to_bytes()),
+    |p, b| ckks::BootstrapKeys::from_bytes(p, b).or_raise(),
+    {
+        /// The keys for bootstrapping with ``config`` under ``sk`` (the
+        /// transforms are not built: a client can make them for a server).
+        #[staticmethod]
+        fn generate(py: Python<'_>, sk: &SecretKey, config: &BootstrapConfig) -> PyResult<Self> {
+            let (sk, config) = (&sk.inner, &config.inner);
+            let inner = py
+                .detach(|| ckks::BootstrapKeys::generate(sk, config, &mut crate::rng()))
+                .or_raise()?;
+            Ok(Self { inner })
+        }
+
+        /// Size of ``to_bytes()``.
+        #[getter]
+        fn serialized_size(&self, py: Python<'_>) -> usize {
+            py.detach(|| self.inner.serialized_size())
+        }
+    }
+);
+
+/// Bootstraps ciphertexts of one parameter set (``ckks::Bootstrapper``):
+/// ``Bootstrapper(params, config)`` encodes the transforms (seconds and
+/// gigabytes at N = 2^16; picklable as its parameters and configuration,
+/// rebuilt when unpickled). ``bootstrap(ct, keys)`` takes a ciphertext at
+/// any level and scale within a factor 2 of ``config.input_scale``, slot
+/// values within [−1, 1], and returns it at ``output_level`` and exactly
+/// that scale (two bootstraps when ``config.iterations`` is 2; ``refine``
+/// is the second alone).
+#[pyclass(module = "hekit.ckks", frozen)]
+pub struct Bootstrapper {
+    inner: ckks::Bootstrapper,
+    eval: ckks::Evaluator,
+}
+
+#[pymethods]
+impl Bootstrapper {
+    #[new]
+    fn new(py: Python<'_>, params: &Parameters, config: &BootstrapConfig) -> PyResult<Self> {
+        let (p, c) = (&params.inner, config.inner.clone());
+        let inner = py.detach(|| ckks::Bootstrapper::new(p, c)).or_raise()?;
+        Ok(Self {
+            inner,
+            eval: ckks::Evaluator::new(p),
+        })
+    }
+
+    /// Bootstraps ``ct`` with ``keys``.
+    fn bootstrap(
+        &self,
+        py: Python<'_>,
+        ct: &Ciphertext,
+        keys: &BootstrapKeys,
+    ) -> PyResult<Ciphertext> {
+        let (c, k) = (&ct.inner, &keys.inner);
+        self::ct(py.detach(|| self.inner.bootstrap(&self.eval, c, k)))
+    }
+
+    /// The second iteration alone: ``first`` is ``ct`` bootstrapped once
+    /// (by this bootstrapper); returns ``ct`` bootstrapped twice, as
+    /// ``bootstrap`` does with ``config.iterations == 2``.
+    fn refine(
+        &self,
+        py: Python<'_>,
+        ct: &Ciphertext,
+        first: &Ciphertext,
+        keys: &BootstrapKeys,
+    ) -> PyResult<Ciphertext> {
+        let (c, f, k) = (&ct.inner, &first.inner, &keys.inner);
+        self::ct(py.detach(|| self.inner.refine(&self.eval, c, f, k)))
+    }
+
+    /// ``BootstrapKeys.generate(sk, self.config)``, checked against these
+    /// parameters.
+    fn generate_keys(&self, py: Python<'_>, sk: &SecretKey) -> PyResult<BootstrapKeys> {
+        let sk = &sk.inner;
+        let inner = py
+            .detach(|| self.inner.generate_keys(sk, &mut crate::rng()))
+            .or_raise()?;
+        Ok(BootstrapKeys { inner })
+    }
+
+    /// The level of a bootstrapped ciphertext (the levels left).
+    #[getter]
+    fn output_level(&self) -> usize {
+        self.inner.output_level()
+    }
+
+    /// The configuration.
+    #[getter]
+    fn config(&self) -> BootstrapConfig {
+        BootstrapConfig {
+            inner: self.inner.config().clone(),
+        }
+    }
+
+    /// The parameters.
+    #[getter]
+    fn params(&self) -> Parameters {
+        Parameters::wrap(self.eval.params().clone())
+    }
+
+    /// The rotation steps the keys need (conjugation as well).
+    fn rotation_steps(&self) -> Vec<i64> {
+        self.inner.rotation_steps()
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> crate::Reduce<'py, (Bound<'py, PyBytes>, f64, Bound<'py, BootstrapConfig>)> {
+        let py = slf.py();
+        let this = slf.get();
+        let p = this.eval.params();
+        Ok((
+            unpickler(slf.as_any())?,
+            (
+                PyBytes::new(py, p.rlwe().fingerprint()),
+                p.scale(),
+                Bound::new(py, this.config())?,
+            ),
+        ))
+    }
+
+    #[classmethod]
+    fn _from_pickle(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        fingerprint: &[u8],
+        scale: f64,
+        config: &BootstrapConfig,
+    ) -> PyResult<Self> {
+        let params = Parameters {
+            inner: params_for(fingerprint, scale)?,
+        };
+        Self::new(py, &params, config)
+    }
+}
+
 /// Registers the module's classes.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CkksError", m.py().get_type::<CkksError>())?;
@@ -902,5 +1299,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Ciphertext>()?;
     m.add_class::<Encoder>()?;
     m.add_class::<Evaluator>()?;
+    m.add_class::<BootstrapPreset>()?;
+    m.add_class::<BootstrapConfig>()?;
+    m.add_class::<BootstrapKeys>()?;
+    m.add_class::<Bootstrapper>()?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //!
 //! | module | binds |
 //! |---|---|
-//! | [`ckks`] | `ckks`: parameters, keys, encoder, evaluator, ciphertexts |
+//! | [`ckks`] | `ckks`: parameters, keys, encoder, evaluator, ciphertexts, bootstrapping |
 //! | [`bfv`] | `bfv`: the same for exact integers |
 //! | [`paillier`] | `paillier`: keys, `EncodedNumber` / `EncryptedNumber`, python-paillier interop |
 //! | [`threshold`] | `threshold`: parties, key-generation and decryption shares |

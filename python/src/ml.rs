@@ -136,6 +136,69 @@ fn packing_name(p: inf::Packing) -> &'static str {
     }
 }
 
+/// `bootstrap=` of ``CompileOptions``: ``"when_too_deep"``, ``"never"`` or
+/// ``"always"`` with the ring, scale and levels of `ring`, `scale_bits`,
+/// `levels` (which only ``"always"`` takes).
+fn bootstrapping(
+    mode: &str,
+    ring: Option<&str>,
+    scale_bits: Option<u32>,
+    levels: Option<usize>,
+) -> PyResult<inf::Bootstrapping> {
+    let set = ring.is_some() || scale_bits.is_some() || levels.is_some();
+    match mode {
+        "when_too_deep" | "never" if set => Err(PyValueError::new_err(format!(
+            "bootstrap_ring, bootstrap_scale_bits and bootstrap_levels go with bootstrap=\"always\", not {mode:?}"
+        ))),
+        "when_too_deep" => Ok(inf::Bootstrapping::WhenTooDeep),
+        "never" => Ok(inf::Bootstrapping::Never),
+        "always" => {
+            let d = inf::BootstrapOptions::default();
+            let ring = match ring {
+                None | Some("N65536") => inf::BootstrapRing::N65536,
+                Some("TestN4096Insecure") => inf::BootstrapRing::TestN4096Insecure,
+                Some(other) => {
+                    return Err(PyValueError::new_err(format!(
+                        "bootstrap_ring must be \"N65536\" or \"TestN4096Insecure\", got {other:?}"
+                    )))
+                }
+            };
+            Ok(inf::Bootstrapping::Always(inf::BootstrapOptions {
+                ring,
+                scale_bits: scale_bits.unwrap_or(d.scale_bits),
+                levels,
+            }))
+        }
+        other => Err(PyValueError::new_err(format!(
+            "bootstrap must be \"when_too_deep\", \"never\" or \"always\", got {other:?}"
+        ))),
+    }
+}
+
+/// The Python form of a `Bootstrapping`: mode, ring, scale bits, levels.
+type BootstrapArgs = (
+    &'static str,
+    Option<&'static str>,
+    Option<u32>,
+    Option<usize>,
+);
+
+fn bootstrapping_args(b: &inf::Bootstrapping) -> BootstrapArgs {
+    match b {
+        inf::Bootstrapping::WhenTooDeep => ("when_too_deep", None, None, None),
+        inf::Bootstrapping::Never => ("never", None, None, None),
+        inf::Bootstrapping::Always(o) => (
+            "always",
+            Some(match o.ring {
+                inf::BootstrapRing::N65536 => "N65536",
+                inf::BootstrapRing::TestN4096Insecure => "TestN4096Insecure",
+            }),
+            Some(o.scale_bits),
+            o.levels,
+        ),
+    }
+}
+
 /// How ``Server.compile`` compiles a graph (``ml_he::inference::CompileOptions``).
 #[pyclass(module = "hekit.ml.inference", frozen)]
 pub struct CompileOptions {
@@ -148,8 +211,16 @@ impl CompileOptions {
     /// or ``"batch"`` (throughput: one sample per slot); the other fields
     /// as in Rust (defaults: scale 2^30 down to 2^25, Chebyshev degree 31,
     /// range margin 0.1, input bound from the calibration data).
+    /// ``bootstrap``: ``"when_too_deep"`` (the default: bootstraps at
+    /// N = 2^16 only for a graph too deep for every ring without),
+    /// ``"never"``, or ``"always"`` with ``bootstrap_ring`` (``"N65536"``,
+    /// the default, 128-bit secure; or ``"TestN4096Insecure"``, not secure:
+    /// tests only, clients need ``min_security=0``), ``bootstrap_scale_bits``
+    /// (30 to 50, default 40) and ``bootstrap_levels`` (levels between
+    /// bootstraps; default: as many as the ring allows).
     #[new]
-    #[pyo3(signature = (packing="per_sample", scale_bits=30, min_scale_bits=25, activation_degree=31, range_margin=0.1, max_abs_input=None))]
+    #[pyo3(signature = (packing="per_sample", scale_bits=30, min_scale_bits=25, activation_degree=31, range_margin=0.1, max_abs_input=None, bootstrap="when_too_deep", bootstrap_ring=None, bootstrap_scale_bits=None, bootstrap_levels=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         packing: &str,
         scale_bits: u32,
@@ -157,6 +228,10 @@ impl CompileOptions {
         activation_degree: usize,
         range_margin: f64,
         max_abs_input: Option<f64>,
+        bootstrap: &str,
+        bootstrap_ring: Option<&str>,
+        bootstrap_scale_bits: Option<u32>,
+        bootstrap_levels: Option<usize>,
     ) -> PyResult<Self> {
         Ok(Self {
             inner: inf::CompileOptions {
@@ -166,9 +241,12 @@ impl CompileOptions {
                 activation_degree,
                 range_margin,
                 max_abs_input,
-                // bootstrapping is not exposed to Python yet: the default
-                // (only when the graph is too deep for every ring without)
-                ..inf::CompileOptions::default()
+                bootstrap: bootstrapping(
+                    bootstrap,
+                    bootstrap_ring,
+                    bootstrap_scale_bits,
+                    bootstrap_levels,
+                )?,
             },
         })
     }
@@ -179,11 +257,32 @@ impl CompileOptions {
         packing_name(self.inner.packing)
     }
 
+    /// ``"when_too_deep"``, ``"never"`` or ``"always"``.
+    #[getter]
+    fn bootstrap(&self) -> &'static str {
+        bootstrapping_args(&self.inner.bootstrap).0
+    }
+
     #[allow(clippy::type_complexity)]
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
-    ) -> crate::Reduce<'py, (&'static str, u32, u32, usize, f64, Option<f64>)> {
+    ) -> crate::Reduce<
+        'py,
+        (
+            &'static str,
+            u32,
+            u32,
+            usize,
+            f64,
+            Option<f64>,
+            &'static str,
+            Option<&'static str>,
+            Option<u32>,
+            Option<usize>,
+        ),
+    > {
         let o = &slf.get().inner;
+        let (mode, ring, bits, levels) = bootstrapping_args(&o.bootstrap);
         Ok((
             slf.get_type().into_any(),
             (
@@ -193,6 +292,10 @@ impl CompileOptions {
                 o.activation_degree,
                 o.range_margin,
                 o.max_abs_input,
+                mode,
+                ring,
+                bits,
+                levels,
             ),
         ))
     }
@@ -419,10 +522,16 @@ pub struct InfClient {
 
 #[pymethods]
 impl InfClient {
-    /// A client for ``setup`` with a fresh secret key.
+    /// A client for ``setup`` with a fresh secret key, accepting parameters
+    /// down to ``min_security`` bits (0: also a server compiled with the
+    /// insecure test ring, ``bootstrap_ring="TestN4096Insecure"``; tests only).
     #[new]
-    fn new(py: Python<'_>, setup: &PublicSetup) -> PyResult<Self> {
-        let inner = py.detach(|| inf::Client::new(&setup.inner)).or_raise()?;
+    #[pyo3(signature = (setup, min_security=128))]
+    fn new(py: Python<'_>, setup: &PublicSetup, min_security: u32) -> PyResult<Self> {
+        let min = crate::ckks::security_level(min_security)?;
+        let inner = py
+            .detach(|| inf::Client::with_min_security(&setup.inner, crate::rng(), min))
+            .or_raise()?;
         crate::registry::register_ckks(inner.parameters());
         Ok(Self { inner })
     }

@@ -213,6 +213,9 @@ impl BootstrapSetup {
             input_scale: self.input_scale,
             coeffs_to_slots_levels: self.coeffs_to_slots_levels,
             slots_to_coeffs_levels: self.slots_to_coeffs_levels,
+            // the server's concern: the keys and the transforms a client
+            // builds do not depend on the iterations
+            ..BootstrapConfig::new(self.slots, self.input_scale)
         }
     }
 
