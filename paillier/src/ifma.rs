@@ -35,6 +35,7 @@ use num_bigint::BigUint;
 use num_traits::{One, Zero};
 use zeroize::Zeroize;
 
+use crate::ifma_cols as cols;
 use crate::mont::window_bits;
 
 /// Lanes per vector.
@@ -136,9 +137,101 @@ impl Mb8Moduli {
         if !available() || bases.iter().any(|b| b.len() != self.k) {
             return None;
         }
+        if self.k.is_multiple_of(cols::B) {
+            // SAFETY: as below.
+            return Some(unsafe { self.pow_cols(bases, exps, exp_bits) });
+        }
         // SAFETY: the CPU supports avx512f and avx512ifma (checked just above),
         // which is all `pow_impl` requires; it performs no raw memory access.
         Some(unsafe { self.pow_impl(bases, exps, exp_bits) })
+    }
+
+    /// [`Self::pow`] with the column-blocked kernels of [`crate::ifma_cols`]
+    /// (`k` a multiple of [`cols::B`]). Every operand buffer is padded with
+    /// `B` zero limbs.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn pow_cols(
+        &self,
+        bases: &[Vec<u64>; LANES],
+        exps: &[&[u64]; LANES],
+        exp_bits: usize,
+    ) -> [Vec<u64>; LANES] {
+        let k = self.k;
+        let kp = k + cols::B;
+        let zero = _mm512_setzero_si512();
+        let padded = |src: &[u64]| -> Vec<__m512i> {
+            let mut v = vec![zero; kp];
+            for j in 0..k {
+                v[j] = load(&src[j * LANES..(j + 1) * LANES]);
+            }
+            v
+        };
+        let n = padded(&self.n);
+        let rr = padded(&self.rr);
+        let n0 = load(&self.n0);
+        let mut base = vec![zero; kp];
+        for j in 0..k {
+            let mut v = [0u64; LANES];
+            for (lane, b) in bases.iter().enumerate() {
+                v[lane] = b[j];
+            }
+            base[j] = load(&v);
+            v.zeroize();
+        }
+        let mut one_plain = vec![zero; kp];
+        one_plain[0] = _mm512_set1_epi64(1);
+        let mut t = vec![zero; 2 * k];
+        let mut m = vec![zero; k];
+        // x <- x y R^-1 and x <- x^2 R^-1 in place (x, y padded)
+        let entries = 1usize << WINDOW;
+        let mut table = vec![zero; entries * kp];
+        cols::mul_cols(&rr, &one_plain, k, &mut t);
+        cols::redc_cols(&t, &n, n0, k, &mut m, &mut table[..kp]);
+        cols::mul_cols(&base, &rr, k, &mut t);
+        cols::redc_cols(&t, &n, n0, k, &mut m, &mut table[kp..2 * kp]);
+        for e in 2..entries {
+            let (done, rest) = table.split_at_mut(e * kp);
+            cols::mul_cols(&done[(e - 1) * kp..e * kp], &done[kp..2 * kp], k, &mut t);
+            cols::redc_cols(&t, &n, n0, k, &mut m, &mut rest[..kp]);
+        }
+        let windows = exp_bits.div_ceil(WINDOW).max(1);
+        let mut x = vec![zero; kp];
+        let mut sel = vec![zero; kp];
+        for wi in (0..windows).rev() {
+            let mut idx = [0u64; LANES];
+            for (lane, e) in exps.iter().enumerate() {
+                idx[lane] = window_bits(e, wi * WINDOW, WINDOW) as u64;
+            }
+            let idxv = load(&idx);
+            idx.zeroize();
+            select_strided(&table, k, kp, entries, idxv, &mut sel);
+            if wi == windows - 1 {
+                x.copy_from_slice(&sel);
+            } else {
+                for _ in 0..WINDOW {
+                    cols::sqr_cols(&x, k, &mut t);
+                    cols::redc_cols(&t, &n, n0, k, &mut m, &mut x);
+                }
+                cols::mul_cols(&x, &sel, k, &mut t);
+                cols::redc_cols(&t, &n, n0, k, &mut m, &mut x);
+            }
+        }
+        cols::mul_cols(&x, &one_plain, k, &mut t);
+        cols::redc_cols(&t, &n, n0, k, &mut m, &mut x);
+        let mut out: [Vec<u64>; LANES] = Default::default();
+        for o in out.iter_mut() {
+            o.resize(k, 0);
+        }
+        for (j, v) in x[..k].iter().enumerate() {
+            let lanes = store(*v);
+            for lane in 0..LANES {
+                out[lane][j] = lanes[lane];
+            }
+        }
+        for v in [&mut table, &mut x, &mut sel, &mut t, &mut m, &mut base] {
+            v.fill(zero);
+        }
+        out
     }
 
     #[target_feature(enable = "avx512f,avx512ifma")]
@@ -269,6 +362,30 @@ fn select(table: &[__m512i], k: usize, entries: usize, idx: __m512i, sel: &mut [
         let m = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e as i64));
         let row = &table[e * k..(e + 1) * k];
         for (s, &t) in sel.iter_mut().zip(row) {
+            *s = _mm512_mask_mov_epi64(*s, m, t);
+        }
+    }
+}
+
+/// Masked scan as [`select`], for a table whose rows of `k` limbs are
+/// `stride` apart (the padding of `sel` is left alone).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn select_strided(
+    table: &[__m512i],
+    k: usize,
+    stride: usize,
+    entries: usize,
+    idx: __m512i,
+    sel: &mut [__m512i],
+) {
+    for s in sel[..k].iter_mut() {
+        *s = _mm512_setzero_si512();
+    }
+    for e in 0..entries {
+        let m = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e as i64));
+        let row = &table[e * stride..e * stride + k];
+        for (s, &t) in sel[..k].iter_mut().zip(row) {
             *s = _mm512_mask_mov_epi64(*s, m, t);
         }
     }

@@ -88,6 +88,8 @@ mod fast;
 #[allow(unsafe_code)]
 mod ifma;
 #[cfg(target_arch = "x86_64")]
+mod ifma_cols;
+#[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod ifma_x2;
 mod keys;

@@ -1,0 +1,313 @@
+//! Column-blocked 8-lane AVX-512 IFMA Montgomery kernels (the squarings and
+//! products of [`crate::ifma`]'s exponentiation when the limb count is a
+//! multiple of [`B`]: 2048-, 3072- and 4096-bit moduli).
+//!
+//! Numbers as in [`crate::ifma`]: radix `2^52`, limb `j` of all eight lanes
+//! in one `__m512i`, "almost Montgomery" with `R = 2^(52k) > 4N`. The
+//! products are formed block of columns by block of columns ("product
+//! scanning"): the `B` output columns of a block are accumulated in `B + 1`
+//! registers while the rows stream through — `a_i` of a product, `m_i` of the
+//! reduction — each row adding `lo(a_i x_j)` to column `i + j` and
+//! `hi(a_i x_j)` to column `i + j + 1`. Inside a block no accumulator goes
+//! through memory, and the `B + 1` independent accumulation chains keep the
+//! IFMA units busy (the row-by-row kernels of [`crate::ifma`] load and store
+//! an accumulator every eight multiply-adds and wait on long chains).
+//!
+//! The rows at the edges of a block's band meet only part of it. Their
+//! shapes depend on the row's offset from the edge, not on the block, so each
+//! edge row is its own fully unrolled code (the `*_rows!` macros below) and
+//! no multiply-add is spent on padding.
+//!
+//! A square is `T = a^2` (each off-diagonal product once, doubled, plus the
+//! diagonal), a product `T = a b`; then `T` is Montgomery-reduced. The
+//! reduction finds the multipliers `m_c` column by column in the blocks below
+//! `k` (the only sequential part) and adds the rows `m_i N` everywhere else.
+//!
+//! Operands are zero-padded to `k + B` limbs (the windows read up to `B`
+//! limbs past an operand's end). Constant time: every branch and address
+//! depends on public sizes only.
+
+// Index loops over parallel limb arrays read better than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
+
+use core::arch::x86_64::{
+    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64,
+    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64,
+};
+
+/// Columns per block (accumulators `B + 1`, of the 32 vector registers).
+pub(crate) const B: usize = 20;
+const A: usize = B + 1;
+const MASK52: u64 = (1u64 << 52) - 1;
+
+type V = __m512i;
+
+/// The `B` limbs of `x` from `at` (`x` is padded, so they exist).
+#[inline(always)]
+fn win(x: &[V], at: usize) -> &[V; B] {
+    match x[at..].first_chunk::<B>() {
+        Some(w) => w,
+        None => unreachable!("operands are padded to k + B limbs"),
+    }
+}
+
+#[inline(always)]
+fn win_mut(x: &mut [V], at: usize) -> &mut [V; B] {
+    match x[at..].first_chunk_mut::<B>() {
+        Some(w) => w,
+        None => unreachable!("buffers hold whole blocks"),
+    }
+}
+
+/// `lo <= b <= hi` (a function, so constant bounds raise no lint).
+#[inline(always)]
+const fn within(b: usize, lo: usize, hi: usize) -> bool {
+    lo <= b && b <= hi
+}
+
+/// `$body` for `$b = 0, 1, ..., B - 1`, each a compile-time constant: a
+/// guaranteed unroll, so every accumulator index is constant and the
+/// accumulators stay in registers.
+macro_rules! each_b {
+    ($b:ident, $body:block) => {
+        each_b!(@ $b, $body; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19)
+    };
+    (@ $b:ident, $body:block; $($n:literal)*) => {
+        $( {
+            #[allow(non_upper_case_globals)]
+            const $b: usize = $n;
+            $body
+        } )*
+    };
+}
+
+/// One row `r` against the window `x` (`x[b]` pairs with column `b`),
+/// columns `$lo ..= $hi` only: `acc[b] += lo(r x[b])`,
+/// `acc[b + 1] += hi(r x[b])`.
+macro_rules! row {
+    ($acc:ident, $r:expr, $x:expr, $lo:expr, $hi:expr) => {{
+        let r = $r;
+        let x: &[V; B] = $x;
+        each_b!(b, {
+            if within(b, $lo, $hi) {
+                $acc[b] = _mm512_madd52lo_epu64($acc[b], r, x[b]);
+                $acc[b + 1] = _mm512_madd52hi_epu64($acc[b + 1], r, x[b]);
+            }
+        });
+    }};
+}
+
+/// Rows `i = base + s`, `s = 0 ..= B - 2`, meet columns `0 ..= s` (the
+/// lower-right edge of the band, where `j = c0 + b - i` would pass `k - 1`);
+/// rows with `i < 0` are skipped. `x` is indexed by `j`.
+macro_rules! prefix_rows {
+    ($acc:ident, $rows:expr, $x:expr, $c0:expr, $base:expr; $($s:literal)*) => {
+        $(
+            let i = $base + $s as isize;
+            if i >= 0 {
+                let i = i as usize;
+                row!($acc, $rows[i], win($x, $c0 - i), 0, $s);
+            }
+        )*
+    };
+}
+
+/// Rows `i = c0 + r`, `r = 1 ..= B - 1`, below `k`, meet columns `r ..` (the
+/// upper-left edge, where `j = b - r` would be negative).
+macro_rules! suffix_rows {
+    ($acc:ident, $rows:expr, $x:expr, $c0:expr, $k:expr; $($r:literal)*) => {
+        $(
+            if $c0 + $r < $k {
+                let rr = $rows[$c0 + $r];
+                let x = win($x, 0);
+                each_b!(b, {
+                    if b >= $r {
+                        $acc[b] = _mm512_madd52lo_epu64($acc[b], rr, x[b - $r]);
+                        $acc[b + 1] = _mm512_madd52hi_epu64($acc[b + 1], rr, x[b - $r]);
+                    }
+                });
+            }
+        )*
+    };
+}
+
+/// Square, diagonal edge: row `i = h + r` (`h = c0 / 2`) meets columns
+/// `2r + 1 ..` (`j > i`); its partners `a_j`, `j = h + b - r`, start at
+/// `a_(i+1)`.
+macro_rules! diag_rows {
+    ($acc:ident, $a:expr, $h:expr; $($r:literal)*) => {
+        $( {
+            let i = $h + $r;
+            let ai = $a[i];
+            let x = win($a, i + 1);
+            each_b!(b, {
+                if b > 2 * $r {
+                    $acc[b] = _mm512_madd52lo_epu64($acc[b], ai, x[b - 2 * $r - 1]);
+                    $acc[b + 1] = _mm512_madd52hi_epu64($acc[b + 1], ai, x[b - 2 * $r - 1]);
+                }
+            });
+        } )*
+    };
+}
+
+/// Square, last block (`c0 = 2k - B`, where both edges cut the same rows):
+/// row `i = k - B + 1 + s` meets columns `max(0, 2s + 3 - B) ..= s`.
+macro_rules! last_rows {
+    ($acc:ident, $a:expr, $k:expr, $c0:expr; $($s:literal)*) => {
+        $( {
+            let i = $k - B + 1 + $s;
+            const LO: usize = (2 * $s + 3usize).saturating_sub(B);
+            row!($acc, $a[i], win($a, $c0 - i), LO, $s);
+        } )*
+    };
+}
+
+/// Reduction, in-block triangle (blocks below `k`): the multiplier of column
+/// `$r`, its carry into column `$r + 1`, and its row `m N` over the columns
+/// `$r ..` of the block.
+macro_rules! tri_steps {
+    ($acc:ident, $n:expr, $n0:expr, $mask:expr, $m:expr, $c0:expr; $($r:literal)*) => {
+        $( {
+            const R: usize = $r;
+            let n: &[V; B] = $n;
+            let m = _mm512_and_si512(_mm512_madd52lo_epu64(_mm512_setzero_si512(), $acc[R], $n0), $mask);
+            $m[$c0 + R] = m;
+            let low = _mm512_madd52lo_epu64($acc[R], m, n[0]);
+            $acc[R + 1] = _mm512_madd52hi_epu64($acc[R + 1], m, n[0]);
+            if R + 1 < B {
+                $acc[R + 1] = _mm512_madd52lo_epu64($acc[R + 1], m, n[1]);
+            }
+            $acc[R + 1] = _mm512_add_epi64($acc[R + 1], _mm512_srli_epi64::<52>(low));
+            each_b!(b, {
+                if b > R + 1 {
+                    $acc[b] = _mm512_madd52lo_epu64($acc[b], m, n[b - R]);
+                }
+                if b > R {
+                    $acc[b + 1] = _mm512_madd52hi_epu64($acc[b + 1], m, n[b - R]);
+                }
+            });
+        } )*
+    };
+}
+
+/// `t[0 .. 2k] = a b` (limbs unnormalised, below `2^59` for `k <= 80`).
+/// `a`, `b`: `k + B` limbs, zero from `k`; `t`: `2k` limbs; `k` a multiple
+/// of `B`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn mul_cols(a: &[V], b: &[V], k: usize, t: &mut [V]) {
+    debug_assert!(k.is_multiple_of(B) && k >= B && a.len() >= k + B && b.len() >= k + B);
+    let zero = _mm512_setzero_si512();
+    let mut spill = zero;
+    let mut c0 = 0;
+    while c0 < 2 * k {
+        let mut acc = [zero; A];
+        acc[0] = spill;
+        let base = c0 as isize + 1 - k as isize;
+        prefix_rows!(acc, a, b, c0, base; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18);
+        for i in (c0 + B).saturating_sub(k)..=c0.min(k - 1) {
+            row!(acc, a[i], win(b, c0 - i), 0, B - 1);
+        }
+        suffix_rows!(acc, a, b, c0, k; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+        let tw = win_mut(t, c0);
+        each_b!(j, {
+            tw[j] = acc[j];
+        });
+        spill = acc[B];
+        c0 += B;
+    }
+}
+
+/// `t[0 .. 2k] = a^2` (limbs unnormalised, below `2^59` for `k <= 80`).
+/// `a`: `k + B` limbs, zero from `k`; `t`: `2k` limbs; `k` a multiple of
+/// `B`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn sqr_cols(a: &[V], k: usize, t: &mut [V]) {
+    debug_assert!(k.is_multiple_of(B) && k >= B && a.len() >= k + B);
+    let zero = _mm512_setzero_si512();
+    let mut spill = zero;
+    let mut c0 = 0;
+    while c0 < 2 * k {
+        let mut acc = [zero; A];
+        acc[0] = spill;
+        let h = c0 / 2;
+        if c0 + B < 2 * k {
+            // below the diagonal rows: the edge j <= k - 1, then full rows
+            let base = c0 as isize + 1 - k as isize;
+            prefix_rows!(acc, a, a, c0, base; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18);
+            for i in (c0 + B).saturating_sub(k)..h {
+                row!(acc, a[i], win(a, c0 - i), 0, B - 1);
+            }
+            diag_rows!(acc, a, h; 0 1 2 3 4 5 6 7 8 9);
+        } else {
+            last_rows!(acc, a, k, c0; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17);
+        }
+        // double the off-diagonal sum (the spill is doubled in the next
+        // block) and add the squares a_(h+r)^2 to columns 2r, 2r + 1
+        let next = acc[B];
+        let aw = win(a, h);
+        let tw = win_mut(t, c0);
+        each_b!(j, {
+            let d = _mm512_slli_epi64::<1>(acc[j]);
+            let ai = aw[j / 2];
+            tw[j] = if j.is_multiple_of(2) {
+                _mm512_madd52lo_epu64(d, ai, ai)
+            } else {
+                _mm512_madd52hi_epu64(d, ai, ai)
+            };
+        });
+        spill = next;
+        c0 += B;
+    }
+}
+
+/// `out = t R^{-1} mod N`, almost Montgomery (below `2N` when `t < 4N^2`),
+/// normalised 52-bit limbs. `t`: `2k` limbs (unnormalised, below `2^60`);
+/// `n`: `k + B` limbs, zero from `k`; `n0 = -N^{-1} mod 2^52`; `m`: scratch
+/// of `k`; `out`: `k` limbs written (a longer buffer keeps its tail).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn redc_cols(t: &[V], n: &[V], n0: V, k: usize, m: &mut [V], out: &mut [V]) {
+    debug_assert!(k.is_multiple_of(B) && k >= B && n.len() >= k + B && t.len() >= 2 * k);
+    let zero = _mm512_setzero_si512();
+    let mask = _mm512_set1_epi64(MASK52 as i64);
+    let n_lo = win(n, 0);
+    let mut spill = zero;
+    let mut c0 = 0;
+    while c0 < 2 * k {
+        let mut acc = [zero; A];
+        let tw = win(t, c0);
+        each_b!(j, {
+            acc[j] = tw[j];
+        });
+        acc[0] = _mm512_add_epi64(acc[0], spill);
+        // rows i < min(c0, k), whose m_i are known: the edge j <= k - 1,
+        // then full rows
+        let lo = (c0 + B).saturating_sub(k);
+        if lo > 0 {
+            let base = c0 as isize + 1 - k as isize;
+            prefix_rows!(acc, m, n, c0, base; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18);
+        }
+        for i in lo..c0.min(k) {
+            row!(acc, m[i], win(n, c0 - i), 0, B - 1);
+        }
+        if c0 < k {
+            tri_steps!(acc, n_lo, n0, mask, m, c0;
+                0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+        } else {
+            let ow = win_mut(out, c0 - k);
+            each_b!(j, {
+                ow[j] = acc[j];
+            });
+        }
+        spill = acc[B];
+        c0 += B;
+    }
+    let mut c = zero;
+    for j in 0..k {
+        let x = _mm512_add_epi64(out[j], c);
+        out[j] = _mm512_and_si512(x, mask);
+        c = _mm512_srli_epi64::<52>(x);
+    }
+}
