@@ -43,9 +43,20 @@ pub(crate) const LANES: usize = 8;
 const MASK52: u64 = (1u64 << 52) - 1;
 const WINDOW: usize = 5;
 
-/// Whether the CPU can run this module.
+/// Set by [`crate::__bench::disable_ifma`] (tests and benchmarks of the
+/// portable fallback on IFMA machines).
+static DISABLED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Turns the IFMA paths off (`true`) or back on for the whole process.
+pub(crate) fn set_disabled(off: bool) {
+    DISABLED.store(off, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the CPU can run this module (and it is not switched off).
 pub(crate) fn available() -> bool {
-    std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512ifma")
+    !DISABLED.load(core::sync::atomic::Ordering::Relaxed)
+        && std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512ifma")
 }
 
 /// Radix-2^52 limbs of `x`, `k` of them (`None` if `x` does not fit).
@@ -598,6 +609,117 @@ mod tests {
             let x = rng.gen_biguint(bits);
             let k = (bits as usize).div_ceil(52).max(1);
             assert_eq!(from_limbs52(&to_limbs52(&x, k).unwrap()), x);
+        }
+    }
+
+    /// Radix-2^52 limbs of `xs` (one value per lane) as `kp` vectors.
+    fn lanes_to_vecs(xs: &[BigUint], kp: usize) -> Vec<__m512i> {
+        let l: Vec<Vec<u64>> = xs.iter().map(|x| to_limbs52(x, kp).unwrap()).collect();
+        (0..kp)
+            .map(|j| {
+                let v: [u64; LANES] = core::array::from_fn(|lane| l[lane][j]);
+                // SAFETY: plain 64-byte reinterpretation.
+                unsafe { core::mem::transmute::<[u64; LANES], __m512i>(v) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn column_kernels_match_row_kernels() {
+        if !available() {
+            eprintln!("AVX-512 IFMA not available: skipping");
+            return;
+        }
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        for k in [20usize, 40, 60, 80] {
+            let kp = k + cols::B;
+            // odd moduli below 2^(52k - 2), some at the top of the range
+            let moduli: Vec<BigUint> = (0..LANES)
+                .map(|i| {
+                    let bits = (52 * k - 2 - (i % 3) * 20) as u64;
+                    let mut m = rng.gen_biguint(bits);
+                    m.set_bit(0, true);
+                    m.set_bit(bits - 1, true);
+                    m
+                })
+                .collect();
+            let refs: [&BigUint; LANES] = core::array::from_fn(|i| &moduli[i]);
+            let ctx = Mb8Moduli::new(refs).unwrap();
+            assert_eq!(ctx.limbs(), k);
+            // inputs below 2N, with the extremes 0, 1, N - 1, N, 2N - 1
+            let pick = |rng: &mut ChaCha20Rng, case: usize| -> Vec<BigUint> {
+                moduli
+                    .iter()
+                    .enumerate()
+                    .map(|(lane, m)| match (case + lane) % 7 {
+                        0 => BigUint::zero(),
+                        1 => BigUint::one(),
+                        2 => m - 1u32,
+                        3 => m.clone(),
+                        4 => (m << 1u32) - 1u32,
+                        _ => rng.gen_biguint_below(&(m << 1u32)),
+                    })
+                    .collect()
+            };
+            // SAFETY: the CPU has avx512f and avx512ifma (checked above).
+            unsafe { check_kernels(&ctx, &moduli, kp, &mut rng, &pick) };
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn check_kernels(
+        ctx: &Mb8Moduli,
+        moduli: &[BigUint],
+        kp: usize,
+        rng: &mut ChaCha20Rng,
+        pick: &dyn Fn(&mut ChaCha20Rng, usize) -> Vec<BigUint>,
+    ) {
+        let k = ctx.k;
+        let zero = _mm512_setzero_si512();
+        let n: Vec<__m512i> = (0..k)
+            .map(|j| load(&ctx.n[j * LANES..(j + 1) * LANES]))
+            .collect();
+        let mut npad = n.clone();
+        npad.resize(kp, zero);
+        let n0 = load(&ctx.n0);
+        let (mut out1, mut out2) = (vec![zero; k], vec![zero; kp]);
+        let (mut acc, mut ap, mut wide) = (vec![zero; k], vec![zero; k + 4], vec![zero; 2 * k + 4]);
+        let (mut t, mut m) = (vec![zero; 2 * k], vec![zero; k]);
+        let r_inv = |x: &BigUint, lane: usize| -> BigUint {
+            let r = BigUint::one() << (52 * k);
+            (x * r.modinv(&moduli[lane]).unwrap()) % &moduli[lane]
+        };
+        for case in 0..14 {
+            let xs = pick(rng, case);
+            let ys = pick(rng, case + 3);
+            let a = lanes_to_vecs(&xs, kp);
+            let b = lanes_to_vecs(&ys, kp);
+            // square
+            ams(&a[..k], &n, &npad, n0, &mut out1, &mut ap, &mut wide);
+            cols::sqr_cols(&a, k, &mut t);
+            cols::redc_cols(&t, &npad, n0, k, &mut m, &mut out2);
+            for lane in 0..LANES {
+                let got = from_limbs52(&(0..k).map(|j| store(out2[j])[lane]).collect::<Vec<_>>());
+                let old = from_limbs52(&(0..k).map(|j| store(out1[j])[lane]).collect::<Vec<_>>());
+                assert_eq!(got, old, "square, k {k}, case {case}, lane {lane}");
+                assert!(got < (&moduli[lane] << 1u32));
+                let expect = r_inv(&(&xs[lane] * &xs[lane]), lane);
+                assert_eq!(&got % &moduli[lane], expect);
+            }
+            // product
+            amm(&a[..k], &b[..k], &n, n0, &mut out1, &mut acc);
+            cols::mul_cols(&a, &b, k, &mut t);
+            cols::redc_cols(&t, &npad, n0, k, &mut m, &mut out2);
+            for lane in 0..LANES {
+                let got = from_limbs52(&(0..k).map(|j| store(out2[j])[lane]).collect::<Vec<_>>());
+                let old = from_limbs52(&(0..k).map(|j| store(out1[j])[lane]).collect::<Vec<_>>());
+                assert_eq!(got, old, "product, k {k}, case {case}, lane {lane}");
+                assert!(got < (&moduli[lane] << 1u32));
+                let expect = r_inv(&(&xs[lane] * &ys[lane]), lane);
+                assert_eq!(&got % &moduli[lane], expect);
+            }
+            // the padding of the output buffer stays zero
+            assert!(out2[k..].iter().all(|v| store(*v) == [0; LANES]));
         }
     }
 

@@ -88,6 +88,7 @@ mod fast;
 #[allow(unsafe_code)]
 mod ifma;
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 mod ifma_cols;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
@@ -171,6 +172,26 @@ pub mod modpow {
 pub mod __bench {
     //! Internal hooks for the benchmarks (not a stable API).
     use num_bigint::BigUint;
+
+    /// Switches the AVX-512 IFMA paths off (`true`) or on again for the
+    /// whole process, so the portable fallback can be tested and timed on an
+    /// IFMA machine. Keys keep working either way; without IFMA every
+    /// exponentiation takes the portable 64-bit core.
+    pub fn disable_ifma(off: bool) {
+        #[cfg(target_arch = "x86_64")]
+        crate::ifma::set_disabled(off);
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = off;
+    }
+
+    /// Whether the AVX-512 IFMA paths are in use (CPU support, not switched
+    /// off).
+    pub fn ifma_active() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return crate::ifma::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
 
     /// `base^exp mod m` with the crate's constant-time Montgomery core.
     pub fn modpow_ct(base: &BigUint, exp: &BigUint, m: &BigUint) -> Option<BigUint> {
