@@ -193,17 +193,24 @@ impl Mb8Moduli {
         one_plain[0] = _mm512_set1_epi64(1);
         let mut t = vec![zero; 2 * k];
         let mut m = vec![zero; k];
-        // x <- x y R^-1 and x <- x^2 R^-1 in place (x, y padded)
+        // The table is compact (entries k limbs apart: 80 KB at k = 40, the
+        // masked scan of every window streams it from L2); its entries are
+        // formed in padded buffers.
         let entries = 1usize << WINDOW;
-        let mut table = vec![zero; entries * kp];
+        let mut table = vec![zero; entries * k];
+        let mut b1 = vec![zero; kp];
+        let mut prev = vec![zero; kp];
         cols::mul_cols(&rr, &one_plain, k, &mut t);
-        cols::redc_cols(&t, &n, n0, k, &mut m, &mut table[..kp]);
+        cols::redc_cols(&t, &n, n0, k, &mut m, &mut prev);
+        table[..k].copy_from_slice(&prev[..k]);
         cols::mul_cols(&base, &rr, k, &mut t);
-        cols::redc_cols(&t, &n, n0, k, &mut m, &mut table[kp..2 * kp]);
+        cols::redc_cols(&t, &n, n0, k, &mut m, &mut b1);
+        table[k..2 * k].copy_from_slice(&b1[..k]);
+        prev.copy_from_slice(&b1);
         for e in 2..entries {
-            let (done, rest) = table.split_at_mut(e * kp);
-            cols::mul_cols(&done[(e - 1) * kp..e * kp], &done[kp..2 * kp], k, &mut t);
-            cols::redc_cols(&t, &n, n0, k, &mut m, &mut rest[..kp]);
+            cols::mul_cols(&prev, &b1, k, &mut t);
+            cols::redc_cols(&t, &n, n0, k, &mut m, &mut prev);
+            table[e * k..(e + 1) * k].copy_from_slice(&prev[..k]);
         }
         let windows = exp_bits.div_ceil(WINDOW).max(1);
         let mut x = vec![zero; kp];
@@ -215,7 +222,7 @@ impl Mb8Moduli {
             }
             let idxv = load(&idx);
             idx.zeroize();
-            select_strided(&table, k, kp, entries, idxv, &mut sel);
+            cols::select(&table, k, k, entries, idxv, &mut sel);
             if wi == windows - 1 {
                 x.copy_from_slice(&sel);
             } else {
@@ -239,7 +246,9 @@ impl Mb8Moduli {
                 out[lane][j] = lanes[lane];
             }
         }
-        for v in [&mut table, &mut x, &mut sel, &mut t, &mut m, &mut base] {
+        for v in [
+            &mut table, &mut x, &mut sel, &mut t, &mut m, &mut base, &mut b1, &mut prev,
+        ] {
             v.fill(zero);
         }
         out
@@ -373,30 +382,6 @@ fn select(table: &[__m512i], k: usize, entries: usize, idx: __m512i, sel: &mut [
         let m = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e as i64));
         let row = &table[e * k..(e + 1) * k];
         for (s, &t) in sel.iter_mut().zip(row) {
-            *s = _mm512_mask_mov_epi64(*s, m, t);
-        }
-    }
-}
-
-/// Masked scan as [`select`], for a table whose rows of `k` limbs are
-/// `stride` apart (the padding of `sel` is left alone).
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn select_strided(
-    table: &[__m512i],
-    k: usize,
-    stride: usize,
-    entries: usize,
-    idx: __m512i,
-    sel: &mut [__m512i],
-) {
-    for s in sel[..k].iter_mut() {
-        *s = _mm512_setzero_si512();
-    }
-    for e in 0..entries {
-        let m = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e as i64));
-        let row = &table[e * stride..e * stride + k];
-        for (s, &t) in sel[..k].iter_mut().zip(row) {
             *s = _mm512_mask_mov_epi64(*s, m, t);
         }
     }

@@ -32,8 +32,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use core::arch::x86_64::{
-    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64,
+    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask, _mm512_madd52hi_epu64,
+    _mm512_madd52lo_epu64, _mm512_mask_mov_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
+    _mm512_slli_epi64, _mm512_srli_epi64,
 };
 
 /// Columns per block (accumulators `B + 1`, of the 32 vector registers).
@@ -349,5 +350,32 @@ pub(crate) fn redc_cols(t: &[V], n: &[V], n0: V, k: usize, m: &mut [V], out: &mu
         let x = _mm512_add_epi64(out[j], c);
         out[j] = _mm512_and_si512(x, mask);
         c = _mm512_srli_epi64::<52>(x);
+    }
+}
+
+/// `sel[j] = table[idx[lane]][j]` lane by lane for `j < k`: a masked scan of
+/// every entry (constant time), `B` limbs at a time held in registers (the
+/// generic scan in [`crate::ifma`] merges into memory, a masked store per
+/// limb and entry). Entries are `stride` limbs apart.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn select(table: &[V], k: usize, stride: usize, entries: usize, idx: V, sel: &mut [V]) {
+    debug_assert!(k.is_multiple_of(B) && table.len() >= (entries - 1) * stride + k);
+    let zero = _mm512_setzero_si512();
+    let mut j0 = 0;
+    while j0 < k {
+        let mut r = [zero; B];
+        for e in 0..entries {
+            let m = _mm512_cmpeq_epi64_mask(idx, _mm512_set1_epi64(e as i64));
+            let row = win(table, e * stride + j0);
+            each_b!(j, {
+                r[j] = _mm512_mask_mov_epi64(r[j], m, row[j]);
+            });
+        }
+        let out = win_mut(sel, j0);
+        each_b!(j, {
+            out[j] = r[j];
+        });
+        j0 += B;
     }
 }
