@@ -38,7 +38,12 @@ use core::arch::x86_64::{
 };
 
 /// Columns per block (accumulators `B + 1`, of the 32 vector registers).
-pub(crate) const B: usize = 20;
+/// 10 divides the limb counts 40, 60 and 80 of 2048-, 3072- and 4096-bit
+/// moduli; it beat 20 (one squaring 1.06 -> 0.96 us at k = 40, 2.08 -> 2.0
+/// at k = 60: smaller edge shapes and triangles, and the ten-column row
+/// still outlasts the eight-cycle accumulation chain), 8 (k = 40) and 12
+/// (k = 60, within noise of 10).
+pub(crate) const B: usize = 10;
 const A: usize = B + 1;
 const MASK52: u64 = (1u64 << 52) - 1;
 
@@ -72,7 +77,7 @@ const fn within(b: usize, lo: usize, hi: usize) -> bool {
 /// accumulators stay in registers.
 macro_rules! each_b {
     ($b:ident, $body:block) => {
-        each_b!(@ $b, $body; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19)
+        each_b!(@ $b, $body; 0 1 2 3 4 5 6 7 8 9)
     };
     (@ $b:ident, $body:block; $($n:literal)*) => {
         $( {
@@ -173,14 +178,8 @@ macro_rules! pin {
         // SAFETY: an empty assembly block (the operands are named in a
         // comment only): it reads and writes nothing but its register operands.
         unsafe {
-            core::arch::asm!("/* {0} {1} {2} {3} {4} {5} {6} {7} {8} {9} {10} {11} {12} {13} {14} {15} {16} {17} {18} {19} {20} */",
-                inout(zmm_reg) $acc[0], inout(zmm_reg) $acc[1], inout(zmm_reg) $acc[2],
-                inout(zmm_reg) $acc[3], inout(zmm_reg) $acc[4], inout(zmm_reg) $acc[5],
-                inout(zmm_reg) $acc[6], inout(zmm_reg) $acc[7], inout(zmm_reg) $acc[8],
-                inout(zmm_reg) $acc[9], inout(zmm_reg) $acc[10], inout(zmm_reg) $acc[11],
-                inout(zmm_reg) $acc[12], inout(zmm_reg) $acc[13], inout(zmm_reg) $acc[14],
-                inout(zmm_reg) $acc[15], inout(zmm_reg) $acc[16], inout(zmm_reg) $acc[17],
-                inout(zmm_reg) $acc[18], inout(zmm_reg) $acc[19], inout(zmm_reg) $acc[20],
+            core::arch::asm!("/* {0} {1} {2} {3} {4} {5} {6} {7} {8} {9} {10} */",
+                inout(zmm_reg) $acc[0], inout(zmm_reg) $acc[1], inout(zmm_reg) $acc[2], inout(zmm_reg) $acc[3], inout(zmm_reg) $acc[4], inout(zmm_reg) $acc[5], inout(zmm_reg) $acc[6], inout(zmm_reg) $acc[7], inout(zmm_reg) $acc[8], inout(zmm_reg) $acc[9], inout(zmm_reg) $acc[10],
                 options(pure, nomem, nostack, preserves_flags));
         }
     };
@@ -242,11 +241,11 @@ pub(crate) fn mul_cols(a: &[V], b: &[V], k: usize, t: &mut [V]) {
         let mut acc = [zero; A];
         acc[0] = spill;
         let base = c0 as isize + 1 - k as isize;
-        prefix_rows!(acc, a, b, c0, base; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18);
+        prefix_rows!(acc, a, b, c0, base; 0 1 2 3 4 5 6 7 8);
         for i in (c0 + B).saturating_sub(k)..=c0.min(k - 1) {
             row!(acc, a[i], win(b, c0 - i), 0, B - 1);
         }
-        suffix_rows!(acc, a, b, c0, k; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+        suffix_rows!(acc, a, b, c0, k; 1 2 3 4 5 6 7 8 9);
         let tw = win_mut(t, c0);
         each_b!(j, {
             tw[j] = acc[j];
@@ -273,13 +272,13 @@ pub(crate) fn sqr_cols(a: &[V], k: usize, t: &mut [V]) {
         if c0 + B < 2 * k {
             // below the diagonal rows: the edge j <= k - 1, then full rows
             let base = c0 as isize + 1 - k as isize;
-            prefix_rows!(acc, a, a, c0, base; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18);
+            prefix_rows!(acc, a, a, c0, base; 0 1 2 3 4 5 6 7 8);
             for i in (c0 + B).saturating_sub(k)..h {
                 row!(acc, a[i], win(a, c0 - i), 0, B - 1);
             }
-            diag_rows!(acc, a, h; 0 1 2 3 4 5 6 7 8 9);
+            diag_rows!(acc, a, h; 0 1 2 3 4);
         } else {
-            last_rows!(acc, a, k, c0; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17);
+            last_rows!(acc, a, k, c0; 0 1 2 3 4 5 6 7);
         }
         // double the off-diagonal sum (the spill is doubled in the next
         // block) and add the squares a_(h+r)^2 to columns 2r, 2r + 1
@@ -325,7 +324,7 @@ pub(crate) fn redc_cols(t: &[V], n: &[V], n0: V, k: usize, m: &mut [V], out: &mu
         let lo = (c0 + B).saturating_sub(k);
         if lo > 0 {
             let base = c0 as isize + 1 - k as isize;
-            prefix_rows!(acc, m, n, c0, base; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18);
+            prefix_rows!(acc, m, n, c0, base; 0 1 2 3 4 5 6 7 8);
         }
         for i in lo..c0.min(k) {
             row!(acc, m[i], win(n, c0 - i), 0, B - 1);
@@ -335,7 +334,7 @@ pub(crate) fn redc_cols(t: &[V], n: &[V], n0: V, k: usize, m: &mut [V], out: &mu
             m[c0] = mc;
             let mut cc = _mm512_srli_epi64::<52>(_mm512_add_epi64(acc[0], mask));
             tri_steps!(acc, n_lo, n0, m, c0, mc, cc;
-                0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+                0 1 2 3 4 5 6 7 8 9);
         } else {
             let ow = win_mut(out, c0 - k);
             each_b!(j, {
