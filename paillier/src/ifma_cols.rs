@@ -238,14 +238,16 @@ pub(crate) fn mul_cols(a: &[V], b: &[V], k: usize, t: &mut [V]) {
     let mut spill = zero;
     let mut c0 = 0;
     while c0 < 2 * k {
+        // The previous block's spill is added last: the rows need not wait
+        // for it (likewise below).
         let mut acc = [zero; A];
-        acc[0] = spill;
         let base = c0 as isize + 1 - k as isize;
         prefix_rows!(acc, a, b, c0, base; 0 1 2 3 4 5 6 7 8);
         for i in (c0 + B).saturating_sub(k)..=c0.min(k - 1) {
             row!(acc, a[i], win(b, c0 - i), 0, B - 1);
         }
         suffix_rows!(acc, a, b, c0, k; 1 2 3 4 5 6 7 8 9);
+        acc[0] = _mm512_add_epi64(acc[0], spill);
         let tw = win_mut(t, c0);
         each_b!(j, {
             tw[j] = acc[j];
@@ -267,7 +269,6 @@ pub(crate) fn sqr_cols(a: &[V], k: usize, t: &mut [V]) {
     let mut c0 = 0;
     while c0 < 2 * k {
         let mut acc = [zero; A];
-        acc[0] = spill;
         let h = c0 / 2;
         if c0 + B < 2 * k {
             // below the diagonal rows: the edge j <= k - 1, then full rows
@@ -283,6 +284,7 @@ pub(crate) fn sqr_cols(a: &[V], k: usize, t: &mut [V]) {
         // double the off-diagonal sum (the spill is doubled in the next
         // block) and add the squares a_(h+r)^2 to columns 2r, 2r + 1
         let next = acc[B];
+        acc[0] = _mm512_add_epi64(acc[0], spill);
         let aw = win(a, h);
         let tw = win_mut(t, c0);
         each_b!(j, {
@@ -318,7 +320,6 @@ pub(crate) fn redc_cols(t: &[V], n: &[V], n0: V, k: usize, m: &mut [V], out: &mu
         each_b!(j, {
             acc[j] = tw[j];
         });
-        acc[0] = _mm512_add_epi64(acc[0], spill);
         // rows i < min(c0, k), whose m_i are known: the edge j <= k - 1,
         // then full rows
         let lo = (c0 + B).saturating_sub(k);
@@ -329,6 +330,7 @@ pub(crate) fn redc_cols(t: &[V], n: &[V], n0: V, k: usize, m: &mut [V], out: &mu
         for i in lo..c0.min(k) {
             row!(acc, m[i], win(n, c0 - i), 0, B - 1);
         }
+        acc[0] = _mm512_add_epi64(acc[0], spill);
         if c0 < k {
             let mut mc = _mm512_madd52lo_epu64(zero, acc[0], n0);
             m[c0] = mc;
