@@ -177,8 +177,9 @@ impl Mb8Moduli {
             }
             v
         };
-        let n = padded(&self.n);
-        let rr = padded(&self.rr);
+        // p^2 and R^2 mod p^2 are secret too: wiped with the rest below
+        let mut n = padded(&self.n);
+        let mut rr = padded(&self.rr);
         let n0 = load(&self.n0);
         let mut base = vec![zero; kp];
         for j in 0..k {
@@ -247,7 +248,8 @@ impl Mb8Moduli {
             }
         }
         for v in [
-            &mut table, &mut x, &mut sel, &mut t, &mut m, &mut base, &mut b1, &mut prev,
+            &mut table, &mut x, &mut sel, &mut t, &mut m, &mut base, &mut b1, &mut prev, &mut n,
+            &mut rr,
         ] {
             v.fill(zero);
         }
@@ -262,10 +264,10 @@ impl Mb8Moduli {
         exp_bits: usize,
     ) -> [Vec<u64>; LANES] {
         let k = self.k;
-        let n: Vec<__m512i> = (0..k)
+        let mut n: Vec<__m512i> = (0..k)
             .map(|j| load(&self.n[j * LANES..(j + 1) * LANES]))
             .collect();
-        let rr: Vec<__m512i> = (0..k)
+        let mut rr: Vec<__m512i> = (0..k)
             .map(|j| load(&self.rr[j * LANES..(j + 1) * LANES]))
             .collect();
         let n0 = load(&self.n0);
@@ -342,6 +344,7 @@ impl Mb8Moduli {
         }
         for v in [
             &mut table, &mut x, &mut sel, &mut tmp, &mut acc, &mut base, &mut wide, &mut apad,
+            &mut n, &mut rr, &mut np,
         ] {
             v.fill(zero);
         }
