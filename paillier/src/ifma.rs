@@ -89,6 +89,9 @@ pub(crate) struct Mb8Moduli {
     n0: [u64; LANES],
     /// `R^2 mod N` per lane (interleaved), `R = 2^(52k)`.
     rr: Vec<u64>,
+    /// `R^3 mod N` per lane (interleaved): bases of `2k` limbs enter the
+    /// Montgomery domain with one reduction and one product.
+    rrr: Vec<u64>,
 }
 
 impl Drop for Mb8Moduli {
@@ -96,6 +99,7 @@ impl Drop for Mb8Moduli {
         self.n.zeroize();
         self.n0.zeroize();
         self.rr.zeroize();
+        self.rrr.zeroize();
     }
 }
 
@@ -108,16 +112,20 @@ impl Mb8Moduli {
         let r2 = BigUint::one() << (2 * 52 * k);
         let mut n = vec![0u64; k * LANES];
         let mut rr = vec![0u64; k * LANES];
+        let mut rrr = vec![0u64; k * LANES];
         let mut n0 = [0u64; LANES];
         for (lane, m) in moduli.iter().enumerate() {
             if !m.bit(0) || m.bits() < 2 {
                 return None;
             }
             let ml = to_limbs52(m, k)?;
-            let rrl = to_limbs52(&(&r2 % *m), k)?;
+            let r2m = &r2 % *m;
+            let rrl = to_limbs52(&r2m, k)?;
+            let rrrl = to_limbs52(&((&r2m << (52 * k)) % *m), k)?;
             for j in 0..k {
                 n[j * LANES + lane] = ml[j];
                 rr[j * LANES + lane] = rrl[j];
+                rrr[j * LANES + lane] = rrrl[j];
             }
             let x = ml[0];
             let mut inv = x;
@@ -126,12 +134,35 @@ impl Mb8Moduli {
             }
             n0[lane] = inv.wrapping_neg() & MASK52;
         }
-        Some(Mb8Moduli { k, n, n0, rr })
+        Some(Mb8Moduli { k, n, n0, rr, rrr })
     }
 
     /// Limb count (radix 2^52).
     pub(crate) fn limbs(&self) -> usize {
         self.k
+    }
+
+    /// [`Self::pow`] for bases of `2k` limbs below `N R` (a ciphertext
+    /// modulo `n^2` against the moduli `p^2`, `q^2`), reduced inside: one
+    /// Montgomery reduction and one product with `R^3`, instead of a
+    /// reduction per lane with big integers. `None` without IFMA or for
+    /// limb counts the column kernels do not serve (then reduce and call
+    /// [`Self::pow`]).
+    pub(crate) fn pow_wide(
+        &self,
+        bases: &[Vec<u64>; LANES],
+        exps: &[&[u64]; LANES],
+        exp_bits: usize,
+    ) -> Option<[Vec<u64>; LANES]> {
+        if !available()
+            || !self.k.is_multiple_of(cols::B)
+            || bases.iter().any(|b| b.len() != 2 * self.k)
+        {
+            return None;
+        }
+        // SAFETY: the CPU supports avx512f and avx512ifma (checked just above),
+        // which is all `pow_cols` requires; it performs no raw memory access.
+        Some(unsafe { self.pow_cols(bases, exps, exp_bits) })
     }
 
     /// `bases[lane]^exps[lane] mod N[lane]` for all eight lanes, in constant
@@ -181,8 +212,10 @@ impl Mb8Moduli {
         let mut n = padded(&self.n);
         let mut rr = padded(&self.rr);
         let n0 = load(&self.n0);
-        let mut base = vec![zero; kp];
-        for j in 0..k {
+        // bases of k limbs (below N), or of 2k limbs (below N R, reduced here)
+        let kb = bases[0].len();
+        let mut base = vec![zero; kb.max(kp)];
+        for j in 0..kb {
             let mut v = [0u64; LANES];
             for (lane, b) in bases.iter().enumerate() {
                 v[lane] = b[j];
@@ -204,7 +237,15 @@ impl Mb8Moduli {
         cols::mul_cols(&rr, &one_plain, k, &mut t);
         cols::redc_cols(&t, &n, n0, k, &mut m, &mut prev);
         table[..k].copy_from_slice(&prev[..k]);
-        cols::mul_cols(&base, &rr, k, &mut t);
+        if kb == 2 * k {
+            // (c R^-1) R^3 R^-1 = c R: the Montgomery form of c mod N
+            let mut rrr = padded(&self.rrr);
+            cols::redc_cols(&base, &n, n0, k, &mut m, &mut prev);
+            cols::mul_cols(&prev, &rrr, k, &mut t);
+            rrr.fill(zero);
+        } else {
+            cols::mul_cols(&base, &rr, k, &mut t);
+        }
         cols::redc_cols(&t, &n, n0, k, &mut m, &mut b1);
         table[k..2 * k].copy_from_slice(&b1[..k]);
         prev.copy_from_slice(&b1);

@@ -172,7 +172,7 @@ macro_rules! last_rows {
 /// Keeps the code order: every accumulator passes through an empty `asm`
 /// block, so nothing computed before it can sink below it (LLVM otherwise
 /// regroups the triangle's rows into one long chain per column, which the
-/// out-of-order window cannot start early: ~25 % slower reduction).
+/// out-of-order window cannot start early: the triangle ran ~25 % slower).
 macro_rules! pin {
     ($acc:ident) => {
         // SAFETY: an empty assembly block (the operands are named in a
