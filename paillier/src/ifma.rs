@@ -35,6 +35,7 @@ use num_bigint::BigUint;
 use num_traits::{One, Zero};
 use zeroize::Zeroize;
 
+use crate::ifma_cols as cols;
 use crate::mont::window_bits;
 
 /// Lanes per vector.
@@ -42,9 +43,20 @@ pub(crate) const LANES: usize = 8;
 const MASK52: u64 = (1u64 << 52) - 1;
 const WINDOW: usize = 5;
 
-/// Whether the CPU can run this module.
+/// Set by [`crate::__bench::disable_ifma`] (tests and benchmarks of the
+/// portable fallback on IFMA machines).
+static DISABLED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Turns the IFMA paths off (`true`) or back on for the whole process.
+pub(crate) fn set_disabled(off: bool) {
+    DISABLED.store(off, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the CPU can run this module (and it is not switched off).
 pub(crate) fn available() -> bool {
-    std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512ifma")
+    !DISABLED.load(core::sync::atomic::Ordering::Relaxed)
+        && std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512ifma")
 }
 
 /// Radix-2^52 limbs of `x`, `k` of them (`None` if `x` does not fit).
@@ -77,6 +89,9 @@ pub(crate) struct Mb8Moduli {
     n0: [u64; LANES],
     /// `R^2 mod N` per lane (interleaved), `R = 2^(52k)`.
     rr: Vec<u64>,
+    /// `R^3 mod N` per lane (interleaved): bases of `2k` limbs enter the
+    /// Montgomery domain with one reduction and one product.
+    rrr: Vec<u64>,
 }
 
 impl Drop for Mb8Moduli {
@@ -84,6 +99,7 @@ impl Drop for Mb8Moduli {
         self.n.zeroize();
         self.n0.zeroize();
         self.rr.zeroize();
+        self.rrr.zeroize();
     }
 }
 
@@ -96,16 +112,20 @@ impl Mb8Moduli {
         let r2 = BigUint::one() << (2 * 52 * k);
         let mut n = vec![0u64; k * LANES];
         let mut rr = vec![0u64; k * LANES];
+        let mut rrr = vec![0u64; k * LANES];
         let mut n0 = [0u64; LANES];
         for (lane, m) in moduli.iter().enumerate() {
             if !m.bit(0) || m.bits() < 2 {
                 return None;
             }
             let ml = to_limbs52(m, k)?;
-            let rrl = to_limbs52(&(&r2 % *m), k)?;
+            let r2m = &r2 % *m;
+            let rrl = to_limbs52(&r2m, k)?;
+            let rrrl = to_limbs52(&((&r2m << (52 * k)) % *m), k)?;
             for j in 0..k {
                 n[j * LANES + lane] = ml[j];
                 rr[j * LANES + lane] = rrl[j];
+                rrr[j * LANES + lane] = rrrl[j];
             }
             let x = ml[0];
             let mut inv = x;
@@ -114,12 +134,35 @@ impl Mb8Moduli {
             }
             n0[lane] = inv.wrapping_neg() & MASK52;
         }
-        Some(Mb8Moduli { k, n, n0, rr })
+        Some(Mb8Moduli { k, n, n0, rr, rrr })
     }
 
     /// Limb count (radix 2^52).
     pub(crate) fn limbs(&self) -> usize {
         self.k
+    }
+
+    /// [`Self::pow`] for bases of `2k` limbs below `N R` (a ciphertext
+    /// modulo `n^2` against the moduli `p^2`, `q^2`), reduced inside: one
+    /// Montgomery reduction and one product with `R^3`, instead of a
+    /// reduction per lane with big integers. `None` without IFMA or for
+    /// limb counts the column kernels do not serve (then reduce and call
+    /// [`Self::pow`]).
+    pub(crate) fn pow_wide(
+        &self,
+        bases: &[Vec<u64>; LANES],
+        exps: &[&[u64]; LANES],
+        exp_bits: usize,
+    ) -> Option<[Vec<u64>; LANES]> {
+        if !available()
+            || !self.k.is_multiple_of(cols::B)
+            || bases.iter().any(|b| b.len() != 2 * self.k)
+        {
+            return None;
+        }
+        // SAFETY: the CPU supports avx512f and avx512ifma (checked just above),
+        // which is all `pow_cols` requires; it performs no raw memory access.
+        Some(unsafe { self.pow_cols(bases, exps, exp_bits) })
     }
 
     /// `bases[lane]^exps[lane] mod N[lane]` for all eight lanes, in constant
@@ -136,9 +179,122 @@ impl Mb8Moduli {
         if !available() || bases.iter().any(|b| b.len() != self.k) {
             return None;
         }
+        if self.k.is_multiple_of(cols::B) {
+            // SAFETY: as below.
+            return Some(unsafe { self.pow_cols(bases, exps, exp_bits) });
+        }
         // SAFETY: the CPU supports avx512f and avx512ifma (checked just above),
         // which is all `pow_impl` requires; it performs no raw memory access.
         Some(unsafe { self.pow_impl(bases, exps, exp_bits) })
+    }
+
+    /// [`Self::pow`] with the column-blocked kernels of [`crate::ifma_cols`]
+    /// (`k` a multiple of [`cols::B`]). Every operand buffer is padded with
+    /// `B` zero limbs.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn pow_cols(
+        &self,
+        bases: &[Vec<u64>; LANES],
+        exps: &[&[u64]; LANES],
+        exp_bits: usize,
+    ) -> [Vec<u64>; LANES] {
+        let k = self.k;
+        let kp = k + cols::B;
+        let zero = _mm512_setzero_si512();
+        let padded = |src: &[u64]| -> Vec<__m512i> {
+            let mut v = vec![zero; kp];
+            for j in 0..k {
+                v[j] = load(&src[j * LANES..(j + 1) * LANES]);
+            }
+            v
+        };
+        // p^2 and R^2 mod p^2 are secret too: wiped with the rest below
+        let mut n = padded(&self.n);
+        let mut rr = padded(&self.rr);
+        let n0 = load(&self.n0);
+        // bases of k limbs (below N), or of 2k limbs (below N R, reduced here)
+        let kb = bases[0].len();
+        let mut base = vec![zero; kb.max(kp)];
+        for j in 0..kb {
+            let mut v = [0u64; LANES];
+            for (lane, b) in bases.iter().enumerate() {
+                v[lane] = b[j];
+            }
+            base[j] = load(&v);
+            v.zeroize();
+        }
+        let mut one_plain = vec![zero; kp];
+        one_plain[0] = _mm512_set1_epi64(1);
+        let mut t = vec![zero; 2 * k];
+        let mut m = vec![zero; k];
+        // The table is compact (entries k limbs apart: 80 KB at k = 40, the
+        // masked scan of every window streams it from L2); its entries are
+        // formed in padded buffers.
+        let entries = 1usize << WINDOW;
+        let mut table = vec![zero; entries * k];
+        let mut b1 = vec![zero; kp];
+        let mut prev = vec![zero; kp];
+        cols::mul_cols(&rr, &one_plain, k, &mut t);
+        cols::redc_cols(&t, &n, n0, k, &mut m, &mut prev);
+        table[..k].copy_from_slice(&prev[..k]);
+        if kb == 2 * k {
+            // (c R^-1) R^3 R^-1 = c R: the Montgomery form of c mod N
+            let mut rrr = padded(&self.rrr);
+            cols::redc_cols(&base, &n, n0, k, &mut m, &mut prev);
+            cols::mul_cols(&prev, &rrr, k, &mut t);
+            rrr.fill(zero);
+        } else {
+            cols::mul_cols(&base, &rr, k, &mut t);
+        }
+        cols::redc_cols(&t, &n, n0, k, &mut m, &mut b1);
+        table[k..2 * k].copy_from_slice(&b1[..k]);
+        prev.copy_from_slice(&b1);
+        for e in 2..entries {
+            cols::mul_cols(&prev, &b1, k, &mut t);
+            cols::redc_cols(&t, &n, n0, k, &mut m, &mut prev);
+            table[e * k..(e + 1) * k].copy_from_slice(&prev[..k]);
+        }
+        let windows = exp_bits.div_ceil(WINDOW).max(1);
+        let mut x = vec![zero; kp];
+        let mut sel = vec![zero; kp];
+        for wi in (0..windows).rev() {
+            let mut idx = [0u64; LANES];
+            for (lane, e) in exps.iter().enumerate() {
+                idx[lane] = window_bits(e, wi * WINDOW, WINDOW) as u64;
+            }
+            let idxv = load(&idx);
+            idx.zeroize();
+            cols::select(&table, k, k, entries, idxv, &mut sel);
+            if wi == windows - 1 {
+                x.copy_from_slice(&sel);
+            } else {
+                for _ in 0..WINDOW {
+                    cols::sqr_cols(&x, k, &mut t);
+                    cols::redc_cols(&t, &n, n0, k, &mut m, &mut x);
+                }
+                cols::mul_cols(&x, &sel, k, &mut t);
+                cols::redc_cols(&t, &n, n0, k, &mut m, &mut x);
+            }
+        }
+        cols::mul_cols(&x, &one_plain, k, &mut t);
+        cols::redc_cols(&t, &n, n0, k, &mut m, &mut x);
+        let mut out: [Vec<u64>; LANES] = Default::default();
+        for o in out.iter_mut() {
+            o.resize(k, 0);
+        }
+        for (j, v) in x[..k].iter().enumerate() {
+            let lanes = store(*v);
+            for lane in 0..LANES {
+                out[lane][j] = lanes[lane];
+            }
+        }
+        for v in [
+            &mut table, &mut x, &mut sel, &mut t, &mut m, &mut base, &mut b1, &mut prev, &mut n,
+            &mut rr,
+        ] {
+            v.fill(zero);
+        }
+        out
     }
 
     #[target_feature(enable = "avx512f,avx512ifma")]
@@ -149,10 +305,10 @@ impl Mb8Moduli {
         exp_bits: usize,
     ) -> [Vec<u64>; LANES] {
         let k = self.k;
-        let n: Vec<__m512i> = (0..k)
+        let mut n: Vec<__m512i> = (0..k)
             .map(|j| load(&self.n[j * LANES..(j + 1) * LANES]))
             .collect();
-        let rr: Vec<__m512i> = (0..k)
+        let mut rr: Vec<__m512i> = (0..k)
             .map(|j| load(&self.rr[j * LANES..(j + 1) * LANES]))
             .collect();
         let n0 = load(&self.n0);
@@ -229,6 +385,7 @@ impl Mb8Moduli {
         }
         for v in [
             &mut table, &mut x, &mut sel, &mut tmp, &mut acc, &mut base, &mut wide, &mut apad,
+            &mut n, &mut rr, &mut np,
         ] {
             v.fill(zero);
         }
@@ -481,6 +638,117 @@ mod tests {
             let x = rng.gen_biguint(bits);
             let k = (bits as usize).div_ceil(52).max(1);
             assert_eq!(from_limbs52(&to_limbs52(&x, k).unwrap()), x);
+        }
+    }
+
+    /// Radix-2^52 limbs of `xs` (one value per lane) as `kp` vectors.
+    fn lanes_to_vecs(xs: &[BigUint], kp: usize) -> Vec<__m512i> {
+        let l: Vec<Vec<u64>> = xs.iter().map(|x| to_limbs52(x, kp).unwrap()).collect();
+        (0..kp)
+            .map(|j| {
+                let v: [u64; LANES] = core::array::from_fn(|lane| l[lane][j]);
+                // SAFETY: plain 64-byte reinterpretation.
+                unsafe { core::mem::transmute::<[u64; LANES], __m512i>(v) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn column_kernels_match_row_kernels() {
+        if !available() {
+            eprintln!("AVX-512 IFMA not available: skipping");
+            return;
+        }
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        for k in [20usize, 40, 60, 80] {
+            let kp = k + cols::B;
+            // odd moduli below 2^(52k - 2), some at the top of the range
+            let moduli: Vec<BigUint> = (0..LANES)
+                .map(|i| {
+                    let bits = (52 * k - 2 - (i % 3) * 20) as u64;
+                    let mut m = rng.gen_biguint(bits);
+                    m.set_bit(0, true);
+                    m.set_bit(bits - 1, true);
+                    m
+                })
+                .collect();
+            let refs: [&BigUint; LANES] = core::array::from_fn(|i| &moduli[i]);
+            let ctx = Mb8Moduli::new(refs).unwrap();
+            assert_eq!(ctx.limbs(), k);
+            // inputs below 2N, with the extremes 0, 1, N - 1, N, 2N - 1
+            let pick = |rng: &mut ChaCha20Rng, case: usize| -> Vec<BigUint> {
+                moduli
+                    .iter()
+                    .enumerate()
+                    .map(|(lane, m)| match (case + lane) % 7 {
+                        0 => BigUint::zero(),
+                        1 => BigUint::one(),
+                        2 => m - 1u32,
+                        3 => m.clone(),
+                        4 => (m << 1u32) - 1u32,
+                        _ => rng.gen_biguint_below(&(m << 1u32)),
+                    })
+                    .collect()
+            };
+            // SAFETY: the CPU has avx512f and avx512ifma (checked above).
+            unsafe { check_kernels(&ctx, &moduli, kp, &mut rng, &pick) };
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn check_kernels(
+        ctx: &Mb8Moduli,
+        moduli: &[BigUint],
+        kp: usize,
+        rng: &mut ChaCha20Rng,
+        pick: &dyn Fn(&mut ChaCha20Rng, usize) -> Vec<BigUint>,
+    ) {
+        let k = ctx.k;
+        let zero = _mm512_setzero_si512();
+        let n: Vec<__m512i> = (0..k)
+            .map(|j| load(&ctx.n[j * LANES..(j + 1) * LANES]))
+            .collect();
+        let mut npad = n.clone();
+        npad.resize(kp, zero);
+        let n0 = load(&ctx.n0);
+        let (mut out1, mut out2) = (vec![zero; k], vec![zero; kp]);
+        let (mut acc, mut ap, mut wide) = (vec![zero; k], vec![zero; k + 4], vec![zero; 2 * k + 4]);
+        let (mut t, mut m) = (vec![zero; 2 * k], vec![zero; k]);
+        let r_inv = |x: &BigUint, lane: usize| -> BigUint {
+            let r = BigUint::one() << (52 * k);
+            (x * r.modinv(&moduli[lane]).unwrap()) % &moduli[lane]
+        };
+        for case in 0..14 {
+            let xs = pick(rng, case);
+            let ys = pick(rng, case + 3);
+            let a = lanes_to_vecs(&xs, kp);
+            let b = lanes_to_vecs(&ys, kp);
+            // square
+            ams(&a[..k], &n, &npad, n0, &mut out1, &mut ap, &mut wide);
+            cols::sqr_cols(&a, k, &mut t);
+            cols::redc_cols(&t, &npad, n0, k, &mut m, &mut out2);
+            for lane in 0..LANES {
+                let got = from_limbs52(&(0..k).map(|j| store(out2[j])[lane]).collect::<Vec<_>>());
+                let old = from_limbs52(&(0..k).map(|j| store(out1[j])[lane]).collect::<Vec<_>>());
+                assert_eq!(got, old, "square, k {k}, case {case}, lane {lane}");
+                assert!(got < (&moduli[lane] << 1u32));
+                let expect = r_inv(&(&xs[lane] * &xs[lane]), lane);
+                assert_eq!(&got % &moduli[lane], expect);
+            }
+            // product
+            amm(&a[..k], &b[..k], &n, n0, &mut out1, &mut acc);
+            cols::mul_cols(&a, &b, k, &mut t);
+            cols::redc_cols(&t, &npad, n0, k, &mut m, &mut out2);
+            for lane in 0..LANES {
+                let got = from_limbs52(&(0..k).map(|j| store(out2[j])[lane]).collect::<Vec<_>>());
+                let old = from_limbs52(&(0..k).map(|j| store(out1[j])[lane]).collect::<Vec<_>>());
+                assert_eq!(got, old, "product, k {k}, case {case}, lane {lane}");
+                assert!(got < (&moduli[lane] << 1u32));
+                let expect = r_inv(&(&xs[lane] * &ys[lane]), lane);
+                assert_eq!(&got % &moduli[lane], expect);
+            }
+            // the padding of the output buffer stays zero
+            assert!(out2[k..].iter().all(|v| store(*v) == [0; LANES]));
         }
     }
 

@@ -702,13 +702,35 @@ impl SecretKey {
     /// exponentiation: `None` if IFMA is unavailable.
     #[cfg(target_arch = "x86_64")]
     pub(crate) fn decrypt_mb8(&self, g: &[Ciphertext]) -> Option<Result<Vec<BigUint>>> {
-        use crate::ifma::{from_limbs52, to_limbs52, LANES};
+        use crate::ifma::{to_limbs52, LANES};
         let mb = self.s.mb8.as_ref()?;
         if g.is_empty() || g.len() > LANES / 2 {
             return None;
         }
         let k = self.s.k;
         let k52 = mb.limbs();
+        let (pe, qe) = (&self.s.p.pm1.0[..], &self.s.q.pm1.0[..]);
+        let exps: [&[u64]; LANES] = [pe, pe, pe, pe, qe, qe, qe, qe];
+        let bits = self.s.p.pm1_bits.max(self.s.q.pm1_bits);
+        // The column kernels take the ciphertexts as they are (2k limbs,
+        // reduced modulo p^2 and q^2 inside the IFMA run).
+        let mut wide: [Vec<u64>; LANES] = core::array::from_fn(|_| {
+            let mut one = vec![0u64; 2 * k52];
+            one[0] = 1;
+            one
+        });
+        for (i, ct) in g.iter().enumerate() {
+            let c = to_limbs52(ct.value(), 2 * k52)?;
+            wide[i + LANES / 2].clone_from(&c);
+            wide[i] = c;
+        }
+        let out = mb.pow_wide(&wide, &exps, bits);
+        for b in wide.iter_mut() {
+            b.zeroize();
+        }
+        if let Some(out) = out {
+            return Some(self.finish_mb8(g.len(), out));
+        }
         let mut one = vec![0u64; k52];
         one[0] = 1;
         let mut bases: [Vec<u64>; LANES] = core::array::from_fn(|_| one.clone());
@@ -722,14 +744,19 @@ impl SecretKey {
             }
             cl.zeroize();
         }
-        let (pe, qe) = (&self.s.p.pm1.0[..], &self.s.q.pm1.0[..]);
-        let exps: [&[u64]; LANES] = [pe, pe, pe, pe, qe, qe, qe, qe];
-        let bits = self.s.p.pm1_bits.max(self.s.q.pm1_bits);
-        let mut out = mb.pow(&bases, &exps, bits)?;
+        let out = mb.pow(&bases, &exps, bits)?;
         for b in bases.iter_mut() {
             b.zeroize();
         }
-        let res = (0..g.len())
+        Some(self.finish_mb8(g.len(), out))
+    }
+
+    /// Results of an 8-lane run (`c^{p-1} mod p^2` in lane `i`,
+    /// `c^{q-1} mod q^2` in lane `i + 4`) to plaintexts.
+    #[cfg(target_arch = "x86_64")]
+    fn finish_mb8(&self, count: usize, mut out: [Vec<u64>; 8]) -> Result<Vec<BigUint>> {
+        use crate::ifma::{from_limbs52, LANES};
+        let res = (0..count)
             .map(|i| {
                 let mut zp = from_limbs52(&out[i]);
                 let mut zq = from_limbs52(&out[i + LANES / 2]);
@@ -742,7 +769,7 @@ impl SecretKey {
         for o in out.iter_mut() {
             o.zeroize();
         }
-        Some(res)
+        res
     }
 
     /// From `c^{p-1} mod p^2` and `c^{q-1} mod q^2` to `m`.

@@ -69,12 +69,18 @@
 //!   interleaved (`ifma_x2`: decryption, CRT encryption, and modulo `n^2`
 //!   public encryption / scalar multiplication), and an 8-lane multi-buffer
 //!   exponentiation (`ifma`: batch decryption, four ciphertexts' `p^2` and
-//!   `q^2` halves per run, with a dedicated squaring). Both are constant
-//!   time for secret exponents (fixed windows, masked table scans).
+//!   `q^2` halves per run). For 2048-, 3072- and 4096-bit moduli (limb
+//!   counts divisible by ten) its products and squarings are the
+//!   column-blocked kernels of `ifma_cols` (eleven accumulators in
+//!   registers, a block of ten columns at a time); other sizes keep the
+//!   row-by-row kernels. All are constant time for secret exponents (fixed
+//!   windows, masked table scans). `__bench::disable_ifma` switches the IFMA
+//!   paths off, to test the portable fallback on an IFMA machine.
 //!
-//! `unsafe` appears only in the two SIMD modules (calling
-//! `#[target_feature]` functions after run-time detection, and moving
-//! vectors to arrays), each block with its `SAFETY` argument.
+//! `unsafe` appears only in the SIMD modules (calling `#[target_feature]`
+//! functions after run-time detection, moving vectors to arrays, and in
+//! `ifma_cols` an empty `asm` block that fixes the code order), each block
+//! with its `SAFETY` argument.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -87,6 +93,9 @@ mod fast;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod ifma;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod ifma_cols;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod ifma_x2;
@@ -169,6 +178,26 @@ pub mod modpow {
 pub mod __bench {
     //! Internal hooks for the benchmarks (not a stable API).
     use num_bigint::BigUint;
+
+    /// Switches the AVX-512 IFMA paths off (`true`) or on again for the
+    /// whole process, so the portable fallback can be tested and timed on an
+    /// IFMA machine. Keys keep working either way; without IFMA every
+    /// exponentiation takes the portable 64-bit core.
+    pub fn disable_ifma(off: bool) {
+        #[cfg(target_arch = "x86_64")]
+        crate::ifma::set_disabled(off);
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = off;
+    }
+
+    /// Whether the AVX-512 IFMA paths are in use (CPU support, not switched
+    /// off).
+    pub fn ifma_active() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return crate::ifma::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
 
     /// `base^exp mod m` with the crate's constant-time Montgomery core.
     pub fn modpow_ct(base: &BigUint, exp: &BigUint, m: &BigUint) -> Option<BigUint> {
