@@ -868,13 +868,7 @@ fn linear_mlp_agrees_on_digits_test_split() {
         };
         let want = &want[..n];
         let got = run(&server, &s.test.x[..n], 20);
-        let err = assert_close(
-            &format!("digits linear {packing:?}"),
-            want,
-            &got,
-            1e-2,
-            0.0,
-        );
+        let err = assert_close(&format!("digits linear {packing:?}"), want, &got, 1e-2, 0.0);
         let agree = want
             .iter()
             .zip(&got)
