@@ -102,6 +102,10 @@ pub struct Bootstrapper {
     s2c: Vec<LinearTransform>,
     /// The first SlotsToCoeffs matrix, to re-encode for other scales.
     s2c_first: Diagonals,
+    /// With two iterations: the first SlotsToCoeffs group encoded for the
+    /// second iteration's input (scale `2^b·Δ`), made once here rather than
+    /// on every call (it is as large as the other groups).
+    s2c_refine: Option<LinearTransform>,
     /// The scale EvalMod's output has for an input at exactly the
     /// configured scale (times `M` with sparse packing: the projection).
     eval_scale: f64,
@@ -238,16 +242,41 @@ impl Bootstrapper {
                 &encoder, n, mat, level, scale,
             )?);
         }
-        Ok(Self {
+        let mut boot = Self {
             params: params.clone(),
             config,
             c2s,
             cosine,
             s2c,
             s2c_first: s2c_mats.into_iter().next().unwrap_or_default(),
+            s2c_refine: None,
             eval_scale,
             lift,
-        })
+        };
+        if boot.config.iterations >= 2 {
+            let ratio = 2f64.powi(boot.config.first_error_bits as i32);
+            boot.s2c_refine = Some(boot.first_s2c_for(&encoder, ratio, boot.eval_scale)?);
+        }
+        Ok(boot)
+    }
+
+    /// The first SlotsToCoeffs group for an input at `ratio·Δ` whose
+    /// EvalMod output is at `s_in` (the output stays at exactly Δ).
+    fn first_s2c_for(&self, encoder: &Encoder, ratio: f64, s_in: f64) -> Result<LinearTransform> {
+        let t = &self.s2c[0];
+        let mut mat = self.s2c_first.clone();
+        for v in mat.values_mut() {
+            for c in v.iter_mut() {
+                *c = c.scale(1.0 / ratio);
+            }
+        }
+        LinearTransform::from_diagonals(
+            encoder,
+            self.config.slots,
+            &mat,
+            t.level(),
+            t.scale() * self.eval_scale / s_in,
+        )
     }
 
     /// The bound `K` on the ModRaise overflow the EvalMod interval covers.
@@ -490,30 +519,27 @@ impl Bootstrapper {
             z.set_scale(z.scale() * m)?;
         }
         let s_in = z.scale();
-        let nominal =
-            (ratio - 1.0).abs() < 1e-12 && ((s_in - self.eval_scale) / s_in).abs() < 1e-12;
-        for (i, t) in self.s2c.iter().enumerate() {
-            z = if i == 0 && !nominal {
-                let encoder = Encoder::new(&self.params);
-                let level = t.level();
-                let scale = t.scale() * self.eval_scale / s_in;
-                let mut mat = self.s2c_first.clone();
-                for v in mat.values_mut() {
-                    for c in v.iter_mut() {
-                        *c = c.scale(1.0 / ratio);
-                    }
+        let same = |a: f64, b: f64| ((a - b) / b).abs() < 1e-12;
+        let at_eval_scale = same(s_in, self.eval_scale);
+        let reencoded;
+        let first = if same(ratio, 1.0) && at_eval_scale {
+            &self.s2c[0]
+        } else {
+            match &self.s2c_refine {
+                Some(t)
+                    if at_eval_scale
+                        && same(ratio, 2f64.powi(self.config.first_error_bits as i32)) =>
+                {
+                    t
                 }
-                let first = LinearTransform::from_diagonals(
-                    &encoder,
-                    self.config.slots,
-                    &mat,
-                    level,
-                    scale,
-                )?;
-                eval.linear_transform(&z, &first, gks)?
-            } else {
-                eval.linear_transform(&z, t, gks)?
-            };
+                _ => {
+                    reencoded = self.first_s2c_for(&Encoder::new(&self.params), ratio, s_in)?;
+                    &reencoded
+                }
+            }
+        };
+        for (i, t) in self.s2c.iter().enumerate() {
+            z = eval.linear_transform(&z, if i == 0 { first } else { t }, gks)?;
         }
         // Δ up to the rounding of the scale factors' floating-point product
         if ((z.scale() - delta) / delta).abs() < 1e-9 {
