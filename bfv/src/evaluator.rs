@@ -72,9 +72,8 @@ impl Evaluator {
 
     /// `a + b`.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
-        let mut out = a.clone();
-        self.add_assign(&mut out, b)?;
-        Ok(out)
+        self.check_pair(a, b)?;
+        Ciphertext::wrap(&self.params, a.rlwe().add(b.rlwe())?, a.encoding())
     }
 
     /// `a += b`.
@@ -86,9 +85,8 @@ impl Evaluator {
 
     /// `a − b`.
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
-        let mut out = a.clone();
-        self.sub_assign(&mut out, b)?;
-        Ok(out)
+        self.check_pair(a, b)?;
+        Ciphertext::wrap(&self.params, a.rlwe().sub(b.rlwe())?, a.encoding())
     }
 
     /// `a −= b`.

@@ -252,8 +252,11 @@ impl Evaluator {
     /// `a + b` (levels and scales aligned automatically).
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
         let (a, b, rescale) = self.align(a, b)?;
-        let mut out = a.into_owned();
-        out.inner.add_assign(&b.inner)?;
+        let mut out = Ciphertext {
+            params: a.params.clone(),
+            inner: a.inner.add(&b.inner)?,
+            scale: a.scale,
+        };
         if rescale {
             out = self.rescale(&out)?;
         }
@@ -263,8 +266,11 @@ impl Evaluator {
     /// `a − b`.
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
         let (a, b, rescale) = self.align(a, b)?;
-        let mut out = a.into_owned();
-        out.inner.sub_assign(&b.inner)?;
+        let mut out = Ciphertext {
+            params: a.params.clone(),
+            inner: a.inner.sub(&b.inner)?,
+            scale: a.scale,
+        };
         if rescale {
             out = self.rescale(&out)?;
         }

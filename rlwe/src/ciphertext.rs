@@ -137,6 +137,47 @@ impl Ciphertext {
         Ok(())
     }
 
+    /// `self + other` as a new ciphertext, in one pass over both (the
+    /// longer of the two sets the number of parts).
+    pub fn add(&self, other: &Ciphertext) -> Result<Ciphertext> {
+        self.combine(other, Poly::add, |p| p.clone())
+    }
+
+    /// `self − other` as a new ciphertext, in one pass over both.
+    pub fn sub(&self, other: &Ciphertext) -> Result<Ciphertext> {
+        self.combine(other, Poly::sub, |p| {
+            let mut q = p.clone();
+            q.neg_assign();
+            q
+        })
+    }
+
+    /// Part by part `f(self_i, other_i)`; a part only `self` has is
+    /// copied, one only `other` has goes through `extra`.
+    fn combine(
+        &self,
+        other: &Ciphertext,
+        f: impl Fn(&Poly, &Poly) -> Result<Poly>,
+        extra: impl Fn(&Poly) -> Poly,
+    ) -> Result<Ciphertext> {
+        self.check_compatible(other)?;
+        let mut parts = self
+            .parts
+            .iter()
+            .zip(&other.parts)
+            .map(|(a, b)| f(a, b))
+            .collect::<Result<Vec<_>>>()?;
+        let common = parts.len();
+        parts.extend(self.parts[common..].iter().cloned());
+        parts.extend(other.parts[common..].iter().map(extra));
+        Ok(Ciphertext {
+            params: self.params.clone(),
+            level: self.level,
+            parts,
+            seed: None,
+        })
+    }
+
     /// `self += other` (the longer of the two sets the number of parts).
     pub fn add_assign(&mut self, other: &Ciphertext) -> Result<()> {
         self.check_compatible(other)?;

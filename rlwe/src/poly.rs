@@ -492,6 +492,39 @@ impl Poly {
         }
     }
 
+    /// `f(modulus, out, a, b)` limb by limb into a new polynomial of
+    /// `self`'s ring and representation (no copy of `self` first).
+    fn zip_into(&self, other: &Poly, f: impl Fn(&Modulus, &mut [u64], &[u64], &[u64])) -> Poly {
+        let n = self.ctx.degree;
+        let mut data = pool::take_overwrite(self.data.len());
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            let r = i * n..(i + 1) * n;
+            f(
+                m,
+                &mut data[r.clone()],
+                &self.data[r.clone()],
+                &other.data[r],
+            );
+        }
+        Self {
+            ctx: self.ctx.clone(),
+            repr: self.repr,
+            data,
+        }
+    }
+
+    /// `self + other` as a new polynomial (one pass over both).
+    pub fn add(&self, other: &Poly) -> Result<Poly> {
+        self.check_same(other)?;
+        Ok(self.zip_into(other, |m, o, a, b| m.add_vec_into(o, a, b)))
+    }
+
+    /// `self − other` as a new polynomial (one pass over both).
+    pub fn sub(&self, other: &Poly) -> Result<Poly> {
+        self.check_same(other)?;
+        Ok(self.zip_into(other, |m, o, a, b| m.sub_vec_into(o, a, b)))
+    }
+
     /// `self += other`.
     pub fn add_assign(&mut self, other: &Poly) -> Result<()> {
         self.check_same(other)?;

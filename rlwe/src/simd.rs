@@ -358,6 +358,53 @@ mod x86 {
         }
     }
 
+    /// `out[c] = a[c] ± b[c] mod p` for `a[c], b[c] < p` (`sub` picks the
+    /// sign); `out` may be `a` itself.
+    ///
+    /// # Safety
+    /// AVX-512F; `out`, `a` and `b` are valid for `n` words (`out` for
+    /// writes); `out` is `a` or overlaps neither input.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn add_sub(
+        out: *mut u64,
+        a: *const u64,
+        b: *const u64,
+        n: usize,
+        p: u64,
+        sub: bool,
+    ) {
+        let vp = _mm512_set1_epi64(p as i64);
+        let chunks = n / 8;
+        for k in 0..chunks {
+            // SAFETY: 8·k + 8 ≤ n; each lane is read before it is written.
+            unsafe {
+                let x = _mm512_loadu_si512(a.add(8 * k) as *const _);
+                let y = _mm512_loadu_si512(b.add(8 * k) as *const _);
+                let r = if sub {
+                    // a − b wraps above a − b + p exactly when a < b
+                    let d = _mm512_sub_epi64(x, y);
+                    _mm512_min_epu64(d, _mm512_add_epi64(d, vp))
+                } else {
+                    csub(_mm512_add_epi64(x, y), vp)
+                };
+                _mm512_storeu_si512(out.add(8 * k) as *mut _, r);
+            }
+        }
+        for k in 8 * chunks..n {
+            // SAFETY: k < n.
+            unsafe {
+                let (x, y) = (*a.add(k), *b.add(k));
+                *out.add(k) = if sub {
+                    let d = x.wrapping_sub(y);
+                    d.min(d.wrapping_add(p))
+                } else {
+                    let d = x + y;
+                    d.min(d.wrapping_sub(p))
+                };
+            }
+        }
+    }
+
     /// `dst[c] = dst[c] + c_k mod p` for signed `|c_k| < p`, `dst[c] < p`.
     ///
     /// # Safety
@@ -635,6 +682,28 @@ pub(crate) fn sub_then_mul(dst: &mut [u64], v: &[u64], w: u64, ws52: u64, p: u64
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (dst, v, w, ws52, p);
+}
+
+/// `out = a ± b mod p` elementwise with AVX-512F, or `false` (nothing
+/// done) without it; `a` is `out` itself when `None`. Equal lengths.
+#[inline]
+pub(crate) fn add_sub(out: &mut [u64], a: Option<&[u64]>, b: &[u64], p: u64, sub: bool) -> bool {
+    debug_assert!(b.len() == out.len() && a.is_none_or(|a| a.len() == out.len()));
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        let n = out
+            .len()
+            .min(b.len())
+            .min(a.map_or(usize::MAX, <[u64]>::len));
+        let dst = out.as_mut_ptr();
+        let src = a.map_or(dst as *const u64, <[u64]>::as_ptr);
+        // SAFETY: AVX-512F checked; every pointer is valid for `n` words;
+        // `src` is `dst` or a distinct borrow (`out` is `&mut`).
+        unsafe { x86::add_sub(dst, src, b.as_ptr(), n, p, sub) };
+        return true;
+    }
+    let _ = (out, a, b, p, sub);
+    false
 }
 
 /// `dst += c mod p` for signed `|c| < p` (`c` may be shorter than `dst`);

@@ -284,6 +284,56 @@ fn homomorphic_addition_and_plain_multiplication() {
     }
 }
 
+/// The one-pass `add` / `sub` agree with `clone` + `add_assign` /
+/// `sub_assign` part by part (residues compared exactly), including a
+/// 3-part tensor against a 2-part ciphertext in both orders, and refuse
+/// what the in-place forms refuse.
+#[test]
+fn one_pass_sum_and_difference_match_the_in_place_forms() {
+    let params = params_4096();
+    let mut rng = rng();
+    let sk = SecretKey::generate(&params, &mut rng);
+    let ring = params.ring_q(params.max_level()).unwrap();
+    let a = Poly::from_i64(ring, &[5 << 20, 7 << 20, -3]).unwrap();
+    let b = Poly::from_i64(ring, &[-(2 << 20), 1 << 20, 9]).unwrap();
+    let ca = sk.encrypt(&a, &mut rng).unwrap();
+    let cb = sk.encrypt(&b, &mut rng).unwrap();
+    let t = ca.tensor(&cb).unwrap();
+    for (x, y) in [(&ca, &cb), (&t, &ca), (&ca, &t)] {
+        let mut want = x.clone();
+        want.add_assign(y).unwrap();
+        let got = x.add(y).unwrap();
+        assert_eq!(got.parts().len(), want.parts().len());
+        for (g, w) in got.parts().iter().zip(want.parts()) {
+            assert_eq!(g.data(), w.data());
+        }
+        let mut want = x.clone();
+        want.sub_assign(y).unwrap();
+        let got = x.sub(y).unwrap();
+        assert_eq!(got.parts().len(), want.parts().len());
+        for (g, w) in got.parts().iter().zip(want.parts()) {
+            assert_eq!(g.data(), w.data());
+        }
+    }
+    // a − a decrypts to zero; a + b to the sum
+    let zero = sk.decrypt(&ca.sub(&ca).unwrap()).unwrap().centered_coeffs();
+    assert!(zero.iter().all(|c| c == &BigInt::from(0)));
+    let sum = sk.decrypt(&ca.add(&cb).unwrap()).unwrap().centered_coeffs();
+    for (i, w) in [3i64 << 20, 8 << 20, 6].iter().enumerate() {
+        assert!((&sum[i] - BigInt::from(*w)).magnitude().bits() <= 7);
+    }
+    let low = ca.drop_to_level(0).unwrap();
+    assert!(matches!(ca.add(&low), Err(Error::InvalidLevel { .. })));
+    assert!(matches!(ca.sub(&low), Err(Error::InvalidLevel { .. })));
+    let other = SecretKey::generate(&params_8192(), &mut rng);
+    let m2 = Poly::zero(
+        params_8192().ring_q(params_8192().max_level()).unwrap(),
+        Representation::Ntt,
+    );
+    let c2 = other.encrypt(&m2, &mut rng).unwrap();
+    assert!(matches!(ca.add(&c2), Err(Error::ParameterMismatch { .. })));
+}
+
 #[test]
 fn mismatched_objects_are_errors() {
     let p1 = params_4096();
