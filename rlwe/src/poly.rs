@@ -756,27 +756,49 @@ impl Poly {
         target: &Arc<RingContext>,
         ext: &BasisExtender,
     ) -> Result<Poly> {
-        let mut data = pool::take(self.data.len());
-        data.extend_from_slice(&self.data);
-        Poly {
-            ctx: self.ctx.clone(),
-            repr: self.repr,
-            data,
+        let k = self.split_check(target, ext)?;
+        let n = self.ctx.degree;
+        if self.repr == Representation::Ntt {
+            // only the tail limbs are copied (to take them to coefficients)
+            let mut tail = pool::take(self.data.len() - k * n);
+            tail.extend_from_slice(&self.data[k * n..]);
+            tail.chunks_mut(n)
+                .zip(&self.ctx.plans[k..])
+                .for_each(|(limb, plan)| plan.backward(limb));
+            let out = self.divide_round_split(target, ext, &self.data[..k * n], &tail);
+            pool::give(tail);
+            Ok(out)
+        } else {
+            Ok(self.divide_round_split(target, ext, &self.data[..k * n], &self.data[k * n..]))
         }
-        .into_divide_round_by_tail(target, ext)
     }
 
-    /// [`Self::divide_round_by_tail`] in this polynomial's own buffer (no
-    /// copy of the target limbs).
+    /// [`Self::divide_round_by_tail`] taking the tail limbs to coefficient
+    /// form in this polynomial's own buffer (no copy at all).
     pub fn into_divide_round_by_tail(
         mut self,
         target: &Arc<RingContext>,
         ext: &BasisExtender,
     ) -> Result<Poly> {
+        let k = self.split_check(target, ext)?;
         let n = self.ctx.degree;
+        if self.repr == Representation::Ntt {
+            let plans = &self.ctx.plans[k..];
+            self.data[k * n..]
+                .chunks_mut(n)
+                .zip(plans)
+                .for_each(|(limb, plan)| plan.backward(limb));
+        }
+        let (head, tail) = self.data.split_at(k * n);
+        Ok(self.divide_round_split(target, ext, head, tail))
+    }
+
+    /// The number of target limbs, after checking that this polynomial's
+    /// basis is `target ∪ T` with `ext` extending from `T` to `target`.
+    fn split_check(&self, target: &Arc<RingContext>, ext: &BasisExtender) -> Result<usize> {
         let k = target.len();
         let tail = ext.from_basis();
-        if target.degree != n
+        if target.degree != self.ctx.degree
             || k + tail.len() != self.ctx.len()
             || target.moduli[..] != self.ctx.moduli[..k]
             || tail.moduli() != &self.ctx.moduli[k..]
@@ -786,66 +808,68 @@ impl Poly {
                 what: "basis does not split as target ∪ tail",
             });
         }
-        // The tail limbs in coefficient form (in place).
-        if self.repr == Representation::Ntt {
-            let plans = &self.ctx.plans[k..];
-            self.data[k * n..]
-                .chunks_mut(n)
-                .zip(plans)
-                .for_each(|(limb, plan)| plan.backward(limb));
-        }
-        // r = centered remainder of self modulo T, extended to the target.
+        Ok(k)
+    }
+
+    /// `(head − r)·T^{-1}` over `target`, with `r` the centered remainder
+    /// of the tail (coefficient form) extended to the target, written into
+    /// the buffer of `r` itself: one pass over the head limbs, which are
+    /// only read, in this polynomial's representation.
+    fn divide_round_split(
+        &self,
+        target: &Arc<RingContext>,
+        ext: &BasisExtender,
+        head: &[u64],
+        tail: &[u64],
+    ) -> Poly {
+        let n = self.ctx.degree;
+        let k = target.len();
         let mut r = pool::take_overwrite(k * n);
-        ext.extend(&self.data[k * n..], n, &mut r, true);
-        let mut data = std::mem::take(&mut self.data);
-        data.truncate(k * n);
-        let mut out = Poly {
-            ctx: target.clone(),
-            repr: self.repr,
-            data,
-        };
-        // T^{-1} mod each target prime (T is invertible: distinct primes)
+        ext.extend(tail, n, &mut r, true);
+        // T^{-1} mod each target prime (T is invertible: distinct primes);
+        // r ← (r − x)·(−T^{-1}) = (x − r)·T^{-1}
         let t_inv = ext.source_inverse_mod_targets();
         let plans = &target.plans;
         let ntt = self.repr == Representation::Ntt;
         // the IFMA kernels serve the target primes below 2^50 when the
         // extender's sources are too
-        let work = |(i, (limb, rl)): (usize, (&mut [u64], &mut [u64]))| {
+        let work = |(i, (rl, x)): (usize, (&mut [u64], &[u64]))| {
             let m = &target.moduli[i];
             if ntt {
                 plans[i].forward(rl);
             }
-            let inv = t_inv[i];
             let q = m.value();
+            let neg_inv = q - t_inv[i];
             if ext.target_uses_ifma(i) {
-                crate::simd::sub_then_mul(limb, rl, inv, crate::simd::shoup52(inv, q), q);
+                crate::simd::sub_then_mul(rl, x, neg_inv, crate::simd::shoup52(neg_inv, q), q);
                 return;
             }
-            // (x − r)·T^{-1} in one pass; x − r + q < 2q fits the Shoup input.
+            // (r − x)·(−T^{-1}) in one pass; r − x + q < 2q fits the Shoup input.
             crate::simd::op64(
                 crate::simd::Op64::SubThenMul,
-                limb,
                 rl,
-                inv,
-                m.shoup(inv),
+                x,
+                neg_inv,
+                m.shoup(neg_inv),
                 q,
             );
         };
         if parallel(k, n) {
-            out.data
-                .par_chunks_mut(n)
-                .zip(r.par_chunks_mut(n))
+            r.par_chunks_mut(n)
+                .zip(head.par_chunks(n))
                 .enumerate()
                 .for_each(work);
         } else {
-            out.data
-                .chunks_mut(n)
-                .zip(r.chunks_mut(n))
+            r.chunks_mut(n)
+                .zip(head.chunks(n))
                 .enumerate()
                 .for_each(work);
         }
-        pool::give(r);
-        Ok(out)
+        Poly {
+            ctx: target.clone(),
+            repr: self.repr,
+            data: r,
+        }
     }
 
     /// Centered integer coefficients in `(-Q/2, Q/2]` (CRT over the basis).
@@ -1082,7 +1106,8 @@ mod tests {
     }
 
     /// Sub-2^50 primes (IFMA kernels where the CPU has them) and 55-bit
-    /// primes (scalar path) against big-integer rounding.
+    /// primes (scalar path) against big-integer rounding, borrowed and
+    /// owned forms, coefficient and NTT representation.
     #[test]
     fn divide_round_by_tail_rounds_exactly() {
         for bits in [[50u32, 50, 50, 45], [55, 55, 50, 45]] {
@@ -1154,6 +1179,9 @@ mod tests {
                     x.to_ntt();
                 }
                 let mut r = x.divide_round_by_tail(&target, &ext).unwrap();
+                r.to_coeff();
+                assert_eq!(r.centered_coeffs(), expect);
+                let mut r = x.clone().into_divide_round_by_tail(&target, &ext).unwrap();
                 r.to_coeff();
                 assert_eq!(r.centered_coeffs(), expect);
             }
