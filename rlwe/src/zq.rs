@@ -145,11 +145,13 @@ impl Modulus {
     /// `x mod p` for a signed value.
     #[inline]
     pub fn reduce_i64(&self, x: i64) -> u64 {
-        if x >= 0 {
-            self.reduce(x as u64)
-        } else {
-            self.neg(self.reduce(x.unsigned_abs()))
-        }
+        // branch-free: the sign of encoded values is random, and a branch
+        // on it mispredicts half the time
+        let r = self.reduce(x.unsigned_abs());
+        let n = self.p - r; // in [1, p]: p stands for 0
+        let n = n.min(n.wrapping_sub(self.p));
+        let neg = (x >> 63) as u64;
+        (r & !neg) | (n & neg)
     }
 
     /// `x mod p` for a signed 128-bit value.
@@ -484,6 +486,21 @@ mod tests {
             prop_assert_eq!(m.mul(a, i), 1);
             prop_assert_eq!(m.pow(a, P50 - 1), 1); // Fermat
             prop_assert_eq!(m.pow(a, P50 - 2), i);
+        }
+    }
+
+    proptest! {
+        /// The branch-free signed reduction against i128 `rem_euclid`, at
+        /// the ends of the i64 range and at multiples of p (whose negation
+        /// must give 0, not p).
+        #[test]
+        fn reduce_i64_matches_rem_euclid(x in any::<i64>(), k in -1000i64..1000) {
+            for p in [P50, P60, 97u64, (1u64 << 61) - 1] {
+                let m = Modulus::new(p).unwrap();
+                for v in [x, i64::MIN, i64::MAX, 0, -1, k.saturating_mul(p as i64)] {
+                    prop_assert_eq!(m.reduce_i64(v), (v as i128).rem_euclid(p as i128) as u64);
+                }
+            }
         }
     }
 
