@@ -75,8 +75,9 @@
 //! Parameters at `N = 8192`: `w = 11` (challenge space `C(8192, 11)·2^11 =
 //! 2^128.7`), `κ = 32768`; response widths 20 (`u`), 24 (`e0`), 24 (`e1`)
 //! and 48 bits (`m` with `B_m = 2^28`) per coefficient: **116 bits per ring
-//! coefficient**, 118,817 bytes per ciphertext (39 % of a ciphertext over
-//! three 49-bit primes). [`EncParams`] derives them for any degree.
+//! coefficient**, 118,817 bytes per ciphertext (41 % of a ciphertext over
+//! `ml-he`'s default chain of 49 + 49 + 43 bits, 29 % of one over three
+//! 49-bit primes). [`EncParams`] derives them for any degree.
 //!
 //! **Why uniform masks.** The simulator is exact (zero statistical
 //! distance), the sampler and the acceptance test are integer-only (no
@@ -128,12 +129,24 @@
 //! smudging of decryption shares from this proven bound, not the honest
 //! one**, and sizes the message space for `n` messages of `B_m·slack`: λ
 //! and the stated precision then hold whatever the cheaters send, at the
-//! price of a third prime in `Q`. The key-recovery update `(0, ⌊Q/2^j⌋)`
-//! needs `c̄·⌊Q/2^j⌋ = z̄_u·a + z̄_e1` with short `z̄`, a ring-SIS solution
-//! for the uniform `a` that, at these norms (≈ 2^28 in ℓ2 against a
-//! Gaussian-heuristic shortest vector of ≈ 2^55 for `[a, 1]` over 2^98),
-//! does not exist except with negligible probability; the same holds for
-//! `(c0, k·c1)` with small `k ≥ 2`.
+//! price of a third prime in `Q`.
+//!
+//! The key-recovery update `(0, t)` with `t = ⌊Q/2^j⌋` has no proof: from
+//! a prover that convinces with noticeable probability, rewinding gives
+//! two *independent* challenges and `c̄·t = z̄_u·a + z̄_e1` with `z̄` within
+//! the proven bounds. Such sums `z̄_u·a + z̄_e1` number at most about
+//! `2^(45.3·N)` (2^20.5 and 2^24.9 values per coefficient), a fraction `2^((45.3 − log2
+//! Q)·N)` ≤ `2^(−52·N)` of `R_Q`; for the uniform `a` (from the session's
+//! CRS, fixed before the attacker chooses) hitting `c̄·t` for any of the
+//! ≤ 2^258 differences `c̄` is hopeless — an argument sketch (it treats
+//! `z̄_u·a` as uniform; `c̄·t` itself short, e.g. `j = 1` with `c`, `c'` of
+//! the same support, has probability ≈ 2^-128 for independent challenges),
+//! not a reduction. For `(c0, k·c1)` built from a valid `(c0, c1)`, a
+//! witness has `ū·a + ē1 = k·(u·a + e1)`, which by the same count forces
+//! `ū = k·u`, and then `c0 − ū·b = (1 − k)·u·b + e0 + K·m` is not short for
+//! `k ≠ 1`. Tests: `key_recovery_ciphertexts_have_no_proof` here, and
+//! `ml-he`'s `key_recovery_updates_are_refused` (j = 1, 6, 20, 60, 100;
+//! k = 2, 3, 1000).
 //!
 //! Two limits remain, stated plainly:
 //!
