@@ -170,6 +170,50 @@ impl SessionKey {
     }
 }
 
+impl SessionKey {
+    /// **An attack, for tests of the refusal paths only**: the
+    /// well-formed update whose every ciphertext is `(0, ⌊Q/2^j⌋)`, with no
+    /// proof — issue 18's key-recovery update: a session without proofs
+    /// decrypts `⌊Q/2^j⌋·s` into the published sum. Made from public data
+    /// only (anyone can make it); a session that proves updates refuses it
+    /// with [`Error::InvalidUpdateProof`].
+    #[doc(hidden)]
+    pub fn forge_key_recovery_update(
+        &self,
+        client: u32,
+        round: u64,
+        len: usize,
+        j: u32,
+    ) -> Result<Vec<u8>> {
+        let p = &self.params;
+        let ring = p.ring();
+        let q: num_bigint::BigInt = ring
+            .moduli()
+            .iter()
+            .map(|m| num_bigint::BigInt::from(m.value()))
+            .product();
+        let mut c1 = Poly::from_bigints(ring, &[q >> j])?;
+        c1.to_ntt();
+        let ct = p.ciphertext(Poly::zero(ring, Representation::Ntt), c1)?;
+        let count = p.ciphertexts_for(len);
+        let header = UpdateHeader {
+            tag: UPDATE_TAG,
+            key: self.id,
+            round,
+            client,
+            len: len as u64,
+            count: count as u32,
+            scale: p.scale,
+            proofs: 0,
+        };
+        Ok(frame(
+            p.fingerprint(),
+            &header,
+            &p.pack_cts(&vec![ct; count]),
+        ))
+    }
+}
+
 /// The context every proof of an update is bound to: the session key (its
 /// digest covers the public key and the CRS), the parameters, the round,
 /// the client, the length, the number of ciphertexts and the digest of all

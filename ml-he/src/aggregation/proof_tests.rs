@@ -109,7 +109,7 @@ fn key_recovery_without_proofs() {
     let p = s.params.clone();
     let q = q_of(&p);
     let len = 8192;
-    let evil = craft(&s.key, 0, 1, len, &[constant_ct(&p, &(&q >> 6))], &[], 0);
+    let evil = s.key.forge_key_recovery_update(1, 0, len, 6).unwrap();
     let mut server = Server::new(&s.key, 0, len).unwrap();
     assert_eq!(server.add(&evil).unwrap(), 1);
     let honest = s.clients[1]
@@ -183,6 +183,8 @@ fn key_recovery_updates_are_refused() {
         let bytes = craft(&s.key, 0, 1, len, &scaled, &proofs, 1);
         assert!(is_invalid_proof(server.add(&bytes), 1), "c1 × {k}");
     }
+    let forged = s.key.forge_key_recovery_update(1, 0, len, 6).unwrap();
+    assert!(is_invalid_proof(server.add(&forged), 1));
     assert!(server.contributors().is_empty());
     assert_eq!(server.add(&honest).unwrap(), 1);
 }
