@@ -122,8 +122,8 @@
 //! bound `max_abs·slack`. The chain is two 49-bit primes plus a third sized
 //! so that the smudged error stays 2^21 below the scale (43 bits at `n =
 //! t = 10`, `max_abs = 256`: `Q ≈ 2^141`, `Δ = 2^108`, `QP ≈ 2^191 ≤ 2^218`).
-//! Per 100,000 floats: 3.66 MB of ciphertexts and 1.54 MB of proofs (116
-//! bits per coefficient, 42 % of the ciphertexts). The stated precision of
+//! Per 100,000 floats: 3.75 MB of ciphertexts and 1.54 MB of proofs (116
+//! bits per coefficient, 41 % of the ciphertexts). The stated precision of
 //! the sum is `n·2^-21` from the rounding plus the smudging's `2^(log2(6·√t·σ
 //! + B) − log2 Δ)`, i.e. 2^-21 on each coordinate of the average.
 //!
