@@ -68,7 +68,7 @@
 //! ([`AggregationConfig::prove_updates`], the default) every ciphertext of
 //! an update carries a proof ([`zk::prove`], Fiat–Shamir with aborts) that
 //! it is `(u·b + e0 + K·m, u·a + e1)` with short `u`, `e0`, `e1` and a
-//! message `m` within `max_abs·2^20` (up to the proof's slack), bound to the
+//! message `m` within `max_abs·2^f` (up to the proof's slack), bound to the
 //! session key, parameters, round, client and the whole update; the server
 //! and every committee member verify each proof before summing, and refuse
 //! an update without a valid one ([`Error::InvalidUpdateProof`]). This
@@ -112,20 +112,22 @@
 //! wire (as many bits per residue as its prime has).
 //!
 //! **With proofs (default).** A coordinate `v` is rounded to `m =
-//! round(v·2^20)` ([`PROOF_SCALE_BITS`]) and lifted to the scale by the
-//! exact integer `K = Δ/2^20`; each ciphertext is encrypted over `Q` with
+//! round(v·2^f)` with `f = 28 − ⌈log2 max_abs⌉` (`|m| ≤ 2^28`,
+//! [`PROOF_MESSAGE_BITS`]) and lifted to the scale by the exact integer `K
+//! = Δ/2^f`; each ciphertext is encrypted over `Q` with
 //! known randomness and proven ([`zk::prove`]). A verified proof bounds the
 //! noise a contribution brings to the decrypted sum by `‖ū‖∞·‖e‖₁ + ‖ē0‖∞ +
 //! ‖ē1‖∞·‖s‖₁` with the proven (slack-included) norms, ≈ 2^38.6 at `n = 10`;
 //! the smudging width is `2^λ` times `n` of these (plus the retries'
 //! honest noise), and the message space holds `n` messages of the proven
 //! bound `max_abs·slack`. The chain is two 49-bit primes plus a third sized
-//! so that the smudged error stays 2^21 below the scale (43 bits at `n =
+//! so that the smudged error stays 2^(f+1) below the scale (43 bits at `n =
 //! t = 10`, `max_abs = 256`: `Q ≈ 2^141`, `Δ = 2^108`, `QP ≈ 2^191 ≤ 2^218`).
 //! Per 100,000 floats: 3.75 MB of ciphertexts and 1.54 MB of proofs (116
 //! bits per coefficient, 41 % of the ciphertexts). The stated precision of
-//! the sum is `n·2^-21` from the rounding plus the smudging's `2^(log2(6·√t·σ
-//! + B) − log2 Δ)`, i.e. 2^-21 on each coordinate of the average.
+//! the sum is `n·2^-(f+1)` from the rounding plus the smudging's
+//! `2^(log2(6·√t·σ + B) − log2 Δ)`, i.e. about 2^-(f+1) on each coordinate
+//! of the average (2^-21 for `max_abs = 256`).
 //!
 //! **Without proofs** (`prove_updates(false)`, insecure against malicious
 //! input parties): a chain of two 49-bit primes (`Q ≈ 2^98`, 2.61 MB per

@@ -90,11 +90,13 @@ impl AggregationConfig {
 /// updates: the re-randomizations of retried decryption requests.
 pub(super) const MAX_RETRIES: u32 = 4;
 
-/// Bits of the scale at which a proven update is rounded: a coordinate `v`
-/// becomes the integer `m = round(v·2^20)` (the proof's message), lifted to
-/// the CKKS scale `Δ` by the exact integer `K = Δ/2^20`. The rounding error,
-/// at most 2^-21 per coordinate and update, is part of the stated precision.
-pub const PROOF_SCALE_BITS: u32 = 20;
+/// Bits of a proven update's integer message: a coordinate `v` within
+/// `±max_abs` becomes `m = round(v·2^f)` with `f = 28 − ⌈log2 max_abs⌉`, so
+/// `|m| ≤ 2^28` (the proof's message bound, 48-bit responses), lifted to
+/// the CKKS scale `Δ` by the exact integer `K = Δ/2^f`. The rounding error,
+/// at most `2^-(f+1)` per coordinate and update (2^-21 for `max_abs =
+/// 256`), is part of the stated precision.
+pub const PROOF_MESSAGE_BITS: u32 = 28;
 
 /// The public parameters of an aggregation session: the configuration, the
 /// CKKS parameters, the scale, the smudging width and the stated precision,
@@ -160,7 +162,8 @@ impl AggregationParams {
     /// prime of up to 49 bits; a fourth only fits at `N = 16384`), so that
     /// the sum of `n` messages of the proven bound (`max_abs` times the
     /// proof's slack) never wraps modulo `Q` and the smudging, sized from
-    /// the proven noise bound, leaves at least `PROOF_SCALE_BITS + 1` bits
+    /// the proven noise bound, leaves at least `f + 1` bits (see
+    /// [`PROOF_MESSAGE_BITS`])
     /// below the scale. Without proofs: two 49-bit primes, smudging from the
     /// honest fresh-noise bound.
     pub fn new(config: AggregationConfig, session_seed: [u8; 32]) -> Result<Arc<Self>> {
@@ -209,25 +212,22 @@ impl AggregationParams {
         // (chain, noise bound, bound on each coordinate of one contribution,
         //  encoding bits)
         let (rlwe, log2_noise, coordinate_bound, encode_bits, proof_m) = if config.prove_updates {
-            let m_bound = (config.max_abs * f64::from(PROOF_SCALE_BITS).exp2()).ceil();
-            if m_bound >= 2f64.powi(40) {
+            let f = f64::from(PROOF_MESSAGE_BITS) - config.max_abs.log2().ceil();
+            if !(0.0..=61.0).contains(&f) {
                 return Err(Error::OutOfRange(format!(
-                    "max_abs = {} is too large for proven updates (below 2^20)",
+                    "max_abs = {} for proven updates (2^-33 ≤ max_abs ≤ 2^28)",
                     config.max_abs
                 )));
             }
+            let m_bound = (config.max_abs * f.exp2()).ceil();
             let m_bound = m_bound as u64;
             let probe = zk::EncParams::new(two.ring_q_top(), m_bound, 0)?;
             let proven = log2_proven_noise(&probe, n).exp2() * n as f64;
             let log2_noise = (proven + log2_fresh(&two, MAX_RETRIES as usize).exp2()).log2();
-            let coordinate = probe.proven_bounds().m as f64 / f64::from(PROOF_SCALE_BITS).exp2();
+            let coordinate = probe.proven_bounds().m as f64 / f.exp2();
             let log_err = Smudging::new(log2_noise, config.lambda).log2_total_bound(t, log2_noise);
             // log2 Q ≥ err + (rounding bits + 1) + 2 (margin) + sum bound + 1 (floor)
-            let needed = log_err
-                + f64::from(PROOF_SCALE_BITS + 1)
-                + 2.0
-                + (n as f64 * coordinate).log2()
-                + 1.0;
+            let needed = log_err + f + 1.0 + 2.0 + (n as f64 * coordinate).log2() + 1.0;
             let mut q_bits = vec![49u32, 49];
             let mut rest = (needed - 98.0).ceil();
             while rest > 0.0 {
@@ -239,7 +239,7 @@ impl AggregationParams {
                 build(&q_bits)?,
                 log2_noise,
                 coordinate,
-                PROOF_SCALE_BITS,
+                f as u32,
                 Some(m_bound),
             )
         } else {
