@@ -504,7 +504,11 @@ pub(super) fn parse_update(
     }
     let (ct_bytes, proof_bytes) = payload.split_at(ct_len);
     let cts = p.unpack_cts(ct_bytes, count, WHAT)?;
-    if let (Some(zp), Some(zkey)) = (&p.proof, &key.zk) {
+    if let Some(zp) = &p.proof {
+        let zkey = key
+            .zk
+            .as_ref()
+            .ok_or_else(|| Error::Protocol("session key without its proof key".into()))?;
         let context = super::key::proof_context(key, &h, ct_bytes);
         let bad = |i: usize, e: zk::Error| Error::InvalidUpdateProof {
             party: h.client,
