@@ -16,6 +16,7 @@
 //! | [`ckks`] | approximate arithmetic: scale tracking, rescale, rotations, polynomials, linear transforms |
 //! | [`paillier`] | additive Paillier: keys, fast encryption, CRT decryption, signed / fixed-point encodings, packing |
 //! | [`threshold`] | multiparty protocols: collective keys, t-of-n smudged decryption, threshold Paillier with proofs |
+//! | [`zk`] | zero-knowledge proofs of well-formed, bounded encryptions (federated updates) |
 //! | [`ml_he`] | encrypted inference, federated aggregation, distributed DP, private model testing |
 //!
 //! ## CKKS: encrypt → evaluate → decrypt
@@ -134,3 +135,4 @@ pub use paillier;
 pub use rlwe;
 pub use rlwe::sample::rng;
 pub use threshold;
+pub use zk;

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use hekit::{bfv, ckks, ml_he, paillier, rlwe, threshold};
+use hekit::{bfv, ckks, ml_he, paillier, rlwe, threshold, zk};
 use num_bigint::{BigInt, BigUint};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -901,6 +901,94 @@ fn threshold_wrapped() {
     );
 }
 
+// ---------------------------------------------------------------- zk
+
+/// N = 1024, two 49-bit primes (insecure ring: the proofs do not care),
+/// messages |m| ≤ 2^20 lifted by 2^60, a key, a ciphertext and its witness.
+#[allow(clippy::type_complexity)]
+fn zk_setup() -> (
+    Arc<rlwe::params::Params>,
+    zk::EncParams,
+    zk::EncKey,
+    zk::Ciphertext,
+    zk::EncWitness,
+) {
+    let params = rlwe::params::Params::builder()
+        .degree(1024)
+        .q_bits(&[49, 49])
+        .security(rlwe::params::SecurityLevel::None)
+        .build()
+        .expect("params");
+    let mut rng = rng();
+    let sk = rlwe::keys::SecretKey::generate(&params, &mut rng);
+    let pk = rlwe::keys::PublicKey::generate(&sk, &mut rng).expect("pk");
+    let zp = zk::EncParams::new(params.ring_q_top(), 1 << 20, 60).expect("zk params");
+    let key = zk::EncKey::new(&zp, &pk).expect("key");
+    let (ct, w) = zk::encrypt(&zp, &key, &[1, -2, 3], &mut rng).expect("encrypt");
+    (params, zp, key, ct, w)
+}
+
+#[test]
+fn zk_wrapped() {
+    let (_, zp, ..) = zk_setup();
+    let other = rlwe::params::Params::builder()
+        .degree(2048)
+        .q_bits(&[49, 49])
+        .security(rlwe::params::SecurityLevel::None)
+        .build()
+        .expect("params");
+    let sk = rlwe::keys::SecretKey::generate(&other, &mut rng());
+    let pk = rlwe::keys::PublicKey::generate(&sk, &mut rng()).expect("pk");
+    let r = zk::EncKey::new(&zp, &pk);
+    assert!(matches!(r, Err(zk::Error::Rlwe(_))), "{r:?}");
+}
+
+#[test]
+fn zk_invalid_parameters() {
+    let (params, ..) = zk_setup();
+    let r = zk::EncParams::new(params.ring_q_top(), 1 << 50, 10);
+    assert!(matches!(r, Err(zk::Error::InvalidParameters(_))), "{r:?}");
+}
+
+#[test]
+fn zk_parameter_mismatch() {
+    let (_, zp, key, ct, _) = zk_setup();
+    let short = zk::EncWitness::new(vec![0; 10], vec![0; 10], vec![0; 10], vec![0; 10]);
+    let r = zk::prove(&zp, &key, &[0; 32], 0, (&ct.0, &ct.1), &short, &mut rng());
+    assert!(
+        matches!(r, Err(zk::Error::ParameterMismatch { .. })),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn zk_malformed() {
+    let (_, zp, ..) = zk_setup();
+    let r = zk::EncProof::from_bytes(&zp, b"garbage");
+    assert!(matches!(r, Err(zk::Error::Malformed { .. })), "{r:?}");
+}
+
+#[test]
+fn zk_rejected() {
+    let (_, zp, key, ct, w) = zk_setup();
+    let proof = zk::prove(&zp, &key, &[1; 32], 0, (&ct.0, &ct.1), &w, &mut rng()).expect("prove");
+    let r = zk::verify(&zp, &key, &[2; 32], 0, (&ct.0, &ct.1), &proof); // another context
+    assert!(matches!(r, Err(zk::Error::Rejected { .. })), "{r:?}");
+}
+
+#[test]
+fn zk_witness_out_of_bound() {
+    let (_, zp, key, ct, _) = zk_setup();
+    let mut m = vec![0i64; 1024];
+    m[0] = 1 << 21; // above the bound 2^20
+    let w = zk::EncWitness::new(vec![0; 1024], vec![0; 1024], vec![0; 1024], m);
+    let r = zk::prove(&zp, &key, &[0; 32], 0, (&ct.0, &ct.1), &w, &mut rng());
+    assert!(
+        matches!(r, Err(zk::Error::WitnessOutOfBound { what: "m" })),
+        "{r:?}"
+    );
+}
+
 // ---------------------------------------------------------------- ml-he
 
 #[test]
@@ -996,6 +1084,24 @@ fn ml_malformed() {
     let mut server = ml_he::aggregation::Server::new(&key, 0, 4).expect("server");
     let r = server.add(b"garbage");
     assert!(matches!(r, Err(ml_he::Error::Malformed { .. })), "{r:?}");
+    assert!(server.contributors().is_empty());
+}
+
+#[test]
+fn ml_invalid_update_proof() {
+    let (_, clients, key) = aggregation();
+    let mut server = ml_he::aggregation::Server::new(&key, 0, 4).expect("server");
+    let mut update = clients[0]
+        .encrypt_update(0, &[1.0; 4], &mut rng())
+        .expect("encrypt");
+    // a bit of the proof (the last bytes) flipped
+    let last = update.len() - 1000;
+    update[last] ^= 1;
+    let r = server.add(&update);
+    assert!(
+        matches!(r, Err(ml_he::Error::InvalidUpdateProof { party: 1, .. })),
+        "{r:?}"
+    );
     assert!(server.contributors().is_empty());
 }
 
@@ -1350,6 +1456,7 @@ fn catalogue_matches_docs() {
                 || n.starts_with("paillier_")
                 || n.starts_with("threshold_")
                 || n.starts_with("ml_")
+                || n.starts_with("zk_")
                 || n.starts_with("mpc_")
         })
         .filter(|n| {
@@ -1362,6 +1469,7 @@ fn catalogue_matches_docs() {
                     | "ckks_setup"
                     | "paillier_keys"
                     | "threshold_paillier"
+                    | "zk_setup"
                     | "mpc_session"
             )
         })

@@ -19,6 +19,21 @@ pub enum Error {
     /// From the threshold protocols.
     #[error(transparent)]
     Threshold(#[from] threshold::Error),
+    /// From the zero-knowledge proofs (parameters a session cannot prove
+    /// with; a proof that fails is [`Error::InvalidUpdateProof`]).
+    #[error(transparent)]
+    Zk(#[from] zk::Error),
+    /// An encrypted update whose zero-knowledge proof of a well-formed,
+    /// bounded encryption is missing, malformed or does not verify (another
+    /// ciphertext, session, round, party or key; a forgery). Refused before
+    /// anything is summed, by the server and by every committee member.
+    #[error("update of party {party}: {reason}")]
+    InvalidUpdateProof {
+        /// The party the update names.
+        party: u32,
+        /// What failed (the ciphertext's index and the proof's error).
+        reason: String,
+    },
     /// A data file or weights file that cannot be read.
     #[error("data error: {0}")]
     Data(String),

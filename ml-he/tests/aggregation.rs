@@ -110,7 +110,9 @@ fn average_matches_plaintext_within_stated_precision() {
         .zip(&want)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
-    // The stated bound holds, and is tight enough to matter (~1e-7).
+    // The stated bound holds, and is tight enough to matter: with proven
+    // updates each coordinate is rounded at 2^-20 (≤ 2^-21 per update), so
+    // the average of 10 is within 10·2^-21/10 ≈ 4.8e-7 plus the smudging.
     assert!(
         max_err <= res.precision,
         "error {max_err:e} above the stated precision {:e}",
@@ -225,11 +227,21 @@ fn server_rejects_bad_input() {
         Err(Error::Malformed { .. })
     ));
     let mut bad = good.clone();
-    let n = bad.len();
+    let n = bad.len() - s.params.proof_bytes(); // the ciphertexts end here
     for b in &mut bad[n - 4000..n - 3000] {
         *b = 0xFF; // residues ≥ q
     }
     assert!(matches!(server.add(&bad), Err(Error::Malformed { .. })));
+    // … and in the proof: refused as an invalid proof
+    let mut bad = good.clone();
+    let n = bad.len();
+    for b in &mut bad[n - 4000..n - 3000] {
+        *b = 0xFF;
+    }
+    assert!(matches!(
+        server.add(&bad),
+        Err(Error::InvalidUpdateProof { party: 1, .. })
+    ));
 
     // ciphertext under another collective key (same parameters)
     let other = session(config.clone(), 10);
@@ -327,12 +339,32 @@ fn server_rejects_bad_input() {
 
 #[test]
 fn wire_size_is_bit_packed() {
+    // Without proofs: 100,000 floats are 13 ciphertexts of 2 × 8192 × 98 bits.
+    let plain = AggregationParams::new(AggregationConfig::new(10, 3).prove_updates(false), [0; 32])
+        .unwrap();
+    assert_eq!(plain.ciphertexts_for(100_000), 13);
+    assert_eq!(plain.update_bytes(100_000), 13 * 2 * 8192 * 98 / 8);
+    // With proofs (the default): a third prime (here 45 bits, 2 × 8192 × 143
+    // bits per ciphertext) and one proof of 116 bits per coefficient (+33
+    // bytes) per ciphertext.
     let params = AggregationParams::new(AggregationConfig::new(10, 3), [0; 32]).unwrap();
-    // 100,000 floats: 13 ciphertexts of 2 × 8192 × 98 bits
-    assert_eq!(params.ciphertexts_for(100_000), 13);
-    let bytes = params.update_bytes(100_000);
-    assert!(bytes <= 2_700_000, "{bytes}");
-    assert!(bytes >= 2_500_000, "{bytes}");
+    let q_bits: u32 = params
+        .ckks()
+        .rlwe()
+        .q()
+        .iter()
+        .map(|q| 64 - q.leading_zeros())
+        .sum();
+    assert_eq!(params.proof_bytes(), 33 + 116 * 8192 / 8);
+    assert_eq!(
+        params.update_bytes(100_000),
+        13 * (2 * 8192 * q_bits as usize / 8 + params.proof_bytes())
+    );
+    eprintln!(
+        "log2 Q = {q_bits}: {} bytes per 100,000 floats ({} of proofs)",
+        params.update_bytes(100_000),
+        13 * params.proof_bytes()
+    );
 }
 
 // ------------------------------------------------------------------ DP
@@ -607,7 +639,13 @@ fn committee_must_be_exactly_t() {
 fn smudging_noise_bound_covers_measured_noise() {
     use threshold::{DecryptionShares, Party, PartyId, PublicKeyShares, Smudging};
     let n = 10u32;
-    let params = AggregationParams::new(AggregationConfig::new(n as usize, 4), [50; 32]).unwrap();
+    // The honest fresh-noise bound sizes the smudging of sessions without
+    // update proofs (with proofs, the proven bound does: see the module docs).
+    let params = AggregationParams::new(
+        AggregationConfig::new(n as usize, 4).prove_updates(false),
+        [50; 32],
+    )
+    .unwrap();
     let mut r = rng(51);
     let rp = params.ckks().rlwe().clone();
     let crs = threshold::Crs::from_seed([52; 32]);

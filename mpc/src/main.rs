@@ -210,7 +210,8 @@ struct PartyArgs {
     #[arg(long, default_value_t = 0)]
     submit_delay_ms: u64,
     /// Test only: misbehave (garbage, replay, wrong-key, impersonate,
-    /// duplicate, bad-share, impersonate-keygen, forge-e2e-key), optionally
+    /// duplicate, bad-share, impersonate-keygen, forge-e2e-key,
+    /// no-approve, oversize, key-recovery), optionally
     /// in one round:
     /// `garbage@1,replay@2`.
     #[arg(long, hide = true, default_value = "")]

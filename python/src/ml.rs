@@ -589,9 +589,11 @@ pub struct AggregationParams {
 impl AggregationParams {
     /// ``clients`` clients (ids 1..=n), any ``threshold`` of them decrypt;
     /// every coordinate within ``max_abs``; λ ≥ 40 unless
-    /// ``insecure_weak_smudging``.
+    /// ``insecure_weak_smudging``; updates carry zero-knowledge proofs of a
+    /// well-formed, bounded encryption unless ``prove_updates=False``
+    /// (insecure against malicious input parties).
     #[new]
-    #[pyo3(signature = (clients, threshold, session_seed, max_abs=256.0, lambda_=threshold::STATISTICAL_SECURITY, min_contributors=None, degree=8192, insecure_weak_smudging=false))]
+    #[pyo3(signature = (clients, threshold, session_seed, max_abs=256.0, lambda_=threshold::STATISTICAL_SECURITY, min_contributors=None, degree=8192, insecure_weak_smudging=false, prove_updates=true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -603,11 +605,13 @@ impl AggregationParams {
         min_contributors: Option<usize>,
         degree: usize,
         insecure_weak_smudging: bool,
+        prove_updates: bool,
     ) -> PyResult<Self> {
         let mut config = agg::AggregationConfig::new(clients, threshold)
             .max_abs(max_abs)
             .lambda(lambda_)
-            .degree(degree);
+            .degree(degree)
+            .prove_updates(prove_updates);
         if let Some(k) = min_contributors {
             config = config.min_contributors(k);
         }
@@ -654,7 +658,7 @@ impl AggregationParams {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        // (cls, (clients, threshold, seed, max_abs, lambda, min_contributors, degree, insecure))
+        // (cls, (clients, threshold, seed, max_abs, lambda, min_contributors, degree, insecure, prove))
         let this = slf.get();
         let c = this.inner.config();
         let args = (
@@ -666,6 +670,7 @@ impl AggregationParams {
             c.min_contributors,
             c.degree,
             c.insecure_weak_smudging,
+            c.prove_updates,
         );
         (slf.get_type(), args)
             .into_pyobject(slf.py())

@@ -121,8 +121,13 @@ def test_average_matches_numpy_fedavg():
         assert 0 < rec.precision < 1e-6
         err = max_err(history[rnd], fedavg(range(N), rnd))
         assert err <= rec.precision, (rnd, err, rec.precision)
-    # what crossed: one CKKS ciphertext pair per update (45 + 1 values fit one)
-    assert wf.rounds[0].update_bytes == pytest.approx(200_000, rel=0.05)
+    # what crossed: one CKKS ciphertext pair per update (45 + 1 values fit
+    # one) and its proof of a well-formed, bounded encryption
+    from hekit.ml import aggregation
+
+    params = aggregation.AggregationParams(N, T, bytes(32), max_abs=4.0)
+    assert wf.rounds[0].update_bytes == pytest.approx(params.update_bytes(46), rel=0.01)
+    assert params.update_bytes(46) > 118_817
 
 
 @pytest.mark.parametrize("seed, retried", [(3, True), (4, False)])

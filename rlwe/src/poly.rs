@@ -905,6 +905,43 @@ impl Poly {
     }
 }
 
+/// The negacyclic product `c·x` in `Z[X]/(X^N + 1)` of two integer
+/// polynomials given by their coefficients, where `c` is sparse (a
+/// Fiat–Shamir challenge: few non-zero small coefficients): one signed,
+/// shifted copy of `x` per non-zero coefficient of `c`, `O(weight·N)`, exact
+/// over the integers (no modulus).
+///
+/// # Errors
+/// [`Error::OutOfRange`] if the lengths differ or `‖c‖₁·‖x‖∞ ≥ 2^63` (the
+/// product could overflow).
+pub fn negacyclic_mul_sparse(c: &[i64], x: &[i64]) -> Result<Vec<i64>> {
+    let n = x.len();
+    if c.len() != n {
+        return Err(Error::OutOfRange {
+            what: "sparse negacyclic product: operands of different lengths",
+        });
+    }
+    let l1: u128 = c.iter().map(|v| v.unsigned_abs() as u128).sum();
+    let inf = x.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0) as u128;
+    if l1 * inf >= 1 << 63 {
+        return Err(Error::OutOfRange {
+            what: "sparse negacyclic product: result could exceed 2^63",
+        });
+    }
+    let mut out = vec![0i64; n];
+    for (k, &ck) in c.iter().enumerate().filter(|(_, &v)| v != 0) {
+        // X^k·x: coefficient j moves to j + k, with a sign flip past N.
+        let (low, high) = out.split_at_mut(k);
+        for (o, &v) in high.iter_mut().zip(&x[..n - k]) {
+            *o += ck * v;
+        }
+        for (o, &v) in low.iter_mut().zip(&x[n - k..]) {
+            *o -= ck * v;
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -913,6 +950,43 @@ mod tests {
     use num_bigint::Sign;
     use proptest::prelude::*;
     use rand::{Rng, SeedableRng};
+
+    /// Known answer against the schoolbook negacyclic product, including
+    /// the sign flip of the wrap-around (X^(N−1)·X = −1); an overflowing
+    /// product is refused.
+    #[test]
+    fn sparse_product_matches_schoolbook() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let n = 64;
+        let mut c = vec![0i64; n];
+        for &(k, v) in &[(0, 1), (5, -1), (63, 2), (40, -2)] {
+            c[k] = v;
+        }
+        let x: Vec<i64> = (0..n).map(|_| rng.gen_range(-1000..1000)).collect();
+        let mut want = vec![0i64; n];
+        for i in 0..n {
+            for j in 0..n {
+                let p = c[i] * x[j];
+                if i + j < n {
+                    want[i + j] += p;
+                } else {
+                    want[i + j - n] -= p;
+                }
+            }
+        }
+        assert_eq!(negacyclic_mul_sparse(&c, &x).unwrap(), want);
+        let mut one = vec![0i64; n];
+        one[n - 1] = 1;
+        let mut xx = vec![0i64; n];
+        xx[1] = 7;
+        let got = negacyclic_mul_sparse(&one, &xx).unwrap();
+        assert_eq!(got[0], -7);
+        assert!(matches!(
+            negacyclic_mul_sparse(&c, &vec![1 << 61; n]),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(negacyclic_mul_sparse(&c[..3], &x).is_err());
+    }
 
     fn ctx(n: usize, bits: &[u32]) -> Arc<RingContext> {
         RingContext::new(n, &generate_primes(bits, n, &[]).unwrap()).unwrap()

@@ -198,6 +198,34 @@ pub fn uniform_wide<R: RngCore + CryptoRng>(n: usize, bits: u32, rng: &mut R) ->
         .collect())
 }
 
+/// `n` samples uniform in `[-bound, bound]` (`bound < 2^62`), by rejection
+/// on the smallest covering power of two (unbiased): the masks of
+/// Fiat–Shamir-with-aborts proofs (`hekit-zk`).
+///
+/// # Errors
+/// [`Error::OutOfRange`] for `bound ≥ 2^62`.
+pub fn uniform_centered<R: RngCore + CryptoRng>(
+    n: usize,
+    bound: u64,
+    rng: &mut R,
+) -> Result<Vec<i64>> {
+    if bound >= 1 << 62 {
+        return Err(Error::OutOfRange {
+            what: "uniform centered samples: bound must be below 2^62",
+        });
+    }
+    let width = 2 * bound + 1;
+    let mask = u64::MAX >> width.leading_zeros();
+    Ok((0..n)
+        .map(|_| loop {
+            let x = rng.next_u64() & mask;
+            if x < width {
+                break x as i64 - bound as i64;
+            }
+        })
+        .collect())
+}
+
 /// A polynomial (coefficient representation) from small signed samples.
 /// Samples below every modulus in magnitude (errors, ternary and sparse
 /// secrets) are lifted branch-free, larger ones reduced.
@@ -242,6 +270,27 @@ mod tests {
         let mean = x.iter().sum::<f64>() / n;
         let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
         (mean, var)
+    }
+
+    /// Known answers: every sample in range, both ends reached, mean ≈ 0
+    /// and variance ≈ ((2b+1)² − 1)/12; a bound of 2^62 is refused.
+    #[test]
+    fn uniform_centered_range_and_moments() {
+        let mut r = ChaCha20Rng::from_seed([9; 32]);
+        let x = uniform_centered(200_000, 5, &mut r).unwrap();
+        assert!(x.iter().all(|v| (-5..=5).contains(v)));
+        assert!(x.contains(&-5) && x.contains(&5));
+        let f: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let (mean, var) = stats(&f);
+        assert!(mean.abs() < 0.03, "mean {mean}");
+        assert!((var - 10.0).abs() < 0.1, "variance {var} (want 10)");
+        let big = uniform_centered(1000, (1 << 47) + 3, &mut r).unwrap();
+        assert!(big.iter().all(|v| v.unsigned_abs() <= (1 << 47) + 3));
+        assert!(big.iter().any(|v| v.unsigned_abs() > 1 << 46));
+        assert!(matches!(
+            uniform_centered(1, 1 << 62, &mut r),
+            Err(Error::OutOfRange { .. })
+        ));
     }
 
     #[test]

@@ -14,9 +14,9 @@
 //! | key generation | clients (key holders) | [`threshold::PublicKeyShare`] to anyone; [`threshold::SecretShareMessage`]s over private channels (Shamir dealing for t-of-n) |
 //! | optional evaluation keys | clients | [`Client::relin_key_round1`] / [`Client::relin_key_round2`] and [`Client::galois_key_share`] shares to anyone; [`aggregate_relin_round1`], [`finish_relin_key`], [`finish_galois_keys`] (all `n` clients) give `ckks::RelinKey` / `ckks::GaloisKeys` |
 //! | key | anyone | [`SessionKey`] (public, serialized with [`SessionKey::to_bytes`]) |
-//! | encrypt | each client (input party) | [`Client::encrypt_update`] → bytes to the server |
-//! | sum | server (computing party) | [`Server::add_from`] (authenticated sender) or [`Server::add`] checks and keeps; [`Server::decryption_request`] → the contributions, to a committee of t clients |
-//! | decrypt | committee clients | [`Client::decryption_share`] recomputes the sum and decrypts it → bytes to the result parties |
+//! | encrypt | each client (input party) | [`Client::encrypt_update`] → bytes to the server: the ciphertexts and, by default, a zero-knowledge proof per ciphertext that it is a well-formed encryption of a bounded update ([`zk`]) |
+//! | sum | server (computing party) | [`Server::add_from`] (authenticated sender) or [`Server::add`] checks (proofs included) and keeps; [`Server::decryption_request`] → the contributions, to a committee of t clients |
+//! | decrypt | committee clients | [`Client::decryption_share`] re-checks every contribution (proofs included), recomputes the sum and decrypts it → bytes to the result parties |
 //! | result | result parties | [`decryption_share_sender`] names a share's sender; [`combine`] → [`RoundResult`] (the average) |
 //!
 //! No message carries a secret: the server sees only ciphertexts, the
@@ -64,6 +64,20 @@
 //! ([`Error::WrongSender`]) and [`decryption_share_sender`] names the sender
 //! of a decryption share.
 //!
+//! **Input parties** may be malicious. In a session that proves updates
+//! ([`AggregationConfig::prove_updates`], the default) every ciphertext of
+//! an update carries a proof ([`zk::prove`], Fiat–Shamir with aborts) that
+//! it is `(u·b + e0 + K·m, u·a + e1)` with short `u`, `e0`, `e1` and a
+//! message `m` within `max_abs·2^f` (up to the proof's slack), bound to the
+//! session key, parameters, round, client and the whole update; the server
+//! and every committee member verify each proof before summing, and refuse
+//! an update without a valid one ([`Error::InvalidUpdateProof`]). This
+//! closes the key-recovery attack of one input party: the well-formed
+//! update `(0, ⌊Q/64⌋)` (and `⌊Q/2^j⌋`, and a valid update with `c1`
+//! scaled) has no proof, and what a cheater *can* prove within the slack
+//! is covered by the smudging, which is sized from the proven noise bound
+//! (see below), not the honest one.
+//!
 //! The collective key must be the sum of the clients' shares: each client
 //! should recompute it from the shares ([`SessionKey::from_shares`]) rather
 //! than accept a key from the server, and shares should be committed to
@@ -72,45 +86,59 @@
 //! both. Smudging λ below 40 is refused unless asked for
 //! ([`AggregationConfig::insecure_weak_smudging`]).
 //!
-//! Still out of scope: a malicious *client* can submit a well-formed
-//! encryption of a bad update (no zero-knowledge range proofs yet), and a
-//! committee member can send a wrong decryption share (the result is wrong;
-//! it learns nothing more). Malformed bytes, ciphertexts under another key,
-//! parameter set, session or round, and duplicates are rejected with
-//! specific errors.
+//! Still out of scope: **poisoning within the proof's slack** — the proof
+//! is approximate (slack 2^19.5, [`zk::EncParams::slack`]): a cheater's
+//! proven update can reach about 2^19.5·`max_abs` per coordinate (the
+//! message space is sized so that even `n` of those never wrap modulo
+//! `Q`, so the result stays decodable and the stated precision true, but
+//! "one coordinate 10× over the bound" is *not* refused; a norm proof with
+//! small slack is the next step); and a committee member can send a wrong
+//! decryption share (the result is wrong; it learns nothing more; share
+//! proofs are the other half of issue 18). Malformed bytes, ciphertexts
+//! under another key, parameter set, session or round, and duplicates are
+//! rejected with specific errors. Without proofs
+//! (`prove_updates(false)`) one malicious input party recovers the
+//! collective secret key.
 //!
 //! ## Parameters and precision
 //!
-//! CKKS with `N = 8192` (configurable), a chain of **two** 49-bit primes
-//! (`Q ≈ 2^98`) and one 50-bit special prime (`QP ≈ 2^148`, within the
-//! 218-bit bound for 128-bit security). Nothing is multiplied, so no
-//! rescaling level is needed: clients encrypt directly at the only level and
-//! every ciphertext holds just the two primes. Each complex slot carries two
-//! reals (real and imaginary part), so one ciphertext holds `N` floats
-//! (8192; 100,000 floats take 13 ciphertexts). Coefficients are bit-packed on
-//! the wire (49 bits per residue): `2·N·98/8` bytes per ciphertext, 24.5
-//! bytes per float — 2.61 MB for 100,000 floats (TenSEAL with a single key
-//! and three primes: 5.88 MB). Secret-key ciphertexts could be halved by a
-//! seed, but encryption here is under the collective *public* key.
+//! CKKS with `N = 8192` (configurable) and one 50-bit special prime.
+//! Nothing is multiplied, so no rescaling level is needed: clients encrypt
+//! directly at the only level. Updates are encoded **coefficient-wise**:
+//! coordinate `j` of a chunk of `N` floats is coefficient `j` of the
+//! plaintext (aggregation only adds, and a bound on a coordinate is then a
+//! bound on the proof's witness), so one ciphertext holds `N` floats
+//! (100,000 floats take 13 ciphertexts). Coefficients are bit-packed on the
+//! wire (as many bits per residue as its prime has).
 //!
-//! Encryption encodes at a scale `Δ_0 ≤ Δ` whose coefficients stay below
-//! 2^62 and lifts the plaintext by the exact integer `Δ/Δ_0` (the rounding
-//! error is included in the stated precision); ciphertexts are encrypted,
-//! packed, parsed and summed in parallel (rayon, one task per ciphertext).
+//! **With proofs (default).** A coordinate `v` is rounded to `m =
+//! round(v·2^f)` with `f = 28 − ⌈log2 max_abs⌉` (`|m| ≤ 2^28`,
+//! [`PROOF_MESSAGE_BITS`]) and lifted to the scale by the exact integer `K
+//! = Δ/2^f`; each ciphertext is encrypted over `Q` with
+//! known randomness and proven ([`zk::prove`]). A verified proof bounds the
+//! noise a contribution brings to the decrypted sum by `‖ū‖∞·‖e‖₁ + ‖ē0‖∞ +
+//! ‖ē1‖∞·‖s‖₁` with the proven (slack-included) norms, ≈ 2^38.6 at `n = 10`;
+//! the smudging width is `2^λ` times `n` of these (plus the retries'
+//! honest noise), and the message space holds `n` messages of the proven
+//! bound `max_abs·slack`. The chain is two 49-bit primes plus a third sized
+//! so that the smudged error stays 2^(f+1) below the scale (43 bits at `n =
+//! t = 10`, `max_abs = 256`: `Q ≈ 2^141`, `Δ = 2^108`, `QP ≈ 2^191 ≤ 2^218`).
+//! Per 100,000 floats: 3.75 MB of ciphertexts and 1.54 MB of proofs (116
+//! bits per coefficient, 41 % of the ciphertexts). The stated precision of
+//! the sum is `n·2^-(f+1)` from the rounding plus the smudging's
+//! `2^(log2(6·√t·σ + B) − log2 Δ)`, i.e. about 2^-(f+1) on each coordinate
+//! of the average (2^-21 for `max_abs = 256`).
 //!
-//! The scale is as large as `Q` allows for sums of `n` updates of entries in
-//! `[−max_abs, max_abs]`: `Δ = 2^⌊log2 Q − 2 − log2(√2·n·max_abs)⌋`
-//! (2^84 for 10 clients and `max_abs = 256`). The large scale pays for the
-//! smudging noise of threshold decryption: each of the `t` decryption shares
-//! carries Gaussian noise of width `σ = 2^λ·B`, where `B` bounds the noise of
-//! the summed ciphertext (fresh public-key encryption with the collective
-//! secret: `B = 8·sqrt(k·(N/12·(2n/3) + 1/6))` for `k` summed ciphertexts)
-//! and **λ = 40** by default ([`AggregationConfig::lambda`]). The stated
-//! precision ([`AggregationParams::sum_precision`]) is the resulting
-//! high-probability bound `2^(log2(6·√t·σ + B) + ½·log2 N) / Δ` on the
-//! absolute error of each coordinate of the sum (≈ 2^-22 for the defaults
-//! with `n = t = 10`); the average's error is that divided by the number of
-//! contributors.
+//! **Without proofs** (`prove_updates(false)`, insecure against malicious
+//! input parties): a chain of two 49-bit primes (`Q ≈ 2^98`, 2.61 MB per
+//! 100,000 floats), encryption with the special prime (SEAL-style), the
+//! scale `Δ = 2^⌊log2 Q − 2 − log2(n·max_abs)⌋` (2^84 for 10 clients and
+//! `max_abs = 256`), rounding at the largest `2^b` that keeps coefficients
+//! below 2^62, and smudging `σ = 2^λ·B` from the honest fresh-noise bound
+//! `B = 8·sqrt(k·(N/12·(2n/3) + 1/6))` for `k` summed ciphertexts.
+//!
+//! Ciphertexts are encrypted, proven, packed, parsed, verified and summed
+//! in parallel (rayon, one task per ciphertext).
 //!
 //! ## Dropout
 //!
@@ -182,6 +210,9 @@ mod result;
 mod server;
 
 pub mod paillier_variant;
+
+#[cfg(test)]
+mod proof_tests;
 
 pub use client::*;
 pub use key::*;

@@ -21,6 +21,13 @@ pub struct AggregationConfig {
     /// decryption shares then hide the joint secret only weakly. Set with
     /// [`Self::insecure_weak_smudging`].
     pub insecure_weak_smudging: bool,
+    /// Every update carries a zero-knowledge proof that each ciphertext is a
+    /// well-formed encryption of a message within `max_abs` (up to the
+    /// proof's slack), verified by the server and every committee member;
+    /// the smudging and the message space are sized from the *proven*
+    /// bounds (on by default; see the module docs). Set with
+    /// [`Self::prove_updates`].
+    pub prove_updates: bool,
 }
 
 impl AggregationConfig {
@@ -35,7 +42,16 @@ impl AggregationConfig {
             min_contributors: 2.min(clients.max(1)),
             degree: 8192,
             insecure_weak_smudging: false,
+            prove_updates: true,
         }
+    }
+
+    /// Turns the update proofs on or off. **Off is insecure against
+    /// malicious input parties**: one well-formed update `(0, ⌊Q/64⌋)`
+    /// then makes the published sum reveal the collective secret key.
+    pub fn prove_updates(mut self, on: bool) -> Self {
+        self.prove_updates = on;
+        self
     }
 
     /// Allows λ < 40 (**insecure**, for experiments only): without it
@@ -74,19 +90,31 @@ impl AggregationConfig {
 /// updates: the re-randomizations of retried decryption requests.
 pub(super) const MAX_RETRIES: u32 = 4;
 
+/// Bits of a proven update's integer message: a coordinate `v` within
+/// `±max_abs` becomes `m = round(v·2^f)` with `f = 28 − ⌈log2 max_abs⌉`, so
+/// `|m| ≤ 2^28` (the proof's message bound, 48-bit responses), lifted to
+/// the CKKS scale `Δ` by the exact integer `K = Δ/2^f`. The rounding error,
+/// at most `2^-(f+1)` per coordinate and update (2^-21 for `max_abs =
+/// 256`), is part of the stated precision.
+pub const PROOF_MESSAGE_BITS: u32 = 28;
+
 /// The public parameters of an aggregation session: the configuration, the
 /// CKKS parameters, the scale, the smudging width and the stated precision,
-/// and the session's common reference string. Everybody derives the same
-/// object from the same config and session seed.
+/// the update proofs' parameters, and the session's common reference
+/// string. Everybody derives the same object from the same config and
+/// session seed.
 pub struct AggregationParams {
     pub(super) config: AggregationConfig,
     pub(super) ckks: ckks::Parameters,
-    pub(super) encoder: ckks::Encoder,
     pub(super) scale: f64,
-    pub(super) encode_shift: u32,
+    /// Updates are rounded at `2^encode_bits` and lifted by `2^lift_log2`
+    /// (`Δ = 2^(encode_bits + lift_log2)`).
+    pub(super) encode_bits: u32,
+    pub(super) lift: Vec<u64>,
     pub(super) log2_noise: f64,
     pub(super) smudging: Smudging,
     pub(super) sum_precision: f64,
+    pub(super) proof: Option<zk::EncParams>,
     pub(super) crs: threshold::Crs,
 }
 
@@ -99,13 +127,45 @@ impl std::fmt::Debug for AggregationParams {
             .field("log2_noise", &self.log2_noise)
             .field("log2_smudging_sigma", &self.smudging.log2_sigma())
             .field("sum_precision", &self.sum_precision)
+            .field("proof_bytes", &self.proof.as_ref().map(|p| p.proof_bytes()))
             .finish()
     }
+}
+
+/// log2 of the noise bound of one contribution proven well-formed: its
+/// decryption is `K·m̄ + ū·e + ē0 + ē1·s` with the proven bounds on `ū`,
+/// `ē0`, `ē1` (the slack included) and the collective key's `e = Σ e_i`
+/// (centered binomial, variance 10.5 each) and `s = Σ s_i` (ternary,
+/// variance 2/3 each) of `n` honest key shares:
+/// `‖ū·e‖∞ ≤ ‖ū‖∞·‖e‖₁` with `‖e‖₁ ≤ 1.1·N·sqrt(10.5·n)`, and the same for
+/// `ē1·s` with `‖s‖₁ ≤ 1.1·N·sqrt(2n/3)` (1.1: the sum of `N` absolute
+/// values exceeds its mean bound by 10 % with probability far below 2^-100).
+fn log2_proven_noise(proof: &zk::EncParams, n: usize) -> f64 {
+    let b = proof.proven_bounds();
+    let degree = proof.ring().degree() as f64;
+    let e1 = 1.1 * degree * (10.5 * n as f64).sqrt();
+    let s1 = 1.1 * degree * (2.0 * n as f64 / 3.0).sqrt();
+    (b.u as f64 * e1 + b.e0 as f64 + b.e1 as f64 * s1).log2()
 }
 
 impl AggregationParams {
     /// Validates `config` and derives everything from it and the public
     /// session seed.
+    ///
+    /// Updates are encoded **coefficient-wise** (coordinate `j` of a chunk
+    /// of `N` is coefficient `j` of the plaintext): aggregation only adds,
+    /// and a bound on a coordinate is a bound on a coefficient, which is
+    /// what the update proofs prove.
+    ///
+    /// With proofs ([`AggregationConfig::prove_updates`], the default) the
+    /// chain is two 49-bit primes plus what the proven bounds need (a third
+    /// prime of up to 49 bits; a fourth only fits at `N = 16384`), so that
+    /// the sum of `n` messages of the proven bound (`max_abs` times the
+    /// proof's slack) never wraps modulo `Q` and the smudging, sized from
+    /// the proven noise bound, leaves at least `f + 1` bits (see
+    /// [`PROOF_MESSAGE_BITS`])
+    /// below the scale. Without proofs: two 49-bit primes, smudging from the
+    /// honest fresh-noise bound.
     pub fn new(config: AggregationConfig, session_seed: [u8; 32]) -> Result<Arc<Self>> {
         let n = config.clients;
         let t = config.threshold;
@@ -139,31 +199,72 @@ impl AggregationParams {
                 config.degree
             )));
         }
-        let rlwe = rlwe::params::Params::builder()
-            .degree(config.degree)
-            .q_bits(&[49, 49])
-            .p_bits(&[50])
-            .build()?;
+        let build = |q_bits: &[u32]| {
+            rlwe::params::Params::builder()
+                .degree(config.degree)
+                .q_bits(q_bits)
+                .p_bits(&[50])
+                .build()
+        };
+        let two = build(&[49, 49])?;
+        let log2_fresh =
+            |p: &rlwe::params::Params, k: usize| threshold::ckks_fresh_noise_bound(p, n, k);
+        // (chain, noise bound, bound on each coordinate of one contribution,
+        //  encoding bits)
+        let (rlwe, log2_noise, coordinate_bound, encode_bits, proof_m) = if config.prove_updates {
+            let f = f64::from(PROOF_MESSAGE_BITS) - config.max_abs.log2().ceil();
+            if !(0.0..=61.0).contains(&f) {
+                return Err(Error::OutOfRange(format!(
+                    "max_abs = {} for proven updates (2^-33 ≤ max_abs ≤ 2^28)",
+                    config.max_abs
+                )));
+            }
+            let m_bound = (config.max_abs * f.exp2()).ceil();
+            let m_bound = m_bound as u64;
+            let probe = zk::EncParams::new(two.ring_q_top(), m_bound, 0)?;
+            let proven = log2_proven_noise(&probe, n).exp2() * n as f64;
+            let log2_noise = (proven + log2_fresh(&two, MAX_RETRIES as usize).exp2()).log2();
+            let coordinate = probe.proven_bounds().m as f64 / f.exp2();
+            let log_err = Smudging::new(log2_noise, config.lambda).log2_total_bound(t, log2_noise);
+            // log2 Q ≥ err + (rounding bits + 1) + 2 (margin) + sum bound + 1 (floor)
+            let needed = log_err + f + 1.0 + 2.0 + (n as f64 * coordinate).log2() + 1.0;
+            let mut q_bits = vec![49u32, 49];
+            let mut rest = (needed - 98.0).ceil();
+            while rest > 0.0 {
+                let b = rest.clamp(20.0, 49.0);
+                q_bits.push(b as u32);
+                rest -= b;
+            }
+            (
+                build(&q_bits)?,
+                log2_noise,
+                coordinate,
+                f as u32,
+                Some(m_bound),
+            )
+        } else {
+            let log2_noise = log2_fresh(&two, n + MAX_RETRIES as usize);
+            // Coefficients round(v·2^bits) below 2^62.
+            let bits = (61.0 - config.max_abs.log2()).floor().max(0.0) as u32;
+            (two, log2_noise, config.max_abs, bits, None)
+        };
         let log_q: f64 = rlwe.q().iter().map(|&q| (q as f64).log2()).sum();
-        // Coefficients of a polynomial whose (complex) slots are bounded by
-        // S are bounded by √2·S; the sum of n updates must stay below Q/4.
-        let bound = std::f64::consts::SQRT_2 * n as f64 * config.max_abs;
-        let log_scale = (log_q - 2.0 - bound.log2()).floor();
+        // The sum of n contributions must stay below Q/4.
+        let log_scale = (log_q - 2.0 - (n as f64 * coordinate_bound).log2()).floor();
         if log_scale < 20.0 {
             return Err(Error::OutOfRange(format!(
                 "max_abs = {} for {n} clients leaves a scale of only 2^{log_scale}",
                 config.max_abs
             )));
         }
+        let encode_bits = encode_bits.min(log_scale as u32);
+        let lift_log2 = log_scale as u32 - encode_bits;
         let scale = log_scale.exp2();
         let ckks = ckks::Parameters::new(rlwe, scale)?;
-        let encoder = ckks::Encoder::new(&ckks);
-        let log2_noise =
-            threshold::ckks_fresh_noise_bound(ckks.rlwe(), n, n + MAX_RETRIES as usize);
-        // The precision the smudging leaves (bits below the scale).
-        let probe = Smudging::new(log2_noise, config.lambda);
-        let embed = 0.5 * (config.degree as f64).log2();
-        let log_err = probe.log2_total_bound(t, log2_noise) + embed;
+        // The precision the smudging leaves (bits below the scale): the
+        // coefficient encoding has no embedding factor.
+        let smudging = Smudging::new(log2_noise, config.lambda);
+        let log_err = smudging.log2_total_bound(t, log2_noise);
         let precision_bits = log_scale - log_err;
         if precision_bits < 10.0 {
             return Err(Error::OutOfRange(format!(
@@ -171,32 +272,28 @@ impl AggregationParams {
                 config.lambda
             )));
         }
-        let smudging = Smudging::for_ckks(
-            &ckks,
-            scale,
-            log2_noise,
-            t,
-            precision_bits - 0.01,
-            config.lambda,
-        )?;
-        // Encoding scale with coefficients of one update below 2^62
-        // (|coefficient| ≤ √2·max_abs·Δ_0); shift = log2(Δ/Δ_0) < 64.
-        let log_low = (61.0 - (std::f64::consts::SQRT_2 * config.max_abs).log2())
-            .floor()
-            .min(log_scale);
-        let encode_shift = (log_scale - log_low).clamp(0.0, 62.0) as u32;
-        let log_low = log_scale - encode_shift as f64;
-        // Rounding at Δ_0: ≤ ½ per coefficient, ≤ N/2 in a slot, per update.
-        let rounding = n as f64 * config.degree as f64 * 0.5 / log_low.exp2();
+        smudging.check_width()?;
+        let ring = ckks.rlwe().ring_q_top().clone();
+        let proof = proof_m
+            .map(|m| zk::EncParams::new(&ring, m, lift_log2))
+            .transpose()?;
+        let lift: Vec<u64> = ring
+            .moduli()
+            .iter()
+            .map(|m| pow2_mod(lift_log2, m.value()))
+            .collect();
+        // Rounding at 2^encode_bits: ≤ 2^-(encode_bits+1) per coordinate and update.
+        let rounding = n as f64 * (-(f64::from(encode_bits) + 1.0)).exp2();
         Ok(Arc::new(Self {
             config,
             ckks,
-            encoder,
             scale,
-            encode_shift,
+            encode_bits,
+            lift,
             log2_noise,
             smudging,
             sum_precision: (log_err - log_scale).exp2() + rounding,
+            proof,
             crs: threshold::Crs::from_seed(session_seed),
         }))
     }
@@ -216,7 +313,7 @@ impl AggregationParams {
         self.scale
     }
 
-    /// Floats per ciphertext (`N`: two per complex slot).
+    /// Floats per ciphertext (`N`: one per coefficient).
     pub fn values_per_ciphertext(&self) -> usize {
         self.ckks.degree()
     }
@@ -226,9 +323,16 @@ impl AggregationParams {
         len.div_ceil(self.values_per_ciphertext()).max(1)
     }
 
-    /// Bytes on the wire of one client's update of `len` floats.
+    /// Bytes on the wire of one client's update of `len` floats (without
+    /// the header): the ciphertexts and, if the session proves updates, one
+    /// proof per ciphertext.
     pub fn update_bytes(&self, len: usize) -> usize {
-        self.ciphertexts_for(len) * 2 * packed_len(self.ring())
+        self.ciphertexts_for(len) * (2 * packed_len(self.ring()) + self.proof_bytes())
+    }
+
+    /// Bytes of the proof of one ciphertext (0 without proofs).
+    pub fn proof_bytes(&self) -> usize {
+        self.proof.as_ref().map_or(0, zk::EncParams::proof_bytes)
     }
 
     /// Stated bound on the absolute error of each coordinate of the
@@ -280,25 +384,36 @@ impl AggregationParams {
         Ok(set)
     }
 
-    /// Packs `N` reals into `N/2` complex slots at scale Δ. The encoder
-    /// rounds at the scale `Δ_0 = Δ / 2^shift` that keeps every coefficient
-    /// below 2^62 (its fast path), then the plaintext is multiplied by the
-    /// integer `2^shift` (exact, modulo each prime): the rounding error,
-    /// at most ½ per coefficient at `Δ_0`, is part of the stated precision.
-    pub(super) fn encode_chunk(&self, chunk: &[f64]) -> Result<ckks::Plaintext> {
-        let z: Vec<ckks::Complex> = chunk
-            .chunks(2)
-            .map(|p| ckks::Complex::new(p[0], p.get(1).copied().unwrap_or(0.0)))
-            .collect();
-        let level = self.ckks.max_level();
-        if self.encode_shift == 0 {
-            return Ok(self.encoder.encode_complex_at(&z, level, self.scale)?);
-        }
-        let low = self.scale / (self.encode_shift as f64).exp2();
-        let pt = self.encoder.encode_complex_at(&z, level, low)?;
-        let mut poly = pt.poly().clone();
-        poly.mul_scalar_assign(1u64 << self.encode_shift);
+    /// The integer message of a chunk of at most `N` coordinates:
+    /// coefficient `j` is `round(v_j·2^encode_bits)` (the rest zero).
+    pub(super) fn encode_message(&self, chunk: &[f64]) -> Vec<i64> {
+        let s = f64::from(self.encode_bits).exp2();
+        let mut m: Vec<i64> = chunk.iter().map(|v| (v * s).round() as i64).collect();
+        m.resize(self.ckks.degree(), 0);
+        m
+    }
+
+    /// The plaintext `K·m` (NTT form) of an integer message.
+    pub(super) fn plaintext(&self, m: &[i64]) -> Result<ckks::Plaintext> {
+        let mut poly = rlwe::sample::small_poly(self.ring(), m);
+        poly.mul_scalar_rns_assign(&self.lift)?;
+        poly.to_ntt();
         Ok(ckks::Plaintext::from_poly(&self.ckks, poly, self.scale)?)
+    }
+
+    /// The coordinates of a decrypted sum (a plaintext at scale Δ): the
+    /// centered coefficients divided by Δ.
+    pub(super) fn decode(&self, pt: &ckks::Plaintext) -> Vec<f64> {
+        pt.poly()
+            .centered_coeffs()
+            .iter()
+            .map(|c| num_traits::ToPrimitive::to_f64(c).unwrap_or(f64::NAN) / self.scale)
+            .collect()
+    }
+
+    /// The parameters of the update proofs, if the session proves updates.
+    pub fn proof_params(&self) -> Option<&zk::EncParams> {
+        self.proof.as_ref()
     }
 
     /// Packs ciphertexts as all `c0` parts, then all `c1` parts: the `c1`
@@ -372,4 +487,17 @@ impl AggregationParams {
             .map(|(c0, c1)| self.ciphertext(c0, c1))
             .collect()
     }
+}
+
+/// `2^e mod q`.
+pub(super) fn pow2_mod(e: u32, q: u64) -> u64 {
+    let (mut r, mut b, mut e) = (1u128, 2u128 % q as u128, e);
+    while e > 0 {
+        if e & 1 == 1 {
+            r = r * b % q as u128;
+        }
+        b = b * b % q as u128;
+        e >>= 1;
+    }
+    r as u64
 }

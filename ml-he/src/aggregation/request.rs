@@ -2,8 +2,8 @@
 
 use super::*;
 
-pub(super) const UPDATE_TAG: [u8; 8] = *b"agg/upd1";
-pub(super) const REQUEST_TAG: [u8; 8] = *b"agg/req2";
+pub(super) const UPDATE_TAG: [u8; 8] = *b"agg/upd2";
+pub(super) const REQUEST_TAG: [u8; 8] = *b"agg/req3";
 pub(super) const SHARE_TAG: [u8; 8] = *b"agg/dsh2";
 
 /// Decryption attempts allowed per round: the first and up to
@@ -22,14 +22,16 @@ pub(super) struct UpdateHeader {
     pub(super) len: u64,
     pub(super) count: u32,
     pub(super) scale: f64,
+    /// Proofs after the ciphertexts: `count` in a session that proves
+    /// updates, else 0.
+    pub(super) proofs: u32,
 }
 
-/// The header of a decryption request. The payload is the server's sum of
-/// the `c0` parts (used only to combine), then each contribution's `c1`
-/// parts (in `contributors` order), which every committee member checks
-/// against the contribution's digest and sums itself: a decryption share
-/// depends on `c1` alone, so the server cannot have anything decrypted but
-/// the sum of the listed contributions.
+/// The header of a decryption request. The payload is every contribution's
+/// exact bytes (in `contributors` order), which every committee member
+/// checks in full — format, digest and, in a session that proves updates,
+/// every proof — and sums itself, so the server cannot have anything
+/// decrypted but the sum of the listed, proven contributions.
 #[derive(Serialize, Deserialize)]
 pub(super) struct RequestHeader {
     pub(super) tag: [u8; 8],
@@ -40,9 +42,7 @@ pub(super) struct RequestHeader {
     pub(super) committee: Vec<u32>,
     pub(super) contributors: Vec<u32>,
     pub(super) digests: Vec<[u8; 32]>,
-    /// Hash of each contribution's first part (header and `c0` parts).
-    pub(super) heads: Vec<[u8; 32]>,
-    /// Size of each contribution's `c1` parts.
+    /// Size of each contribution.
     pub(super) sizes: Vec<u64>,
     pub(super) count: u32,
     pub(super) scale: f64,
@@ -60,11 +60,10 @@ pub(super) struct ShareHeader {
 
 /// The digest of an encrypted update's bytes, as signed by its sender and
 /// listed in decryption requests. It hashes the update in two parts — the
-/// header and first half of the payload (the `c0` parts of CKKS
-/// ciphertexts), then the second half (the `c1` parts) — so that a
-/// decryption committee, which needs only the `c1` parts, can check them
-/// against the digest from the first part's hash
-/// ([`update_digest_from_parts`]).
+/// header and first half of the payload, then the second half — so that
+/// a party holding only the second half and the first part's hash can
+/// check it ([`update_digest_from_parts`]); decryption requests carry whole
+/// updates (a committee member verifies every proof).
 pub fn update_digest(bytes: &[u8]) -> [u8; 32] {
     let (head, tail) = split_update(bytes);
     update_digest_from_parts(&head_digest(head), tail)
@@ -255,9 +254,8 @@ pub(super) fn split_contributions<'a>(
     Ok(out)
 }
 
-/// A parsed decryption request whose sum of `c1` parts was recomputed from
-/// the contributions it carries (`c0` is the server's sum: it only affects
-/// the combined result, never what a share reveals).
+/// A parsed decryption request whose sum was recomputed from the
+/// contributions it carries, each checked in full.
 pub(super) struct Request {
     pub(super) header: RequestHeader,
     pub(super) info: RequestInfo,
@@ -271,32 +269,47 @@ pub(super) fn parse_request(key: &SessionKey, bytes: &[u8]) -> Result<Request> {
     let (header, active, payload) = parse_request_header(key, bytes)?;
     let p = &key.params;
     let count = header.count as usize;
-    let (c0_bytes, tails) = payload.split_at(count * packed_len(p.ring()));
-    let mut c0 = p.unpack_polys(c0_bytes, count, WHAT)?;
     let mut at = 0usize;
-    let mut parts = Vec::with_capacity(header.sizes.len());
+    let mut sum: Option<Vec<(Poly, Poly)>> = None;
     for (i, &size) in header.sizes.iter().enumerate() {
-        let tail = &tails[at..at + size as usize];
+        let contribution = &payload[at..at + size as usize];
         at += size as usize;
-        if update_digest_from_parts(&header.heads[i], tail) != header.digests[i] {
+        if update_digest(contribution) != header.digests[i] {
             return Err(Error::Malformed {
                 what: WHAT,
                 reason: format!("contribution {i} does not match its digest"),
             });
         }
-        parts.push(tail);
+        // Every check of the server, proofs included, against the party
+        // the request names.
+        let u = parse_update(
+            key,
+            header.round,
+            header.len as usize,
+            Some(header.contributors[i]),
+            contribution,
+        )?;
+        let parts: Vec<(Poly, Poly)> = u
+            .cts
+            .iter()
+            .map(|ct| {
+                let [c0, c1] = ct.rlwe().parts() else {
+                    return Err(Error::Protocol("ciphertext with three parts".into()));
+                };
+                Ok((c0.clone(), c1.clone()))
+            })
+            .collect::<Result<_>>()?;
+        match &mut sum {
+            None => sum = Some(parts),
+            Some(s) => s.par_iter_mut().zip(parts.par_iter()).try_for_each(
+                |((a0, a1), (b0, b1))| -> Result<()> {
+                    a0.add_assign(b0)?;
+                    Ok(a1.add_assign(b1)?)
+                },
+            )?,
+        }
     }
-    let c1s = parts
-        .par_iter()
-        .map(|t| p.unpack_polys(t, count, WHAT))
-        .collect::<Result<Vec<_>>>()?;
-    let mut iter = c1s.into_iter();
-    let mut c1 = iter.next().unwrap_or_default();
-    for next in iter {
-        c1.par_iter_mut()
-            .zip(next.par_iter())
-            .try_for_each(|(a, b)| a.add_assign(b))?;
-    }
+    let mut sum = sum.ok_or_else(|| Error::Protocol(format!("{WHAT} with no contributor")))?;
     let info = request_info(
         &key.id,
         header.round,
@@ -313,10 +326,9 @@ pub(super) fn parse_request(key: &SessionKey, bytes: &[u8]) -> Result<Request> {
         data.extend_from_slice(&header.attempt.to_le_bytes());
         let mut seed_rng =
             ChaCha20Rng::from_seed(digest(b"ml-he/aggregation/rerandomize/v1", &data));
-        let zero = p.encode_chunk(&[0.0])?;
+        let zero = p.plaintext(&[])?;
         let rngs = child_rngs(&mut seed_rng, count);
-        c0.par_iter_mut()
-            .zip(c1.par_iter_mut())
+        sum.par_iter_mut()
             .zip(rngs)
             .try_for_each(|((a, b), mut r)| -> Result<()> {
                 let z = key.pk.encrypt(&zero, &mut r)?;
@@ -329,9 +341,8 @@ pub(super) fn parse_request(key: &SessionKey, bytes: &[u8]) -> Result<Request> {
                 Ok(b.add_assign(z1)?)
             })?;
     }
-    let sum = c0
+    let sum = sum
         .into_iter()
-        .zip(c1)
         .map(|(a, b)| p.ciphertext(a, b))
         .collect::<Result<Vec<_>>>()?;
     let id = request_id(&key.id, &info);
@@ -359,18 +370,6 @@ pub(super) fn parse_request_header<'a>(
             what: "decryption request for another collective key".into(),
         });
     }
-    let c0_len = (h.count as usize).saturating_mul(packed_len(p.ring()));
-    if payload.len() < c0_len || h.heads.len() != h.contributors.len() {
-        return Err(Error::Malformed {
-            what: WHAT,
-            reason: format!(
-                "{} bytes, {} heads for {} contributors",
-                payload.len(),
-                h.heads.len(),
-                h.contributors.len()
-            ),
-        });
-    }
     check_contribution_list(
         WHAT,
         p.config.clients,
@@ -379,15 +378,8 @@ pub(super) fn parse_request_header<'a>(
         &h.contributors,
         &h.digests,
         &h.sizes,
-        payload.len() - c0_len,
+        payload.len(),
     )?;
-    let one_ct = (h.count as u64).saturating_mul(packed_len(p.ring()) as u64);
-    if h.sizes.iter().any(|&s| s != one_ct) {
-        return Err(Error::Malformed {
-            what: WHAT,
-            reason: "a contribution's c1 parts of the wrong size".into(),
-        });
-    }
     if h.scale != p.scale {
         return Err(Error::Malformed {
             what: WHAT,
@@ -478,7 +470,62 @@ pub(super) fn parse_update(
             reason: format!("{} ciphertexts at scale {}", h.count, h.scale),
         });
     }
-    let cts = p.unpack_cts(payload, h.count as usize, WHAT)?;
+    let count = h.count as usize;
+    let ct_len = count * 2 * packed_len(p.ring());
+    match (&p.proof, h.proofs) {
+        (Some(_), 0) => {
+            return Err(Error::InvalidUpdateProof {
+                party: h.client,
+                reason: "the session proves updates and this one carries no proof".into(),
+            })
+        }
+        (Some(_), k) if k as usize == count => {}
+        (None, 0) => {}
+        (_, k) => {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: format!("{k} proofs for {count} ciphertexts"),
+            })
+        }
+    }
+    let proof_len = if h.proofs == 0 {
+        0
+    } else {
+        count * p.proof_bytes()
+    };
+    if payload.len() != ct_len + proof_len {
+        return Err(Error::Malformed {
+            what: WHAT,
+            reason: format!(
+                "payload of {} bytes for {count} ciphertexts ({ct_len} bytes) and proofs ({proof_len} bytes)",
+                payload.len()
+            ),
+        });
+    }
+    let (ct_bytes, proof_bytes) = payload.split_at(ct_len);
+    let cts = p.unpack_cts(ct_bytes, count, WHAT)?;
+    if let Some(zp) = &p.proof {
+        let zkey = key
+            .zk
+            .as_ref()
+            .ok_or_else(|| Error::Protocol("session key without its proof key".into()))?;
+        let context = super::key::proof_context(key, &h, ct_bytes);
+        let bad = |i: usize, e: zk::Error| Error::InvalidUpdateProof {
+            party: h.client,
+            reason: format!("ciphertext {i}: {e}"),
+        };
+        proof_bytes
+            .par_chunks(zp.proof_bytes())
+            .zip(cts.par_iter())
+            .enumerate()
+            .try_for_each(|(i, (b, ct))| -> Result<()> {
+                let proof = zk::EncProof::from_bytes(zp, b).map_err(|e| bad(i, e))?;
+                let [c0, c1] = ct.rlwe().parts() else {
+                    return Err(Error::Protocol("ciphertext with three parts".into()));
+                };
+                zk::verify(zp, zkey, &context, i as u64, (c0, c1), &proof).map_err(|e| bad(i, e))
+            })?;
+    }
     Ok(CheckedUpdate {
         id: h.key,
         round: h.round,

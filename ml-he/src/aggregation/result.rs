@@ -132,8 +132,7 @@ pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<R
                 .collect::<Result<Vec<_>>>()?;
             let pt = DecryptionShares::aggregate(ct.rlwe(), ds, Some(&req.active))?
                 .finish_ckks(&p.ckks, ct.scale())?;
-            let z = p.encoder.decode_complex(&pt)?;
-            Ok(z.iter().flat_map(|c| [c.re / k, c.im / k]).collect())
+            Ok(p.decode(&pt).into_iter().map(|x| x / k).collect())
         })
         .collect::<Result<_>>()?;
     let mut average: Vec<f64> = chunks.into_iter().flatten().collect();

@@ -101,8 +101,6 @@ pub struct Server {
     pub(super) round: u64,
     pub(super) len: usize,
     pub(super) contributions: Contributions,
-    /// Sum of the contributions' `c0` parts (sent with each request).
-    pub(super) c0_sum: Vec<Poly>,
 }
 
 impl std::fmt::Debug for Server {
@@ -126,15 +124,15 @@ impl Server {
             round,
             len,
             contributions: Contributions::default(),
-            c0_sum: Vec::new(),
         })
     }
 
     /// Checks an encrypted update and keeps it for the sum; returns the
     /// client's id. Errors: [`Error::Malformed`] (bytes, tag, sizes,
-    /// residues), [`Error::SessionMismatch`] (another key, parameter set or
-    /// round), [`Error::UnknownParty`], [`Error::DuplicateSubmission`],
-    /// [`Error::Shape`] (another vector length). The update names its
+    /// residues), [`Error::InvalidUpdateProof`] (in a session that proves
+    /// updates: a missing, malformed or wrong proof), [`Error::SessionMismatch`]
+    /// (another key, parameter set or round), [`Error::UnknownParty`],
+    /// [`Error::DuplicateSubmission`], [`Error::Shape`] (another vector length). The update names its
     /// sender but is not signed: when the sender is authenticated (a TLS
     /// certificate, a signed channel), use [`Self::add_from`].
     pub fn add(&mut self, bytes: &[u8]) -> Result<u32> {
@@ -173,19 +171,6 @@ impl Server {
                 party: update.client,
             });
         }
-        let c0: Vec<Poly> = update
-            .cts
-            .iter()
-            .map(|ct| ct.rlwe().parts()[0].clone())
-            .collect();
-        if self.c0_sum.is_empty() {
-            self.c0_sum = c0;
-        } else {
-            self.c0_sum
-                .par_iter_mut()
-                .zip(c0.par_iter())
-                .try_for_each(|(a, b)| a.add_assign(b))?;
-        }
         self.contributions.add(update)
     }
 
@@ -219,21 +204,19 @@ impl Server {
         let active = p.active_set(committee)?;
         let attempt = self.contributions.next_attempt(self.round)?;
         let count = p.ciphertexts_for(self.len);
-        let one = packed_len(p.ring());
-        let n = self.contributions.by_client.len();
-        let mut payload = Vec::with_capacity(one * count * (n + 1));
-        for c0 in &self.c0_sum {
-            pack_poly(c0, &mut payload);
-        }
-        let (mut contributors, mut digests, mut heads, mut sizes) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let total: usize = self
+            .contributions
+            .by_client
+            .values()
+            .map(|(_, b)| b.len())
+            .sum();
+        let mut payload = Vec::with_capacity(total);
+        let (mut contributors, mut digests, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
         for (&c, (d, bytes)) in &self.contributions.by_client {
-            let (head, tail) = split_update(bytes);
             contributors.push(c);
             digests.push(*d);
-            heads.push(head_digest(head));
-            sizes.push(tail.len() as u64);
-            payload.extend_from_slice(tail);
+            sizes.push(bytes.len() as u64);
+            payload.extend_from_slice(bytes);
         }
         let header = RequestHeader {
             tag: REQUEST_TAG,
@@ -244,7 +227,6 @@ impl Server {
             committee: active.parties().iter().map(|p| p.0).collect(),
             contributors,
             digests,
-            heads,
             sizes,
             count: count as u32,
             scale: p.scale,

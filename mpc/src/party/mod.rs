@@ -62,6 +62,9 @@ pub enum Misbehave {
     /// An update padded with 8 MiB of zeros (beyond the session's size
     /// limit for updates).
     Oversize,
+    /// The key-recovery update `(0, ⌊Q/64⌋)` with no proof (issue 18):
+    /// refused by a session that proves updates.
+    KeyRecovery,
 }
 
 impl std::str::FromStr for Misbehave {
@@ -78,6 +81,7 @@ impl std::str::FromStr for Misbehave {
             "forge-e2e-key" => Self::ForgeE2eKey,
             "no-approve" => Self::NoApprove,
             "oversize" => Self::Oversize,
+            "key-recovery" => Self::KeyRecovery,
             _ => return Err(format!("unknown misbehaviour {s:?}")),
         })
     }

@@ -87,6 +87,11 @@ impl State {
                     let other = SessionKey::from_shares(&params, shares)?;
                     vec![other.encrypt_update(self.opts.id, round, &x, &mut self.rng)?]
                 }
+                Misbehave::KeyRecovery => {
+                    let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;
+                    let key = client.session_key().ok_or_else(|| proto("no key"))?;
+                    vec![key.forge_key_recovery_update(self.opts.id, round, cfg.len, 6)?]
+                }
                 Misbehave::BadShare
                 | Misbehave::ImpersonateKeygen
                 | Misbehave::ForgeE2eKey

@@ -20,6 +20,7 @@ class AggregationParams:
         min_contributors: Optional[int] = None,
         degree: int = 8192,
         insecure_weak_smudging: bool = False,
+        prove_updates: bool = True,
     ) -> None: ...
     @property
     def ckks(self) -> ckks.Parameters: ...
