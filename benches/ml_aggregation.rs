@@ -45,17 +45,17 @@ fn aggregation(c: &mut Criterion) {
     let updates: Vec<Vec<f64>> = (0..N)
         .map(|_| (0..LEN).map(|_| rng.gen_range(-1.0..1.0)).collect())
         .collect();
-    let encrypt_all = |rng: &mut ChaCha20Rng| -> Vec<Vec<u8>> {
+    let encrypt_all = |round: u64, rng: &mut ChaCha20Rng| -> Vec<Vec<u8>> {
         updates
             .iter()
             .enumerate()
             .map(|(i, u)| {
-                key.encrypt_update(i as u32 + 1, 0, u, rng)
+                key.encrypt_update(i as u32 + 1, round, u, rng)
                     .expect("encrypt")
             })
             .collect()
     };
-    let sample = encrypt_all(&mut rng);
+    let sample = encrypt_all(0, &mut rng);
     eprintln!(
         "ml_aggregation: n = {N}, t = {T}, {LEN} floats, {} ciphertexts of N = {}, {} bytes per client ({:.2} MB, {:.2}x float32), log2 scale {:.0}, λ = {}, stated precision of the average {:.2e}",
         params.ciphertexts_for(LEN),
@@ -91,12 +91,15 @@ fn aggregation(c: &mut Criterion) {
         })
     });
 
-    // Decryption: shares are single-use per ciphertext, so every iteration
-    // decrypts a fresh sum (set-up, not timed).
+    // Decryption: shares are single-use per ciphertext and a member
+    // decrypts one contribution set per round, so every iteration decrypts
+    // a fresh sum of a new round (set-up, not timed).
     let committee: Vec<u32> = (1..=T as u32).collect();
-    let fresh_request = |rng: &mut ChaCha20Rng| -> Vec<u8> {
-        let mut server = Server::new(&key, 0, LEN).expect("server");
-        for u in encrypt_all(rng) {
+    let mut next_round = 0u64;
+    let mut fresh_request = |rng: &mut ChaCha20Rng| -> Vec<u8> {
+        next_round += 1;
+        let mut server = Server::new(&key, next_round, LEN).expect("server");
+        for u in encrypt_all(next_round, rng) {
             server.add(&u).expect("add");
         }
         server.decryption_request(&committee).expect("request")
