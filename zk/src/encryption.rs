@@ -108,7 +108,7 @@ impl EncParams {
         let lift: Vec<u64> = ring
             .moduli()
             .iter()
-            .map(|m| pow2_mod(lift_log2, m.value()))
+            .map(|m| m.pow(2, u64::from(lift_log2)))
             .collect();
         let mut t = Transcript::new(b"hekit/zk/enc-params/v1");
         t.append_u64(b"degree", n as u64);
@@ -207,19 +207,6 @@ impl EncParams {
     pub fn fingerprint(&self) -> &[u8; 32] {
         &self.fingerprint
     }
-}
-
-/// `2^e mod q`.
-fn pow2_mod(e: u32, q: u64) -> u64 {
-    let (mut r, mut b, mut e) = (1u128, 2u128 % q as u128, e);
-    while e > 0 {
-        if e & 1 == 1 {
-            r = r * b % q as u128;
-        }
-        b = b * b % q as u128;
-        e >>= 1;
-    }
-    r as u64
 }
 
 /// Infinity-norm bounds established by a verified proof (see

@@ -280,7 +280,7 @@ impl AggregationParams {
         let lift: Vec<u64> = ring
             .moduli()
             .iter()
-            .map(|m| pow2_mod(lift_log2, m.value()))
+            .map(|m| m.pow(2, u64::from(lift_log2)))
             .collect();
         // Rounding at 2^encode_bits: ≤ 2^-(encode_bits+1) per coordinate and update.
         let rounding = n as f64 * (-(f64::from(encode_bits) + 1.0)).exp2();
@@ -487,17 +487,4 @@ impl AggregationParams {
             .map(|(c0, c1)| self.ciphertext(c0, c1))
             .collect()
     }
-}
-
-/// `2^e mod q`.
-pub(super) fn pow2_mod(e: u32, q: u64) -> u64 {
-    let (mut r, mut b, mut e) = (1u128, 2u128 % q as u128, e);
-    while e > 0 {
-        if e & 1 == 1 {
-            r = r * b % q as u128;
-        }
-        b = b * b % q as u128;
-        e >>= 1;
-    }
-    r as u64
 }
