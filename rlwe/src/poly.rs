@@ -928,8 +928,44 @@ pub fn negacyclic_mul_sparse(c: &[i64], x: &[i64]) -> Result<Vec<i64>> {
             what: "sparse negacyclic product: result could exceed 2^63",
         });
     }
-    let mut out = vec![0i64; n];
+    Ok(sparse_product(c, x))
+}
+
+/// [`negacyclic_mul_sparse`] for wide coefficients (`i128`): the responses
+/// of proofs about smudging noise (`hekit-zk`'s decryption-share proofs).
+///
+/// # Errors
+/// [`Error::OutOfRange`] if the lengths differ or `‖c‖₁·‖x‖∞ ≥ 2^127`.
+pub fn negacyclic_mul_sparse_wide(c: &[i64], x: &[i128]) -> Result<Vec<i128>> {
+    if c.len() != x.len() {
+        return Err(Error::OutOfRange {
+            what: "sparse negacyclic product: operands of different lengths",
+        });
+    }
+    let l1: u128 = c.iter().map(|v| v.unsigned_abs() as u128).sum();
+    let inf = x.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    if l1.checked_mul(inf).is_none_or(|p| p >= 1 << 127) {
+        return Err(Error::OutOfRange {
+            what: "sparse negacyclic product: result could exceed 2^127",
+        });
+    }
+    Ok(sparse_product(c, x))
+}
+
+/// The shared loop of the sparse products (operands checked by callers).
+fn sparse_product<T>(c: &[i64], x: &[T]) -> Vec<T>
+where
+    T: Copy
+        + Default
+        + From<i64>
+        + std::ops::Mul<Output = T>
+        + std::ops::AddAssign
+        + std::ops::SubAssign,
+{
+    let n = x.len();
+    let mut out = vec![T::default(); n];
     for (k, &ck) in c.iter().enumerate().filter(|(_, &v)| v != 0) {
+        let ck = T::from(ck);
         // X^k·x: coefficient j moves to j + k, with a sign flip past N.
         let (low, high) = out.split_at_mut(k);
         for (o, &v) in high.iter_mut().zip(&x[..n - k]) {
@@ -939,7 +975,7 @@ pub fn negacyclic_mul_sparse(c: &[i64], x: &[i64]) -> Result<Vec<i64>> {
             *o -= ck * v;
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -986,6 +1022,15 @@ mod tests {
             Err(Error::OutOfRange { .. })
         ));
         assert!(negacyclic_mul_sparse(&c[..3], &x).is_err());
+        // The wide form agrees, and reaches past 2^63.
+        let wide: Vec<i128> = x.iter().map(|&v| i128::from(v) << 60).collect();
+        let got = negacyclic_mul_sparse_wide(&c, &wide).unwrap();
+        let want_wide: Vec<i128> = want.iter().map(|&v| i128::from(v) << 60).collect();
+        assert_eq!(got, want_wide);
+        assert!(matches!(
+            negacyclic_mul_sparse_wide(&c, &vec![1 << 125; n]),
+            Err(Error::OutOfRange { .. })
+        ));
     }
 
     fn ctx(n: usize, bits: &[u32]) -> Arc<RingContext> {

@@ -226,6 +226,34 @@ pub fn uniform_centered<R: RngCore + CryptoRng>(
         .collect())
 }
 
+/// `n` samples uniform in `[-bound, bound]` (`bound < 2^126`), by rejection
+/// on the smallest covering power of two: the masks of proofs about wide
+/// (smudging) noise in `hekit-zk`.
+///
+/// # Errors
+/// [`Error::OutOfRange`] for `bound ≥ 2^126`.
+pub fn uniform_centered_wide<R: RngCore + CryptoRng>(
+    n: usize,
+    bound: u128,
+    rng: &mut R,
+) -> Result<Vec<i128>> {
+    if bound >= 1 << 126 {
+        return Err(Error::OutOfRange {
+            what: "uniform centered samples: bound must be below 2^126",
+        });
+    }
+    let width = 2 * bound + 1;
+    let mask = u128::MAX >> width.leading_zeros();
+    Ok((0..n)
+        .map(|_| loop {
+            let x = rng.gen::<u128>() & mask;
+            if x < width {
+                break x as i128 - bound as i128;
+            }
+        })
+        .collect())
+}
+
 /// A polynomial (coefficient representation) from small signed samples.
 /// Samples below every modulus in magnitude (errors, ternary and sparse
 /// secrets) are lifted branch-free, larger ones reduced.
@@ -289,6 +317,22 @@ mod tests {
         assert!(big.iter().any(|v| v.unsigned_abs() > 1 << 46));
         assert!(matches!(
             uniform_centered(1, 1 << 62, &mut r),
+            Err(Error::OutOfRange { .. })
+        ));
+        // The wide form: small range moments, a 2^100 range reaches its top half.
+        let w = uniform_centered_wide(200_000, 5, &mut r).unwrap();
+        assert!(w.iter().all(|v| (-5..=5).contains(v)) && w.contains(&-5) && w.contains(&5));
+        let f: Vec<f64> = w.iter().map(|&v| v as f64).collect();
+        let (mean, var) = stats(&f);
+        assert!(
+            mean.abs() < 0.03 && (var - 10.0).abs() < 0.1,
+            "{mean} {var}"
+        );
+        let big = uniform_centered_wide(1000, (1 << 100) + 3, &mut r).unwrap();
+        assert!(big.iter().all(|v| v.unsigned_abs() <= (1 << 100) + 3));
+        assert!(big.iter().any(|v| v.unsigned_abs() > 1 << 99));
+        assert!(matches!(
+            uniform_centered_wide(1, 1 << 126, &mut r),
             Err(Error::OutOfRange { .. })
         ));
     }

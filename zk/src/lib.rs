@@ -168,9 +168,11 @@ mod challenge;
 pub mod codec;
 mod encryption;
 mod error;
+mod share;
 mod transcript;
 
 pub use challenge::{challenge_weight, log2_challenge_space};
 pub use encryption::*;
 pub use error::{Error, Result};
+pub use share::*;
 pub use transcript::Transcript;
