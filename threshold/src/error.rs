@@ -15,6 +15,9 @@ pub enum Error {
     /// From the CKKS crate.
     #[error(transparent)]
     Ckks(#[from] ckks::Error),
+    /// From the proof system (share proofs).
+    #[error(transparent)]
+    Zk(#[from] zk::Error),
     /// From the Paillier crate.
     #[error(transparent)]
     Paillier(#[from] paillier::Error),

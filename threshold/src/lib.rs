@@ -78,6 +78,7 @@ mod party;
 mod protocols;
 mod refresh;
 mod smudging;
+pub mod vss;
 mod wire;
 
 pub use crs::Crs;

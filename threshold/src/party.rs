@@ -181,21 +181,31 @@ impl Party {
         match active {
             None => Ok(self.sk.poly_at(ring)?),
             Some(set) => {
-                let st = self
-                    .threshold
-                    .as_ref()
-                    .ok_or(Error::InvalidThreshold { t: set.t, n: 0 })?;
-                if set.t != st.t {
-                    return Err(Error::InvalidThreshold { t: set.t, n: st.n });
-                }
-                if !set.contains(self.id) {
-                    return Err(Error::UnexpectedParty { party: self.id });
-                }
-                let mut s = st.share.restrict_to(ring)?;
-                s.mul_scalar_rns_assign(&set.lagrange(self.id, ring)?)?;
+                let (lambda, mut s) = self.lagrange_and_share(ring, set)?;
+                s.mul_scalar_rns_assign(&lambda)?;
                 Ok(s)
             }
         }
+    }
+
+    /// `λ_i` over `ring` for the active set and the Shamir share `S_i`
+    /// restricted to `ring` (secret: the caller wipes it).
+    pub(crate) fn lagrange_and_share(
+        &self,
+        ring: &Arc<RingContext>,
+        set: &ActiveSet,
+    ) -> Result<(Vec<u64>, Poly)> {
+        let st = self
+            .threshold
+            .as_ref()
+            .ok_or(Error::InvalidThreshold { t: set.t, n: 0 })?;
+        if set.t != st.t {
+            return Err(Error::InvalidThreshold { t: set.t, n: st.n });
+        }
+        if !set.contains(self.id) {
+            return Err(Error::UnexpectedParty { party: self.id });
+        }
+        Ok((set.lagrange(self.id, ring)?, st.share.restrict_to(ring)?))
     }
 
     /// Records that this party answered the protocol instance identified by
@@ -232,6 +242,21 @@ impl Party {
         n: usize,
         rng: &mut R,
     ) -> Result<Vec<SecretShareMessage>> {
+        let (out, mut coeffs) = self.deal_polys(t, n, rng)?;
+        for c in &mut coeffs {
+            c.zeroize();
+        }
+        Ok(out)
+    }
+
+    /// The dealing messages and the sharing polynomial's coefficients
+    /// `(s, r_1, …, r_{t−1})` (secret: the caller wipes them).
+    pub(crate) fn deal_polys<R: RngCore + CryptoRng>(
+        &self,
+        t: usize,
+        n: usize,
+        rng: &mut R,
+    ) -> Result<(Vec<SecretShareMessage>, Vec<Poly>)> {
         if t == 0 || t > n || n as u64 >= 1 << 20 {
             return Err(Error::InvalidThreshold { t, n });
         }
@@ -256,10 +281,7 @@ impl Party {
                 share: acc,
             });
         }
-        for c in &mut coeffs {
-            c.zeroize();
-        }
-        Ok(out)
+        Ok((out, coeffs))
     }
 
     /// Takes the `n` dealings addressed to this party (one from every party,

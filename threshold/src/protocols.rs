@@ -44,7 +44,7 @@ impl Contributors {
     }
 }
 
-fn check_params(a: &Params, b: &Params) -> Result<()> {
+pub(crate) fn check_params(a: &Params, b: &Params) -> Result<()> {
     if a.fingerprint() != b.fingerprint() {
         return Err(Error::ParameterMismatch {
             what: "shares of different parameters",
@@ -593,7 +593,7 @@ pub struct DecryptionShares {
     parties: Vec<PartyId>,
 }
 
-fn two_part(ct: &Ciphertext) -> Result<()> {
+pub(crate) fn two_part(ct: &Ciphertext) -> Result<()> {
     if ct.len() != 2 {
         return Err(Error::Rlwe(rlwe::Error::Malformed {
             what: "ciphertext",

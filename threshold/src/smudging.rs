@@ -57,6 +57,19 @@ impl Smudging {
         }
     }
 
+    /// `⌈14·σ⌉`: the bound every sample of a provable share is checked
+    /// against (a Gaussian exceeds it with probability below 2^-140 per
+    /// coefficient); what the share proofs ([`crate::vss`]) prove. Saturates
+    /// at `u128::MAX` (a width the proofs refuse).
+    pub fn tail_bound(&self) -> u128 {
+        let b = (14.0 * self.log2_sigma.exp2()).ceil();
+        if b >= u128::MAX as f64 {
+            u128::MAX
+        } else {
+            b as u128
+        }
+    }
+
     /// log2 of the standard deviation of one party's smudging noise.
     pub fn log2_sigma(&self) -> f64 {
         self.log2_sigma

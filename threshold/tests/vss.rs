@@ -1,0 +1,231 @@
+//! Verifiable dealing and provable decryption shares: committed dealings
+//! are accepted and decrypt right; a tampered dealing names its dealer; a
+//! shifted decryption share is rejected with its sender named and another
+//! committee completes; the members' commitments interpolate to the
+//! collective public key exactly.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rlwe::poly::Poly;
+use threshold::vss::{self, ShareCommitments};
+use threshold::{
+    ActiveSet, Crs, DecryptionShare, DecryptionShares, Error, Party, PartyId, PublicKeyShares,
+    Smudging,
+};
+
+struct Session {
+    params: Arc<bfv::Parameters>,
+    ps: Vec<Party>,
+    pk: bfv::PublicKey,
+    coms: ShareCommitments,
+    rng: ChaCha20Rng,
+}
+
+/// `n` parties: public key, committed dealing (with `tamper`, dealer 1
+/// commits to another polynomial than the one it deals).
+fn session(n: u32, t: usize, tamper: bool) -> Result<Session, Error> {
+    let params = bfv::Parameters::preset(bfv::Preset::N4096T65537).unwrap();
+    let rp = params.rlwe().clone();
+    let mut rng = ChaCha20Rng::seed_from_u64(40 + n as u64);
+    let crs = Crs::from_seed([3; 32]);
+    let mut ps: Vec<Party> = (1..=n)
+        .map(|i| Party::new(PartyId(i), &rp, &mut rng))
+        .collect();
+    let pk_shares: Vec<_> = ps
+        .iter_mut()
+        .map(|p| p.public_key_share(&crs, &mut rng).unwrap())
+        .collect();
+    let pk = bfv::PublicKey::from_rlwe(
+        &params,
+        PublicKeyShares::aggregate(pk_shares.clone())
+            .unwrap()
+            .finish()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut inbox: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
+    let mut dealings = Vec::new();
+    for p in &ps {
+        let (msgs, mut com) = p.deal_committed(t, n as usize, &crs, &mut rng).unwrap();
+        if tamper && p.id() == PartyId(1) {
+            // Dealer 1 commits to another polynomial than the one it deals.
+            com = p.deal_committed(t, n as usize, &crs, &mut rng).unwrap().1;
+        }
+        for m in msgs {
+            inbox[(m.to.0 - 1) as usize].push(m);
+        }
+        dealings.push(com);
+    }
+    let coms = ShareCommitments::new(&rp, &crs, t, n as usize, &pk_shares, &dealings)?;
+    for (p, msgs) in ps.iter_mut().zip(inbox) {
+        p.receive_committed_dealings(msgs, &coms)?;
+    }
+    Ok(Session {
+        params,
+        ps,
+        pk,
+        coms,
+        rng,
+    })
+}
+
+/// Committee `set` makes proven shares of `ct`; `shift` adds 2^57 (two plaintext units at Δ = Q/t) to one
+/// coefficient of member `shift`'s share. Returns the verification result
+/// of each member and the decryption if all verify.
+fn decrypt(
+    s: &mut Session,
+    set: &[u32],
+    t: usize,
+    ct: &bfv::Ciphertext,
+    shift: Option<u32>,
+) -> (Vec<Result<(), Error>>, Option<Vec<i64>>) {
+    let ring = ct.rlwe().parts()[1].context().clone();
+    let smudging = Smudging::with_sigma(20.0);
+    let zp = vss::share_proof_params(&ring, &smudging, t, s.ps.len()).unwrap();
+    let [a1, a2] = s.coms.polys().clone();
+    let key = zk::ShareKey::new(&zp, &a1, &a2).unwrap();
+    let active = ActiveSet::new(&set.iter().map(|&i| PartyId(i)).collect::<Vec<_>>(), t).unwrap();
+    let context = [9u8; 32];
+    let mut results = Vec::new();
+    let mut shares = Vec::new();
+    for &i in set {
+        let [k1, k2] = s.coms.member(PartyId(i)).unwrap();
+        let com = zk::ShareCommitment::new(&zp, &k1, &k2).unwrap();
+        let p = &mut s.ps[(i - 1) as usize];
+        let (mut ds, proofs) = p
+            .proven_decryption_shares(
+                &[ct.rlwe()],
+                &active,
+                &smudging,
+                &zp,
+                &key,
+                &com,
+                &context,
+                &mut s.rng,
+            )
+            .unwrap();
+        let mut polys: Vec<Poly> = ds.iter().map(|d| d.poly().clone()).collect();
+        if shift == Some(i) {
+            let mut off = rlwe::sample::wide_poly(&ring, &[1i128 << 57]);
+            off.to_ntt();
+            polys[0].add_assign(&off).unwrap();
+            ds = vec![DecryptionShare::from_parts(PartyId(i), polys[0].clone())];
+        }
+        results.push(vss::verify_decryption_shares(
+            &[ct.rlwe()],
+            &active,
+            PartyId(i),
+            &polys,
+            &proofs,
+            &zp,
+            &key,
+            &com,
+            &context,
+        ));
+        shares.extend(ds);
+    }
+    if results.iter().any(|r| r.is_err()) {
+        return (results, None);
+    }
+    let pt = DecryptionShares::aggregate(ct.rlwe(), shares, Some(&active))
+        .unwrap()
+        .finish_bfv(&s.params, bfv::Encoding::Batch)
+        .unwrap();
+    let enc = bfv::Encoder::new(&s.params);
+    (results, Some(enc.decode(&pt).unwrap()))
+}
+
+/// Honest committees decrypt right with every proof verifying; a shifted
+/// share is rejected naming its sender, and a committee without it
+/// completes.
+#[test]
+fn shifted_share_is_named_and_another_committee_completes() {
+    let (n, t) = (5u32, 3usize);
+    let mut s = session(n, t, false).unwrap();
+    let enc = bfv::Encoder::new(&s.params);
+    let values: Vec<i64> = (0..4096).map(|i| (i * 37) % 1000 - 500).collect();
+    let pt = enc.encode(&values).unwrap();
+    let ct = s.pk.encrypt(&pt, &mut s.rng).unwrap();
+    let (res, out) = decrypt(&mut s, &[1, 2, 3], t, &ct, None);
+    assert!(res.iter().all(|r| r.is_ok()));
+    let out = out.unwrap();
+    let t_mod = 65537i64;
+    for (a, b) in out.iter().zip(&values) {
+        assert_eq!((a - b).rem_euclid(t_mod), 0);
+    }
+    // Member 4 shifts its share: named, the others verify.
+    let ct2 = s.pk.encrypt(&pt, &mut s.rng).unwrap();
+    let (res, out) = decrypt(&mut s, &[2, 4, 5], t, &ct2, Some(4));
+    assert!(out.is_none());
+    assert!(res[0].is_ok() && res[2].is_ok());
+    assert!(
+        matches!(&res[1], Err(Error::InvalidShare { party, .. }) if *party == PartyId(4)),
+        "{:?}",
+        res[1]
+    );
+    // Another committee without member 4 completes (a retry decrypts a
+    // re-randomized ciphertext: shares are single-use per ciphertext).
+    let zero =
+        s.pk.encrypt(&enc.encode(&[0]).unwrap(), &mut s.rng)
+            .unwrap();
+    let ct3 = bfv::Ciphertext::from_rlwe(
+        &s.params,
+        ct2.rlwe().add(zero.rlwe()).unwrap(),
+        bfv::Encoding::Batch,
+    )
+    .unwrap();
+    let (res, out) = decrypt(&mut s, &[1, 3, 5], t, &ct3, None);
+    assert!(res.iter().all(|r| r.is_ok()));
+    for (a, b) in out.unwrap().iter().zip(&values) {
+        assert_eq!((a - b).rem_euclid(t_mod), 0);
+    }
+}
+
+/// A dealing that does not match its dealer's commitment is refused by its
+/// recipient, naming the dealer.
+#[test]
+fn tampered_dealing_names_its_dealer() {
+    match session(4, 3, true) {
+        Err(Error::InvalidShare { party, .. }) => assert_eq!(party, PartyId(1)),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a tampered dealing was accepted"),
+    }
+}
+
+/// `Σ_j λ_j·K1_j = −b` exactly for any committee: the commitments
+/// interpolate to the collective public key.
+#[test]
+fn member_commitments_interpolate_to_the_public_key() {
+    let (n, t) = (5u32, 3usize);
+    let s = session(n, t, false).unwrap();
+    let ring = s.params.rlwe().ring_q_top().clone();
+    for set in [[1u32, 2, 3], [2, 4, 5]] {
+        let mut acc = Poly::zero(&ring, rlwe::poly::Representation::Ntt);
+        for &j in &set {
+            let lambda: Vec<u64> = ring
+                .moduli()
+                .iter()
+                .map(|q| {
+                    let mut num = 1u64;
+                    let mut den = 1u64;
+                    for &m in &set {
+                        if m != j {
+                            num = q.mul(num, u64::from(m));
+                            den = q.mul(den, q.sub(u64::from(m), u64::from(j)));
+                        }
+                    }
+                    q.mul(num, q.inv(den).unwrap())
+                })
+                .collect();
+            let [k1, _] = s.coms.member(PartyId(j)).unwrap();
+            acc.mul_scalar_rns_acc(&k1, &lambda).unwrap();
+        }
+        let mut b = s.pk.rlwe().b().restrict_to(&ring).unwrap();
+        b.neg_assign();
+        assert_eq!(acc, b);
+    }
+}
