@@ -38,10 +38,7 @@ fn aggregation(c: &mut Criterion) {
         .map(|c| c.public_key_share(&mut rng).expect("pk share"))
         .collect();
     let key = SessionKey::from_shares(&params, shares).expect("key");
-    deal_all(&mut clients, &mut rng).expect("dealing");
-    for c in &mut clients {
-        c.set_key(key.clone()).expect("key");
-    }
+    let key = deal_all(&mut clients, &key, &mut rng).expect("dealing");
     let updates: Vec<Vec<f64>> = (0..N)
         .map(|_| (0..LEN).map(|_| rng.gen_range(-1.0..1.0)).collect())
         .collect();

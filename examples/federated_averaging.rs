@@ -82,10 +82,7 @@ fn main() -> ml_he::Result<()> {
         .map(|c| c.public_key_share(&mut rng))
         .collect::<ml_he::Result<Vec<_>>>()?;
     let key = SessionKey::from_shares(&params, shares)?;
-    deal_all(&mut clients, &mut rng)?;
-    for c in &mut clients {
-        c.set_key(key.clone())?;
-    }
+    let key = deal_all(&mut clients, &key, &mut rng)?;
     println!(
         "setup (collective CKKS key N = {}, Shamir dealing {T}-of-{N}): {:.0} ms; scale 2^{:.0}, λ = {}, stated precision of the sum {:.1e}",
         params.ckks().degree(),

@@ -110,10 +110,7 @@ fn aggregation() -> (
         .collect::<ml_he::Result<Vec<_>>>()
         .expect("shares");
     let key = SessionKey::from_shares(&params, shares).expect("key");
-    deal_all(&mut clients, &mut rng).expect("dealing");
-    for c in &mut clients {
-        c.set_key(key.clone()).expect("set key");
-    }
+    let key = deal_all(&mut clients, &key, &mut rng).expect("dealing");
     (params, clients, key)
 }
 

@@ -141,9 +141,10 @@ fn ml_clients_are_hidden() {
     // the dealing a client sends is derived from its secret: none of it may
     // show in the client's Debug output
     let dealing = clients[0].deal(&mut rng()).expect("dealing");
-    let bytes = dealing[1].to_bytes(params.ckks().rlwe());
+    let bytes = dealing.messages[1].to_bytes(params.ckks().rlwe());
     assert_hidden(&clients[0], &byte_probes(&bytes));
-    assert_hidden(&dealing[1], &byte_probes(&bytes));
+    assert_hidden(&dealing.messages[1], &byte_probes(&bytes));
+    assert_hidden(&dealing, &byte_probes(&bytes));
     let shares = clients
         .iter_mut()
         .map(|c| c.public_key_share(&mut rng()))

@@ -653,10 +653,7 @@ pub fn agg() -> &'static AggFx {
             .map(|c| c.public_key_share(&mut r).expect("pk share"))
             .collect();
         let key = SessionKey::from_shares(&params, shares).expect("key");
-        deal_all(&mut clients, &mut r).expect("deal");
-        for c in &mut clients {
-            c.set_key(key.clone()).expect("set key");
-        }
+        let key = deal_all(&mut clients, &key, &mut r).expect("deal");
         let u1 = clients[0]
             .encrypt_update(0, &[1.0, 2.0, 3.0, 4.0], &mut r)
             .expect("u1");

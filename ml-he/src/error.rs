@@ -34,6 +34,18 @@ pub enum Error {
         /// What failed (the ciphertext's index and the proof's error).
         reason: String,
     },
+    /// A decryption share whose zero-knowledge proof (made with the
+    /// member's committed Shamir share, noise within the smudging bound) is
+    /// malformed or does not verify: a shifted or otherwise wrong share.
+    /// Names the committee member; the round can complete with another
+    /// committee.
+    #[error("decryption share of party {party}: {reason}")]
+    InvalidShareProof {
+        /// The committee member that sent it.
+        party: u32,
+        /// What failed.
+        reason: String,
+    },
     /// A data file or weights file that cannot be read.
     #[error("data error: {0}")]
     Data(String),

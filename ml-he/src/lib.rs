@@ -40,10 +40,7 @@
 //!     .map(|c| c.public_key_share(&mut rng))
 //!     .collect::<ml_he::Result<Vec<_>>>()?;
 //! let key = SessionKey::from_shares(&params, shares)?;
-//! deal_all(&mut clients, &mut rng)?;
-//! for c in &mut clients {
-//!     c.set_key(key.clone())?;
-//! }
+//! let key = deal_all(&mut clients, &key, &mut rng)?;
 //! let mut server = Server::new(&key, 0, 3)?;
 //! server.add(&clients[0].encrypt_update(0, &[1.0, 2.0, 3.0], &mut rng)?)?;
 //! server.add(&clients[2].encrypt_update(0, &[3.0, 4.0, 5.0], &mut rng)?)?;

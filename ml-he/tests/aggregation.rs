@@ -35,10 +35,7 @@ fn session(config: AggregationConfig, seed: u64) -> Session {
         .map(|c| c.public_key_share(&mut rng).unwrap())
         .collect();
     let key = SessionKey::from_shares(&params, shares).unwrap();
-    deal_all(&mut clients, &mut rng).unwrap();
-    for c in &mut clients {
-        c.set_key(key.clone()).unwrap();
-    }
+    let key = deal_all(&mut clients, &key, &mut rng).unwrap();
     Session {
         params,
         clients,
@@ -596,7 +593,23 @@ fn session_key_round_trip_and_protocol_order() {
         clients[0].decryption_share(&request, &mut r),
         Err(Error::Protocol(_))
     ));
-    deal_all(&mut clients, &mut r).unwrap();
+    // After the dealing the key also covers the share commitments (a new
+    // id): the round starts again under it.
+    let key = deal_all(&mut clients, &key, &mut r).unwrap();
+    assert_ne!(key.id(), copy.id());
+    assert!(matches!(
+        combine(&key, &request, &[]),
+        Err(Error::SessionMismatch { .. })
+    ));
+    let copy = SessionKey::from_bytes(&params, &key.to_bytes()).unwrap();
+    assert_eq!(copy.id(), key.id());
+    let mut server = Server::new(&copy, 0, 3).unwrap();
+    for (i, u) in [[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]].iter().enumerate() {
+        server
+            .add(&clients[i].encrypt_update(0, u, &mut r).unwrap())
+            .unwrap();
+    }
+    let request = server.decryption_request(&[1, 2]).unwrap();
     let shares: Vec<Vec<u8>> = [0usize, 1]
         .iter()
         .map(|&i| clients[i].decryption_share(&request, &mut r).unwrap())
@@ -791,7 +804,8 @@ fn decryption_share_sender_checks_the_request() {
     ));
     let mut high = s2.clone();
     let l = high.len();
-    high[l - 4000..l - 3000].fill(0xff); // 49-bit residues of all ones ≥ q
+    let tail = s.params.share_proof_bytes(1); // the share's proof follows it
+    high[l - tail - 4000..l - tail - 3000].fill(0xff); // 49-bit residues of all ones ≥ q
     assert!(matches!(
         decryption_share_sender(&s.key, &request, &high),
         Err(Error::Malformed { .. })
@@ -799,6 +813,13 @@ fn decryption_share_sender_checks_the_request() {
     assert!(matches!(
         decryption_share_sender(&s.key, &request, &s2[..l - 1]),
         Err(Error::Malformed { .. })
+    ));
+    // a proof whose residue is out of range names the sender
+    let mut bad = s2.clone();
+    bad[l - tail + 33..l - tail + 41].fill(0xff);
+    assert!(matches!(
+        decryption_share_sender(&s.key, &request, &bad),
+        Err(Error::InvalidShareProof { party: 2, .. })
     ));
     // the checked shares still combine
     let res = combine(&s.key, &request, &[s2, s3]).unwrap();

@@ -211,7 +211,7 @@ struct PartyArgs {
     submit_delay_ms: u64,
     /// Test only: misbehave (garbage, replay, wrong-key, impersonate,
     /// duplicate, bad-share, impersonate-keygen, forge-e2e-key,
-    /// no-approve, oversize, key-recovery), optionally
+    /// no-approve, oversize, key-recovery, shift-share), optionally
     /// in one round:
     /// `garbage@1,replay@2`.
     #[arg(long, hide = true, default_value = "")]

@@ -37,6 +37,8 @@ pub mod phase {
     pub const PK_COMMIT: &str = "pk-commit";
     /// Relinearization key, round one share.
     pub const RELIN1: &str = "relin1";
+    /// A dealer's commitment to its Shamir sharing polynomial.
+    pub const DEAL_COMMIT: &str = "deal-commit";
     /// Relinearization key, round two share.
     pub const RELIN2: &str = "relin2";
     /// Galois-key shares (the encoded bundle).

@@ -176,8 +176,8 @@ fn three_parties_killed_fails_clearly() {
 }
 
 /// Misbehaving parties: garbage, a replayed update, an update under another
-/// key, an update in another party's name, a duplicate and a garbage
-/// decryption share and an oversized update are refused with logged reasons, and a party whose
+/// key, an update in another party's name, a duplicate, a garbage and a
+/// shifted decryption share and an oversized update are refused with logged reasons, and a party whose
 /// certificate names no party of the session is refused; the sums stay right.
 #[test]
 fn misbehaving_parties_are_refused() {
@@ -198,7 +198,7 @@ fn misbehaving_parties_are_refused() {
         .map(|i| {
             let bad: &[&str] = match i {
                 2 => &["--misbehave", "oversize@1,key-recovery@2"],
-                3 => &["--misbehave", "bad-share@2"],
+                3 => &["--misbehave", "shift-share@1,bad-share@2"],
                 4 => &["--misbehave", "impersonate@1,duplicate@2"],
                 5 => &["--misbehave", "garbage@0,replay@1,wrong-key@2"],
                 _ => &[],
@@ -213,6 +213,10 @@ fn misbehaving_parties_are_refused() {
     let r2 = check_sum(&dir.0, 2, 14, LEN);
     assert_eq!(r0.contributors, vec![1, 2, 3, 4]);
     assert_eq!(r1.contributors, vec![1, 3]);
+    // party 3's round-1 share is shifted (a valid-looking share moving the
+    // result): its proof fails, party 3 is named and excluded, and another
+    // committee completes the round with the right sum
+    assert!(!r1.committee.contains(&3), "{:?}", r1.committee);
     // party 2's round-2 update is the key-recovery update (0, ⌊Q/64⌋)
     // without a proof: refused, the round goes on without it
     assert_eq!(r2.contributors, vec![1, 3, 4]);
@@ -227,6 +231,7 @@ fn misbehaving_parties_are_refused() {
         "unknown party refused",
         "oversized submission refused",
         "carries no proof",
+        "decryption share of party 3",
     ] {
         assert!(log.contains(reason), "no {reason:?} in the log:\n{log}");
     }

@@ -591,9 +591,12 @@ impl AggregationParams {
     /// every coordinate within ``max_abs``; λ ≥ 40 unless
     /// ``insecure_weak_smudging``; updates carry zero-knowledge proofs of a
     /// well-formed, bounded encryption unless ``prove_updates=False``
-    /// (insecure against malicious input parties).
+    /// (insecure against malicious input parties); decryption shares carry
+    /// zero-knowledge proofs of correctness unless ``prove_shares=False``
+    /// (a committee member could then move the result undetected; the
+    /// default follows ``prove_updates``).
     #[new]
-    #[pyo3(signature = (clients, threshold, session_seed, max_abs=256.0, lambda_=threshold::STATISTICAL_SECURITY, min_contributors=None, degree=8192, insecure_weak_smudging=false, prove_updates=true))]
+    #[pyo3(signature = (clients, threshold, session_seed, max_abs=256.0, lambda_=threshold::STATISTICAL_SECURITY, min_contributors=None, degree=8192, insecure_weak_smudging=false, prove_updates=true, prove_shares=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -606,12 +609,16 @@ impl AggregationParams {
         degree: usize,
         insecure_weak_smudging: bool,
         prove_updates: bool,
+        prove_shares: Option<bool>,
     ) -> PyResult<Self> {
         let mut config = agg::AggregationConfig::new(clients, threshold)
             .max_abs(max_abs)
             .lambda(lambda_)
             .degree(degree)
             .prove_updates(prove_updates);
+        if let Some(on) = prove_shares {
+            config = config.prove_shares(on);
+        }
         if let Some(k) = min_contributors {
             config = config.min_contributors(k);
         }
@@ -658,7 +665,7 @@ impl AggregationParams {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        // (cls, (clients, threshold, seed, max_abs, lambda, min_contributors, degree, insecure, prove))
+        // (cls, (clients, threshold, seed, max_abs, lambda, min_contributors, degree, insecure, prove, prove_shares))
         let this = slf.get();
         let c = this.inner.config();
         let args = (
@@ -671,6 +678,7 @@ impl AggregationParams {
             c.degree,
             c.insecure_weak_smudging,
             c.prove_updates,
+            c.prove_shares,
         );
         (slf.get_type(), args)
             .into_pyobject(slf.py())
@@ -689,21 +697,46 @@ pub struct SessionKey {
 
 #[pymethods]
 impl SessionKey {
-    /// Aggregates the public-key shares of all n clients.
+    /// Aggregates the public-key shares of all n clients; in a session
+    /// that proves decryption shares, pass every client's dealing
+    /// commitment (the second item of ``Client.deal``) as ``dealings``.
     #[staticmethod]
+    #[pyo3(signature = (params, shares, dealings=None))]
     fn from_shares(
         py: Python<'_>,
         params: Bound<'_, AggregationParams>,
         shares: Vec<PyRef<'_, crate::threshold::PublicKeyShare>>,
+        dealings: Option<Vec<Vec<u8>>>,
     ) -> PyResult<Self> {
         let v: Vec<_> = shares.iter().map(|s| s.inner.clone()).collect();
         let p = &params.get().inner;
+        let inner = py
+            .detach(|| -> ml_he::Result<agg::SessionKey> {
+                let key = agg::SessionKey::from_shares(p, v)?;
+                match dealings {
+                    None => Ok(key),
+                    Some(d) => {
+                        let rp = p.ckks().rlwe();
+                        let coms = d
+                            .iter()
+                            .map(|b| threshold::vss::DealingCommitment::from_bytes(rp, b))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        key.with_dealings(&coms)
+                    }
+                }
+            })
+            .or_raise()?;
         Ok(Self {
-            inner: py
-                .detach(|| agg::SessionKey::from_shares(p, v))
-                .or_raise()?,
+            inner,
             params: params.unbind(),
         })
+    }
+
+    /// Whether the key carries every client's share commitment (needed to
+    /// make and check decryption shares in a session that proves them).
+    #[getter]
+    fn has_share_commitments(&self) -> bool {
+        self.inner.has_share_commitments()
     }
 
     /// The versioned bytes.
@@ -787,23 +820,37 @@ impl AggClient {
         })
     }
 
-    /// Shamir dealing of this client's secret: one message per client.
-    fn deal(
+    /// Shamir dealing of this client's secret: ``(messages, commitment)``,
+    /// one private message per client and, in a session that proves
+    /// decryption shares, the public commitment (bytes, to everybody; else
+    /// ``None``).
+    #[allow(clippy::type_complexity)]
+    fn deal<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         params: &AggregationParams,
-    ) -> PyResult<Vec<crate::threshold::SecretShareMessage>> {
-        let msgs = py
+    ) -> PyResult<(
+        Vec<crate::threshold::SecretShareMessage>,
+        Option<Bound<'py, PyBytes>>,
+    )> {
+        let d = py
             .detach(|| self.inner.deal(&mut crate::rng()))
             .or_raise()?;
         let rlwe = params.inner.ckks().rlwe().clone();
-        Ok(msgs
-            .into_iter()
-            .map(|m| crate::threshold::SecretShareMessage {
-                inner: Some(m),
-                params: rlwe.clone(),
-            })
-            .collect())
+        let com = d
+            .commitment
+            .as_ref()
+            .map(|c| PyBytes::new(py, &c.to_bytes(&rlwe)));
+        Ok((
+            d.messages
+                .into_iter()
+                .map(|m| crate::threshold::SecretShareMessage {
+                    inner: Some(m),
+                    params: rlwe.clone(),
+                })
+                .collect(),
+            com,
+        ))
     }
 
     /// Receives the dealing messages addressed to this client.
@@ -878,31 +925,23 @@ impl AggClient {
 
 /// Runs the Shamir dealing among ``clients`` in one process (every client
 /// deals to every other; in a deployment each message goes over a private
-/// channel).
+/// channel), installs the session key on every client and returns it (in a
+/// session that proves decryption shares, ``key`` with every client's
+/// dealing commitment).
 #[pyfunction]
 fn deal_all(
     py: Python<'_>,
-    params: &AggregationParams,
+    params: Bound<'_, AggregationParams>,
     mut clients: Vec<PyRefMut<'_, AggClient>>,
-) -> PyResult<()> {
-    let ids: Vec<u32> = clients.iter().map(|c| c.inner.id()).collect();
-    let mut inbox: Vec<Vec<threshold::SecretShareMessage>> =
-        (0..clients.len()).map(|_| Vec::new()).collect();
-    for c in &clients {
-        let client = &c.inner;
-        for m in py.detach(|| client.deal(&mut crate::rng())).or_raise()? {
-            let slot = ids.iter().position(|&i| i == m.to.0).ok_or_else(|| {
-                MlError::new_err(ml_he::Error::UnknownParty { party: m.to.0 }.to_string())
-            })?;
-            inbox[slot].push(m);
-        }
-    }
-    let _ = params;
-    for (c, msgs) in clients.iter_mut().zip(inbox) {
-        let client = &mut c.inner;
-        py.detach(|| client.receive_dealings(msgs)).or_raise()?;
-    }
-    Ok(())
+    key: &SessionKey,
+) -> PyResult<SessionKey> {
+    let mut inner: Vec<&mut agg::Client> = clients.iter_mut().map(|c| &mut c.inner).collect();
+    let k = key.inner.clone();
+    let out = py.detach(|| agg::deal_among(&mut inner, &k, &mut crate::rng()));
+    Ok(SessionKey {
+        inner: out.or_raise()?,
+        params: params.unbind(),
+    })
 }
 
 /// The computing party: checks and keeps the updates of one round, then

@@ -109,9 +109,8 @@ def agg_session():
     clients = [aggregation.Client(params, i) for i in range(1, 6)]
     shares = [c.public_key_share(params) for c in clients]
     key = aggregation.SessionKey.from_shares(params, shares)
-    aggregation.deal_all(params, clients)
-    for c in clients:
-        c.set_key(key)
+    key = aggregation.deal_all(params, clients, key)
+    assert key.has_share_commitments
     return params, clients, key
 
 

@@ -74,12 +74,21 @@ pub fn commitment_polys(params: &Params, crs: &Crs) -> Result<[Poly; 2]> {
 }
 
 /// A dealer's public commitments: `C1_k` for `k = 1..t` and `C2_k` for
-/// `k = 0..t` (NTT form over the chain `Q`).
-#[derive(Clone, Debug, PartialEq)]
+/// `k = 0..t` (NTT form over the chain `Q`). Public.
+#[derive(Clone, PartialEq)]
 pub struct DealingCommitment {
     pub(crate) party: PartyId,
     pub(crate) c1: Vec<Poly>,
     pub(crate) c2: Vec<Poly>,
+}
+
+impl std::fmt::Debug for DealingCommitment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DealingCommitment")
+            .field("party", &self.party)
+            .field("t", &self.c2.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DealingCommitment {
@@ -167,13 +176,22 @@ impl Party {
 }
 
 /// Every dealer's commitments, for `t` of `n`, with the CRS polynomials.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ShareCommitments {
     t: usize,
     n: usize,
     a: [Poly; 2],
     /// Per dealer: `(C1_k, C2_k)` for `k = 0..t`.
     dealers: BTreeMap<PartyId, (Vec<Poly>, Vec<Poly>)>,
+}
+
+impl std::fmt::Debug for ShareCommitments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShareCommitments")
+            .field("t", &self.t)
+            .field("n", &self.n)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ShareCommitments {

@@ -19,6 +19,7 @@ use crate::protocols::{
     DecryptionShare, GaloisKeyShare, KeySwitchShare, PublicKeyShare, RelinRound1Share,
     RelinRound2Share,
 };
+use crate::vss::DealingCommitment;
 use crate::{Error, PartyId, Result};
 
 const MAX_PARTY: u32 = 1 << 20;
@@ -302,6 +303,49 @@ impl SecretShareMessage {
             from: check_party(WHAT, b.from)?,
             to: check_party(WHAT, b.to)?,
             share: b.share.into_poly(params.ring_qp_top())?,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct DealComBody {
+    party: u32,
+    c1: Vec<PolyData>,
+    c2: Vec<PolyData>,
+}
+
+impl DealingCommitment {
+    /// Serialized commitment (public).
+    pub fn to_bytes(&self, params: &Params) -> Vec<u8> {
+        let body = DealComBody {
+            party: self.party.0,
+            c1: self.c1.iter().map(PolyData::from_poly).collect(),
+            c2: self.c2.iter().map(PolyData::from_poly).collect(),
+        };
+        write(params, b"thr/dcm1", &body)
+    }
+
+    /// Reads a commitment for `params` (polynomials over the chain `Q`,
+    /// `t − 1` and `t` of them, `1 ≤ t ≤ 2^16`).
+    pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "dealing commitment";
+        let b: DealComBody = read(params, b"thr/dcm1", WHAT, bytes)?;
+        if b.c2.is_empty() || b.c2.len() > 1 << 16 || b.c1.len() + 1 != b.c2.len() {
+            return Err(Error::Malformed {
+                what: WHAT,
+                reason: format!("{} and {} polynomials", b.c1.len(), b.c2.len()),
+            });
+        }
+        let ring = params.ring_q_top();
+        let read = |v: Vec<PolyData>| -> Result<Vec<Poly>> {
+            v.into_iter()
+                .map(|p| p.into_poly(ring).map_err(Error::from))
+                .collect()
+        };
+        Ok(Self {
+            party: check_party(WHAT, b.party)?,
+            c1: read(b.c1)?,
+            c2: read(b.c2)?,
         })
     }
 }

@@ -69,15 +69,49 @@ impl Client {
     }
 
     /// Shamir shares of this client's secret for every client (threshold
-    /// `t`), to be sent over private channels.
-    pub fn deal<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Vec<SecretShareMessage>> {
+    /// `t`), to be sent over private channels, and — in a session that
+    /// proves decryption shares — the public commitment to the sharing
+    /// polynomial, for everybody ([`SessionKey::with_dealings`]).
+    pub fn deal<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Dealing> {
         let c = &self.params.config;
-        Ok(self.party.deal(c.threshold, c.clients, rng)?)
+        if self.params.shares.is_some() {
+            let (messages, com) =
+                self.party
+                    .deal_committed(c.threshold, c.clients, &self.params.crs, rng)?;
+            return Ok(Dealing {
+                messages,
+                commitment: Some(com),
+            });
+        }
+        Ok(Dealing {
+            messages: self.party.deal(c.threshold, c.clients, rng)?,
+            commitment: None,
+        })
     }
 
-    /// Keeps the sum of the `n` dealings addressed to this client.
+    /// Keeps the sum of the `n` dealings addressed to this client. In a
+    /// session that proves decryption shares, each dealing is first checked
+    /// against its dealer's commitment (the key set with [`Self::set_key`]
+    /// must come from [`SessionKey::with_dealings`] in this process): a
+    /// dealing that does not match is refused naming the dealer
+    /// ([`threshold::Error::InvalidShare`]).
     pub fn receive_dealings(&mut self, messages: Vec<SecretShareMessage>) -> Result<()> {
         let c = &self.params.config;
+        if self.params.shares.is_some() {
+            let dealers = self
+                .key
+                .as_ref()
+                .and_then(|k| k.members.as_ref())
+                .and_then(|m| m.dealers.as_ref())
+                .ok_or_else(|| {
+                    Error::Protocol(
+                        "the session proves decryption shares: set the key from \
+                         SessionKey::with_dealings before receiving dealings"
+                            .into(),
+                    )
+                })?;
+            return Ok(self.party.receive_committed_dealings(messages, dealers)?);
+        }
         Ok(self
             .party
             .receive_dealings(messages, c.threshold, c.clients)?)
@@ -290,11 +324,39 @@ impl Client {
         self.released.insert(h.round, set);
         let smudging = self.params.smudging;
         let mut payload = Vec::with_capacity(req.sum.len() * packed_len(self.params.ring()));
-        for ct in &req.sum {
-            let share =
-                self.party
-                    .decryption_share(ct.rlwe(), Some(&req.active), &smudging, rng)?;
-            pack_poly(share.poly(), &mut payload);
+        let mut proofs = 0u32;
+        if let Some((zp, m)) = key.members()? {
+            let com = m
+                .coms
+                .get(&self.id)
+                .ok_or(Error::UnknownParty { party: self.id })?;
+            let context = share_context(&key, &req.id, self.id);
+            let cts: Vec<&rlwe::ciphertext::Ciphertext> =
+                req.sum.iter().map(|c| c.rlwe()).collect();
+            let (shares, ps) = self.party.proven_decryption_shares(
+                &cts,
+                &req.active,
+                &smudging,
+                zp,
+                &m.key,
+                com,
+                &context,
+                rng,
+            )?;
+            for share in &shares {
+                pack_poly(share.poly(), &mut payload);
+            }
+            proofs = ps.len() as u32;
+            for p in &ps {
+                payload.extend_from_slice(&p.to_bytes(zp));
+            }
+        } else {
+            for ct in &req.sum {
+                let share =
+                    self.party
+                        .decryption_share(ct.rlwe(), Some(&req.active), &smudging, rng)?;
+                pack_poly(share.poly(), &mut payload);
+            }
         }
         let header = ShareHeader {
             tag: SHARE_TAG,
@@ -303,6 +365,7 @@ impl Client {
             request: req.id,
             party: self.id,
             count: req.header.count,
+            proofs,
         };
         Ok(frame(self.params.fingerprint(), &header, &payload))
     }
@@ -310,12 +373,31 @@ impl Client {
 
 /// Runs the Shamir dealing among `clients` in one process (every client
 /// deals to every other; in a deployment each message goes over a private
-/// channel).
-pub fn deal_all<R: RngCore + CryptoRng>(clients: &mut [Client], rng: &mut R) -> Result<()> {
+/// channel), installs the session key on every client and returns it — in
+/// a session that proves decryption shares, `key` with every client's
+/// dealing commitment ([`SessionKey::with_dealings`]), each dealing checked
+/// against it.
+pub fn deal_all<R: RngCore + CryptoRng>(
+    clients: &mut [Client],
+    key: &SessionKey,
+    rng: &mut R,
+) -> Result<SessionKey> {
+    deal_among(&mut clients.iter_mut().collect::<Vec<_>>(), key, rng)
+}
+
+/// [`deal_all`] over borrowed clients.
+pub fn deal_among<R: RngCore + CryptoRng>(
+    clients: &mut [&mut Client],
+    key: &SessionKey,
+    rng: &mut R,
+) -> Result<SessionKey> {
     let n = clients.len();
     let mut inbox: Vec<Vec<SecretShareMessage>> = (0..n).map(|_| Vec::new()).collect();
+    let mut commitments = Vec::new();
     for c in clients.iter() {
-        for m in c.deal(rng)? {
+        let d = c.deal(rng)?;
+        commitments.extend(d.commitment);
+        for m in d.messages {
             let to = m.to.0 as usize;
             let slot = clients
                 .iter()
@@ -324,10 +406,16 @@ pub fn deal_all<R: RngCore + CryptoRng>(clients: &mut [Client], rng: &mut R) -> 
             inbox[slot].push(m);
         }
     }
+    let key = if key.params.shares.is_some() {
+        key.with_dealings(&commitments)?
+    } else {
+        key.clone()
+    };
     for (c, msgs) in clients.iter_mut().zip(inbox) {
+        c.set_key(key.clone())?;
         c.receive_dealings(msgs)?;
     }
-    Ok(())
+    Ok(key)
 }
 
 /// Errors unless `parties` are exactly the session's clients `1..=n`.

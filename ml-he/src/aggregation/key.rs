@@ -11,7 +11,36 @@ pub struct SessionKey {
     pub(super) id: [u8; 32],
     /// The key over `Q` for the update proofs (sessions that prove).
     pub(super) zk: Option<Arc<zk::EncKey>>,
+    /// The clients' public-key shares (in memory only, when the key was
+    /// made from them): what the dealing commitments are tied to.
+    pub(super) pk_shares: Option<Arc<Vec<PublicKeyShare>>>,
+    /// The members' share commitments (sessions that prove shares, after
+    /// [`SessionKey::with_dealings`]).
+    pub(super) members: Option<Arc<Members>>,
 }
+
+/// Every client's commitment to its Shamir share `K_j = (A1·S_j + E1,
+/// A2·S_j + E2)` and the commitment key; the dealers' commitments too when
+/// made here (needed to check dealings, not serialized).
+pub(super) struct Members {
+    pub(super) key: zk::ShareKey,
+    pub(super) coms: std::collections::BTreeMap<u32, zk::ShareCommitment>,
+    pub(super) dealers: Option<threshold::vss::ShareCommitments>,
+    pub(super) digest: [u8; 32],
+}
+
+/// A dealing: the private messages (one per client, to be sent over
+/// private channels) and, in a session that proves shares, the public
+/// commitment to the sharing polynomial (to everybody).
+#[derive(Debug)]
+pub struct Dealing {
+    /// Private, one per recipient.
+    pub messages: Vec<SecretShareMessage>,
+    /// Public (sessions that prove shares).
+    pub commitment: Option<threshold::vss::DealingCommitment>,
+}
+
+const KEY_TAG: [u8; 8] = *b"mlhe/sk1";
 
 impl std::fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25,13 +54,36 @@ pub(super) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+impl Members {
+    fn new(
+        key: zk::ShareKey,
+        coms: std::collections::BTreeMap<u32, zk::ShareCommitment>,
+        dealers: Option<threshold::vss::ShareCommitments>,
+    ) -> Self {
+        let mut t = zk::Transcript::new(b"ml-he/aggregation/share-commitments/v1");
+        for (j, c) in &coms {
+            t.append_u64(b"party", u64::from(*j));
+            for k in c.polys() {
+                t.append_words(b"k", k.data());
+            }
+        }
+        Self {
+            key,
+            coms,
+            dealers,
+            digest: t.finish(),
+        }
+    }
+}
+
 impl SessionKey {
     /// Aggregates the public-key shares of **all** `n` clients.
     pub fn from_shares(
         params: &Arc<AggregationParams>,
         shares: impl IntoIterator<Item = PublicKeyShare>,
     ) -> Result<Self> {
-        let agg = PublicKeyShares::aggregate(shares)?;
+        let kept: Vec<PublicKeyShare> = shares.into_iter().collect();
+        let agg = PublicKeyShares::aggregate(kept.clone())?;
         let parties = agg.parties();
         for p in &parties {
             params.check_party(p.0)?;
@@ -43,12 +95,68 @@ impl SessionKey {
             }));
         }
         let pk = ckks::PublicKey::from_rlwe(&params.ckks, agg.finish()?)?;
-        Self::wrap(params, pk)
+        let mut key = Self::wrap(params, pk, None)?;
+        key.pk_shares = Some(Arc::new(kept));
+        Ok(key)
     }
 
-    pub(super) fn wrap(params: &Arc<AggregationParams>, pk: ckks::PublicKey) -> Result<Self> {
+    /// The key with the clients' dealing commitments ([`Client::deal`], all
+    /// `n`), in a session that proves decryption shares: each is checked
+    /// against its client's public-key share, and every client's share
+    /// commitment is derived (the key's [`id`](Self::id) then covers them,
+    /// so clients that disagree on them disagree on the key). Needs the key
+    /// made by [`Self::from_shares`] (it keeps the public-key shares).
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] in a session without share proofs or for a key
+    /// not made from the shares; [`Error::Threshold`] for a missing,
+    /// duplicate or malformed commitment (naming its client).
+    pub fn with_dealings(&self, dealings: &[threshold::vss::DealingCommitment]) -> Result<Self> {
+        let p = &self.params;
+        let Some(zp) = &p.shares else {
+            return Err(Error::Protocol(
+                "dealing commitments in a session without share proofs".into(),
+            ));
+        };
+        let Some(pk_shares) = &self.pk_shares else {
+            return Err(Error::Protocol(
+                "the key was not made from the public-key shares (SessionKey::from_shares)".into(),
+            ));
+        };
+        let c = &p.config;
+        let dealers = threshold::vss::ShareCommitments::new(
+            p.ckks.rlwe(),
+            &p.crs,
+            c.threshold,
+            c.clients,
+            pk_shares,
+            dealings,
+        )?;
+        let [a1, a2] = dealers.polys();
+        let key = zk::ShareKey::new(zp, a1, a2)?;
+        let coms = (1..=c.clients as u32)
+            .into_par_iter()
+            .map(|j| {
+                let [k1, k2] = dealers.member(PartyId(j))?;
+                Ok((j, zk::ShareCommitment::new(zp, &k1, &k2)?))
+            })
+            .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
+        let members = Members::new(key, coms, Some(dealers));
+        let mut out = Self::wrap(p, self.pk.clone(), Some(Arc::new(members)))?;
+        out.pk_shares = self.pk_shares.clone();
+        Ok(out)
+    }
+
+    pub(super) fn wrap(
+        params: &Arc<AggregationParams>,
+        pk: ckks::PublicKey,
+        members: Option<Arc<Members>>,
+    ) -> Result<Self> {
         let mut data = pk.to_bytes();
         data.extend_from_slice(params.crs.seed());
+        if let Some(m) = &members {
+            data.extend_from_slice(&m.digest);
+        }
         let id = digest(b"ml-he/aggregation/session-key/v1", &data);
         let zk = params
             .proof
@@ -60,18 +168,110 @@ impl SessionKey {
             pk,
             id,
             zk,
+            pk_shares: None,
+            members,
         })
     }
 
-    /// Serialized public key.
+    /// Serialized key: the public key and, once [`Self::with_dealings`]
+    /// added them, every client's share commitment.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.pk.to_bytes()
+        let Some(m) = &self.members else {
+            return self.pk.to_bytes();
+        };
+        let pk = self.pk.to_bytes();
+        let one = packed_len(self.params.ring());
+        let mut out = Vec::with_capacity(16 + pk.len() + m.coms.len() * (4 + 2 * one));
+        out.extend_from_slice(&KEY_TAG);
+        out.extend_from_slice(&(pk.len() as u64).to_le_bytes());
+        out.extend_from_slice(&pk);
+        out.extend_from_slice(&(m.coms.len() as u32).to_le_bytes());
+        for (j, c) in &m.coms {
+            out.extend_from_slice(&j.to_le_bytes());
+            for k in c.polys() {
+                pack_poly(k, &mut out);
+            }
+        }
+        out
     }
 
-    /// Reads a serialized public key of this session.
+    /// Reads a key written by [`Self::to_bytes`] for this session.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for bad lengths, a commitment list that is not
+    /// exactly the clients `1..=n`, or commitments in a session without
+    /// share proofs; the public key's own errors.
     pub fn from_bytes(params: &Arc<AggregationParams>, bytes: &[u8]) -> Result<Self> {
-        let pk = ckks::PublicKey::from_bytes(&params.ckks, bytes)?;
-        Self::wrap(params, pk)
+        const WHAT: &str = "session key";
+        let bad = |reason: &str| Error::Malformed {
+            what: WHAT,
+            reason: reason.into(),
+        };
+        if !bytes.starts_with(&KEY_TAG) {
+            let pk = ckks::PublicKey::from_bytes(&params.ckks, bytes)?;
+            return Self::wrap(params, pk, None);
+        }
+        let Some(zp) = &params.shares else {
+            return Err(bad("share commitments in a session without share proofs"));
+        };
+        let rest = &bytes[8..];
+        let len = rest
+            .get(..8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+            .ok_or_else(|| bad("truncated"))?;
+        let rest = &rest[8..];
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l <= rest.len())
+            .ok_or_else(|| bad("truncated public key"))?;
+        let pk = ckks::PublicKey::from_bytes(&params.ckks, &rest[..len])?;
+        let rest = &rest[len..];
+        let count = rest
+            .get(..4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()))
+            .ok_or_else(|| bad("truncated"))?;
+        let n = params.config.clients;
+        let one = packed_len(params.ring());
+        let rest = &rest[4..];
+        if count as usize != n || rest.len() != n * (4 + 2 * one) {
+            return Err(bad("share commitments are not one per client"));
+        }
+        let coms = rest
+            .par_chunks(4 + 2 * one)
+            .enumerate()
+            .map(|(i, c)| {
+                let j = u32::from_le_bytes(c[..4].try_into().unwrap_or_default());
+                if j as usize != i + 1 {
+                    return Err(bad("share commitments out of order"));
+                }
+                let k1 = unpack_poly(params.ring(), Representation::Ntt, &c[4..4 + one], WHAT)?;
+                let k2 = unpack_poly(params.ring(), Representation::Ntt, &c[4 + one..], WHAT)?;
+                Ok((j, zk::ShareCommitment::new(zp, &k1, &k2)?))
+            })
+            .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
+        let [a1, a2] = threshold::vss::commitment_polys(params.ckks.rlwe(), &params.crs)?;
+        let key = zk::ShareKey::new(zp, &a1, &a2)?;
+        Self::wrap(params, pk, Some(Arc::new(Members::new(key, coms, None))))
+    }
+
+    /// Whether the key carries the clients' share commitments (needed to
+    /// make and check decryption shares in a session that proves them).
+    pub fn has_share_commitments(&self) -> bool {
+        self.members.is_some()
+    }
+
+    /// The members' commitments, or [`Error::Protocol`] if this session
+    /// proves shares and the key has none.
+    pub(super) fn members(&self) -> Result<Option<(&zk::ShareParams, &Members)>> {
+        match (&self.params.shares, &self.members) {
+            (None, _) => Ok(None),
+            (Some(zp), Some(m)) => Ok(Some((zp, m))),
+            (Some(_), None) => Err(Error::Protocol(
+                "the session proves decryption shares: the key needs the dealing commitments \
+                 (SessionKey::with_dealings, or deal_all)"
+                    .into(),
+            )),
+        }
     }
 
     /// The key identifier carried by every message of the session.

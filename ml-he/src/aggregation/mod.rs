@@ -164,8 +164,7 @@
 //! // collective key (all n) and Shamir dealing (t-of-n)
 //! let shares = clients.iter_mut().map(|c| c.public_key_share(&mut rng)).collect::<ml_he::Result<Vec<_>>>()?;
 //! let key = SessionKey::from_shares(&params, shares)?;
-//! deal_all(&mut clients, &mut rng)?;
-//! for c in &mut clients { c.set_key(key.clone())?; }
+//! let key = deal_all(&mut clients, &key, &mut rng)?;
 //!
 //! // round 0: clients 1 and 3 submit, the server sums, clients 2 and 3 decrypt
 //! let mut server = Server::new(&key, 0, 4)?;
@@ -248,7 +247,7 @@ mod tests {
             .map(|c| c.public_key_share(&mut rng).unwrap())
             .collect();
         let key = SessionKey::from_shares(&params, shares).unwrap();
-        deal_all(&mut clients, &mut rng).unwrap();
+        let key = deal_all(&mut clients, &key, &mut rng).unwrap();
 
         // Relinearization key: two rounds.
         let mut r1 = Vec::new();

@@ -28,6 +28,15 @@ pub struct AggregationConfig {
     /// bounds (on by default; see the module docs). Set with
     /// [`Self::prove_updates`].
     pub prove_updates: bool,
+    /// Every decryption share carries a zero-knowledge proof that it was
+    /// made with the member's committed Shamir share and noise within the
+    /// smudging bound; the dealing is verifiable ([`threshold::vss`]), and
+    /// a wrong share is refused naming its sender
+    /// ([`Error::InvalidShareProof`]). On by default; needs
+    /// [`Self::prove_updates`] (without update proofs any input party
+    /// recovers the key, so share proofs alone would protect nothing). Set
+    /// with [`Self::prove_shares`].
+    pub prove_shares: bool,
 }
 
 impl AggregationConfig {
@@ -43,14 +52,28 @@ impl AggregationConfig {
             degree: 8192,
             insecure_weak_smudging: false,
             prove_updates: true,
+            prove_shares: true,
         }
     }
 
     /// Turns the update proofs on or off. **Off is insecure against
     /// malicious input parties**: one well-formed update `(0, ⌊Q/64⌋)`
     /// then makes the published sum reveal the collective secret key.
+    /// Off also turns the decryption-share proofs off (they need the
+    /// update proofs).
     pub fn prove_updates(mut self, on: bool) -> Self {
         self.prove_updates = on;
+        if !on {
+            self.prove_shares = false;
+        }
+        self
+    }
+
+    /// Turns the decryption-share proofs on or off. **Off lets a committee
+    /// member move the published result undetected** (it learns nothing
+    /// more; the result is wrong).
+    pub fn prove_shares(mut self, on: bool) -> Self {
+        self.prove_shares = on;
         self
     }
 
@@ -115,6 +138,8 @@ pub struct AggregationParams {
     pub(super) smudging: Smudging,
     pub(super) sum_precision: f64,
     pub(super) proof: Option<zk::EncParams>,
+    /// The decryption-share proofs' parameters (sessions that prove shares).
+    pub(super) shares: Option<zk::ShareParams>,
     pub(super) crs: threshold::Crs,
 }
 
@@ -128,6 +153,7 @@ impl std::fmt::Debug for AggregationParams {
             .field("log2_smudging_sigma", &self.smudging.log2_sigma())
             .field("sum_precision", &self.sum_precision)
             .field("proof_bytes", &self.proof.as_ref().map(|p| p.proof_bytes()))
+            .field("share_proofs", &self.shares.is_some())
             .finish()
     }
 }
@@ -140,6 +166,28 @@ impl std::fmt::Debug for AggregationParams {
 /// `‖ū·e‖∞ ≤ ‖ū‖∞·‖e‖₁` with `‖e‖₁ ≤ 1.1·N·sqrt(10.5·n)`, and the same for
 /// `ē1·s` with `‖s‖₁ ≤ 1.1·N·sqrt(2n/3)` (1.1: the sum of `N` absolute
 /// values exceeds its mean bound by 10 % with probability far below 2^-100).
+/// log2 of the worst error the `t` decryption shares add to the decrypted
+/// sum: `t` smudging noises plus the ciphertext's own noise and, in a
+/// session that proves shares, `t` times what a verified share proof still
+/// allows a cheating member to add ([`zk::ShareParams::offset_bound_for`]):
+/// the stated precision then holds whatever the committee sends.
+fn log2_worst_error(
+    sm: &Smudging,
+    t: usize,
+    log2_noise: f64,
+    prove_shares: bool,
+    degree: usize,
+) -> Result<f64> {
+    let honest = sm.log2_total_bound(t, log2_noise).exp2();
+    let cheat = if prove_shares {
+        zk::ShareParams::offset_bound_for(degree, zk::MAX_SHARES_PER_PROOF, sm.tail_bound())? as f64
+            * t as f64
+    } else {
+        0.0
+    };
+    Ok((honest + cheat).log2())
+}
+
 fn log2_proven_noise(proof: &zk::EncParams, n: usize) -> f64 {
     let b = proof.proven_bounds();
     let degree = proof.ring().degree() as f64;
@@ -193,6 +241,13 @@ impl AggregationParams {
                 threshold::STATISTICAL_SECURITY
             )));
         }
+        if config.prove_shares && !config.prove_updates {
+            return Err(Error::OutOfRange(
+                "prove_shares needs prove_updates: without update proofs one input party \
+                 recovers the key, so share proofs alone protect nothing"
+                    .into(),
+            ));
+        }
         if config.degree != 8192 && config.degree != 16384 {
             return Err(Error::OutOfRange(format!(
                 "ring degree {} (8192 or 16384)",
@@ -225,7 +280,8 @@ impl AggregationParams {
             let proven = log2_proven_noise(&probe, n).exp2() * n as f64;
             let log2_noise = (proven + log2_fresh(&two, MAX_RETRIES as usize).exp2()).log2();
             let coordinate = probe.proven_bounds().m as f64 / f.exp2();
-            let log_err = Smudging::new(log2_noise, config.lambda).log2_total_bound(t, log2_noise);
+            let sm = Smudging::new(log2_noise, config.lambda);
+            let log_err = log2_worst_error(&sm, t, log2_noise, config.prove_shares, config.degree)?;
             // log2 Q ≥ err + (rounding bits + 1) + 2 (margin) + sum bound + 1 (floor)
             let needed = log_err + f + 1.0 + 2.0 + (n as f64 * coordinate).log2() + 1.0;
             let mut q_bits = vec![49u32, 49];
@@ -264,7 +320,8 @@ impl AggregationParams {
         // The precision the smudging leaves (bits below the scale): the
         // coefficient encoding has no embedding factor.
         let smudging = Smudging::new(log2_noise, config.lambda);
-        let log_err = smudging.log2_total_bound(t, log2_noise);
+        let log_err =
+            log2_worst_error(&smudging, t, log2_noise, config.prove_shares, config.degree)?;
         let precision_bits = log_scale - log_err;
         if precision_bits < 10.0 {
             return Err(Error::OutOfRange(format!(
@@ -277,6 +334,19 @@ impl AggregationParams {
         let proof = proof_m
             .map(|m| zk::EncParams::new(&ring, m, lift_log2))
             .transpose()?;
+        let shares = if config.prove_shares {
+            Some(
+                threshold::vss::share_proof_params(&ring, &smudging, t, n).map_err(|e| {
+                    Error::OutOfRange(format!(
+                        "decryption-share proofs for t = {t} of n = {n}: {e} (the share \
+                     commitments' noise grows as n^(t−1); fewer clients, a lower t or \
+                     prove_shares(false))"
+                    ))
+                })?,
+            )
+        } else {
+            None
+        };
         let lift: Vec<u64> = ring
             .moduli()
             .iter()
@@ -294,6 +364,7 @@ impl AggregationParams {
             smudging,
             sum_precision: (log_err - log_scale).exp2() + rounding,
             proof,
+            shares,
             crs: threshold::Crs::from_seed(session_seed),
         }))
     }
@@ -409,6 +480,25 @@ impl AggregationParams {
             .iter()
             .map(|c| num_traits::ToPrimitive::to_f64(c).unwrap_or(f64::NAN) / self.scale)
             .collect()
+    }
+
+    /// The parameters of the decryption-share proofs, if the session proves
+    /// shares.
+    pub fn share_proof_params(&self) -> Option<&zk::ShareParams> {
+        self.shares.as_ref()
+    }
+
+    /// Bytes of the proofs a decryption share of `count` ciphertexts
+    /// carries (0 without share proofs).
+    pub fn share_proof_bytes(&self, count: usize) -> usize {
+        let Some(zp) = &self.shares else { return 0 };
+        let c = zp.count();
+        (count / c) * zp.proof_bytes(c)
+            + if count % c > 0 {
+                zp.proof_bytes(count % c)
+            } else {
+                0
+            }
     }
 
     /// The parameters of the update proofs, if the session proves updates.

@@ -2,6 +2,9 @@
 //! the key-recovery update works without proofs and is refused with them,
 //! as are its variants, forged and replayed proofs and bad proof bytes; a
 //! malicious server cannot slip an unproven update past a committee member.
+//! Malicious committee members against the share proofs (attack 2): a
+//! shifted decryption share is refused naming its sender, and another
+//! committee completes the round.
 
 #![allow(clippy::unwrap_used)]
 
@@ -27,10 +30,7 @@ fn session(config: AggregationConfig, seed: u8) -> Session {
         .map(|c| c.public_key_share(&mut rng).unwrap())
         .collect();
     let key = SessionKey::from_shares(&params, shares).unwrap();
-    deal_all(&mut clients, &mut rng).unwrap();
-    for c in &mut clients {
-        c.set_key(key.clone()).unwrap();
-    }
+    let key = deal_all(&mut clients, &key, &mut rng).unwrap();
     Session {
         params,
         clients,
@@ -315,31 +315,164 @@ fn bad_proof_bytes() {
 
 /// The noise accounting with proofs uses the proven bound: at n = 10,
 /// t = 10, max_abs = 256 the smudging covers a noise of 2^41.9 (ten
-/// contributions at the slack, against 2^13 for ten honest ones), the
-/// chain gets a third prime of 43 bits (Δ = 2^108), and the stated
-/// precision of the sum is 5.0e-6 (the rounding at 2^-21, ten times,
-/// dominates).
+/// contributions at the slack, against 2^13 for ten honest ones). With
+/// update proofs only, the chain gets a third prime of 43 bits (Δ =
+/// 2^108); with share proofs too (the default) the error a cheating
+/// committee can still add within the share proofs' slack (t·2^106.5 =
+/// 2^109.8)
+/// must also stay 2^(f+1) below Δ: a fourth prime of 20 bits, Q = 2^167,
+/// Δ = 2^134, QP = 2^217 ≤ 2^218. Either way the stated precision of the
+/// sum is ≈ 4.8e-6 (the rounding at 2^-21, ten times, dominates) and holds
+/// whatever the committee sends.
 #[test]
 fn proven_noise_sizes_smudging_and_chain() {
     let p = AggregationParams::new(AggregationConfig::new(10, 10), [1; 32]).unwrap();
     let q = p.ckks().rlwe().q();
+    let bits: Vec<u32> = q.iter().map(|q| 64 - q.leading_zeros()).collect();
     eprintln!(
-        "q bits {:?}, log2 noise {:.2}, log2 Δ {}, σ 2^{:.1}, precision {:e}, proof {} B/ct",
-        q.iter().map(|q| 64 - q.leading_zeros()).collect::<Vec<_>>(),
+        "q bits {bits:?}, log2 noise {:.2}, log2 Δ {}, σ 2^{:.1}, precision {:e}, proof {} B/ct",
         p.log2_noise(),
         p.scale().log2(),
         p.smudging().log2_sigma(),
         p.sum_precision(),
         p.proof_bytes()
     );
-    assert_eq!(q.len(), 3);
+    assert_eq!(bits, vec![49, 49, 49, 20]);
     assert!((p.log2_noise() - 41.9).abs() < 0.1, "{}", p.log2_noise());
     assert!(p.sum_precision() < 5.1e-6 && p.sum_precision() > 4.7e-6);
-    assert_eq!(p.scale(), 2f64.powi(108));
+    assert_eq!(p.scale(), 2f64.powi(134));
+    let zp = p.share_proof_params().unwrap();
+    let cheat = (zp.offset_bound() as f64 * 10.0).log2();
+    assert!((cheat - 109.8).abs() < 0.2, "{cheat}");
+    let updates_only =
+        AggregationParams::new(AggregationConfig::new(10, 10).prove_shares(false), [1; 32])
+            .unwrap();
+    assert_eq!(updates_only.ckks().rlwe().q().len(), 3);
+    assert_eq!(updates_only.scale(), 2f64.powi(108));
+    assert!(updates_only.share_proof_params().is_none());
     let plain =
         AggregationParams::new(AggregationConfig::new(10, 10).prove_updates(false), [1; 32])
             .unwrap();
     assert_eq!(plain.ckks().rlwe().q().len(), 2);
     assert!(plain.log2_noise() < 14.0);
     assert_eq!(plain.proof_bytes(), 0);
+}
+
+/// A committee member shifts its (otherwise honest) decryption share to
+/// move the published average — by 1.0, and by 10^-6, 2^22 times above
+/// what the share proofs still allow — or sends its honest share with
+/// another member's proof: `combine` refuses each, naming the member; the
+/// honest shares of the same request combine; a retry with a committee
+/// without the cheater completes with the right average. A share proven
+/// for one request does not verify for the retry.
+#[test]
+fn shifted_decryption_share_is_named_and_another_committee_completes() {
+    let mut s = session(AggregationConfig::new(4, 2).max_abs(4.0), 70);
+    let len = 9000; // two ciphertexts
+    let us: Vec<Vec<f64>> = (0..3)
+        .map(|i| {
+            (0..len)
+                .map(|j| ((i * 7 + j) % 13) as f64 / 4.0 - 1.5)
+                .collect()
+        })
+        .collect();
+    let want: Vec<f64> = (0..len)
+        .map(|j| us.iter().map(|u| u[j]).sum::<f64>() / 3.0)
+        .collect();
+    let mut server = Server::new(&s.key, 0, len).unwrap();
+    for (i, u) in us.iter().enumerate() {
+        let b = s.clients[i].encrypt_update(0, u, &mut s.rng).unwrap();
+        server.add(&b).unwrap();
+    }
+    let request = server.decryption_request(&[1, 2]).unwrap();
+    let s1 = s.clients[0].decryption_share(&request, &mut s.rng).unwrap();
+    let s2 = s.clients[1].decryption_share(&request, &mut s.rng).unwrap();
+    for shift in [1.0, 1e-6] {
+        let bad = shift_decryption_share(&s.key, &s2, shift).unwrap();
+        // the shifted share is well formed: only its proof exposes it
+        assert_eq!(decryption_share_sender(&s.key, &request, &bad).unwrap(), 2);
+        match combine(&s.key, &request, &[s1.clone(), bad]) {
+            Err(Error::InvalidShareProof { party: 2, reason }) => {
+                assert!(reason.contains("proof"), "{reason}")
+            }
+            other => panic!("shift {shift}: {other:?}"),
+        }
+    }
+    // member 1's share carrying member 2's proof
+    let tail = s.params.share_proof_bytes(2);
+    let mut swapped = s1.clone();
+    let l1 = swapped.len();
+    swapped[l1 - tail..].copy_from_slice(&s2[s2.len() - tail..]);
+    assert!(matches!(
+        combine(&s.key, &request, &[swapped, s2.clone()]),
+        Err(Error::InvalidShareProof { party: 1, .. })
+    ));
+    // the honest shares combine
+    let res = combine(&s.key, &request, &[s1, s2.clone()]).unwrap();
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision, "{a} vs {b}");
+    }
+    // the retry, without member 2: right average; member 2's proven share of
+    // the first request does not pass for it
+    let retry = server.decryption_request(&[1, 3]).unwrap();
+    let r1 = s.clients[0].decryption_share(&retry, &mut s.rng).unwrap();
+    let r3 = s.clients[2].decryption_share(&retry, &mut s.rng).unwrap();
+    let res = combine(&s.key, &retry, &[r1, r3]).unwrap();
+    assert_eq!(res.committee, vec![1, 3]);
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision, "{a} vs {b}");
+    }
+    assert!(combine(&s.key, &retry, &[s2]).is_err());
+}
+
+/// Share proofs need update proofs; a key without the dealing commitments
+/// cannot make or check shares in a session that proves them; the key's
+/// bytes carry the commitments (and the id covers them).
+#[test]
+fn share_proof_sessions_need_the_commitments() {
+    assert!(matches!(
+        AggregationParams::new(
+            AggregationConfig {
+                prove_updates: false,
+                ..AggregationConfig::new(3, 2)
+            },
+            [1; 32]
+        ),
+        Err(Error::OutOfRange(_))
+    ));
+    // prove_updates(false) turns the share proofs off too
+    let plain =
+        AggregationParams::new(AggregationConfig::new(3, 2).prove_updates(false), [1; 32]).unwrap();
+    assert!(plain.share_proof_params().is_none());
+    let mut s = session(AggregationConfig::new(3, 2), 71);
+    let back = SessionKey::from_bytes(&s.params, &s.key.to_bytes()).unwrap();
+    assert_eq!(back.id(), s.key.id());
+    assert!(back.has_share_commitments());
+    // the public key alone: another id, and no shares can be made with it
+    let bare = SessionKey::from_bytes(&s.params, &s.key.public_key().to_bytes()).unwrap();
+    assert_ne!(bare.id(), s.key.id());
+    assert!(!bare.has_share_commitments());
+    let mut server = Server::new(&bare, 0, 4).unwrap();
+    for i in 0..2 {
+        let b = bare
+            .encrypt_update(i as u32 + 1, 0, &[0.5; 4], &mut s.rng)
+            .unwrap();
+        server.add(&b).unwrap();
+    }
+    let request = server.decryption_request(&[1, 2]).unwrap();
+    s.clients[0].set_key(bare.clone()).unwrap();
+    assert!(matches!(
+        s.clients[0].decryption_share(&request, &mut s.rng),
+        Err(Error::Protocol(_))
+    ));
+    assert!(matches!(
+        combine(&bare, &request, &[]),
+        Err(Error::Protocol(_)) | Err(Error::Threshold(_))
+    ));
+    // truncated key bytes
+    let bytes = s.key.to_bytes();
+    assert!(matches!(
+        SessionKey::from_bytes(&s.params, &bytes[..bytes.len() - 7]),
+        Err(Error::Malformed { .. })
+    ));
 }

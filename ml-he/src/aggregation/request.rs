@@ -4,7 +4,7 @@ use super::*;
 
 pub(super) const UPDATE_TAG: [u8; 8] = *b"agg/upd2";
 pub(super) const REQUEST_TAG: [u8; 8] = *b"agg/req3";
-pub(super) const SHARE_TAG: [u8; 8] = *b"agg/dsh2";
+pub(super) const SHARE_TAG: [u8; 8] = *b"agg/dsh3";
 
 /// Decryption attempts allowed per round: the first and up to
 /// `MAX_ATTEMPTS − 1` re-randomized retries (after a committee member drops
@@ -56,6 +56,20 @@ pub(super) struct ShareHeader {
     pub(super) request: [u8; 32],
     pub(super) party: u32,
     pub(super) count: u32,
+    /// Proofs after the shares (sessions that prove shares: one per
+    /// [`zk::ShareParams::count`] shares), else 0.
+    pub(super) proofs: u32,
+}
+
+/// The context a member's share proofs are bound to: the session key (its
+/// digest covers the share commitments), the request (round, attempt,
+/// committee, contributions) and the member.
+pub(super) fn share_context(key: &SessionKey, request: &[u8; 32], party: u32) -> [u8; 32] {
+    let mut t = zk::Transcript::new(b"ml-he/aggregation/share-proof/v1");
+    t.append(b"key", &key.id);
+    t.append(b"request", request);
+    t.append_u64(b"party", u64::from(party));
+    t.finish()
 }
 
 /// The digest of an encrypted update's bytes, as signed by its sender and

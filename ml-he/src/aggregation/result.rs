@@ -38,13 +38,58 @@ pub(super) fn check_share_header<'a>(
         return Err(Error::UnknownParty { party: h.party });
     }
     let one = packed_len(p.ring());
-    if h.count != count || payload.len() != one * h.count as usize {
+    let want_proofs = p
+        .shares
+        .as_ref()
+        .map_or(0, |zp| (count as usize).div_ceil(zp.count()));
+    if h.count != count
+        || h.proofs as usize != want_proofs
+        || payload.len() != one * h.count as usize + p.share_proof_bytes(count as usize)
+    {
         return Err(Error::Malformed {
             what: WHAT,
-            reason: format!("{} bytes for {} shares", payload.len(), h.count),
+            reason: format!(
+                "{} bytes for {} shares and {} proofs",
+                payload.len(),
+                h.count,
+                h.proofs
+            ),
         });
     }
     Ok((h.party, payload))
+}
+
+/// Reads the proofs after the `count` shares of a payload (sessions that
+/// prove shares); a malformed proof is [`Error::InvalidShareProof`].
+fn read_share_proofs(
+    zp: &zk::ShareParams,
+    party: u32,
+    count: usize,
+    proofs: &[u8],
+) -> Result<Vec<zk::ShareProof>> {
+    let c = zp.count();
+    let mut out = Vec::with_capacity(count.div_ceil(c));
+    let mut at = 0;
+    let mut left = count;
+    while left > 0 {
+        let k = left.min(c);
+        let len = zp.proof_bytes(k);
+        let bytes = proofs
+            .get(at..at + len)
+            .ok_or_else(|| Error::InvalidShareProof {
+                party,
+                reason: "truncated proofs".into(),
+            })?;
+        out.push(zk::ShareProof::from_bytes(zp, k, bytes).map_err(|e| {
+            Error::InvalidShareProof {
+                party,
+                reason: e.to_string(),
+            }
+        })?);
+        at += len;
+        left -= k;
+    }
+    Ok(out)
 }
 
 /// The client who made the decryption share `share`, after checking that it
@@ -52,9 +97,11 @@ pub(super) fn check_share_header<'a>(
 /// committee: a share of another or retried request is
 /// [`Error::SessionMismatch`]), that its sender is a member of the request's
 /// committee ([`Error::UnknownParty`]), and its size and every residue
-/// (below its modulus, [`Error::Malformed`]). Nothing is combined: use it to
-/// match a share with its authenticated sender before [`combine`]. Only the
-/// request's header is read, not its contributions.
+/// (below its modulus, [`Error::Malformed`]) and, in a session that proves
+/// shares, that its proofs decode ([`Error::InvalidShareProof`]; they are
+/// *verified* by [`combine`], which needs the sum). Nothing is combined:
+/// use it to match a share with its authenticated sender before
+/// [`combine`]. Only the request's header is read, not its contributions.
 pub fn decryption_share_sender(key: &SessionKey, request: &[u8], share: &[u8]) -> Result<u32> {
     const WHAT: &str = "decryption share";
     let (h, active, _) = parse_request_header(key, request)?;
@@ -70,9 +117,14 @@ pub fn decryption_share_sender(key: &SessionKey, request: &[u8], share: &[u8]) -
     let (party, payload) = check_share_header(key, h.round, h.count, &rid, &active, share)?;
     let ring = key.params.ring();
     let one = packed_len(ring);
-    payload
+    let count = h.count as usize;
+    let (polys, proofs) = payload.split_at(one * count);
+    polys
         .par_chunks(one)
         .try_for_each(|c| unpack_poly(ring, Representation::Ntt, c, WHAT).map(|_| ()))?;
+    if let Some(zp) = &key.params.shares {
+        read_share_proofs(zp, party, count, proofs)?;
+    }
     Ok(party)
 }
 
@@ -82,7 +134,11 @@ pub fn decryption_share_sender(key: &SessionKey, request: &[u8], share: &[u8]) -
 /// otherwise); shares of another request or key are
 /// [`Error::SessionMismatch`], a share from outside the committee
 /// [`Error::UnknownParty`], two from the same client
-/// [`Error::DuplicateSubmission`].
+/// [`Error::DuplicateSubmission`]. In a session that proves shares, every
+/// share's proofs are verified against the sum and the member's share
+/// commitment first: a shifted or otherwise wrong share is
+/// [`Error::InvalidShareProof`] naming its sender (the round can then go
+/// to another committee).
 pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<RoundResult> {
     const WHAT: &str = "decryption share";
     let p = key.params.clone();
@@ -110,6 +166,39 @@ pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<R
             got: per_share.len(),
             need: req.active.parties().len(),
         }));
+    }
+    if let Some((zp, m)) = key.members()? {
+        let count = req.header.count as usize;
+        let cts: Vec<&rlwe::ciphertext::Ciphertext> = req.sum.iter().map(|c| c.rlwe()).collect();
+        // Every share's proofs, in parallel; the first failure (in party
+        // order) names its sender.
+        let checks: Vec<Result<()>> = per_share
+            .par_iter()
+            .map(|&(party, payload)| {
+                let (polys, proofs) = payload.split_at(one * count);
+                let ds = p.unpack_polys(polys, count, WHAT)?;
+                let proofs = read_share_proofs(zp, party, count, proofs)?;
+                let com = m.coms.get(&party).ok_or(Error::UnknownParty { party })?;
+                threshold::vss::verify_decryption_shares(
+                    &cts,
+                    &req.active,
+                    PartyId(party),
+                    &ds,
+                    &proofs,
+                    zp,
+                    &m.key,
+                    com,
+                    &share_context(key, &req.id, party),
+                )
+                .map_err(|e| Error::InvalidShareProof {
+                    party,
+                    reason: e.to_string(),
+                })
+            })
+            .collect();
+        for c in checks {
+            c?;
+        }
     }
     let k = req.header.contributors.len() as f64;
     let len = req.header.len as usize;
@@ -143,4 +232,32 @@ pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<R
         committee: req.info.committee.clone(),
         precision: p.sum_precision / k,
     })
+}
+
+/// **An attack, for tests of the refusal paths only**: the decryption
+/// share `share` (bytes of [`Client::decryption_share`]) with its first
+/// polynomial moved by `round(value·Δ)` in coefficient 0 — the published
+/// sum's first coordinate moves by `value` — and its proofs unchanged
+/// (issue 18's shifted share). A session that proves shares refuses it in
+/// [`combine`] with [`Error::InvalidShareProof`] naming the sender.
+#[doc(hidden)]
+pub fn shift_decryption_share(key: &SessionKey, share: &[u8], value: f64) -> Result<Vec<u8>> {
+    const WHAT: &str = "decryption share";
+    let p = &key.params;
+    let (h, payload): (ShareHeader, _) = unframe(share, WHAT, p.fingerprint())?;
+    let one = packed_len(p.ring());
+    if payload.len() < one {
+        return Err(Error::Malformed {
+            what: WHAT,
+            reason: "no share".into(),
+        });
+    }
+    let mut first = unpack_poly(p.ring(), Representation::Ntt, &payload[..one], WHAT)?;
+    let mut off = rlwe::sample::wide_poly(p.ring(), &[(value * p.scale).round() as i128]);
+    off.to_ntt();
+    first.add_assign(&off)?;
+    let mut out = Vec::with_capacity(payload.len());
+    pack_poly(&first, &mut out);
+    out.extend_from_slice(&payload[one..]);
+    Ok(frame(p.fingerprint(), &h, &out))
 }

@@ -91,7 +91,8 @@ impl Driver {
                 ..Default::default()
             })
             .collect();
-        let key = block(|| SessionKey::from_shares(params, c.accepted.into_values().map(|v| v.0)))?;
+        let mut key =
+            block(|| SessionKey::from_shares(params, c.accepted.into_values().map(|v| v.0)))?;
         info!(key = %hex(&key.id()[..8]), secs = t0.elapsed().as_secs_f64(), "collective public key");
         match self.opts.misbehave {
             Some(CoordinatorMisbehave::SubstituteKey) => {
@@ -119,6 +120,8 @@ impl Driver {
         self.send_with_directory(&all, &t).await;
         let n = self.cfg.parties as u32;
         let dl = self.phase_deadline();
+        let proves_shares = params.share_proof_params().is_some();
+        let peers = self.peers();
         let c = self
             .collect(Kind::Deal, 0, 0, &all, dl, |p, s| {
                 let mut to: BTreeSet<u32> = BTreeSet::new();
@@ -136,11 +139,40 @@ impl Driver {
                         reason: format!("{} sealed dealings, expected {}", to.len(), n - 1),
                     });
                 }
-                Ok(s.sealed.clone())
+                let com = if proves_shares {
+                    peers.verify(
+                        &sid,
+                        phase::DEAL_COMMIT,
+                        0,
+                        p,
+                        &sign::sha256(&s.payload),
+                        &s.signature,
+                    )?;
+                    let c =
+                        block(|| threshold::vss::DealingCommitment::from_bytes(&rp, &s.payload))?;
+                    check_sender(p, c.party(), "dealing commitment")?;
+                    Some((c, signed_entry(p, Kind::Deal, s)))
+                } else {
+                    None
+                };
+                Ok((s.sealed.clone(), com))
             })
             .await;
         self.keygen_failed("Shamir dealing", &c)?;
-        let boxes: Vec<Sealed> = c.accepted.into_values().flatten().collect();
+        let mut boxes: Vec<Sealed> = Vec::new();
+        let mut coms = Vec::new();
+        let mut com_entries = Vec::new();
+        for (sealed, com) in c.accepted.into_values() {
+            boxes.extend(sealed);
+            if let Some((c, e)) = com {
+                coms.push(c);
+                com_entries.push(e);
+            }
+        }
+        if proves_shares {
+            key = block(|| key.with_dealings(&coms))?;
+            info!(key = %hex(&key.id()[..8]), "dealing commitments: every member's share commitment");
+        }
         self.try_substituted(&boxes, crate::party::DEAL_PURPOSE);
         let mut mailbox: BTreeMap<u32, Vec<Sealed>> = BTreeMap::new();
         for b in boxes {
@@ -150,6 +182,7 @@ impl Driver {
             let mut t = Task::new(Kind::Dealings);
             t.sealed = mailbox.remove(&p).unwrap_or_default();
             t.directory = self.announcements(p);
+            t.signed = com_entries.clone();
             self.send(p, t).await;
         }
         let dl = self.phase_deadline();

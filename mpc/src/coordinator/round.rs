@@ -369,9 +369,17 @@ impl Driver {
             match block(|| server.combine(&request, &shares)) {
                 Ok(r) => break (r, committee),
                 Err(e) => {
-                    warn!(round, attempt, error = %e, "combination failed; new committee");
-                    if let Some(first) = committee.first() {
-                        excluded.insert(*first);
+                    // A share whose proof fails names its sender: exclude
+                    // it; otherwise (no share proofs) the first member.
+                    let named = match &e {
+                        Error::Aggregation(ml_he::Error::InvalidShareProof { party, .. }) => {
+                            Some(*party)
+                        }
+                        _ => committee.first().copied(),
+                    };
+                    warn!(round, attempt, error = %e, excluded = ?named, "combination failed; new committee");
+                    if let Some(p) = named {
+                        excluded.insert(p);
                     }
                 }
             }

@@ -54,8 +54,24 @@ impl Limits {
             // a packed Paillier ciphertext carries ≥ 1 value per 32 bytes
             Scheme::Paillier => cfg.len.saturating_mul(32),
         };
-        // a CKKS dealing is N residues per prime (3 primes, 8 bytes), sealed
-        let deal = cfg.parties.saturating_mul(cfg.degree * 3 * 8 + 1024);
+        // A CKKS dealing is N residues per prime of Q ∪ P (8 bytes each),
+        // sealed, one per other party; with share proofs, the public
+        // commitment: 2t − 1 polynomials over Q.
+        let deal = match cfg.scheme {
+            Scheme::Ckks => {
+                let p = cfg.aggregation_params()?;
+                let rp = p.ckks().rlwe();
+                let (q, qp) = (rp.ring_q_top().len(), rp.ring_qp_top().len());
+                let sealed = cfg.parties.saturating_mul(cfg.degree * qp * 8 + 1024);
+                let com = if p.share_proof_params().is_some() {
+                    (2 * p.config().threshold).saturating_mul(cfg.degree * q * 8 + 64)
+                } else {
+                    0
+                };
+                sealed.saturating_add(com)
+            }
+            Scheme::Paillier => cfg.parties.saturating_mul(cfg.degree * 3 * 8 + 1024),
+        };
         Ok(Self {
             update: update.saturating_add(slack),
             share: update.saturating_mul(4).saturating_add(slack),

@@ -199,9 +199,19 @@ impl State {
         self.recompute_public_key(task)?;
         let rp = self.params()?.ckks().rlwe().clone();
         let client = self.client.as_ref().ok_or_else(|| proto("no client"))?;
-        let msgs = client.deal(&mut self.rng)?;
+        let dealing = client.deal(&mut self.rng)?;
+        // The public commitment to the sharing polynomial (sessions that
+        // prove decryption shares), signed: relayed to every party.
+        let (payload, signature) = match &dealing.commitment {
+            Some(c) => {
+                let bytes = c.to_bytes(&rp);
+                let sig = self.sign(phase::DEAL_COMMIT, 0, &sign::sha256(&bytes))?;
+                (bytes, sig)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         let mut sealed = Vec::new();
-        for m in msgs {
+        for m in dealing.messages {
             let bytes = m.to_bytes(&rp);
             if m.to.0 == self.opts.id {
                 self.own_dealing = Some(bytes);
@@ -220,6 +230,8 @@ impl State {
         Ok(Submission {
             kind: Kind::Deal as i32,
             sealed,
+            payload,
+            signature,
             ..Default::default()
         })
     }
@@ -248,6 +260,23 @@ impl State {
             .iter()
             .map(|b| Ok(SecretShareMessage::from_bytes(&rp, b)?))
             .collect::<Result<Vec<_>>>()?;
+        if self.params()?.share_proof_params().is_some() {
+            // Every dealer's signed commitment: the key then carries every
+            // member's share commitment (the key acknowledgement covers
+            // them), and each dealing is checked against its dealer's.
+            let all = self.all()?;
+            let coms = self.signed_shares(task, Kind::Deal, phase::DEAL_COMMIT, &all, |b| {
+                let c = threshold::vss::DealingCommitment::from_bytes(&rp, b)?;
+                Ok((c.party().0, c))
+            })?;
+            let pending = self
+                .pending
+                .as_mut()
+                .ok_or_else(|| proto("no public key"))?;
+            pending.key = pending.key.with_dealings(&coms)?;
+            let key = pending.key.clone();
+            self.client()?.set_key(key)?;
+        }
         self.client()?.receive_dealings(msgs)?;
         info!(
             dealings = plain.len(),

@@ -65,6 +65,10 @@ pub enum Misbehave {
     /// The key-recovery update `(0, ⌊Q/64⌋)` with no proof (issue 18):
     /// refused by a session that proves updates.
     KeyRecovery,
+    /// A well-formed decryption share moved by one unit of the first
+    /// coordinate, its proof unchanged (issue 18): refused by a session
+    /// that proves shares, naming this party.
+    ShiftShare,
 }
 
 impl std::str::FromStr for Misbehave {
@@ -82,6 +86,7 @@ impl std::str::FromStr for Misbehave {
             "no-approve" => Self::NoApprove,
             "oversize" => Self::Oversize,
             "key-recovery" => Self::KeyRecovery,
+            "shift-share" => Self::ShiftShare,
             _ => return Err(format!("unknown misbehaviour {s:?}")),
         })
     }

@@ -93,6 +93,7 @@ impl State {
                     vec![key.forge_key_recovery_update(self.opts.id, round, cfg.len, 6)?]
                 }
                 Misbehave::BadShare
+                | Misbehave::ShiftShare
                 | Misbehave::ImpersonateKeygen
                 | Misbehave::ForgeE2eKey
                 | Misbehave::NoApprove => {
@@ -272,7 +273,18 @@ impl State {
                 s
             }
         };
-        let payload = if self.misbehaves(task.round) == Some(Misbehave::BadShare) {
+        let payload = if self.misbehaves(task.round) == Some(Misbehave::ShiftShare) {
+            warn!(
+                round = task.round,
+                "sending a shifted decryption share on purpose (test)"
+            );
+            let key = self
+                .client
+                .as_ref()
+                .and_then(|c| c.session_key())
+                .ok_or_else(|| proto("no key"))?;
+            ml_he::aggregation::shift_decryption_share(key, &share, 1.0)?
+        } else if self.misbehaves(task.round) == Some(Misbehave::BadShare) {
             warn!(
                 round = task.round,
                 "sending a garbage decryption share on purpose (test)"

@@ -14,7 +14,7 @@ sent it. Without them those two extra checks are skipped; every check of
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -82,14 +82,20 @@ def public_key_share(client: Any, params: Any) -> bytes:
     return bytes(client.public_key_share(params).to_bytes())
 
 
-def session_key_from_shares(params: Any, shares: Sequence[bytes]) -> Any:
-    """``SessionKey::from_shares`` of serialized public-key shares (all n)."""
-    return SessionKey.from_shares(params, [PublicKeyShare.from_bytes(params.ckks, s) for s in shares])
+def session_key_from_shares(params: Any, shares: Sequence[bytes], dealings: Optional[Sequence[bytes]] = None) -> Any:
+    """``SessionKey::from_shares`` of serialized public-key shares (all n),
+    with every client's dealing commitment (``SessionKey::with_dealings``)
+    when given."""
+    pks = [PublicKeyShare.from_bytes(params.ckks, s) for s in shares]
+    return SessionKey.from_shares(params, pks, None if dealings is None else [bytes(d) for d in dealings])
 
 
-def deal(client: Any, params: Any) -> list[tuple[int, bytes]]:
-    """``Client::deal``: [(recipient, serialized dealing)] — secret, one per client."""
-    return [(int(m.recipient), bytes(m.to_bytes())) for m in client.deal(params)]
+def deal(client: Any, params: Any) -> tuple[list[tuple[int, bytes]], Optional[bytes]]:
+    """``Client::deal``: ([(recipient, serialized dealing)] — secret, one per
+    client, and the public commitment (sessions that prove decryption
+    shares) or ``None``."""
+    msgs, commitment = client.deal(params)
+    return [(int(m.recipient), bytes(m.to_bytes())) for m in msgs], (None if commitment is None else bytes(commitment))
 
 
 def receive_dealings(client: Any, params: Any, dealings: Sequence[bytes]) -> None:

@@ -56,6 +56,11 @@ class Key:
     DESTINATIONS = "dsts"
     SOURCES = "srcs"
     SEALED = "sealed"
+    # share keys (client -> server): the public dealing commitment (empty
+    # without share proofs); receive dealings (server -> client): every
+    # party's, over parties 1..n, with the public-key shares again
+    DEALING_COMMITMENT = "deal_com"
+    DEALING_COMMITMENTS = "deal_coms"
     # encrypt (client -> server)
     UPDATE = "update"
     UPDATE_LEN = "update_len"

@@ -254,7 +254,8 @@ def _share_keys(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
     h.e2e_pks = e2e_pks
     seed = bytes(state[Key.SESSION_SEED])
     dsts, sealed = [], []
-    for to, dealing in hk.deal(h.client, h.params):
+    messages, commitment = hk.deal(h.client, h.params)
+    for to, dealing in messages:
         if to == me:
             h.own_dealing = bytes(dealing)
             continue
@@ -262,7 +263,12 @@ def _share_keys(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
         sealed.append(bytes(h.e2e.seal(e2e_pks[to - 1], seed, me, to, dealing)))
     state[Key.SESSION_KEY_ID] = bytes(h.key.id)
     _save(ctxt, h)
-    return {Key.SESSION_KEY_ID: bytes(h.key.id), Key.DESTINATIONS: dsts, Key.SEALED: sealed}
+    return {
+        Key.SESSION_KEY_ID: bytes(h.key.id),
+        Key.DESTINATIONS: dsts,
+        Key.SEALED: sealed,
+        Key.DEALING_COMMITMENT: commitment or b"",
+    }
 
 
 def _receive_dealings(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> dict:
@@ -276,6 +282,17 @@ def _receive_dealings(ctxt: Context, state: ConfigRecord, cfg: ConfigRecord) -> 
     dealings = [h.own_dealing]
     for src, box in zip(srcs, boxes):
         dealings.append(bytes(h.e2e.open(h.e2e_pks[src - 1], seed, src, me, box)))
+    coms = [bytes(c) for c in cfg.get(Key.DEALING_COMMITMENTS, [])]
+    if any(coms):
+        # Sessions that prove decryption shares: the key with every
+        # client's dealing commitment, recomputed here (each checked
+        # against its client's public-key share); each dealing is checked
+        # against its dealer's commitment.
+        shares = [bytes(s) for s in cfg[Key.PUBLIC_KEY_SHARES]]
+        if len(coms) != n or len(shares) != n:
+            raise HekitPolicyError("every party's dealing commitment and public-key share are needed")
+        h.key = hk.session_key_from_shares(h.params, shares, coms)
+        h.client.set_key(h.key)
     hk.receive_dealings(h.client, h.params, dealings)
     h.own_dealing = b""
     _save(ctxt, h)

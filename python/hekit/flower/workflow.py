@@ -224,9 +224,11 @@ class HekitWorkflow:
         replies, failures = self._send(grid, round_, {nid: self._configs(Stage.SHARE_KEYS, **directory) for nid in nodes})
         need_all(failures, Stage.SHARE_KEYS)
         inbox: dict[int, tuple[list[int], list[bytes]]] = {p: ([], []) for p in range(1, n + 1)}
+        coms: list[bytes] = [b""] * n
         for nid, content in replies.items():
             res = content.config_records[RECORD_KEY_CONFIGS]
             src = node_to_party[nid]
+            coms[src - 1] = bytes(res.get(Key.DEALING_COMMITMENT, b""))
             if bytes(res[Key.SESSION_KEY_ID]) != bytes(key.id):
                 raise HekitAggregationError(f"party {src} computed another collective key")
             for dst, box in zip(cast(list, res[Key.DESTINATIONS]), cast(list, res[Key.SEALED]), strict=True):
@@ -234,9 +236,15 @@ class HekitWorkflow:
                     inbox[int(dst)][0].append(src)
                     inbox[int(dst)][1].append(bytes(box))
 
-        # 3. relay the sealed dealings
+        # 3. relay the sealed dealings (and, in sessions that prove
+        # decryption shares, every dealing commitment: the key then covers
+        # every member's share commitment)
+        extra: dict = {}
+        if any(coms):
+            key = hk.session_key_from_shares(params, pk_shares, coms)
+            extra = {Key.DEALING_COMMITMENTS: coms, Key.PUBLIC_KEY_SHARES: pk_shares}
         replies, failures = self._send(grid, round_, {
-            party_to_node[p]: self._configs(Stage.RECEIVE_DEALINGS, **{Key.SOURCES: srcs, Key.SEALED: boxes})
+            party_to_node[p]: self._configs(Stage.RECEIVE_DEALINGS, **{Key.SOURCES: srcs, Key.SEALED: boxes}, **extra)
             for p, (srcs, boxes) in inbox.items()
         })
         need_all(failures, Stage.RECEIVE_DEALINGS)
