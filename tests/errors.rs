@@ -829,6 +829,34 @@ fn threshold_invalid_share() {
         matches!(r, Err(threshold::Error::InvalidShare { .. })),
         "{r:?}"
     );
+    // A verifiable dealing that does not match its commitment names the
+    // dealer (party 1 commits to one polynomial and deals another).
+    let params = std::sync::Arc::new(
+        rlwe::params::Params::builder()
+            .degree(1024)
+            .q_bits(&[50, 50])
+            .p_bits(&[50])
+            .security(rlwe::params::SecurityLevel::None)
+            .build()
+            .expect("params"),
+    );
+    let mut ps = parties(&params, 2);
+    let pks: Vec<_> = ps
+        .iter_mut()
+        .map(|p| p.public_key_share(&crs_a, &mut rng()).expect("share"))
+        .collect();
+    let mut r = rng();
+    let (m1, _) = ps[0].deal_committed(2, 2, &crs_a, &mut r).expect("deal");
+    let (_, c1) = ps[0].deal_committed(2, 2, &crs_a, &mut r).expect("deal");
+    let (m2, c2) = ps[1].deal_committed(2, 2, &crs_a, &mut r).expect("deal");
+    let coms = threshold::vss::ShareCommitments::new(&params, &crs_a, 2, 2, &pks, &[c1, c2])
+        .expect("commitments");
+    let to_2: Vec<_> = m1.into_iter().chain(m2).filter(|m| m.to.0 == 2).collect();
+    let r = ps[1].receive_committed_dealings(to_2, &coms);
+    assert!(
+        matches!(r, Err(threshold::Error::InvalidShare { party, .. }) if party.0 == 1),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -1100,6 +1128,30 @@ fn ml_invalid_update_proof() {
         "{r:?}"
     );
     assert!(server.contributors().is_empty());
+}
+
+#[test]
+fn ml_invalid_share_proof() {
+    let (_, mut clients, key) = aggregation();
+    let mut server = ml_he::aggregation::Server::new(&key, 0, 4).expect("server");
+    for c in &clients[..2] {
+        let u = c.encrypt_update(0, &[1.0; 4], &mut rng()).expect("encrypt");
+        server.add(&u).expect("add");
+    }
+    let request = server.decryption_request(&[1, 2]).expect("request");
+    let s1 = clients[0]
+        .decryption_share(&request, &mut rng())
+        .expect("share");
+    let s2 = clients[1]
+        .decryption_share(&request, &mut rng())
+        .expect("share");
+    // member 2 moves the first coordinate by 0.5: its proof fails
+    let bad = ml_he::aggregation::shift_decryption_share(&key, &s2, 0.5).expect("shift");
+    let r = ml_he::aggregation::combine(&key, &request, &[s1, bad]);
+    assert!(
+        matches!(r, Err(ml_he::Error::InvalidShareProof { party: 2, .. })),
+        "{r:?}"
+    );
 }
 
 #[test]

@@ -137,6 +137,23 @@ def test_aggregation_average_matches_numpy(agg_session, rng):
     assert np.array_equal(back.average, result.average) and back.committee == [2, 3, 5]
 
 
+def test_aggregation_wrong_share_names_the_member(agg_session):
+    # Decryption shares carry proofs (prove_shares, the default): member 2's
+    # share with the tail of member 3's proof is refused, naming member 2;
+    # the honest shares combine.
+    params, clients, key = agg_session
+    server = aggregation.Server(key, 7, 10)
+    for c in clients[:3]:
+        server.add(c.encrypt_update(7, np.full(10, 0.5)))
+    request = server.decryption_request([1, 2, 3])
+    s1, s2, s3 = (clients[i].decryption_share(request) for i in range(3))
+    forged = s2[:-100] + s3[-100:]
+    with pytest.raises(aggregation.MlError, match="decryption share of party 2"):
+        aggregation.combine(key, request, [s1, forged, s3])
+    result = aggregation.combine(key, request, [s1, s2, s3])
+    np.testing.assert_allclose(result.average, 0.5, atol=result.precision)
+
+
 def test_aggregation_errors(agg_session):
     params, clients, key = agg_session
     server = aggregation.Server(key, 1, 10)

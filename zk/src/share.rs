@@ -326,12 +326,11 @@ impl ShareWitness {
         let mut s = s.restrict_to(&params.ring)?;
         s.set_representation(Representation::Ntt);
         let mut e: [Vec<i64>; 2] = Default::default();
-        for i in 0..2 {
-            let mut d = commitment.k[i].clone();
-            let as_ = Poly::mul(&key.a[i], &s)?;
-            d.sub_assign(&as_)?;
+        for ((ei, k), a) in e.iter_mut().zip(&commitment.k).zip(&key.a) {
+            let mut d = k.clone();
+            d.sub_assign(&Poly::mul(a, &s)?)?;
             d.to_coeff();
-            e[i] = small_coeffs(&d, params.key.0).ok_or(Error::WitnessOutOfBound {
+            *ei = small_coeffs(&d, params.key.0).ok_or(Error::WitnessOutOfBound {
                 what: "commitment noise",
             })?;
         }
@@ -524,22 +523,29 @@ fn statement(
     Ok(t)
 }
 
-/// `(A1·s + e1, A2·s + e2, M_l·s + e_l …)` hashed after `prefix`.
+/// A masked witness or a response: `(s, (k1, k2), e_l …)`.
+struct Vector<'a> {
+    s: &'a Poly,
+    k: &'a [Vec<i64>; 2],
+    e: &'a [Vec<i128>],
+}
+
+/// `(A1·s + k1, A2·s + k2, M_l·s + e_l …)`, minus `c` times the statement
+/// when given, hashed after `prefix`.
 fn commit_hash(
     params: &ShareParams,
     key: &ShareKey,
     st: SharesRef<'_>,
-    s: &Poly,
-    k: &[Vec<i64>; 2],
-    e: &[Vec<i128>],
+    v: Vector<'_>,
     minus_c: Option<(&Poly, &ShareCommitment)>,
     mut prefix: Transcript,
 ) -> Result<[u8; 32]> {
     let ring = &params.ring;
-    for i in 0..2 {
-        let mut w = sample::small_poly(ring, &k[i]);
+    let (s, e) = (v.s, v.e);
+    for (i, (k, a)) in v.k.iter().zip(&key.a).enumerate() {
+        let mut w = sample::small_poly(ring, k);
         w.to_ntt();
-        w.mul_acc(&key.a[i], s)?;
+        w.mul_acc(a, s)?;
         if let Some((c, com)) = minus_c {
             w.sub_assign(&Poly::mul(c, &com.k[i])?)?;
         }
@@ -600,7 +606,12 @@ pub fn prove_shares<R: RngCore + CryptoRng>(
             .iter()
             .map(|_| sample::uniform_centered_wide(n, ng, rng))
             .collect::<std::result::Result<_, _>>()?;
-        let seed = commit_hash(params, key, st, &y_s, &y_k, &y_e, None, prefix.clone())?;
+        let v = Vector {
+            s: &y_s,
+            k: &y_k,
+            e: &y_e,
+        };
+        let seed = commit_hash(params, key, st, v, None, prefix.clone())?;
         let c = challenge::expand(&seed, n, params.weight);
         let mut accept = true;
         for (y, e) in y_k.iter_mut().zip(&witness.e) {
@@ -681,16 +692,12 @@ pub fn verify_shares(
     let c = challenge::expand(&proof.challenge, n, params.weight);
     let mut pc = sample::small_poly(&params.ring, &c);
     pc.to_ntt();
-    let seed = commit_hash(
-        params,
-        key,
-        st,
-        &proof.z_s,
-        &proof.z_k,
-        &proof.z_e,
-        Some((&pc, commitment)),
-        prefix,
-    )?;
+    let v = Vector {
+        s: &proof.z_s,
+        k: &proof.z_k,
+        e: &proof.z_e,
+    };
+    let seed = commit_hash(params, key, st, v, Some((&pc, commitment)), prefix)?;
     if seed != proof.challenge {
         return Err(Error::Rejected {
             reason: "the commitment does not hash to the challenge",

@@ -11,13 +11,13 @@
 //! | step | who | sends |
 //! |---|---|---|
 //! | setup | everybody | [`AggregationParams`] are public (config + session seed) |
-//! | key generation | clients (key holders) | [`threshold::PublicKeyShare`] to anyone; [`threshold::SecretShareMessage`]s over private channels (Shamir dealing for t-of-n) |
+//! | key generation | clients (key holders) | [`threshold::PublicKeyShare`] to anyone; [`Client::deal`]: [`threshold::SecretShareMessage`]s over private channels (Shamir dealing for t-of-n) and, in a session that proves shares, a public [`threshold::vss::DealingCommitment`] to anyone ([`SessionKey::with_dealings`]; [`deal_all`] in one process) |
 //! | optional evaluation keys | clients | [`Client::relin_key_round1`] / [`Client::relin_key_round2`] and [`Client::galois_key_share`] shares to anyone; [`aggregate_relin_round1`], [`finish_relin_key`], [`finish_galois_keys`] (all `n` clients) give `ckks::RelinKey` / `ckks::GaloisKeys` |
 //! | key | anyone | [`SessionKey`] (public, serialized with [`SessionKey::to_bytes`]) |
 //! | encrypt | each client (input party) | [`Client::encrypt_update`] → bytes to the server: the ciphertexts and, by default, a zero-knowledge proof per ciphertext that it is a well-formed encryption of a bounded update ([`zk`]) |
 //! | sum | server (computing party) | [`Server::add_from`] (authenticated sender) or [`Server::add`] checks (proofs included) and keeps; [`Server::decryption_request`] → the contributions, to a committee of t clients |
-//! | decrypt | committee clients | [`Client::decryption_share`] re-checks every contribution (proofs included), recomputes the sum and decrypts it → bytes to the result parties |
-//! | result | result parties | [`decryption_share_sender`] names a share's sender; [`combine`] → [`RoundResult`] (the average) |
+//! | decrypt | committee clients | [`Client::decryption_share`] re-checks every contribution (proofs included), recomputes the sum and decrypts it, with a zero-knowledge proof per 8 shares that they were made with its committed Shamir share ([`zk::prove_shares`]) → bytes to the result parties |
+//! | result | result parties | [`decryption_share_sender`] names a share's sender; [`combine`] verifies every share's proof (naming a cheater, [`Error::InvalidShareProof`]) → [`RoundResult`] (the average) |
 //!
 //! No message carries a secret: the server sees only ciphertexts, the
 //! committee members see only the summed ciphertext, and a decryption share
@@ -78,6 +78,29 @@
 //! is covered by the smudging, which is sized from the proven noise bound
 //! (see below), not the honest one.
 //!
+//! **Committee members** may be malicious. In a session that proves
+//! shares ([`AggregationConfig::prove_shares`], the default) the Shamir
+//! dealing is verifiable ([`threshold::vss`]): each dealer publishes
+//! RLWE commitments to its sharing polynomial (the constant term's is its
+//! public-key share), each recipient checks its dealing against them (a
+//! dealer that deals something else is named), and everybody derives each
+//! member's share commitment, which the session key then covers (its id
+//! changes, so clients that saw different commitments disagree on every
+//! message). Each decryption share carries a proof ([`zk::prove_shares`])
+//! that it is `λ_i·c1·S_i + e` for the committed `S_i` and `‖e‖∞ ≤ 14σ`,
+//! bound to the key, the request and the member; [`combine`] verifies every
+//! proof and names the first member whose proof fails
+//! ([`Error::InvalidShareProof`]); the server then asks another committee
+//! (`hekit-mpc` excludes the named member). Within the proof's slack a
+//! member can still add up to [`zk::ShareParams::offset_bound`] (≈ 2^106.5
+//! at `n = 10`) to its share: the chain is sized so that `t` such offsets
+//! stay `2^(f+1)` below the scale, and the stated precision includes them.
+//! Limits: the commitments' noise grows as `n^(t−1)`, so share proofs fit
+//! up to about `n = 12` clients at `t = n/2 + 1` with `N = 8192`
+//! ([`AggregationParams::new`] refuses larger sessions with a clear error
+//! unless `prove_shares(false)`); the `P` part of a dealing is not
+//! committed (decryption needs only `Q`).
+//!
 //! The collective key must be the sum of the clients' shares: each client
 //! should recompute it from the shares ([`SessionKey::from_shares`]) rather
 //! than accept a key from the server, and shares should be committed to
@@ -92,9 +115,7 @@
 //! message space is sized so that even `n` of those never wrap modulo
 //! `Q`, so the result stays decodable and the stated precision true, but
 //! "one coordinate 10× over the bound" is *not* refused; a norm proof with
-//! small slack is the next step); and a committee member can send a wrong
-//! decryption share (the result is wrong; it learns nothing more; share
-//! proofs are the other half of issue 18). Malformed bytes, ciphertexts
+//! small slack is the next step). Malformed bytes, ciphertexts
 //! under another key, parameter set, session or round, and duplicates are
 //! rejected with specific errors. Without proofs
 //! (`prove_updates(false)`) one malicious input party recovers the
@@ -120,14 +141,17 @@
 //! ‖ē1‖∞·‖s‖₁` with the proven (slack-included) norms, ≈ 2^38.6 at `n = 10`;
 //! the smudging width is `2^λ` times `n` of these (plus the retries'
 //! honest noise), and the message space holds `n` messages of the proven
-//! bound `max_abs·slack`. The chain is two 49-bit primes plus a third sized
-//! so that the smudged error stays 2^(f+1) below the scale (43 bits at `n =
-//! t = 10`, `max_abs = 256`: `Q ≈ 2^141`, `Δ = 2^108`, `QP ≈ 2^191 ≤ 2^218`).
-//! Per 100,000 floats: 3.75 MB of ciphertexts and 1.54 MB of proofs (116
-//! bits per coefficient, 41 % of the ciphertexts). The stated precision of
-//! the sum is `n·2^-(f+1)` from the rounding plus the smudging's
-//! `2^(log2(6·√t·σ + B) − log2 Δ)`, i.e. about 2^-(f+1) on each coordinate
-//! of the average (2^-21 for `max_abs = 256`).
+//! bound `max_abs·slack`. The chain is two 49-bit primes plus what keeps
+//! the worst decryption error 2^(f+1) below the scale: the smudged error
+//! and, with share proofs (the default), `t` times the offset a share
+//! proof still allows. At `n = t = 10`, `max_abs = 256`: with share proofs
+//! 49 + 49 + 49 + 20 bits (`Q ≈ 2^167`, `Δ = 2^134`, `QP ≈ 2^217 ≤ 2^218`),
+//! per 100,000 floats 4.45 MB of ciphertexts and 1.54 MB of update proofs
+//! (116 bits per coefficient, 35 %); with update proofs only 49 + 49 + 43
+//! bits (`Q ≈ 2^141`, `Δ = 2^108`), 3.75 MB and 1.54 MB (41 %). The stated
+//! precision of the sum is `n·2^-(f+1)` from the rounding plus the worst
+//! decryption error over `Δ`, i.e. about 2^-(f+1) on each coordinate of the
+//! average (2^-21 for `max_abs = 256`), whatever the committee sends.
 //!
 //! **Without proofs** (`prove_updates(false)`, insecure against malicious
 //! input parties): a chain of two 49-bit primes (`Q ≈ 2^98`, 2.61 MB per

@@ -494,7 +494,7 @@ impl AggregationParams {
         let Some(zp) = &self.shares else { return 0 };
         let c = zp.count();
         (count / c) * zp.proof_bytes(c)
-            + if count % c > 0 {
+            + if !count.is_multiple_of(c) {
                 zp.proof_bytes(count % c)
             } else {
                 0
