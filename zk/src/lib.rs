@@ -217,8 +217,9 @@
 //!
 //! Sizes at `N = 8192` over `Q = 2^167` (`RAYON_NUM_THREADS=1 cargo bench -p
 //! hekit-zk --bench zk`): per proof of 8 shares, `z_S` (one polynomial at
-//! the primes' widths), two 46-bit key-noise responses and eight 108-bit
-//! noise responses.
+//! the primes' widths), two 46-bit key-noise responses and eight 107-bit
+//! noise responses: 1.95 MB for the 13 shares of a 100,000-float sum
+//! (88 % of the shares' 2.22 MB), prove 36.8 ms, verify 14.2 ms on one core.
 
 mod challenge;
 pub mod codec;
