@@ -6,7 +6,7 @@
 #![no_main]
 use hekit_fuzz::{fixtures, rng, Input};
 use libfuzzer_sys::fuzz_target;
-use ml_he::aggregation::paillier_variant::{combine, decryption_share, PaillierServer};
+use ml_he::aggregation::paillier_variant::{combine, KeyHolder, PaillierServer};
 
 fuzz_target!(|data: &[u8]| {
     let Some(input) = Input::parse(data) else {
