@@ -172,16 +172,12 @@ pub(crate) fn unframe<'a, H: DeserializeOwned>(
     Ok((header, &bytes[8 + hl..]))
 }
 
-/// A 32-byte digest of `data` in the context `domain` (SHA-256 through
-/// `rlwe::sample::expand_seed`).
+/// A 32-byte digest of `data` in the context `domain`: the proofs'
+/// transcript hash ([`zk::Transcript`], BLAKE3), streaming (no copy).
 pub(crate) fn digest(domain: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut input = Vec::with_capacity(domain.len() + data.len());
-    input.extend_from_slice(domain);
-    input.extend_from_slice(data);
-    let mut r = rlwe::sample::expand_seed(&[0u8; 32], &input);
-    let mut out = [0u8; 32];
-    r.fill_bytes(&mut out);
-    out
+    let mut t = zk::Transcript::new(domain);
+    t.append(b"data", data);
+    t.finish()
 }
 
 /// Per-item generators drawn from the caller's CSPRNG (for rayon).
