@@ -115,6 +115,15 @@
 //! `inference`, a polynomial sign approximation, slot sums under collective
 //! relinearization and Galois keys); it is not implemented here.
 //!
+//! **Not covered yet: malicious parties inside the protocol.** A
+//! contribution is checked for format only, so one malicious *input party*
+//! can submit the well-formed `(0, ⌊Q/t⌋)`, and the decrypted total then
+//! contains the collective secret `s` modulo `t` (the attack the update
+//! proofs of [`crate::aggregation`] close; issue 18); and a committee member
+//! can shift its decryption share. Until this module uses the same proofs
+//! (`zk` encryption proofs with the lift `Δ`, `threshold::vss` share
+//! proofs), run it only among parties trusted to follow the protocol.
+//!
 //! ## Parameters and noise
 //!
 //! BFV `N = 8192`, `t = 65537` (preset `N8192T65537`); each count of the
