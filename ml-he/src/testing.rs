@@ -115,14 +115,24 @@
 //! `inference`, a polynomial sign approximation, slot sums under collective
 //! relinearization and Galois keys); it is not implemented here.
 //!
-//! **Not covered yet: malicious parties inside the protocol.** A
-//! contribution is checked for format only, so one malicious *input party*
-//! can submit the well-formed `(0, ⌊Q/t⌋)`, and the decrypted total then
-//! contains the collective secret `s` modulo `t` (the attack the update
-//! proofs of [`crate::aggregation`] close; issue 18); and a committee member
-//! can shift its decryption share. Until this module uses the same proofs
-//! (`zk` encryption proofs with the lift `Δ`, `threshold::vss` share
-//! proofs), run it only among parties trusted to follow the protocol.
+//! **Malicious input parties.** Each contribution is encrypted over `Q`
+//! with known randomness as `(u·b + e0 + ⌊Q/t⌋·m, u·a + e1)` (`m` the
+//! centered plaintext coefficients, `|m| ≤ t/2`) and carries a proof
+//! ([`zk::prove`], [`zk::EncParams::with_lift`]) that it is well formed and
+//! bounded, bound to the session key, the party and the ciphertext; the
+//! server and every committee member verify it ([`Error::InvalidUpdateProof`]
+//! otherwise). This closes issue 18's key-recovery attack here: without
+//! proofs, the well-formed `(0, ⌊Q/t⌋)` would make the decrypted total
+//! contain the collective secret `s` modulo `t` (test
+//! `key_recovery_counts_are_refused`). The smudging is sized from the
+//! *proven* noise bound of `n` contributions (below). A cheater's counts can
+//! still be wrong (up to the proof's slack: they wrap modulo `t`), which
+//! spoils the total, not the key.
+//!
+//! **Not covered yet: malicious committee members.** Decryption shares here
+//! carry no proof: a member can shift the total. The aggregation module's
+//! verifiable dealing and share proofs (`threshold::vss`,
+//! [`zk::prove_shares`]) are the way to add them.
 //!
 //! ## Parameters and noise
 //!
@@ -132,27 +142,25 @@
 //! shares carry λ = 40 bits of smudging: Gaussian noise of width `2^40·B`,
 //! where `B` ([`TestingParams::log2_noise`]) bounds the phase noise of what
 //! a member decrypts — at most `n` contributions (one per distinct party)
-//! and, on a retry, the public encryption of zero: `n + 1` fresh public-key
-//! encryptions. `B` has two terms:
+//! and, on a retry, the public encryption of zero. `B` is dominated by the
+//! *proven* noise bound of the `n` contributions (≈ 2^38–2^41, see
+//! `TestingParams::noise_bound`); the honest terms are:
 //!
 //! - encryption under the collective key of `n` ternary secrets ends with a
 //!   division by the special prime, which leaves rounding noise
 //!   `r_0 + r_1·s` of variance `N/12·(2n/3) + 1/12` per ciphertext; 8σ for
 //!   `n + 1` ciphertexts is `8·sqrt((n + 1)·(N/12·(2n/3) + 1/12))` (2^9.6
 //!   for `n = 4`);
-//! - the plaintext embedding `Δ·m = round(Q·m/t)` rounds each
-//!   contribution by at most ½, so the phase of the sum differs from
-//!   `round(Q·(Σ m_i mod t)/t)` by at most `(n + 1)/2` (the multiples of
-//!   `Q` from the carries of adding modulo `t` vanish exactly); this term
-//!   depends on the individual plaintexts, so it is smudged too. (With
-//!   `Δ = ⌊Q/t⌋` it would be the carry `(Q mod t)·⌊n/2⌋`, ≈ 2^15.5 per
-//!   carry for this preset.)
+//! - the plaintext embedding: contributions are `⌊Q/t⌋·m` with centered
+//!   `|m| ≤ t/2` (the proof's lift), which misses `Q·m/t` by at most
+//!   `|m|·(Q mod t)/t ≤ t/2` per contribution, and the carries of adding
+//!   modulo `t` cost `(Q mod t)` each: `n·t/2 + (n + 1)/2` is budgeted.
 //!
-//! The retry's encryption of zero adds to the first term only (a zero
-//! plaintext rounds exactly); the measured noise of `n` contributions plus
-//! the encryption of zero stays within 2 bits below `B` (test
-//! `noise_budget_covers_every_contribution_and_the_retry_zero`). The
-//! smudged total stays far below `Q/(2t)`, which
+//! The measured noise of `n` honest contributions plus the encryption of
+//! zero is 2^7.8–2^8.9 against a budget of 2^38.5–2^40.4 (n = 2, 5; test
+//! `noise_budget_covers_every_contribution_and_the_retry_zero`): the
+//! budget covers cheating contributions within the proofs' slack. The
+//! smudged total stays far below `Q/(2t)` (`Δ ≈ 2^116`), which
 //! [`threshold::Smudging::for_bfv`] checks when the parameters are built.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -304,6 +312,9 @@ pub struct TestingParams {
     encoder: bfv::Encoder,
     log2_noise: f64,
     smudging: Smudging,
+    /// The contributions' proof parameters (lift `Δ = ⌊Q/t⌋`, messages the
+    /// centered plaintext coefficients, `|m| ≤ t/2`).
+    proof: zk::EncParams,
     crs: threshold::Crs,
 }
 
@@ -368,7 +379,21 @@ impl TestingParams {
         if classes < 2 || classes * classes + 1 > encoder.slots() {
             return Err(Error::OutOfRange(format!("{classes} classes")));
         }
-        let log2_noise = Self::noise_bound(&bfv, parties)?;
+        let ring = bfv.rlwe().ring_q(bfv.max_level())?.clone();
+        let t = bfv.plaintext_modulus();
+        let q: num_bigint::BigUint = ring
+            .moduli()
+            .iter()
+            .map(|m| num_bigint::BigUint::from(m.value()))
+            .product();
+        let delta = q / t;
+        let lift: Vec<u64> = ring
+            .moduli()
+            .iter()
+            .map(|m| num_traits::ToPrimitive::to_u64(&(&delta % m.value())).unwrap_or_default())
+            .collect();
+        let proof = zk::EncParams::with_lift(&ring, t / 2, &lift)?;
+        let log2_noise = Self::noise_bound(&bfv, &proof, parties)?;
         let top = bfv.max_level();
         let smudging = Smudging::for_bfv(&bfv, top, log2_noise, threshold)?;
         Ok(Arc::new(Self {
@@ -380,22 +405,32 @@ impl TestingParams {
             encoder,
             log2_noise,
             smudging,
+            proof,
             crs: threshold::Crs::from_seed(session_seed),
         }))
     }
 
     /// log2 of a bound on the phase noise of what a committee member
     /// decrypts: the sum of at most `n` contributions (one per party) and,
-    /// on a retry, one public encryption of zero. Two terms (module docs):
-    /// the 8σ bound `8·sqrt((n + 1)·(N/12·(2n/3) + 1/12))` on the rounding
-    /// noise of `n + 1` fresh public-key encryptions, and the rounding of
-    /// the plaintext embedding, at most `(n + 1)/2` (`n` contributions and
-    /// the sum's own `round(Q·m/t)`; the encryption of zero rounds exactly).
-    fn noise_bound(bfv: &bfv::Parameters, n: usize) -> Result<f64> {
+    /// on a retry, one public encryption of zero. Each contribution is
+    /// *proven* well formed ([`zk::prove`]), so its noise is bounded by the
+    /// proven (slack-included) norms, `‖ū‖∞·‖e‖₁ + ‖ē0‖∞ + ‖ē1‖∞·‖s‖₁`
+    /// (as for aggregation updates), whatever its sender did; plus the 8σ
+    /// bound `8·sqrt((n + 1)·(N/12·(2n/3) + 1/12))` on the rounding noise of
+    /// the encryption of zero (counted for `n + 1` ciphertexts), and the
+    /// embedding: `⌊Q/t⌋·m` misses `Q·m/t` by at most `|m| ≤ t/2` per
+    /// contribution, and the sum's own rounding.
+    fn noise_bound(bfv: &bfv::Parameters, proof: &zk::EncParams, n: usize) -> Result<f64> {
         let var = bfv.degree() as f64 / 12.0 * (2.0 * n as f64 / 3.0) + 1.0 / 12.0;
         let fresh = 8.0 * ((n + 1) as f64 * var).sqrt();
-        let embedding = (n + 1) as f64 / 2.0;
-        Ok((fresh + embedding).log2())
+        let proven = n as f64 * crate::aggregation::log2_proven_noise(proof, n).exp2();
+        let embedding = n as f64 * bfv.plaintext_modulus() as f64 / 2.0 + (n + 1) as f64 / 2.0;
+        Ok((proven + fresh + embedding).log2())
+    }
+
+    /// Bytes of the proof each contribution carries (after its ciphertext).
+    pub fn proof_bytes(&self) -> usize {
+        self.proof.proof_bytes()
     }
 
     /// Most samples one party may count.
@@ -492,6 +527,8 @@ pub struct TestingKey {
     params: Arc<TestingParams>,
     pk: bfv::PublicKey,
     id: [u8; 32],
+    /// The key over `Q` for the contribution proofs.
+    zk: Arc<zk::EncKey>,
 }
 
 impl std::fmt::Debug for TestingKey {
@@ -521,11 +558,42 @@ impl TestingKey {
         let mut data = pk.to_bytes();
         data.extend_from_slice(params.crs.seed());
         let id = digest(b"ml-he/testing/session-key/v1", &data);
+        let zk = Arc::new(zk::EncKey::new(&params.proof, pk.rlwe())?);
         Ok(Self {
             params: params.clone(),
             pk,
             id,
+            zk,
         })
+    }
+
+    /// **An attack, for tests of the refusal paths only**: party `party`'s
+    /// well-formed contribution `(0, ⌊Q/t⌋)` with no valid proof — without
+    /// proofs its decrypted total would contain the collective secret `s`
+    /// modulo `t` (issue 18). Refused with [`Error::InvalidUpdateProof`].
+    #[doc(hidden)]
+    pub fn forge_key_recovery_counts(&self, party: u32) -> Result<Vec<u8>> {
+        let p = &self.params;
+        let ring = p.ring()?;
+        let q: num_bigint::BigInt = ring
+            .moduli()
+            .iter()
+            .map(|m| num_bigint::BigInt::from(m.value()))
+            .product();
+        let t = num_bigint::BigInt::from(p.bfv.plaintext_modulus());
+        let mut c1 = rlwe::poly::Poly::from_bigints(ring, &[q / t])?;
+        c1.to_ntt();
+        let c0 = rlwe::poly::Poly::zero(ring, rlwe::poly::Representation::Ntt);
+        let header = CountsHeader {
+            tag: COUNTS_TAG,
+            key: self.id,
+            party,
+        };
+        let mut payload = Vec::new();
+        pack_poly(&c0, &mut payload);
+        pack_poly(&c1, &mut payload);
+        payload.resize(payload.len() + p.proof.proof_bytes(), 0);
+        Ok(frame(p.fingerprint(), &header, &payload))
     }
 
     /// The session parameters.
@@ -540,7 +608,7 @@ impl TestingKey {
     }
 }
 
-const COUNTS_TAG: [u8; 8] = *b"tst/cnt1";
+const COUNTS_TAG: [u8; 8] = *b"tst/cnt2";
 const REQUEST_TAG: [u8; 8] = *b"tst/req2";
 const SHARE_TAG: [u8; 8] = *b"tst/dsh2";
 
@@ -584,6 +652,18 @@ fn pack_ct(ct: &bfv::Ciphertext) -> Vec<u8> {
         pack_poly(p, &mut out);
     }
     out
+}
+
+/// The context a contribution's proof is bound to: the session key (its
+/// digest covers the public key and the CRS), the party and the
+/// ciphertext's bytes.
+fn counts_context(key: &TestingKey, party: u32, ct: &[u8]) -> [u8; 32] {
+    let mut t = zk::Transcript::new(b"ml-he/testing/counts-proof/v1");
+    t.append(b"key", &key.id);
+    t.append(b"params", key.params.fingerprint());
+    t.append_u64(b"party", u64::from(party));
+    t.append(b"ciphertext", ct);
+    t.finish()
 }
 
 /// The digest of a contribution (encrypted counts, exactly the bytes its
@@ -633,7 +713,32 @@ fn parse_counts(key: &TestingKey, expected: Option<u32>, bytes: &[u8]) -> Result
             expected,
         });
     }
-    let ct = p.ct_from(payload, COUNTS_WHAT)?;
+    let one = packed_len(p.ring()?);
+    if payload.len() != 2 * one + p.proof.proof_bytes() {
+        return Err(Error::Malformed {
+            what: COUNTS_WHAT,
+            reason: format!(
+                "{} bytes, expected {} (ciphertext and proof)",
+                payload.len(),
+                2 * one + p.proof.proof_bytes()
+            ),
+        });
+    }
+    let (cts, proof) = payload.split_at(2 * one);
+    let ct = p.ct_from(cts, COUNTS_WHAT)?;
+    let bad = |e: zk::Error| Error::InvalidUpdateProof {
+        party: h.party,
+        reason: e.to_string(),
+    };
+    let proof = zk::EncProof::from_bytes(&p.proof, proof).map_err(bad)?;
+    let [c0, c1] = ct.rlwe().parts() else {
+        return Err(Error::Malformed {
+            what: COUNTS_WHAT,
+            reason: "ciphertext with three parts".into(),
+        });
+    };
+    let context = counts_context(key, h.party, cts);
+    zk::verify(&p.proof, &key.zk, &context, 0, (c0, c1), &proof).map_err(bad)?;
     Ok(Counts {
         party: h.party,
         digest: contribution_digest(bytes),
@@ -936,13 +1041,37 @@ impl TestParty {
         }
         let mut slots = counts.counts.clone();
         slots.push(1);
-        let ct = key.pk.encrypt(&p.encoder.encode_u64(&slots)?, rng)?;
+        // Encrypted over Q with known randomness, `⌊Q/t⌋·m` for the centered
+        // plaintext coefficients `m`, and proven well formed and bounded.
+        let pt = p.encoder.encode_u64(&slots)?;
+        let t = p.bfv.plaintext_modulus();
+        let m: Vec<i64> = pt
+            .coefficients()
+            .iter()
+            .map(|&c| {
+                if c > t / 2 {
+                    c as i64 - t as i64
+                } else {
+                    c as i64
+                }
+            })
+            .collect();
+        let ((c0, c1), w) = zk::encrypt(&p.proof, &key.zk, &m, rng)?;
+        let ct = rlwe::ciphertext::Ciphertext::new(p.bfv.rlwe(), vec![c0, c1])?;
+        let ct = bfv::Ciphertext::from_rlwe(&p.bfv, ct, bfv::Encoding::Batch)?;
         let header = CountsHeader {
             tag: COUNTS_TAG,
             key: key.id,
             party: self.id,
         };
-        Ok(frame(p.fingerprint(), &header, &pack_ct(&ct)))
+        let mut payload = pack_ct(&ct);
+        let context = counts_context(key, self.id, &payload);
+        let [c0, c1] = ct.rlwe().parts() else {
+            return Err(Error::Protocol("ciphertext with three parts".into()));
+        };
+        let proof = zk::prove(&p.proof, &key.zk, &context, 0, (c0, c1), &w, rng)?;
+        payload.extend_from_slice(&proof.to_bytes(&p.proof));
+        Ok(frame(p.fingerprint(), &header, &payload))
     }
 
     /// This party's decryption share of the sum of the contributions in

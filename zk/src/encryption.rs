@@ -54,7 +54,7 @@ pub struct EncParams {
     ring: Arc<RingContext>,
     weight: usize,
     kappa: u64,
-    lift_log2: u32,
+    lift_log2: Option<u32>,
     lift: Vec<u64>,
     blocks: [Block; 4],
     fingerprint: [u8; 32],
@@ -75,6 +75,36 @@ impl EncParams {
     /// challenge space, or a mask bound would reach 2^62 (`m_bound` too
     /// large for the degree).
     pub fn new(ring: &Arc<RingContext>, m_bound: u64, lift_log2: u32) -> Result<Self> {
+        let lift: Vec<u64> = ring
+            .moduli()
+            .iter()
+            .map(|m| m.pow(2, u64::from(lift_log2)))
+            .collect();
+        Self::build(ring, m_bound, lift, Some(lift_log2))
+    }
+
+    /// Parameters with an arbitrary integer lift `K`, given by its residues
+    /// modulo the primes of `ring` (e.g. BFV's `Δ = ⌊Q/t⌋`).
+    ///
+    /// # Errors
+    /// As [`Self::new`]; [`Error::ParameterMismatch`] if `lift` does not
+    /// have one residue below each prime.
+    pub fn with_lift(ring: &Arc<RingContext>, m_bound: u64, lift: &[u64]) -> Result<Self> {
+        if lift.len() != ring.len() || lift.iter().zip(ring.moduli()).any(|(&k, m)| k >= m.value())
+        {
+            return Err(Error::ParameterMismatch {
+                what: "lift residues (one below each prime of the ring)",
+            });
+        }
+        Self::build(ring, m_bound, lift.to_vec(), None)
+    }
+
+    fn build(
+        ring: &Arc<RingContext>,
+        m_bound: u64,
+        lift: Vec<u64>,
+        lift_log2: Option<u32>,
+    ) -> Result<Self> {
         let n = ring.degree();
         let weight = challenge::challenge_weight(n, CHALLENGE_BITS).ok_or_else(|| {
             Error::InvalidParameters(format!(
@@ -105,18 +135,13 @@ impl EncParams {
                 gamma: gamma as u64,
             };
         }
-        let lift: Vec<u64> = ring
-            .moduli()
-            .iter()
-            .map(|m| m.pow(2, u64::from(lift_log2)))
-            .collect();
-        let mut t = Transcript::new(b"hekit/zk/enc-params/v1");
+        let mut t = Transcript::new(b"hekit/zk/enc-params/v2");
         t.append_u64(b"degree", n as u64);
         let moduli: Vec<u64> = ring.moduli().iter().map(|m| m.value()).collect();
         t.append_words(b"moduli", &moduli);
         t.append_u64(b"weight", weight as u64);
         t.append_u64(b"kappa", kappa);
-        t.append_u64(b"lift_log2", lift_log2 as u64);
+        t.append_words(b"lift", &lift);
         for b in &blocks {
             t.append_u64(b"bound", b.bound);
         }
@@ -162,8 +187,9 @@ impl EncParams {
             .exp()
     }
 
-    /// The lift `K = 2^lift_log2`.
-    pub fn lift_log2(&self) -> u32 {
+    /// `k` of the lift `K = 2^k`, if the parameters were made with one
+    /// ([`Self::new`]; `None` for [`Self::with_lift`]).
+    pub fn lift_log2(&self) -> Option<u32> {
         self.lift_log2
     }
 

@@ -188,7 +188,7 @@ fn log2_worst_error(
     Ok((honest + cheat).log2())
 }
 
-fn log2_proven_noise(proof: &zk::EncParams, n: usize) -> f64 {
+pub(crate) fn log2_proven_noise(proof: &zk::EncParams, n: usize) -> f64 {
     let b = proof.proven_bounds();
     let degree = proof.ring().degree() as f64;
     let e1 = 1.1 * degree * (10.5 * n as f64).sqrt();
