@@ -128,6 +128,17 @@ impl<'a> BitReader<'a> {
 
     /// The next `b ≤ 64` bits.
     fn bits(&mut self, b: u32) -> Result<u128> {
+        if self.n < b {
+            // Eight bytes at once while they last (n < b ≤ 64: the
+            // accumulator holds n + 64 < 128 bits).
+            if let Some(word) = self.bytes.get(self.pos..self.pos + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                self.acc |= (u64::from_le_bytes(w) as u128) << self.n;
+                self.n += 64;
+                self.pos += 8;
+            }
+        }
         while self.n < b {
             let Some(&byte) = self.bytes.get(self.pos) else {
                 return Err(Error::Malformed {
@@ -147,12 +158,71 @@ impl<'a> BitReader<'a> {
 
     /// Errors unless every byte was read and the padding bits are zero.
     pub fn finish(self) -> Result<()> {
-        if self.pos != self.bytes.len() || self.acc != 0 {
+        // Read-ahead leaves fewer than 8 unread bits only if no whole byte
+        // is left over.
+        if self.pos != self.bytes.len() || self.n >= 8 || self.acc != 0 {
             return Err(Error::Malformed {
                 what: self.what,
                 reason: "trailing bytes or non-zero padding".into(),
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Values of mixed (narrow, 63-bit and wide) ranges round-trip; a
+    /// trailing byte — even zero —, a truncated buffer and a value past its
+    /// range are refused.
+    #[test]
+    fn round_trip_and_refusals() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let items: Vec<(u128, i128)> = (0..3000)
+            .map(|i| {
+                let r: u128 = match i % 3 {
+                    0 => rng.gen_range(1..1000),
+                    1 => rng.gen_range(1..(1u128 << 62)),
+                    _ => rng.gen_range(1..(1u128 << 110)),
+                };
+                (r, rng.gen_range(-(r as i128)..=r as i128))
+            })
+            .collect();
+        let mut w = BitWriter::new(Vec::new());
+        for &(r, x) in &items {
+            if r < 1 << 62 {
+                w.put(x as i64, r as u64);
+            } else {
+                w.put_wide(x, r);
+            }
+        }
+        let bytes = w.finish();
+        let read = |bytes: &[u8]| -> Result<()> {
+            let mut rd = BitReader::new(bytes, "test");
+            for &(r, x) in &items {
+                let got = if r < 1 << 62 {
+                    i128::from(rd.get(r as u64)?)
+                } else {
+                    rd.get_wide(r)?
+                };
+                assert_eq!(got, x);
+            }
+            rd.finish()
+        };
+        read(&bytes).unwrap();
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(read(&longer).is_err());
+        assert!(read(&bytes[..bytes.len() - 1]).is_err());
+        // 5 in a range of ±2 (width 3 bits: 7 > 4)
+        let mut w = BitWriter::new(Vec::new());
+        w.put(2, 3);
+        let mut rd = BitReader::new(&[7u8], "test");
+        assert!(rd.get(2).is_err());
+        assert_eq!(w.finish(), vec![5]);
     }
 }
