@@ -81,7 +81,7 @@ impl Plaintext {
     }
 
     /// Coefficients centered in `(−t/2, t/2]`.
-    pub(crate) fn centered(&self) -> Vec<i64> {
+    pub fn centered(&self) -> Vec<i64> {
         let t = self.params.t();
         self.coeffs.iter().map(|&c| t.center(c)).collect()
     }

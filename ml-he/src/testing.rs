@@ -381,17 +381,10 @@ impl TestingParams {
         }
         let ring = bfv.rlwe().ring_q(bfv.max_level())?.clone();
         let t = bfv.plaintext_modulus();
-        let q: num_bigint::BigUint = ring
-            .moduli()
-            .iter()
-            .map(|m| num_bigint::BigUint::from(m.value()))
-            .product();
-        let delta = q / t;
-        let lift: Vec<u64> = ring
-            .moduli()
-            .iter()
-            .map(|m| num_traits::ToPrimitive::to_u64(&(&delta % m.value())).unwrap_or_default())
-            .collect();
+        // Δ = ⌊Q/t⌋, in RNS.
+        let lift = ring
+            .basis()
+            .decompose(&(ring.basis().product() / num_bigint::BigUint::from(t)));
         let proof = zk::EncParams::with_lift(&ring, t / 2, &lift)?;
         let log2_noise = Self::noise_bound(&bfv, &proof, parties)?;
         let top = bfv.max_level();
@@ -575,11 +568,7 @@ impl TestingKey {
     pub fn forge_key_recovery_counts(&self, party: u32) -> Result<Vec<u8>> {
         let p = &self.params;
         let ring = p.ring()?;
-        let q: num_bigint::BigInt = ring
-            .moduli()
-            .iter()
-            .map(|m| num_bigint::BigInt::from(m.value()))
-            .product();
+        let q = num_bigint::BigInt::from(ring.basis().product().clone());
         let t = num_bigint::BigInt::from(p.bfv.plaintext_modulus());
         let mut c1 = rlwe::poly::Poly::from_bigints(ring, &[q / t])?;
         c1.to_ntt();
@@ -1043,19 +1032,7 @@ impl TestParty {
         slots.push(1);
         // Encrypted over Q with known randomness, `⌊Q/t⌋·m` for the centered
         // plaintext coefficients `m`, and proven well formed and bounded.
-        let pt = p.encoder.encode_u64(&slots)?;
-        let t = p.bfv.plaintext_modulus();
-        let m: Vec<i64> = pt
-            .coefficients()
-            .iter()
-            .map(|&c| {
-                if c > t / 2 {
-                    c as i64 - t as i64
-                } else {
-                    c as i64
-                }
-            })
-            .collect();
+        let m = p.encoder.encode_u64(&slots)?.centered();
         let ((c0, c1), w) = zk::encrypt(&p.proof, &key.zk, &m, rng)?;
         let ct = rlwe::ciphertext::Ciphertext::new(p.bfv.rlwe(), vec![c0, c1])?;
         let ct = bfv::Ciphertext::from_rlwe(&p.bfv, ct, bfv::Encoding::Batch)?;

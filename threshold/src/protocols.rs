@@ -21,7 +21,7 @@ use crate::{Crs, Error, PartyId, Result};
 const PK: &str = "public-key";
 const RLK: &str = "relinearization-key";
 const GALOIS: &str = "galois-key";
-const DECRYPT: &str = "decryption";
+pub(crate) const DECRYPT: &str = "decryption";
 const PCKS: &str = "public-key-switch";
 
 /// A fresh error polynomial (CBD, σ ≈ 3.24) in NTT form.

@@ -165,13 +165,20 @@ impl Smudging {
         ring: &std::sync::Arc<rlwe::poly::RingContext>,
         rng: &mut R,
     ) -> Result<Poly> {
-        self.check_width()?;
-        let mut e = sample::wide_poly(
-            ring,
-            &sample::gaussian_wide(ring.degree(), self.log2_sigma, rng)?,
-        );
+        let mut e = sample::wide_poly(ring, &self.sample_coeffs(ring.degree(), rng)?);
         e.to_ntt();
         Ok(e)
+    }
+
+    /// `n` integer samples of the smudging noise (what [`Self::sample`]
+    /// lifts into the ring; the share proofs need the integers).
+    pub(crate) fn sample_coeffs<R: rand::RngCore + rand::CryptoRng>(
+        &self,
+        n: usize,
+        rng: &mut R,
+    ) -> Result<Vec<i128>> {
+        self.check_width()?;
+        Ok(sample::gaussian_wide(n, self.log2_sigma, rng)?)
     }
 }
 

@@ -248,15 +248,16 @@ impl ShareCommitments {
                     reason: format!("dealing commitment not for t = {t} over the chain Q"),
                 });
             }
+            if dealers.contains_key(&p) {
+                return Err(Error::DuplicateParty { party: p });
+            }
             let c0 = b.remove(&p).ok_or(Error::TooFewShares {
                 got: pk_shares.len(),
                 need: n,
             })?;
             let mut c1 = vec![c0];
             c1.extend(d.c1.iter().cloned());
-            if dealers.insert(p, (c1, d.c2.clone())).is_some() {
-                return Err(Error::DuplicateParty { party: p });
-            }
+            dealers.insert(p, (c1, d.c2.clone()));
         }
         if dealers.len() != n {
             return Err(Error::TooFewShares {
@@ -395,7 +396,6 @@ impl Party {
         }
         let (lambda, mut s) = self.lagrange_and_share(&ring, active)?;
         let witness = zk::ShareWitness::new(zp, key, commitment, &s);
-        let log2_sigma = smudging.log2_sigma();
         let bound = smudging.tail_bound();
         let mut shares = Vec::with_capacity(cts.len());
         let mut proofs = Vec::new();
@@ -404,28 +404,25 @@ impl Party {
             for ct in cts {
                 let c1 = &ct.parts()[1];
                 self.mark_used(
-                    "decryption",
+                    crate::protocols::DECRYPT,
                     &(ct.level() as u64).to_le_bytes(),
                     &[c1.data()],
                 )?;
             }
             for chunk in cts.chunks(zp.count()) {
-                let mut ms = Vec::with_capacity(chunk.len());
                 let mut ds = Vec::with_capacity(chunk.len());
                 let mut es = Vec::with_capacity(chunk.len());
-                for ct in chunk {
-                    let e = sample::gaussian_wide(ring.degree(), log2_sigma, rng)?;
+                let ms = multipliers(chunk, &lambda)?;
+                for m in &ms {
+                    let e = smudging.sample_coeffs(ring.degree(), rng)?;
                     if e.iter().any(|x| x.unsigned_abs() > bound) {
                         return Err(Error::Zk(zk::Error::WitnessOutOfBound {
                             what: "smudging sample beyond 14σ",
                         }));
                     }
-                    let mut m = ct.parts()[1].clone();
-                    m.mul_scalar_rns_assign(&lambda)?;
                     let mut d = sample::wide_poly(&ring, &e);
                     d.to_ntt();
-                    d.mul_acc(&m, &s)?;
-                    ms.push(m);
+                    d.mul_acc(m, &s)?;
                     ds.push(d);
                     es.push(e);
                 }
@@ -450,6 +447,18 @@ impl Party {
         result?;
         Ok((shares, proofs))
     }
+}
+
+/// The statement's multipliers `λ_i·c1` of 2-part ciphertexts.
+fn multipliers(cts: &[&Ciphertext], lambda: &[u64]) -> Result<Vec<Poly>> {
+    cts.iter()
+        .map(|ct| {
+            crate::protocols::two_part(ct)?;
+            let mut m = ct.parts()[1].clone();
+            m.mul_scalar_rns_assign(lambda)?;
+            Ok(m)
+        })
+        .collect()
 }
 
 /// Checks `party`'s decryption shares of `cts` against its proofs (made by
@@ -486,15 +495,7 @@ pub fn verify_decryption_shares(
         .zip(shares.chunks(zp.count()))
         .zip(proofs)
     {
-        let ms = chunk
-            .iter()
-            .map(|ct| {
-                crate::protocols::two_part(ct)?;
-                let mut m = ct.parts()[1].clone();
-                m.mul_scalar_rns_assign(&lambda)?;
-                Ok(m)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let ms = multipliers(chunk, &lambda)?;
         let st = zk::SharesRef {
             multipliers: &ms,
             shares: ds,

@@ -229,3 +229,98 @@ fn member_commitments_interpolate_to_the_public_key() {
         assert_eq!(acc, b);
     }
 }
+
+/// Bad inputs to the verifiable dealing get specific errors: a commitment
+/// list missing a dealer, naming a dealer twice or one outside the session,
+/// a commitment of another threshold, a member outside `1..=n`, malformed
+/// commitment bytes; a share/proof count that does not match names the
+/// member.
+#[test]
+fn dealing_commitment_errors() {
+    let params = bfv::Parameters::preset(bfv::Preset::N4096T65537).unwrap();
+    let rp = params.rlwe().clone();
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let crs = Crs::from_seed([5; 32]);
+    let mut ps: Vec<Party> = (1..=3)
+        .map(|i| Party::new(PartyId(i), &rp, &mut rng))
+        .collect();
+    let pks: Vec<_> = ps
+        .iter_mut()
+        .map(|p| p.public_key_share(&crs, &mut rng).unwrap())
+        .collect();
+    let coms: Vec<_> = ps
+        .iter()
+        .map(|p| p.deal_committed(2, 3, &crs, &mut rng).unwrap().1)
+        .collect();
+    let new =
+        |c: &[vss::DealingCommitment], t: usize| ShareCommitments::new(&rp, &crs, t, 3, &pks, c);
+    assert!(matches!(
+        new(&coms[..2], 2),
+        Err(Error::TooFewShares { .. })
+    ));
+    let twice = vec![coms[0].clone(), coms[0].clone(), coms[1].clone()];
+    assert!(matches!(
+        new(&twice, 2),
+        Err(Error::DuplicateParty { party }) if party == PartyId(1)
+    ));
+    assert!(matches!(new(&coms, 3), Err(Error::InvalidShare { party, .. }) if party == PartyId(1)));
+    assert!(matches!(new(&coms, 0), Err(Error::InvalidThreshold { .. })));
+    let outsider = Party::new(PartyId(4), &rp, &mut rng)
+        .deal_committed(2, 4, &crs, &mut rng)
+        .unwrap()
+        .1;
+    let with_outsider = vec![coms[0].clone(), coms[1].clone(), outsider];
+    assert!(matches!(
+        new(&with_outsider, 2),
+        Err(Error::UnexpectedParty { .. })
+    ));
+    let all = new(&coms, 2).unwrap();
+    assert!(matches!(
+        all.member(PartyId(0)),
+        Err(Error::UnexpectedParty { .. })
+    ));
+    assert!(matches!(
+        all.member(PartyId(4)),
+        Err(Error::UnexpectedParty { .. })
+    ));
+    // wire
+    let bytes = coms[1].to_bytes(&rp);
+    assert_eq!(
+        vss::DealingCommitment::from_bytes(&rp, &bytes).unwrap(),
+        coms[1]
+    );
+    assert!(matches!(
+        vss::DealingCommitment::from_bytes(&rp, &bytes[..bytes.len() - 3]),
+        Err(Error::Malformed { .. } | Error::Rlwe(_))
+    ));
+    // a proof list of the wrong length names the member
+    let enc = bfv::Encoder::new(&params);
+    let pk = bfv::PublicKey::from_rlwe(
+        &params,
+        PublicKeyShares::aggregate(pks.clone())
+            .unwrap()
+            .finish()
+            .unwrap(),
+    )
+    .unwrap();
+    let ct = pk.encrypt(&enc.encode(&[1]).unwrap(), &mut rng).unwrap();
+    let ring = ct.rlwe().parts()[1].context().clone();
+    let zp = vss::share_proof_params(&ring, &Smudging::with_sigma(20.0), 2, 3).unwrap();
+    let [a1, a2] = all.polys().clone();
+    let key = zk::ShareKey::new(&zp, &a1, &a2).unwrap();
+    let [k1, k2] = all.member(PartyId(1)).unwrap();
+    let com = zk::ShareCommitment::new(&zp, &k1, &k2).unwrap();
+    let active = ActiveSet::new(&[PartyId(1), PartyId(2)], 2).unwrap();
+    let r = vss::verify_decryption_shares(
+        &[ct.rlwe()],
+        &active,
+        PartyId(1),
+        &[],
+        &[],
+        &zp,
+        &key,
+        &com,
+        &[0; 32],
+    );
+    assert!(matches!(r, Err(Error::InvalidShare { party, .. }) if party == PartyId(1)));
+}

@@ -223,3 +223,55 @@ fn parameters_at_8192() {
         Err(Error::InvalidParameters(_))
     ));
 }
+
+/// A general lift (BFV's `Δ = ⌊Q/t⌋`, not a power of two): honest proofs
+/// verify, the ciphertext decrypts to `Δ·m` plus a small error (big-integer
+/// check), a proof under the power-of-two lift does not transfer, and lift
+/// residues of the wrong count or at a prime are refused.
+#[test]
+fn general_lift_proves_and_bad_lifts_are_refused() {
+    let (_, zp2, _, sk, mut rng) = setup(7);
+    let ring = zp2.ring().clone();
+    let q: num_bigint::BigInt = ring
+        .moduli()
+        .iter()
+        .map(|m| num_bigint::BigInt::from(m.value()))
+        .product();
+    let t = 65537u64;
+    let delta = &q / t;
+    let lift: Vec<u64> = ring
+        .moduli()
+        .iter()
+        .map(|m| {
+            let r: num_bigint::BigInt = &delta % m.value();
+            u64::try_from(r).unwrap()
+        })
+        .collect();
+    let zp = EncParams::with_lift(&ring, t / 2, &lift).unwrap();
+    assert_eq!(zp.lift_log2(), None);
+    assert_eq!(zp2.lift_log2(), Some(56));
+    let pk = PublicKey::generate(&sk, &mut rng).unwrap();
+    let key = EncKey::new(&zp, &pk).unwrap();
+    let m: Vec<i64> = (0..1024).map(|i| (i * 37) % 65537 - 32768).collect();
+    let (ct, w) = encrypt(&zp, &key, &m, &mut rng).unwrap();
+    let proof = prove(&zp, &key, &[4; 32], 0, (&ct.0, &ct.1), &w, &mut rng).unwrap();
+    verify(&zp, &key, &[4; 32], 0, (&ct.0, &ct.1), &proof).unwrap();
+    let key2 = EncKey::new(&zp2, &pk).unwrap();
+    assert!(verify(&zp2, &key2, &[4; 32], 0, (&ct.0, &ct.1), &proof).is_err());
+    let mut d = Poly::mul(&ct.1, &sk.poly_at(&ring).unwrap()).unwrap();
+    d.add_assign(&ct.0).unwrap();
+    for (j, c) in d.centered_coeffs().iter().enumerate() {
+        let noise = c - &delta * m[j];
+        assert!(noise.bits() <= 16, "coefficient {j}: noise {noise}");
+    }
+    assert!(matches!(
+        EncParams::with_lift(&ring, 10, &lift[..1]),
+        Err(Error::ParameterMismatch { .. })
+    ));
+    let mut at_prime = lift.clone();
+    at_prime[0] = ring.moduli()[0].value();
+    assert!(matches!(
+        EncParams::with_lift(&ring, 10, &at_prime),
+        Err(Error::ParameterMismatch { .. })
+    ));
+}

@@ -387,11 +387,7 @@ impl SessionKey {
     ) -> Result<Vec<u8>> {
         let p = &self.params;
         let ring = p.ring();
-        let q: num_bigint::BigInt = ring
-            .moduli()
-            .iter()
-            .map(|m| num_bigint::BigInt::from(m.value()))
-            .product();
+        let q = num_bigint::BigInt::from(ring.basis().product().clone());
         let mut c1 = Poly::from_bigints(ring, &[q >> j])?;
         c1.to_ntt();
         let ct = p.ciphertext(Poly::zero(ring, Representation::Ntt), c1)?;
