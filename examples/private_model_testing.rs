@@ -42,10 +42,9 @@ where
         .map(|p| p.public_key_share(&mut rng))
         .collect::<ml_he::Result<Vec<_>>>()?;
     let key = TestingKey::from_shares(&params, shares)?;
-    deal_all(&mut parties, &mut rng)?;
-    for p in &mut parties {
-        p.set_key(key.clone())?;
-    }
+    // verifiable dealing: the key then covers every party's share
+    // commitment, and each decryption share will carry a proof
+    let key = deal_all(&mut parties, &key, &mut rng)?;
     let setup_ms = t0.elapsed().as_secs_f64() * 1e3;
 
     // each party's private test set

@@ -58,6 +58,7 @@
 //! ```
 
 pub mod aggregation;
+mod committee;
 pub mod data;
 pub mod dp;
 pub mod error;

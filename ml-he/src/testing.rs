@@ -11,12 +11,12 @@
 //! | step | who | sends |
 //! |---|---|---|
 //! | setup | everybody | [`TestingParams`] are public (parties, `t`, classes, session seed; [`TestingParams::with_min_contributors`] raises the default minimum of 2 contributions) |
-//! | key generation | test parties | [`TestParty::public_key_share`] to anyone, [`TestParty::deal`] over private channels ([`deal_all`] in one process); [`TestingKey::from_shares`] (all `n`) |
+//! | key generation | test parties | [`TestParty::public_key_share`] to anyone; [`TestParty::deal`]: Shamir messages over private channels and a public dealing commitment to everybody; [`TestingKey::from_shares`] (all `n`), then [`TestingKey::with_dealings`] (all `n` commitments) before [`TestParty::receive_dealings`] ([`deal_all`] in one process) |
 //! | encrypt | each test party | [`TestParty::evaluate`] (local), [`TestParty::encrypt_counts`] → a *contribution* (bytes naming the party; [`contribution_digest`] is what its sender signs) |
 //! | collect | server | [`TestingServer::add_from`] (authenticated sender) or [`TestingServer::add`] checks each contribution; [`TestingServer::decryption_request`] → a request carrying **the contributions themselves** to a committee of exactly `t` |
 //! | check | each committee member's runtime | [`inspect_request`] lists `(party, digest)` of every contribution: compare with the senders' signatures before answering |
-//! | decrypt | committee members | [`TestParty::decryption_share`] recomputes the sum and decrypts it → share bytes |
-//! | result | result parties | [`decryption_share_sender`] names a share's sender; [`combine`] recomputes the sum and gives the [`TestingResult`] |
+//! | decrypt | committee members | [`TestParty::decryption_share`] recomputes the sum and decrypts it → share bytes with a proof |
+//! | result | result parties | [`decryption_share_sender`] names a share's sender; [`combine`] recomputes the sum, verifies every share's proof and gives the [`TestingResult`] |
 //!
 //! ## Design
 //!
@@ -129,10 +129,25 @@
 //! still be wrong (up to the proof's slack: they wrap modulo `t`), which
 //! spoils the total, not the key.
 //!
-//! **Not covered yet: malicious committee members.** Decryption shares here
-//! carry no proof: a member can shift the total. The aggregation module's
-//! verifiable dealing and share proofs (`threshold::vss`,
-//! [`zk::prove_shares`]) are the way to add them.
+//! **Malicious committee members.** The dealing is verifiable
+//! ([`threshold::vss`]: each dealer commits to its sharing polynomial, tied
+//! to its public-key share, and every recipient checks its message against
+//! the commitment, naming a dealer that cheats); the session key's id
+//! covers every party's derived share commitment. Each decryption share
+//! carries a proof ([`zk::prove_shares`]) that it was made with the
+//! member's committed Shamir share and smudging noise within 14σ, bound to
+//! the key, the request and the member; [`combine`] verifies every proof
+//! and names a member whose proof fails ([`Error::InvalidShareProof`]) —
+//! the server then asks another committee (the next attempt; test
+//! `shifted_share_is_named_and_another_committee_completes`). What a
+//! verified share can still carry (the proofs' slack,
+//! [`zk::ShareParams::offset_bound`]: 2^104–2^107.5 for `n` = 3–16) is
+//! checked at setup, with `t` such offsets and the smudged noise, to stay
+//! below `Q/(2t_p)` = 2^114: **the total decrypts exactly whatever a
+//! verified committee sends.** The commitments' noise grows as `n^(t−1)`:
+//! with `t = n/2 + 1` share proofs fit up to about 16 parties; beyond,
+//! [`TestingParams::new`] refuses and [`TestingParams::with_options`] can
+//! turn them off (a member can then shift any count).
 //!
 //! ## Parameters and noise
 //!
@@ -175,6 +190,8 @@ use threshold::{
     SecretShareMessage, Smudging,
 };
 
+pub use crate::committee::Dealing;
+use crate::committee::Members;
 use crate::data::Dataset;
 use crate::wire::{check_tag, digest, frame, pack_poly, packed_len, unframe, unpack_poly};
 use crate::{Error, Result};
@@ -315,6 +332,8 @@ pub struct TestingParams {
     /// The contributions' proof parameters (lift `Δ = ⌊Q/t⌋`, messages the
     /// centered plaintext coefficients, `|m| ≤ t/2`).
     proof: zk::EncParams,
+    /// The decryption-share proofs' parameters (sessions that prove shares).
+    shares: Option<zk::ShareParams>,
     crs: threshold::Crs,
 }
 
@@ -325,6 +344,7 @@ impl std::fmt::Debug for TestingParams {
             .field("threshold", &self.threshold)
             .field("classes", &self.classes)
             .field("min_contributors", &self.min_contributors)
+            .field("share_proofs", &self.shares.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -364,6 +384,33 @@ impl TestingParams {
         min_contributors: usize,
         session_seed: [u8; 32],
     ) -> Result<Arc<Self>> {
+        Self::with_options(
+            parties,
+            threshold,
+            classes,
+            min_contributors,
+            true,
+            session_seed,
+        )
+    }
+
+    /// As [`TestingParams::with_min_contributors`], choosing whether
+    /// decryption shares are proven (`prove_shares`; on in
+    /// [`Self::new`]). With share proofs, dealings carry public commitments
+    /// ([`TestParty::deal`], [`TestingKey::with_dealings`]) and every share
+    /// a proof, so a committee member cannot shift the total (see the
+    /// module docs); they need the committed key shares' noise, which grows
+    /// as `n^(t−1)`, to stay small: about `n ≤ 12` at `t = n/2 + 1`
+    /// ([`Error::OutOfRange`] beyond, naming this switch). Without them a
+    /// single committee member can move any count of the total.
+    pub fn with_options(
+        parties: usize,
+        threshold: usize,
+        classes: usize,
+        min_contributors: usize,
+        prove_shares: bool,
+        session_seed: [u8; 32],
+    ) -> Result<Arc<Self>> {
         if parties < 2 || threshold == 0 || threshold > parties || parties >= 1 << 16 {
             return Err(Error::OutOfRange(format!(
                 "threshold {threshold} of {parties} parties (at least 2 parties)"
@@ -389,6 +436,13 @@ impl TestingParams {
         let log2_noise = Self::noise_bound(&bfv, &proof, parties)?;
         let top = bfv.max_level();
         let smudging = Smudging::for_bfv(&bfv, top, log2_noise, threshold)?;
+        let shares = if prove_shares {
+            Some(Self::share_proofs(
+                &bfv, &ring, &smudging, log2_noise, threshold, parties,
+            )?)
+        } else {
+            None
+        };
         Ok(Arc::new(Self {
             parties,
             threshold,
@@ -399,8 +453,64 @@ impl TestingParams {
             log2_noise,
             smudging,
             proof,
+            shares,
             crs: threshold::Crs::from_seed(session_seed),
         }))
+    }
+
+    /// The share proofs' parameters, checked to keep decryption **exact**
+    /// whatever a verified committee sends: the smudged sum's noise
+    /// (`6·sqrt(t)·σ` plus the contributions') plus `t` times the offset a
+    /// verified share can still carry ([`zk::ShareParams::offset_bound`])
+    /// stays below `Q/(2t_p)`.
+    fn share_proofs(
+        bfv: &bfv::Parameters,
+        ring: &Arc<rlwe::poly::RingContext>,
+        smudging: &Smudging,
+        log2_noise: f64,
+        t: usize,
+        n: usize,
+    ) -> Result<zk::ShareParams> {
+        let zp = threshold::vss::share_proof_params(ring, smudging, t, n).map_err(|e| {
+            Error::OutOfRange(format!(
+                "decryption-share proofs for t = {t} of n = {n}: {e} (the share commitments' \
+                 noise grows as n^(t−1); fewer parties, a lower t or \
+                 TestingParams::with_options(.., prove_shares = false, ..))"
+            ))
+        })?;
+        let worst =
+            smudging.log2_total_bound(t, log2_noise).exp2() + t as f64 * zp.offset_bound() as f64;
+        let room = ring.basis().product().bits() as f64
+            - 1.0
+            - (2.0 * bfv.plaintext_modulus() as f64).log2();
+        if worst.log2() >= room {
+            return Err(Error::OutOfRange(format!(
+                "decryption-share proofs for t = {t}: a verified share may still be off by \
+                 2^{:.1}, the total would not decrypt exactly (room 2^{room:.1})",
+                worst.log2()
+            )));
+        }
+        Ok(zp)
+    }
+
+    /// The number of test parties `n`.
+    pub fn parties(&self) -> usize {
+        self.parties
+    }
+
+    /// How many parties decrypt (`t`).
+    pub fn threshold(&self) -> usize {
+        self.threshold
+    }
+
+    /// The decryption-share proofs' parameters, if shares are proven.
+    pub fn share_proof_params(&self) -> Option<&zk::ShareParams> {
+        self.shares.as_ref()
+    }
+
+    /// Whether decryption shares carry proofs ([`Self::with_options`]).
+    pub fn proves_shares(&self) -> bool {
+        self.shares.is_some()
     }
 
     /// log2 of a bound on the phase noise of what a committee member
@@ -522,6 +632,12 @@ pub struct TestingKey {
     id: [u8; 32],
     /// The key over `Q` for the contribution proofs.
     zk: Arc<zk::EncKey>,
+    /// The parties' public-key shares (when the key was made from them):
+    /// what the dealing commitments are tied to.
+    pk_shares: Option<Arc<Vec<PublicKeyShare>>>,
+    /// The members' share commitments (sessions that prove shares, after
+    /// [`TestingKey::with_dealings`]).
+    members: Option<Arc<Members>>,
 }
 
 impl std::fmt::Debug for TestingKey {
@@ -536,7 +652,8 @@ impl TestingKey {
         params: &Arc<TestingParams>,
         shares: impl IntoIterator<Item = PublicKeyShare>,
     ) -> Result<Self> {
-        let agg = PublicKeyShares::aggregate(shares)?;
+        let kept: Vec<PublicKeyShare> = shares.into_iter().collect();
+        let agg = PublicKeyShares::aggregate(kept.clone())?;
         let parties = agg.parties();
         for p in &parties {
             params.check_party(p.0)?;
@@ -548,8 +665,59 @@ impl TestingKey {
             }));
         }
         let pk = bfv::PublicKey::from_rlwe(&params.bfv, agg.finish()?)?;
+        Self::wrap(params, pk, Some(Arc::new(kept)), None)
+    }
+
+    /// The key with the parties' dealing commitments ([`TestParty::deal`],
+    /// all `n`), in a session that proves decryption shares: each is checked
+    /// against its party's public-key share and every party's share
+    /// commitment is derived; the key's [`id`](Self::id) then covers them
+    /// (parties that disagree on them disagree on the session). Needs the
+    /// key made by [`Self::from_shares`].
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] in a session without share proofs;
+    /// [`Error::Threshold`] for a missing, duplicate or malformed
+    /// commitment (naming its party).
+    pub fn with_dealings(&self, dealings: &[threshold::vss::DealingCommitment]) -> Result<Self> {
+        let p = &self.params;
+        let Some(zp) = &p.shares else {
+            return Err(Error::Protocol(
+                "dealing commitments in a session without share proofs".into(),
+            ));
+        };
+        let Some(pk_shares) = &self.pk_shares else {
+            return Err(Error::Protocol(
+                "the key was not made from the public-key shares".into(),
+            ));
+        };
+        let members = Members::from_dealings(
+            p.bfv.rlwe(),
+            &p.crs,
+            zp,
+            (p.threshold, p.parties),
+            pk_shares,
+            dealings,
+        )?;
+        Self::wrap(
+            p,
+            self.pk.clone(),
+            self.pk_shares.clone(),
+            Some(Arc::new(members)),
+        )
+    }
+
+    fn wrap(
+        params: &Arc<TestingParams>,
+        pk: bfv::PublicKey,
+        pk_shares: Option<Arc<Vec<PublicKeyShare>>>,
+        members: Option<Arc<Members>>,
+    ) -> Result<Self> {
         let mut data = pk.to_bytes();
         data.extend_from_slice(params.crs.seed());
+        if let Some(m) = &members {
+            data.extend_from_slice(&m.digest);
+        }
         let id = digest(b"ml-he/testing/session-key/v1", &data);
         let zk = Arc::new(zk::EncKey::new(&params.proof, pk.rlwe())?);
         Ok(Self {
@@ -557,7 +725,29 @@ impl TestingKey {
             pk,
             id,
             zk,
+            pk_shares,
+            members,
         })
+    }
+
+    /// Whether the key carries the parties' share commitments (needed to
+    /// make and check decryption shares in a session that proves them).
+    pub fn has_share_commitments(&self) -> bool {
+        self.members.is_some()
+    }
+
+    /// The members' commitments, or [`Error::Protocol`] if this session
+    /// proves shares and the key has none.
+    fn members(&self) -> Result<Option<(&zk::ShareParams, &Members)>> {
+        match (&self.params.shares, &self.members) {
+            (None, _) => Ok(None),
+            (Some(zp), Some(m)) => Ok(Some((zp, m))),
+            (Some(_), None) => Err(Error::Protocol(
+                "the session proves decryption shares: the key needs the dealing commitments \
+                 (TestingKey::with_dealings, or deal_all)"
+                    .into(),
+            )),
+        }
     }
 
     /// **An attack, for tests of the refusal paths only**: party `party`'s
@@ -599,7 +789,7 @@ impl TestingKey {
 
 const COUNTS_TAG: [u8; 8] = *b"tst/cnt2";
 const REQUEST_TAG: [u8; 8] = *b"tst/req2";
-const SHARE_TAG: [u8; 8] = *b"tst/dsh2";
+const SHARE_TAG: [u8; 8] = *b"tst/dsh3";
 
 const COUNTS_WHAT: &str = "encrypted counts";
 const REQUEST_WHAT: &str = "testing decryption request";
@@ -633,6 +823,8 @@ struct ShareHeader {
     key: [u8; 32],
     request: [u8; 32],
     party: u32,
+    /// Share proofs after the share (0 or 1).
+    proofs: u32,
 }
 
 fn pack_ct(ct: &bfv::Ciphertext) -> Vec<u8> {
@@ -652,6 +844,16 @@ fn counts_context(key: &TestingKey, party: u32, ct: &[u8]) -> [u8; 32] {
     t.append(b"params", key.params.fingerprint());
     t.append_u64(b"party", u64::from(party));
     t.append(b"ciphertext", ct);
+    t.finish()
+}
+
+/// The context a decryption share's proof is bound to: the session key
+/// (covering the members' commitments), the request and the member.
+fn share_context(key: &TestingKey, request: &[u8; 32], party: u32) -> [u8; 32] {
+    let mut t = zk::Transcript::new(b"ml-he/testing/share-proof/v1");
+    t.append(b"key", &key.id);
+    t.append(b"request", request);
+    t.append_u64(b"party", u64::from(party));
     t.finish()
 }
 
@@ -964,18 +1166,52 @@ impl TestParty {
         Ok(self.party.public_key_share(&self.params.crs, rng)?)
     }
 
-    /// Shamir shares of this party's secret (private channels).
-    pub fn deal<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Vec<SecretShareMessage>> {
-        Ok(self
-            .party
-            .deal(self.params.threshold, self.params.parties, rng)?)
+    /// Shamir shares of this party's secret (private channels) and, in a
+    /// session that proves decryption shares, the public commitment to the
+    /// sharing polynomial (to everybody: [`TestingKey::with_dealings`]).
+    pub fn deal<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Dealing> {
+        let p = &self.params;
+        if p.shares.is_some() {
+            let (messages, com) = self
+                .party
+                .deal_committed(p.threshold, p.parties, &p.crs, rng)?;
+            return Ok(Dealing {
+                messages,
+                commitment: Some(com),
+            });
+        }
+        Ok(Dealing {
+            messages: self.party.deal(p.threshold, p.parties, rng)?,
+            commitment: None,
+        })
     }
 
-    /// Keeps the sum of the dealings addressed to this party.
+    /// Keeps the sum of the dealings addressed to this party. In a session
+    /// that proves decryption shares, each dealing is first checked against
+    /// its dealer's commitment (set the key from
+    /// [`TestingKey::with_dealings`] first, [`Error::Protocol`] otherwise):
+    /// a dealing that does not match is refused naming its dealer
+    /// ([`threshold::Error::InvalidShare`]).
     pub fn receive_dealings(&mut self, messages: Vec<SecretShareMessage>) -> Result<()> {
+        let p = &self.params;
+        if p.shares.is_some() {
+            let dealers = self
+                .key
+                .as_ref()
+                .and_then(|k| k.members.as_ref())
+                .ok_or_else(|| {
+                    Error::Protocol(
+                        "the session proves decryption shares: set the key from \
+                         TestingKey::with_dealings before receiving dealings"
+                            .into(),
+                    )
+                })?
+                .dealers()?;
+            return Ok(self.party.receive_committed_dealings(messages, dealers)?);
+        }
         Ok(self
             .party
-            .receive_dealings(messages, self.params.threshold, self.params.parties)?)
+            .receive_dealings(messages, p.threshold, p.parties)?)
     }
 
     /// Installs the collective key. The party's memory of the contribution
@@ -1100,40 +1336,67 @@ impl TestParty {
         if self.released.is_some_and(|d| d != set) {
             return Err(Error::AlreadyReleased { round: 0 });
         }
+        let members = key.members()?;
         let req = recompute(&key, header, active, payload)?;
         let smudging = self.params.smudging;
-        let share =
-            self.party
-                .decryption_share(req.sum.rlwe(), Some(&req.active), &smudging, rng)?;
         self.released = Some(set);
         let mut out = Vec::new();
-        pack_poly(share.poly(), &mut out);
+        let proofs = if let Some((zp, m)) = members {
+            let context = share_context(&key, &req.id, self.id);
+            m.prove(
+                zp,
+                &mut self.party,
+                &[req.sum.rlwe()],
+                &req.active,
+                &smudging,
+                &context,
+                rng,
+                &mut out,
+            )?
+        } else {
+            let share =
+                self.party
+                    .decryption_share(req.sum.rlwe(), Some(&req.active), &smudging, rng)?;
+            pack_poly(share.poly(), &mut out);
+            0
+        };
         let header = ShareHeader {
             tag: SHARE_TAG,
             key: key.id,
             request: req.id,
             party: self.id,
+            proofs,
         };
         Ok(frame(self.params.fingerprint(), &header, &out))
     }
 }
 
-/// Runs the Shamir dealing among `parties` in one process.
-pub fn deal_all<R: RngCore + CryptoRng>(parties: &mut [TestParty], rng: &mut R) -> Result<()> {
-    let mut inbox: Vec<Vec<SecretShareMessage>> = (0..parties.len()).map(|_| Vec::new()).collect();
-    for p in parties.iter() {
-        for m in p.deal(rng)? {
-            let slot = parties
-                .iter()
-                .position(|q| q.id == m.to.0)
-                .ok_or(Error::UnknownParty { party: m.to.0 })?;
-            inbox[slot].push(m);
-        }
-    }
+/// Runs the Shamir dealing among `parties` in one process (each message
+/// would go over a private channel), installs the session key on every
+/// party and returns it — in a session that proves decryption shares,
+/// `key` with every party's dealing commitment
+/// ([`TestingKey::with_dealings`]), each dealing checked against it.
+pub fn deal_all<R: RngCore + CryptoRng>(
+    parties: &mut [TestParty],
+    key: &TestingKey,
+    rng: &mut R,
+) -> Result<TestingKey> {
+    let ids: Vec<u32> = parties.iter().map(|p| p.id).collect();
+    let dealings = parties
+        .iter()
+        .map(|p| p.deal(rng))
+        .collect::<Result<Vec<_>>>()?;
+    let (inbox, commitments) = crate::committee::route_dealings(&ids, dealings)?;
+    let key = if key.params.shares.is_some() {
+        key.with_dealings(&commitments)?
+    } else {
+        key.clone()
+    };
     for (p, msgs) in parties.iter_mut().zip(inbox) {
+        p.set_key(key.clone())?;
         p.receive_dealings(msgs)?;
     }
-    Ok(())
+    Ok(key)
 }
 
 /// The testing server: checks and keeps the contributions, asks committees
@@ -1267,10 +1530,17 @@ fn check_share_header<'a>(
         return Err(Error::UnknownParty { party: h.party });
     }
     let one = packed_len(p.ring()?);
-    if payload.len() != one {
+    let want = one + crate::committee::proof_bytes(p.shares.as_ref(), 1);
+    if h.proofs as usize != crate::committee::proof_count(p.shares.as_ref(), 1)
+        || payload.len() != want
+    {
         return Err(Error::Malformed {
             what: SHARE_WHAT,
-            reason: format!("{} bytes, expected {one}", payload.len()),
+            reason: format!(
+                "{} bytes and {} proofs, expected {want} bytes",
+                payload.len(),
+                h.proofs
+            ),
         });
     }
     Ok((h.party, payload))
@@ -1287,13 +1557,65 @@ pub fn decryption_share_sender(key: &TestingKey, request: &[u8], share: &[u8]) -
     let (h, active, _) = parse_request_header(key, request)?;
     let rid = crate::aggregation::request_id(&key.id, &request_info(key, &h, &active));
     let (party, payload) = check_share_header(key, &rid, &active, share)?;
-    unpack_poly(
-        key.params.ring()?,
+    let ring = key.params.ring()?;
+    let (poly, proofs) = payload.split_at(packed_len(ring));
+    unpack_poly(ring, rlwe::poly::Representation::Ntt, poly, SHARE_WHAT)?;
+    if let Some(zp) = &key.params.shares {
+        crate::committee::read_share_proofs(zp, party, 1, proofs)?;
+    }
+    Ok(party)
+}
+
+/// **An attack, for tests of the refusal paths only**: the decryption
+/// share `share` (bytes of [`TestParty::decryption_share`]) moved by
+/// `⌊Q/t⌋·m`, where `m` encodes `delta` in count `(truth, predicted)` and
+/// zero elsewhere — the combined total then has that count moved by
+/// `delta` and nothing else (the party counter included) — with its proof
+/// unchanged (issue 18's shifted share). A session that proves shares
+/// refuses it in [`combine`] with [`Error::InvalidShareProof`] naming the
+/// sender; without share proofs the total is silently wrong.
+#[doc(hidden)]
+pub fn shift_decryption_share(
+    key: &TestingKey,
+    share: &[u8],
+    (truth, predicted): (usize, usize),
+    delta: u64,
+) -> Result<Vec<u8>> {
+    let p = &key.params;
+    if truth >= p.classes || predicted >= p.classes {
+        return Err(Error::OutOfRange(format!(
+            "count ({truth}, {predicted}) of {} classes",
+            p.classes
+        )));
+    }
+    let (h, payload): (ShareHeader, _) = unframe(share, SHARE_WHAT, p.fingerprint())?;
+    let ring = p.ring()?;
+    let one = packed_len(ring);
+    if payload.len() < one {
+        return Err(Error::Malformed {
+            what: SHARE_WHAT,
+            reason: "no share".into(),
+        });
+    }
+    let mut slots = vec![0u64; p.classes * p.classes];
+    slots[truth * p.classes + predicted] = delta % p.bfv.plaintext_modulus();
+    let m = p.encoder.encode_u64(&slots)?.centered();
+    let q = num_bigint::BigInt::from(ring.basis().product().clone());
+    let lift = q / num_bigint::BigInt::from(p.bfv.plaintext_modulus());
+    let coeffs: Vec<num_bigint::BigInt> = m.iter().map(|&c| &lift * c).collect();
+    let mut off = rlwe::poly::Poly::from_bigints(ring, &coeffs)?;
+    off.to_ntt();
+    let mut first = unpack_poly(
+        ring,
         rlwe::poly::Representation::Ntt,
-        payload,
+        &payload[..one],
         SHARE_WHAT,
     )?;
-    Ok(party)
+    first.add_assign(&off)?;
+    let mut out = Vec::with_capacity(payload.len());
+    pack_poly(&first, &mut out);
+    out.extend_from_slice(&payload[one..]);
+    Ok(frame(p.fingerprint(), &h, &out))
 }
 
 /// Combines the committee's decryption shares of `request` into the total
@@ -1306,17 +1628,47 @@ pub fn decryption_share_sender(key: &TestingKey, request: &[u8], share: &[u8]) -
 /// from the number of contributions is [`Error::Protocol`].
 pub fn combine(key: &TestingKey, request: &[u8], shares: &[Vec<u8>]) -> Result<TestingResult> {
     let p = key.params.clone();
+    let members = key.members()?;
     let req = parse_request(key, request)?;
     let ring = p.ring()?;
+    let one = packed_len(ring);
     let mut seen = BTreeSet::new();
     let mut ds = Vec::with_capacity(shares.len());
+    let mut proofs = Vec::with_capacity(shares.len());
     for s in shares {
         let (party, payload) = check_share_header(key, &req.id, &req.active, s)?;
         if !seen.insert(party) {
             return Err(Error::DuplicateSubmission { party });
         }
-        let poly = unpack_poly(ring, rlwe::poly::Representation::Ntt, payload, SHARE_WHAT)?;
+        let poly = unpack_poly(
+            ring,
+            rlwe::poly::Representation::Ntt,
+            &payload[..one],
+            SHARE_WHAT,
+        )?;
+        proofs.push((party, poly.clone(), &payload[one..]));
         ds.push(DecryptionShare::from_parts(PartyId(party), poly));
+    }
+    if let Some((zp, m)) = members {
+        // Every share's proof, in parallel; the first failure (in the
+        // order the shares were given) names its sender.
+        let checks: Vec<Result<()>> = proofs
+            .par_iter()
+            .map(|(party, poly, bytes)| {
+                m.verify(
+                    zp,
+                    *party,
+                    &[req.sum.rlwe()],
+                    &req.active,
+                    std::slice::from_ref(poly),
+                    bytes,
+                    &share_context(key, &req.id, *party),
+                )
+            })
+            .collect();
+        for c in checks {
+            c?;
+        }
     }
     let pt = DecryptionShares::aggregate(req.sum.rlwe(), ds, Some(&req.active))?
         .finish_bfv(&p.bfv, req.sum.encoding())?;

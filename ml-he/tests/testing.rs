@@ -43,14 +43,22 @@ fn model(x: &[f64]) -> ml_he::Result<usize> {
 }
 
 /// A session of `n` parties, threshold `t`, 3 classes: collective key,
-/// Shamir dealing, key installed.
+/// Shamir dealing (committed: share proofs are on by default), key
+/// installed.
 fn session(
     n: usize,
     t: usize,
     seed: u64,
 ) -> (Arc<TestingParams>, TestingKey, Vec<TestParty>, ChaCha20Rng) {
+    session_of(TestingParams::new(n, t, 3, [seed as u8; 32]).unwrap(), seed)
+}
+
+fn session_of(
+    params: Arc<TestingParams>,
+    seed: u64,
+) -> (Arc<TestingParams>, TestingKey, Vec<TestParty>, ChaCha20Rng) {
     let mut r = rng(seed);
-    let params = TestingParams::new(n, t, 3, [seed as u8; 32]).unwrap();
+    let n = params.parties();
     let mut parties: Vec<TestParty> = (1..=n as u32)
         .map(|i| TestParty::new(&params, i, &mut r).unwrap())
         .collect();
@@ -59,10 +67,8 @@ fn session(
         .map(|p| p.public_key_share(&mut r).unwrap())
         .collect();
     let key = TestingKey::from_shares(&params, shares).unwrap();
-    deal_all(&mut parties, &mut r).unwrap();
-    for p in &mut parties {
-        p.set_key(key.clone()).unwrap();
-    }
+    let key = deal_all(&mut parties, &key, &mut r).unwrap();
+    assert_eq!(key.has_share_commitments(), params.proves_shares());
     (params, key, parties, r)
 }
 
@@ -295,21 +301,9 @@ fn refuses_one_partys_counts_alone() {
     );
 
     // each party enforces its own minimum
-    let mut r = rng(22);
     let params = TestingParams::with_min_contributors(3, 2, 3, 3, [9; 32]).unwrap();
     assert_eq!(params.min_contributors(), 3);
-    let mut parties: Vec<TestParty> = (1..=3)
-        .map(|i| TestParty::new(&params, i, &mut r).unwrap())
-        .collect();
-    let pks: Vec<_> = parties
-        .iter_mut()
-        .map(|p| p.public_key_share(&mut r).unwrap())
-        .collect();
-    let key = TestingKey::from_shares(&params, pks).unwrap();
-    deal_all(&mut parties, &mut r).unwrap();
-    for p in &mut parties {
-        p.set_key(key.clone()).unwrap();
-    }
+    let (_, key, mut parties, mut r) = session_of(params, 22);
     let (_, sent) = contributions(&parties, &mut r);
     let mut server = TestingServer::new(&key);
     server.add(&sent[0]).unwrap();
@@ -728,4 +722,138 @@ fn key_recovery_counts_are_refused() {
         .collect();
     let res = combine(&key, &request, &shares).unwrap();
     assert_eq!(res.confusion, total(&cms));
+}
+
+/// Issue 18, attack 2 in private testing: a committee member shifts one
+/// count of the total through its decryption share. With share proofs (the
+/// default) `combine` names it and another committee completes the same
+/// contribution set exactly; without them the total is silently wrong by
+/// exactly the shift — the proofs are what stops it.
+#[test]
+fn shifted_share_is_named_and_another_committee_completes() {
+    let (params, key, mut parties, mut r) = session(4, 3, 13);
+    assert!(params.proves_shares());
+    let (cms, sent) = contributions(&parties, &mut r);
+    let mut server = TestingServer::new(&key);
+    for s in &sent {
+        server.add(s).unwrap();
+    }
+    let committee = [1u32, 2, 3];
+    let request = server.decryption_request(&committee).unwrap();
+    let mut dshares = shares_of(&mut parties, &committee, &request, &mut r);
+    dshares[1] = shift_decryption_share(&key, &dshares[1], (0, 2), 7).unwrap();
+    // the sender is still recognised (the header and proof decode) ...
+    assert_eq!(
+        decryption_share_sender(&key, &request, &dshares[1]).unwrap(),
+        2
+    );
+    // ... and combining names it
+    match combine(&key, &request, &dshares) {
+        Err(Error::InvalidShareProof { party: 2, reason }) => {
+            assert!(reason.contains("proof"), "{reason}")
+        }
+        other => panic!("expected InvalidShareProof for party 2, got {other:?}"),
+    }
+    // the round completes with a committee without party 2
+    let retry_committee = [1u32, 3, 4];
+    let retry = server.decryption_request(&retry_committee).unwrap();
+    let retry_shares = shares_of(&mut parties, &retry_committee, &retry, &mut r);
+    let res = combine(&key, &retry, &retry_shares).unwrap();
+    assert_eq!(res.confusion, total(&cms));
+    assert_eq!(res.committee, retry_committee);
+
+    // The same attack in a session without share proofs succeeds silently.
+    let plain = TestingParams::with_options(4, 3, 3, 2, false, [14; 32]).unwrap();
+    assert!(!plain.proves_shares());
+    let (_, key, mut parties, mut r) = session_of(plain, 14);
+    assert!(!key.has_share_commitments());
+    let (cms, sent) = contributions(&parties, &mut r);
+    let mut server = TestingServer::new(&key);
+    for s in &sent {
+        server.add(s).unwrap();
+    }
+    let request = server.decryption_request(&committee).unwrap();
+    let mut dshares = shares_of(&mut parties, &committee, &request, &mut r);
+    dshares[1] = shift_decryption_share(&key, &dshares[1], (0, 2), 7).unwrap();
+    let res = combine(&key, &request, &dshares).unwrap();
+    let mut want = total(&cms);
+    assert_ne!(res.confusion, want);
+    let mut shifted = ConfusionMatrix::new(3);
+    shifted.record(0, 2).unwrap();
+    for _ in 0..7 {
+        want.add(&shifted).unwrap();
+    }
+    assert_eq!(res.confusion, want, "exactly the shift, nothing else");
+}
+
+/// Share proofs' bad inputs: a truncated or corrupted proof names its
+/// sender; dealings need the committed key first; a share without its
+/// proof is malformed; sessions too large for the proofs say so and run
+/// without them only when asked.
+#[test]
+fn share_proof_refusals() {
+    let (_params, key, mut parties, mut r) = session(3, 2, 15);
+    let (_, sent) = contributions(&parties, &mut r);
+    let mut server = TestingServer::new(&key);
+    for s in &sent {
+        server.add(s).unwrap();
+    }
+    let committee = [1u32, 3];
+    let request = server.decryption_request(&committee).unwrap();
+    let dshares = shares_of(&mut parties, &committee, &request, &mut r);
+    // one flipped bit in the proof (the share's last bytes)
+    let mut bad = dshares[1].clone();
+    let at = bad.len() - 100;
+    bad[at] ^= 0x10;
+    match combine(&key, &request, &[dshares[0].clone(), bad]) {
+        Err(Error::InvalidShareProof { party: 3, .. }) => {}
+        other => panic!("expected InvalidShareProof for party 3, got {other:?}"),
+    }
+    // a share cut short is malformed (its header counts a proof)
+    let cut = &dshares[0][..dshares[0].len() - 10];
+    assert!(matches!(
+        decryption_share_sender(&key, &request, cut),
+        Err(Error::Malformed { .. })
+    ));
+    // the honest shares combine
+    combine(&key, &request, &dshares).unwrap();
+
+    // dealings are checked against commitments: without the committed
+    // key a party refuses them
+    let params = TestingParams::new(3, 2, 3, [16; 32]).unwrap();
+    let mut r = rng(16);
+    let mut fresh: Vec<TestParty> = (1..=3)
+        .map(|i| TestParty::new(&params, i, &mut r).unwrap())
+        .collect();
+    let d = fresh[0].deal(&mut r).unwrap();
+    assert!(d.commitment.is_some());
+    let to_2: Vec<_> = d.messages.into_iter().filter(|m| m.to.0 == 2).collect();
+    assert!(matches!(
+        fresh[1].receive_dealings(to_2),
+        Err(Error::Protocol(_))
+    ));
+    let shares: Vec<_> = fresh
+        .iter_mut()
+        .map(|p| p.public_key_share(&mut r).unwrap())
+        .collect();
+    let key = TestingKey::from_shares(&params, shares).unwrap();
+    assert!(matches!(key.with_dealings(&[]), Err(Error::Threshold(_))));
+
+    // what a verified share can still add keeps the total exact: t
+    // offsets plus the smudged noise stay below Q/(2·t_p) = 2^114 with
+    // room to spare (2^104–2^107.5 per share at n = 3–16)
+    for (n, t) in [(3usize, 2usize), (8, 5), (16, 9)] {
+        let p = TestingParams::new(n, t, 3, [18; 32]).unwrap();
+        let off = p.share_proof_params().unwrap().offset_bound() as f64;
+        let worst =
+            t as f64 * off + 6.0 * (t as f64).sqrt() * 14.0 * (p.log2_noise() + 40.0).exp2();
+        assert!(worst.log2() < 111.0, "n = {n}: 2^{:.1}", worst.log2());
+    }
+    // share proofs need few parties: 20 of 11 is refused, naming the way out
+    match TestingParams::new(20, 11, 3, [17; 32]) {
+        Err(Error::OutOfRange(m)) => assert!(m.contains("prove_shares"), "{m}"),
+        other => panic!("expected OutOfRange, got {other:?}"),
+    }
+    let big = TestingParams::with_options(20, 11, 3, 2, false, [17; 32]).unwrap();
+    assert!(!big.proves_shares());
 }

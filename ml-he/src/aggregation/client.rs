@@ -102,14 +102,14 @@ impl Client {
                 .key
                 .as_ref()
                 .and_then(|k| k.members.as_ref())
-                .and_then(|m| m.dealers.as_ref())
                 .ok_or_else(|| {
                     Error::Protocol(
                         "the session proves decryption shares: set the key from \
                          SessionKey::with_dealings before receiving dealings"
                             .into(),
                     )
-                })?;
+                })?
+                .dealers()?;
             return Ok(self.party.receive_committed_dealings(messages, dealers)?);
         }
         Ok(self
@@ -326,30 +326,19 @@ impl Client {
         let mut payload = Vec::with_capacity(req.sum.len() * packed_len(self.params.ring()));
         let mut proofs = 0u32;
         if let Some((zp, m)) = key.members()? {
-            let com = m
-                .coms
-                .get(&self.id)
-                .ok_or(Error::UnknownParty { party: self.id })?;
             let context = share_context(&key, &req.id, self.id);
             let cts: Vec<&rlwe::ciphertext::Ciphertext> =
                 req.sum.iter().map(|c| c.rlwe()).collect();
-            let (shares, ps) = self.party.proven_decryption_shares(
+            proofs = m.prove(
+                zp,
+                &mut self.party,
                 &cts,
                 &req.active,
                 &smudging,
-                zp,
-                &m.key,
-                com,
                 &context,
                 rng,
+                &mut payload,
             )?;
-            for share in &shares {
-                pack_poly(share.poly(), &mut payload);
-            }
-            proofs = ps.len() as u32;
-            for p in &ps {
-                payload.extend_from_slice(&p.to_bytes(zp));
-            }
         } else {
             for ct in &req.sum {
                 let share =
@@ -391,21 +380,12 @@ pub fn deal_among<R: RngCore + CryptoRng>(
     key: &SessionKey,
     rng: &mut R,
 ) -> Result<SessionKey> {
-    let n = clients.len();
-    let mut inbox: Vec<Vec<SecretShareMessage>> = (0..n).map(|_| Vec::new()).collect();
-    let mut commitments = Vec::new();
-    for c in clients.iter() {
-        let d = c.deal(rng)?;
-        commitments.extend(d.commitment);
-        for m in d.messages {
-            let to = m.to.0 as usize;
-            let slot = clients
-                .iter()
-                .position(|c| c.id as usize == to)
-                .ok_or(Error::UnknownParty { party: m.to.0 })?;
-            inbox[slot].push(m);
-        }
-    }
+    let ids: Vec<u32> = clients.iter().map(|c| c.id).collect();
+    let dealings = clients
+        .iter()
+        .map(|c| c.deal(rng))
+        .collect::<Result<Vec<_>>>()?;
+    let (inbox, commitments) = crate::committee::route_dealings(&ids, dealings)?;
     let key = if key.params.shares.is_some() {
         key.with_dealings(&commitments)?
     } else {

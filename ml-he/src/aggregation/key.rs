@@ -19,26 +19,8 @@ pub struct SessionKey {
     pub(super) members: Option<Arc<Members>>,
 }
 
-/// Every client's commitment to its Shamir share `K_j = (A1·S_j + E1,
-/// A2·S_j + E2)` and the commitment key; the dealers' commitments too when
-/// made here (needed to check dealings, not serialized).
-pub(super) struct Members {
-    pub(super) key: zk::ShareKey,
-    pub(super) coms: std::collections::BTreeMap<u32, zk::ShareCommitment>,
-    pub(super) dealers: Option<threshold::vss::ShareCommitments>,
-    pub(super) digest: [u8; 32],
-}
-
-/// A dealing: the private messages (one per client, to be sent over
-/// private channels) and, in a session that proves shares, the public
-/// commitment to the sharing polynomial (to everybody).
-#[derive(Debug)]
-pub struct Dealing {
-    /// Private, one per recipient.
-    pub messages: Vec<SecretShareMessage>,
-    /// Public (sessions that prove shares).
-    pub commitment: Option<threshold::vss::DealingCommitment>,
-}
+pub use crate::committee::Dealing;
+pub(super) use crate::committee::Members;
 
 const KEY_TAG: [u8; 8] = *b"mlhe/sk1";
 
@@ -52,28 +34,6 @@ impl std::fmt::Debug for SessionKey {
 
 pub(super) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-impl Members {
-    fn new(
-        key: zk::ShareKey,
-        coms: std::collections::BTreeMap<u32, zk::ShareCommitment>,
-        dealers: Option<threshold::vss::ShareCommitments>,
-    ) -> Self {
-        let mut t = zk::Transcript::new(b"ml-he/aggregation/share-commitments/v1");
-        for (j, c) in &coms {
-            t.append_u64(b"party", u64::from(*j));
-            for k in c.polys() {
-                t.append_words(b"k", k.data());
-            }
-        }
-        Self {
-            key,
-            coms,
-            dealers,
-            digest: t.finish(),
-        }
-    }
 }
 
 impl SessionKey {
@@ -124,24 +84,14 @@ impl SessionKey {
             ));
         };
         let c = &p.config;
-        let dealers = threshold::vss::ShareCommitments::new(
+        let members = Members::from_dealings(
             p.ckks.rlwe(),
             &p.crs,
-            c.threshold,
-            c.clients,
+            zp,
+            (c.threshold, c.clients),
             pk_shares,
             dealings,
         )?;
-        let [a1, a2] = dealers.polys();
-        let key = zk::ShareKey::new(zp, a1, a2)?;
-        let coms = (1..=c.clients as u32)
-            .into_par_iter()
-            .map(|j| {
-                let [k1, k2] = dealers.member(PartyId(j))?;
-                Ok((j, zk::ShareCommitment::new(zp, &k1, &k2)?))
-            })
-            .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
-        let members = Members::new(key, coms, Some(dealers));
         let mut out = Self::wrap(p, self.pk.clone(), Some(Arc::new(members)))?;
         out.pk_shares = self.pk_shares.clone();
         Ok(out)
@@ -180,18 +130,13 @@ impl SessionKey {
             return self.pk.to_bytes();
         };
         let pk = self.pk.to_bytes();
-        let one = packed_len(self.params.ring());
-        let mut out = Vec::with_capacity(16 + pk.len() + m.coms.len() * (4 + 2 * one));
+        let mut out = Vec::with_capacity(
+            16 + pk.len() + Members::written_len(self.params.ring(), m.coms.len()),
+        );
         out.extend_from_slice(&KEY_TAG);
         out.extend_from_slice(&(pk.len() as u64).to_le_bytes());
         out.extend_from_slice(&pk);
-        out.extend_from_slice(&(m.coms.len() as u32).to_le_bytes());
-        for (j, c) in &m.coms {
-            out.extend_from_slice(&j.to_le_bytes());
-            for k in c.polys() {
-                pack_poly(k, &mut out);
-            }
-        }
+        m.write(&mut out);
         out
     }
 
@@ -225,33 +170,15 @@ impl SessionKey {
             .filter(|&l| l <= rest.len())
             .ok_or_else(|| bad("truncated public key"))?;
         let pk = ckks::PublicKey::from_bytes(&params.ckks, &rest[..len])?;
-        let rest = &rest[len..];
-        let count = rest
-            .get(..4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()))
-            .ok_or_else(|| bad("truncated"))?;
-        let n = params.config.clients;
-        let one = packed_len(params.ring());
-        let rest = &rest[4..];
-        if count as usize != n || rest.len() != n * (4 + 2 * one) {
-            return Err(bad("share commitments are not one per client"));
-        }
-        let coms = rest
-            .par_chunks(4 + 2 * one)
-            .enumerate()
-            .map(|(i, c)| {
-                let j = u32::from_le_bytes(c[..4].try_into().unwrap_or_default());
-                if j as usize != i + 1 {
-                    return Err(bad("share commitments out of order"));
-                }
-                let k1 = unpack_poly(params.ring(), Representation::Ntt, &c[4..4 + one], WHAT)?;
-                let k2 = unpack_poly(params.ring(), Representation::Ntt, &c[4 + one..], WHAT)?;
-                Ok((j, zk::ShareCommitment::new(zp, &k1, &k2)?))
-            })
-            .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
-        let [a1, a2] = threshold::vss::commitment_polys(params.ckks.rlwe(), &params.crs)?;
-        let key = zk::ShareKey::new(zp, &a1, &a2)?;
-        Self::wrap(params, pk, Some(Arc::new(Members::new(key, coms, None))))
+        let members = Members::read(
+            params.ckks.rlwe(),
+            &params.crs,
+            zp,
+            params.config.clients,
+            &rest[len..],
+            WHAT,
+        )?;
+        Self::wrap(params, pk, Some(Arc::new(members)))
     }
 
     /// Whether the key carries the clients' share commitments (needed to

@@ -491,14 +491,7 @@ impl AggregationParams {
     /// Bytes of the proofs a decryption share of `count` ciphertexts
     /// carries (0 without share proofs).
     pub fn share_proof_bytes(&self, count: usize) -> usize {
-        let Some(zp) = &self.shares else { return 0 };
-        let c = zp.count();
-        (count / c) * zp.proof_bytes(c)
-            + if !count.is_multiple_of(c) {
-                zp.proof_bytes(count % c)
-            } else {
-                0
-            }
+        crate::committee::proof_bytes(self.shares.as_ref(), count)
     }
 
     /// The parameters of the update proofs, if the session proves updates.

@@ -38,10 +38,7 @@ pub(super) fn check_share_header<'a>(
         return Err(Error::UnknownParty { party: h.party });
     }
     let one = packed_len(p.ring());
-    let want_proofs = p
-        .shares
-        .as_ref()
-        .map_or(0, |zp| (count as usize).div_ceil(zp.count()));
+    let want_proofs = crate::committee::proof_count(p.shares.as_ref(), count as usize);
     if h.count != count
         || h.proofs as usize != want_proofs
         || payload.len() != one * h.count as usize + p.share_proof_bytes(count as usize)
@@ -57,39 +54,6 @@ pub(super) fn check_share_header<'a>(
         });
     }
     Ok((h.party, payload))
-}
-
-/// Reads the proofs after the `count` shares of a payload (sessions that
-/// prove shares); a malformed proof is [`Error::InvalidShareProof`].
-fn read_share_proofs(
-    zp: &zk::ShareParams,
-    party: u32,
-    count: usize,
-    proofs: &[u8],
-) -> Result<Vec<zk::ShareProof>> {
-    let c = zp.count();
-    let mut out = Vec::with_capacity(count.div_ceil(c));
-    let mut at = 0;
-    let mut left = count;
-    while left > 0 {
-        let k = left.min(c);
-        let len = zp.proof_bytes(k);
-        let bytes = proofs
-            .get(at..at + len)
-            .ok_or_else(|| Error::InvalidShareProof {
-                party,
-                reason: "truncated proofs".into(),
-            })?;
-        out.push(zk::ShareProof::from_bytes(zp, k, bytes).map_err(|e| {
-            Error::InvalidShareProof {
-                party,
-                reason: e.to_string(),
-            }
-        })?);
-        at += len;
-        left -= k;
-    }
-    Ok(out)
 }
 
 /// The client who made the decryption share `share`, after checking that it
@@ -123,7 +87,7 @@ pub fn decryption_share_sender(key: &SessionKey, request: &[u8], share: &[u8]) -
         .par_chunks(one)
         .try_for_each(|c| unpack_poly(ring, Representation::Ntt, c, WHAT).map(|_| ()))?;
     if let Some(zp) = &key.params.shares {
-        read_share_proofs(zp, party, count, proofs)?;
+        crate::committee::read_share_proofs(zp, party, count, proofs)?;
     }
     Ok(party)
 }
@@ -177,23 +141,15 @@ pub fn combine(key: &SessionKey, request: &[u8], shares: &[Vec<u8>]) -> Result<R
             .map(|&(party, payload)| {
                 let (polys, proofs) = payload.split_at(one * count);
                 let ds = p.unpack_polys(polys, count, WHAT)?;
-                let proofs = read_share_proofs(zp, party, count, proofs)?;
-                let com = m.coms.get(&party).ok_or(Error::UnknownParty { party })?;
-                threshold::vss::verify_decryption_shares(
+                m.verify(
+                    zp,
+                    party,
                     &cts,
                     &req.active,
-                    PartyId(party),
                     &ds,
-                    &proofs,
-                    zp,
-                    &m.key,
-                    com,
+                    proofs,
                     &share_context(key, &req.id, party),
                 )
-                .map_err(|e| Error::InvalidShareProof {
-                    party,
-                    reason: e.to_string(),
-                })
             })
             .collect();
         for c in checks {
