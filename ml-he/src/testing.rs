@@ -141,11 +141,12 @@
 //! the server then asks another committee (the next attempt; test
 //! `shifted_share_is_named_and_another_committee_completes`). What a
 //! verified share can still carry (the proofs' slack,
-//! [`zk::ShareParams::offset_bound`]: 2^104–2^107.5 for `n` = 3–16) is
-//! checked at setup, with `t` such offsets and the smudged noise, to stay
+//! [`zk::ShareParams::offset_bound`]: 2^102.2–2^108.9 for `n` = 3–67, one
+//! share per proof) is checked at setup, with `t` such offsets and the
+//! smudged noise, to stay
 //! below `Q/(2t_p)` = 2^114: **the total decrypts exactly whatever a
-//! verified committee sends.** The commitments' noise grows as `n^(t−1)`:
-//! with `t = n/2 + 1` share proofs fit up to about 16 parties; beyond,
+//! verified committee sends.** `t` offsets must fit that room: with
+//! `t = n/2 + 1` share proofs fit up to 67 parties; beyond,
 //! [`TestingParams::new`] refuses and [`TestingParams::with_options`] can
 //! turn them off (a member can then shift any count).
 //!
@@ -399,10 +400,11 @@ impl TestingParams {
     /// [`Self::new`]). With share proofs, dealings carry public commitments
     /// ([`TestParty::deal`], [`TestingKey::with_dealings`]) and every share
     /// a proof, so a committee member cannot shift the total (see the
-    /// module docs); they need the committed key shares' noise, which grows
-    /// as `n^(t−1)`, to stay small: about `n ≤ 12` at `t = n/2 + 1`
-    /// ([`Error::OutOfRange`] beyond, naming this switch). Without them a
-    /// single committee member can move any count of the total.
+    /// module docs); `t` times what a verified share can still be off by
+    /// must leave the total exact, which holds up to 67 parties at
+    /// `t = n/2 + 1` ([`Error::OutOfRange`] beyond, naming this switch).
+    /// Without them a single committee member can move any count of the
+    /// total.
     pub fn with_options(
         parties: usize,
         threshold: usize,
@@ -411,9 +413,10 @@ impl TestingParams {
         prove_shares: bool,
         session_seed: [u8; 32],
     ) -> Result<Arc<Self>> {
-        if parties < 2 || threshold == 0 || threshold > parties || parties >= 1 << 16 {
+        // Party ids are Shamir evaluation points X^j: below 2N = 16384.
+        if parties < 2 || threshold == 0 || threshold > parties || parties >= 1 << 14 {
             return Err(Error::OutOfRange(format!(
-                "threshold {threshold} of {parties} parties (at least 2 parties)"
+                "threshold {threshold} of {parties} parties (2 to 16383 parties)"
             )));
         }
         if min_contributors < 2 || min_contributors > parties {
@@ -471,11 +474,10 @@ impl TestingParams {
         t: usize,
         n: usize,
     ) -> Result<zk::ShareParams> {
-        let zp = threshold::vss::share_proof_params(ring, smudging, t, n).map_err(|e| {
+        let zp = threshold::vss::share_proof_params(ring, smudging, t, n, 1).map_err(|e| {
             Error::OutOfRange(format!(
-                "decryption-share proofs for t = {t} of n = {n}: {e} (the share commitments' \
-                 noise grows as n^(t−1); fewer parties, a lower t or \
-                 TestingParams::with_options(.., prove_shares = false, ..))"
+                "decryption-share proofs for t = {t} of n = {n}: {e} (fewer parties, a lower t \
+                 or TestingParams::with_options(.., prove_shares = false, ..))"
             ))
         })?;
         let worst =
@@ -486,7 +488,8 @@ impl TestingParams {
         if worst.log2() >= room {
             return Err(Error::OutOfRange(format!(
                 "decryption-share proofs for t = {t}: a verified share may still be off by \
-                 2^{:.1}, the total would not decrypt exactly (room 2^{room:.1})",
+                 2^{:.1}, the total would not decrypt exactly (room 2^{room:.1}): a lower t \
+                 or TestingParams::with_options(.., prove_shares = false, ..)",
                 worst.log2()
             )));
         }

@@ -840,20 +840,26 @@ fn share_proof_refusals() {
     assert!(matches!(key.with_dealings(&[]), Err(Error::Threshold(_))));
 
     // what a verified share can still add keeps the total exact: t
-    // offsets plus the smudged noise stay below Q/(2·t_p) = 2^114 with
-    // room to spare (2^104–2^107.5 per share at n = 3–16)
-    for (n, t) in [(3usize, 2usize), (8, 5), (16, 9)] {
+    // offsets plus the smudged noise stay below Q/(2·t_p) = 2^114
+    // (2^102.2–2^108.9 per share at n = 3–67)
+    for (n, t) in [(3usize, 2usize), (8, 5), (16, 9), (67, 34)] {
         let p = TestingParams::new(n, t, 3, [18; 32]).unwrap();
         let off = p.share_proof_params().unwrap().offset_bound() as f64;
         let worst =
             t as f64 * off + 6.0 * (t as f64).sqrt() * 14.0 * (p.log2_noise() + 40.0).exp2();
-        assert!(worst.log2() < 111.0, "n = {n}: 2^{:.1}", worst.log2());
+        assert!(worst.log2() < 114.0, "n = {n}: 2^{:.1}", worst.log2());
     }
-    // share proofs need few parties: 20 of 11 is refused, naming the way out
-    match TestingParams::new(20, 11, 3, [17; 32]) {
+    // 68 parties at t = 35 would not decrypt exactly: refused, naming the
+    // way out; without share proofs the session runs
+    match TestingParams::new(68, 35, 3, [17; 32]) {
         Err(Error::OutOfRange(m)) => assert!(m.contains("prove_shares"), "{m}"),
         other => panic!("expected OutOfRange, got {other:?}"),
     }
-    let big = TestingParams::with_options(20, 11, 3, 2, false, [17; 32]).unwrap();
+    let big = TestingParams::with_options(68, 35, 3, 2, false, [17; 32]).unwrap();
     assert!(!big.proves_shares());
+    // party ids are evaluation points X^j below 2N = 16384
+    assert!(matches!(
+        TestingParams::with_options(16384, 2, 3, 2, false, [17; 32]),
+        Err(Error::OutOfRange(_))
+    ));
 }

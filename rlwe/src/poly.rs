@@ -254,6 +254,49 @@ impl Poly {
         }
     }
 
+    /// The monomial `X^k` in NTT form (`k` taken modulo `2N`: `X^N = −1`).
+    pub fn monomial_ntt(ctx: &Arc<RingContext>, k: u64) -> Self {
+        let n = ctx.degree;
+        let k = k % (2 * n as u64);
+        let (at, negative) = ((k % n as u64) as usize, k >= n as u64);
+        let mut p = Self::zero(ctx, Representation::Coefficient);
+        for (i, m) in ctx.moduli.iter().enumerate() {
+            p.data[i * n + at] = if negative { m.value() - 1 } else { 1 };
+        }
+        p.to_ntt();
+        p
+    }
+
+    /// Inverts every NTT slot in place (Montgomery's batch inversion: one
+    /// modular inverse per limb). A zero slot — the polynomial is not a
+    /// unit — is [`Error::OutOfRange`] and leaves `self` unchanged.
+    pub fn invert_assign(&mut self) -> Result<()> {
+        self.check_ntt()?;
+        let n = self.ctx.degree;
+        if self.data.contains(&0) {
+            return Err(Error::OutOfRange {
+                what: "a zero NTT slot: the polynomial is not invertible",
+            });
+        }
+        let mut prefix = pool::take_overwrite(n);
+        for (i, m) in self.ctx.moduli.iter().enumerate() {
+            let limb = &mut self.data[i * n..(i + 1) * n];
+            let mut acc = 1u64;
+            for (p, &x) in prefix.iter_mut().zip(limb.iter()) {
+                *p = acc;
+                acc = m.mul(acc, x);
+            }
+            let mut inv = m.inv(acc)?;
+            for (x, &p) in limb.iter_mut().zip(prefix.iter()).rev() {
+                let xi = m.mul(inv, p);
+                inv = m.mul(inv, *x);
+                *x = xi;
+            }
+        }
+        pool::give(prefix);
+        Ok(())
+    }
+
     /// A polynomial (coefficient representation) from signed coefficients;
     /// missing high coefficients are zero.
     pub fn from_i64(ctx: &Arc<RingContext>, coeffs: &[i64]) -> Result<Self> {
@@ -1035,6 +1078,55 @@ mod tests {
 
     fn ctx(n: usize, bits: &[u32]) -> Arc<RingContext> {
         RingContext::new(n, &generate_primes(bits, n, &[]).unwrap()).unwrap()
+    }
+
+    /// `X^k` in NTT form is the schoolbook monomial (the sign flips past
+    /// `N`, `X^(2N) = 1`); `invert_assign` gives the multiplicative inverse
+    /// (checked by the product, which is 1 in every slot), inverts
+    /// `X^d − 1` for `0 < d < 2N` (the threshold layer's evaluation-point
+    /// differences) and refuses a zero slot, leaving the polynomial as it
+    /// was.
+    #[test]
+    fn monomials_and_slot_inverses() {
+        let ring = ctx(64, &[40, 45]);
+        let n = 64;
+        for k in [0u64, 1, 5, 63, 64, 70, 127, 128, 131] {
+            let got = Poly::monomial_ntt(&ring, k);
+            let mut c = vec![0i64; n];
+            let r = (k % 128) as usize;
+            c[r % n] = if r < n { 1 } else { -1 };
+            let mut want = Poly::from_i64(&ring, &c).unwrap();
+            want.to_ntt();
+            assert_eq!(got, want, "X^{k}");
+        }
+        let one = Poly::monomial_ntt(&ring, 0);
+        let mut x = random(&ring, 9);
+        x.to_ntt();
+        let mut inv = x.clone();
+        inv.invert_assign().unwrap();
+        assert_eq!(Poly::mul(&x, &inv).unwrap(), one);
+        for d in 1..128u64 {
+            let mut p = Poly::monomial_ntt(&ring, d);
+            p.sub_assign(&one).unwrap();
+            let mut q = p.clone();
+            q.invert_assign().unwrap();
+            assert_eq!(Poly::mul(&p, &q).unwrap(), one, "X^{d} - 1");
+        }
+        // X^128 − 1 = 0: not a unit
+        let mut zero = Poly::monomial_ntt(&ring, 128);
+        zero.sub_assign(&one).unwrap();
+        assert!(matches!(
+            zero.invert_assign(),
+            Err(Error::OutOfRange { .. })
+        ));
+        let mut y = x.clone();
+        y.limb_mut(1)[7] = 0;
+        let before = y.clone();
+        assert!(matches!(y.invert_assign(), Err(Error::OutOfRange { .. })));
+        assert_eq!(y, before);
+        let mut c = x.clone();
+        c.to_coeff();
+        assert!(c.invert_assign().is_err());
     }
 
     fn random(ctx: &Arc<RingContext>, seed: u64) -> Poly {

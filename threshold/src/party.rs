@@ -62,24 +62,80 @@ impl ActiveSet {
         self.parties.binary_search(&p).is_ok()
     }
 
-    /// The Lagrange coefficient at 0 of party `j` over this set, modulo each
-    /// prime of `ring`: `Π_{m ≠ j} m / (m − j)`.
-    pub(crate) fn lagrange(&self, j: PartyId, ring: &RingContext) -> Result<Vec<u64>> {
-        ring.moduli()
-            .iter()
-            .map(|q| {
-                let mut num = 1u64;
-                let mut den = 1u64;
-                for &m in &self.parties {
-                    if m != j {
-                        num = q.mul(num, q.reduce(m.0 as u64));
-                        den = q.mul(den, q.sub(q.reduce(m.0 as u64), q.reduce(j.0 as u64)));
-                    }
+    /// The Lagrange coefficient at 0 of party `j` over this set, a ring
+    /// element in NTT form over `ring`: `Π_{m ≠ j} α_m / (α_m − α_j)` with
+    /// the evaluation points `α_m = X^m` ([`point`]).
+    pub(crate) fn lagrange(&self, j: PartyId, ring: &Arc<RingContext>) -> Result<Poly> {
+        check_points(
+            ring,
+            self.parties.iter().map(|p| p.0 as usize).max().unwrap_or(0),
+        )?;
+        let aj = point(ring, j);
+        let mut num: Option<Poly> = None;
+        let mut den: Option<Poly> = None;
+        for &m in &self.parties {
+            if m == j {
+                continue;
+            }
+            let am = point(ring, m);
+            let mut d = am.clone();
+            d.sub_assign(&aj)?;
+            match (&mut num, &mut den) {
+                (Some(nu), Some(de)) => {
+                    nu.mul_assign(&am)?;
+                    de.mul_assign(&d)?;
                 }
-                Ok(q.mul(num, q.inv(den)?))
-            })
-            .collect()
+                _ => {
+                    num = Some(am);
+                    den = Some(d);
+                }
+            }
+        }
+        match (num, den) {
+            (Some(mut nu), Some(mut de)) => {
+                de.invert_assign()
+                    .map_err(|_| Error::InvalidThreshold { t: self.t, n: 0 })?;
+                nu.mul_assign(&de)?;
+                Ok(nu)
+            }
+            // a set of one: λ = 1
+            _ => Ok(Poly::monomial_ntt(ring, 0)),
+        }
     }
+}
+
+/// `Σ_k x^k·c_k` (Horner; NTT form).
+pub(crate) fn horner(coeffs: &[Poly], x: &Poly) -> Result<Poly> {
+    let Some((last, rest)) = coeffs.split_last() else {
+        return Err(Error::InvalidThreshold { t: 0, n: 0 });
+    };
+    let mut acc = last.clone();
+    for c in rest.iter().rev() {
+        acc.mul_assign(x)?;
+        acc.add_assign(c)?;
+    }
+    Ok(acc)
+}
+
+/// Party `j`'s Shamir evaluation point `α_j = X^j` (NTT form over `ring`).
+/// Monomials keep the sharing's linear maps short: multiplying by `X^k` only
+/// rotates coefficients (with signs), so the noise of commitments
+/// evaluated at `α_j` grows with `t`, not with `j^(t−1)`
+/// ([`crate::vss`]); and `α_m − α_j = X^j·(X^(m−j) − 1)` is a unit in
+/// `Z_q[X]/(X^N + 1)` for every NTT prime `q` when `0 < |m − j| < 2N`
+/// (each NTT slot is a primitive 2N-th root of unity), so every set of
+/// parties with ids below `2N` interpolates.
+pub(crate) fn point(ring: &Arc<RingContext>, j: PartyId) -> Poly {
+    Poly::monomial_ntt(ring, u64::from(j.0))
+}
+
+/// Errors unless party ids up to `max_id` have distinct, interpolating
+/// points over `ring` (`max_id < 2N`).
+pub(crate) fn check_points(ring: &RingContext, max_id: usize) -> Result<()> {
+    if max_id >= 2 * ring.degree() {
+        return Err(Error::InvalidThreshold { t: 0, n: max_id });
+    }
+    Ok(())
 }
 
 /// A Shamir share of one party's secret, sent privately to another party.
@@ -182,7 +238,7 @@ impl Party {
             None => Ok(self.sk.poly_at(ring)?),
             Some(set) => {
                 let (lambda, mut s) = self.lagrange_and_share(ring, set)?;
-                s.mul_scalar_rns_assign(&lambda)?;
+                s.mul_assign(&lambda)?;
                 Ok(s)
             }
         }
@@ -194,7 +250,7 @@ impl Party {
         &self,
         ring: &Arc<RingContext>,
         set: &ActiveSet,
-    ) -> Result<(Vec<u64>, Poly)> {
+    ) -> Result<(Poly, Poly)> {
         let st = self
             .threshold
             .as_ref()
@@ -257,28 +313,23 @@ impl Party {
         n: usize,
         rng: &mut R,
     ) -> Result<(Vec<SecretShareMessage>, Vec<Poly>)> {
-        if t == 0 || t > n || n as u64 >= 1 << 20 {
+        let ring = self.params.ring_qp_top();
+        if t == 0 || t > n || check_points(ring, n).is_err() {
             return Err(Error::InvalidThreshold { t, n });
         }
-        let ring = self.params.ring_qp_top();
-        // f(x) = s + a_1 x + … + a_{t-1} x^{t-1}, coefficient-wise over each prime.
+        // f(x) = s + a_1 x + … + a_{t-1} x^{t-1} over R_{QP}, evaluated at
+        // the points α_j = X^j (slot-wise in NTT form).
         let mut coeffs: Vec<Poly> = Vec::with_capacity(t);
         coeffs.push(self.sk.ntt_qp().clone());
         for _ in 1..t {
             coeffs.push(sample::uniform_poly(ring, Representation::Ntt, rng));
         }
         let mut out = Vec::with_capacity(n);
-        for j in 1..=n as u64 {
-            // Horner
-            let mut acc = coeffs[t - 1].clone();
-            for c in coeffs[..t - 1].iter().rev() {
-                acc.mul_scalar_assign(j);
-                acc.add_assign(c)?;
-            }
+        for j in 1..=n as u32 {
             out.push(SecretShareMessage {
                 from: self.id,
-                to: PartyId(j as u32),
-                share: acc,
+                to: PartyId(j),
+                share: horner(&coeffs, &point(ring, PartyId(j)))?,
             });
         }
         Ok((out, coeffs))

@@ -8,23 +8,28 @@
 //! noise within the smudging bound.
 //!
 //! **Commitments (an approximate Feldman VSS over RLWE).** Dealer `i`
-//! shares `f_i(x) = s_i + r_1 x + … + r_{t−1} x^{t−1}` and publishes, over
+//! shares `f_i(x) = s_i + r_1 x + … + r_{t−1} x^{t−1}` over `R_{QP}`,
+//! evaluated at the monomials `α_j = X^j` (party `j` receives `f_i(X^j)`;
+//! see [`Party::deal`]), and publishes, over
 //! the chain `Q` (not `P`), `C1_k = A1·r_k + E`, `C2_k = A2·r_k + E'` for
 //! `k ≥ 1` and `C2_0 = A2·s_i + E'` ([`DealingCommitment`]); `C1_0 = −b_i =
 //! A1·s_i − e_i` is its public-key share, so the commitments are tied to
 //! the collective key. `A1` is the public key's `a`, `A2` a second CRS
 //! polynomial; `E` are centered binomial (η = 21). Recipient `j` checks
-//! its dealing: `A·f_i(j) − Σ_k j^k·C_k` must be within `±η·Σ_k j^k`
-//! ([`Party::receive_committed_dealings`]; a dealing that does not match is
-//! [`Error::InvalidShare`] naming the dealer). Anyone computes member `j`'s
-//! commitment `K_j = Σ_i Σ_k j^k·C_{i,k} = (A1·S_j + E1, A2·S_j + E2)` with
-//! `‖E‖∞ ≤ n·η·Σ_k n^k` ([`ShareCommitments::member`],
+//! its dealing: `A·f_i(α_j) − Σ_k α_j^k·C_k` must be within `±η·t`
+//! (multiplying by the monomial `α_j^k` only rotates a noise polynomial's
+//! coefficients; [`Party::receive_committed_dealings`]; a dealing that does
+//! not match is [`Error::InvalidShare`] naming the dealer). Anyone computes
+//! member `j`'s commitment `K_j = Σ_i Σ_k α_j^k·C_{i,k} = (A1·S_j + E1,
+//! A2·S_j + E2)` with `‖E‖∞ ≤ n·t·η` ([`ShareCommitments::member`],
 //! [`key_noise_bound`]); by Lagrange interpolation `Σ_j λ_j·K_j = Σ_i
 //! C_{i,0}` exactly, the collective key's commitment.
 //!
-//! The noise of `K_j` grows as `n^(t−1)`: the commitment binds while
-//! `(8·γ_K)^2 < Q` ([`zk::ShareParams::new`] refuses otherwise); at
-//! `Q ≈ 2^160` that is about `n ≤ 12` with `t = n/2 + 1`.
+//! The commitment binds while `(8·γ_K)^2 < Q` ([`zk::ShareParams::new`]
+//! refuses otherwise). With integer evaluation points the noise grew as
+//! `n^(t−1)` and limited share proofs to about 12 parties; with monomial
+//! points it grows as `n·t` (10,000 parties at `t = 5,001` give
+//! `‖E‖∞ ≤ 2^31`).
 //!
 //! The `P` part of a dealing is not committed (decryption needs only `Q`).
 
@@ -46,17 +51,13 @@ use crate::{Crs, Error, PartyId, Result};
 
 const COMMIT: &str = "share-commitment";
 
-/// The bound `n·η·Σ_{k<t} n^k` on the noise of a member's commitment
-/// `K_j` (η = 21), or `None` if it overflows 2^62.
+/// The bound `n·t·η` on the noise of a member's commitment `K_j` (η = 21:
+/// `n` dealers, `t` rotated CBD samples each), or `None` if it overflows
+/// 2^62.
 pub fn key_noise_bound(t: usize, n: usize) -> Option<u64> {
-    let eta = u128::from(sample::CBD_ETA);
-    let mut sum = 0u128;
-    let mut pow = 1u128;
-    for _ in 0..t {
-        sum = sum.checked_add(pow)?;
-        pow = pow.checked_mul(n as u128)?;
-    }
-    let b = sum.checked_mul(eta)?.checked_mul(n as u128)?;
+    let b = u128::from(sample::CBD_ETA)
+        .checked_mul(t as u128)?
+        .checked_mul(n as u128)?;
     u64::try_from(b).ok().filter(|&b| b < 1 << 62)
 }
 
@@ -153,7 +154,7 @@ impl Party {
     }
 
     /// [`Party::receive_dealings`] after checking each dealing against its
-    /// dealer's commitments: `A·f_i(j) − Σ_k j^k·C_k` within `±η·Σ_k j^k`
+    /// dealer's commitments: `A·f_i(α_j) − Σ_k α_j^k·C_k` within `±η·t`
     /// for both polynomials. A dealing that does not match is
     /// [`Error::InvalidShare`] naming the dealer.
     pub fn receive_committed_dealings(
@@ -283,20 +284,16 @@ impl ShareCommitments {
         &self.a
     }
 
-    /// `Σ_k j^k·C_k` of one dealer (both polynomials).
-    fn eval(c: &(Vec<Poly>, Vec<Poly>), j: u64) -> Result<[Poly; 2]> {
-        let horner = |cs: &[Poly]| -> Result<Poly> {
-            let mut acc = cs[cs.len() - 1].clone();
-            for c in cs[..cs.len() - 1].iter().rev() {
-                acc.mul_scalar_assign(j);
-                acc.add_assign(c)?;
-            }
-            Ok(acc)
-        };
-        Ok([horner(&c.0)?, horner(&c.1)?])
+    /// `Σ_k α_j^k·C_k` of one dealer (both polynomials; `α_j = X^j`).
+    fn eval(&self, c: &(Vec<Poly>, Vec<Poly>), j: PartyId) -> Result<[Poly; 2]> {
+        let x = crate::party::point(self.a[0].context(), j);
+        Ok([
+            crate::party::horner(&c.0, &x)?,
+            crate::party::horner(&c.1, &x)?,
+        ])
     }
 
-    /// Member `j`'s commitment `K_j = Σ_i Σ_k j^k·C_{i,k}`.
+    /// Member `j`'s commitment `K_j = Σ_i Σ_k α_j^k·C_{i,k}` (`α_j = X^j`).
     ///
     /// # Errors
     /// [`Error::UnexpectedParty`] for `j` outside `1..=n`.
@@ -306,7 +303,7 @@ impl ShareCommitments {
         }
         let mut out: Option<[Poly; 2]> = None;
         for c in self.dealers.values() {
-            let v = Self::eval(c, u64::from(j.0))?;
+            let v = self.eval(c, j)?;
             match &mut out {
                 None => out = Some(v),
                 Some(o) => {
@@ -326,12 +323,9 @@ impl ShareCommitments {
             .ok_or(Error::UnexpectedParty { party: from })?;
         let ring = self.a[0].context();
         let x = share.restrict_to(ring)?;
-        let j = u64::from(to.0);
-        let bound: u64 = (0..self.t as u32)
-            .map(|k| j.pow(k))
-            .sum::<u64>()
-            .saturating_mul(u64::from(sample::CBD_ETA));
-        let want = Self::eval(c, j)?;
+        // Σ_k α^k·E_k: each term a signed rotation of a CBD sample.
+        let bound = self.t as u64 * u64::from(sample::CBD_ETA);
+        let want = self.eval(c, to)?;
         for (a, w) in self.a.iter().zip(want) {
             let mut d = Poly::mul(a, &x)?;
             d.sub_assign(&w)?;
@@ -348,19 +342,22 @@ impl ShareCommitments {
 }
 
 /// The zero-knowledge proof parameters for decryption shares of
-/// ciphertexts over `ring` with `smudging`, for a `t`-of-`n` sharing.
+/// ciphertexts over `ring` with `smudging`, for a `t`-of-`n` sharing, up to
+/// `count` shares per proof (at most [`zk::MAX_SHARES_PER_PROOF`]; fewer
+/// shares per proof give a smaller slack).
 pub fn share_proof_params(
     ring: &Arc<RingContext>,
     smudging: &Smudging,
     t: usize,
     n: usize,
+    count: usize,
 ) -> Result<zk::ShareParams> {
     let kb = key_noise_bound(t, n).ok_or(Error::InvalidThreshold { t, n })?;
     Ok(zk::ShareParams::new(
         ring,
         kb,
         smudging.tail_bound(),
-        zk::MAX_SHARES_PER_PROOF,
+        count,
     )?)
 }
 
@@ -449,13 +446,15 @@ impl Party {
     }
 }
 
-/// The statement's multipliers `λ_i·c1` of 2-part ciphertexts.
-fn multipliers(cts: &[&Ciphertext], lambda: &[u64]) -> Result<Vec<Poly>> {
+/// The statement's multipliers `λ_i·c1` of 2-part ciphertexts (`λ_i` a
+/// ring element in NTT form over the ciphertexts' ring).
+fn multipliers(cts: &[&Ciphertext], lambda: &Poly) -> Result<Vec<Poly>> {
     cts.iter()
         .map(|ct| {
             crate::protocols::two_part(ct)?;
             let mut m = ct.parts()[1].clone();
-            m.mul_scalar_rns_assign(lambda)?;
+            m.to_ntt();
+            m.mul_assign(lambda)?;
             Ok(m)
         })
         .collect()

@@ -290,7 +290,7 @@ impl SecretShareMessage {
             to: self.to.0,
             share: PolyData::from_poly(&self.share),
         };
-        let out = Zeroizing::new(write(params, b"thr/deal", &body));
+        let out = Zeroizing::new(write(params, b"thr/dea2", &body));
         zeroize::Zeroize::zeroize(&mut body.share);
         out
     }
@@ -298,7 +298,7 @@ impl SecretShareMessage {
     /// Reads a dealing message for `params`.
     pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "dealing message";
-        let b: DealBody = read(params, b"thr/deal", WHAT, bytes)?;
+        let b: DealBody = read(params, b"thr/dea2", WHAT, bytes)?;
         Ok(Self {
             from: check_party(WHAT, b.from)?,
             to: check_party(WHAT, b.to)?,
@@ -322,14 +322,14 @@ impl DealingCommitment {
             c1: self.c1.iter().map(PolyData::from_poly).collect(),
             c2: self.c2.iter().map(PolyData::from_poly).collect(),
         };
-        write(params, b"thr/dcm1", &body)
+        write(params, b"thr/dcm2", &body)
     }
 
     /// Reads a commitment for `params` (polynomials over the chain `Q`,
     /// `t − 1` and `t` of them, `1 ≤ t ≤ 2^16`).
     pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "dealing commitment";
-        let b: DealComBody = read(params, b"thr/dcm1", WHAT, bytes)?;
+        let b: DealComBody = read(params, b"thr/dcm2", WHAT, bytes)?;
         if b.c2.is_empty() || b.c2.len() > 1 << 16 || b.c1.len() + 1 != b.c2.len() {
             return Err(Error::Malformed {
                 what: WHAT,
@@ -380,7 +380,7 @@ impl Party {
                 .map(|st| (st.t as u32, st.n as u32, PolyData::from_poly(&st.share))),
             used,
         };
-        let out = Zeroizing::new(write(&self.params, b"thr/pty1", &body));
+        let out = Zeroizing::new(write(&self.params, b"thr/pty2", &body));
         zeroize::Zeroize::zeroize(&mut body.sk);
         if let Some((_, _, share)) = body.threshold.as_mut() {
             zeroize::Zeroize::zeroize(share);
@@ -396,7 +396,7 @@ impl Party {
     /// `rlwe`, a secret of other parameters.
     pub fn from_bytes(params: &Arc<Params>, bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "party state";
-        let mut b: PartyBody = read(params, b"thr/pty1", WHAT, bytes)?;
+        let mut b: PartyBody = read(params, b"thr/pty2", WHAT, bytes)?;
         let sk = rlwe::keys::SecretKey::from_bytes(params, &b.sk);
         zeroize::Zeroize::zeroize(&mut b.sk);
         let sk = sk?;

@@ -85,7 +85,8 @@ fn decrypt(
 ) -> (Vec<Result<(), Error>>, Option<Vec<i64>>) {
     let ring = ct.rlwe().parts()[1].context().clone();
     let smudging = Smudging::with_sigma(20.0);
-    let zp = vss::share_proof_params(&ring, &smudging, t, s.ps.len()).unwrap();
+    let zp =
+        vss::share_proof_params(&ring, &smudging, t, s.ps.len(), zk::MAX_SHARES_PER_PROOF).unwrap();
     let [a1, a2] = s.coms.polys().clone();
     let key = zk::ShareKey::new(&zp, &a1, &a2).unwrap();
     let active = ActiveSet::new(&set.iter().map(|&i| PartyId(i)).collect::<Vec<_>>(), t).unwrap();
@@ -197,7 +198,8 @@ fn tampered_dealing_names_its_dealer() {
 }
 
 /// `Σ_j λ_j·K1_j = −b` exactly for any committee: the commitments
-/// interpolate to the collective public key.
+/// interpolate to the collective public key (Lagrange at the evaluation
+/// points `α_j = X^j`, recomputed here slot by slot).
 #[test]
 fn member_commitments_interpolate_to_the_public_key() {
     let (n, t) = (5u32, 3usize);
@@ -205,24 +207,38 @@ fn member_commitments_interpolate_to_the_public_key() {
     let ring = s.params.rlwe().ring_q_top().clone();
     for set in [[1u32, 2, 3], [2, 4, 5]] {
         let mut acc = Poly::zero(&ring, rlwe::poly::Representation::Ntt);
+        // λ_j = Π_{m≠j} α_m/(α_m − α_j) with α_m = X^m, slot by slot from
+        // the NTT of the monomials (coefficient vectors with one ±1),
+        // inverting each slot on its own with the extended Euclid.
+        let n = ring.degree();
+        let alpha = |m: u32| {
+            let mut c = vec![0i64; n];
+            c[m as usize % n] = if (m as usize / n) % 2 == 0 { 1 } else { -1 };
+            let mut p = Poly::from_i64(&ring, &c).unwrap();
+            p.to_ntt();
+            p
+        };
+        let alphas: std::collections::BTreeMap<u32, Poly> =
+            set.iter().map(|&m| (m, alpha(m))).collect();
         for &j in &set {
-            let lambda: Vec<u64> = ring
-                .moduli()
-                .iter()
-                .map(|q| {
+            let mut lambda = Poly::zero(&ring, rlwe::poly::Representation::Ntt);
+            let aj = &alphas[&j];
+            for (l, q) in ring.moduli().iter().enumerate() {
+                for i in 0..n {
                     let mut num = 1u64;
                     let mut den = 1u64;
                     for &m in &set {
                         if m != j {
-                            num = q.mul(num, u64::from(m));
-                            den = q.mul(den, q.sub(u64::from(m), u64::from(j)));
+                            let am = alphas[&m].limb(l)[i];
+                            num = q.mul(num, am);
+                            den = q.mul(den, q.sub(am, aj.limb(l)[i]));
                         }
                     }
-                    q.mul(num, q.inv(den).unwrap())
-                })
-                .collect();
+                    lambda.limb_mut(l)[i] = q.mul(num, q.inv(den).unwrap());
+                }
+            }
             let [k1, _] = s.coms.member(PartyId(j)).unwrap();
-            acc.mul_scalar_rns_acc(&k1, &lambda).unwrap();
+            acc.mul_acc(&k1, &lambda).unwrap();
         }
         let mut b = s.pk.rlwe().b().restrict_to(&ring).unwrap();
         b.neg_assign();
@@ -305,7 +321,14 @@ fn dealing_commitment_errors() {
     .unwrap();
     let ct = pk.encrypt(&enc.encode(&[1]).unwrap(), &mut rng).unwrap();
     let ring = ct.rlwe().parts()[1].context().clone();
-    let zp = vss::share_proof_params(&ring, &Smudging::with_sigma(20.0), 2, 3).unwrap();
+    let zp = vss::share_proof_params(
+        &ring,
+        &Smudging::with_sigma(20.0),
+        2,
+        3,
+        zk::MAX_SHARES_PER_PROOF,
+    )
+    .unwrap();
     let [a1, a2] = all.polys().clone();
     let key = zk::ShareKey::new(&zp, &a1, &a2).unwrap();
     let [k1, k2] = all.member(PartyId(1)).unwrap();

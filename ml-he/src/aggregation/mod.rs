@@ -95,11 +95,15 @@
 //! member can still add up to [`zk::ShareParams::offset_bound`] (≈ 2^106.5
 //! at `n = 10`) to its share: the chain is sized so that `t` such offsets
 //! stay `2^(f+1)` below the scale, and the stated precision includes them.
-//! Limits: the commitments' noise grows as `n^(t−1)`, so share proofs fit
-//! up to about `n = 12` clients at `t = n/2 + 1` with `N = 8192`
-//! ([`AggregationParams::new`] refuses larger sessions with a clear error
-//! unless `prove_shares(false)`); the `P` part of a dealing is not
-//! committed (decryption needs only `Q`).
+//! Limits: the Shamir evaluation points are the monomials `X^j`, so the
+//! commitments' noise grows only as `n·t` ([`threshold::vss`]); what
+//! grows with `t` is the budget for `t` cheating members' offsets, which
+//! needs more of the chain: at `t = n/2 + 1` share proofs fit up to 22
+//! clients at `N = 8192` and 600 at `N = 16384`
+//! ([`AggregationConfig::degree`]; [`AggregationParams::new`] refuses
+//! larger sessions with a clear error naming the ways out, unless
+//! `prove_shares(false)`); the `P` part of a dealing is not committed
+//! (decryption needs only `Q`).
 //!
 //! The collective key must be the sum of the clients' shares: each client
 //! should recompute it from the shares ([`SessionKey::from_shares`]) rather

@@ -180,7 +180,14 @@ fn log2_worst_error(
 ) -> Result<f64> {
     let honest = sm.log2_total_bound(t, log2_noise).exp2();
     let cheat = if prove_shares {
-        zk::ShareParams::offset_bound_for(degree, zk::MAX_SHARES_PER_PROOF, sm.tail_bound())? as f64
+        zk::ShareParams::offset_bound_for(degree, zk::MAX_SHARES_PER_PROOF, sm.tail_bound())
+            .map_err(|e| {
+                Error::OutOfRange(format!(
+                    "decryption-share proofs with smudging 2^{:.1}: {e} (fewer clients, a lower \
+                     t or prove_shares(false))",
+                    sm.log2_sigma()
+                ))
+            })? as f64
             * t as f64
     } else {
         0.0
@@ -217,9 +224,11 @@ impl AggregationParams {
     pub fn new(config: AggregationConfig, session_seed: [u8; 32]) -> Result<Arc<Self>> {
         let n = config.clients;
         let t = config.threshold;
-        if n == 0 || t == 0 || t > n || n >= 1 << 20 {
+        // Client ids are Shamir evaluation points X^j: below 2N.
+        if n == 0 || t == 0 || t > n || n >= 2 * config.degree {
             return Err(Error::OutOfRange(format!(
-                "threshold t = {t} of n = {n} clients (need 1 ≤ t ≤ n < 2^20)"
+                "threshold t = {t} of n = {n} clients (need 1 ≤ t ≤ n < 2N = {})",
+                2 * config.degree
             )));
         }
         if !(config.max_abs.is_finite() && config.max_abs > 0.0) {
@@ -291,13 +300,21 @@ impl AggregationParams {
                 q_bits.push(b as u32);
                 rest -= b;
             }
-            (
-                build(&q_bits)?,
-                log2_noise,
-                coordinate,
-                f as u32,
-                Some(m_bound),
-            )
+            let chain = build(&q_bits).map_err(|e| match e {
+                rlwe::Error::InsecureParameters {
+                    degree,
+                    log_qp,
+                    max_log_qp,
+                    ..
+                } => Error::OutOfRange(format!(
+                    "{n} clients with t = {t}: the chain needs log2(QP) = {log_qp} bits, above \
+                     the 128-bit bound of {max_log_qp} at N = {degree} (the share proofs' \
+                     slack grows with t): AggregationConfig::degree(16384), a lower threshold \
+                     or prove_shares(false)"
+                )),
+                e => e.into(),
+            })?;
+            (chain, log2_noise, coordinate, f as u32, Some(m_bound))
         } else {
             let log2_noise = log2_fresh(&two, n + MAX_RETRIES as usize);
             // Coefficients round(v·2^bits) below 2^62.
@@ -336,11 +353,17 @@ impl AggregationParams {
             .transpose()?;
         let shares = if config.prove_shares {
             Some(
-                threshold::vss::share_proof_params(&ring, &smudging, t, n).map_err(|e| {
+                threshold::vss::share_proof_params(
+                    &ring,
+                    &smudging,
+                    t,
+                    n,
+                    zk::MAX_SHARES_PER_PROOF,
+                )
+                .map_err(|e| {
                     Error::OutOfRange(format!(
-                        "decryption-share proofs for t = {t} of n = {n}: {e} (the share \
-                     commitments' noise grows as n^(t−1); fewer clients, a lower t or \
-                     prove_shares(false))"
+                        "decryption-share proofs for t = {t} of n = {n}: {e} (fewer clients, \
+                         a lower t or prove_shares(false))"
                     ))
                 })?,
             )

@@ -444,6 +444,27 @@ fn share_proof_sessions_need_the_commitments() {
     let plain =
         AggregationParams::new(AggregationConfig::new(3, 2).prove_updates(false), [1; 32]).unwrap();
     assert!(plain.share_proof_params().is_none());
+    // Limits at t = n/2 + 1 (monomial evaluation points: the commitments'
+    // noise grows as n·t, the chain room for t offsets decides): 22
+    // clients at N = 8192, where 24 is refused naming the ways out, and
+    // far more at N = 16384.
+    assert!(AggregationParams::new(AggregationConfig::new(22, 12), [1; 32]).is_ok());
+    match AggregationParams::new(AggregationConfig::new(24, 13), [1; 32]) {
+        Err(Error::OutOfRange(m)) => {
+            assert!(
+                m.contains("degree(16384)") && m.contains("prove_shares(false)"),
+                "{m}"
+            )
+        }
+        other => panic!("expected OutOfRange, got {other:?}"),
+    }
+    let wide =
+        AggregationParams::new(AggregationConfig::new(200, 101).degree(16384), [1; 32]).unwrap();
+    assert!(wide.share_proof_params().is_some());
+    assert!(matches!(
+        AggregationParams::new(AggregationConfig::new(16384, 2), [1; 32]),
+        Err(Error::OutOfRange(_))
+    ));
     let mut s = session(AggregationConfig::new(3, 2), 71);
     let back = SessionKey::from_bytes(&s.params, &s.key.to_bytes()).unwrap();
     assert_eq!(back.id(), s.key.id());
