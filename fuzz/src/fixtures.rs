@@ -859,10 +859,7 @@ pub fn testing() -> &'static TestingFx {
             .map(|p| p.public_key_share(&mut r).expect("pk share"))
             .collect();
         let key = TestingKey::from_shares(&params, pks).expect("key");
-        deal_all(&mut parties, &mut r).expect("deal");
-        for p in &mut parties {
-            p.set_key(key.clone()).expect("set key");
-        }
+        let key = deal_all(&mut parties, &key, &mut r).expect("deal");
         let mut cm = ConfusionMatrix::new(2);
         cm.record(0, 0).expect("record");
         cm.record(1, 0).expect("record");
