@@ -150,6 +150,13 @@
 //! [`TestingParams::new`] refuses and [`TestingParams::with_options`] can
 //! turn them off (a member can then shift any count).
 //!
+//! The dealing commitments travel in the open: each party must build its
+//! key from the same `n` commitments. Parties that were shown different
+//! ones get different key ids ([`TestingKey::id`], named in every
+//! message), so nothing of theirs combines; a runtime that relays the
+//! commitments should have every party confirm (sign) the key id before
+//! use, as `hekit-mpc` does for federated aggregation.
+//!
 //! ## Parameters and noise
 //!
 //! BFV `N = 8192`, `t = 65537` (preset `N8192T65537`); each count of the

@@ -386,3 +386,74 @@ impl Party {
         self.threshold.as_ref().map(|s| (s.t, s.n))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Shamir at the points `X^j`: every `t`-subset of the `n` shares
+    /// interpolates (Lagrange at 0, ring elements) to the sum of the
+    /// parties' secrets exactly, over `Q ∪ P` and over a lower level; ids
+    /// up to `2N − 1` deal and larger ones are refused (the points `X^j`
+    /// repeat with period `2N`).
+    #[test]
+    fn monomial_points_interpolate_the_joint_secret() {
+        let params = Params::builder()
+            .degree(1024)
+            .q_bits(&[40, 41])
+            .p_bits(&[42])
+            .security(rlwe::params::SecurityLevel::None)
+            .build()
+            .unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let (n, t) = (7usize, 4usize);
+        let mut ps: Vec<Party> = (1..=n as u32)
+            .map(|i| Party::new(PartyId(i), &params, &mut rng))
+            .collect();
+        let mut inbox: Vec<Vec<SecretShareMessage>> = (0..n).map(|_| Vec::new()).collect();
+        for p in &ps {
+            for m in p.deal(t, n, &mut rng).unwrap() {
+                inbox[m.to.0 as usize - 1].push(m);
+            }
+        }
+        for (p, msgs) in ps.iter_mut().zip(inbox) {
+            p.receive_dealings(msgs, t, n).unwrap();
+        }
+        for ring in [
+            params.ring_qp_top().clone(),
+            params.ring_q(0).unwrap().clone(),
+        ] {
+            let mut secret = Poly::zero(&ring, Representation::Ntt);
+            for p in &ps {
+                secret.add_assign(&p.sk.poly_at(&ring).unwrap()).unwrap();
+            }
+            for set in [[1u32, 2, 3, 4], [4, 5, 6, 7], [1, 3, 5, 7], [2, 3, 6, 7]] {
+                let ids: Vec<PartyId> = set.iter().map(|&i| PartyId(i)).collect();
+                let active = ActiveSet::new(&ids, t).unwrap();
+                let mut acc = Poly::zero(&ring, Representation::Ntt);
+                for &j in &set {
+                    acc.add_assign(&ps[j as usize - 1].secret_for(&ring, Some(&active)).unwrap())
+                        .unwrap();
+                }
+                assert_eq!(acc, secret, "set {set:?}");
+                // t − 1 of them (with their coefficients for the set) do not
+                let mut partial = Poly::zero(&ring, Representation::Ntt);
+                for &j in &set[..t - 1] {
+                    let (l, s) = ps[j as usize - 1]
+                        .lagrange_and_share(&ring, &active)
+                        .unwrap();
+                    partial.mul_acc(&l, &s).unwrap();
+                }
+                assert_ne!(partial, secret);
+            }
+        }
+        let p = Party::new(PartyId(1), &params, &mut rng);
+        assert!(p.deal(2, 2047, &mut rng).is_ok());
+        assert!(matches!(
+            p.deal(2, 2048, &mut rng),
+            Err(Error::InvalidThreshold { t: 2, n: 2048 })
+        ));
+    }
+}

@@ -213,7 +213,11 @@ fn member_commitments_interpolate_to_the_public_key() {
         let n = ring.degree();
         let alpha = |m: u32| {
             let mut c = vec![0i64; n];
-            c[m as usize % n] = if (m as usize / n) % 2 == 0 { 1 } else { -1 };
+            c[m as usize % n] = if (m as usize / n).is_multiple_of(2) {
+                1
+            } else {
+                -1
+            };
             let mut p = Poly::from_i64(&ring, &c).unwrap();
             p.to_ntt();
             p
@@ -346,4 +350,57 @@ fn dealing_commitment_errors() {
         &[0; 32],
     );
     assert!(matches!(r, Err(Error::InvalidShare { party, .. }) if party == PartyId(1)));
+}
+
+/// The members' commitment noise bound is `n·t·η` (monomial evaluation
+/// points: each of the `t` terms of each of the `n` dealers is a signed
+/// rotation of one CBD sample, η = 21); a session of 16 parties at
+/// `t = 9` proves its shares (the witness `K_j − A·S_j` is checked
+/// against the bound when the proof is made), which integer points
+/// (`n·η·Σ n^k` ≈ 2^40) could not.
+#[test]
+fn commitment_noise_grows_as_n_times_t() {
+    assert_eq!(vss::key_noise_bound(6, 10), Some(1260));
+    assert_eq!(vss::key_noise_bound(5001, 10000), Some(1_050_210_000));
+    assert_eq!(vss::key_noise_bound(usize::MAX, 2), None);
+    let mut s = session(16, 9, false).unwrap();
+    let ring = s.params.rlwe().ring_q_top().clone();
+    let smudging = Smudging::with_sigma(30.0);
+    let zp = vss::share_proof_params(&ring, &smudging, 9, 16, 1).unwrap();
+    let [a1, a2] = s.coms.polys();
+    let key = zk::ShareKey::new(&zp, a1, a2).unwrap();
+    let enc = bfv::Encoder::new(&s.params);
+    let ct =
+        s.pk.encrypt(&enc.encode(&[7, 8, 9]).unwrap(), &mut s.rng)
+            .unwrap();
+    let ids: Vec<PartyId> = (8..=16).map(PartyId).collect();
+    let active = ActiveSet::new(&ids, 9).unwrap();
+    let [k1, k2] = s.coms.member(PartyId(16)).unwrap();
+    let com = zk::ShareCommitment::new(&zp, &k1, &k2).unwrap();
+    let ctx = [1u8; 32];
+    let (shares, proofs) = s.ps[15]
+        .proven_decryption_shares(
+            &[ct.rlwe()],
+            &active,
+            &smudging,
+            &zp,
+            &key,
+            &com,
+            &ctx,
+            &mut s.rng,
+        )
+        .unwrap();
+    let polys: Vec<Poly> = shares.iter().map(|d| d.poly().clone()).collect();
+    vss::verify_decryption_shares(
+        &[ct.rlwe()],
+        &active,
+        PartyId(16),
+        &polys,
+        &proofs,
+        &zp,
+        &key,
+        &com,
+        &ctx,
+    )
+    .unwrap();
 }

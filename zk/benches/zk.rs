@@ -69,8 +69,9 @@ fn bench_shares(c: &mut Criterion) {
         .unwrap();
     let ring = params.ring_q_top().clone();
     let mut rng = ChaCha20Rng::from_seed([2; 32]);
-    // n = 10, t = 6: n·η·Σ n^k = 23,333,310; σ = 2^81.9, bound 14σ.
-    let key_bound = 10 * 21 * 111_111;
+    // n = 10, t = 6: n·t·η = 1,260 (Shamir points X^j,
+    // `threshold::vss::key_noise_bound`); σ = 2^81.9, bound 14σ.
+    let key_bound = 10 * 6 * 21;
     let noise_bound = (14.0 * 81.9f64.exp2()) as u128;
     let zp = ShareParams::new(&ring, key_bound, noise_bound, MAX_SHARES_PER_PROOF).unwrap();
     let a1 = sample::uniform_poly(&ring, Representation::Ntt, &mut rng);
