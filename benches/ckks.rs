@@ -3,7 +3,9 @@
 //! * `L8`: the `Preset::N16384` chain, 8 ciphertext limbs
 //!   `Q = [50, 40 × 7]` + `P = [50, 50]` (430 bits, 128-bit secure);
 //! * `L7`: the shape of the SEAL / OpenFHE peer figures (`[60, 40 × 6, 60]`)
-//!   in sub-2^50 primes, 7 ciphertext limbs `Q = [50, 40 × 6]` + `P = [50, 50]`.
+//!   in sub-2^50 primes, 7 ciphertext limbs `Q = [50, 40 × 6]` + `P = [50, 50]`;
+//! * `SEAL`: SEAL's exact chain, `Q = [60, 40 × 6]`, `P = [60]` (one special
+//!   prime: single-prime digits; 60-bit primes leave the IFMA kernels).
 //!
 //! Single-thread figures (compare with `shared/peers/results_py.txt`):
 //! `RAYON_NUM_THREADS=1 cargo bench --bench ckks`
@@ -45,6 +47,16 @@ fn bench(c: &mut Criterion) {
                 .scale_bits(40)
                 .build()
                 .expect("params"),
+        ),
+        (
+            "N16384-SEAL",
+            Parameters::builder()
+                .degree(16384)
+                .q_bits(&[60, 40, 40, 40, 40, 40, 40])
+                .p_bits(&[60])
+                .scale_bits(40)
+                .build()
+                .expect("SEAL's chain"),
         ),
     ];
     for (name, params) in configs {

@@ -514,8 +514,17 @@ impl KeySwitchKey {
                 ext.prepare(&dc.data()[range.start * n..range.end * n], n, true)
             })
             .collect();
-        let mut acc0 = Poly::zero(ring, Representation::Ntt);
-        let mut acc1 = Poly::zero(ring, Representation::Ntt);
+        // every limb is written by the first digit: no zero fill
+        let mut acc0 = Poly::from_limbs_unchecked(
+            ring,
+            Representation::Ntt,
+            crate::poly::scratch(ring.len() * n),
+        );
+        let mut acc1 = Poly::from_limbs_unchecked(
+            ring,
+            Representation::Ntt,
+            crate::poly::scratch(ring.len() * n),
+        );
         let work = |(t, (l0, l1)): (usize, (&mut [u64], &mut [u64]))| {
             let plan = &ring.plans()[t];
             let key_limb = if t <= level { t } else { top_l + t - level - 1 };
@@ -538,8 +547,18 @@ impl KeySwitchKey {
                     &tmp
                 };
                 let (b, a) = (&self.b()[j], &self.a()[j]);
-                plan.mul_acc(l0, limb, &b.data()[key_limb * n..(key_limb + 1) * n]);
-                plan.mul_acc(l1, limb, &a.data()[key_limb * n..(key_limb + 1) * n]);
+                let (kb, ka) = (
+                    &b.data()[key_limb * n..(key_limb + 1) * n],
+                    &a.data()[key_limb * n..(key_limb + 1) * n],
+                );
+                // the first digit writes the accumulators (not zeroed)
+                if j == 0 {
+                    plan.mul_into(l0, limb, kb);
+                    plan.mul_into(l1, limb, ka);
+                } else {
+                    plan.mul_acc(l0, limb, kb);
+                    plan.mul_acc(l1, limb, ka);
+                }
             }
             crate::pool::give(tmp);
         };
@@ -591,8 +610,23 @@ impl KeySwitchKey {
             }
             None => vec![None; ring.len()],
         };
-        let mut acc0 = Poly::zero(ring, Representation::Ntt);
-        let mut acc1 = Poly::zero(ring, Representation::Ntt);
+        if digits.is_empty() {
+            return Ok((
+                Poly::zero(ring, Representation::Ntt),
+                Poly::zero(ring, Representation::Ntt),
+            ));
+        }
+        // every limb is written by the first digit: no zero fill
+        let mut acc0 = Poly::from_limbs_unchecked(
+            ring,
+            Representation::Ntt,
+            crate::poly::scratch(ring.len() * n),
+        );
+        let mut acc1 = Poly::from_limbs_unchecked(
+            ring,
+            Representation::Ntt,
+            crate::poly::scratch(ring.len() * n),
+        );
         let work = |(t, (l0, l1)): (usize, (&mut [u64], &mut [u64]))| {
             let plan = &ring.plans()[t];
             let src = if t <= level { t } else { top_l + t - level - 1 };
@@ -612,8 +646,17 @@ impl KeySwitchKey {
                     }
                     None => d.limb(t),
                 };
-                plan.mul_acc(l0, dl, &b.data()[src * n..(src + 1) * n]);
-                plan.mul_acc(l1, dl, &a.data()[src * n..(src + 1) * n]);
+                let (kb, ka) = (
+                    &b.data()[src * n..(src + 1) * n],
+                    &a.data()[src * n..(src + 1) * n],
+                );
+                if j == 0 {
+                    plan.mul_into(l0, dl, kb);
+                    plan.mul_into(l1, dl, ka);
+                } else {
+                    plan.mul_acc(l0, dl, kb);
+                    plan.mul_acc(l1, dl, ka);
+                }
             }
             crate::pool::give(tmp);
         };

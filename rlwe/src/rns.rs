@@ -298,6 +298,19 @@ impl BasisExtender {
     pub(crate) fn prepare(&self, input: &[u64], degree: usize, exact: bool) -> Prepared {
         let l = self.from.len();
         debug_assert_eq!(input.len(), l * degree);
+        if l == 1 {
+            // One source prime: `Q/q = 1`, nothing to multiply, and the
+            // overflow of the centered value is exactly `x > q/2`, decided
+            // per target in `extend_one`.
+            let mut y = crate::pool::take_overwrite(degree);
+            y.copy_from_slice(input);
+            return Prepared {
+                y,
+                v: Vec::new(),
+                degree,
+                exact,
+            };
+        }
         let mut y = crate::pool::take_overwrite(l * degree);
         match &self.ifma {
             Some(t) => {
@@ -334,7 +347,12 @@ impl BasisExtender {
             // s ≥ 0: round half up by truncation (no libm call)
             v.extend(acc.iter().map(|&s| (s + 0.5) as u64));
         }
-        Prepared { y, v, degree }
+        Prepared {
+            y,
+            v,
+            degree,
+            exact,
+        }
     }
 
     /// The second half of [`Self::extend`]: target `j` of the prepared
@@ -343,7 +361,11 @@ impl BasisExtender {
         let (y, v, degree) = (&prepared.y, &prepared.v, prepared.degree);
         let l = self.from.len();
         let p = &self.to[j];
-        let exact = !v.is_empty();
+        let exact = prepared.exact;
+        if l == 1 {
+            Self::extend_one(self.from.moduli[0].value(), p, y, exact, dst);
+            return;
+        }
         if let Some(t) = self.ifma.as_ref().filter(|t| t.target_small[j]) {
             let (w, ws) = (&self.q_hat_mod_p[j], &t.q_hat_mod_p52[j]);
             for i in 0..l {
@@ -381,11 +403,37 @@ impl BasisExtender {
     }
 }
 
+impl BasisExtender {
+    /// [`Self::extend_target`] from a single prime `q`: the centered `x`
+    /// (`x − q` when `x > q/2`; `x` itself for the approximate variant)
+    /// modulo `p` — conditional subtractions when `q ≤ 2p` (vectorized),
+    /// Barrett reductions otherwise.
+    fn extend_one(q: u64, p: &Modulus, x: &[u64], exact: bool, dst: &mut [u64]) {
+        let pv = p.value();
+        if q <= 2 * pv {
+            let (half, corr) = if exact {
+                (q / 2, pv - q % pv) // −q mod p, in [1, p)
+            } else {
+                (u64::MAX, 0)
+            };
+            simd::lift_one(dst, x, half, corr, pv);
+            return;
+        }
+        let corr = pv - q % pv;
+        let half = if exact { q / 2 } else { u64::MAX };
+        for (d, &x) in dst.iter_mut().zip(x) {
+            let r = p.reduce(x) + if x > half { corr } else { 0 };
+            *d = r.min(r.wrapping_sub(pv));
+        }
+    }
+}
+
 /// An input prepared for extension ([`BasisExtender::prepare`]).
 pub(crate) struct Prepared {
     y: Vec<u64>,
     v: Vec<u64>,
     degree: usize,
+    exact: bool,
 }
 
 impl Prepared {
@@ -835,9 +883,9 @@ mod tests {
     }
 
     /// Exact and approximate extension against big-integer CRT, for 50-bit
-    /// (IFMA) bases and for twelve 61-bit primes, where a sum of lazy
-    /// products would pass 2^64 (random values and the extremes 0, 1,
-    /// Q/2, Q − 1).
+    /// (IFMA) bases, for twelve 61-bit primes, where a sum of lazy
+    /// products would pass 2^64, and from a single prime (its own path)
+    /// (random values and the extremes 0, 1, Q/2, Q − 1).
     #[test]
     fn basis_extension_exact_and_approximate() {
         let mut rng = rng();
@@ -845,6 +893,11 @@ mod tests {
         for (q_bits, p_bits) in [
             (vec![50u32, 50, 50], vec![49u32, 49, 61]),
             (vec![61; 12], vec![60, 61, 61]),
+            // one source prime (the single-prime digits and special prime of
+            // SEAL's layouts): targets above it, just below it and far
+            // below it (Barrett)
+            (vec![44], vec![43, 44, 45, 61]),
+            (vec![50], vec![30, 49, 50]),
         ] {
             let q = generate_primes(&q_bits, n, &[]).unwrap();
             let p = generate_primes(&p_bits, n, &q).unwrap();

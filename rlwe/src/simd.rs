@@ -431,6 +431,15 @@ mod x86 {
         }
     }
 
+    /// See [`super::lift_one`].
+    ///
+    /// # Safety
+    /// AVX-512F; equal lengths.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn lift_one(dst: &mut [u64], x: &[u64], half: u64, corr: u64, p: u64) {
+        super::lift_one_scalar(dst, x, half, corr, p);
+    }
+
     /// `acc[c] += src[c] as f64 · s`.
     ///
     /// # Safety
@@ -718,6 +727,30 @@ pub(crate) fn add_small(dst: &mut [u64], c: &[i64], p: u64) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (dst, c, p);
+}
+
+/// `dst = r mod p` for `r = x + (x > half ? corr : 0)`, with `x < 2p` and
+/// `corr < p` (one source prime of a basis extension: `corr = −q mod p`
+/// lifts the centered value). Written as a branch-free loop that the
+/// compiler vectorizes under AVX-512F.
+#[inline]
+pub(crate) fn lift_one(dst: &mut [u64], x: &[u64], half: u64, corr: u64, p: u64) {
+    debug_assert!(dst.len() == x.len() && corr < p);
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        // SAFETY: AVX-512F checked at run time.
+        unsafe { x86::lift_one(dst, x, half, corr, p) };
+        return;
+    }
+    lift_one_scalar(dst, x, half, corr, p);
+}
+
+#[inline(always)]
+fn lift_one_scalar(dst: &mut [u64], x: &[u64], half: u64, corr: u64, p: u64) {
+    for (d, &x) in dst.iter_mut().zip(x) {
+        let r = x.min(x.wrapping_sub(p)) + (corr & u64::from(x > half).wrapping_neg());
+        *d = r.min(r.wrapping_sub(p));
+    }
 }
 
 /// `acc += src as f64 · s`.
