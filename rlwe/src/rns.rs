@@ -155,6 +155,9 @@ pub struct BasisExtender {
     q_inv_mod_p: Vec<u64>,
     /// `1 / q_i` as floating point, for the exact variant.
     q_inv_f64: Vec<f64>,
+    /// One source prime `q` with `q ≤ 2p` for every target `p`: the
+    /// extension is a centered lift ([`simd::lift_one`]), no products.
+    lift_one: bool,
     /// 52-bit Shoup constants for the IFMA path (empty when unavailable).
     ifma: Option<ExtendIfma>,
 }
@@ -242,6 +245,8 @@ impl BasisExtender {
                 })
                 .collect(),
         });
+        let lift_one =
+            from.len() == 1 && to.iter().all(|p| from.moduli[0].value() <= 2 * p.value());
         Ok(Self {
             from: from.clone(),
             to,
@@ -250,6 +255,7 @@ impl BasisExtender {
             q_mod_p,
             q_inv_mod_p,
             q_inv_f64,
+            lift_one,
             ifma,
         })
     }
@@ -298,7 +304,7 @@ impl BasisExtender {
     pub(crate) fn prepare(&self, input: &[u64], degree: usize, exact: bool) -> Prepared {
         let l = self.from.len();
         debug_assert_eq!(input.len(), l * degree);
-        if l == 1 {
+        if self.lift_one {
             // One source prime: `Q/q = 1`, nothing to multiply, and the
             // overflow of the centered value is exactly `x > q/2`, decided
             // per target in `extend_one`.
@@ -362,8 +368,15 @@ impl BasisExtender {
         let l = self.from.len();
         let p = &self.to[j];
         let exact = prepared.exact;
-        if l == 1 {
-            Self::extend_one(self.from.moduli[0].value(), p, y, exact, dst);
+        if self.lift_one {
+            let q = self.from.moduli[0].value();
+            let pv = p.value();
+            let (half, corr) = if exact {
+                (q / 2, pv - q % pv) // −q mod p, in [1, p)
+            } else {
+                (u64::MAX, 0)
+            };
+            simd::lift_one(dst, y, half, corr, pv);
             return;
         }
         if let Some(t) = self.ifma.as_ref().filter(|t| t.target_small[j]) {
@@ -399,31 +412,6 @@ impl BasisExtender {
             let pv = p.value();
             dst.iter_mut()
                 .for_each(|d| *d = (*d).min(d.wrapping_sub(pv)));
-        }
-    }
-}
-
-impl BasisExtender {
-    /// [`Self::extend_target`] from a single prime `q`: the centered `x`
-    /// (`x − q` when `x > q/2`; `x` itself for the approximate variant)
-    /// modulo `p` — conditional subtractions when `q ≤ 2p` (vectorized),
-    /// Barrett reductions otherwise.
-    fn extend_one(q: u64, p: &Modulus, x: &[u64], exact: bool, dst: &mut [u64]) {
-        let pv = p.value();
-        if q <= 2 * pv {
-            let (half, corr) = if exact {
-                (q / 2, pv - q % pv) // −q mod p, in [1, p)
-            } else {
-                (u64::MAX, 0)
-            };
-            simd::lift_one(dst, x, half, corr, pv);
-            return;
-        }
-        let corr = pv - q % pv;
-        let half = if exact { q / 2 } else { u64::MAX };
-        for (d, &x) in dst.iter_mut().zip(x) {
-            let r = p.reduce(x) + if x > half { corr } else { 0 };
-            *d = r.min(r.wrapping_sub(pv));
         }
     }
 }
@@ -896,6 +884,7 @@ mod tests {
             // one source prime (the single-prime digits and special prime of
             // SEAL's layouts): targets above it, just below it and far
             // below it (Barrett)
+            (vec![40], vec![40, 41, 50, 61]),
             (vec![44], vec![43, 44, 45, 61]),
             (vec![50], vec![30, 49, 50]),
         ] {
@@ -944,6 +933,10 @@ mod tests {
                     assert!(ok, "{q_bits:?}: coefficient {c}, target {j}");
                 }
             }
+            assert_eq!(
+                ext.lift_one,
+                q.len() == 1 && p.iter().all(|&x| q[0] <= 2 * x)
+            );
             assert!(BasisExtender::new(&bq, &q[..1]).is_err());
         }
     }
