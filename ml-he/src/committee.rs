@@ -65,9 +65,35 @@ impl Members {
         }
     }
 
+    /// [`Self::from_dealings`] for a session key: [`Error::Protocol`] in a
+    /// session without share proofs (`zp` is `None`) or for a key that was
+    /// not made from the public-key shares (`pk_shares` is `None`;
+    /// `from_shares` names the constructor that keeps them).
+    pub(crate) fn for_key(
+        params: &Arc<rlwe::params::Params>,
+        crs: &Crs,
+        zp: Option<&zk::ShareParams>,
+        t_n: (usize, usize),
+        pk_shares: Option<&Arc<Vec<PublicKeyShare>>>,
+        dealings: &[DealingCommitment],
+        from_shares: &str,
+    ) -> Result<Self> {
+        let Some(zp) = zp else {
+            return Err(Error::Protocol(
+                "dealing commitments in a session without share proofs".into(),
+            ));
+        };
+        let Some(pk_shares) = pk_shares else {
+            return Err(Error::Protocol(format!(
+                "the key was not made from the public-key shares ({from_shares})"
+            )));
+        };
+        Self::from_dealings(params, crs, zp, t_n, pk_shares, dealings)
+    }
+
     /// From the `n` dealing commitments, each checked against its dealer's
     /// public-key share; derives every member's share commitment.
-    pub(crate) fn from_dealings(
+    fn from_dealings(
         params: &Arc<rlwe::params::Params>,
         crs: &Crs,
         zp: &zk::ShareParams,
@@ -221,6 +247,32 @@ impl Members {
             reason: e.to_string(),
         })
     }
+}
+
+/// Keeps the sum of the dealings addressed to `party` (`t` of `n`): in a
+/// session that proves shares (`proves`), each checked first against its
+/// dealer's commitment from `members` (the key made with the dealing
+/// commitments; [`Error::Protocol`] naming `with_dealings` without it).
+pub(crate) fn receive_dealings(
+    party: &mut Party,
+    proves: bool,
+    members: Option<&Members>,
+    messages: Vec<SecretShareMessage>,
+    (t, n): (usize, usize),
+    with_dealings: &str,
+) -> Result<()> {
+    if !proves {
+        return Ok(party.receive_dealings(messages, t, n)?);
+    }
+    let dealers = members
+        .ok_or_else(|| {
+            Error::Protocol(format!(
+                "the session proves decryption shares: set the key from {with_dealings} \
+                 before receiving dealings"
+            ))
+        })?
+        .dealers()?;
+    Ok(party.receive_committed_dealings(messages, dealers)?)
 }
 
 /// The number of share proofs for `count` shares.

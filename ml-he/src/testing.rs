@@ -691,23 +691,14 @@ impl TestingKey {
     /// commitment (naming its party).
     pub fn with_dealings(&self, dealings: &[threshold::vss::DealingCommitment]) -> Result<Self> {
         let p = &self.params;
-        let Some(zp) = &p.shares else {
-            return Err(Error::Protocol(
-                "dealing commitments in a session without share proofs".into(),
-            ));
-        };
-        let Some(pk_shares) = &self.pk_shares else {
-            return Err(Error::Protocol(
-                "the key was not made from the public-key shares".into(),
-            ));
-        };
-        let members = Members::from_dealings(
+        let members = Members::for_key(
             p.bfv.rlwe(),
             &p.crs,
-            zp,
+            p.shares.as_ref(),
             (p.threshold, p.parties),
-            pk_shares,
+            self.pk_shares.as_ref(),
             dealings,
+            "TestingKey::from_shares",
         )?;
         Self::wrap(
             p,
@@ -1204,24 +1195,14 @@ impl TestParty {
     /// ([`threshold::Error::InvalidShare`]).
     pub fn receive_dealings(&mut self, messages: Vec<SecretShareMessage>) -> Result<()> {
         let p = &self.params;
-        if p.shares.is_some() {
-            let dealers = self
-                .key
-                .as_ref()
-                .and_then(|k| k.members.as_ref())
-                .ok_or_else(|| {
-                    Error::Protocol(
-                        "the session proves decryption shares: set the key from \
-                         TestingKey::with_dealings before receiving dealings"
-                            .into(),
-                    )
-                })?
-                .dealers()?;
-            return Ok(self.party.receive_committed_dealings(messages, dealers)?);
-        }
-        Ok(self
-            .party
-            .receive_dealings(messages, p.threshold, p.parties)?)
+        crate::committee::receive_dealings(
+            &mut self.party,
+            p.shares.is_some(),
+            self.key.as_ref().and_then(|k| k.members.as_deref()),
+            messages,
+            (p.threshold, p.parties),
+            "TestingKey::with_dealings",
+        )
     }
 
     /// Installs the collective key. The party's memory of the contribution

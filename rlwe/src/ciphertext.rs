@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::keys::{GaloisKey, KeySwitchKey, RelinKey};
 use crate::params::Params;
-use crate::poly::{Poly, Representation};
+use crate::poly::{Poly, Representation, RingContext};
 use crate::sample::Seed;
 use crate::{Error, Result};
 
@@ -515,16 +515,7 @@ impl KeySwitchKey {
             })
             .collect();
         // every limb is written by the first digit: no zero fill
-        let mut acc0 = Poly::from_limbs_unchecked(
-            ring,
-            Representation::Ntt,
-            crate::poly::scratch(ring.len() * n),
-        );
-        let mut acc1 = Poly::from_limbs_unchecked(
-            ring,
-            Representation::Ntt,
-            crate::poly::scratch(ring.len() * n),
-        );
+        let (mut acc0, mut acc1) = (unfilled(ring), unfilled(ring));
         let work = |(t, (l0, l1)): (usize, (&mut [u64], &mut [u64]))| {
             let plan = &ring.plans()[t];
             let key_limb = if t <= level { t } else { top_l + t - level - 1 };
@@ -546,19 +537,7 @@ impl KeySwitchKey {
                     plan.forward(&mut tmp);
                     &tmp
                 };
-                let (b, a) = (&self.b()[j], &self.a()[j]);
-                let (kb, ka) = (
-                    &b.data()[key_limb * n..(key_limb + 1) * n],
-                    &a.data()[key_limb * n..(key_limb + 1) * n],
-                );
-                // the first digit writes the accumulators (not zeroed)
-                if j == 0 {
-                    plan.mul_into(l0, limb, kb);
-                    plan.mul_into(l1, limb, ka);
-                } else {
-                    plan.mul_acc(l0, limb, kb);
-                    plan.mul_acc(l1, limb, ka);
-                }
+                self.digit_product(plan, j, key_limb, limb, l0, l1);
             }
             crate::pool::give(tmp);
         };
@@ -617,16 +596,7 @@ impl KeySwitchKey {
             ));
         }
         // every limb is written by the first digit: no zero fill
-        let mut acc0 = Poly::from_limbs_unchecked(
-            ring,
-            Representation::Ntt,
-            crate::poly::scratch(ring.len() * n),
-        );
-        let mut acc1 = Poly::from_limbs_unchecked(
-            ring,
-            Representation::Ntt,
-            crate::poly::scratch(ring.len() * n),
-        );
+        let (mut acc0, mut acc1) = (unfilled(ring), unfilled(ring));
         let work = |(t, (l0, l1)): (usize, (&mut [u64], &mut [u64]))| {
             let plan = &ring.plans()[t];
             let src = if t <= level { t } else { top_l + t - level - 1 };
@@ -635,7 +605,6 @@ impl KeySwitchKey {
                 None => Vec::new(),
             };
             for (j, d) in digits.iter().enumerate() {
-                let (b, a) = (&self.b()[j], &self.a()[j]);
                 let dl = match &perms[t] {
                     Some(perm) => {
                         let limb = d.limb(t);
@@ -646,23 +615,48 @@ impl KeySwitchKey {
                     }
                     None => d.limb(t),
                 };
-                let (kb, ka) = (
-                    &b.data()[src * n..(src + 1) * n],
-                    &a.data()[src * n..(src + 1) * n],
-                );
-                if j == 0 {
-                    plan.mul_into(l0, dl, kb);
-                    plan.mul_into(l1, dl, ka);
-                } else {
-                    plan.mul_acc(l0, dl, kb);
-                    plan.mul_acc(l1, dl, ka);
-                }
+                self.digit_product(plan, j, src, dl, l0, l1);
             }
             crate::pool::give(tmp);
         };
         for_each_limb_pair(&mut acc0, &mut acc1, n, work);
         Ok((acc0, acc1))
     }
+}
+
+impl KeySwitchKey {
+    /// Accumulator limbs `(l0, l1)` += digit `j`'s limb `limb` times the
+    /// key's limb `key_limb`; digit 0 writes them (they start unfilled).
+    fn digit_product(
+        &self,
+        plan: &crate::ntt::NttPlan,
+        j: usize,
+        key_limb: usize,
+        limb: &[u64],
+        l0: &mut [u64],
+        l1: &mut [u64],
+    ) {
+        let n = limb.len();
+        let r = key_limb * n..(key_limb + 1) * n;
+        let (kb, ka) = (&self.b()[j].data()[r.clone()], &self.a()[j].data()[r]);
+        if j == 0 {
+            plan.mul_into(l0, limb, kb);
+            plan.mul_into(l1, limb, ka);
+        } else {
+            plan.mul_acc(l0, limb, kb);
+            plan.mul_acc(l1, limb, ka);
+        }
+    }
+}
+
+/// A polynomial over `ring` in NTT form whose limbs are all written before
+/// they are read (no zero fill).
+fn unfilled(ring: &Arc<RingContext>) -> Poly {
+    Poly::from_limbs_unchecked(
+        ring,
+        Representation::Ntt,
+        crate::poly::scratch(ring.len() * ring.degree()),
+    )
 }
 
 /// Splits `d` (over `Q_l`) into the hybrid key-switching digits `D_j`

@@ -97,24 +97,14 @@ impl Client {
     /// ([`threshold::Error::InvalidShare`]).
     pub fn receive_dealings(&mut self, messages: Vec<SecretShareMessage>) -> Result<()> {
         let c = &self.params.config;
-        if self.params.shares.is_some() {
-            let dealers = self
-                .key
-                .as_ref()
-                .and_then(|k| k.members.as_ref())
-                .ok_or_else(|| {
-                    Error::Protocol(
-                        "the session proves decryption shares: set the key from \
-                         SessionKey::with_dealings before receiving dealings"
-                            .into(),
-                    )
-                })?
-                .dealers()?;
-            return Ok(self.party.receive_committed_dealings(messages, dealers)?);
-        }
-        Ok(self
-            .party
-            .receive_dealings(messages, c.threshold, c.clients)?)
+        crate::committee::receive_dealings(
+            &mut self.party,
+            self.params.shares.is_some(),
+            self.key.as_ref().and_then(|k| k.members.as_deref()),
+            messages,
+            (c.threshold, c.clients),
+            "SessionKey::with_dealings",
+        )
     }
 
     /// Round one of the collective relinearization key: this client's

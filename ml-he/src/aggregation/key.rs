@@ -73,24 +73,15 @@ impl SessionKey {
     /// duplicate or malformed commitment (naming its client).
     pub fn with_dealings(&self, dealings: &[threshold::vss::DealingCommitment]) -> Result<Self> {
         let p = &self.params;
-        let Some(zp) = &p.shares else {
-            return Err(Error::Protocol(
-                "dealing commitments in a session without share proofs".into(),
-            ));
-        };
-        let Some(pk_shares) = &self.pk_shares else {
-            return Err(Error::Protocol(
-                "the key was not made from the public-key shares (SessionKey::from_shares)".into(),
-            ));
-        };
         let c = &p.config;
-        let members = Members::from_dealings(
+        let members = Members::for_key(
             p.ckks.rlwe(),
             &p.crs,
-            zp,
+            p.shares.as_ref(),
             (c.threshold, c.clients),
-            pk_shares,
+            self.pk_shares.as_ref(),
             dealings,
+            "SessionKey::from_shares",
         )?;
         let mut out = Self::wrap(p, self.pk.clone(), Some(Arc::new(members)))?;
         out.pk_shares = self.pk_shares.clone();
