@@ -26,7 +26,7 @@
 
 use std::borrow::Cow;
 
-use rlwe::ciphertext::mod_down_owned;
+use rlwe::ciphertext::mod_down_pair;
 use rlwe::poly::{Poly, Representation};
 
 use crate::ciphertext::Ciphertext;
@@ -568,8 +568,9 @@ impl Evaluator {
                 let (k0, k1) = rlk.rlwe().key().switch_unreduced(&parts[2])?;
                 let mut c0 = parts[0].clone();
                 let mut c1 = parts[1].clone();
-                c0.add_assign(&mod_down_owned(rp, k0, level)?)?;
-                c1.add_assign(&mod_down_owned(rp, k1, level)?)?;
+                let (k0, k1) = mod_down_pair(rp, k0, k1, level)?;
+                c0.add_assign(&k0)?;
+                c1.add_assign(&k1)?;
                 let inner = rlwe::ciphertext::Ciphertext::new(rp, vec![c0, c1])?;
                 Ok(self.wrap(inner, ct.scale))
             }
@@ -693,8 +694,8 @@ impl Evaluator {
             let k = gk.element();
             let (a0, a1) = gk.key().switch_unreduced(&parts[1].automorphism(k)?)?;
             let mut c0 = parts[0].automorphism(k)?;
-            c0.add_assign(&mod_down_owned(rp, a0, level)?)?;
-            let c1 = mod_down_owned(rp, a1, level)?;
+            let (a0, c1) = mod_down_pair(rp, a0, a1, level)?;
+            c0.add_assign(&a0)?;
             let inner = rlwe::ciphertext::Ciphertext::new(rp, vec![c0, c1])?;
             return Ok(vec![self.wrap(inner, ct.scale)]);
         }
@@ -712,8 +713,8 @@ impl Evaluator {
             let k = gk.element();
             let (a0, a1) = gk.key().apply_decomposed_galois(&digits, level, Some(k))?;
             let mut c0 = parts[0].automorphism(k)?;
-            c0.add_assign(&mod_down_owned(rp, a0, level)?)?;
-            let c1 = mod_down_owned(rp, a1, level)?;
+            let (a0, c1) = mod_down_pair(rp, a0, a1, level)?;
+            c0.add_assign(&a0)?;
             let inner = rlwe::ciphertext::Ciphertext::new(rp, vec![c0, c1])?;
             out.push(self.wrap(inner, ct.scale));
         }

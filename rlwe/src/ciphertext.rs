@@ -464,10 +464,7 @@ impl KeySwitchKey {
         let params = self.params();
         let level = params.level_of(d.context())?;
         let (a0, a1) = self.switch_unreduced(d)?;
-        Ok((
-            mod_down_owned(params, a0, level)?,
-            mod_down_owned(params, a1, level)?,
-        ))
+        mod_down_pair(params, a0, a1, level)
     }
 
     /// The inner product of decomposed digits with the key, over `Q_l ∪ P`
@@ -767,6 +764,26 @@ pub fn mod_down(params: &Params, x: &Poly, level: usize) -> Result<Poly> {
 /// [`mod_down`] in `x`'s own buffer.
 pub fn mod_down_owned(params: &Params, x: Poly, level: usize) -> Result<Poly> {
     x.into_divide_round_by_tail(params.ring_q(level)?, mod_down_table(params, level)?)
+}
+
+/// [`mod_down_owned`] of both halves of a key switch; with more than one
+/// thread the two run concurrently (each has serial steps — the inverse
+/// NTTs of the `P` limbs and their extension — that the limb-parallel
+/// loops inside one mod-down cannot spread).
+pub fn mod_down_pair(params: &Params, a0: Poly, a1: Poly, level: usize) -> Result<(Poly, Poly)> {
+    if rayon::current_num_threads() > 1
+        && crate::poly::parallel(a0.context().len(), params.degree())
+    {
+        let (r0, r1) = rayon::join(
+            || mod_down_owned(params, a0, level),
+            || mod_down_owned(params, a1, level),
+        );
+        return Ok((r0?, r1?));
+    }
+    Ok((
+        mod_down_owned(params, a0, level)?,
+        mod_down_owned(params, a1, level)?,
+    ))
 }
 
 fn mod_down_table(params: &Params, level: usize) -> Result<&crate::rns::BasisExtender> {

@@ -325,10 +325,7 @@ impl PublicKey {
         c0.add_small_assign(&e0)?;
         c1.add_small_assign(&e1)?;
         if with_p {
-            Ok((
-                crate::ciphertext::mod_down_owned(&self.params, c0, level)?,
-                crate::ciphertext::mod_down_owned(&self.params, c1, level)?,
-            ))
+            crate::ciphertext::mod_down_pair(&self.params, c0, c1, level)
         } else {
             Ok((c0, c1))
         }
