@@ -469,9 +469,9 @@ impl TestingParams {
     }
 
     /// The share proofs' parameters, checked to keep decryption **exact**
-    /// whatever a verified committee sends: the smudged sum's noise
-    /// (`6·sqrt(t)·σ` plus the contributions') plus `t` times the offset a
-    /// verified share can still carry ([`zk::ShareParams::offset_bound`])
+    /// whatever a verified committee sends: the contributions' noise plus
+    /// `t` times (14σ, the proven smudging bound, plus the offset a
+    /// verified share can still carry, [`zk::ShareParams::offset_bound`])
     /// stays below `Q/(2t_p)`.
     fn share_proofs(
         bfv: &bfv::Parameters,
@@ -487,8 +487,10 @@ impl TestingParams {
                  or TestingParams::with_options(.., prove_shares = false, ..))"
             ))
         })?;
-        let worst =
-            smudging.log2_total_bound(t, log2_noise).exp2() + t as f64 * zp.offset_bound() as f64;
+        // each verified share: noise within the proven 14σ plus the
+        // proofs' slack, whatever its sender did
+        let worst = log2_noise.exp2()
+            + t as f64 * (smudging.tail_bound() as f64 + zp.offset_bound() as f64);
         let room = ring.basis().product().bits() as f64
             - 1.0
             - (2.0 * bfv.plaintext_modulus() as f64).log2();

@@ -845,8 +845,7 @@ fn share_proof_refusals() {
     for (n, t) in [(3usize, 2usize), (8, 5), (16, 9), (67, 34)] {
         let p = TestingParams::new(n, t, 3, [18; 32]).unwrap();
         let off = p.share_proof_params().unwrap().offset_bound() as f64;
-        let worst =
-            t as f64 * off + 6.0 * (t as f64).sqrt() * 14.0 * (p.log2_noise() + 40.0).exp2();
+        let worst = t as f64 * (off + 14.0 * (p.log2_noise() + 40.0).exp2());
         assert!(worst.log2() < 114.0, "n = {n}: 2^{:.1}", worst.log2());
     }
     // 68 parties at t = 35 would not decrypt exactly: refused, naming the
