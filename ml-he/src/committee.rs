@@ -331,16 +331,25 @@ pub(crate) fn read_share_proofs(
     Ok(out)
 }
 
-/// Routes the dealings of key holders `ids` (each holder's [`Dealing`], in
-/// the same order) to their recipients: returns each holder's inbox and
-/// the public commitments.
-pub(crate) fn route_dealings(
-    ids: &[u32],
-    dealings: Vec<Dealing>,
-) -> Result<(Vec<Vec<SecretShareMessage>>, Vec<DealingCommitment>)> {
+/// The dealing among key holders in one process (each message would go
+/// over a private channel): every holder deals (`deal`), the session key
+/// is made from the public commitments (`key_from`: the key itself, or
+/// with the commitments in a session that proves shares), and every
+/// holder installs it and receives its messages (`install`). Returns the
+/// key.
+pub(crate) fn deal_in_process<T, K: Clone, R>(
+    holders: &mut [T],
+    id: impl Fn(&T) -> u32,
+    deal: impl Fn(&T, &mut R) -> Result<Dealing>,
+    key_from: impl FnOnce(&[DealingCommitment]) -> Result<K>,
+    install: impl Fn(&mut T, K, Vec<SecretShareMessage>) -> Result<()>,
+    rng: &mut R,
+) -> Result<K> {
+    let ids: Vec<u32> = holders.iter().map(&id).collect();
     let mut inbox: Vec<Vec<SecretShareMessage>> = ids.iter().map(|_| Vec::new()).collect();
     let mut commitments = Vec::new();
-    for d in dealings {
+    for h in holders.iter() {
+        let d = deal(h, rng)?;
         commitments.extend(d.commitment);
         for m in d.messages {
             let slot = ids
@@ -350,5 +359,9 @@ pub(crate) fn route_dealings(
             inbox[slot].push(m);
         }
     }
-    Ok((inbox, commitments))
+    let key = key_from(&commitments)?;
+    for (h, msgs) in holders.iter_mut().zip(inbox) {
+        install(h, key.clone(), msgs)?;
+    }
+    Ok(key)
 }

@@ -1374,22 +1374,23 @@ pub fn deal_all<R: RngCore + CryptoRng>(
     key: &TestingKey,
     rng: &mut R,
 ) -> Result<TestingKey> {
-    let ids: Vec<u32> = parties.iter().map(|p| p.id).collect();
-    let dealings = parties
-        .iter()
-        .map(|p| p.deal(rng))
-        .collect::<Result<Vec<_>>>()?;
-    let (inbox, commitments) = crate::committee::route_dealings(&ids, dealings)?;
-    let key = if key.params.shares.is_some() {
-        key.with_dealings(&commitments)?
-    } else {
-        key.clone()
-    };
-    for (p, msgs) in parties.iter_mut().zip(inbox) {
-        p.set_key(key.clone())?;
-        p.receive_dealings(msgs)?;
-    }
-    Ok(key)
+    crate::committee::deal_in_process(
+        parties,
+        |p| p.id,
+        |p, r| p.deal(r),
+        |coms| {
+            if key.params.shares.is_some() {
+                key.with_dealings(coms)
+            } else {
+                Ok(key.clone())
+            }
+        },
+        |p, key, msgs| {
+            p.set_key(key)?;
+            p.receive_dealings(msgs)
+        },
+        rng,
+    )
 }
 
 /// The testing server: checks and keeps the contributions, asks committees

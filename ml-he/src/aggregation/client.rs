@@ -370,22 +370,23 @@ pub fn deal_among<R: RngCore + CryptoRng>(
     key: &SessionKey,
     rng: &mut R,
 ) -> Result<SessionKey> {
-    let ids: Vec<u32> = clients.iter().map(|c| c.id).collect();
-    let dealings = clients
-        .iter()
-        .map(|c| c.deal(rng))
-        .collect::<Result<Vec<_>>>()?;
-    let (inbox, commitments) = crate::committee::route_dealings(&ids, dealings)?;
-    let key = if key.params.shares.is_some() {
-        key.with_dealings(&commitments)?
-    } else {
-        key.clone()
-    };
-    for (c, msgs) in clients.iter_mut().zip(inbox) {
-        c.set_key(key.clone())?;
-        c.receive_dealings(msgs)?;
-    }
-    Ok(key)
+    crate::committee::deal_in_process(
+        clients,
+        |c| c.id,
+        |c, r| c.deal(r),
+        |coms| {
+            if key.params.shares.is_some() {
+                key.with_dealings(coms)
+            } else {
+                Ok(key.clone())
+            }
+        },
+        |c, key, msgs| {
+            c.set_key(key)?;
+            c.receive_dealings(msgs)
+        },
+        rng,
+    )
 }
 
 /// Errors unless `parties` are exactly the session's clients `1..=n`.
