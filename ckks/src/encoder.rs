@@ -251,6 +251,25 @@ impl SpecialFft {
     }
 }
 
+/// `x.round()` (ties away from zero) without the libm call for
+/// `|x| < 2^51`: adding and subtracting 1.5·2^52 rounds to nearest even,
+/// and an exact tie is moved away from zero.
+#[inline]
+pub(crate) fn round_half_away(x: f64) -> f64 {
+    const M: f64 = 6_755_399_441_055_744.0; // 1.5·2^52
+    if x.abs() >= 2_251_799_813_685_248.0 {
+        // 2^51: no fractional part left to round, or too large for the trick
+        return x.round();
+    }
+    // (the sign of a zero result follows x, as for f64::round)
+    let r = ((x + M) - M).copysign(x);
+    if (x - r).abs() == 0.5 {
+        x + 0.5f64.copysign(x)
+    } else {
+        r
+    }
+}
+
 /// `x mod q` for an integral `f64` of any magnitude (exact: the value is
 /// split into its 53-bit mantissa and a power of two).
 pub(crate) fn reduce_f64(m: &Modulus, x: f64) -> u64 {
@@ -336,7 +355,7 @@ impl Encoder {
         }
         let coeffs = self.fft.embed_inverse(values);
         let ring = self.params.rlwe().ring_q(level)?;
-        let poly = self.coeffs_to_poly(ring, &coeffs, scale, self.params.log_q(level))?;
+        let poly = self.coeffs_to_poly(ring, coeffs, scale, self.params.log_q(level))?;
         Ok(Plaintext {
             params: self.params.clone(),
             poly,
@@ -349,11 +368,13 @@ impl Encoder {
     fn coeffs_to_poly(
         &self,
         ring: &Arc<RingContext>,
-        coeffs: &[f64],
+        mut scaled: Vec<f64>,
         scale: f64,
         log_q: f64,
     ) -> Result<Poly> {
-        let scaled: Vec<f64> = coeffs.iter().map(|&c| (c * scale).round()).collect();
+        for c in &mut scaled {
+            *c = round_half_away(*c * scale);
+        }
         let max = scaled.iter().fold(0.0f64, |a, &c| a.max(c.abs()));
         if !max.is_finite() || (max > 0.0 && max.log2() >= log_q - 1.0) {
             return Err(Error::ValueOutOfRange {
@@ -364,14 +385,22 @@ impl Encoder {
                 ),
             });
         }
-        let n = ring.degree();
-        let mut data = vec![0u64; ring.len() * n];
-        for (i, m) in ring.moduli().iter().enumerate() {
-            for (d, &c) in data[i * n..(i + 1) * n].iter_mut().zip(&scaled) {
-                *d = reduce_f64(m, c);
+        let mut poly = if max < 9.2e18 {
+            // integral and below 2^63: reduced by `rlwe` (vectorized when
+            // below every prime)
+            // (collected in place: the same allocation)
+            let ints: Vec<i64> = scaled.into_iter().map(|c| c as i64).collect();
+            Poly::from_i64(ring, &ints)?
+        } else {
+            let n = ring.degree();
+            let mut data = vec![0u64; ring.len() * n];
+            for (i, m) in ring.moduli().iter().enumerate() {
+                for (d, &c) in data[i * n..(i + 1) * n].iter_mut().zip(&scaled) {
+                    *d = reduce_f64(m, c);
+                }
             }
-        }
-        let mut poly = Poly::from_limbs(ring, Representation::Coefficient, data)?;
+            Poly::from_limbs(ring, Representation::Coefficient, data)?
+        };
         poly.to_ntt();
         Ok(poly)
     }
@@ -500,6 +529,41 @@ mod tests {
         let back = fft.embed_inverse(&fast);
         for (a, b) in back.iter().zip(&coeffs) {
             assert!((a - b).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn rounding_matches_f64_round() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4503599627370495.5,
+            -4503599627370495.5,
+            2251799813685247.5,
+            -2251799813685247.5,
+            2251799813685248.0,
+            1e18 + 0.5,
+            -3e300,
+            f64::MAX,
+            f64::MIN,
+        ];
+        for _ in 0..10_000 {
+            let e = rng.gen_range(-5..60);
+            xs.push(rng.gen_range(-1.0..1.0) * 2f64.powi(e));
+            xs.push(rng.gen_range(-1000i64..1000) as f64 + 0.5);
+        }
+        for x in xs {
+            assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{x}");
         }
     }
 

@@ -306,13 +306,26 @@ impl Poly {
                 what: "more coefficients than the ring degree",
             });
         }
-        let mut p = Self::zero(ctx, Representation::Coefficient);
+        // values below a modulus in magnitude (the usual case: encodings,
+        // errors) take the vectorized lift; larger ones are reduced
+        let max = coeffs.iter().map(|c| c.unsigned_abs()).max().unwrap_or(0);
+        let mut data = pool::take_overwrite(ctx.len() * n);
         for (i, m) in ctx.moduli.iter().enumerate() {
-            for (d, &c) in p.data[i * n..].iter_mut().zip(coeffs) {
-                *d = m.reduce_i64(c);
+            let (head, tail) = data[i * n..(i + 1) * n].split_at_mut(coeffs.len());
+            if max < m.value() {
+                crate::simd::lift_i64(head, coeffs, m.value());
+            } else {
+                for (d, &c) in head.iter_mut().zip(coeffs) {
+                    *d = m.reduce_i64(c);
+                }
             }
+            tail.fill(0);
         }
-        Ok(p)
+        Ok(Self::from_limbs_unchecked(
+            ctx,
+            Representation::Coefficient,
+            data,
+        ))
     }
 
     /// Adds small signed integers to the coefficients (coefficient
@@ -1078,6 +1091,25 @@ mod tests {
 
     fn ctx(n: usize, bits: &[u32]) -> Arc<RingContext> {
         RingContext::new(n, &generate_primes(bits, n, &[]).unwrap()).unwrap()
+    }
+
+    /// `from_i64` (vectorized lift when every value is below a modulus,
+    /// reduction otherwise, zero high coefficients) against `reduce_i64`.
+    #[test]
+    fn from_i64_matches_reduction() {
+        let ring = ctx(1024, &[30, 45]);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for bound in [2i64, 1 << 29, 1 << 40, i64::MAX] {
+            let c: Vec<i64> = (0..1000).map(|_| rng.gen_range(-bound..bound)).collect();
+            let p = Poly::from_i64(&ring, &c).unwrap();
+            for (i, m) in ring.moduli().iter().enumerate() {
+                for (k, d) in p.limb(i).iter().enumerate() {
+                    let want = c.get(k).map_or(0, |&x| m.reduce_i64(x));
+                    assert_eq!(*d, want, "bound {bound}, limb {i}, coefficient {k}");
+                }
+            }
+        }
+        assert!(Poly::from_i64(&ring, &vec![0; 1025]).is_err());
     }
 
     /// `X^k` in NTT form is the schoolbook monomial (the sign flips past

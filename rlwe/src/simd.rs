@@ -431,6 +431,15 @@ mod x86 {
         }
     }
 
+    /// See [`super::lift_i64`].
+    ///
+    /// # Safety
+    /// AVX-512F; equal lengths.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn lift_i64(dst: &mut [u64], c: &[i64], p: u64) {
+        super::lift_i64_scalar(dst, c, p);
+    }
+
     /// See [`super::lift_one`].
     ///
     /// # Safety
@@ -743,6 +752,27 @@ pub(crate) fn lift_one(dst: &mut [u64], x: &[u64], half: u64, corr: u64, p: u64)
         return;
     }
     lift_one_scalar(dst, x, half, corr, p);
+}
+
+/// `dst = c mod p` for signed `|c| < p` (`c + p` when negative), as a
+/// branch-free loop the compiler vectorizes under AVX-512F.
+#[inline]
+pub(crate) fn lift_i64(dst: &mut [u64], c: &[i64], p: u64) {
+    debug_assert!(dst.len() == c.len() && c.iter().all(|x| x.unsigned_abs() < p));
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        // SAFETY: AVX-512F checked at run time.
+        unsafe { x86::lift_i64(dst, c, p) };
+        return;
+    }
+    lift_i64_scalar(dst, c, p);
+}
+
+#[inline(always)]
+fn lift_i64_scalar(dst: &mut [u64], c: &[i64], p: u64) {
+    for (d, &x) in dst.iter_mut().zip(c) {
+        *d = (x as u64).wrapping_add(p & ((x >> 63) as u64));
+    }
 }
 
 #[inline(always)]
