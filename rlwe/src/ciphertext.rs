@@ -344,8 +344,7 @@ impl Ciphertext {
         let ring_qp = self.params.ring_qp(level)?;
         let target = self.params.ring_q(level - 1)?;
         let n = self.params.degree();
-        let mut parts = Vec::with_capacity(2);
-        for (mut k, c) in [(k0, &self.parts[0]), (k1, &self.parts[1])] {
+        let half = |mut k: Poly, c: &Poly| -> Result<Poly> {
             // k += P·c on the Q_l limbs (P·c ≡ 0 on the P limbs)
             for (i, m) in ring_qp.moduli()[..=level].iter().enumerate() {
                 let p_mod = self
@@ -363,8 +362,15 @@ impl Ciphertext {
                     m.value(),
                 );
             }
-            parts.push(k.into_divide_round_by_tail(target, ext)?);
-        }
+            k.into_divide_round_by_tail(target, ext)
+        };
+        // the two halves concurrently on two threads (see `mod_down_pair`)
+        let parts = if rayon::current_num_threads() > 1 && crate::poly::parallel(ring_qp.len(), n) {
+            let (r0, r1) = rayon::join(|| half(k0, &self.parts[0]), || half(k1, &self.parts[1]));
+            vec![r0?, r1?]
+        } else {
+            vec![half(k0, &self.parts[0])?, half(k1, &self.parts[1])?]
+        };
         Ok(Ciphertext {
             params: self.params.clone(),
             level: level - 1,
