@@ -281,10 +281,21 @@ impl Ciphertext {
         }
         let (a0, a1) = (&self.parts[0], &self.parts[1]);
         let (b0, b1) = (&other.parts[0], &other.parts[1]);
-        let c0 = Poly::mul(a0, b0)?;
-        let mut c1 = Poly::mul(a0, b1)?;
-        c1.mul_acc(a1, b0)?;
-        let c2 = Poly::mul(a1, b1)?;
+        let cross = || -> Result<Poly> {
+            let mut c1 = Poly::mul(a0, b1)?;
+            c1.mul_acc(a1, b0)?;
+            Ok(c1)
+        };
+        let outer = || -> Result<(Poly, Poly)> { Ok((Poly::mul(a0, b0)?, Poly::mul(a1, b1)?)) };
+        // two products each way: the halves on two threads when that pays
+        let ((c0, c2), c1) = if rayon::current_num_threads() > 1
+            && crate::poly::parallel(a0.context().len(), a0.context().degree())
+        {
+            let (o, c) = rayon::join(outer, cross);
+            (o?, c?)
+        } else {
+            (outer()?, cross()?)
+        };
         Ok(Ciphertext {
             params: self.params.clone(),
             level: self.level,
