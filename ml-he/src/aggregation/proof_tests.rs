@@ -425,6 +425,60 @@ fn shifted_decryption_share_is_named_and_another_committee_completes() {
     assert!(combine(&s.key, &retry, &[s2]).is_err());
 }
 
+/// Twenty clients at `t = 11` with share proofs (integer Shamir points
+/// capped share proofs at about 12 clients): a shifted share of one of the
+/// 11 members is named, and a committee without it gives the right average.
+#[test]
+fn twenty_clients_prove_their_shares() {
+    let mut s = session(AggregationConfig::new(20, 11).max_abs(4.0), 72);
+    assert!(s.params.share_proof_params().is_some());
+    let len = 300;
+    let us: Vec<Vec<f64>> = (0..3)
+        .map(|i| {
+            (0..len)
+                .map(|j| ((i * 5 + j) % 11) as f64 / 4.0 - 1.0)
+                .collect()
+        })
+        .collect();
+    let want: Vec<f64> = (0..len)
+        .map(|j| us.iter().map(|u| u[j]).sum::<f64>() / 3.0)
+        .collect();
+    let mut server = Server::new(&s.key, 0, len).unwrap();
+    for (i, u) in us.iter().enumerate() {
+        let b = s.clients[i].encrypt_update(0, u, &mut s.rng).unwrap();
+        server.add(&b).unwrap();
+    }
+    let committee: Vec<u32> = (10..=20).collect();
+    let request = server.decryption_request(&committee).unwrap();
+    let mut shares: Vec<Vec<u8>> = committee
+        .iter()
+        .map(|&c| {
+            s.clients[c as usize - 1]
+                .decryption_share(&request, &mut s.rng)
+                .unwrap()
+        })
+        .collect();
+    shares[6] = shift_decryption_share(&s.key, &shares[6], 0.5).unwrap();
+    assert!(matches!(
+        combine(&s.key, &request, &shares),
+        Err(Error::InvalidShareProof { party: 16, .. })
+    ));
+    let retry_committee: Vec<u32> = (1..=11).collect();
+    let retry = server.decryption_request(&retry_committee).unwrap();
+    let shares: Vec<Vec<u8>> = retry_committee
+        .iter()
+        .map(|&c| {
+            s.clients[c as usize - 1]
+                .decryption_share(&retry, &mut s.rng)
+                .unwrap()
+        })
+        .collect();
+    let res = combine(&s.key, &retry, &shares).unwrap();
+    for (a, b) in res.average.iter().zip(&want) {
+        assert!((a - b).abs() <= res.precision, "{a} vs {b}");
+    }
+}
+
 /// Share proofs need update proofs; a key without the dealing commitments
 /// cannot make or check shares in a session that proves them; the key's
 /// bytes carry the commitments (and the id covers them).
