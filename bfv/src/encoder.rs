@@ -168,9 +168,26 @@ impl Encoder {
                 max: n,
             });
         }
+        // the range check once (a branch-free scan), then a lift without
+        // reductions: v ∈ [−⌊t/2⌋, t) is v or v + t
+        let t = self.params.plaintext_modulus();
+        let (lo, hi) = values
+            .iter()
+            .fold((0i64, 0i64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        if lo < -((t / 2) as i64) || hi >= t as i64 {
+            let bad = values
+                .iter()
+                .copied()
+                .find(|&v| self.reduce(v).is_err())
+                .unwrap_or(lo);
+            return Err(Error::PlaintextOutOfRange {
+                value: i128::from(bad),
+                t,
+            });
+        }
         let mut evals = vec![0u64; n];
-        for (s, &v) in values.iter().enumerate() {
-            evals[self.slot_to_ntt[s]] = self.reduce(v)?;
+        for (&slot, &v) in self.slot_to_ntt.iter().zip(values) {
+            evals[slot] = (v as u64).wrapping_add(t & ((v >> 63) as u64));
         }
         plan.backward(&mut evals);
         Ok(Plaintext {

@@ -450,6 +450,13 @@ fn bad_input_gives_specific_errors() {
         c.enc.encode(&[-T / 2 - 1]),
         Err(Error::PlaintextOutOfRange { .. })
     ));
+    // the error names the first offending value; the range ends are fine
+    assert!(matches!(
+        c.enc.encode(&[3, -T / 2, T - 1, i64::MIN, T]),
+        Err(Error::PlaintextOutOfRange { value, .. }) if value == i128::from(i64::MIN)
+    ));
+    let edge = c.enc.encode(&[-T / 2, T - 1, 0]).unwrap();
+    assert_eq!(&c.enc.decode(&edge).unwrap()[..3], &[-T / 2, -1, 0]);
     assert!(matches!(
         c.enc.encode_u64(&[T as u64]),
         Err(Error::PlaintextOutOfRange { .. })
