@@ -856,6 +856,12 @@ fn share_proof_refusals() {
     }
     let big = TestingParams::with_options(68, 35, 3, 2, false, [17; 32]).unwrap();
     assert!(!big.proves_shares());
+    // the largest session: share-proof masks too narrow for its smudging,
+    // refused naming the way out
+    match TestingParams::new(16383, 8192, 3, [17; 32]) {
+        Err(Error::OutOfRange(m)) => assert!(m.contains("prove_shares"), "{m}"),
+        other => panic!("expected OutOfRange, got {other:?}"),
+    }
     // party ids are evaluation points X^j below 2N = 16384
     assert!(matches!(
         TestingParams::with_options(16384, 2, 3, 2, false, [17; 32]),

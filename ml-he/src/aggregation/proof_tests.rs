@@ -515,6 +515,12 @@ fn share_proof_sessions_need_the_commitments() {
     let wide =
         AggregationParams::new(AggregationConfig::new(200, 101).degree(16384), [1; 32]).unwrap();
     assert!(wide.share_proof_params().is_some());
+    // 1000 clients: the smudging grows past what the share proofs' masks
+    // hold — refused, naming the ways out
+    match AggregationParams::new(AggregationConfig::new(1000, 501).degree(16384), [1; 32]) {
+        Err(Error::OutOfRange(m)) => assert!(m.contains("prove_shares(false)"), "{m}"),
+        other => panic!("expected OutOfRange, got {other:?}"),
+    }
     assert!(matches!(
         AggregationParams::new(AggregationConfig::new(16384, 2), [1; 32]),
         Err(Error::OutOfRange(_))
